@@ -1,0 +1,50 @@
+//! # hesse
+//!
+//! Smooth numerical optimization centred on second-order methods.
+//!
+//! A problem implements the traits of [`problem`]: [`Objective`](problem::Objective)
+//! (`f`), [`Gradient`](problem::Gradient) (`f` and `∇f` in one call),
+//! [`Hessian`](problem::Hessian), [`HessVec`](problem::HessVec) or
+//! [`Residuals`](problem::Residuals). A minimizer is a value with cited
+//! defaults and `with_*` options; `minimize(&problem, x0)` runs it to the end and
+//! returns a [`Report`](solver::Report) with the iterate, the reason it stopped
+//! ([`Termination`](solver::Termination)) and exact evaluation counts.
+//!
+//! ```
+//! use hesse::prelude::*;
+//! use hesse::problems::Rosenbrock;
+//!
+//! let report = GradientDescent::default()
+//!     .with_gtol(1e-6)
+//!     .with_max_iter(100_000)
+//!     .minimize(&Rosenbrock::new(2), &[-1.2, 1.0])
+//!     .unwrap();
+//! assert!(report.converged());
+//! assert!((report.x[0] - 1.0).abs() < 1e-5);
+//! ```
+//!
+//! Modules:
+//! - [`problem`]: the traits users implement, closure adapters, evaluation counting;
+//! - [`solver`]: the shared driver: stopping criteria, state, reports, checkpoints;
+//! - [`linesearch`]: backtracking, Moré-Thuente, Hager-Zhang, initial steps;
+//! - [`first_order`]: gradient descent;
+//! - [`problems`]: test problems with known minima.
+
+#![warn(missing_docs)]
+
+pub mod first_order;
+pub mod linesearch;
+pub mod problem;
+pub mod problems;
+pub mod solver;
+
+/// The names most programs need.
+pub mod prelude {
+    pub use crate::first_order::GradientDescent;
+    pub use crate::linesearch::{Backtracking, LineSearch};
+    pub use crate::problem::{
+        FnGradient, FnObjective, FnResiduals, Gradient, HessVec, Hessian, LeastSquares, Objective,
+        Residuals,
+    };
+    pub use crate::solver::{Error, Report, State, Stop, Termination};
+}

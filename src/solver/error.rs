@@ -1,0 +1,98 @@
+//! Bad input: the errors a solver returns before it runs.
+
+use thiserror::Error;
+
+/// Input a solver cannot run on. Stopping for any other reason is a
+/// [`Termination`](crate::solver::Termination), not an error.
+#[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A vector has the wrong length: "x0 has 3 entries, problem has 2".
+    #[error("{what} has {got} entries, {expected_from} has {expected}")]
+    DimensionMismatch {
+        /// The vector that is wrong, e.g. `"x0"`.
+        what: &'static str,
+        /// The length it has.
+        got: usize,
+        /// The length it should have.
+        expected: usize,
+        /// What fixes the expected length, e.g. `"problem"`.
+        expected_from: &'static str,
+    },
+    /// A start with a NaN or infinite entry.
+    #[error("x0[{index}] = {value} is not finite")]
+    NonFiniteStart {
+        /// The first offending index.
+        index: usize,
+        /// Its value.
+        value: f64,
+    },
+    /// A problem with no variables.
+    #[error("the problem has no variables (n = 0)")]
+    EmptyProblem,
+    /// An option outside its domain: "gtol = -1: must be >= 0".
+    #[error("invalid option {name} = {value}: {expected}")]
+    InvalidOption {
+        /// The option's name as its `with_*` builder spells it.
+        name: &'static str,
+        /// The value given, printed.
+        value: String,
+        /// What it must be.
+        expected: &'static str,
+    },
+    /// Anything else wrong with the problem (too few residuals, ...).
+    #[error("{0}")]
+    InvalidProblem(String),
+}
+
+impl Error {
+    /// An [`Error::InvalidOption`] for `name = value`.
+    pub fn invalid_option(
+        name: &'static str,
+        value: impl ToString,
+        expected: &'static str,
+    ) -> Self {
+        Error::InvalidOption {
+            name,
+            value: value.to_string(),
+            expected,
+        }
+    }
+}
+
+/// Checks that `x0` has `n` entries, all finite, and that `n > 0`.
+pub fn check_start(x0: &[f64], n: usize) -> Result<(), Error> {
+    if n == 0 {
+        return Err(Error::EmptyProblem);
+    }
+    if x0.len() != n {
+        return Err(Error::DimensionMismatch {
+            what: "x0",
+            got: x0.len(),
+            expected: n,
+            expected_from: "problem",
+        });
+    }
+    if let Some((index, &value)) = x0.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        return Err(Error::NonFiniteStart { index, value });
+    }
+    Ok(())
+}
+
+/// `Ok(v)` when `v` is finite and `>= 0`, else an invalid-option error.
+pub fn check_nonneg(name: &'static str, v: f64) -> Result<f64, Error> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        Err(Error::invalid_option(name, v, "must be finite and >= 0"))
+    }
+}
+
+/// `Ok(v)` when `v` is finite and `> 0`, else an invalid-option error.
+pub fn check_positive(name: &'static str, v: f64) -> Result<f64, Error> {
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        Err(Error::invalid_option(name, v, "must be finite and > 0"))
+    }
+}

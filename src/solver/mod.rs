@@ -1,0 +1,387 @@
+//! The shared driver: stopping criteria, state, reports, observers.
+//!
+//! A minimizer implements [`Minimizer`]: `init` sizes its workspace and
+//! evaluates the start, `next_iter` makes one iteration. Everything else, the
+//! stopping tests, counting, history, observers, time, checkpoints, lives here,
+//! once, in [`Run`] (the split follows argmin's `Solver` with its `init` and
+//! `next_iter`).
+//!
+//! ```
+//! use hesse::prelude::*;
+//! use hesse::problems::Rosenbrock;
+//! use hesse::solver::{Control, Run};
+//!
+//! // Step a run by hand and stop it from an observer after 5 iterations.
+//! let problem = Rosenbrock::new(2);
+//! let mut run = Run::new(GradientDescent::default(), &problem, &[-1.2, 1.0]).unwrap()
+//!     .with_observer(|state: &State| if state.iteration >= 5 { Control::Stop } else { Control::Continue });
+//! while run.step().is_none() {}
+//! let report = run.report();
+//! assert_eq!(report.iterations, 5);
+//! assert_eq!(report.termination, Termination::UserStop);
+//! ```
+
+mod error;
+pub mod float_serde;
+mod report;
+mod stop;
+mod termination;
+
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+pub use error::{Error, check_nonneg, check_positive, check_start};
+pub use report::{IterRecord, Report};
+pub(crate) use stop::run_options;
+pub use stop::{RunOptions, Stop};
+pub use termination::Termination;
+
+use crate::problem::{Counted, Evals};
+
+/// The iterate and what is known at it, shared between the driver and a
+/// minimizer. A minimizer's `next_iter` moves `x`, `f` and `g` to the next
+/// iterate and sets `step_norm` and `alpha`; the driver does the rest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    /// The current iterate `x_k`.
+    #[serde(with = "float_serde::vec")]
+    pub x: Vec<f64>,
+    /// `f(x_k)`.
+    #[serde(with = "float_serde")]
+    pub f: f64,
+    /// `∇f(x_k)`.
+    #[serde(with = "float_serde::vec")]
+    pub g: Vec<f64>,
+    /// `‖g_k‖∞` (set by the driver).
+    #[serde(with = "float_serde")]
+    pub grad_norm: f64,
+    /// `‖g_0‖∞` (set by the driver).
+    #[serde(with = "float_serde")]
+    pub grad_norm0: f64,
+    /// `f(x_{k−1})` (set by the driver; NaN at the start).
+    #[serde(with = "float_serde")]
+    pub f_prev: f64,
+    /// `‖x_k − x_{k−1}‖∞` (set by the minimizer; NaN at the start).
+    #[serde(with = "float_serde")]
+    pub step_norm: f64,
+    /// The step length of the last line search, or NaN where none applies.
+    #[serde(with = "float_serde")]
+    pub alpha: f64,
+    /// Completed iterations `k`.
+    pub iteration: u64,
+    /// Evaluations so far (set by the driver).
+    pub evals: Evals,
+    /// Wall time so far, in seconds, over all resumed segments.
+    pub seconds: f64,
+    /// Something the last iteration did that a reader should know ("skipped
+    /// BFGS update: sᵀy ≤ 0", "restart"), set by the minimizer.
+    pub note: Option<String>,
+}
+
+impl State {
+    /// A state at `x0` with nothing evaluated yet.
+    pub fn new(x0: &[f64]) -> Self {
+        State {
+            x: x0.to_vec(),
+            f: f64::NAN,
+            g: vec![f64::NAN; x0.len()],
+            grad_norm: f64::NAN,
+            grad_norm0: f64::NAN,
+            f_prev: f64::NAN,
+            step_norm: f64::NAN,
+            alpha: f64::NAN,
+            iteration: 0,
+            evals: Evals::default(),
+            seconds: 0.0,
+            note: None,
+        }
+    }
+}
+
+/// What an observer tells the driver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// Go on.
+    Continue,
+    /// Stop now, with [`Termination::UserStop`].
+    Stop,
+}
+
+/// A minimizer as the driver sees it. `P` is the problem type it runs on
+/// (through [`Counted`], so every evaluation is counted).
+pub trait Minimizer<P> {
+    /// The method's name as the command line spells it (`"bfgs"`).
+    fn name(&self) -> &'static str;
+
+    /// The stopping criteria and history option.
+    fn options(&self) -> &RunOptions;
+
+    /// The number of variables of `problem` (`problem.dim()` for the scalar
+    /// traits, `problem.num_params()` for [`Residuals`](crate::problem::Residuals)).
+    fn dim(&self, problem: &Counted<P>) -> usize;
+
+    /// Validates the options, sizes the workspace for `state.x.len()`
+    /// variables, and evaluates `f` and `g` at `state.x` into `state.f` and
+    /// `state.g`. Returns `Err` only for bad input.
+    fn init(&mut self, problem: &Counted<P>, state: &mut State) -> Result<(), Error>;
+
+    /// Makes one iteration from `state.x`, leaving `x`, `f`, `g`, `step_norm`
+    /// and `alpha` at the next iterate, and returns `None`; or returns a
+    /// [`Termination`] that the method itself detected (line search failed,
+    /// non-finite value, ...), leaving `state` at the last good iterate.
+    fn next_iter(&mut self, problem: &Counted<P>, state: &mut State) -> Option<Termination>;
+}
+
+/// A checkpoint of a run: the solver with its internal state, the shared
+/// state and history. Serialize it (serde) and [`Run::resume`] it to continue
+/// with results bit-identical to an uninterrupted run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Checkpoint<M> {
+    /// The minimizer, with its options and internal state.
+    pub solver: M,
+    /// The shared state.
+    pub state: State,
+    /// The history so far, if kept.
+    pub history: Option<Vec<IterRecord>>,
+    /// Set once the run has ended.
+    pub finished: Option<Termination>,
+}
+
+type Observer<'p> = Box<dyn FnMut(&State) -> Control + 'p>;
+
+/// A run of a minimizer on a problem, stepped by the caller or run to the end.
+pub struct Run<'p, M, P: ?Sized> {
+    solver: M,
+    problem: Counted<&'p P>,
+    state: State,
+    history: Option<Vec<IterRecord>>,
+    observer: Option<Observer<'p>>,
+    started: Instant,
+    seconds_before: f64,
+    finished: Option<Termination>,
+}
+
+impl<'p, M, P> Run<'p, M, P>
+where
+    M: Minimizer<&'p P>,
+    P: ?Sized,
+{
+    /// Checks the input, evaluates the start and makes the start's tests.
+    ///
+    /// A non-finite `f` or `g` at the start is not an error: the run is
+    /// finished at once with [`Termination::NonFiniteValue`].
+    pub fn new(mut solver: M, problem: &'p P, x0: &[f64]) -> Result<Self, Error> {
+        let started = Instant::now();
+        let counted = Counted::new(problem);
+        check_start(x0, solver.dim(&counted))?;
+        solver.options().stop.validate()?;
+        let mut state = State::new(x0);
+        solver.init(&counted, &mut state)?;
+        state.grad_norm = inf_norm(&state.g);
+        state.grad_norm0 = state.grad_norm;
+        state.evals = counted.evals();
+        state.seconds = started.elapsed().as_secs_f64();
+        let history = solver.options().history.then(Vec::new);
+        let mut run = Run {
+            solver,
+            problem: counted,
+            state,
+            history,
+            observer: None,
+            started,
+            seconds_before: 0.0,
+            finished: None,
+        };
+        run.finished = run.start_tests();
+        if let Some(h) = &mut run.history {
+            h.push(IterRecord::from_state(&run.state));
+        }
+        Ok(run)
+    }
+
+    /// Continues a checkpointed run on the same problem.
+    pub fn resume(checkpoint: Checkpoint<M>, problem: &'p P) -> Result<Self, Error> {
+        let counted = Counted::with_evals(problem, checkpoint.state.evals);
+        check_start(&checkpoint.state.x, checkpoint.solver.dim(&counted))?;
+        let Checkpoint {
+            solver,
+            state,
+            history,
+            finished,
+        } = checkpoint;
+        Ok(Run {
+            problem: counted,
+            seconds_before: state.seconds,
+            solver,
+            state,
+            history,
+            observer: None,
+            started: Instant::now(),
+            finished,
+        })
+    }
+
+    /// Calls `observer` after every iteration; it may stop the run.
+    #[must_use]
+    pub fn with_observer(mut self, observer: impl FnMut(&State) -> Control + 'p) -> Self {
+        self.observer = Some(Box::new(observer));
+        self
+    }
+
+    /// Makes one iteration. Returns `Some(termination)` once the run has
+    /// ended (and on every call after that), `None` while it goes on.
+    pub fn step(&mut self) -> Option<Termination> {
+        if self.finished.is_some() {
+            return self.finished;
+        }
+        let f_before = self.state.f;
+        self.state.note = None;
+        let outcome = self.solver.next_iter(&self.problem, &mut self.state);
+        self.state.evals = self.problem.evals();
+        self.state.seconds = self.seconds_before + self.started.elapsed().as_secs_f64();
+        if let Some(t) = outcome {
+            self.finished = Some(t);
+            return self.finished;
+        }
+        self.state.iteration += 1;
+        self.state.f_prev = f_before;
+        self.state.grad_norm = inf_norm(&self.state.g);
+        if let Some(h) = &mut self.history {
+            h.push(IterRecord::from_state(&self.state));
+        }
+        self.finished = self.iteration_tests();
+        if self.finished.is_none()
+            && let Some(obs) = &mut self.observer
+            && obs(&self.state) == Control::Stop
+        {
+            self.finished = Some(Termination::UserStop);
+        }
+        self.finished
+    }
+
+    /// Runs to the end and returns the report.
+    pub fn finish(mut self) -> Report {
+        while self.step().is_none() {}
+        self.report()
+    }
+
+    /// The report as of now (termination `MaxIterations` if still running).
+    pub fn report(&self) -> Report {
+        Report {
+            method: self.solver.name().to_string(),
+            x: self.state.x.clone(),
+            f: self.state.f,
+            grad_norm: self.state.grad_norm,
+            iterations: self.state.iteration,
+            evals: self.state.evals,
+            termination: self.finished.unwrap_or(Termination::MaxIterations),
+            f_change: (self.state.f_prev - self.state.f).abs(),
+            step_norm: self.state.step_norm,
+            stop: self.solver.options().stop.clone(),
+            history: self.history.clone(),
+            elapsed: std::time::Duration::from_secs_f64(self.state.seconds),
+        }
+    }
+
+    /// The current state.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// The minimizer, with its internal state.
+    pub fn solver(&self) -> &M {
+        &self.solver
+    }
+
+    /// Whether the run has ended, and why.
+    pub fn finished(&self) -> Option<Termination> {
+        self.finished
+    }
+
+    /// A serializable snapshot to [`resume`](Run::resume) from.
+    pub fn checkpoint(&self) -> Checkpoint<M>
+    where
+        M: Clone,
+    {
+        Checkpoint {
+            solver: self.solver.clone(),
+            state: self.state.clone(),
+            history: self.history.clone(),
+            finished: self.finished,
+        }
+    }
+
+    fn start_tests(&self) -> Option<Termination> {
+        let s = &self.state;
+        if !s.f.is_finite() || !s.grad_norm.is_finite() {
+            return Some(Termination::NonFiniteValue);
+        }
+        let stop = &self.solver.options().stop;
+        if s.grad_norm <= stop.g_threshold(s.grad_norm0) {
+            return Some(Termination::GradientTolerance);
+        }
+        if stop.max_iter == 0 {
+            return Some(Termination::MaxIterations);
+        }
+        None
+    }
+
+    fn iteration_tests(&self) -> Option<Termination> {
+        let s = &self.state;
+        let stop = &self.solver.options().stop;
+        if !s.f.is_finite() || !s.grad_norm.is_finite() {
+            return Some(Termination::NonFiniteValue);
+        }
+        if s.grad_norm <= stop.g_threshold(s.grad_norm0) {
+            return Some(Termination::GradientTolerance);
+        }
+        if (s.f_prev - s.f).abs() <= stop.f_abs.max(stop.f_rel * s.f.abs()) {
+            return Some(Termination::FunctionTolerance);
+        }
+        if s.step_norm.is_finite() {
+            let x_scale = if stop.x_rel > 0.0 {
+                inf_norm(&s.x)
+            } else {
+                0.0
+            };
+            if s.step_norm <= stop.x_abs.max(stop.x_rel * x_scale) {
+                return Some(Termination::StepTolerance);
+            }
+        }
+        if s.iteration >= stop.max_iter {
+            return Some(Termination::MaxIterations);
+        }
+        if stop.max_evals.is_some_and(|m| s.evals.total() >= m) {
+            return Some(Termination::MaxEvaluations);
+        }
+        if stop
+            .time_limit
+            .is_some_and(|t| s.seconds >= t.as_secs_f64())
+        {
+            return Some(Termination::TimeLimit);
+        }
+        None
+    }
+}
+
+/// Runs `solver` on `problem` from `x0` to the end: what each minimizer's
+/// `minimize` calls.
+pub fn minimize<'p, M, P>(solver: M, problem: &'p P, x0: &[f64]) -> Result<Report, Error>
+where
+    M: Minimizer<&'p P>,
+    P: ?Sized,
+{
+    Ok(Run::new(solver, problem, x0)?.finish())
+}
+
+/// `‖v‖∞`, NaN if any entry is NaN.
+pub fn inf_norm(v: &[f64]) -> f64 {
+    v.iter().fold(0.0f64, |m, &x| {
+        if x.is_nan() || m.is_nan() {
+            f64::NAN
+        } else {
+            m.max(x.abs())
+        }
+    })
+}
