@@ -32,10 +32,15 @@
 
 #![warn(missing_docs)]
 
+pub mod cg;
+pub mod diff;
+pub mod expr;
 pub mod first_order;
+pub mod linalg;
 pub mod linesearch;
 pub mod problem;
 pub mod problems;
+pub mod quasi_newton;
 pub mod solver;
 
 /// The names most programs need.

@@ -1,0 +1,1 @@
+//! Nonlinear conjugate gradients.

@@ -1,0 +1,1 @@
+//! Derivatives a user does not have to write: finite differences, dual numbers, a derivative checker.

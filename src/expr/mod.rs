@@ -1,0 +1,1 @@
+//! A small expression language with exact derivatives, for `hesse minimize` and `hesse fit`.

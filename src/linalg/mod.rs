@@ -1,0 +1,1 @@
+//! Linear algebra: operators, dense factorizations (faer), Krylov solvers.

@@ -1,0 +1,1 @@
+//! Quasi-Newton methods: BFGS and L-BFGS.
