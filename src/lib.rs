@@ -46,7 +46,7 @@ pub mod solver;
 /// The names most programs need.
 pub mod prelude {
     pub use crate::first_order::GradientDescent;
-    pub use crate::linesearch::{Backtracking, LineSearch};
+    pub use crate::linesearch::{Backtracking, HagerZhang, LineSearch, MoreThuente};
     pub use crate::problem::{
         FnGradient, FnObjective, FnResiduals, Gradient, HessVec, Hessian, LeastSquares, Objective,
         Residuals,

@@ -93,9 +93,8 @@ pub struct RunOptions {
 ///
 /// `run_options!(Bfgs);` or, for a generic type, `run_options!([L] Bfgs<L>);`.
 macro_rules! run_options {
-    ($t:ty) => {
-        $crate::solver::run_options!([] $t);
-    };
+    // The generic arm comes first: `[L, I]` would be a fatal parse error for
+    // a `ty` fragment (it starts like an array type).
     ([$($g:tt)*] $t:ty) => {
         impl<$($g)*> $t {
             /// Absolute gradient tolerance `‖g‖∞ ≤ gtol` (default `1e-8`).
@@ -165,6 +164,9 @@ macro_rules! run_options {
                 self
             }
         }
+    };
+    ($t:ty) => {
+        $crate::solver::run_options!([] $t);
     };
 }
 pub(crate) use run_options;
