@@ -13,15 +13,17 @@
 //! The next trial is the zero of the secant through the last two trials; before
 //! a bracket exists it may extrapolate (at most 100 times the step), after that
 //! it must fall inside `(α_lo, α_hi)` or the search falls back to regula falsi
-//! on the bracket, and to bisection when two steps did not halve the bracket.
+//! on the bracket, and to bisection when the last step did not halve the
+//! bracket.
 //! On a quadratic `φ'` is linear, so the first secant step, through `(0, φ'(0))`
 //! and `(α₀, φ'(α₀))`, lands on the minimizer: two evaluations in all.
 //!
 //! # Deviations from "exact"
 //!
-//! The search stops at `|φ'(α)| ≤ tol |φ'(0)|`, or when the bracket is a few
-//! ulps wide (then the endpoint with the smaller `|φ'|` is returned: exact to
-//! rounding). It finds a stationary point along `d` where `φ'` changes sign
+//! The search stops at `|φ'(α)| ≤ tol |φ'(0)|`, or at the rounding floor:
+//! when the bracket is a few ulps wide, or when a new trial returns bit for
+//! bit the value and slope of an earlier one (then the point with the smaller
+//! `|φ'|` is returned: exact to rounding). It finds a stationary point along `d` where `φ'` changes sign
 //! from negative to positive, a local minimizer of `φ`, not necessarily the
 //! global one. A non-finite `φ` is stepped back from by halving toward `α_lo`.
 
@@ -131,8 +133,8 @@ impl LineSearch for Exact {
         let mut prev = lo;
         let mut alpha_bad = f64::INFINITY;
         let mut best: Option<(f64, f64)> = None;
-        // Bracket widths two and one steps ago, for the bisection safeguard.
-        let (mut width_prev, mut width) = (f64::INFINITY, f64::INFINITY);
+        // The bracket width one step ago, for the bisection safeguard.
+        let mut width = f64::INFINITY;
         let accept = |p: Point, evals: u32| LineSearchResult {
             alpha: p.alpha,
             phi: p.f,
@@ -160,6 +162,16 @@ impl LineSearch for Exact {
             let t = Point { alpha, f, g };
             if g.abs() <= target {
                 return Ok(accept(t, evals));
+            }
+            // The same value and slope at a different step: φ is flat at the
+            // rounding level here, and no trial can do better (exact to rounding).
+            let same = |p: Point| p.alpha > 0.0 && p.f == t.f && p.g == t.g;
+            if same(lo) || hi.is_some_and(same) {
+                let p = match hi {
+                    Some(h) if h.g.abs() < lo.g.abs() => h,
+                    _ => lo,
+                };
+                return Ok(accept(if p.g.abs() <= t.g.abs() { p } else { t }, evals));
             }
             if g < 0.0 {
                 lo = t;
@@ -190,10 +202,11 @@ impl LineSearch for Exact {
                     }
                     let inside = |a: f64| a > lo.alpha && a < h.alpha;
                     let mut n = if inside(s) { s } else { secant(lo, h) };
-                    if !inside(n) || w > 0.5 * width_prev {
+                    // Bisect when the last step did not halve the bracket
+                    // (regula falsi's one-sided stall).
+                    if !inside(n) || w > 0.5 * width {
                         n = lo.alpha + 0.5 * w;
                     }
-                    width_prev = width;
                     width = w;
                     n
                 }
