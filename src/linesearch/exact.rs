@@ -14,7 +14,8 @@
 //! a bracket exists it may extrapolate (at most 100 times the step), after that
 //! it must fall inside `(α_lo, α_hi)` or the search falls back to regula falsi
 //! on the bracket, and to bisection when the last step did not halve the
-//! bracket.
+//! bracket (geometric bisection when the bracket spans more than three
+//! decades).
 //! On a quadratic `φ'` is linear, so the first secant step, through `(0, φ'(0))`
 //! and `(α₀, φ'(α₀))`, lands on the minimizer: two evaluations in all.
 //!
@@ -29,9 +30,21 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::more_thuente::{Point, secant};
-use super::{LineFunction, LineSearch, LineSearchError, LineSearchResult};
+use super::more_thuente::Point;
+use super::{LineFunction, LineSearch, LineSearchError, LineSearchResult, step_back};
 use crate::solver::Error;
+
+/// The zero of the line through `(a, φ'(a))` and `(b, φ'(b))`, written from
+/// the point with the smaller `|φ'|` so that a short step from a far point
+/// does not lose its digits to cancellation.
+fn secant(a: Point, b: Point) -> f64 {
+    let (near, far) = if a.g.abs() <= b.g.abs() {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    near.alpha - near.g * (far.alpha - near.alpha) / (far.g - near.g)
+}
 
 /// Exact line search to `|φ'(α)| ≤ tol |φ'(0)|` by safeguarded secant steps.
 ///
@@ -132,6 +145,8 @@ impl LineSearch for Exact {
         let mut hi: Option<Point> = None;
         let mut prev = lo;
         let mut alpha_bad = f64::INFINITY;
+        // Non-finite trials in a row, for the step-back factor.
+        let mut non_finite_run = 0;
         let mut best: Option<(f64, f64)> = None;
         // The bracket width one step ago, for the bisection safeguard.
         let mut width = f64::INFINITY;
@@ -146,7 +161,8 @@ impl LineSearch for Exact {
             let (f, g) = phi.value_deriv(alpha);
             if !f.is_finite() || !g.is_finite() {
                 alpha_bad = alpha_bad.min(alpha);
-                let back = lo.alpha + 0.5 * (alpha - lo.alpha);
+                non_finite_run += 1;
+                let back = lo.alpha + step_back(non_finite_run) * (alpha - lo.alpha);
                 if back == alpha || back == lo.alpha {
                     return Err(match best {
                         None => LineSearchError::NonFinite { alpha },
@@ -156,6 +172,7 @@ impl LineSearch for Exact {
                 alpha = back;
                 continue;
             }
+            non_finite_run = 0;
             if f < phi0 && best.is_none_or(|(_, b)| f < b) {
                 best = Some((alpha, f));
             }
@@ -165,8 +182,11 @@ impl LineSearch for Exact {
             }
             // The same value and slope at a different step: φ is flat at the
             // rounding level here, and no trial can do better (exact to rounding).
+            // Only in a bracket already narrow relative to α: far apart, equal
+            // slopes are a coincidence, not rounding.
+            let narrow = hi.is_some_and(|h| h.alpha - lo.alpha <= 1e-8 * h.alpha);
             let same = |p: Point| p.alpha > 0.0 && p.f == t.f && p.g == t.g;
-            if same(lo) || hi.is_some_and(same) {
+            if narrow && (same(lo) || hi.is_some_and(same)) {
                 let p = match hi {
                     Some(h) if h.g.abs() < lo.g.abs() => h,
                     _ => lo,
@@ -205,7 +225,12 @@ impl LineSearch for Exact {
                     // Bisect when the last step did not halve the bracket
                     // (regula falsi's one-sided stall).
                     if !inside(n) || w > 0.5 * width {
-                        n = lo.alpha + 0.5 * w;
+                        // Bisect; geometrically when the bracket spans decades.
+                        n = if lo.alpha > 0.0 && h.alpha > 1e3 * lo.alpha {
+                            (lo.alpha * h.alpha).sqrt()
+                        } else {
+                            lo.alpha + 0.5 * w
+                        };
                     }
                     width = w;
                     n

@@ -47,6 +47,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::more_thuente::{Point, secant};
+
 use super::{LineFunction, LineSearch, LineSearchError, LineSearchResult};
 use crate::solver::Error;
 
@@ -226,6 +227,7 @@ impl Search<'_> {
         if alpha >= self.alpha_bad {
             alpha = good + 0.5 * (self.alpha_bad - good);
         }
+        let mut non_finite_run = 0;
         loop {
             if !alpha.is_finite() || alpha <= 0.0 {
                 return Err(Exit::Fail(LineSearchError::RoundingErrors {
@@ -252,7 +254,8 @@ impl Search<'_> {
                 return Ok(p);
             }
             self.alpha_bad = self.alpha_bad.min(alpha);
-            let back = good + 0.5 * (alpha - good);
+            non_finite_run += 1;
+            let back = good + super::step_back(non_finite_run) * (alpha - good);
             if back == alpha || back == good {
                 return Err(Exit::Fail(match self.best {
                     None => LineSearchError::NonFinite { alpha },

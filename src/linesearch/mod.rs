@@ -213,6 +213,13 @@ impl<P: Gradient + ?Sized> LineFunction for ProblemLine<'_, P> {
     }
 }
 
+/// The fraction of the way back toward the last finite point that the `n`-th
+/// non-finite trial in a row moves: ½ at first, ⅒ from the third on, so that
+/// a first trial many decades too long returns to the domain in a few steps.
+pub(crate) fn step_back(n: u32) -> f64 {
+    if n <= 2 { 0.5 } else { 0.1 }
+}
+
 /// `aᵀb`.
 pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()

@@ -45,7 +45,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{LineFunction, LineSearch, LineSearchError, LineSearchResult};
+use super::{LineFunction, LineSearch, LineSearchError, LineSearchResult, step_back};
 use crate::solver::Error;
 
 /// The shrink factor that triggers a bisection (MT §4: "if the length of the
@@ -232,6 +232,8 @@ impl LineSearch for MoreThuente {
         let mut hi = alpha + EXTRAP_HI * alpha;
         // The smallest step at which φ was not finite.
         let mut alpha_bad = f64::INFINITY;
+        // Non-finite trials in a row, for the step-back factor.
+        let mut non_finite_run = 0;
         let mut best: Option<(f64, f64)> = None;
 
         for evals in 1..=self.max_evals {
@@ -239,7 +241,8 @@ impl LineSearch for MoreThuente {
             if !f.is_finite() || !g.is_finite() {
                 // Deviation: step back toward the best point, never interpolate a NaN.
                 alpha_bad = alpha_bad.min(alpha);
-                let back = l.alpha + 0.5 * (alpha - l.alpha);
+                non_finite_run += 1;
+                let back = l.alpha + step_back(non_finite_run) * (alpha - l.alpha);
                 if back == alpha || back == l.alpha || back < alpha_min {
                     return Err(match best {
                         None => LineSearchError::NonFinite { alpha },
@@ -249,6 +252,7 @@ impl LineSearch for MoreThuente {
                 alpha = back;
                 continue;
             }
+            non_finite_run = 0;
             if f < phi0 && best.is_none_or(|(_, b)| f < b) {
                 best = Some((alpha, f));
             }
