@@ -43,12 +43,7 @@ fn main() {
                 $name,
                 "quadratic",
                 $ls,
-                QuadraticInterpolation::default().with_alpha_max(f64::INFINITY),
-            );
-            run(
-                $name,
-                "quadratic(≤1)",
-                $ls,
+                // N&W cap α₀ at 1 for Newton-like directions; never binding here.
                 QuadraticInterpolation::default(),
             );
             run($name, "hager-zhang", $ls, HagerZhangInitial::default());

@@ -108,7 +108,7 @@ impl LineSearch for Exact {
         if !(self.tol >= 0.0 && self.tol < 1.0) {
             return Err(Error::invalid_option("tol", self.tol, "must be in [0, 1)"));
         }
-        if !(self.alpha_max > 0.0) {
+        if self.alpha_max.is_nan() || self.alpha_max <= 0.0 {
             return Err(Error::invalid_option(
                 "alpha_max",
                 self.alpha_max,
@@ -128,7 +128,7 @@ impl LineSearch for Exact {
         dphi0: f64,
         alpha0: f64,
     ) -> Result<LineSearchResult, LineSearchError> {
-        if !(dphi0 < 0.0) || !dphi0.is_finite() {
+        if !(dphi0.is_finite() && dphi0 < 0.0) {
             return Err(LineSearchError::NotDescent { dphi0 });
         }
         let target = self.tol * -dphi0;

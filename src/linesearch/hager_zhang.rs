@@ -53,7 +53,7 @@ use crate::solver::Error;
 
 /// The Hager-Zhang line search (CG_DESCENT's, HZ05 §4 with HZ06 §4's switch).
 ///
-/// Defaults (HZ05 §5, HZ06 §4 Table): `δ = 0.1`, `σ = 0.9`, `ε = 1e-6`,
+/// Defaults (HZ05 §5; CG_DESCENT's defaults as HZ06 lists them): `δ = 0.1`, `σ = 0.9`, `ε = 1e-6`,
 /// `θ = 0.5` (bisection in U3), `γ = 0.66` (required shrink per secant²
 /// round), `ρ = 5` (expansion factor in `bracket`), `ω = 1e-3` (switch to
 /// approximate Wolfe), `Δ = 0.7` (weight in `C_k`), and `max_evals = 50`.
@@ -422,7 +422,7 @@ impl LineSearch for HagerZhang {
                 "must be in [delta, 1)",
             ));
         }
-        if !(self.epsilon >= 0.0) {
+        if self.epsilon.is_nan() || self.epsilon < 0.0 {
             return Err(Error::invalid_option(
                 "epsilon",
                 self.epsilon,
@@ -443,10 +443,10 @@ impl LineSearch for HagerZhang {
                 "must be in (0, 1)",
             ));
         }
-        if !(self.rho > 1.0) {
+        if self.rho.is_nan() || self.rho <= 1.0 {
             return Err(Error::invalid_option("rho", self.rho, "must be > 1"));
         }
-        if !(self.omega >= 0.0) {
+        if self.omega.is_nan() || self.omega < 0.0 {
             return Err(Error::invalid_option("omega", self.omega, "must be >= 0"));
         }
         if !(0.0..=1.0).contains(&self.big_delta) {
@@ -475,7 +475,7 @@ impl LineSearch for HagerZhang {
         dphi0: f64,
         alpha0: f64,
     ) -> Result<LineSearchResult, LineSearchError> {
-        if !(dphi0 < 0.0) || !dphi0.is_finite() {
+        if !(dphi0.is_finite() && dphi0 < 0.0) {
             return Err(LineSearchError::NotDescent { dphi0 });
         }
         if !self.c_k.is_finite() {

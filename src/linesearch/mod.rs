@@ -115,7 +115,7 @@ pub enum LineSearchError {
 /// A search may keep state across calls within one run ([`HagerZhang`] keeps
 /// the running average `C_k` of `|f|`); minimizers call
 /// [`reset`](LineSearch::reset) when a run starts and
-/// [`validate`](LineSearch::validate) to reject bad options as an [`Error`].
+/// [`validate`](LineSearch::validate) to reject bad options as an [`enum@Error`].
 pub trait LineSearch {
     /// Checks the options; a minimizer calls it in `init` and returns the
     /// error to its caller. The default accepts everything.

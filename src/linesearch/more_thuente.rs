@@ -178,7 +178,7 @@ impl LineSearch for MoreThuente {
         if !(self.c2 > 0.0 && self.c2 < 1.0) {
             return Err(Error::invalid_option("c2", self.c2, "must be in (0, 1)"));
         }
-        if !(self.xtol >= 0.0) {
+        if self.xtol.is_nan() || self.xtol < 0.0 {
             return Err(Error::invalid_option("xtol", self.xtol, "must be >= 0"));
         }
         if !(self.alpha_min >= 0.0 && self.alpha_max > self.alpha_min) {
@@ -201,7 +201,7 @@ impl LineSearch for MoreThuente {
         dphi0: f64,
         alpha0: f64,
     ) -> Result<LineSearchResult, LineSearchError> {
-        if !(dphi0 < 0.0) || !dphi0.is_finite() {
+        if !(dphi0.is_finite() && dphi0 < 0.0) {
             return Err(LineSearchError::NotDescent { dphi0 });
         }
         let (alpha_min, alpha_max) = (self.alpha_min, self.alpha_max);
