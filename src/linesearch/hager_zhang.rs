@@ -522,3 +522,35 @@ impl LineSearch for HagerZhang {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::linesearch::FnLine;
+
+    #[test]
+    fn secant_step_is_exact_on_a_quadratic() {
+        // φ(α) = (α − 1)²: the first trial 3 has φ' > 0, bracket = [0, 3],
+        // and the secant of φ' (linear) lands on 1.
+        let mut phi = FnLine::new(|a: f64| ((a - 1.0).powi(2), 2.0 * (a - 1.0)));
+        let r = HagerZhang::default()
+            .search(&mut phi, 1.0, -2.0, 3.0)
+            .unwrap();
+        assert_eq!(r.evals, 2);
+        assert!((r.alpha - 1.0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn bracket_expands_by_rho() {
+        // Trials 1e-3, 5e-3, ... until φ' ≥ 0 past the minimizer 1.
+        let mut trials = Vec::new();
+        let mut phi = FnLine::new(|a: f64| {
+            trials.push(a);
+            ((a - 1.0).powi(2), 2.0 * (a - 1.0))
+        });
+        HagerZhang::default()
+            .search(&mut phi, 1.0, -2.0, 1e-3)
+            .unwrap();
+        assert_eq!(&trials[..4], &[1e-3, 5e-3, 2.5e-2, 0.125]);
+    }
+}
