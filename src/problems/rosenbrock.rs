@@ -99,7 +99,7 @@ impl ExtendedRosenbrock {
     /// The function in `n` variables; an odd `n` is rounded up to even.
     pub fn new(n: usize) -> Self {
         ExtendedRosenbrock {
-            n: (n.max(2) + 1) / 2 * 2,
+            n: n.max(2).div_ceil(2) * 2,
         }
     }
 
