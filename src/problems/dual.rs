@@ -92,3 +92,89 @@ pub(crate) fn jacobian<F: VectorFn>(r: &F, x: &[f64], jac: &mut DMatrix<f64>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `f(x) = x₀² x₁ + sin(x₁) x₂³`, with its derivatives by hand.
+    struct Poly;
+    impl ScalarFn for Poly {
+        fn dim(&self) -> usize {
+            3
+        }
+        fn eval<D: Real>(&self, x: &[D]) -> D {
+            x[0] * x[0] * x[1] + x[1].sin() * x[2].powi(3)
+        }
+    }
+
+    /// `r(x) = (x₀ x₁, exp(x₁) − x₀)`.
+    struct Pair;
+    impl VectorFn for Pair {
+        fn num_inputs(&self) -> usize {
+            2
+        }
+        fn num_outputs(&self) -> usize {
+            2
+        }
+        fn eval<D: Real>(&self, x: &[D], out: &mut [D]) {
+            out[0] = x[0] * x[1];
+            out[1] = x[1].exp() - x[0];
+        }
+    }
+
+    #[test]
+    fn derivatives_by_hand() {
+        let x: [f64; 3] = [1.5, -0.7, 2.0];
+        let (s, c) = (x[1].sin(), x[1].cos());
+        let mut g = [0.0; 3];
+        let f = value_grad(&Poly, &x, &mut g);
+        assert!((f - (x[0] * x[0] * x[1] + s * 8.0)).abs() < 1e-15);
+        let g_hand = [2.0 * x[0] * x[1], x[0] * x[0] + c * 8.0, 3.0 * s * 4.0];
+        let h_hand = DMatrix::from_row_slice(
+            3,
+            3,
+            &[
+                2.0 * x[1],
+                2.0 * x[0],
+                0.0,
+                2.0 * x[0],
+                -s * 8.0,
+                c * 12.0,
+                0.0,
+                c * 12.0,
+                s * 12.0,
+            ],
+        );
+        for j in 0..3 {
+            assert!((g[j] - g_hand[j]).abs() < 1e-14);
+        }
+        let mut h = DMatrix::zeros(3, 3);
+        hessian(&Poly, &x, &mut h);
+        assert!((&h - &h_hand).amax() < 1e-14);
+        let v = [0.3, -1.0, 2.5];
+        let mut hv = [0.0; 3];
+        hess_vec(&Poly, &x, &v, &mut hv);
+        let dense = &h_hand * nalgebra::DVector::from_column_slice(&v);
+        for j in 0..3 {
+            assert!((hv[j] - dense[j]).abs() < 1e-14);
+        }
+    }
+
+    #[test]
+    fn jacobian_and_sum_of_squares() {
+        let x: [f64; 2] = [0.4, 1.1];
+        let mut jac = DMatrix::zeros(2, 2);
+        jacobian(&Pair, &x, &mut jac);
+        let hand = DMatrix::from_row_slice(2, 2, &[x[1], x[0], -1.0, x[1].exp()]);
+        assert!((&jac - &hand).amax() < 1e-15);
+        let r = [x[0] * x[1], x[1].exp() - x[0]];
+        let mut g = [0.0; 2];
+        let f = value_grad(&SumOfSquares(&Pair), &x, &mut g);
+        assert!((f - (r[0] * r[0] + r[1] * r[1])).abs() < 1e-15);
+        for j in 0..2 {
+            let two_jtr = 2.0 * (hand[(0, j)] * r[0] + hand[(1, j)] * r[1]);
+            assert!((g[j] - two_jtr).abs() < 1e-14);
+        }
+    }
+}

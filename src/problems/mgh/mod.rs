@@ -691,3 +691,47 @@ impl HessVec for Mgh {
         dual::hess_vec(&SumOfSquares(self), x, v, hv)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_and_names_round_trip() {
+        for (k, p) in MghProblem::ALL.iter().enumerate() {
+            assert_eq!(p.id(), k + 1);
+            assert_eq!(MghProblem::from_id(k + 1), Some(*p));
+            let (n, m) = p.standard_dims();
+            assert!(p.dims_ok(n, m), "{}: standard sizes rejected", p.name());
+            assert_eq!(p.m_for(n), m, "{}", p.name());
+        }
+    }
+
+    #[test]
+    fn powell_badly_scaled_minimizer_solves_both_equations() {
+        let [x1, x2] = powell_badly_scaled_minimizer();
+        assert!((1e4 * x1 * x2 - 1.0).abs() < 1e-15);
+        assert!(((-x1).exp() + (-x2).exp() - 1.0001).abs() < 1e-15);
+    }
+
+    #[test]
+    fn helical_valley_theta_branches() {
+        let p = Mgh::new(MghProblem::HelicalValley);
+        let mut r = [0.0; 3];
+        // x₁ < 0, x₂ = 0: θ = ½, f₁ = 10 (x₃ − 5).
+        p.residuals(&[-1.0, 0.0, 0.0], &mut r);
+        assert_eq!(r[0], -50.0);
+        // x₁ = 0: θ = ±¼.
+        p.residuals(&[0.0, 2.0, 0.0], &mut r);
+        assert_eq!(r[0], -25.0);
+        p.residuals(&[0.0, -2.0, 0.0], &mut r);
+        assert_eq!(r[0], 25.0);
+    }
+
+    #[test]
+    fn chebyquad_n1_is_zero_at_one_half() {
+        // n = 1: f₁ = T₁(x) = 2x − 1 vanishes at x = ½.
+        let p = Mgh::with_n(MghProblem::Chebyquad, 1).unwrap();
+        assert_eq!(p.value(&[0.5]), 0.0);
+    }
+}
