@@ -37,6 +37,17 @@ impl Rosenbrock {
     pub fn minimizer(&self) -> Vec<f64> {
         vec![1.0; self.n]
     }
+
+    /// The scaled start `factor · x₀` of the Moré-Garbow-Hillstrom protocol
+    /// (factors 10 and 100), as [`Mgh::start_scaled`](super::Mgh::start_scaled).
+    pub fn start_scaled(&self, factor: f64) -> Vec<f64> {
+        self.start().into_iter().map(|v| factor * v).collect()
+    }
+
+    /// The minimum value `f* = 0`.
+    pub fn f_star(&self) -> f64 {
+        0.0
+    }
 }
 
 impl Objective for Rosenbrock {
@@ -113,6 +124,17 @@ impl ExtendedRosenbrock {
     /// The minimizer `(1, …, 1)`.
     pub fn minimizer(&self) -> Vec<f64> {
         vec![1.0; self.n]
+    }
+
+    /// The scaled start `factor · x₀` of the Moré-Garbow-Hillstrom protocol
+    /// (factors 10 and 100), as [`Mgh::start_scaled`](super::Mgh::start_scaled).
+    pub fn start_scaled(&self, factor: f64) -> Vec<f64> {
+        self.start().into_iter().map(|v| factor * v).collect()
+    }
+
+    /// The minimum value `f* = 0`.
+    pub fn f_star(&self) -> f64 {
+        0.0
     }
 }
 
