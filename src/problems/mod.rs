@@ -2,6 +2,7 @@
 //!
 //! - [`Rosenbrock`], [`ExtendedRosenbrock`]: the banana valley, any `n`.
 
+pub mod nist;
 mod rosenbrock;
 
 pub use rosenbrock::{ExtendedRosenbrock, Rosenbrock};
