@@ -49,6 +49,7 @@ pub mod solver;
 pub mod prelude {
     pub use crate::first_order::GradientDescent;
     pub use crate::linesearch::{Backtracking, LineSearch};
+    pub use crate::newton::LevenbergMarquardt;
     pub use crate::problem::{
         FnGradient, FnObjective, FnResiduals, Gradient, HessVec, Hessian, LeastSquares, Objective,
         Residuals,

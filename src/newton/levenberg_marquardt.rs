@@ -52,7 +52,7 @@
 //! | `info = 5` | evaluation limit | `MaxEvaluations` / `MaxIterations` (driver limits) |
 //! | `info = 6, 7, 8` | the tests above with `ε` for the tolerance | as 1, 2, 4: tolerances below `ε` act as `ε` |
 //!
-//! The driver's own tests ([`Stop`](crate::solver::Stop)) also run, on
+//! The driver's own tests ([`Stop`]) also run, on
 //! `f = ‖r‖²` and `g = 2 Jᵀ r`; [`LevenbergMarquardt::default`] turns its
 //! gradient test off (`g_abs = 0`), because an absolute test on `‖2Jᵀr‖∞` is
 //! not scale invariant (on NIST's Lanczos1, with `‖r‖ ≈ 10⁻¹³`, any useful
@@ -86,6 +86,9 @@
 //!   `lmpar` drop the lower bound `l` and the Gauss-Newton step a minimum-norm
 //!   least-squares solution on the leading columns, as in MINPACK.
 
+// Index loops follow the paper's subscripts (R_ij, P, D), as MINPACK does.
+#![allow(clippy::needless_range_loop)]
+
 use faer::dyn_stack::{MemBuffer, MemStack, StackReq};
 use faer::linalg::householder::{
     apply_block_householder_sequence_transpose_on_the_left_in_place_scratch,
@@ -105,7 +108,7 @@ use crate::solver::{
 
 /// Levenberg-Marquardt for `min Σ rᵢ(x)²` on a [`Residuals`] problem: Moré's
 /// (1978) scaled trust-region method as MINPACK's `lmder` implements it (see
-/// the [module docs](self) for the algorithm, the convergence tests and how
+/// the [module docs](crate::newton::levenberg_marquardt) for the algorithm, the convergence tests and how
 /// they map to [`Termination`]).
 ///
 /// One iteration is one Jacobian: trial steps are computed (each costing one
@@ -600,7 +603,7 @@ impl<P: Residuals> Minimizer<P> for LevenbergMarquardt {
                 } else {
                     0.5 * dirder / (dirder + 0.5 * actred)
                 };
-                if !finite || 0.1 * rnorm1 >= it.rnorm || !(mu >= 0.1) {
+                if !finite || 0.1 * rnorm1 >= it.rnorm || mu.is_nan() || mu < 0.1 {
                     mu = 0.1;
                 }
                 it.delta = mu * it.delta.min(pnorm / 0.1);
@@ -699,7 +702,7 @@ impl<P: Residuals> Minimizer<P> for LevenbergMarquardt {
             {
                 return Some(Termination::MaxEvaluations);
             }
-            if !(self.iter.delta > 0.0) {
+            if self.iter.delta.is_nan() || self.iter.delta <= 0.0 {
                 // Δ underflowed with ‖D x‖ = 0 and xtol·0 = 0 not reached.
                 return Some(Termination::TrustRegionTooSmall);
             }

@@ -3,6 +3,6 @@
 //! - [`LevenbergMarquardt`]: nonlinear least squares, Moré (1978) as MINPACK's `lmder`,
 //!   with [`fit_statistics`] for standard errors at the solution.
 
-mod levenberg_marquardt;
+pub mod levenberg_marquardt;
 
 pub use levenberg_marquardt::{Fit, FitStatistics, LevenbergMarquardt, fit_statistics};
