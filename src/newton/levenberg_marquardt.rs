@@ -536,7 +536,9 @@ impl<P: Residuals> Minimizer<P> for LevenbergMarquardt {
             // Resumed from a checkpoint: rebuild the scratch and the QR of the
             // stored Jacobian (no evaluation).
             self.work = Work::new(m, n);
-            self.factor_jacobian()?;
+            if self.factor_jacobian().is_none() {
+                return Some(Termination::NonFiniteValue);
+            }
         }
         let ftol = self.ftol.max(f64::EPSILON);
         let xtol = self.xtol.max(f64::EPSILON);

@@ -382,29 +382,50 @@ fn is_param_name(s: &str) -> bool {
 /// The 27 NIST StRD nonlinear regression models, `y = f(x; b)`, as NIST
 /// writes them (`b1` is `b[0]`). Each is evaluated generically over [`Real`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(missing_docs)] // each variant is documented by `formula()`
 pub enum NistModel {
+    /// Misra1a: `y = b1*(1-exp[-b2*x])`.
     Misra1a,
+    /// Chwirut1, Chwirut2: `y = exp[-b1*x]/(b2+b3*x)`.
     Chwirut,
+    /// DanWood: `y = b1*x**b2`.
     DanWood,
+    /// Misra1b: `y = b1 * (1-(1+b2*x/2)**(-2))`.
     Misra1b,
+    /// Lanczos1, 2, 3: `y = b1*exp(-b2*x) + b3*exp(-b4*x) + b5*exp(-b6*x)`.
     Lanczos,
+    /// Gauss1, 2, 3: `y = b1*exp(-b2*x) + b3*exp(-(x-b4)**2/b5**2) + b6*exp(-(x-b7)**2/b8**2)`.
     Gauss,
+    /// Kirby2: `y = (b1 + b2*x + b3*x**2) / (1 + b4*x + b5*x**2)`.
     Kirby2,
+    /// Hahn1: `y = (b1+b2*x+b3*x**2+b4*x**3) / (1+b5*x+b6*x**2+b7*x**3)`.
     Hahn1,
+    /// Nelson: `log[y] = b1 - b2*x1 * exp[-b3*x2]` (fits `ln y`).
     Nelson,
+    /// MGH17: `y = b1 + b2*exp[-x*b4] + b3*exp[-x*b5]`.
     Mgh17,
+    /// Misra1c: `y = b1 * (1-(1+2*b2*x)**(-.5))`.
     Misra1c,
+    /// Misra1d: `y = b1*b2*x*((1+b2*x)**(-1))`.
     Misra1d,
+    /// Roszman1: `y = b1 - b2*x - arctan[b3/(x-b4)]/pi`.
     Roszman1,
+    /// ENSO: three harmonics, periods 12, `b4` and `b7` (see [`NistModel::formula`]).
     Enso,
+    /// MGH09 (higher difficulty; no data file here): `y = b1*(x**2+x*b2) / (x**2+x*b3+b4)`.
     Mgh09,
+    /// Thurber (higher; no data file here): the cubic/cubic rational of Hahn1.
     Thurber,
+    /// BoxBOD (higher; no data file here): `y = b1*(1-exp[-b2*x])`.
     BoxBod,
+    /// Rat42 (higher; no data file here): `y = b1 / (1+exp[b2-b3*x])`.
     Rat42,
+    /// MGH10 (higher; no data file here): `y = b1 * exp[b2/(x+b3)]`.
     Mgh10,
+    /// Eckerle4 (higher; no data file here): `y = (b1/b2) * exp[-0.5*((x-b3)/b2)**2]`.
     Eckerle4,
+    /// Rat43 (higher; no data file here): `y = b1 / ((1+exp[b2-b3*x])**(1/b4))`.
     Rat43,
+    /// Bennett5 (higher; no data file here): `y = b1 * (b2+x)**(-1/b3)`.
     Bennett5,
 }
 
