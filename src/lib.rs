@@ -28,6 +28,7 @@
 //! - [`solver`]: the shared driver: stopping criteria, state, reports, checkpoints;
 //! - [`linesearch`]: backtracking, Moré-Thuente, Hager-Zhang, initial steps;
 //! - [`first_order`]: gradient descent;
+//! - [`newton`]: Levenberg-Marquardt (and the Newton family);
 //! - [`problems`]: test problems with known minima.
 
 #![warn(missing_docs)]
@@ -38,6 +39,7 @@ pub mod expr;
 pub mod first_order;
 pub mod linalg;
 pub mod linesearch;
+pub mod newton;
 pub mod problem;
 pub mod problems;
 pub mod quasi_newton;
@@ -47,6 +49,7 @@ pub mod solver;
 pub mod prelude {
     pub use crate::first_order::GradientDescent;
     pub use crate::linesearch::{Backtracking, HagerZhang, LineSearch, MoreThuente};
+    pub use crate::newton::LevenbergMarquardt;
     pub use crate::problem::{
         FnGradient, FnObjective, FnResiduals, Gradient, HessVec, Hessian, LeastSquares, Objective,
         Residuals,

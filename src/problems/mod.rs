@@ -11,6 +11,8 @@
 //! - [`LogisticRegression`]: L2-regularized logistic regression, on any data or
 //!   on the embedded Wisconsin breast-cancer set
 //!   ([`LogisticRegression::breast_cancer`]) with a stored `f*`.
+//! - [`nist`]: the NIST StRD nonlinear regression problems, parsed from their
+//!   data files, with certified parameters and the log relative error.
 //!
 //! Conventions shared by all of them: `start()` is the standard starting point,
 //! `minimizer()` a known minimizer and `f_star()` the minimum value. Where a
@@ -20,6 +22,7 @@
 mod dual;
 mod logistic;
 pub mod mgh;
+pub mod nist;
 mod quadratic;
 mod rosenbrock;
 

@@ -1,0 +1,341 @@
+//! `LevenbergMarquardt` on small problems with known answers, and on bad
+//! input: rank-deficient Jacobians, too few residuals, NaN residuals at the
+//! start, mid-run and everywhere, invalid options; checkpoint and resume.
+
+use hesse::newton::{LevenbergMarquardt, fit_statistics};
+use hesse::prelude::*;
+use hesse::problems::ExtendedRosenbrock;
+use hesse::solver::{Checkpoint, Run};
+use nalgebra::DMatrix;
+
+fn assert_send_sync_clone<T: Send + Sync + Clone>() {}
+
+#[test]
+fn solver_is_send_sync_clone() {
+    assert_send_sync_clone::<LevenbergMarquardt>();
+}
+
+#[test]
+fn rosenbrock_as_residuals() {
+    let p = ExtendedRosenbrock::new(2);
+    let report = LevenbergMarquardt::default()
+        .minimize(&p, &p.start())
+        .unwrap();
+    assert!(report.converged(), "{report}");
+    assert_eq!(report.method, "lm");
+    assert!(
+        report.x.iter().all(|v| (v - 1.0).abs() < 1e-12),
+        "{:?}",
+        report.x
+    );
+    assert!(report.f < 1e-25, "{}", report.f);
+    // Measured: 21 residual and 16 Jacobian evaluations, 15 iterations,
+    // ending with r = 0 exactly; 20% slack.
+    assert!(
+        report.evals.f <= 26 && report.evals.g <= 20,
+        "{:?}",
+        report.evals
+    );
+    assert_eq!(report.evals.h + report.evals.hv, 0);
+}
+
+#[test]
+fn extended_rosenbrock_in_100_variables() {
+    let p = ExtendedRosenbrock::new(100);
+    let report = LevenbergMarquardt::default()
+        .minimize(&p, &p.start())
+        .unwrap();
+    assert!(report.converged(), "{report}");
+    assert!(report.x.iter().all(|v| (v - 1.0).abs() < 1e-10));
+}
+
+/// y = 2 exp(−t/2) sampled exactly: the residual is zero at (2, 0.5) and the
+/// convergence is quadratic, ending on the gradient test (r = 0 exactly) or
+/// on f/x tests with f at rounding level.
+#[test]
+fn zero_residual_exponential_fit() {
+    let t: Vec<f64> = (0..10).map(|i| i as f64 * 0.5).collect();
+    let y: Vec<f64> = t.iter().map(|t| 2.0 * (-0.5 * t).exp()).collect();
+    let (t2, y2) = (t.clone(), y.clone());
+    let p = FnResiduals::new(
+        2,
+        10,
+        move |x: &[f64], r: &mut [f64]| {
+            for i in 0..10 {
+                r[i] = x[0] * (-x[1] * t[i]).exp() - y[i];
+            }
+        },
+        move |x: &[f64], j: &mut DMatrix<f64>| {
+            for i in 0..10 {
+                let e = (-x[1] * t2[i]).exp();
+                j[(i, 0)] = e;
+                j[(i, 1)] = -x[0] * t2[i] * e;
+            }
+            let _ = &y2;
+        },
+    );
+    let fit = LevenbergMarquardt::default().fit(&p, &[1.0, 1.0]).unwrap();
+    assert!(fit.report.converged(), "{}", fit.report);
+    assert!((fit.report.x[0] - 2.0).abs() < 1e-13);
+    assert!((fit.report.x[1] - 0.5).abs() < 1e-13);
+    assert!(fit.report.f < 1e-28, "{}", fit.report.f);
+    assert!(fit.statistics.rss < 1e-28);
+    assert!(fit.statistics.std_errors.iter().all(|s| *s < 1e-12));
+}
+
+/// Brown and Dennis (Moré, Garbow & Hillstrom 1981, problem 16): m = 20,
+/// n = 4, a large residual, f* = 85822.2016263563 (MGH's value).
+#[test]
+fn large_residual_brown_dennis() {
+    let ts: Vec<f64> = (1..=20).map(|i| i as f64 / 5.0).collect();
+    let ts2 = ts.clone();
+    let p = FnResiduals::new(
+        4,
+        20,
+        move |x: &[f64], r: &mut [f64]| {
+            for (ri, &t) in r.iter_mut().zip(&ts) {
+                let a = x[0] + t * x[1] - t.exp();
+                let b = x[2] + x[3] * t.sin() - t.cos();
+                *ri = a * a + b * b;
+            }
+        },
+        move |x: &[f64], j: &mut DMatrix<f64>| {
+            for (i, &t) in ts2.iter().enumerate() {
+                let a = x[0] + t * x[1] - t.exp();
+                let b = x[2] + x[3] * t.sin() - t.cos();
+                j[(i, 0)] = 2.0 * a;
+                j[(i, 1)] = 2.0 * a * t;
+                j[(i, 2)] = 2.0 * b;
+                j[(i, 3)] = 2.0 * b * t.sin();
+            }
+        },
+    );
+    let report = LevenbergMarquardt::default()
+        .minimize(&p, &[25.0, 5.0, -5.0, -1.0])
+        .unwrap();
+    assert!(report.converged(), "{report}");
+    let f_star = 85822.2016263563;
+    assert!((report.f - f_star).abs() / f_star < 1e-12, "{}", report.f);
+    // At a large-residual minimizer the gradient 2Jᵀr vanishes, not r.
+    assert!(report.grad_norm < 1e-6 * f_star, "{}", report.grad_norm);
+}
+
+/// r depends on x0 + x1 only: J has two equal columns (rank 1). The run
+/// ends converged on the valley, and the fit statistics report rank 1 with
+/// NaN standard errors instead of dividing by a zero pivot.
+#[test]
+fn rank_deficient_jacobian() {
+    let p = FnResiduals::new(
+        2,
+        3,
+        |x: &[f64], r: &mut [f64]| {
+            let s = x[0] + x[1];
+            r[0] = s - 2.0;
+            r[1] = s * s - 4.0;
+            r[2] = 0.5 * (s - 2.0);
+        },
+        |x: &[f64], j: &mut DMatrix<f64>| {
+            let s = x[0] + x[1];
+            for c in 0..2 {
+                j[(0, c)] = 1.0;
+                j[(1, c)] = 2.0 * s;
+                j[(2, c)] = 0.5;
+            }
+        },
+    );
+    let fit = LevenbergMarquardt::default().fit(&p, &[3.0, 4.0]).unwrap();
+    assert!(fit.report.converged(), "{}", fit.report);
+    assert!((fit.report.x[0] + fit.report.x[1] - 2.0).abs() < 1e-12);
+    assert_eq!(fit.statistics.rank, 1);
+    assert!(fit.statistics.std_errors.iter().all(|s| s.is_nan()));
+
+    // A parameter the residuals ignore: a zero column.
+    let q = FnResiduals::new(
+        2,
+        2,
+        |x: &[f64], r: &mut [f64]| {
+            r[0] = x[0] - 1.0;
+            r[1] = 2.0 * (x[0] - 1.0);
+        },
+        |_: &[f64], j: &mut DMatrix<f64>| {
+            j[(0, 0)] = 1.0;
+            j[(1, 0)] = 2.0;
+            j[(0, 1)] = 0.0;
+            j[(1, 1)] = 0.0;
+        },
+    );
+    let report = LevenbergMarquardt::default()
+        .minimize(&q, &[5.0, 7.0])
+        .unwrap();
+    assert!(report.converged(), "{report}");
+    assert!((report.x[0] - 1.0).abs() < 1e-14);
+    assert_eq!(report.x[1], 7.0);
+
+    // J = 0 everywhere: stationary at once.
+    let z = FnResiduals::new(
+        2,
+        3,
+        |_: &[f64], r: &mut [f64]| r.iter_mut().for_each(|v| *v = 1.0),
+        |_: &[f64], j: &mut DMatrix<f64>| j.fill(0.0),
+    );
+    let report = LevenbergMarquardt::default()
+        .minimize(&z, &[1.0, 2.0])
+        .unwrap();
+    assert_eq!(report.termination, Termination::GradientTolerance);
+    assert_eq!(report.iterations, 0);
+}
+
+#[test]
+fn fewer_residuals_than_parameters_is_an_error_naming_both() {
+    let p = FnResiduals::new(
+        3,
+        2,
+        |x: &[f64], r: &mut [f64]| {
+            r[0] = x[0];
+            r[1] = x[1] + x[2];
+        },
+        |_: &[f64], j: &mut DMatrix<f64>| j.fill(1.0),
+    );
+    let err = LevenbergMarquardt::default()
+        .minimize(&p, &[1.0, 2.0, 3.0])
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidProblem(_)), "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("m = 2 residuals") && msg.contains("n = 3 parameters"),
+        "{msg}"
+    );
+    assert!(fit_statistics(&p, &[1.0, 2.0, 3.0]).is_err());
+    // Wrong start length is the driver's error.
+    let err = LevenbergMarquardt::default()
+        .minimize(&p, &[1.0])
+        .unwrap_err();
+    assert_eq!(err.to_string(), "x0 has 1 entries, problem has 3");
+}
+
+#[test]
+fn invalid_options_are_errors() {
+    let p = ExtendedRosenbrock::new(2);
+    for (solver, name) in [
+        (LevenbergMarquardt::default().with_ftol(-1.0), "ftol"),
+        (LevenbergMarquardt::default().with_xtol(f64::NAN), "xtol"),
+        (
+            LevenbergMarquardt::default().with_gtol(f64::INFINITY),
+            "gtol",
+        ),
+        (
+            LevenbergMarquardt::default().with_step_bound(0.0),
+            "step_bound",
+        ),
+    ] {
+        let err = solver.minimize(&p, &p.start()).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with(&format!("invalid option {name}")),
+            "{err}"
+        );
+    }
+}
+
+/// r = sqrt(x) − 1 from x = 10: the first Gauss-Newton step lands at
+/// x ≈ −3.7 where the residual is NaN. The step is rejected, the region
+/// shrinks, and the run converges to x = 1.
+#[test]
+fn nan_residuals_mid_run_shrink_the_step() {
+    let p = FnResiduals::new(
+        1,
+        1,
+        |x: &[f64], r: &mut [f64]| r[0] = x[0].sqrt() - 1.0,
+        |x: &[f64], j: &mut DMatrix<f64>| j[(0, 0)] = 0.5 / x[0].sqrt(),
+    );
+    let report = LevenbergMarquardt::default()
+        .with_history(true)
+        .minimize(&p, &[10.0])
+        .unwrap();
+    assert!(report.converged(), "{report}");
+    assert!((report.x[0] - 1.0).abs() < 1e-14, "{}", report.x[0]);
+    // More residual evaluations than Jacobians: the NaN trials were rejected.
+    assert!(report.evals.f > report.evals.g, "{:?}", report.evals);
+    let history = report.history.unwrap();
+    assert!(history.iter().all(|h| h.f.is_finite()));
+}
+
+#[test]
+fn nan_at_the_start_and_everywhere_else_are_typed() {
+    let start_nan = FnResiduals::new(
+        1,
+        2,
+        |_: &[f64], r: &mut [f64]| r.iter_mut().for_each(|v| *v = f64::NAN),
+        |_: &[f64], j: &mut DMatrix<f64>| j.fill(1.0),
+    );
+    let report = LevenbergMarquardt::default()
+        .minimize(&start_nan, &[1.0])
+        .unwrap();
+    assert_eq!(report.termination, Termination::NonFiniteValue);
+    assert_eq!(report.evals.g, 0, "no Jacobian at a NaN start");
+
+    // Finite only at the start: every trial is NaN.
+    let island = FnResiduals::new(
+        1,
+        1,
+        |x: &[f64], r: &mut [f64]| r[0] = if x[0] == 1.0 { x[0] - 5.0 } else { f64::NAN },
+        |_: &[f64], j: &mut DMatrix<f64>| j[(0, 0)] = 1.0,
+    );
+    let report = LevenbergMarquardt::default()
+        .minimize(&island, &[1.0])
+        .unwrap();
+    assert_eq!(report.termination, Termination::NonFiniteValue, "{report}");
+    assert_eq!(report.x, [1.0]);
+    assert!(report.evals.f < 40, "{:?}", report.evals);
+
+    // A Jacobian that turns NaN after the first step.
+    let bad_jac = FnResiduals::new(
+        1,
+        1,
+        |x: &[f64], r: &mut [f64]| r[0] = x[0] - 2.0,
+        |x: &[f64], j: &mut DMatrix<f64>| j[(0, 0)] = if x[0] == 0.0 { 1.0 } else { f64::NAN },
+    );
+    let report = LevenbergMarquardt::default()
+        .minimize(&bad_jac, &[0.0])
+        .unwrap();
+    assert_eq!(report.termination, Termination::NonFiniteValue, "{report}");
+}
+
+#[test]
+fn evaluation_and_iteration_limits() {
+    let p = ExtendedRosenbrock::new(2);
+    let report = LevenbergMarquardt::default()
+        .with_max_iter(3)
+        .minimize(&p, &p.start())
+        .unwrap();
+    assert_eq!(report.termination, Termination::MaxIterations);
+    assert_eq!(report.iterations, 3);
+    let report = LevenbergMarquardt::default()
+        .with_max_evals(10)
+        .minimize(&p, &p.start())
+        .unwrap();
+    assert_eq!(report.termination, Termination::MaxEvaluations);
+    assert!(report.evals.total() <= 12, "{:?}", report.evals);
+}
+
+/// A checkpoint taken mid-run, serialized to JSON and resumed, ends with
+/// the same bits and counts as the uninterrupted run.
+#[test]
+fn checkpoint_resume_is_bit_identical() {
+    let p = ExtendedRosenbrock::new(4);
+    let x0 = p.start();
+    let full = LevenbergMarquardt::default().minimize(&p, &x0).unwrap();
+    let mut run = Run::new(LevenbergMarquardt::default(), &p, &x0).unwrap();
+    for _ in 0..5 {
+        assert!(run.step().is_none());
+    }
+    let json = serde_json::to_string(&run.checkpoint()).unwrap();
+    drop(run);
+    let checkpoint: Checkpoint<LevenbergMarquardt> = serde_json::from_str(&json).unwrap();
+    let resumed = Run::resume(checkpoint, &p).unwrap().finish();
+    assert_eq!(resumed.x, full.x);
+    assert_eq!(resumed.f.to_bits(), full.f.to_bits());
+    assert_eq!(resumed.evals, full.evals);
+    assert_eq!(resumed.iterations, full.iterations);
+    assert_eq!(resumed.termination, full.termination);
+}
