@@ -64,6 +64,10 @@ impl SymmetricEigen {
 
     /// The scratch faer needs at size `n` (sizing twin of [`factor`](Self::factor)).
     pub fn scratch_req(n: usize) -> StackReq {
+        if n == 0 {
+            // faer 0.24's sizing underflows (`n - 1`) at n = 0; nothing is needed.
+            return StackReq::EMPTY;
+        }
         evd::self_adjoint_evd_scratch::<f64>(
             n,
             evd::ComputeEigenvectors::Yes,

@@ -25,8 +25,8 @@
 //!   ([`faer::get_global_parallelism`], all cores by default); call
 //!   [`faer::set_global_parallelism`] to fix the thread count;
 //! - each factorization is a struct that owns its factors and its scratch
-//!   memory (faer's [`StackReq`](faer::dyn_stack::StackReq) /
-//!   [`MemStack`](faer::dyn_stack::MemStack)); calling `factor` again on a
+//!   memory (faer's [`StackReq`] /
+//!   [`MemStack`]); calling `factor` again on a
 //!   matrix of the same size allocates nothing;
 //! - bad input (wrong shape, NaN) is a [`LinalgError`], never a panic.
 //!

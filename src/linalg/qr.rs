@@ -285,7 +285,7 @@ impl Qr {
         self.apply_qt_mut(b)?;
         let rmax = (0..n).map(|i| self.qr[(i, i)].abs()).fold(0.0, f64::max);
         let tol = m.max(n) as f64 * f64::EPSILON * rmax;
-        if let Some(j) = (0..n).find(|&j| !(self.qr[(j, j)].abs() > tol)) {
+        if let Some(j) = (0..n).find(|&j| self.qr[(j, j)].abs() <= tol) {
             return Err(LinalgError::Singular { index: j });
         }
         // Back substitution R z = (Qᵀ b)[..n], column-oriented.
