@@ -27,6 +27,8 @@
 //! - [`problem`]: the traits users implement, closure adapters, evaluation counting;
 //! - [`solver`]: the shared driver: stopping criteria, state, reports, checkpoints;
 //! - [`linesearch`]: backtracking, Moré-Thuente, Hager-Zhang, initial steps;
+//! - [`linalg`]: operators, dense factorizations (faer), CG, Steihaug-CG, Lanczos;
+//! - [`newton`]: Newton's method with a modified-Cholesky Hessian;
 //! - [`first_order`]: gradient descent;
 //! - [`problems`]: test problems with known minima.
 
@@ -38,6 +40,7 @@ pub mod expr;
 pub mod first_order;
 pub mod linalg;
 pub mod linesearch;
+pub mod newton;
 pub mod problem;
 pub mod problems;
 pub mod quasi_newton;
@@ -47,6 +50,7 @@ pub mod solver;
 pub mod prelude {
     pub use crate::first_order::GradientDescent;
     pub use crate::linesearch::{Backtracking, LineSearch};
+    pub use crate::newton::Newton;
     pub use crate::problem::{
         FnGradient, FnObjective, FnResiduals, Gradient, HessVec, Hessian, LeastSquares, Objective,
         Residuals,

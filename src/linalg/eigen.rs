@@ -53,7 +53,7 @@ impl SymmetricEigen {
     /// An empty workspace for `n × n` matrices.
     pub fn with_dim(n: usize) -> Self {
         let mut scratch = Scratch::new();
-        scratch.stack(Self::scratch_req(n));
+        scratch.stack(Self::factor_scratch(n));
         Self {
             values: vec![0.0; n],
             vectors: DMatrix::zeros(n, n),
@@ -63,7 +63,7 @@ impl SymmetricEigen {
     }
 
     /// The scratch faer needs at size `n` (sizing twin of [`factor`](Self::factor)).
-    pub fn scratch_req(n: usize) -> StackReq {
+    pub fn factor_scratch(n: usize) -> StackReq {
         if n == 0 {
             // faer 0.24's sizing underflows (`n - 1`) at n = 0; nothing is needed.
             return StackReq::EMPTY;
@@ -90,7 +90,7 @@ impl SymmetricEigen {
             *self = Self::with_dim(n);
         }
         self.factored = false;
-        let stack = self.scratch.stack(Self::scratch_req(n));
+        let stack = self.scratch.stack(Self::factor_scratch(n));
         evd::self_adjoint_evd(
             faer_ref(a),
             faer::diag::DiagMut::from_slice_mut(&mut self.values),

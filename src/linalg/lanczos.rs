@@ -238,7 +238,7 @@ impl Lanczos {
         let s = self.steps;
         self.theta.resize(s, 0.0);
         self.y.resize(s * s, 0.0);
-        let req = crate::linalg::SymmetricEigen::scratch_req(s);
+        let req = crate::linalg::SymmetricEigen::factor_scratch(s);
         let stack = self.scratch.stack(req);
         // faer reads `s` subdiagonal entries and ignores the last.
         evd::tridiagonal_self_adjoint_evd(

@@ -83,7 +83,7 @@ impl Ldlt {
     /// An unfactored workspace for `n × n` matrices.
     pub fn with_dim(n: usize) -> Self {
         let mut scratch = Scratch::new();
-        scratch.stack(Self::scratch_req(n));
+        scratch.stack(Self::factor_scratch(n));
         Self {
             ld: DMatrix::zeros(n, n),
             subdiag: vec![0.0; n],
@@ -95,7 +95,7 @@ impl Ldlt {
     }
 
     /// The scratch faer needs to factor and solve at size `n` (sizing twin).
-    pub fn scratch_req(n: usize) -> StackReq {
+    pub fn factor_scratch(n: usize) -> StackReq {
         StackReq::any_of(&[
             bunch_kaufman::factor::cholesky_in_place_scratch::<usize, f64>(
                 n,
@@ -120,7 +120,7 @@ impl Ldlt {
             *self = Self::with_dim(n);
         }
         copy_lower(a, &mut self.ld);
-        let stack = self.scratch.stack(Self::scratch_req(n));
+        let stack = self.scratch.stack(Self::factor_scratch(n));
         let sub = faer::diag::DiagMut::from_slice_mut(&mut self.subdiag);
         bunch_kaufman::factor::cholesky_in_place(
             faer_mut(&mut self.ld),
@@ -225,7 +225,7 @@ impl Ldlt {
         }
         // SAFETY-free: the permutation came from faer and is valid.
         let perm = faer::perm::PermRef::new_checked(&self.perm, &self.perm_inv, n);
-        let stack = self.scratch.stack(Self::scratch_req(n));
+        let stack = self.scratch.stack(Self::factor_scratch(n));
         let ld = faer_ref(&self.ld);
         bunch_kaufman::solve::solve_in_place(
             ld,

@@ -78,7 +78,7 @@ impl Qr {
     pub fn with_shape(m: usize, n: usize) -> Self {
         let bs = no_pivoting::factor::recommended_block_size::<f64>(m, n);
         let mut scratch = Scratch::new();
-        scratch.stack(Self::scratch_req(m, n));
+        scratch.stack(Self::factor_scratch(m, n));
         Self {
             qr: DMatrix::zeros(m, n),
             h: faer::Mat::zeros(bs, m.min(n)),
@@ -93,7 +93,7 @@ impl Qr {
 
     /// The scratch faer needs to factor an `m × n` matrix and to apply `Q`
     /// or `Qᵀ` to one vector (sizing twin of [`factor`](Self::factor)).
-    pub fn scratch_req(m: usize, n: usize) -> StackReq {
+    pub fn factor_scratch(m: usize, n: usize) -> StackReq {
         let bs = no_pivoting::factor::recommended_block_size::<f64>(m, n);
         StackReq::any_of(&[
             no_pivoting::factor::qr_in_place_scratch::<f64>(m, n, bs, par(), Default::default()),
@@ -131,7 +131,7 @@ impl Qr {
     pub fn factor(&mut self, a: &DMatrix<f64>) -> Result<(), LinalgError> {
         self.prepare(a)?;
         let (m, n) = a.shape();
-        let stack = self.scratch.stack(Self::scratch_req(m, n));
+        let stack = self.scratch.stack(Self::factor_scratch(m, n));
         no_pivoting::factor::qr_in_place(
             faer_mut(&mut self.qr),
             self.h.as_mut(),
@@ -157,7 +157,7 @@ impl Qr {
     pub fn factor_pivoted(&mut self, a: &DMatrix<f64>) -> Result<(), LinalgError> {
         self.prepare(a)?;
         let (m, n) = a.shape();
-        let stack = self.scratch.stack(Self::scratch_req(m, n));
+        let stack = self.scratch.stack(Self::factor_scratch(m, n));
         col_pivoting::factor::qr_in_place(
             faer_mut(&mut self.qr),
             self.h.as_mut(),
@@ -222,7 +222,7 @@ impl Qr {
         if k == 0 {
             return Ok(());
         }
-        let stack = self.scratch.stack(Self::scratch_req(m, n));
+        let stack = self.scratch.stack(Self::factor_scratch(m, n));
         let basis = faer_ref(&self.qr).get(.., ..k);
         let rhs = faer::MatMut::from_column_major_slice_mut(b, m, 1);
         if transpose {
