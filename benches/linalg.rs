@@ -126,7 +126,10 @@ fn bench_cg(c: &mut Criterion) {
     let n = 1_000_000;
     let steps = 50;
     let b: Vec<f64> = (0..n).map(|i| ((i % 13) as f64 - 6.0) / 6.0).collect();
-    let mut cg = ConjugateGradient::new().with_rtol(0.0).unwrap().with_max_iter(steps);
+    let mut cg = ConjugateGradient::new()
+        .with_rtol(0.0)
+        .unwrap()
+        .with_max_iter(steps);
     group.throughput(Throughput::Elements(steps as u64));
 
     // tridiag(−1, 2.5, −1): SPD, κ ≈ 9, no convergence to rtol = 0 in 50 steps.
