@@ -27,8 +27,9 @@
 //! - [`problem`]: the traits users implement, closure adapters, evaluation counting;
 //! - [`solver`]: the shared driver: stopping criteria, state, reports, checkpoints;
 //! - [`linesearch`]: backtracking, Moré-Thuente, Hager-Zhang, initial steps;
+//! - [`linalg`]: operators, dense factorizations (faer), CG, Steihaug-CG, Lanczos;
 //! - [`first_order`]: gradient descent;
-//! - [`newton`]: Levenberg-Marquardt (and the Newton family);
+//! - [`newton`]: Newton with a modified-Cholesky Hessian, Levenberg-Marquardt;
 //! - [`problems`]: test problems with known minima.
 
 #![warn(missing_docs)]
@@ -49,7 +50,7 @@ pub mod solver;
 pub mod prelude {
     pub use crate::first_order::GradientDescent;
     pub use crate::linesearch::{Backtracking, HagerZhang, LineSearch, MoreThuente};
-    pub use crate::newton::LevenbergMarquardt;
+    pub use crate::newton::{LevenbergMarquardt, Newton};
     pub use crate::problem::{
         FnGradient, FnObjective, FnResiduals, Gradient, HessVec, Hessian, LeastSquares, Objective,
         Residuals,

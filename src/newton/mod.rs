@@ -1,8 +1,12 @@
 //! Newton-type methods: second-order models solved by dense linear algebra.
 //!
+//! - [`Newton`]: dense Hessian, modified Cholesky (N&W Alg. 3.3) and an Armijo
+//!   backtracking line search (N&W Alg. 3.2).
 //! - [`LevenbergMarquardt`]: nonlinear least squares, Moré (1978) as MINPACK's `lmder`,
 //!   with [`fit_statistics`] for standard errors at the solution.
 
+mod dense;
 pub mod levenberg_marquardt;
 
+pub use dense::Newton;
 pub use levenberg_marquardt::{Fit, FitStatistics, LevenbergMarquardt, fit_statistics};
