@@ -7,8 +7,12 @@ use serde::{Deserialize, Serialize};
 use super::error::{Error, check_nonneg};
 
 /// When a run stops. Defaults follow Optim.jl: only the gradient test is on
-/// (`‖g‖∞ ≤ 1e-8`), with at most 1000 iterations; the `f` and `x` tests are
-/// off at 0, where they fire only when an iteration changes nothing at all.
+/// (`‖g‖∞ ≤ 1e-8`), with at most 1000 iterations. The `f` and `x` tests are
+/// off while both their tolerances are 0 (unlike Optim.jl, where a zero
+/// tolerance still fires on an iteration that changes nothing): a run that
+/// stalls away from a stationary point then ends in a line-search failure,
+/// which does not count as convergence, rather than in a "converged" that
+/// is not.
 ///
 /// Tests, in the order they are checked after each iteration (`k ≥ 1`):
 /// 1. gradient: `‖g_k‖∞ ≤ max(g_abs, g_rel ‖g_0‖∞)` (scipy's `gtol`, Optim's `g_abstol`);
