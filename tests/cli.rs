@@ -30,13 +30,30 @@ const ROSENBROCK: &str = "(1-x)^2 + 100*(y-x^2)^2";
 #[test]
 fn minimize_rosenbrock_json() {
     let o = hesse(&[
-        "minimize", ROSENBROCK, "--start", "x=-1.2,y=1", "--method", "gd", "--json",
+        "minimize",
+        ROSENBROCK,
+        "--start",
+        "x=-1.2,y=1",
+        "--method",
+        "gd",
+        "--json",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v = json(&o);
     for field in [
-        "method", "converged", "termination", "message", "x", "f", "grad_norm", "iterations",
-        "f_evals", "g_evals", "h_evals", "hv_evals", "seconds",
+        "method",
+        "converged",
+        "termination",
+        "message",
+        "x",
+        "f",
+        "grad_norm",
+        "iterations",
+        "f_evals",
+        "g_evals",
+        "h_evals",
+        "hv_evals",
+        "seconds",
     ] {
         assert!(v.get(field).is_some(), "missing {field}: {v}");
     }
@@ -50,7 +67,10 @@ fn minimize_rosenbrock_json() {
     assert!(v["f"].as_f64().unwrap() < 1e-12);
     assert!(v["grad_norm"].as_f64().unwrap() <= 1e-8);
     let iterations = v["iterations"].as_u64().unwrap();
-    assert!(iterations > 100, "gd needs many iterations here: {iterations}");
+    assert!(
+        iterations > 100,
+        "gd needs many iterations here: {iterations}"
+    );
     // One fused value_grad per accepted step at least.
     assert!(v["g_evals"].as_u64().unwrap() >= iterations);
     assert!(v["f_evals"].as_u64().unwrap() >= v["g_evals"].as_u64().unwrap());
@@ -61,18 +81,34 @@ fn minimize_rosenbrock_json() {
 
 #[test]
 fn minimize_summary_names_the_variables() {
-    let o = hesse(&["minimize", "(a-3)^2 + (b+1)^2", "--start", "a=0", "--start", "b=0"]);
+    let o = hesse(&[
+        "minimize",
+        "(a-3)^2 + (b+1)^2",
+        "--start",
+        "a=0",
+        "--start",
+        "b=0",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(out.contains("Status: success"), "{out}");
     assert!(out.contains("a = 3.0000"), "{out}");
-    assert!(out.contains("b = -1.0000") || out.contains("b = -9.9999"), "{out}");
+    assert!(
+        out.contains("b = -1.0000") || out.contains("b = -9.9999"),
+        "{out}"
+    );
 }
 
 #[test]
 fn not_converged_exits_zero() {
     let o = hesse(&[
-        "minimize", ROSENBROCK, "--start", "x=-1.2,y=1", "--max-iter", "5", "--json",
+        "minimize",
+        ROSENBROCK,
+        "--start",
+        "x=-1.2,y=1",
+        "--max-iter",
+        "5",
+        "--json",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v = json(&o);
@@ -133,9 +169,18 @@ fn start_values_are_checked() {
         &["minimize", ROSENBROCK, "--start", "x=1,y=1,z=3"],
         &["z", "not in the expression"],
     );
-    fails(&["minimize", ROSENBROCK, "--start", "x=1,y"], &["bad --start entry 'y'"]);
-    fails(&["minimize", ROSENBROCK, "--start", "x=1,y=abc"], &["constant"]);
-    fails(&["minimize", ROSENBROCK, "--start", "x=1,x=2,y=0"], &["x twice"]);
+    fails(
+        &["minimize", ROSENBROCK, "--start", "x=1,y"],
+        &["bad --start entry 'y'"],
+    );
+    fails(
+        &["minimize", ROSENBROCK, "--start", "x=1,y=abc"],
+        &["constant"],
+    );
+    fails(
+        &["minimize", ROSENBROCK, "--start", "x=1,x=2,y=0"],
+        &["x twice"],
+    );
     fails(&["minimize", "3 + 4", "--start", "x=1"], &["no variables"]);
 }
 
@@ -146,7 +191,9 @@ fn options_are_checked() {
         &["--gtol -1", ">= 0"],
     );
     fails(
-        &["minimize", ROSENBROCK, "--start", "x=1,y=1", "--method", "nope"],
+        &[
+            "minimize", ROSENBROCK, "--start", "x=1,y=1", "--method", "nope",
+        ],
         &["unknown method 'nope'", "known: gd"],
     );
     fails(&["compare", "--gtol", "nan"], &["--gtol NaN"]);
@@ -165,7 +212,15 @@ fn compare_json_parses() {
     assert!(runs.len() >= 2);
     for r in runs {
         for field in [
-            "method", "problem", "n", "solved", "iterations", "f_evals", "g_evals", "f", "seconds",
+            "method",
+            "problem",
+            "n",
+            "solved",
+            "iterations",
+            "f_evals",
+            "g_evals",
+            "f",
+            "seconds",
         ] {
             assert!(r.get(field).is_some(), "missing {field}: {r}");
         }

@@ -165,7 +165,16 @@ fn table(out: &Output) -> String {
     s += "\n";
     s += &format!(
         "{:<8} {:<20} {:>5} {:<6} {:>10} {:>10} {:>10} {:>12} {:>9}  {}\n",
-        "method", "problem", "n", "solved", "iters", "f evals", "g evals", "final f", "seconds", "termination"
+        "method",
+        "problem",
+        "n",
+        "solved",
+        "iters",
+        "f evals",
+        "g evals",
+        "final f",
+        "seconds",
+        "termination"
     );
     for r in &out.runs {
         s += &format!(

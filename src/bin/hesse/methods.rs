@@ -28,7 +28,11 @@ pub const METHODS: &[Method] = &[Method {
 
 /// The names of [`METHODS`], comma-separated, for error messages.
 pub fn known_methods() -> String {
-    METHODS.iter().map(|m| m.name).collect::<Vec<_>>().join(", ")
+    METHODS
+        .iter()
+        .map(|m| m.name)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Why a method could not run.

@@ -19,7 +19,12 @@ pub struct MinimizeArgs {
 
     /// Start values, NAME=VALUE separated by commas (or repeat the option);
     /// every variable needs one. A value may be a constant expression (pi/4).
-    #[arg(long, value_name = "NAME=VALUE,...", allow_hyphen_values = true, required = true)]
+    #[arg(
+        long,
+        value_name = "NAME=VALUE,...",
+        allow_hyphen_values = true,
+        required = true
+    )]
     pub start: Vec<String>,
 
     /// The method (see `hesse compare` for the list).
@@ -129,9 +134,10 @@ pub fn start_point(vars: &[String], starts: &[(String, f64)]) -> Result<Vec<f64>
         .map(|(n, _)| n.clone())
         .collect();
     if !unknown.is_empty() {
-        let hint = match unknown.iter().find(|n| {
-            matches!(n.as_str(), "e" | "pi") || Function::from_name(n).is_some()
-        }) {
+        let hint = match unknown
+            .iter()
+            .find(|n| matches!(n.as_str(), "e" | "pi") || Function::from_name(n).is_some())
+        {
             Some(n) if Function::from_name(n).is_some() => {
                 format!("; '{n}' is a function, not a variable")
             }
@@ -154,7 +160,12 @@ pub fn start_point(vars: &[String], starts: &[(String, f64)]) -> Result<Vec<f64>
     }
     Ok(vars
         .iter()
-        .map(|v| starts.iter().find(|(n, _)| n == v).map_or(f64::NAN, |s| s.1))
+        .map(|v| {
+            starts
+                .iter()
+                .find(|(n, _)| n == v)
+                .map_or(f64::NAN, |s| s.1)
+        })
         .collect())
 }
 
@@ -255,7 +266,9 @@ mod tests {
     #[test]
     fn missing_and_unknown_are_named() {
         let vars = strings(&["x", "y", "z"]);
-        let err = start_point(&vars, &[("x".into(), 1.0)]).unwrap_err().to_string();
+        let err = start_point(&vars, &[("x".into(), 1.0)])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("missing start value for y, z"), "{err}");
         assert!(err.contains("--start y=...,z=..."), "{err}");
         let starts = [("x".into(), 1.0), ("e".into(), 1.0)];
