@@ -496,6 +496,17 @@ fn data_variables_get_no_derivative() {
     p.set_data(&[2.0]);
     assert!(close(p.value(&b), 2.0 * (-1.0f64).exp(), 1e-15));
     assert!(close(f1, 2.0 * (-0.5f64).exp(), 1e-15));
+    // Second derivatives see the data as constants: at x = 2,
+    // ∂²/∂b1∂b2 = −x e^(−b2 x), ∂²/∂b2² = b1 x² e^(−b2 x).
+    let mut h = DMatrix::zeros(2, 2);
+    p.hessian(&b, &mut h);
+    let ex = (-1.0f64).exp();
+    assert_eq!(h[(0, 0)], 0.0);
+    assert!(close(h[(0, 1)], -2.0 * ex, 1e-15) && close(h[(1, 0)], -2.0 * ex, 1e-15));
+    assert!(close(h[(1, 1)], 8.0 * ex, 1e-15));
+    let mut hv = [0.0; 2];
+    p.hess_vec(&b, &[1.0, 1.0], &mut hv);
+    assert!(close(hv[0], -2.0 * ex, 1e-15) && close(hv[1], 6.0 * ex, 1e-15));
 }
 
 /// A random smooth expression over `n` variables, as text.

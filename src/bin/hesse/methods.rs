@@ -35,6 +35,15 @@ pub fn known_methods() -> String {
         .join(", ")
 }
 
+/// The `--method` help: every method with its description.
+pub fn method_help() -> String {
+    let list: Vec<String> = METHODS
+        .iter()
+        .map(|m| format!("{} = {}", m.name, m.about))
+        .collect();
+    format!("The method: {}", list.join("; "))
+}
+
 /// Why a method could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum MethodError {

@@ -27,8 +27,8 @@ pub struct MinimizeArgs {
     )]
     pub start: Vec<String>,
 
-    /// The method (see `hesse compare` for the list).
-    #[arg(long, default_value = "gd")]
+    /// The method.
+    #[arg(long, default_value = "gd", help = crate::methods::method_help())]
     pub method: String,
 
     /// Absolute gradient tolerance: stop when ‖∇f‖∞ ≤ gtol.
