@@ -1,0 +1,61 @@
+//! `hesse`: the command-line tool.
+//!
+//! - `hesse minimize EXPR --start x=-1.2,y=1 [--method gd] [--gtol G] [--max-iter N] [--json]`
+//! - `hesse compare [--gtol G] [--max-iter N] [--json]`
+//!
+//! With `--json` each command prints one JSON object on stdout; non-finite
+//! numbers are written as `null` (JSON has no NaN). Bad input (a parse error,
+//! a missing start value, an unknown method, an invalid option) prints
+//! `error: ...` on stderr and exits with status 2; a method that ran but did
+//! not converge exits 0 with `"converged": false`.
+
+// The submodules live in src/bin/hesse/ (a crate root finds its modules
+// beside itself, hence the paths).
+#[path = "hesse/compare.rs"]
+mod compare;
+#[path = "hesse/json.rs"]
+mod json;
+#[path = "hesse/methods.rs"]
+mod methods;
+#[path = "hesse/minimize.rs"]
+mod minimize;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Smooth numerical optimization, centred on second-order methods.
+#[derive(Debug, Parser)]
+#[command(name = "hesse", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Minimize(minimize::MinimizeArgs),
+    Compare(compare::CompareArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Minimize(args) => minimize::run(args).map_err(|e| e.to_string()),
+        Command::Compare(args) => compare::run(args).map_err(|e| e.to_string()),
+    };
+    match result {
+        Ok(out) => {
+            let mut stdout = std::io::stdout().lock();
+            // A closed pipe (`hesse compare | head`) is not an error worth a panic.
+            let _ = writeln!(stdout, "{}", out.trim_end());
+            let _ = stdout.flush();
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! `hesse minimize EXPR --start NAME=VALUE,...`
+
+use clap::Args;
+use hesse::expr::{CompileError, Expr, ExprProblem, Function, ParseError};
+use hesse::solver::Report;
+use serde::Serialize;
+
+use crate::json::{Named, Num};
+use crate::methods::{MethodError, MethodOptions, check_method, run_method};
+
+/// Minimize an expression in named variables, with exact derivatives.
+#[derive(Debug, Args)]
+pub struct MinimizeArgs {
+    /// The expression, e.g. '(1-x)^2 + 100*(y-x^2)^2'. Operators + - * / ^ **,
+    /// functions exp ln log (natural) sqrt abs sin cos tan asin acos atan
+    /// sinh cosh tanh, constants pi and e.
+    #[arg(allow_hyphen_values = true, value_name = "EXPR")]
+    pub expr: String,
+
+    /// Start values, NAME=VALUE separated by commas (or repeat the option);
+    /// every variable needs one. A value may be a constant expression (pi/4).
+    #[arg(
+        long,
+        value_name = "NAME=VALUE,...",
+        allow_hyphen_values = true,
+        required = true
+    )]
+    pub start: Vec<String>,
+
+    /// The method.
+    #[arg(long, default_value = "gd", help = crate::methods::method_help())]
+    pub method: String,
+
+    /// Absolute gradient tolerance: stop when ‖∇f‖∞ ≤ gtol.
+    #[arg(long, default_value_t = 1e-8, allow_hyphen_values = true)]
+    pub gtol: f64,
+
+    /// Iteration limit. The default is high because gradient descent needs
+    /// tens of thousands of iterations on a valley like Rosenbrock's;
+    /// quasi-Newton and Newton methods stop long before.
+    #[arg(long, default_value_t = 100_000)]
+    pub max_iter: u64,
+
+    /// Print one JSON object instead of the summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Bad input to `minimize`.
+#[derive(Debug, thiserror::Error)]
+pub enum MinimizeError {
+    #[error("{0}")]
+    Parse(#[from] ParseError),
+    #[error("bad --start entry '{entry}': {why}")]
+    BadStart { entry: String, why: String },
+    #[error("--start gives {name} twice")]
+    DuplicateStart { name: String },
+    #[error("missing start value for {} (add --start {}): every variable of the expression needs one",
+        .names.join(", "), example(.names))]
+    MissingStart { names: Vec<String> },
+    #[error("--start names {} not in the expression (its variables: {}){hint}",
+        .names.join(", "), if .vars.is_empty() { "none".to_string() } else { .vars.join(", ") })]
+    UnknownStart {
+        names: Vec<String>,
+        vars: Vec<String>,
+        hint: String,
+    },
+    #[error("the expression has no variables to minimize")]
+    NoVariables,
+    #[error("invalid option --gtol {0}: must be finite and >= 0")]
+    Gtol(f64),
+    #[error("{0}")]
+    Compile(#[from] CompileError),
+    #[error("{0}")]
+    Method(#[from] MethodError),
+}
+
+fn example(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("{n}=..."))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Parses `--start` values: `x=-1.2,y=1`, each value a constant expression.
+pub fn parse_starts(args: &[String]) -> Result<Vec<(String, f64)>, MinimizeError> {
+    let mut starts: Vec<(String, f64)> = Vec::new();
+    for entry in args.iter().flat_map(|a| a.split(',')) {
+        let bad = |why: String| MinimizeError::BadStart {
+            entry: entry.to_string(),
+            why,
+        };
+        let Some((name, value)) = entry.split_once('=') else {
+            return Err(bad("expected NAME=VALUE, as in x=-1.2".into()));
+        };
+        let name = name.trim();
+        let valid = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(bad(format!(
+                "'{name}' is not a variable name (letters, digits and _, not starting with a digit)"
+            )));
+        }
+        let value = Expr::parse(value.trim())
+            .map_err(|e| bad(format!("the value is not a number:\n{e}")))?;
+        if !value.variables().is_empty() {
+            return Err(bad(format!(
+                "the value must be a constant, it uses {}",
+                value.variables().join(", ")
+            )));
+        }
+        let v = value.eval(&[]);
+        if !v.is_finite() {
+            return Err(bad(format!("the value is {v}, not a finite number")));
+        }
+        if starts.iter().any(|(n, _)| n == name) {
+            return Err(MinimizeError::DuplicateStart { name: name.into() });
+        }
+        starts.push((name.to_string(), v));
+    }
+    Ok(starts)
+}
+
+/// The start point in the order of `vars`, or an error naming the missing
+/// and the unknown names.
+pub fn start_point(vars: &[String], starts: &[(String, f64)]) -> Result<Vec<f64>, MinimizeError> {
+    let unknown: Vec<String> = starts
+        .iter()
+        .filter(|(n, _)| !vars.contains(n))
+        .map(|(n, _)| n.clone())
+        .collect();
+    if !unknown.is_empty() {
+        let hint = match unknown
+            .iter()
+            .find(|n| matches!(n.as_str(), "e" | "pi") || Function::from_name(n).is_some())
+        {
+            Some(n) if Function::from_name(n).is_some() => {
+                format!("; '{n}' is a function, not a variable")
+            }
+            Some(n) => format!("; '{n}' is a constant, not a variable"),
+            None => String::new(),
+        };
+        return Err(MinimizeError::UnknownStart {
+            names: unknown,
+            vars: vars.to_vec(),
+            hint,
+        });
+    }
+    let missing: Vec<String> = vars
+        .iter()
+        .filter(|v| !starts.iter().any(|(n, _)| n == *v))
+        .cloned()
+        .collect();
+    if !missing.is_empty() {
+        return Err(MinimizeError::MissingStart { names: missing });
+    }
+    Ok(vars
+        .iter()
+        .map(|v| {
+            starts
+                .iter()
+                .find(|(n, _)| n == v)
+                .map_or(f64::NAN, |s| s.1)
+        })
+        .collect())
+}
+
+/// The JSON result of `minimize`.
+#[derive(Serialize)]
+struct Output<'a> {
+    method: &'a str,
+    expression: &'a str,
+    converged: bool,
+    termination: &'static str,
+    message: &'static str,
+    x: Named,
+    f: Num,
+    grad_norm: Num,
+    iterations: u64,
+    f_evals: u64,
+    g_evals: u64,
+    h_evals: u64,
+    hv_evals: u64,
+    seconds: f64,
+}
+
+/// Runs the command and returns what to print on stdout.
+pub fn run(args: &MinimizeArgs) -> Result<String, MinimizeError> {
+    check_method(&args.method)?;
+    if !(args.gtol.is_finite() && args.gtol >= 0.0) {
+        return Err(MinimizeError::Gtol(args.gtol));
+    }
+    let expr = Expr::parse(&args.expr)?;
+    let starts = parse_starts(&args.start)?;
+    let vars = expr.variables();
+    if vars.is_empty() {
+        return Err(MinimizeError::NoVariables);
+    }
+    let x0 = start_point(vars, &starts)?;
+    let names: Vec<&str> = vars.iter().map(String::as_str).collect();
+    let problem = ExprProblem::new(&expr, &names)?;
+    let options = MethodOptions {
+        gtol: args.gtol,
+        max_iter: args.max_iter,
+    };
+    let report = run_method(&args.method, &problem, &x0, &options)?;
+    Ok(if args.json {
+        json(&expr, vars, &report)
+    } else {
+        summary(vars, &report)
+    })
+}
+
+fn json(expr: &Expr, vars: &[String], r: &Report) -> String {
+    crate::json::to_line(&Output {
+        method: &r.method,
+        expression: expr.source(),
+        converged: r.converged(),
+        termination: r.termination.as_str(),
+        message: r.termination.message(),
+        x: Named(vars.iter().cloned().zip(r.x.iter().copied()).collect()),
+        f: Num(r.f),
+        grad_norm: Num(r.grad_norm),
+        iterations: r.iterations,
+        f_evals: r.evals.f,
+        g_evals: r.evals.g,
+        h_evals: r.evals.h,
+        hv_evals: r.evals.hv,
+        seconds: r.elapsed.as_secs_f64(),
+    })
+}
+
+fn summary(vars: &[String], r: &Report) -> String {
+    let mut out = format!("{r}\n\n * Variables\n");
+    let width = vars.iter().map(String::len).max().unwrap_or(0);
+    for (name, v) in vars.iter().zip(&r.x) {
+        out += &format!("    {name:width$} = {v:.16e}\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn start_values_parse() {
+        let s = parse_starts(&strings(&["x=-1.2, y = 1", "z=pi/2", "w=1e-3"])).unwrap();
+        assert_eq!(s[0], ("x".into(), -1.2));
+        assert_eq!(s[1], ("y".into(), 1.0));
+        assert_eq!(s[2], ("z".into(), std::f64::consts::FRAC_PI_2));
+        assert_eq!(s[3], ("w".into(), 1e-3));
+        for bad in ["x", "x=", "=1", "1x=2", "x=y", "x=1/0", "x=1,x=2", "x=(1"] {
+            assert!(parse_starts(&strings(&[bad])).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn missing_and_unknown_are_named() {
+        let vars = strings(&["x", "y", "z"]);
+        let err = start_point(&vars, &[("x".into(), 1.0)])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("missing start value for y, z"), "{err}");
+        assert!(err.contains("--start y=...,z=..."), "{err}");
+        let starts = [("x".into(), 1.0), ("e".into(), 1.0)];
+        let err = start_point(&vars, &starts).unwrap_err().to_string();
+        assert!(err.contains("names e not in the expression"), "{err}");
+        assert!(err.contains("'e' is a constant"), "{err}");
+        let starts = [("y".into(), 2.0), ("x".into(), 1.0), ("z".into(), 3.0)];
+        assert_eq!(start_point(&vars, &starts).unwrap(), [1.0, 2.0, 3.0]);
+    }
+}

@@ -1,0 +1,250 @@
+//! The `hesse` binary: output formats, exit codes and error messages.
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn hesse(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hesse"))
+        .args(args)
+        .output()
+        .expect("the hesse binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn json(o: &Output) -> Value {
+    let out = stdout(o);
+    assert_eq!(out.trim().lines().count(), 1, "one JSON line: {out}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+const ROSENBROCK: &str = "(1-x)^2 + 100*(y-x^2)^2";
+
+#[test]
+fn minimize_rosenbrock_json() {
+    let o = hesse(&[
+        "minimize",
+        ROSENBROCK,
+        "--start",
+        "x=-1.2,y=1",
+        "--method",
+        "gd",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v = json(&o);
+    for field in [
+        "method",
+        "converged",
+        "termination",
+        "message",
+        "x",
+        "f",
+        "grad_norm",
+        "iterations",
+        "f_evals",
+        "g_evals",
+        "h_evals",
+        "hv_evals",
+        "seconds",
+    ] {
+        assert!(v.get(field).is_some(), "missing {field}: {v}");
+    }
+    assert_eq!(v["method"], "gd");
+    assert_eq!(v["converged"], true);
+    assert_eq!(v["termination"], "gradient_tolerance");
+    let x = v["x"].as_object().unwrap();
+    assert_eq!(x.keys().collect::<Vec<_>>(), ["x", "y"]);
+    assert!((x["x"].as_f64().unwrap() - 1.0).abs() < 1e-6, "{v}");
+    assert!((x["y"].as_f64().unwrap() - 1.0).abs() < 1e-6, "{v}");
+    assert!(v["f"].as_f64().unwrap() < 1e-12);
+    assert!(v["grad_norm"].as_f64().unwrap() <= 1e-8);
+    let iterations = v["iterations"].as_u64().unwrap();
+    assert!(
+        iterations > 100,
+        "gd needs many iterations here: {iterations}"
+    );
+    // One fused value_grad per accepted step at least.
+    assert!(v["g_evals"].as_u64().unwrap() >= iterations);
+    assert!(v["f_evals"].as_u64().unwrap() >= v["g_evals"].as_u64().unwrap());
+    assert_eq!(v["h_evals"], 0);
+    assert_eq!(v["hv_evals"], 0);
+    assert!(v["seconds"].as_f64().unwrap() >= 0.0);
+}
+
+#[test]
+fn minimize_summary_names_the_variables() {
+    let o = hesse(&[
+        "minimize",
+        "(a-3)^2 + (b+1)^2",
+        "--start",
+        "a=0",
+        "--start",
+        "b=0",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("Status: success"), "{out}");
+    assert!(out.contains("a = 3.0000"), "{out}");
+    assert!(
+        out.contains("b = -1.0000") || out.contains("b = -9.9999"),
+        "{out}"
+    );
+}
+
+#[test]
+fn not_converged_exits_zero() {
+    let o = hesse(&[
+        "minimize",
+        ROSENBROCK,
+        "--start",
+        "x=-1.2,y=1",
+        "--max-iter",
+        "5",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["converged"], false);
+    assert_eq!(v["termination"], "max_iterations");
+    assert_eq!(v["iterations"], 5);
+}
+
+#[test]
+fn leading_minus_and_constant_starts() {
+    let o = hesse(&["minimize", "-cos(x)", "--start", "x=pi/4", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v = json(&o);
+    // Any multiple of 2π is a minimizer; gradient descent's first step may
+    // reach a neighbour.
+    assert!((v["f"].as_f64().unwrap() + 1.0).abs() < 1e-12, "{v}");
+}
+
+#[test]
+fn non_finite_numbers_are_null() {
+    // 1/(x-x) is ∞ at every point: the run ends at once, f is null.
+    let o = hesse(&["minimize", "x^2 + 1/(x-x)", "--start", "x=1", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["termination"], "non_finite_value");
+    assert!(v["f"].is_null(), "{v}");
+}
+
+fn fails(args: &[&str], needles: &[&str]) {
+    let o = hesse(args);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stdout(&o));
+    assert!(stdout(&o).is_empty(), "{args:?}: stdout {}", stdout(&o));
+    let err = stderr(&o);
+    for n in needles {
+        assert!(err.contains(n), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn malformed_expression_shows_the_position() {
+    fails(
+        &["minimize", "(1-x^2", "--start", "x=1"],
+        &["column 7", "expected ')'", "(1-x^2\n        ^"],
+    );
+    fails(
+        &["minimize", "2 * foo(x)", "--start", "x=1"],
+        &["column 5", "unknown function 'foo'"],
+    );
+}
+
+#[test]
+fn start_values_are_checked() {
+    fails(
+        &["minimize", ROSENBROCK, "--start", "x=-1.2"],
+        &["missing start value for y"],
+    );
+    fails(
+        &["minimize", ROSENBROCK, "--start", "x=1,y=1,z=3"],
+        &["z", "not in the expression"],
+    );
+    fails(
+        &["minimize", ROSENBROCK, "--start", "x=1,y"],
+        &["bad --start entry 'y'"],
+    );
+    fails(
+        &["minimize", ROSENBROCK, "--start", "x=1,y=abc"],
+        &["constant"],
+    );
+    fails(
+        &["minimize", ROSENBROCK, "--start", "x=1,x=2,y=0"],
+        &["x twice"],
+    );
+    fails(&["minimize", "3 + 4", "--start", "x=1"], &["no variables"]);
+}
+
+#[test]
+fn options_are_checked() {
+    fails(
+        &["minimize", ROSENBROCK, "--start", "x=1,y=1", "--gtol", "-1"],
+        &["--gtol -1", ">= 0"],
+    );
+    fails(
+        &[
+            "minimize", ROSENBROCK, "--start", "x=1,y=1", "--method", "nope",
+        ],
+        &["unknown method 'nope'", "known: gd"],
+    );
+    fails(&["compare", "--gtol", "nan"], &["--gtol NaN"]);
+    // clap's own usage errors also exit 2.
+    let o = hesse(&["minimize", ROSENBROCK]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--start"));
+}
+
+#[test]
+fn compare_json_parses() {
+    let o = hesse(&["compare", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v = json(&o);
+    let runs = v["runs"].as_array().unwrap();
+    assert!(runs.len() >= 2);
+    for r in runs {
+        for field in [
+            "method",
+            "problem",
+            "n",
+            "solved",
+            "iterations",
+            "f_evals",
+            "g_evals",
+            "f",
+            "seconds",
+        ] {
+            assert!(r.get(field).is_some(), "missing {field}: {r}");
+        }
+    }
+    let rosen = runs
+        .iter()
+        .find(|r| r["method"] == "gd" && r["problem"] == "rosenbrock")
+        .unwrap();
+    assert_eq!(rosen["n"], 2);
+    assert_eq!(rosen["solved"], true);
+    let ext = runs
+        .iter()
+        .find(|r| r["problem"] == "extended_rosenbrock")
+        .unwrap();
+    assert_eq!(ext["n"], 100);
+}
+
+#[test]
+fn compare_table_and_limits() {
+    let o = hesse(&["compare", "--max-iter", "10"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("method"), "{out}");
+    assert!(out.contains("rosenbrock"), "{out}");
+    assert!(out.contains("max_iterations"), "{out}");
+    assert!(out.contains("0 of 2 runs solved"), "{out}");
+}
