@@ -27,6 +27,8 @@
 //! - [`problem`]: the traits users implement, closure adapters, evaluation counting;
 //! - [`solver`]: the shared driver: stopping criteria, state, reports, checkpoints;
 //! - [`linesearch`]: backtracking, Moré-Thuente, Hager-Zhang, initial steps;
+//! - [`quasi_newton`]: BFGS and L-BFGS;
+//! - [`cg`]: nonlinear conjugate gradients (FR, PR, PR+, HS, DY, HZ);
 //! - [`first_order`]: gradient descent;
 //! - [`problems`]: test problems with known minima.
 
@@ -45,11 +47,13 @@ pub mod solver;
 
 /// The names most programs need.
 pub mod prelude {
+    pub use crate::cg::{Beta, NonlinearCg};
     pub use crate::first_order::GradientDescent;
     pub use crate::linesearch::{Backtracking, LineSearch};
     pub use crate::problem::{
         FnGradient, FnObjective, FnResiduals, Gradient, HessVec, Hessian, LeastSquares, Objective,
         Residuals,
     };
+    pub use crate::quasi_newton::{Bfgs, Lbfgs};
     pub use crate::solver::{Error, Report, State, Stop, Termination};
 }
