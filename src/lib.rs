@@ -49,7 +49,7 @@ pub mod solver;
 pub mod prelude {
     pub use crate::cg::{Beta, NonlinearCg};
     pub use crate::first_order::GradientDescent;
-    pub use crate::linesearch::{Backtracking, LineSearch};
+    pub use crate::linesearch::{Backtracking, HagerZhang, LineSearch, MoreThuente};
     pub use crate::problem::{
         FnGradient, FnObjective, FnResiduals, Gradient, HessVec, Hessian, LeastSquares, Objective,
         Residuals,

@@ -1,16 +1,19 @@
 //! Steepest descent with a line search.
 //!
 //! Nocedal & Wright (2006) §3.1: `d_k = −∇f(x_k)`, `x_{k+1} = x_k + α_k d_k`
-//! with `α_k` from any [`LineSearch`]. The first trial step is
-//! `α₀ = min(1, 1/‖g₀‖∞)`; after that, N&W (3.60): `α₀ = α_{k−1} φ'_{k−1}(0) / φ'_k(0)`,
-//! which assumes the first-order change is the same as last time.
+//! with `α_k` from any [`LineSearch`] and the first trial `α₀` from any
+//! [`InitialStep`]. The default, [`ScaledPrevious`], starts with
+//! `α₀ = min(1, 1/‖g₀‖∞)` and then uses N&W (3.60):
+//! `α₀ = α_{k−1} φ'_{k−1}(0) / φ'_k(0)`, which assumes the first-order change
+//! is the same as last time.
 //!
 //! On a quadratic with condition number κ and an exact line search, the
 //! error in `f` falls by at most `((κ−1)/(κ+1))²` per iteration (N&W (3.29)).
 
 use serde::{Deserialize, Serialize};
 
-use crate::linesearch::{Backtracking, LineSearch, ProblemLine, dot};
+use crate::linesearch::initial::StepContext;
+use crate::linesearch::{Backtracking, InitialStep, LineSearch, ProblemLine, ScaledPrevious, dot};
 use crate::problem::{Counted, Gradient, Objective};
 use crate::solver::{
     Error, Minimizer, Report, RunOptions, State, Termination, inf_norm, run_options,
@@ -29,13 +32,27 @@ use crate::solver::{
 /// assert!(report.converged());
 /// assert!(report.x.iter().all(|v| v.abs() < 1e-10));
 /// ```
+///
+/// Any line search and initial-step strategy:
+///
+/// ```
+/// use hesse::prelude::*;
+/// use hesse::linesearch::HagerZhangInitial;
+/// use hesse::problems::Rosenbrock;
+/// let report = GradientDescent::with_line_search(MoreThuente::default())
+///     .with_initial_step(HagerZhangInitial::default())
+///     .with_gtol(1e-6)
+///     .with_max_iter(100_000)
+///     .minimize(&Rosenbrock::new(2), &[-1.2, 1.0])
+///     .unwrap();
+/// assert!(report.converged());
+/// ```
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct GradientDescent<L = Backtracking> {
+pub struct GradientDescent<L = Backtracking, I = ScaledPrevious> {
     options: RunOptions,
     line_search: L,
-    /// `α_{k−1}` and `φ'_{k−1}(0)`, for the next initial step (N&W (3.60)).
-    alpha_prev: f64,
-    dphi0_prev: f64,
+    /// The initial-step strategy, with its history (`α_{k−1}`, ...).
+    initial_step: I,
     #[serde(skip)]
     work: Work,
 }
@@ -54,14 +71,26 @@ impl Default for GradientDescent<Backtracking> {
 }
 
 impl<L> GradientDescent<L> {
-    /// Steepest descent with the given line search.
+    /// Steepest descent with the given line search and the default initial
+    /// step ([`ScaledPrevious`]).
     pub fn with_line_search(line_search: L) -> Self {
         GradientDescent {
             options: RunOptions::default(),
             line_search,
-            alpha_prev: f64::NAN,
-            dphi0_prev: f64::NAN,
+            initial_step: ScaledPrevious::default(),
             work: Work::default(),
+        }
+    }
+}
+
+impl<L, I> GradientDescent<L, I> {
+    /// Uses `initial_step` for the first trial of each line search.
+    pub fn with_initial_step<J: InitialStep>(self, initial_step: J) -> GradientDescent<L, J> {
+        GradientDescent {
+            options: self.options,
+            line_search: self.line_search,
+            initial_step,
+            work: self.work,
         }
     }
 
@@ -69,14 +98,15 @@ impl<L> GradientDescent<L> {
     pub fn minimize<P: Gradient + ?Sized>(&self, problem: &P, x0: &[f64]) -> Result<Report, Error>
     where
         L: LineSearch + Clone,
+        I: InitialStep + Clone,
     {
         crate::solver::minimize(self.clone(), problem, x0)
     }
 }
 
-run_options!([L] GradientDescent<L>);
+run_options!([L, I] GradientDescent<L, I>);
 
-impl<P: Gradient, L: LineSearch> Minimizer<P> for GradientDescent<L> {
+impl<P: Gradient, L: LineSearch, I: InitialStep> Minimizer<P> for GradientDescent<L, I> {
     fn name(&self) -> &'static str {
         "gd"
     }
@@ -90,14 +120,15 @@ impl<P: Gradient, L: LineSearch> Minimizer<P> for GradientDescent<L> {
     }
 
     fn init(&mut self, problem: &Counted<P>, state: &mut State) -> Result<(), Error> {
+        self.line_search.validate()?;
+        self.line_search.reset();
+        self.initial_step.reset();
         let n = state.x.len();
         self.work = Work {
             d: vec![0.0; n],
             x_trial: vec![0.0; n],
             g_trial: vec![0.0; n],
         };
-        self.alpha_prev = f64::NAN;
-        self.dphi0_prev = f64::NAN;
         state.f = problem.value_grad(&state.x, &mut state.g);
         Ok(())
     }
@@ -121,12 +152,14 @@ impl<P: Gradient, L: LineSearch> Minimizer<P> for GradientDescent<L> {
             *di = -gi;
         }
         let dphi0 = dot(&state.g, d);
-        let alpha0 = if self.alpha_prev.is_finite() {
-            self.alpha_prev * self.dphi0_prev / dphi0
-        } else {
-            (1.0 / state.grad_norm).min(1.0)
+        let ctx = StepContext {
+            x: &state.x,
+            f: state.f,
+            dphi0,
+            d_norm: inf_norm(d),
         };
         let mut line = ProblemLine::new(problem, &state.x, d, x_trial, g_trial);
+        let alpha0 = self.initial_step.alpha0(&ctx, &mut line);
         let step = match self.line_search.search(&mut line, state.f, dphi0, alpha0) {
             Ok(step) => step,
             Err(e) => {
@@ -138,8 +171,7 @@ impl<P: Gradient, L: LineSearch> Minimizer<P> for GradientDescent<L> {
         if !f.is_finite() {
             return Some(Termination::NonFiniteValue);
         }
-        self.alpha_prev = step.alpha;
-        self.dphi0_prev = dphi0;
+        self.initial_step.accept(step.alpha, &ctx);
         state.step_norm = step.alpha * inf_norm(d);
         state.alpha = step.alpha;
         state.f = f;

@@ -89,7 +89,7 @@ impl LineSearch for Backtracking {
         dphi0: f64,
         alpha0: f64,
     ) -> Result<LineSearchResult, LineSearchError> {
-        if !(dphi0 < 0.0) {
+        if dphi0.is_nan() || dphi0 >= 0.0 {
             return Err(LineSearchError::NotDescent { dphi0 });
         }
         let mut alpha = if alpha0.is_finite() && alpha0 > 0.0 {

@@ -9,18 +9,39 @@
 //!
 //! - [`Backtracking`]: Armijo sufficient decrease with safeguarded quadratic and
 //!   cubic interpolation (Nocedal & Wright §3.5).
+//! - [`MoreThuente`]: strong Wolfe conditions by the safeguarded interpolation
+//!   of Moré & Thuente (1994), MINPACK-2's `dcsrch`.
+//! - [`HagerZhang`]: Wolfe or approximate Wolfe conditions by the bracket and
+//!   double-secant steps of Hager & Zhang (2005, 2006), CG_DESCENT's search.
+//! - [`Exact`]: drives `φ'(α)` to zero, for tests of the theory (conjugate
+//!   directions, rates of steepest descent).
+//!
+//! The first trial step comes from an initial-step strategy in [`initial`]
+//! (the split of LineSearches.jl's `initialguess.jl`): [`UnitStep`],
+//! [`ScaledPrevious`], [`QuadraticInterpolation`], [`HagerZhangInitial`].
 //!
 //! Every failure is a typed [`LineSearchError`], never a panic or an endless
 //! loop: each search has an evaluation budget.
 
 mod backtracking;
+mod exact;
+mod hager_zhang;
+pub mod initial;
+mod more_thuente;
 
 pub use backtracking::Backtracking;
+pub use exact::Exact;
+pub use hager_zhang::HagerZhang;
+pub use initial::{
+    HagerZhangInitial, InitialStep, QuadraticInterpolation, ScaledPrevious, UnitStep,
+};
+pub use more_thuente::MoreThuente;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::problem::Gradient;
+use crate::solver::Error;
 
 /// The 1-D restriction `φ(α) = f(x + α d)` a line search works on.
 pub trait LineFunction {
@@ -90,7 +111,21 @@ pub enum LineSearchError {
 
 /// A line search. `search` is given `φ(0)`, `φ'(0) < 0` and the initial trial
 /// step `α₀` (from an initial-step strategy) and returns an accepted step.
+///
+/// A search may keep state across calls within one run ([`HagerZhang`] keeps
+/// the running average `C_k` of `|f|`); minimizers call
+/// [`reset`](LineSearch::reset) when a run starts and
+/// [`validate`](LineSearch::validate) to reject bad options as an [`enum@Error`].
 pub trait LineSearch {
+    /// Checks the options; a minimizer calls it in `init` and returns the
+    /// error to its caller. The default accepts everything.
+    fn validate(&self) -> Result<(), Error> {
+        Ok(())
+    }
+
+    /// Forgets what earlier searches of a run taught it (default: nothing to forget).
+    fn reset(&mut self) {}
+
     /// Searches along `phi` from `alpha0`.
     fn search(
         &mut self,
@@ -176,6 +211,13 @@ impl<P: Gradient + ?Sized> LineFunction for ProblemLine<'_, P> {
         self.g_phi = phi;
         (phi, dot(self.g_trial, self.d))
     }
+}
+
+/// The fraction of the way back toward the last finite point that the `n`-th
+/// non-finite trial in a row moves: ½ at first, ⅒ from the third on, so that
+/// a first trial many decades too long returns to the domain in a few steps.
+pub(crate) fn step_back(n: u32) -> f64 {
+    if n <= 2 { 0.5 } else { 0.1 }
 }
 
 /// `aᵀb`.

@@ -99,7 +99,7 @@ impl ExtendedRosenbrock {
     /// The function in `n` variables; an odd `n` is rounded up to even.
     pub fn new(n: usize) -> Self {
         ExtendedRosenbrock {
-            n: (n.max(2) + 1) / 2 * 2,
+            n: n.max(2).div_ceil(2) * 2,
         }
     }
 
@@ -202,18 +202,9 @@ mod tests {
         assert_eq!(r.value_grad(&r.minimizer(), &mut g), 0.0);
         assert!(g.iter().all(|&v| v == 0.0));
         let e = ExtendedRosenbrock::new(6);
-        assert_eq!(
-            e.value_grad(
-                &e.minimizer(),
-                &mut g.clone()[..5]
-                    .to_vec()
-                    .iter()
-                    .chain([0.0].iter())
-                    .copied()
-                    .collect::<Vec<_>>()
-            ),
-            0.0
-        );
+        let mut g6 = vec![1.0; 6];
+        assert_eq!(e.value_grad(&e.minimizer(), &mut g6), 0.0);
+        assert!(g6.iter().all(|&v| v == 0.0));
         // Scalar form equals the sum of squared residuals.
         let x = e.start();
         let mut res = vec![0.0; 6];

@@ -336,10 +336,12 @@ where
         if s.grad_norm <= stop.g_threshold(s.grad_norm0) {
             return Some(Termination::GradientTolerance);
         }
-        if (s.f_prev - s.f).abs() <= stop.f_abs.max(stop.f_rel * s.f.abs()) {
+        let f_on = stop.f_abs > 0.0 || stop.f_rel > 0.0;
+        if f_on && (s.f_prev - s.f).abs() <= stop.f_abs.max(stop.f_rel * s.f.abs()) {
             return Some(Termination::FunctionTolerance);
         }
-        if s.step_norm.is_finite() {
+        let x_on = stop.x_abs > 0.0 || stop.x_rel > 0.0;
+        if x_on && s.step_norm.is_finite() {
             let x_scale = if stop.x_rel > 0.0 {
                 inf_norm(&s.x)
             } else {

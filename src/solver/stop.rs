@@ -7,8 +7,12 @@ use serde::{Deserialize, Serialize};
 use super::error::{Error, check_nonneg};
 
 /// When a run stops. Defaults follow Optim.jl: only the gradient test is on
-/// (`‖g‖∞ ≤ 1e-8`), with at most 1000 iterations; the `f` and `x` tests are
-/// off at 0, where they fire only when an iteration changes nothing at all.
+/// (`‖g‖∞ ≤ 1e-8`), with at most 1000 iterations. The `f` and `x` tests are
+/// off while both their tolerances are 0 (unlike Optim.jl, where a zero
+/// tolerance still fires on an iteration that changes nothing): a run that
+/// stalls away from a stationary point then ends in a line-search failure,
+/// which does not count as convergence, rather than in a "converged" that
+/// is not.
 ///
 /// Tests, in the order they are checked after each iteration (`k ≥ 1`):
 /// 1. gradient: `‖g_k‖∞ ≤ max(g_abs, g_rel ‖g_0‖∞)` (scipy's `gtol`, Optim's `g_abstol`);
@@ -89,9 +93,8 @@ pub struct RunOptions {
 ///
 /// `run_options!(Bfgs);` or, for a generic type, `run_options!([L] Bfgs<L>);`.
 macro_rules! run_options {
-    ($t:ty) => {
-        $crate::solver::run_options!([] $t);
-    };
+    // The generic arm comes first: `[L, I]` would be a fatal parse error for
+    // a `ty` fragment (it starts like an array type).
     ([$($g:tt)*] $t:ty) => {
         impl<$($g)*> $t {
             /// Absolute gradient tolerance `‖g‖∞ ≤ gtol` (default `1e-8`).
@@ -161,6 +164,9 @@ macro_rules! run_options {
                 self
             }
         }
+    };
+    ($t:ty) => {
+        $crate::solver::run_options!([] $t);
     };
 }
 pub(crate) use run_options;
