@@ -27,15 +27,23 @@
 //! from the book, where FR with a strong Wolfe search and `c₂ < ½` cannot
 //! lose descent, N&W Lemma 5.6, but other choices and searches can).
 //!
-//! The first trial step is `min(1, 1/‖g₀‖∞)`, then N&W (3.60):
+//! Line search: strong Wolfe by Moré-Thuente with `c₁ = 1e-4`, `c₂ = 0.1`
+//! (N&W p. 125: CG wants a more accurate search than quasi-Newton), or, for
+//! [`Beta::HagerZhang`], Hager-Zhang's own search, as CG_DESCENT pairs them
+//! ([`CgLineSearch`]). The first trial step is
+//! [`ScaledPrevious`]: `min(1, 1/‖g₀‖∞)`, then N&W (3.60),
 //! `α₀ = α_{k−1} g_{k−1}ᵀd_{k−1} / g_kᵀd_k`, the previous step scaled by the
 //! change in the directional derivative.
 
 use serde::{Deserialize, Serialize};
 
-use crate::linesearch::{Backtracking, LineSearch, ProblemLine, dot};
+use crate::linesearch::initial::StepContext;
+use crate::linesearch::{
+    HagerZhang, InitialStep, LineFunction, LineSearch, LineSearchError, LineSearchResult,
+    MoreThuente, ProblemLine, ScaledPrevious, dot,
+};
 use crate::problem::{Counted, Gradient, Objective};
-use crate::quasi_newton::{first_step, line_search_termination};
+use crate::quasi_newton::Watched;
 use crate::solver::{
     Error, Minimizer, Report, RunOptions, State, Termination, check_positive, float_serde,
     inf_norm, run_options,
@@ -76,9 +84,59 @@ impl Beta {
     }
 }
 
+/// The default line search of [`NonlinearCg`]: Moré-Thuente with `c₂ = 0.1`,
+/// or Hager-Zhang's for [`Beta::HagerZhang`] ([`CgLineSearch::for_beta`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum CgLineSearch {
+    /// Strong Wolfe by [`MoreThuente`].
+    MoreThuente(MoreThuente),
+    /// Hager-Zhang's (approximate) Wolfe search, [`HagerZhang`].
+    HagerZhang(HagerZhang),
+}
+
+impl CgLineSearch {
+    /// `HagerZhang::default()` for [`Beta::HagerZhang`] (CG_DESCENT), else
+    /// `MoreThuente` with `c₁ = 1e-4`, `c₂ = 0.1` (N&W p. 125).
+    pub fn for_beta(beta: Beta) -> Self {
+        match beta {
+            Beta::HagerZhang => CgLineSearch::HagerZhang(HagerZhang::default()),
+            _ => CgLineSearch::MoreThuente(MoreThuente::default().with_c2(0.1)),
+        }
+    }
+}
+
+impl LineSearch for CgLineSearch {
+    fn validate(&self) -> Result<(), Error> {
+        match self {
+            CgLineSearch::MoreThuente(l) => l.validate(),
+            CgLineSearch::HagerZhang(l) => l.validate(),
+        }
+    }
+    fn reset(&mut self) {
+        match self {
+            CgLineSearch::MoreThuente(l) => l.reset(),
+            CgLineSearch::HagerZhang(l) => l.reset(),
+        }
+    }
+    fn search(
+        &mut self,
+        phi: &mut dyn LineFunction,
+        phi0: f64,
+        dphi0: f64,
+        alpha0: f64,
+    ) -> Result<LineSearchResult, LineSearchError> {
+        match self {
+            CgLineSearch::MoreThuente(l) => l.search(phi, phi0, dphi0, alpha0),
+            CgLineSearch::HagerZhang(l) => l.search(phi, phi0, dphi0, alpha0),
+        }
+    }
+}
+
 /// Nonlinear conjugate gradients with a choice of [`Beta`].
 ///
-/// Defaults: [`Beta::PolakRibierePlus`]; line search [`Backtracking`];
+/// Defaults: [`Beta::PolakRibierePlus`]; line search [`CgLineSearch::for_beta`]
+/// (Moré-Thuente with `c₂ = 0.1`, Hager-Zhang's for [`Beta::HagerZhang`]);
+/// initial step [`ScaledPrevious`];
 /// restart every `n` iterations and by Powell's test with `ν = 0.2`; `η = 0.01`
 /// for [`Beta::HagerZhang`].
 ///
@@ -102,9 +160,10 @@ impl Beta {
 /// # Reference
 /// Nocedal & Wright (2006) §5.2; Hager & Zhang (2005); Powell (1977).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct NonlinearCg<L = Backtracking> {
+pub struct NonlinearCg<L = CgLineSearch, I = ScaledPrevious> {
     options: RunOptions,
     line_search: L,
+    initial_step: I,
     beta: Beta,
     restart_every: Option<u64>,
     powell: Option<f64>,
@@ -114,11 +173,6 @@ pub struct NonlinearCg<L = Backtracking> {
     d: Vec<f64>,
     /// Iterations since the last restart.
     since_restart: u64,
-    /// `α_{k−1}` and `g_{k−1}ᵀd_{k−1}`, for the next initial step (N&W (3.60)).
-    #[serde(with = "float_serde")]
-    alpha_prev: f64,
-    #[serde(with = "float_serde")]
-    dphi0_prev: f64,
     #[serde(skip)]
     work: Work,
 }
@@ -129,16 +183,17 @@ struct Work {
     g_trial: Vec<f64>,
 }
 
-impl Default for NonlinearCg<Backtracking> {
+impl Default for NonlinearCg {
     fn default() -> Self {
         Self::new(Beta::default())
     }
 }
 
-impl NonlinearCg<Backtracking> {
-    /// Conjugate gradients with `beta` and the default line search.
+impl NonlinearCg {
+    /// Conjugate gradients with `beta` and its default line search
+    /// ([`CgLineSearch::for_beta`]).
     pub fn new(beta: Beta) -> Self {
-        Self::with_line_search(Backtracking::default()).with_beta(beta)
+        Self::with_line_search(CgLineSearch::for_beta(beta)).with_beta(beta)
     }
 }
 
@@ -150,19 +205,37 @@ impl<L> NonlinearCg<L> {
         NonlinearCg {
             options: RunOptions::default(),
             line_search,
+            initial_step: ScaledPrevious::default(),
             beta: Beta::default(),
             restart_every: None,
             powell: Some(0.2),
             eta: 0.01,
             d: Vec::new(),
             since_restart: 0,
-            alpha_prev: f64::NAN,
-            dphi0_prev: f64::NAN,
             work: Work::default(),
         }
     }
+}
 
-    /// The choice of `β` (default [`Beta::PolakRibierePlus`]).
+impl<L, I> NonlinearCg<L, I> {
+    /// Uses `initial_step` for the first trial of each line search.
+    pub fn with_initial_step<J: InitialStep>(self, initial_step: J) -> NonlinearCg<L, J> {
+        NonlinearCg {
+            options: self.options,
+            line_search: self.line_search,
+            initial_step,
+            beta: self.beta,
+            restart_every: self.restart_every,
+            powell: self.powell,
+            eta: self.eta,
+            d: self.d,
+            since_restart: self.since_restart,
+            work: self.work,
+        }
+    }
+
+    /// The choice of `β` (default [`Beta::PolakRibierePlus`]). The line search
+    /// stays as it is: [`NonlinearCg::new`] picks the one that goes with `β`.
     #[must_use]
     pub fn with_beta(mut self, beta: Beta) -> Self {
         self.beta = beta;
@@ -198,12 +271,13 @@ impl<L> NonlinearCg<L> {
     pub fn minimize<P: Gradient + ?Sized>(&self, problem: &P, x0: &[f64]) -> Result<Report, Error>
     where
         L: LineSearch + Clone,
+        I: InitialStep + Clone,
     {
         crate::solver::minimize(self.clone(), problem, x0)
     }
 }
 
-run_options!([L] NonlinearCg<L>);
+run_options!([L, I] NonlinearCg<L, I>);
 
 /// The dot products one pass gives for `β` and the restart tests.
 struct Products {
@@ -264,7 +338,7 @@ fn beta_value(beta: Beta, eta: f64, p: &Products) -> f64 {
     }
 }
 
-impl<P: Gradient, L: LineSearch> Minimizer<P> for NonlinearCg<L> {
+impl<P: Gradient, L: LineSearch, I: InitialStep> Minimizer<P> for NonlinearCg<L, I> {
     fn name(&self) -> &'static str {
         self.beta.method_name()
     }
@@ -285,14 +359,15 @@ impl<P: Gradient, L: LineSearch> Minimizer<P> for NonlinearCg<L> {
             check_positive("powell_restart", nu)?;
         }
         check_positive("eta", self.eta)?;
+        self.line_search.validate()?;
+        self.line_search.reset();
+        self.initial_step.reset();
         let n = state.x.len();
         self.work = Work {
             x_trial: vec![0.0; n],
             g_trial: vec![0.0; n],
         };
         self.since_restart = 0;
-        self.alpha_prev = f64::NAN;
-        self.dphi0_prev = f64::NAN;
         state.f = problem.value_grad(&state.x, &mut state.g);
         self.d = state.g.iter().map(|g| -g).collect();
         Ok(())
@@ -320,21 +395,29 @@ impl<P: Gradient, L: LineSearch> Minimizer<P> for NonlinearCg<L> {
                 return Some(Termination::NotDescentDirection);
             }
         }
-        let alpha0 = if self.alpha_prev.is_finite() && self.dphi0_prev.is_finite() {
-            let a = self.alpha_prev * self.dphi0_prev / dphi0;
-            if a.is_finite() && a > 0.0 { a } else { 1.0 }
-        } else {
-            first_step(state.grad_norm)
+        let d_norm = inf_norm(d);
+        let ctx = StepContext {
+            x: &state.x,
+            f: state.f,
+            dphi0,
+            d_norm,
         };
         let Work { x_trial, g_trial } = &mut self.work;
         let mut line = ProblemLine::new(problem, &state.x, d, x_trial, g_trial);
-        let step = match self.line_search.search(&mut line, state.f, dphi0, alpha0) {
+        let mut watched = Watched::new(&mut line);
+        let alpha0 = self.initial_step.alpha0(&ctx, &mut watched);
+        let step = match self
+            .line_search
+            .search(&mut watched, state.f, dphi0, alpha0)
+        {
             Ok(step) => step,
             Err(e) => {
+                let t = watched.termination(&e);
                 state.note = Some(e.to_string());
-                return Some(line_search_termination(&e));
+                return Some(t);
             }
         };
+        self.initial_step.accept(step.alpha, &ctx);
         let f = line.finish(step.alpha);
         let p = products(g_trial, &state.g, d);
         if !f.is_finite() || !p.gpgp.is_finite() {
@@ -344,9 +427,7 @@ impl<P: Gradient, L: LineSearch> Minimizer<P> for NonlinearCg<L> {
             ));
             return Some(Termination::NonFiniteValue);
         }
-        state.step_norm = step.alpha * inf_norm(d);
-        self.alpha_prev = step.alpha;
-        self.dphi0_prev = dphi0;
+        state.step_norm = step.alpha * d_norm;
 
         // β_{k+1}, or 0 for a restart.
         self.since_restart += 1;

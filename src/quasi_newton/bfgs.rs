@@ -21,19 +21,21 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    CURVATURE_EPS, Curvature, CurvatureGuard, curvature_test, first_step, line_search_termination,
+    CURVATURE_EPS, Curvature, CurvatureGuard, ScaledFirstUnitStep, Watched, curvature_test,
 };
-use crate::linesearch::{Backtracking, LineSearch, ProblemLine, dot};
+use crate::linesearch::initial::StepContext;
+use crate::linesearch::{InitialStep, LineSearch, MoreThuente, ProblemLine, dot};
 use crate::problem::{Counted, Gradient, Objective};
 use crate::solver::{
     Error, Minimizer, Report, RunOptions, State, Termination, check_positive, float_serde,
-    run_options,
+    inf_norm, run_options,
 };
 
 /// BFGS: quasi-Newton with the dense inverse-Hessian update, N&W (6.17).
 ///
-/// Defaults: line search [`Backtracking`] (Armijo, `c₁ = 1e-4`); initial
-/// trial step `min(1, 1/‖g₀‖∞)` on the first iteration and `1` after it;
+/// Defaults: line search [`MoreThuente`] for the strong Wolfe conditions with
+/// `c₁ = 1e-4`, `c₂ = 0.9` (N&W p. 142); initial step [`ScaledFirstUnitStep`],
+/// `min(1, 1/‖g₀‖∞)` on the first iteration and `1` after it;
 /// `H_0` scaled by N&W (6.20); pairs with `sᵀy ≤ 1e-10 ‖s‖‖y‖` skipped.
 ///
 /// # Requirements on the optimization problem
@@ -53,9 +55,10 @@ use crate::solver::{
 /// # Reference
 /// Nocedal & Wright, *Numerical Optimization*, 2nd ed., Springer 2006, §6.1.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Bfgs<L = Backtracking> {
+pub struct Bfgs<L = MoreThuente, I = ScaledFirstUnitStep> {
     options: RunOptions,
     line_search: L,
+    initial_step: I,
     initial_scaling: bool,
     guard: CurvatureGuard,
     curvature_eps: f64,
@@ -93,24 +96,43 @@ impl Work {
     }
 }
 
-impl Default for Bfgs<Backtracking> {
+impl Default for Bfgs {
     fn default() -> Self {
-        Self::with_line_search(Backtracking::default())
+        Self::with_line_search(MoreThuente::default())
     }
 }
 
 impl<L> Bfgs<L> {
-    /// BFGS with the given line search (any [`LineSearch`]).
+    /// BFGS with the given line search (any [`LineSearch`]) and the default
+    /// initial step.
     pub fn with_line_search(line_search: L) -> Self {
         Bfgs {
             options: RunOptions::default(),
             line_search,
+            initial_step: ScaledFirstUnitStep::default(),
             initial_scaling: true,
             guard: CurvatureGuard::Skip,
             curvature_eps: CURVATURE_EPS,
             h: Vec::new(),
             updates: 0,
             work: Work::default(),
+        }
+    }
+}
+
+impl<L, I> Bfgs<L, I> {
+    /// Uses `initial_step` for the first trial of each line search.
+    pub fn with_initial_step<J: InitialStep>(self, initial_step: J) -> Bfgs<L, J> {
+        Bfgs {
+            options: self.options,
+            line_search: self.line_search,
+            initial_step,
+            initial_scaling: self.initial_scaling,
+            guard: self.guard,
+            curvature_eps: self.curvature_eps,
+            h: self.h,
+            updates: self.updates,
+            work: self.work,
         }
     }
 
@@ -150,12 +172,13 @@ impl<L> Bfgs<L> {
     pub fn minimize<P: Gradient + ?Sized>(&self, problem: &P, x0: &[f64]) -> Result<Report, Error>
     where
         L: LineSearch + Clone,
+        I: InitialStep + Clone,
     {
         crate::solver::minimize(self.clone(), problem, x0)
     }
 }
 
-run_options!([L] Bfgs<L>);
+run_options!([L, I] Bfgs<L, I>);
 
 /// Sets `h` (`n × n`) to `c I`.
 fn set_scaled_identity(h: &mut [f64], n: usize, c: f64) {
@@ -198,7 +221,7 @@ pub(crate) fn bfgs_inverse_update(h: &mut [f64], s: &[f64], y: &[f64], hy: &mut 
     }
 }
 
-impl<P: Gradient, L: LineSearch> Minimizer<P> for Bfgs<L> {
+impl<P: Gradient, L: LineSearch, I: InitialStep> Minimizer<P> for Bfgs<L, I> {
     fn name(&self) -> &'static str {
         "bfgs"
     }
@@ -213,6 +236,9 @@ impl<P: Gradient, L: LineSearch> Minimizer<P> for Bfgs<L> {
 
     fn init(&mut self, problem: &Counted<P>, state: &mut State) -> Result<(), Error> {
         check_positive("curvature_eps", self.curvature_eps)?;
+        self.line_search.validate()?;
+        self.line_search.reset();
+        self.initial_step.reset();
         let n = state.x.len();
         let Some(nn) = n.checked_mul(n) else {
             return Err(Error::InvalidProblem(format!(
@@ -260,19 +286,27 @@ impl<P: Gradient, L: LineSearch> Minimizer<P> for Bfgs<L> {
             }
         }
 
-        let alpha0 = if state.iteration == 0 {
-            first_step(state.grad_norm)
-        } else {
-            1.0
+        let ctx = StepContext {
+            x: &state.x,
+            f: state.f,
+            dphi0,
+            d_norm: inf_norm(d),
         };
         let mut line = ProblemLine::new(problem, &state.x, d, x_trial, g_trial);
-        let step = match self.line_search.search(&mut line, state.f, dphi0, alpha0) {
+        let mut watched = Watched::new(&mut line);
+        let alpha0 = self.initial_step.alpha0(&ctx, &mut watched);
+        let step = match self
+            .line_search
+            .search(&mut watched, state.f, dphi0, alpha0)
+        {
             Ok(step) => step,
             Err(e) => {
+                let t = watched.termination(&e);
                 state.note = Some(e.to_string());
-                return Some(line_search_termination(&e));
+                return Some(t);
             }
         };
+        self.initial_step.accept(step.alpha, &ctx);
         let f = line.finish(step.alpha);
 
         // s_k, y_k and their products in one pass.
@@ -333,7 +367,7 @@ impl<P: Gradient, L: LineSearch> Minimizer<P> for Bfgs<L> {
     }
 }
 
-impl<L> Bfgs<L> {
+impl<L, I> Bfgs<L, I> {
     /// Applies (6.17) with the pair in `work.s`, `work.y`, given `sᵀy` and `yᵀy`.
     fn update(&mut self, n: usize, sy: f64, yy: f64) {
         if self.updates == 0 && self.initial_scaling {

@@ -40,9 +40,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    CURVATURE_EPS, Curvature, CurvatureGuard, curvature_test, first_step, line_search_termination,
+    CURVATURE_EPS, Curvature, CurvatureGuard, ScaledFirstUnitStep, Watched, curvature_test,
 };
-use crate::linesearch::{Backtracking, LineSearch, ProblemLine};
+use crate::linesearch::initial::StepContext;
+use crate::linesearch::{InitialStep, LineSearch, MoreThuente, ProblemLine};
 use crate::problem::{Counted, Gradient, Objective};
 use crate::solver::{
     Error, Minimizer, Report, RunOptions, State, Termination, float_serde, run_options,
@@ -66,8 +67,9 @@ pub enum LbfgsForm {
 /// Defaults: memory `m = 10` (scipy's L-BFGS-B `maxcor` and LBFGS++ use 10,
 /// Optim.jl 10, PyTorch's `history_size` 100; N&W p. 178: "small values of
 /// `m` (say 3 ≤ m ≤ 20) often give satisfactory results"); scaling
-/// `γ_k = sᵀy/yᵀy` (N&W (7.20)); line search [`Backtracking`]; initial trial step
-/// `min(1, 1/‖g₀‖∞)` on the first iteration and `1` after it; pairs with
+/// `γ_k = sᵀy/yᵀy` (N&W (7.20)); line search [`MoreThuente`] for the strong
+/// Wolfe conditions with `c₁ = 1e-4`, `c₂ = 0.9` (N&W p. 142); initial step
+/// [`ScaledFirstUnitStep`], `min(1, 1/‖g₀‖∞)` on the first iteration and `1` after it; pairs with
 /// `sᵀy ≤ 1e-10 ‖s‖‖y‖` skipped; [`LbfgsForm::Compact`].
 ///
 /// # Requirements on the optimization problem
@@ -89,9 +91,10 @@ pub enum LbfgsForm {
 /// Nocedal, "On the limited memory BFGS method for large scale optimization",
 /// *Math. Programming* 45 (1989).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Lbfgs<L = Backtracking> {
+pub struct Lbfgs<L = MoreThuente, I = ScaledFirstUnitStep> {
     options: RunOptions,
     line_search: L,
+    initial_step: I,
     memory: usize,
     form: LbfgsForm,
     initial_scaling: bool,
@@ -227,6 +230,8 @@ struct Work {
     u: Vec<f64>,
     /// Slots in chronological order.
     order: Vec<usize>,
+    /// `‖d‖∞` of the last direction.
+    d_max: f64,
 }
 
 impl Work {
@@ -240,22 +245,25 @@ impl Work {
             t: vec![0.0; m + 1],
             u: vec![0.0; m + 1],
             order: Vec::with_capacity(m + 1),
+            d_max: f64::NAN,
         }
     }
 }
 
-impl Default for Lbfgs<Backtracking> {
+impl Default for Lbfgs {
     fn default() -> Self {
-        Self::with_line_search(Backtracking::default())
+        Self::with_line_search(MoreThuente::default())
     }
 }
 
 impl<L> Lbfgs<L> {
-    /// L-BFGS with the given line search (any [`LineSearch`]).
+    /// L-BFGS with the given line search (any [`LineSearch`]) and the default
+    /// initial step.
     pub fn with_line_search(line_search: L) -> Self {
         Lbfgs {
             options: RunOptions::default(),
             line_search,
+            initial_step: ScaledFirstUnitStep::default(),
             memory: 10,
             form: LbfgsForm::Compact,
             initial_scaling: true,
@@ -263,6 +271,24 @@ impl<L> Lbfgs<L> {
             curvature_eps: CURVATURE_EPS,
             history: History::default(),
             work: Work::default(),
+        }
+    }
+}
+
+impl<L, I> Lbfgs<L, I> {
+    /// Uses `initial_step` for the first trial of each line search.
+    pub fn with_initial_step<J: InitialStep>(self, initial_step: J) -> Lbfgs<L, J> {
+        Lbfgs {
+            options: self.options,
+            line_search: self.line_search,
+            initial_step,
+            memory: self.memory,
+            form: self.form,
+            initial_scaling: self.initial_scaling,
+            guard: self.guard,
+            curvature_eps: self.curvature_eps,
+            history: self.history,
+            work: self.work,
         }
     }
 
@@ -314,11 +340,13 @@ impl<L> Lbfgs<L> {
     pub fn minimize<P: Gradient + ?Sized>(&self, problem: &P, x0: &[f64]) -> Result<Report, Error>
     where
         L: LineSearch + Clone,
+        I: InitialStep + Clone,
     {
         crate::solver::minimize(self.clone(), problem, x0)
     }
 
-    /// Writes `d = −H_k g` with the current history and returns `gᵀd`.
+    /// Writes `d = −H_k g` with the current history and `‖d‖∞` into
+    /// `work.d_max`, and returns `gᵀd`.
     fn direction(&mut self, g: &[f64]) -> f64 {
         let Work {
             d,
@@ -327,19 +355,22 @@ impl<L> Lbfgs<L> {
             t,
             u,
             order,
+            d_max,
             ..
         } = &mut self.work;
         let h = &mut self.history;
         order.clear();
         order.extend((0..h.len).map(|c| h.slot(c)));
-        match self.form {
+        let (gd, dm) = match self.form {
             LbfgsForm::Compact => compact_direction(h, g, d, sg, yg, t, u, order),
             LbfgsForm::TwoLoop => two_loop_direction(h, g, d, t, order),
-        }
+        };
+        *d_max = dm;
+        gd
     }
 }
 
-run_options!([L] Lbfgs<L>);
+run_options!([L, I] Lbfgs<L, I>);
 
 /// Elements per block of the fused sweeps: a block of `g` and `d` stays in L1
 /// while every pair's block streams past it.
@@ -373,7 +404,7 @@ fn axpy(a: f64, x: &[f64], y: &mut [f64]) {
     }
 }
 
-/// The compact-form direction (BNS (2.6)); returns `gᵀd`.
+/// The compact-form direction (BNS (2.6)); returns `gᵀd` and `‖d‖∞`.
 #[allow(clippy::too_many_arguments)]
 fn compact_direction(
     h: &mut History,
@@ -384,7 +415,7 @@ fn compact_direction(
     t: &mut [f64],
     u: &mut [f64],
     order: &[usize],
-) -> f64 {
+) -> (f64, f64) {
     let n = g.len();
     let w = h.slots;
     let len = order.len();
@@ -444,8 +475,9 @@ fn compact_direction(
         }
         u[c] = v / h.sy[i * w + i];
     }
-    // Sweep 2: d = −γ g − S u + γ Y t, with gᵀd on the way.
+    // Sweep 2: d = −γ g − S u + γ Y t, with gᵀd and ‖d‖∞ on the way.
     let mut gd = 0.0;
+    let mut d_max = 0.0f64;
     for start in (0..n).step_by(BLOCK) {
         let end = (start + BLOCK).min(n);
         let gb = &g[start..end];
@@ -459,18 +491,19 @@ fn compact_direction(
             axpy(gamma * t[c], &h.y[k * n + start..k * n + end], db);
         }
         gd += dot8(gb, db);
+        d_max = db.iter().fold(d_max, |m, v| m.max(v.abs()));
     }
-    gd
+    (gd, d_max)
 }
 
-/// The two-loop recursion, N&W Algorithm 7.4; returns `gᵀd`.
+/// The two-loop recursion, N&W Algorithm 7.4; returns `gᵀd` and `‖d‖∞`.
 fn two_loop_direction(
     h: &History,
     g: &[f64],
     d: &mut [f64],
     alpha: &mut [f64],
     order: &[usize],
-) -> f64 {
+) -> (f64, f64) {
     let w = h.slots;
     let q = d;
     q.copy_from_slice(g);
@@ -489,10 +522,10 @@ fn two_loop_direction(
         axpy(alpha[c] - beta, h.s_of(k), r);
     }
     r.iter_mut().for_each(|v| *v = -*v);
-    dot8(g, r)
+    (dot8(g, r), crate::solver::inf_norm(r))
 }
 
-impl<P: Gradient, L: LineSearch> Minimizer<P> for Lbfgs<L> {
+impl<P: Gradient, L: LineSearch, I: InitialStep> Minimizer<P> for Lbfgs<L, I> {
     fn name(&self) -> &'static str {
         "lbfgs"
     }
@@ -510,6 +543,9 @@ impl<P: Gradient, L: LineSearch> Minimizer<P> for Lbfgs<L> {
             return Err(Error::invalid_option("memory", 0, "must be >= 1"));
         }
         crate::solver::check_positive("curvature_eps", self.curvature_eps)?;
+        self.line_search.validate()?;
+        self.line_search.reset();
+        self.initial_step.reset();
         let n = state.x.len();
         if (self.memory + 1).checked_mul(n).is_none() {
             return Err(Error::invalid_option(
@@ -543,25 +579,34 @@ impl<P: Gradient, L: LineSearch> Minimizer<P> for Lbfgs<L> {
             }
         }
 
-        let alpha0 = if state.iteration == 0 {
-            first_step(state.grad_norm)
-        } else {
-            1.0
-        };
         let Work {
             d,
             x_trial,
             g_trial,
+            d_max,
             ..
         } = &mut self.work;
+        let ctx = StepContext {
+            x: &state.x,
+            f: state.f,
+            dphi0,
+            d_norm: *d_max,
+        };
         let mut line = ProblemLine::new(problem, &state.x, d, x_trial, g_trial);
-        let step = match self.line_search.search(&mut line, state.f, dphi0, alpha0) {
+        let mut watched = Watched::new(&mut line);
+        let alpha0 = self.initial_step.alpha0(&ctx, &mut watched);
+        let step = match self
+            .line_search
+            .search(&mut watched, state.f, dphi0, alpha0)
+        {
             Ok(step) => step,
             Err(e) => {
+                let t = watched.termination(&e);
                 state.note = Some(e.to_string());
-                return Some(line_search_termination(&e));
+                return Some(t);
             }
         };
+        self.initial_step.accept(step.alpha, &ctx);
         let f = line.finish(step.alpha);
 
         // s_k and y_k into the free slot, with sᵀy, sᵀs, yᵀy, sᵀg_k and ‖s‖∞.
@@ -729,7 +774,7 @@ mod tests {
             w.order.clear();
             w.order.extend((0..h.len).map(|c| h.slot(c)));
             let mut d_two = vec![0.0; n];
-            let gd_two = two_loop_direction(&h, &g, &mut d_two, &mut w.t.clone(), &w.order);
+            let (gd_two, _) = two_loop_direction(&h, &g, &mut d_two, &mut w.t.clone(), &w.order);
             let Work {
                 d,
                 sg,
@@ -739,7 +784,7 @@ mod tests {
                 order,
                 ..
             } = &mut w;
-            let gd = compact_direction(&mut h, &g, d, sg, yg, t, u, order);
+            let (gd, _) = compact_direction(&mut h, &g, d, sg, yg, t, u, order);
             let scale = d_two.iter().fold(0.0f64, |a, v| a.max(v.abs()));
             for i in 0..n {
                 assert!(

@@ -24,6 +24,8 @@ pub use lbfgs::{Lbfgs, LbfgsForm};
 
 use serde::{Deserialize, Serialize};
 
+use crate::linesearch::initial::StepContext;
+use crate::linesearch::{InitialStep, LineFunction, LineSearchError};
 use crate::solver::Termination;
 
 /// What to do with a pair `(s_k, y_k)` whose curvature is too small to keep
@@ -51,15 +53,94 @@ pub enum CurvatureGuard {
 /// must exceed `1e-10`.
 pub(crate) const CURVATURE_EPS: f64 = 1e-10;
 
-/// The first trial step of the first iteration, `min(1, 1/‖g₀‖∞)`, as scipy's
-/// BFGS and Optim.jl (`InitialStatic` with scaling) take it: the first
-/// direction is `−g₀`, whose length has no relation to the distance to the
-/// minimizer; later quasi-Newton steps try the unit step `α = 1`.
-pub(crate) fn first_step(grad_norm: f64) -> f64 {
-    if grad_norm.is_finite() && grad_norm > 0.0 {
-        (1.0 / grad_norm).min(1.0)
-    } else {
-        1.0
+/// The quasi-Newton initial step: `α₀ = min(1, 1/‖d₀‖∞)` on the first
+/// iteration, `α₀ = 1` after it (N&W p. 59: "for Newton and quasi-Newton
+/// methods, the step α₀ = 1 should always be used").
+///
+/// The first direction is `−g₀` (`H₀ = I`), whose length says nothing about the
+/// distance to the minimizer, so its trial is cut to unit ∞-norm, as scipy's
+/// BFGS and Optim.jl's `InitialStatic(scaled = true)` do on their first
+/// iteration. The default of [`Bfgs`] and [`Lbfgs`].
+///
+/// ```
+/// use hesse::linesearch::{FnLine, InitialStep, initial::StepContext};
+/// use hesse::quasi_newton::ScaledFirstUnitStep;
+/// let mut phi = FnLine::new(|a: f64| (a * a, 2.0 * a));
+/// let ctx = StepContext { x: &[3.0], f: 9.0, dphi0: -64.0, d_norm: 8.0 };
+/// let mut init = ScaledFirstUnitStep::default();
+/// assert_eq!(init.alpha0(&ctx, &mut phi), 0.125);
+/// init.accept(0.125, &ctx);
+/// assert_eq!(init.alpha0(&ctx, &mut phi), 1.0);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScaledFirstUnitStep {
+    started: bool,
+}
+
+impl InitialStep for ScaledFirstUnitStep {
+    fn alpha0(&mut self, ctx: &StepContext<'_>, _phi: &mut dyn LineFunction) -> f64 {
+        let a = (1.0 / ctx.d_norm).min(1.0);
+        if self.started || !(a.is_finite() && a > 0.0) {
+            1.0
+        } else {
+            a
+        }
+    }
+    fn accept(&mut self, _alpha: f64, _ctx: &StepContext<'_>) {
+        self.started = true;
+    }
+    fn reset(&mut self) {
+        self.started = false;
+    }
+}
+
+/// A [`LineFunction`] that remembers whether it met non-finite values, so a
+/// failed search can be told apart from one that only saw NaN or ±∞.
+pub(crate) struct Watched<'a> {
+    inner: &'a mut dyn LineFunction,
+    finite: bool,
+    non_finite: bool,
+}
+
+impl<'a> Watched<'a> {
+    pub(crate) fn new(inner: &'a mut dyn LineFunction) -> Self {
+        Watched {
+            inner,
+            finite: false,
+            non_finite: false,
+        }
+    }
+
+    fn note(&mut self, v: f64) {
+        if v.is_finite() {
+            self.finite = true;
+        } else {
+            self.non_finite = true;
+        }
+    }
+
+    /// The termination for a failed search: [`Termination::NonFiniteValue`] if
+    /// every trial was non-finite, the search's own failure otherwise.
+    pub(crate) fn termination(&self, e: &LineSearchError) -> Termination {
+        match e {
+            LineSearchError::NotDescent { .. } => Termination::NotDescentDirection,
+            LineSearchError::NonFinite { .. } => Termination::NonFiniteValue,
+            _ if self.non_finite && !self.finite => Termination::NonFiniteValue,
+            _ => Termination::LineSearchFailed,
+        }
+    }
+}
+
+impl LineFunction for Watched<'_> {
+    fn value(&mut self, alpha: f64) -> f64 {
+        let v = self.inner.value(alpha);
+        self.note(v);
+        v
+    }
+    fn value_deriv(&mut self, alpha: f64) -> (f64, f64) {
+        let (v, d) = self.inner.value_deriv(alpha);
+        self.note(v + d);
+        (v, d)
     }
 }
 
@@ -100,17 +181,5 @@ pub(crate) fn curvature_test(
             }
             Curvature::Skip
         }
-    }
-}
-
-/// The termination a failed line search ends a run with: the line search's
-/// own failure, except that a search that met only non-finite values is a
-/// [`Termination::NonFiniteValue`].
-pub(crate) fn line_search_termination(e: &crate::linesearch::LineSearchError) -> Termination {
-    use crate::linesearch::LineSearchError;
-    match e {
-        LineSearchError::NotDescent { .. } => Termination::NotDescentDirection,
-        LineSearchError::NonFinite { .. } => Termination::NonFiniteValue,
-        _ => Termination::LineSearchFailed,
     }
 }
