@@ -28,6 +28,8 @@
 //! - [`solver`]: the shared driver: stopping criteria, state, reports, checkpoints;
 //! - [`linesearch`]: backtracking, Moré-Thuente, Hager-Zhang, initial steps;
 //! - [`linalg`]: operators, dense factorizations (faer), CG, Steihaug-CG, Lanczos;
+//! - [`quasi_newton`]: BFGS and L-BFGS;
+//! - [`cg`]: nonlinear conjugate gradients (FR, PR, PR+, HS, DY, HZ);
 //! - [`first_order`]: gradient descent;
 //! - [`newton`]: Newton with a modified-Cholesky Hessian, Levenberg-Marquardt;
 //! - [`problems`]: test problems with known minima.
@@ -48,6 +50,7 @@ pub mod solver;
 
 /// The names most programs need.
 pub mod prelude {
+    pub use crate::cg::{Beta, NonlinearCg};
     pub use crate::first_order::GradientDescent;
     pub use crate::linesearch::{Backtracking, HagerZhang, LineSearch, MoreThuente};
     pub use crate::newton::{LevenbergMarquardt, Newton};
@@ -55,5 +58,6 @@ pub mod prelude {
         FnGradient, FnObjective, FnResiduals, Gradient, HessVec, Hessian, LeastSquares, Objective,
         Residuals,
     };
+    pub use crate::quasi_newton::{Bfgs, Lbfgs};
     pub use crate::solver::{Error, Report, State, Stop, Termination};
 }

@@ -1,1 +1,185 @@
 //! Quasi-Newton methods: BFGS and L-BFGS.
+//!
+//! Both build an approximation `H_k ≈ ∇²f(x_k)⁻¹` from the pairs
+//! `s_k = x_{k+1} − x_k`, `y_k = ∇f_{k+1} − ∇f_k` and step along
+//! `d_k = −H_k ∇f_k` (Nocedal & Wright 2006, ch. 6 and §7.2).
+//!
+//! - [`Bfgs`]: the dense inverse update, N&W (6.17); `O(n²)` memory.
+//! - [`Lbfgs`]: the last `m` pairs only, applied through the compact
+//!   representation of Byrd, Nocedal & Schnabel (1994) or the two-loop
+//!   recursion, N&W Algorithm 7.4; `O(mn)` memory.
+//!
+//! Both keep `H_k` positive definite only while `s_kᵀy_k > 0`, which a Wolfe
+//! line search guarantees and a backtracking (Armijo) search does not; the
+//! [`CurvatureGuard`] says what happens to a pair that fails the test.
+//!
+//! The bounds-constrained variant L-BFGS-B is not here: this library is
+//! unconstrained for now.
+
+mod bfgs;
+mod lbfgs;
+
+pub use bfgs::Bfgs;
+pub use lbfgs::{Lbfgs, LbfgsForm};
+
+use serde::{Deserialize, Serialize};
+
+use crate::linesearch::initial::StepContext;
+use crate::linesearch::{InitialStep, LineFunction, LineSearchError};
+use crate::solver::Termination;
+
+/// What to do with a pair `(s_k, y_k)` whose curvature is too small to keep
+/// the quasi-Newton matrix positive definite: `s_kᵀy_k ≤ ε ‖s_k‖ ‖y_k‖`, with
+/// `ε` set by `with_curvature_eps` (default `1e-10`).
+///
+/// Either way, the iteration's `state.note` says what was done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum CurvatureGuard {
+    /// Skip the update and keep `H_k` (N&W §6.1, p. 143; what scipy's
+    /// L-BFGS-B, LBFGS++ and Optim.jl do). The default.
+    #[default]
+    Skip,
+    /// Powell's damping (N&W Procedure 18.2): replace `y_k` by
+    /// `r_k = θ y_k + (1 − θ) B_k s_k` with
+    /// `θ = 0.8 sᵀBs / (sᵀBs − sᵀy)` when `sᵀy < 0.2 sᵀBs`, so that
+    /// `s_kᵀr_k = 0.2 s_kᵀB_k s_k > 0`. In the inverse form `B_k s_k = −α_k ∇f_k`
+    /// exactly, since `s_k = −α_k H_k ∇f_k`. Falls back to skipping when
+    /// `θ` would be 1.
+    PowellDamping,
+}
+
+/// The default threshold `ε` of the curvature test
+/// `s_kᵀy_k ≤ ε ‖s_k‖ ‖y_k‖`: the cosine of the angle between `s_k` and `y_k`
+/// must exceed `1e-10`.
+pub(crate) const CURVATURE_EPS: f64 = 1e-10;
+
+/// The quasi-Newton initial step: `α₀ = min(1, 1/‖d₀‖∞)` on the first
+/// iteration, `α₀ = 1` after it (N&W p. 59: "for Newton and quasi-Newton
+/// methods, the step α₀ = 1 should always be used").
+///
+/// The first direction is `−g₀` (`H₀ = I`), whose length says nothing about the
+/// distance to the minimizer, so its trial is cut to unit ∞-norm, as scipy's
+/// BFGS and Optim.jl's `InitialStatic(scaled = true)` do on their first
+/// iteration. The default of [`Bfgs`] and [`Lbfgs`].
+///
+/// ```
+/// use hesse::linesearch::{FnLine, InitialStep, initial::StepContext};
+/// use hesse::quasi_newton::ScaledFirstUnitStep;
+/// let mut phi = FnLine::new(|a: f64| (a * a, 2.0 * a));
+/// let ctx = StepContext { x: &[3.0], f: 9.0, dphi0: -64.0, d_norm: 8.0 };
+/// let mut init = ScaledFirstUnitStep::default();
+/// assert_eq!(init.alpha0(&ctx, &mut phi), 0.125);
+/// init.accept(0.125, &ctx);
+/// assert_eq!(init.alpha0(&ctx, &mut phi), 1.0);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScaledFirstUnitStep {
+    started: bool,
+}
+
+impl InitialStep for ScaledFirstUnitStep {
+    fn alpha0(&mut self, ctx: &StepContext<'_>, _phi: &mut dyn LineFunction) -> f64 {
+        let a = (1.0 / ctx.d_norm).min(1.0);
+        if self.started || !(a.is_finite() && a > 0.0) {
+            1.0
+        } else {
+            a
+        }
+    }
+    fn accept(&mut self, _alpha: f64, _ctx: &StepContext<'_>) {
+        self.started = true;
+    }
+    fn reset(&mut self) {
+        self.started = false;
+    }
+}
+
+/// A [`LineFunction`] that remembers whether it met non-finite values, so a
+/// failed search can be told apart from one that only saw NaN or ±∞.
+pub(crate) struct Watched<'a> {
+    inner: &'a mut dyn LineFunction,
+    finite: bool,
+    non_finite: bool,
+}
+
+impl<'a> Watched<'a> {
+    pub(crate) fn new(inner: &'a mut dyn LineFunction) -> Self {
+        Watched {
+            inner,
+            finite: false,
+            non_finite: false,
+        }
+    }
+
+    fn note(&mut self, v: f64) {
+        if v.is_finite() {
+            self.finite = true;
+        } else {
+            self.non_finite = true;
+        }
+    }
+
+    /// The termination for a failed search: [`Termination::NonFiniteValue`] if
+    /// every trial was non-finite, the search's own failure otherwise.
+    pub(crate) fn termination(&self, e: &LineSearchError) -> Termination {
+        match e {
+            LineSearchError::NotDescent { .. } => Termination::NotDescentDirection,
+            LineSearchError::NonFinite { .. } => Termination::NonFiniteValue,
+            _ if self.non_finite && !self.finite => Termination::NonFiniteValue,
+            _ => Termination::LineSearchFailed,
+        }
+    }
+}
+
+impl LineFunction for Watched<'_> {
+    fn value(&mut self, alpha: f64) -> f64 {
+        let v = self.inner.value(alpha);
+        self.note(v);
+        v
+    }
+    fn value_deriv(&mut self, alpha: f64) -> (f64, f64) {
+        let (v, d) = self.inner.value_deriv(alpha);
+        self.note(v + d);
+        (v, d)
+    }
+}
+
+/// The outcome of the curvature test for one pair.
+pub(crate) enum Curvature {
+    /// Use the pair as it is.
+    Accept,
+    /// Use `y_k` damped to `θ y_k + (1 − θ) B_k s_k`.
+    Damp {
+        /// `θ ∈ (0, 1)`.
+        theta: f64,
+    },
+    /// Skip the update.
+    Skip,
+}
+
+/// Decides what to do with a pair from `sᵀy`, `‖s‖‖y‖` and
+/// `sᵀB s = −α sᵀg_k`.
+pub(crate) fn curvature_test(
+    guard: CurvatureGuard,
+    eps: f64,
+    sy: f64,
+    s_norm_y_norm: f64,
+    s_b_s: f64,
+) -> Curvature {
+    if sy > eps * s_norm_y_norm && sy.is_finite() {
+        return Curvature::Accept;
+    }
+    match guard {
+        CurvatureGuard::Skip => Curvature::Skip,
+        CurvatureGuard::PowellDamping => {
+            // N&W (18.15): θ = 0.8 sᵀBs / (sᵀBs − sᵀy) when sᵀy < 0.2 sᵀBs.
+            if s_b_s > 0.0 && s_b_s.is_finite() && sy < 0.2 * s_b_s {
+                let theta = 0.8 * s_b_s / (s_b_s - sy);
+                if theta.is_finite() && theta > 0.0 && theta < 1.0 {
+                    return Curvature::Damp { theta };
+                }
+            }
+            Curvature::Skip
+        }
+    }
+}

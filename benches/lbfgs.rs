@@ -1,0 +1,251 @@
+//! L-BFGS time per iteration outside the objective, on extended Rosenbrock
+//! (Moré-Garbow-Hillstrom problem 21) for n = 1e3 … 1e6, m = 10, gtol 1e-6:
+//! ours with the compact form (the default) and the two-loop form, and
+//! argmin 0.11's `LBFGS` with `MoreThuenteLineSearch`.
+//!
+//! Run: `cargo bench --bench lbfgs`; `LBFGS_BENCH_N=1000000 cargo bench --bench lbfgs`
+//! for chosen sizes (comma-separated).
+//!
+//! Each criterion "iteration" is one solve from the standard start; the time
+//! reported is that solve's wall time less the time spent inside the objective
+//! and gradient, divided by the solver's iterations: the cost of one iteration
+//! of the method itself (direction, line-search bookkeeping, update).
+//! Before the criterion groups, the bench prints per size the iterations,
+//! evaluation counts, the measured memory bandwidth and the memory floor of our
+//! iteration (bytes it must move / bandwidth).
+//!
+//! argmin stops on `‖g‖₂ < 1e-6`, ours on `‖g‖∞ ≤ 1e-6`; argmin's gradient
+//! returns a fresh `Vec` per call, whose allocation is counted as evaluation
+//! time (in argmin's favour).
+
+use std::cell::Cell;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use argmin::core::{CostFunction, Executor, Gradient as ArgminGradient, State};
+use argmin::solver::linesearch::MoreThuenteLineSearch;
+use argmin::solver::quasinewton::LBFGS;
+use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
+use hesse::prelude::*;
+use hesse::problems::ExtendedRosenbrock;
+use hesse::quasi_newton::LbfgsForm;
+
+const GTOL: f64 = 1e-6;
+const M: usize = 10;
+
+/// A problem that adds up the time spent in its evaluations.
+struct Timed {
+    inner: ExtendedRosenbrock,
+    eval: Cell<Duration>,
+    calls: Cell<u64>,
+}
+
+impl Timed {
+    fn new(n: usize) -> Self {
+        Timed {
+            inner: ExtendedRosenbrock::new(n),
+            eval: Cell::new(Duration::ZERO),
+            calls: Cell::new(0),
+        }
+    }
+    fn add(&self, t: Instant) {
+        self.eval.set(self.eval.get() + t.elapsed());
+        self.calls.set(self.calls.get() + 1);
+    }
+}
+
+impl Objective for Timed {
+    fn dim(&self) -> usize {
+        self.inner.dim()
+    }
+    fn value(&self, x: &[f64]) -> f64 {
+        let t = Instant::now();
+        let v = self.inner.value(x);
+        self.add(t);
+        v
+    }
+}
+
+impl Gradient for Timed {
+    fn value_grad(&self, x: &[f64], g: &mut [f64]) -> f64 {
+        let t = Instant::now();
+        let v = self.inner.value_grad(x, g);
+        self.add(t);
+        v
+    }
+}
+
+/// The same problem as argmin sees it, timed and counted (atomics, as argmin
+/// wants its problems `Sync`).
+struct ArgminRosen {
+    inner: ExtendedRosenbrock,
+    eval_nanos: std::sync::atomic::AtomicU64,
+    costs: std::sync::atomic::AtomicU64,
+    grads: std::sync::atomic::AtomicU64,
+}
+
+impl CostFunction for ArgminRosen {
+    type Param = Vec<f64>;
+    type Output = f64;
+    fn cost(&self, x: &Vec<f64>) -> Result<f64, argmin::core::Error> {
+        let t = Instant::now();
+        let v = self.inner.value(x);
+        self.costs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.eval_nanos.fetch_add(
+            t.elapsed().as_nanos() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        Ok(v)
+    }
+}
+
+impl ArgminGradient for ArgminRosen {
+    type Param = Vec<f64>;
+    type Gradient = Vec<f64>;
+    fn gradient(&self, x: &Vec<f64>) -> Result<Vec<f64>, argmin::core::Error> {
+        let t = Instant::now();
+        let mut g = vec![0.0; x.len()];
+        self.inner.value_grad(x, &mut g);
+        self.grads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.eval_nanos.fetch_add(
+            t.elapsed().as_nanos() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        Ok(g)
+    }
+}
+
+/// One solve: (seconds outside evaluations per iteration, iterations, report).
+fn ours(n: usize, form: LbfgsForm) -> (Duration, u64, hesse::solver::Report) {
+    let p = Timed::new(n);
+    let x0 = p.inner.start();
+    let t = Instant::now();
+    let r = Lbfgs::default()
+        .with_memory(M)
+        .with_form(form)
+        .with_gtol(GTOL)
+        .minimize(&p, &x0)
+        .unwrap();
+    let outside = t.elapsed().saturating_sub(p.eval.get());
+    let it = r.iterations.max(1);
+    (outside / it as u32, it, r)
+}
+
+/// One argmin solve: (time outside evaluations per iteration, iterations,
+/// cost evaluations, gradient evaluations).
+fn theirs(n: usize) -> (Duration, u64, u64, u64) {
+    let p = ArgminRosen {
+        inner: ExtendedRosenbrock::new(n),
+        eval_nanos: Default::default(),
+        costs: Default::default(),
+        grads: Default::default(),
+    };
+    let x0 = p.inner.start();
+    let solver = LBFGS::new(MoreThuenteLineSearch::new(), M)
+        .with_tolerance_grad(GTOL)
+        .unwrap();
+    let t = Instant::now();
+    let res = Executor::new(p, solver)
+        .configure(|s| s.param(x0).max_iters(1000))
+        .run()
+        .unwrap();
+    let total = t.elapsed();
+    let p = res.problem.problem.as_ref().unwrap();
+    let eval = Duration::from_nanos(p.eval_nanos.load(std::sync::atomic::Ordering::Relaxed));
+    let it = res.state.get_iter().max(1);
+    let cost = p.costs.load(std::sync::atomic::Ordering::Relaxed);
+    let grad = p.grads.load(std::sync::atomic::Ordering::Relaxed);
+    (total.saturating_sub(eval) / it as u32, it, cost, grad)
+}
+
+/// Streaming read bandwidth in bytes/s: the best of 5 sums over two 128 MB
+/// arrays (eight accumulators, like our sweeps).
+fn read_bandwidth() -> f64 {
+    let len = 16 << 20;
+    let a: Vec<f64> = (0..len).map(|i| i as f64).collect();
+    let b: Vec<f64> = (0..len).map(|i| (i % 7) as f64).collect();
+    let mut best = f64::INFINITY;
+    for _ in 0..5 {
+        let t = Instant::now();
+        let mut acc = [0.0f64; 8];
+        for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+            for l in 0..8 {
+                acc[l] += x[l] * y[l];
+            }
+        }
+        black_box(acc);
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    (2 * len * 8) as f64 / best
+}
+
+/// Doubles our compact-form iteration must move per iteration, at
+/// `trials` line-search evaluations per iteration:
+/// sweep 1 reads S, Y, g: (2m + 1) n; sweep 2 reads S, Y, g and writes d:
+/// (2m + 2) n; each trial point x + αd reads 2n, writes n, and φ' = gᵀd reads
+/// 2n; the pair pass reads x, x₊, g, g₊ and writes s, y: 6n; the driver's
+/// ‖g‖∞ reads n.
+fn doubles_per_iteration(n: usize, trials: f64) -> f64 {
+    let m = M as f64;
+    let n = n as f64;
+    ((2.0 * m + 1.0) + (2.0 * m + 2.0) + 5.0 * trials + 6.0 + 1.0) * n
+}
+
+fn sizes() -> Vec<usize> {
+    let only: Vec<usize> = std::env::var("LBFGS_BENCH_N")
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|a| a.trim().parse().ok())
+        .collect();
+    if only.is_empty() {
+        vec![1_000, 10_000, 100_000, 1_000_000]
+    } else {
+        only
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let bw = read_bandwidth();
+    println!("measured streaming read bandwidth: {:.1} GB/s", bw / 1e9);
+    for n in sizes() {
+        let (t_c, it, r) = ours(n, LbfgsForm::Compact);
+        let (t_t, _, _) = ours(n, LbfgsForm::TwoLoop);
+        let (t_a, it_a, cost_a, grad_a) = theirs(n);
+        let trials = r.evals.g as f64 / it as f64;
+        let bytes = 8.0 * doubles_per_iteration(n, trials);
+        println!(
+            "n = {n}: ours {it} iterations, {} value_grad calls, {}; argmin {it_a} iterations, {cost_a} cost + {grad_a} gradient evaluations",
+            r.evals.g, r.termination
+        );
+        println!(
+            "  one solve, per iteration outside the objective: compact {:.3} ms, two-loop {:.3} ms, argmin {:.3} ms",
+            t_c.as_secs_f64() * 1e3,
+            t_t.as_secs_f64() * 1e3,
+            t_a.as_secs_f64() * 1e3
+        );
+        println!(
+            "  memory floor: {:.0} MB per iteration ({trials:.2} trials) / {:.1} GB/s = {:.3} ms",
+            bytes / 1e6,
+            bw / 1e9,
+            bytes / bw * 1e3
+        );
+
+        let mut group = c.benchmark_group(format!("lbfgs_per_iteration/n={n}"));
+        group.sampling_mode(SamplingMode::Flat);
+        group.sample_size(10);
+        group.warm_up_time(Duration::from_millis(500));
+        group.measurement_time(Duration::from_secs(if n >= 1_000_000 { 20 } else { 5 }));
+        for (name, form) in [("compact", LbfgsForm::Compact), ("two_loop", LbfgsForm::TwoLoop)] {
+            group.bench_function(name, |b| {
+                b.iter_custom(|iters| (0..iters).map(|_| ours(n, form).0).sum())
+            });
+        }
+        group.bench_function("argmin", |b| {
+            b.iter_custom(|iters| (0..iters).map(|_| theirs(n).0).sum())
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,808 @@
+//! Limited-memory BFGS.
+//!
+//! Nocedal & Wright, *Numerical Optimization* (2nd ed., 2006), §7.2; Byrd,
+//! Nocedal & Schnabel, "Representations of quasi-Newton matrices and their use
+//! in limited memory methods", *Math. Programming* 63 (1994) 129-156 (BNS).
+//!
+//! Notation as N&W: the last `m` pairs `s_i = x_{i+1} − x_i`,
+//! `y_i = ∇f_{i+1} − ∇f_i`, `ρ_i = 1/(y_iᵀs_i)`, oldest first; `S_k`, `Y_k` the
+//! `n × m` matrices of those pairs; `H_k^0 = γ_k I` with
+//! `γ_k = s_{k−1}ᵀy_{k−1} / y_{k−1}ᵀy_{k−1}` (N&W (7.20)). The direction is
+//! `d_k = −H_k ∇f_k`, computed in one of two ways ([`LbfgsForm`]):
+//!
+//! - **Compact** (BNS Theorem 2.2, eq. (2.6); N&W (7.24) is the same for `B`):
+//!   `H_k = γI + [S  γY] M [Sᵀ; γYᵀ]` with
+//!   `M = [[R⁻ᵀ(D + γYᵀY)R⁻¹, −R⁻ᵀ], [−R⁻¹, 0]]`, `R` the upper triangle of
+//!   `SᵀY` (`R_ij = s_iᵀy_j`, `i ≤ j`) and `D` its diagonal. With `a = Sᵀg`,
+//!   `b = Yᵀg`, `t = R⁻¹a` and `u = R⁻ᵀ((D + γYᵀY)t − γb)`:
+//!   `d = −γg − S u + γ Y t`. One sweep over `S`, `Y` computes all `2m` dot
+//!   products, `O(m²)` work on the small matrices solves for `t` and `u`, and a
+//!   second sweep forms `d`. `R` and `YᵀY` are kept up to date incrementally
+//!   without extra sweeps: the new column `s_iᵀy_k = s_iᵀg_{k+1} − s_iᵀg_k`
+//!   (likewise `y_iᵀy_k`) is the difference of the dot products of two
+//!   consecutive sweeps.
+//! - **Two-loop** recursion, N&W Algorithm 7.4, in the book's order: `4m`
+//!   passes over `q` (a dot product and an axpy per pair and loop).
+//!
+//! Both read every `s_i` and `y_i` twice per iteration; the compact form moves
+//! about half the bytes of the two-loop form (`≈ (4m + 3) n` against
+//! `≈ 8mn` doubles), and measures faster at large `n` (see `benches/lbfgs.rs`),
+//! so it is the default and the two-loop form is kept as its test oracle.
+//!
+//! The pairs live in a ring buffer of `m + 1` slots: a new pair is written into
+//! the free slot and only then committed (dropping the oldest) if it passes the
+//! curvature test, so a skipped pair never destroys a kept one.
+//!
+//! Deviation from the book: a pair with too little curvature is skipped or
+//! damped ([`CurvatureGuard`]); a non-descent direction (rounding) clears the
+//! history and retries with `−∇f_k`.
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    CURVATURE_EPS, Curvature, CurvatureGuard, ScaledFirstUnitStep, Watched, curvature_test,
+};
+use crate::linesearch::initial::StepContext;
+use crate::linesearch::{InitialStep, LineSearch, MoreThuente, ProblemLine};
+use crate::problem::{Counted, Gradient, Objective};
+use crate::solver::{
+    Error, Minimizer, Report, RunOptions, State, Termination, float_serde, run_options,
+};
+
+/// How L-BFGS applies `H_k` to the gradient. Both give the same direction up to
+/// rounding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum LbfgsForm {
+    /// The compact representation of Byrd, Nocedal & Schnabel (1994): two fused
+    /// sweeps over the history. The default: it moves half the memory of the
+    /// two-loop form.
+    #[default]
+    Compact,
+    /// The two-loop recursion, N&W Algorithm 7.4.
+    TwoLoop,
+}
+
+/// L-BFGS: limited-memory BFGS with the last `m` pairs (N&W §7.2).
+///
+/// Defaults: memory `m = 10` (scipy's L-BFGS-B `maxcor` and LBFGS++ use 10,
+/// Optim.jl 10, PyTorch's `history_size` 100; N&W p. 178: "small values of
+/// `m` (say 3 ≤ m ≤ 20) often give satisfactory results"); scaling
+/// `γ_k = sᵀy/yᵀy` (N&W (7.20)); line search [`MoreThuente`] for the strong
+/// Wolfe conditions with `c₁ = 1e-4`, `c₂ = 0.9` (N&W p. 142); initial step
+/// [`ScaledFirstUnitStep`], `min(1, 1/‖g₀‖∞)` on the first iteration and `1` after it; pairs with
+/// `sᵀy ≤ 1e-10 ‖s‖‖y‖` skipped; [`LbfgsForm::Compact`].
+///
+/// # Requirements on the optimization problem
+/// [`Gradient`]. Memory `2 (m + 1) n` doubles for the history.
+///
+/// # Example
+/// ```
+/// use hesse::prelude::*;
+/// use hesse::problems::ExtendedRosenbrock;
+///
+/// let p = ExtendedRosenbrock::new(1000);
+/// let report = Lbfgs::default().with_memory(5).with_gtol(1e-6).minimize(&p, &p.start()).unwrap();
+/// assert!(report.converged());
+/// assert!(report.x.iter().all(|v| (v - 1.0).abs() < 1e-5));
+/// ```
+///
+/// # Reference
+/// Nocedal & Wright (2006) §7.2; Byrd, Nocedal & Schnabel (1994) §2-4; Liu &
+/// Nocedal, "On the limited memory BFGS method for large scale optimization",
+/// *Math. Programming* 45 (1989).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Lbfgs<L = MoreThuente, I = ScaledFirstUnitStep> {
+    options: RunOptions,
+    line_search: L,
+    initial_step: I,
+    memory: usize,
+    form: LbfgsForm,
+    initial_scaling: bool,
+    guard: CurvatureGuard,
+    curvature_eps: f64,
+    history: History,
+    #[serde(skip)]
+    work: Work,
+}
+
+/// The pairs and the small matrices of the compact form: the solver's state.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct History {
+    /// Vector length.
+    n: usize,
+    /// Slots, `m + 1`.
+    slots: usize,
+    /// `s` of the pair in slot `k` at `s[k n .. (k + 1) n]`.
+    #[serde(with = "float_serde::vec")]
+    s: Vec<f64>,
+    /// `y` likewise.
+    #[serde(with = "float_serde::vec")]
+    y: Vec<f64>,
+    /// The slot of the oldest pair.
+    oldest: usize,
+    /// Pairs kept (at most `m`).
+    len: usize,
+    /// `s_iᵀy_j` by slots, `slots × slots`, row `i`: valid for `i` no newer
+    /// than `j` (the upper triangle `R` in chronological order).
+    #[serde(with = "float_serde::vec")]
+    sy: Vec<f64>,
+    /// `y_iᵀy_j` by slots, symmetric.
+    #[serde(with = "float_serde::vec")]
+    yy: Vec<f64>,
+    /// `s_iᵀg_k`, `y_iᵀg_k` of the last sweep, by slot.
+    #[serde(with = "float_serde::vec")]
+    sg_prev: Vec<f64>,
+    #[serde(with = "float_serde::vec")]
+    yg_prev: Vec<f64>,
+    /// The newest pair's slot, whose products with the older pairs the next
+    /// sweep completes, with the damping `θ` and step `α` of its `y`.
+    pending: Option<Pending>,
+    /// `γ_k` of N&W (7.20).
+    #[serde(with = "float_serde")]
+    gamma: f64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct Pending {
+    slot: usize,
+    /// `y` stored is `θ (g_{k+1} − g_k) − (1 − θ) α g_k`; `θ = 1` undamped.
+    #[serde(with = "float_serde")]
+    theta: f64,
+    #[serde(with = "float_serde")]
+    alpha: f64,
+}
+
+impl History {
+    fn new(n: usize, m: usize) -> Self {
+        let slots = m + 1;
+        History {
+            n,
+            slots,
+            s: vec![0.0; slots * n],
+            y: vec![0.0; slots * n],
+            oldest: 0,
+            len: 0,
+            sy: vec![0.0; slots * slots],
+            yy: vec![0.0; slots * slots],
+            sg_prev: vec![0.0; slots],
+            yg_prev: vec![0.0; slots],
+            pending: None,
+            gamma: 1.0,
+        }
+    }
+
+    /// The slot of the `c`-th pair, oldest first.
+    fn slot(&self, c: usize) -> usize {
+        (self.oldest + c) % self.slots
+    }
+
+    /// The slot a new pair is written into (not in use).
+    fn free_slot(&self) -> usize {
+        (self.oldest + self.len) % self.slots
+    }
+
+    fn s_of(&self, k: usize) -> &[f64] {
+        &self.s[k * self.n..(k + 1) * self.n]
+    }
+
+    fn y_of(&self, k: usize) -> &[f64] {
+        &self.y[k * self.n..(k + 1) * self.n]
+    }
+
+    fn clear(&mut self) {
+        self.len = 0;
+        self.pending = None;
+        self.gamma = 1.0;
+    }
+
+    /// Commits the pair in the free slot, dropping the oldest if `m` are kept.
+    fn commit(&mut self, m: usize, sy: f64, yy: f64, theta: f64, alpha: f64, scale: bool) {
+        let k = self.free_slot();
+        let w = self.slots;
+        self.sy[k * w + k] = sy;
+        self.yy[k * w + k] = yy;
+        self.pending = Some(Pending {
+            slot: k,
+            theta,
+            alpha,
+        });
+        if self.len == m {
+            self.oldest = (self.oldest + 1) % w;
+        } else {
+            self.len += 1;
+        }
+        // N&W (7.20).
+        self.gamma = if scale { sy / yy } else { 1.0 };
+    }
+}
+
+/// Scratch, sized once per run.
+#[derive(Debug, Clone, Default)]
+struct Work {
+    d: Vec<f64>,
+    x_trial: Vec<f64>,
+    g_trial: Vec<f64>,
+    /// Per slot: `s_iᵀg`, `y_iᵀg`.
+    sg: Vec<f64>,
+    yg: Vec<f64>,
+    /// Per chronological index: `t`, `u` (compact) or `α_i` (two-loop).
+    t: Vec<f64>,
+    u: Vec<f64>,
+    /// Slots in chronological order.
+    order: Vec<usize>,
+    /// `‖d‖∞` of the last direction.
+    d_max: f64,
+}
+
+impl Work {
+    fn new(n: usize, m: usize) -> Self {
+        Work {
+            d: vec![0.0; n],
+            x_trial: vec![0.0; n],
+            g_trial: vec![0.0; n],
+            sg: vec![0.0; m + 1],
+            yg: vec![0.0; m + 1],
+            t: vec![0.0; m + 1],
+            u: vec![0.0; m + 1],
+            order: Vec::with_capacity(m + 1),
+            d_max: f64::NAN,
+        }
+    }
+}
+
+impl Default for Lbfgs {
+    fn default() -> Self {
+        Self::with_line_search(MoreThuente::default())
+    }
+}
+
+impl<L> Lbfgs<L> {
+    /// L-BFGS with the given line search (any [`LineSearch`]) and the default
+    /// initial step.
+    pub fn with_line_search(line_search: L) -> Self {
+        Lbfgs {
+            options: RunOptions::default(),
+            line_search,
+            initial_step: ScaledFirstUnitStep::default(),
+            memory: 10,
+            form: LbfgsForm::Compact,
+            initial_scaling: true,
+            guard: CurvatureGuard::Skip,
+            curvature_eps: CURVATURE_EPS,
+            history: History::default(),
+            work: Work::default(),
+        }
+    }
+}
+
+impl<L, I> Lbfgs<L, I> {
+    /// Uses `initial_step` for the first trial of each line search.
+    pub fn with_initial_step<J: InitialStep>(self, initial_step: J) -> Lbfgs<L, J> {
+        Lbfgs {
+            options: self.options,
+            line_search: self.line_search,
+            initial_step,
+            memory: self.memory,
+            form: self.form,
+            initial_scaling: self.initial_scaling,
+            guard: self.guard,
+            curvature_eps: self.curvature_eps,
+            history: self.history,
+            work: self.work,
+        }
+    }
+
+    /// The number `m` of pairs kept (default 10; must be `≥ 1`, checked when the
+    /// run starts).
+    #[must_use]
+    pub fn with_memory(mut self, m: usize) -> Self {
+        self.memory = m;
+        self
+    }
+
+    /// How `H_k ∇f_k` is computed (default [`LbfgsForm::Compact`]).
+    #[must_use]
+    pub fn with_form(mut self, form: LbfgsForm) -> Self {
+        self.form = form;
+        self
+    }
+
+    /// Whether `H_k^0 = γ_k I` with `γ_k = sᵀy/yᵀy` (N&W (7.20); default `true`)
+    /// or `H_k^0 = I`.
+    #[must_use]
+    pub fn with_initial_scaling(mut self, scale: bool) -> Self {
+        self.initial_scaling = scale;
+        self
+    }
+
+    /// What to do with a pair of too little curvature (default
+    /// [`CurvatureGuard::Skip`]).
+    #[must_use]
+    pub fn with_curvature_guard(mut self, guard: CurvatureGuard) -> Self {
+        self.guard = guard;
+        self
+    }
+
+    /// The threshold `ε` of the curvature test `sᵀy ≤ ε ‖s‖‖y‖` (default
+    /// `1e-10`; must be finite and `> 0`).
+    #[must_use]
+    pub fn with_curvature_eps(mut self, eps: f64) -> Self {
+        self.curvature_eps = eps;
+        self
+    }
+
+    /// The number of pairs kept now.
+    pub fn pairs(&self) -> usize {
+        self.history.len
+    }
+
+    /// Runs to the end from `x0`.
+    pub fn minimize<P: Gradient + ?Sized>(&self, problem: &P, x0: &[f64]) -> Result<Report, Error>
+    where
+        L: LineSearch + Clone,
+        I: InitialStep + Clone,
+    {
+        crate::solver::minimize(self.clone(), problem, x0)
+    }
+
+    /// Writes `d = −H_k g` with the current history and `‖d‖∞` into
+    /// `work.d_max`, and returns `gᵀd`.
+    fn direction(&mut self, g: &[f64]) -> f64 {
+        let Work {
+            d,
+            sg,
+            yg,
+            t,
+            u,
+            order,
+            d_max,
+            ..
+        } = &mut self.work;
+        let h = &mut self.history;
+        order.clear();
+        order.extend((0..h.len).map(|c| h.slot(c)));
+        let (gd, dm) = match self.form {
+            LbfgsForm::Compact => compact_direction(h, g, d, sg, yg, t, u, order),
+            LbfgsForm::TwoLoop => two_loop_direction(h, g, d, t, order),
+        };
+        *d_max = dm;
+        gd
+    }
+}
+
+run_options!([L, I] Lbfgs<L, I>);
+
+/// Elements per block of the fused sweeps: a block of `g` and `d` stays in L1
+/// while every pair's block streams past it.
+const BLOCK: usize = 512;
+
+/// `aᵀb` with eight independent accumulators, so that it vectorizes (a
+/// single running sum is bound by the latency of one addition per element).
+/// The order of additions is fixed, so results are deterministic.
+#[inline]
+fn dot8(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 8];
+    let (ac, ar) = a.split_at(a.len() / 8 * 8);
+    let (bc, br) = b.split_at(ac.len());
+    for (x, y) in ac.chunks_exact(8).zip(bc.chunks_exact(8)) {
+        for l in 0..8 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    let mut tail = 0.0;
+    for (x, y) in ar.iter().zip(br) {
+        tail += x * y;
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+}
+
+/// `y += a x`.
+#[inline]
+fn axpy(a: f64, x: &[f64], y: &mut [f64]) {
+    for (yi, xi) in y.iter_mut().zip(x) {
+        *yi += a * xi;
+    }
+}
+
+/// The compact-form direction (BNS (2.6)); returns `gᵀd` and `‖d‖∞`.
+#[allow(clippy::too_many_arguments)]
+fn compact_direction(
+    h: &mut History,
+    g: &[f64],
+    d: &mut [f64],
+    sg: &mut [f64],
+    yg: &mut [f64],
+    t: &mut [f64],
+    u: &mut [f64],
+    order: &[usize],
+) -> (f64, f64) {
+    let n = g.len();
+    let w = h.slots;
+    let len = order.len();
+    // Sweep 1: a = Sᵀg, b = Yᵀg, every pair per block of g.
+    for &k in order {
+        sg[k] = 0.0;
+        yg[k] = 0.0;
+    }
+    for start in (0..n).step_by(BLOCK) {
+        let end = (start + BLOCK).min(n);
+        let gb = &g[start..end];
+        for &k in order {
+            sg[k] += dot8(&h.s[k * n + start..k * n + end], gb);
+            yg[k] += dot8(&h.y[k * n + start..k * n + end], gb);
+        }
+    }
+    // Complete the newest pair's column of R and row of YᵀY from the two
+    // sweeps: s_iᵀy_k = s_iᵀg_{k+1} − s_iᵀg_k (times θ, less (1 − θ) α s_iᵀg_k
+    // for a damped y).
+    if let Some(Pending {
+        slot: p,
+        theta,
+        alpha,
+    }) = h.pending.take()
+    {
+        for &i in order.iter().filter(|&&i| i != p) {
+            let s_y = theta * (sg[i] - h.sg_prev[i]) - (1.0 - theta) * alpha * h.sg_prev[i];
+            let y_y = theta * (yg[i] - h.yg_prev[i]) - (1.0 - theta) * alpha * h.yg_prev[i];
+            h.sy[i * w + p] = s_y;
+            h.yy[i * w + p] = y_y;
+            h.yy[p * w + i] = y_y;
+        }
+    }
+    for &k in order {
+        h.sg_prev[k] = sg[k];
+        h.yg_prev[k] = yg[k];
+    }
+    let gamma = h.gamma;
+    // t = R⁻¹ a (back substitution; R upper triangular in chronological order).
+    for c in (0..len).rev() {
+        let i = order[c];
+        let mut v = sg[i];
+        for c2 in c + 1..len {
+            v -= h.sy[i * w + order[c2]] * t[c2];
+        }
+        t[c] = v / h.sy[i * w + i];
+    }
+    // u = R⁻ᵀ ((D + γ YᵀY) t − γ b) (forward substitution with Rᵀ).
+    for c in 0..len {
+        let i = order[c];
+        let mut v = h.sy[i * w + i] * t[c] - gamma * yg[i];
+        for c2 in 0..len {
+            v += gamma * h.yy[i * w + order[c2]] * t[c2];
+        }
+        for c1 in 0..c {
+            v -= h.sy[order[c1] * w + i] * u[c1];
+        }
+        u[c] = v / h.sy[i * w + i];
+    }
+    // Sweep 2: d = −γ g − S u + γ Y t, with gᵀd and ‖d‖∞ on the way.
+    let mut gd = 0.0;
+    let mut d_max = 0.0f64;
+    for start in (0..n).step_by(BLOCK) {
+        let end = (start + BLOCK).min(n);
+        let gb = &g[start..end];
+        let db = &mut d[start..end];
+        for (di, gi) in db.iter_mut().zip(gb) {
+            *di = -gamma * gi;
+        }
+        for c in 0..len {
+            let k = order[c];
+            axpy(-u[c], &h.s[k * n + start..k * n + end], db);
+            axpy(gamma * t[c], &h.y[k * n + start..k * n + end], db);
+        }
+        gd += dot8(gb, db);
+        d_max = db.iter().fold(d_max, |m, v| m.max(v.abs()));
+    }
+    (gd, d_max)
+}
+
+/// The two-loop recursion, N&W Algorithm 7.4; returns `gᵀd` and `‖d‖∞`.
+fn two_loop_direction(
+    h: &History,
+    g: &[f64],
+    d: &mut [f64],
+    alpha: &mut [f64],
+    order: &[usize],
+) -> (f64, f64) {
+    let w = h.slots;
+    let q = d;
+    q.copy_from_slice(g);
+    for c in (0..order.len()).rev() {
+        let k = order[c];
+        let rho = 1.0 / h.sy[k * w + k];
+        alpha[c] = rho * dot8(h.s_of(k), q);
+        axpy(-alpha[c], h.y_of(k), q);
+    }
+    let r = q;
+    r.iter_mut().for_each(|v| *v *= h.gamma);
+    for c in 0..order.len() {
+        let k = order[c];
+        let rho = 1.0 / h.sy[k * w + k];
+        let beta = rho * dot8(h.y_of(k), r);
+        axpy(alpha[c] - beta, h.s_of(k), r);
+    }
+    r.iter_mut().for_each(|v| *v = -*v);
+    (dot8(g, r), crate::solver::inf_norm(r))
+}
+
+impl<P: Gradient, L: LineSearch, I: InitialStep> Minimizer<P> for Lbfgs<L, I> {
+    fn name(&self) -> &'static str {
+        "lbfgs"
+    }
+
+    fn options(&self) -> &RunOptions {
+        &self.options
+    }
+
+    fn dim(&self, problem: &Counted<P>) -> usize {
+        problem.dim()
+    }
+
+    fn init(&mut self, problem: &Counted<P>, state: &mut State) -> Result<(), Error> {
+        if self.memory == 0 {
+            return Err(Error::invalid_option("memory", 0, "must be >= 1"));
+        }
+        crate::solver::check_positive("curvature_eps", self.curvature_eps)?;
+        self.line_search.validate()?;
+        self.line_search.reset();
+        self.initial_step.reset();
+        let n = state.x.len();
+        if (self.memory + 1).checked_mul(n).is_none() {
+            return Err(Error::invalid_option(
+                "memory",
+                self.memory,
+                "(memory + 1) n must fit in memory",
+            ));
+        }
+        self.history = History::new(n, self.memory);
+        self.work = Work::new(n, self.memory);
+        state.f = problem.value_grad(&state.x, &mut state.g);
+        Ok(())
+    }
+
+    fn next_iter(&mut self, problem: &Counted<P>, state: &mut State) -> Option<Termination> {
+        let n = state.x.len();
+        let m = self.memory;
+        if self.work.d.len() != n {
+            // Resumed from a checkpoint: the scratch vectors were not serialized.
+            self.work = Work::new(n, m);
+        }
+
+        let mut dphi0 = self.direction(&state.g);
+        if !(dphi0 < 0.0) {
+            // Rounding has made H_k indefinite: forget the history, use −∇f_k.
+            self.history.clear();
+            dphi0 = self.direction(&state.g);
+            state.note = Some("cleared L-BFGS history: d was not a descent direction".into());
+            if !(dphi0 < 0.0) {
+                return Some(Termination::NotDescentDirection);
+            }
+        }
+
+        let Work {
+            d,
+            x_trial,
+            g_trial,
+            d_max,
+            ..
+        } = &mut self.work;
+        let ctx = StepContext {
+            x: &state.x,
+            f: state.f,
+            dphi0,
+            d_norm: *d_max,
+        };
+        let mut line = ProblemLine::new(problem, &state.x, d, x_trial, g_trial);
+        let mut watched = Watched::new(&mut line);
+        let alpha0 = self.initial_step.alpha0(&ctx, &mut watched);
+        let step = match self
+            .line_search
+            .search(&mut watched, state.f, dphi0, alpha0)
+        {
+            Ok(step) => step,
+            Err(e) => {
+                let t = watched.termination(&e);
+                state.note = Some(e.to_string());
+                return Some(t);
+            }
+        };
+        self.initial_step.accept(step.alpha, &ctx);
+        let f = line.finish(step.alpha);
+
+        // s_k and y_k into the free slot, with sᵀy, sᵀs, yᵀy, sᵀg_k and ‖s‖∞.
+        let h = &mut self.history;
+        let k = h.free_slot();
+        let s_k = &mut h.s[k * n..(k + 1) * n];
+        let y_k = &mut h.y[k * n..(k + 1) * n];
+        let sums = pair_pass(&state.x, x_trial, &state.g, g_trial, s_k, y_k);
+        let PairSums {
+            sy,
+            ss,
+            yy,
+            sg,
+            s_max,
+        } = sums;
+        if !f.is_finite() || !yy.is_finite() {
+            state.note = Some(format!(
+                "non-finite f or gradient at alpha = {:e}",
+                step.alpha
+            ));
+            return Some(Termination::NonFiniteValue);
+        }
+        let s_b_s = -step.alpha * sg; // B_k s_k = −α_k ∇f_k
+        match curvature_test(self.guard, self.curvature_eps, sy, (ss * yy).sqrt(), s_b_s) {
+            Curvature::Accept => h.commit(m, sy, yy, 1.0, step.alpha, self.initial_scaling),
+            Curvature::Damp { theta } => {
+                let mut rr = 0.0;
+                for (yi, gi) in y_k.iter_mut().zip(&state.g) {
+                    *yi = theta * *yi - (1.0 - theta) * step.alpha * gi;
+                    rr += *yi * *yi;
+                }
+                let sr = theta * sy + (1.0 - theta) * s_b_s;
+                h.commit(m, sr, rr, theta, step.alpha, self.initial_scaling);
+                state.note = Some(format!(
+                    "Powell-damped L-BFGS pair: sᵀy = {sy:e}, theta = {theta:.3}"
+                ));
+            }
+            Curvature::Skip => {
+                // A pending pair's products still come from the previous sweep.
+                state.note = Some(format!(
+                    "skipped L-BFGS pair: sᵀy = {sy:e} would lose positive definiteness"
+                ));
+            }
+        }
+
+        state.step_norm = s_max;
+        state.alpha = step.alpha;
+        state.f = f;
+        std::mem::swap(&mut state.x, x_trial);
+        std::mem::swap(&mut state.g, g_trial);
+        None
+    }
+}
+
+struct PairSums {
+    sy: f64,
+    ss: f64,
+    yy: f64,
+    sg: f64,
+    s_max: f64,
+}
+
+/// `s = x₊ − x`, `y = g₊ − g` and their products in one vectorizable pass
+/// (four lanes of accumulators per sum).
+fn pair_pass(
+    x: &[f64],
+    x_new: &[f64],
+    g: &[f64],
+    g_new: &[f64],
+    s: &mut [f64],
+    y: &mut [f64],
+) -> PairSums {
+    const L: usize = 4;
+    let (mut sy, mut ss, mut yy, mut sg, mut sm) = (
+        [0.0f64; L],
+        [0.0f64; L],
+        [0.0f64; L],
+        [0.0f64; L],
+        [0.0f64; L],
+    );
+    let n = x.len();
+    let nc = n / L * L;
+    for b in (0..nc).step_by(L) {
+        for l in 0..L {
+            let i = b + l;
+            let si = x_new[i] - x[i];
+            let yi = g_new[i] - g[i];
+            s[i] = si;
+            y[i] = yi;
+            sy[l] += si * yi;
+            ss[l] += si * si;
+            yy[l] += yi * yi;
+            sg[l] += si * g[i];
+            sm[l] = sm[l].max(si.abs());
+        }
+    }
+    for i in nc..n {
+        let si = x_new[i] - x[i];
+        let yi = g_new[i] - g[i];
+        s[i] = si;
+        y[i] = yi;
+        sy[0] += si * yi;
+        ss[0] += si * si;
+        yy[0] += yi * yi;
+        sg[0] += si * g[i];
+        sm[0] = sm[0].max(si.abs());
+    }
+    let sum = |a: [f64; L]| (a[0] + a[2]) + (a[1] + a[3]);
+    PairSums {
+        sy: sum(sy),
+        ss: sum(ss),
+        yy: sum(yy),
+        sg: sum(sg),
+        s_max: sm.iter().fold(0.0, |m: f64, v| m.max(*v)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fills a history with `pairs` random pairs satisfying sᵀy > 0 through
+    /// `commit` and direction calls, as a run does.
+    fn random_history(n: usize, m: usize, pairs: usize, seed: u64) -> (History, Work, Vec<f64>) {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut h = History::new(n, m);
+        let mut w = Work::new(n, m);
+        let mut g: Vec<f64> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
+        for _ in 0..pairs {
+            // A compact sweep at g_k, as at the start of each iteration.
+            w.order.clear();
+            w.order.extend((0..h.len).map(|c| h.slot(c)));
+            let Work {
+                d,
+                sg,
+                yg,
+                t,
+                u,
+                order,
+                ..
+            } = &mut w;
+            compact_direction(&mut h, &g, d, sg, yg, t, u, order);
+            // A random s with y = A s for a random SPD diagonal A, and g_{k+1} = g_k + y.
+            let k = h.free_slot();
+            let (mut sy, mut yy) = (0.0, 0.0);
+            for i in 0..n {
+                let si: f64 = rng.random_range(-1.0..1.0);
+                let yi = si * rng.random_range(0.5..4.0);
+                h.s[k * n + i] = si;
+                h.y[k * n + i] = yi;
+                g[i] += yi;
+                sy += si * yi;
+                yy += yi * yi;
+            }
+            h.commit(m, sy, yy, 1.0, 1.0, true);
+        }
+        (h, w, g)
+    }
+
+    #[test]
+    fn compact_form_matches_two_loop() {
+        for (n, m, pairs) in [(5, 3, 2), (7, 3, 9), (40, 10, 25), (1, 1, 4), (600, 5, 6)] {
+            let (mut h, mut w, g) = random_history(n, m, pairs, 7 + n as u64);
+            w.order.clear();
+            w.order.extend((0..h.len).map(|c| h.slot(c)));
+            let mut d_two = vec![0.0; n];
+            let (gd_two, _) = two_loop_direction(&h, &g, &mut d_two, &mut w.t.clone(), &w.order);
+            let Work {
+                d,
+                sg,
+                yg,
+                t,
+                u,
+                order,
+                ..
+            } = &mut w;
+            let (gd, _) = compact_direction(&mut h, &g, d, sg, yg, t, u, order);
+            let scale = d_two.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+            for i in 0..n {
+                assert!(
+                    (d[i] - d_two[i]).abs() <= 1e-10 * scale,
+                    "n={n} m={m}: d[{i}] = {} vs two-loop {}",
+                    d[i],
+                    d_two[i]
+                );
+            }
+            assert!((gd - gd_two).abs() <= 1e-10 * gd_two.abs());
+        }
+    }
+
+    #[test]
+    fn dot8_matches_naive() {
+        let a: Vec<f64> = (0..37).map(|i| (i as f64).sin()).collect();
+        let b: Vec<f64> = (0..37).map(|i| (i as f64 * 0.3).cos()).collect();
+        let naive: f64 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+        assert!((dot8(&a, &b) - naive).abs() < 1e-13);
+    }
+}
