@@ -90,7 +90,8 @@ impl CostFunction for ArgminRosen {
     fn cost(&self, x: &Vec<f64>) -> Result<f64, argmin::core::Error> {
         let t = Instant::now();
         let v = self.inner.value(x);
-        self.costs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.costs
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.eval_nanos.fetch_add(
             t.elapsed().as_nanos() as u64,
             std::sync::atomic::Ordering::Relaxed,
@@ -106,7 +107,8 @@ impl ArgminGradient for ArgminRosen {
         let t = Instant::now();
         let mut g = vec![0.0; x.len()];
         self.inner.value_grad(x, &mut g);
-        self.grads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.grads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.eval_nanos.fetch_add(
             t.elapsed().as_nanos() as u64,
             std::sync::atomic::Ordering::Relaxed,
@@ -235,7 +237,10 @@ fn bench(c: &mut Criterion) {
         group.sample_size(10);
         group.warm_up_time(Duration::from_millis(500));
         group.measurement_time(Duration::from_secs(if n >= 1_000_000 { 20 } else { 5 }));
-        for (name, form) in [("compact", LbfgsForm::Compact), ("two_loop", LbfgsForm::TwoLoop)] {
+        for (name, form) in [
+            ("compact", LbfgsForm::Compact),
+            ("two_loop", LbfgsForm::TwoLoop),
+        ] {
             group.bench_function(name, |b| {
                 b.iter_custom(|iters| (0..iters).map(|_| ours(n, form).0).sum())
             });

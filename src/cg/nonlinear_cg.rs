@@ -384,14 +384,14 @@ impl<P: Gradient, L: LineSearch, I: InitialStep> Minimizer<P> for NonlinearCg<L,
         }
         let d = &mut self.d;
         let mut dphi0 = dot(&state.g, d);
-        if !(dphi0 < 0.0) {
+        if dphi0 >= 0.0 || dphi0.is_nan() {
             for (di, gi) in d.iter_mut().zip(&state.g) {
                 *di = -gi;
             }
             self.since_restart = 0;
             dphi0 = dot(&state.g, d);
             state.note = Some("restart: d was not a descent direction".into());
-            if !(dphi0 < 0.0) {
+            if dphi0 >= 0.0 || dphi0.is_nan() {
                 return Some(Termination::NotDescentDirection);
             }
         }

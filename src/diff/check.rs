@@ -230,7 +230,7 @@ impl DerivativeCheck {
         self.rel_errors
             .iter()
             .enumerate()
-            .filter(move |(_, e)| !(**e <= tol))
+            .filter(move |(_, e)| **e > tol || e.is_nan())
             .map(|(k, &e)| Entry {
                 row: k % self.rows,
                 col: k / self.rows,

@@ -272,7 +272,7 @@ impl<P: Gradient, L: LineSearch, I: InitialStep> Minimizer<P> for Bfgs<L, I> {
         sym_mat_vec(&self.h, &state.g, d);
         d.iter_mut().for_each(|v| *v = -*v);
         let mut dphi0 = dot(&state.g, d);
-        if !(dphi0 < 0.0) {
+        if dphi0 >= 0.0 || dphi0.is_nan() {
             // H_k has lost positive definiteness to rounding: restart from H = I.
             set_scaled_identity(&mut self.h, n, 1.0);
             self.updates = 0;
@@ -281,7 +281,7 @@ impl<P: Gradient, L: LineSearch, I: InitialStep> Minimizer<P> for Bfgs<L, I> {
             }
             dphi0 = dot(&state.g, d);
             state.note = Some("reset H = I: d = −H g was not a descent direction".into());
-            if !(dphi0 < 0.0) {
+            if dphi0 >= 0.0 || dphi0.is_nan() {
                 return Some(Termination::NotDescentDirection);
             }
         }

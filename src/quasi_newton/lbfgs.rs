@@ -569,12 +569,12 @@ impl<P: Gradient, L: LineSearch, I: InitialStep> Minimizer<P> for Lbfgs<L, I> {
         }
 
         let mut dphi0 = self.direction(&state.g);
-        if !(dphi0 < 0.0) {
+        if dphi0 >= 0.0 || dphi0.is_nan() {
             // Rounding has made H_k indefinite: forget the history, use −∇f_k.
             self.history.clear();
             dphi0 = self.direction(&state.g);
             state.note = Some("cleared L-BFGS history: d was not a descent direction".into());
-            if !(dphi0 < 0.0) {
+            if dphi0 >= 0.0 || dphi0.is_nan() {
                 return Some(Termination::NotDescentDirection);
             }
         }
@@ -753,12 +753,12 @@ mod tests {
             // A random s with y = A s for a random SPD diagonal A, and g_{k+1} = g_k + y.
             let k = h.free_slot();
             let (mut sy, mut yy) = (0.0, 0.0);
-            for i in 0..n {
+            for (i, gi) in g.iter_mut().enumerate() {
                 let si: f64 = rng.random_range(-1.0..1.0);
                 let yi = si * rng.random_range(0.5..4.0);
                 h.s[k * n + i] = si;
                 h.y[k * n + i] = yi;
-                g[i] += yi;
+                *gi += yi;
                 sy += si * yi;
                 yy += yi * yi;
             }

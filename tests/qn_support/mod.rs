@@ -73,7 +73,7 @@ impl LineSearch for ExactQuadratic {
         dphi0: f64,
         alpha0: f64,
     ) -> Result<LineSearchResult, LineSearchError> {
-        if !(dphi0 < 0.0) {
+        if dphi0 >= 0.0 || dphi0.is_nan() {
             return Err(LineSearchError::NotDescent { dphi0 });
         }
         let a1 = if alpha0.is_finite() && alpha0 > 0.0 {
