@@ -110,6 +110,7 @@ pub fn run(args: &CompareArgs) -> Result<String, CompareError> {
     let options = MethodOptions {
         gtol: args.gtol,
         max_iter: args.max_iter,
+        memory: None,
     };
     let mut runs = Vec::new();
     for method in METHODS {

@@ -12,6 +12,18 @@ pub struct MethodOptions {
     pub gtol: f64,
     /// Iteration limit.
     pub max_iter: u64,
+    /// L-BFGS memory `m` (pairs kept); `None` is the library default (10).
+    pub memory: Option<usize>,
+}
+
+impl Default for MethodOptions {
+    fn default() -> Self {
+        MethodOptions {
+            gtol: 1e-8,
+            max_iter: 100_000,
+            memory: None,
+        }
+    }
 }
 
 /// A method the command line knows: its name and a one-line description.
@@ -21,10 +33,48 @@ pub struct Method {
 }
 
 /// Every method, in the order `compare` runs them.
-pub const METHODS: &[Method] = &[Method {
-    name: "gd",
-    about: "gradient descent with Armijo backtracking (Nocedal & Wright §3.1)",
-}];
+pub const METHODS: &[Method] = &[
+    Method {
+        name: "gd",
+        about: "gradient descent with Armijo backtracking (Nocedal & Wright §3.1)",
+    },
+    Method {
+        name: "bfgs",
+        about: "BFGS, inverse-Hessian update (N&W 6.17), Moré-Thuente strong Wolfe",
+    },
+    Method {
+        name: "lbfgs",
+        about: "L-BFGS, memory --memory (default 10), compact form, Moré-Thuente",
+    },
+    Method {
+        name: "cg-fr",
+        about: "nonlinear CG, Fletcher-Reeves β, Moré-Thuente (c2 = 0.1)",
+    },
+    Method {
+        name: "cg-pr",
+        about: "nonlinear CG, Polak-Ribière β, Moré-Thuente (c2 = 0.1)",
+    },
+    Method {
+        name: "cg-pr+",
+        about: "nonlinear CG, Polak-Ribière β truncated at 0, Moré-Thuente (c2 = 0.1)",
+    },
+    Method {
+        name: "cg-hs",
+        about: "nonlinear CG, Hestenes-Stiefel β, Moré-Thuente (c2 = 0.1)",
+    },
+    Method {
+        name: "cg-dy",
+        about: "nonlinear CG, Dai-Yuan β, Moré-Thuente (c2 = 0.1)",
+    },
+    Method {
+        name: "cg-hz",
+        about: "nonlinear CG, Hager-Zhang β (CG_DESCENT), Hager-Zhang line search",
+    },
+    Method {
+        name: "newton",
+        about: "Newton, exact Hessian, modified Cholesky (N&W 3.3), backtracking",
+    },
+];
 
 /// The names of [`METHODS`], comma-separated, for error messages.
 pub fn known_methods() -> String {
@@ -75,9 +125,43 @@ pub fn run_method<P>(
 where
     P: Hessian + HessVec,
 {
-    let MethodOptions { gtol, max_iter } = *options;
+    let MethodOptions {
+        gtol,
+        max_iter,
+        memory,
+    } = *options;
+    let cg = |beta: Beta| {
+        NonlinearCg::new(beta)
+            .with_gtol(gtol)
+            .with_max_iter(max_iter)
+            .minimize(problem, x0)
+    };
     let report = match name {
         "gd" => GradientDescent::default()
+            .with_gtol(gtol)
+            .with_max_iter(max_iter)
+            .minimize(problem, x0)?,
+        "bfgs" => Bfgs::default()
+            .with_gtol(gtol)
+            .with_max_iter(max_iter)
+            .minimize(problem, x0)?,
+        "lbfgs" => {
+            let mut lbfgs = Lbfgs::default();
+            if let Some(m) = memory {
+                lbfgs = lbfgs.with_memory(m);
+            }
+            lbfgs
+                .with_gtol(gtol)
+                .with_max_iter(max_iter)
+                .minimize(problem, x0)?
+        }
+        "cg-fr" => cg(Beta::FletcherReeves)?,
+        "cg-pr" => cg(Beta::PolakRibiere)?,
+        "cg-pr+" => cg(Beta::PolakRibierePlus)?,
+        "cg-hs" => cg(Beta::HestenesStiefel)?,
+        "cg-dy" => cg(Beta::DaiYuan)?,
+        "cg-hz" => cg(Beta::HagerZhang)?,
+        "newton" => Newton::default()
             .with_gtol(gtol)
             .with_max_iter(max_iter)
             .minimize(problem, x0)?,
@@ -96,6 +180,7 @@ mod tests {
         let options = MethodOptions {
             gtol: 1e-3,
             max_iter: 10,
+            memory: None,
         };
         for m in METHODS {
             let report = run_method(m.name, &p, &[-1.2, 1.0], &options).unwrap();

@@ -41,6 +41,10 @@ pub struct MinimizeArgs {
     #[arg(long, default_value_t = 100_000)]
     pub max_iter: u64,
 
+    /// L-BFGS memory: the number of (s, y) pairs kept (default 10).
+    #[arg(long)]
+    pub memory: Option<usize>,
+
     /// Print one JSON object instead of the summary.
     #[arg(long)]
     pub json: bool,
@@ -206,6 +210,7 @@ pub fn run(args: &MinimizeArgs) -> Result<String, MinimizeError> {
     let options = MethodOptions {
         gtol: args.gtol,
         max_iter: args.max_iter,
+        memory: args.memory,
     };
     let report = run_method(&args.method, &problem, &x0, &options)?;
     Ok(if args.json {
