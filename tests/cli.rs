@@ -246,5 +246,5 @@ fn compare_table_and_limits() {
     assert!(out.contains("method"), "{out}");
     assert!(out.contains("rosenbrock"), "{out}");
     assert!(out.contains("max_iterations"), "{out}");
-    assert!(out.contains("0 of 2 runs solved"), "{out}");
+    assert!(out.contains("0 of 20 runs solved"), "{out}");
 }
