@@ -98,6 +98,15 @@ pub trait ScalarFn {
     fn eval<D: Real>(&self, x: &[D]) -> D;
 }
 
+impl<F: ScalarFn + ?Sized> ScalarFn for &F {
+    fn dim(&self) -> usize {
+        (**self).dim()
+    }
+    fn eval<D: Real>(&self, x: &[D]) -> D {
+        (**self).eval(x)
+    }
+}
+
 /// A vector function `r: ℝⁿ → ℝᵐ` (residuals) written once for any [`Real`].
 pub trait VectorFn {
     /// The number of inputs `n`.
@@ -106,4 +115,16 @@ pub trait VectorFn {
     fn num_outputs(&self) -> usize;
     /// Writes `r(x)` into `out` (length `m`).
     fn eval<D: Real>(&self, x: &[D], out: &mut [D]);
+}
+
+impl<V: VectorFn + ?Sized> VectorFn for &V {
+    fn num_inputs(&self) -> usize {
+        (**self).num_inputs()
+    }
+    fn num_outputs(&self) -> usize {
+        (**self).num_outputs()
+    }
+    fn eval<D: Real>(&self, x: &[D], out: &mut [D]) {
+        (**self).eval(x, out)
+    }
 }
