@@ -246,5 +246,12 @@ fn compare_table_and_limits() {
     assert!(out.contains("method"), "{out}");
     assert!(out.contains("rosenbrock"), "{out}");
     assert!(out.contains("max_iterations"), "{out}");
-    assert!(out.contains("0 of 20 runs solved"), "{out}");
+    // Ten iterations solve the linear MGH problems with Newton and little
+    // else: far from all of the 10 methods × 39 problems.
+    let last = out.lines().last().unwrap();
+    let solved: usize = last.split(' ').next().unwrap().parse().unwrap();
+    assert!(last.ends_with("of 390 runs solved"), "{last}");
+    assert!(solved < 150, "{last}");
+    // The per-method summary lists every method.
+    assert!(out.contains("method     solved"), "{out}");
 }
