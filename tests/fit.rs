@@ -171,7 +171,10 @@ fn table_output() {
     assert!(out.contains("Status: success"), "{out}");
     assert!(out.contains("std error"), "{out}");
     assert!(out.contains("LRE(RSS)"), "{out}");
-    let b1 = out.lines().find(|l| l.trim_start().starts_with("b1 ")).unwrap();
+    let b1 = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("b1 "))
+        .unwrap();
     // b1 = 2.3894212918E+02, its standard deviation 2.7070075241E+00, 11 digits.
     assert!(b1.contains("2.38942129"), "{b1}");
     assert!(b1.contains("2.70700752"), "{b1}");
@@ -265,28 +268,103 @@ fn every_error_path_is_a_clear_message() {
     let missing = format!("{}/no/such/file.csv", env!("CARGO_TARGET_TMPDIR"));
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["a*x", "--data", &missing], "cannot read"),
-        (vec!["a*x", "--data", &bad_field, "--start", "a=1"], "line 3"),
-        (vec!["a*x", "--data", &short_row, "--start", "a=1"], "line 3"),
-        (vec!["a*x", "--data", &bad_header, "--start", "a=1"], "unknown column \"z\""),
-        (vec!["a*x", "--data", &three_no_header, "--start", "a=1"], "line 1"),
-        (vec!["a*x", "--data", &negative_w, "--start", "a=1"], "line 3"),
-        (vec!["a*x", "--data", &empty, "--start", "a=1"], "no data rows"),
-        (vec!["a*(x", "--data", &good_csv, "--start", "a=1"], "column 5"),
-        (vec!["a*x +", "--data", &good_csv, "--start", "a=1"], "model: parse error"),
-        (vec!["a*x", "--data", &good_csv, "--start", "a=1,q=2"], "names q not in"),
-        (vec!["a*x+b", "--data", &good_csv, "--start", "a=1"], "missing start value for b"),
-        (vec!["a*x+b", "--data", &good_csv], "missing start value for a, b"),
+        (
+            vec!["a*x", "--data", &bad_field, "--start", "a=1"],
+            "line 3",
+        ),
+        (
+            vec!["a*x", "--data", &short_row, "--start", "a=1"],
+            "line 3",
+        ),
+        (
+            vec!["a*x", "--data", &bad_header, "--start", "a=1"],
+            "unknown column \"z\"",
+        ),
+        (
+            vec!["a*x", "--data", &three_no_header, "--start", "a=1"],
+            "line 1",
+        ),
+        (
+            vec!["a*x", "--data", &negative_w, "--start", "a=1"],
+            "line 3",
+        ),
+        (
+            vec!["a*x", "--data", &empty, "--start", "a=1"],
+            "no data rows",
+        ),
+        (
+            vec!["a*(x", "--data", &good_csv, "--start", "a=1"],
+            "column 5",
+        ),
+        (
+            vec!["a*x +", "--data", &good_csv, "--start", "a=1"],
+            "model: parse error",
+        ),
+        (
+            vec!["a*x", "--data", &good_csv, "--start", "a=1,q=2"],
+            "names q not in",
+        ),
+        (
+            vec!["a*x+b", "--data", &good_csv, "--start", "a=1"],
+            "missing start value for b",
+        ),
+        (
+            vec!["a*x+b", "--data", &good_csv],
+            "missing start value for a, b",
+        ),
         (vec!["a*x", "--data", &good_csv, "--start", "1"], "NIST"),
         (vec!["a*y", "--data", &good_csv, "--start", "a=1"], "uses y"),
-        (vec!["a*x3", "--data", &good_csv, "--start", "a=1"], "no column x3"),
+        (
+            vec!["a*x3", "--data", &good_csv, "--start", "a=1"],
+            "no column x3",
+        ),
         (vec!["2*x", "--data", &good_csv], "no parameters"),
         (vec!["--data", &good_csv], "give MODEL"),
-        (vec!["a+b*x+c*x^2", "--data", &one_row, "--start", "a=1,b=1,c=1"], "1 data points for 3 parameters"),
-        (vec!["a*x", "--data", &good_csv, "--start", "a=1", "--response", "log(y-5)"], "observation 1"),
-        (vec!["a*x", "--data", &good_csv, "--start", "a=1", "--response", "log(x)"], "only y"),
-        (vec!["a*x", "--data", &good_csv, "--start", "a=1", "--response", "(y"], "--response: parse error"),
+        (
+            vec!["a+b*x+c*x^2", "--data", &one_row, "--start", "a=1,b=1,c=1"],
+            "1 data points for 3 parameters",
+        ),
+        (
+            vec![
+                "a*x",
+                "--data",
+                &good_csv,
+                "--start",
+                "a=1",
+                "--response",
+                "log(y-5)",
+            ],
+            "observation 1",
+        ),
+        (
+            vec![
+                "a*x",
+                "--data",
+                &good_csv,
+                "--start",
+                "a=1",
+                "--response",
+                "log(x)",
+            ],
+            "only y",
+        ),
+        (
+            vec![
+                "a*x",
+                "--data",
+                &good_csv,
+                "--start",
+                "a=1",
+                "--response",
+                "(y",
+            ],
+            "--response: parse error",
+        ),
         (vec!["--data", &broken_nist, "--start", "1"], "line "),
-        (vec!["c*(1-exp(-d*x))", "--data", &misra, "--start", "2"], "not the file's"),
+        (
+            vec!["c*(1-exp(-d*x))", "--data", &misra, "--start", "2"],
+            "not the file's",
+        ),
     ];
     for (args, needle) in cases {
         let mut full = vec!["fit"];
@@ -294,7 +372,10 @@ fn every_error_path_is_a_clear_message() {
         let o = hesse(&full);
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.contains(needle), "{args:?}: expected {needle:?} in {err}");
+        assert!(
+            err.contains(needle),
+            "{args:?}: expected {needle:?} in {err}"
+        );
         assert!(!err.contains("panicked"), "{args:?}: {err}");
         assert!(stdout(&o).is_empty(), "{args:?}");
     }
@@ -305,7 +386,11 @@ fn every_error_path_is_a_clear_message() {
         .position(|l| l.contains("b1 =   500"))
         .unwrap()
         + 1;
-    assert!(stderr(&o).contains(&format!("line {line}")), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("line {line}")),
+        "{}",
+        stderr(&o)
+    );
     // Explicit own parameters on a NIST file work with explicit starts; no
     // LRE then (the names are not the file's).
     let v = json(&hesse(&[

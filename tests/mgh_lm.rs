@@ -51,8 +51,14 @@ fn run(solver: &LevenbergMarquardt) -> [(usize, u64, u64); 3] {
 fn check(got: [(usize, u64, u64); 3], want: [(usize, u64, u64); 3]) {
     for k in 0..3 {
         assert!(got[k].0 >= want[k].0, "scale {k}: {got:?} vs {want:?}");
-        assert!(got[k].1 <= want[k].1 * 6 / 5, "scale {k}: {got:?} vs {want:?}");
-        assert!(got[k].2 <= want[k].2 * 6 / 5, "scale {k}: {got:?} vs {want:?}");
+        assert!(
+            got[k].1 <= want[k].1 * 6 / 5,
+            "scale {k}: {got:?} vs {want:?}"
+        );
+        assert!(
+            got[k].2 <= want[k].2 * 6 / 5,
+            "scale {k}: {got:?} vs {want:?}"
+        );
     }
 }
 

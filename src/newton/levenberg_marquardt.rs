@@ -614,14 +614,7 @@ impl<P: Residuals> Minimizer<P> for LevenbergMarquardt {
                 it.delta = it.delta.min(pnorm);
             }
             let accelerated = match self.geodesic {
-                Some(alpha) if pnorm > 0.0 => geodesic_step(
-                    problem,
-                    &state.x,
-                    it,
-                    w,
-                    alpha,
-                    pnorm,
-                ),
+                Some(alpha) if pnorm > 0.0 => geodesic_step(problem, &state.x, it, w, alpha, pnorm),
                 _ => false,
             };
             let w = &mut self.work;
@@ -816,7 +809,14 @@ fn geodesic_step<P: Residuals>(
     // [J; √λ D] p_a ≅ [r_vv; 0] gives a = −p_a, as p gives v = −p.
     let qr = w.qr.as_ref().expect("sized");
     let mut pa = std::mem::take(&mut w.accel);
-    solve_damped(qr, &it.diag, it.lambda.sqrt(), &w.r_h[..n], &mut pa, &mut w.lmpar);
+    solve_damped(
+        qr,
+        &it.diag,
+        it.lambda.sqrt(),
+        &w.r_h[..n],
+        &mut pa,
+        &mut w.lmpar,
+    );
     let anorm = scaled_norm(&it.diag, &pa);
     let ok = anorm.is_finite() && 2.0 * anorm <= alpha * pnorm;
     if ok {

@@ -222,12 +222,9 @@ fn read_csv(path: &str, text: &str) -> Result<Data, FitError> {
         }
         let mut row = Vec::with_capacity(width);
         for (j, field) in record.iter().enumerate() {
-            let v: f64 = field.parse().map_err(|_| {
-                err(
-                    line,
-                    format!("field {} ({field:?}) is not a number", j + 1),
-                )
-            })?;
+            let v: f64 = field
+                .parse()
+                .map_err(|_| err(line, format!("field {} ({field:?}) is not a number", j + 1)))?;
             if !v.is_finite() {
                 return Err(err(line, format!("field {} is {v}, not finite", j + 1)));
             }
@@ -284,7 +281,11 @@ fn nist_model(text: &str) -> Option<(Option<String>, String)> {
     let (lhs, rhs) = joined.split_once('=')?;
     let rhs = rhs.trim();
     // The error term: a trailing `+ e`.
-    let body = rhs.strip_suffix('e')?.trim_end().strip_suffix('+')?.trim_end();
+    let body = rhs
+        .strip_suffix('e')?
+        .trim_end()
+        .strip_suffix('+')?
+        .trim_end();
     let lhs = lhs.trim();
     let response = (lhs != "y").then(|| lhs.to_string());
     Some((response, body.to_string()))
@@ -417,7 +418,8 @@ pub fn run(args: &FitArgs) -> Result<String, FitError> {
         ));
     }
     let is_data_name = |v: &str| {
-        v == "x" || (v.len() > 1 && v.starts_with('x') && v[1..].bytes().all(|b| b.is_ascii_digit()))
+        v == "x"
+            || (v.len() > 1 && v.starts_with('x') && v[1..].bytes().all(|b| b.is_ascii_digit()))
     };
     let mut data_names: Vec<&str> = Vec::new();
     for v in vars.iter().filter(|v| is_data_name(v)) {
@@ -453,13 +455,21 @@ pub fn run(args: &FitArgs) -> Result<String, FitError> {
             if !other.is_empty() {
                 return Err(FitError::Model(format!(
                     "--response may use only y, it uses {}",
-                    other.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                    other
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )));
             }
             let uses_y = !expr.variables().is_empty();
             let mut out = Vec::with_capacity(data.y.len());
             for (i, &y) in data.y.iter().enumerate() {
-                let v = if uses_y { expr.eval(&[y]) } else { expr.eval(&[]) };
+                let v = if uses_y {
+                    expr.eval(&[y])
+                } else {
+                    expr.eval(&[])
+                };
                 if !v.is_finite() {
                     return Err(FitError::Data {
                         path: path.to_string(),
@@ -496,7 +506,12 @@ pub fn run(args: &FitArgs) -> Result<String, FitError> {
     let mut flat = Vec::with_capacity(m * d);
     for i in 0..m {
         for name in &data_names {
-            let col = &data.columns.iter().find(|(c, _)| c == name).expect("checked").1;
+            let col = &data
+                .columns
+                .iter()
+                .find(|(c, _)| c == name)
+                .expect("checked")
+                .1;
             flat.push(col[i]);
         }
     }
@@ -542,7 +557,11 @@ fn start_values(
             return Err(FitError::Model(format!(
                 "--start {k} takes Start {k} of a NIST .dat file; for CSV data give \
                  --start {}",
-                params.iter().map(|p| format!("{p}=...")).collect::<Vec<_>>().join(",")
+                params
+                    .iter()
+                    .map(|p| format!("{p}=..."))
+                    .collect::<Vec<_>>()
+                    .join(",")
             )));
         };
         let file = &c.dataset.param_names;
@@ -631,7 +650,10 @@ fn table(params: &[String], fit: &Fit, lre: Option<&(Vec<f64>, f64)>) -> String 
     let s = &fit.statistics;
     let width = params.iter().map(String::len).max().unwrap_or(0).max(9);
     let mut out = format!("{r}\n\n * Parameters\n");
-    out += &format!("    {:width$} {:>24} {:>24}", "parameter", "estimate", "std error");
+    out += &format!(
+        "    {:width$} {:>24} {:>24}",
+        "parameter", "estimate", "std error"
+    );
     if lre.is_some() {
         out += &format!(" {:>5}", "LRE");
     }
@@ -686,7 +708,10 @@ mod tests {
             "pi = 3.141592653589793238462643383279E0\ny =  b1 - b2*x - arctan[b3/(x-b4)]/pi  +  e",
         )
         .unwrap();
-        assert_eq!((resp, body.as_str()), (None, "b1 - b2*x - arctan[b3/(x-b4)]/pi"));
+        assert_eq!(
+            (resp, body.as_str()),
+            (None, "b1 - b2*x - arctan[b3/(x-b4)]/pi")
+        );
         let (_, body) = nist_model("y = (b1+b2*x) /\n(1+b5*x)  +  e").unwrap();
         assert_eq!(body, "(b1+b2*x) / (1+b5*x)");
         assert_eq!(nist_model("no model here"), None);
