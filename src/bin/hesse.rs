@@ -2,6 +2,7 @@
 //!
 //! - `hesse minimize EXPR --start x=-1.2,y=1 [--method gd] [--gtol G] [--max-iter N] [--json]`
 //! - `hesse compare [--gtol G] [--max-iter N] [--json]`
+//! - `hesse fit [MODEL] --data FILE [--start 1|2|b1=..,b2=..] [--response EXPR] [--json]`
 //!
 //! With `--json` each command prints one JSON object on stdout; non-finite
 //! numbers are written as `null` (JSON has no NaN). Bad input (a parse error,
@@ -13,6 +14,8 @@
 // beside itself, hence the paths).
 #[path = "hesse/compare.rs"]
 mod compare;
+#[path = "hesse/fit.rs"]
+mod fit;
 #[path = "hesse/json.rs"]
 mod json;
 #[path = "hesse/methods.rs"]
@@ -37,6 +40,7 @@ struct Cli {
 enum Command {
     Minimize(minimize::MinimizeArgs),
     Compare(compare::CompareArgs),
+    Fit(fit::FitArgs),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +48,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Minimize(args) => minimize::run(args).map_err(|e| e.to_string()),
         Command::Compare(args) => compare::run(args).map_err(|e| e.to_string()),
+        Command::Fit(args) => fit::run(args).map_err(|e| e.to_string()),
     };
     match result {
         Ok(out) => {

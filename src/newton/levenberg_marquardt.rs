@@ -174,6 +174,10 @@ pub struct LevenbergMarquardt {
     gtol: f64,
     /// MINPACK `factor`: `Δ₀ = factor ‖D x₀‖`.
     factor: f64,
+    /// Geodesic acceleration (Transtrum & Sethna 2012): `None` is off, else
+    /// the bound `α` on `2‖D a‖ / ‖D v‖`.
+    #[serde(default)]
+    geodesic: Option<f64>,
     /// The iteration's state (checkpointed).
     iter: IterState,
     #[serde(skip)]
@@ -242,6 +246,13 @@ struct Work {
     rp: Vec<f64>,
     /// `D step`.
     dstep: Vec<f64>,
+    /// Geodesic acceleration: `r(x + h v)`, then the second directional
+    /// derivative `r_vv`, then `Qᵀ r_vv` (`m` entries each).
+    r_h: Vec<f64>,
+    /// `J v`, `m` entries.
+    jv: Vec<f64>,
+    /// The acceleration `a` (`n`).
+    accel: Vec<f64>,
 }
 
 impl Clone for Work {
@@ -267,6 +278,9 @@ impl Work {
             lmpar: LmparWork::new(n),
             rp: vec![0.0; n],
             dstep: vec![0.0; n],
+            r_h: vec![0.0; m],
+            jv: vec![0.0; m],
+            accel: vec![0.0; n],
         }
     }
 }
@@ -285,6 +299,7 @@ impl Default for LevenbergMarquardt {
             xtol: 1e-15,
             gtol: 0.0,
             factor: 100.0,
+            geodesic: None,
             iter: IterState::default(),
             work: Work::default(),
         }
@@ -334,6 +349,38 @@ impl LevenbergMarquardt {
     #[must_use]
     pub fn with_step_bound(mut self, factor: f64) -> Self {
         self.factor = factor;
+        self
+    }
+
+    /// Geodesic acceleration (Transtrum & Sethna 2012, "Improvements to the
+    /// Levenberg-Marquardt algorithm for nonlinear least-squares
+    /// minimization", arXiv:1201.5885, §4): to the LM step `v` (the
+    /// "velocity") add `½ a`, where `a` solves the same damped system with
+    /// the second directional derivative `r_vv = ∂²r/∂t² (x + t v)` in place
+    /// of `r`,
+    ///
+    /// ```text
+    /// (JᵀJ + λ DᵀD) a = −Jᵀ r_vv,   r_vv ≈ (2/h) ((r(x + h v) − r(x))/h − J v),  h = 0.1,
+    /// ```
+    ///
+    /// (their eq. 15 and the finite difference of §4.1, one more residual
+    /// evaluation per trial step), and keep the acceleration only when
+    /// `2‖D a‖ / ‖D v‖ ≤ alpha` (their §4.2, `alpha = 0.75` recommended;
+    /// otherwise the plain step `v` is tried, where the paper rejects the
+    /// trial). The trust-region update and the predicted reduction are those
+    /// of `v`, as in the paper. It follows curved valleys in fewer steps; the
+    /// default is off (`None`), MINPACK's method. `Some(alpha)` with
+    /// `alpha ≤ 0` or not finite is an error at `minimize`.
+    ///
+    /// Measured on the 35 MGH problems from the 1×, 10×, 100× starts
+    /// (`cargo run --release --example mgh_lm`, 1000 iterations): solved
+    /// 33, 24, 23 without and 33, 25, 24 with `alpha = 0.75` (Meyer at 10×
+    /// and Gaussian at 100× need 1482 and 1594 Jacobians without it, 69 and
+    /// 121 with it), with 15–47% fewer Jacobians and 11–68% more residual
+    /// evaluations in total.
+    #[must_use]
+    pub fn with_geodesic_acceleration(mut self, alpha: Option<f64>) -> Self {
+        self.geodesic = alpha;
         self
     }
 
@@ -398,6 +445,9 @@ impl LevenbergMarquardt {
         check_nonneg("xtol", self.xtol)?;
         check_nonneg("gtol", self.gtol)?;
         check_positive("step_bound", self.factor)?;
+        if let Some(alpha) = self.geodesic {
+            check_positive("geodesic acceleration alpha", alpha)?;
+        }
         Ok(())
     }
 
@@ -570,6 +620,13 @@ impl<P: Residuals> Minimizer<P> for LevenbergMarquardt {
             if it.first {
                 it.delta = it.delta.min(pnorm);
             }
+            let accelerated = match self.geodesic {
+                Some(alpha) if pnorm > 0.0 => geodesic_step(problem, &state.x, it, w, alpha, pnorm),
+                _ => false,
+            };
+            let w = &mut self.work;
+            let it = &mut self.iter;
+            let qr = w.qr.as_ref().expect("sized");
             problem.residuals(&w.x_trial, &mut w.r_trial);
             let rnorm1 = enorm(&w.r_trial);
             let finite = rnorm1.is_finite();
@@ -587,6 +644,12 @@ impl<P: Residuals> Minimizer<P> for LevenbergMarquardt {
                 let s_j = w.step[qr.perm[j]];
                 for i in 0..=j {
                     w.rp[i] += qr.r(i, j) * s_j;
+                }
+            }
+            if accelerated {
+                // The step taken (for the report); `rp` above is the velocity's.
+                for j in 0..n {
+                    w.step[j] = w.x_trial[j] - state.x[j];
                 }
             }
             let t1 = enorm(&w.rp) / it.rnorm;
@@ -710,6 +773,66 @@ impl<P: Residuals> Minimizer<P> for LevenbergMarquardt {
             }
         }
     }
+}
+
+/// Transtrum & Sethna (2012) §4: given the LM step `v` in `w.step` (and
+/// `x + v` in `w.x_trial`), computes the acceleration `a` and, when
+/// `2‖D a‖/‖D v‖ ≤ alpha` and everything is finite, sets
+/// `w.x_trial = x + v + ½ a` and returns `true`. Costs one residual
+/// evaluation.
+fn geodesic_step<P: Residuals>(
+    problem: &Counted<P>,
+    x: &[f64],
+    it: &IterState,
+    w: &mut Work,
+    alpha: f64,
+    pnorm: f64,
+) -> bool {
+    const H: f64 = 0.1;
+    let (m, n) = (w.m, w.n);
+    // r(x + h v).
+    for j in 0..n {
+        w.accel[j] = x[j] + H * w.step[j];
+    }
+    problem.residuals(&w.accel, &mut w.r_h);
+    // J v.
+    w.jv.iter_mut().for_each(|v| *v = 0.0);
+    for j in 0..n {
+        let vj = w.step[j];
+        let col = &it.jac[j * m..(j + 1) * m];
+        for (o, &a) in w.jv.iter_mut().zip(col) {
+            *o += a * vj;
+        }
+    }
+    // r_vv = (2/h) ((r(x + h v) − r)/h − J v), then Qᵀ r_vv.
+    for i in 0..m {
+        w.r_h[i] = (2.0 / H) * ((w.r_h[i] - it.r[i]) / H - w.jv[i]);
+    }
+    if !w.r_h.iter().all(|v| v.is_finite()) {
+        return false;
+    }
+    let qr = w.qr.as_mut().expect("sized");
+    qr.apply_qt(&mut w.r_h);
+    // [J; √λ D] p_a ≅ [r_vv; 0] gives a = −p_a, as p gives v = −p.
+    let qr = w.qr.as_ref().expect("sized");
+    let mut pa = std::mem::take(&mut w.accel);
+    solve_damped(
+        qr,
+        &it.diag,
+        it.lambda.sqrt(),
+        &w.r_h[..n],
+        &mut pa,
+        &mut w.lmpar,
+    );
+    let anorm = scaled_norm(&it.diag, &pa);
+    let ok = anorm.is_finite() && 2.0 * anorm <= alpha * pnorm;
+    if ok {
+        for j in 0..n {
+            w.x_trial[j] = x[j] + w.step[j] - 0.5 * pa[j];
+        }
+    }
+    w.accel = pa;
+    ok
 }
 
 /// Relative changes of `‖r‖²` below this are treated as possibly rounding

@@ -1,0 +1,108 @@
+//! Levenberg-Marquardt on the Moré-Garbow-Hillstrom problems (residual form,
+//! exact Jacobians) from the 1×, 10× and 100× starts: per-problem rows and
+//! totals (solved, residual and Jacobian evaluations).
+//!
+//! Solved means `f − f* ≤ max(1e-6·|f*|, 1e-10)` with the paper's `f*`
+//! ([`Mgh::f_star`]). The reference (MINPACK through scipy's `least_squares`,
+//! exact Jacobians): `lm` 31, 24, 24 and `trf` 31, 26, 26 of 32.
+//!
+//! Run: `cargo run --release --example mgh_lm [MAX_ITER [ALPHA]]`: two tables,
+//! MINPACK's method (the default) and with geodesic acceleration (`ALPHA`,
+//! default 0.75); iteration limit `MAX_ITER`, default 1000.
+
+use hesse::newton::LevenbergMarquardt;
+use hesse::problems::mgh::{self, Mgh};
+
+/// `f*` to more digits than the paper's six (which it truncates: Jennrich
+/// and Sampson's 124.3621824 is printed 124.362, and a run that reaches it
+/// would fail the 1e-6 test against the printed value). GSL's test suite
+/// (`multifit_nlinear/test_*.c`) for 6, 8, 9, 10, 15, 17, 20, 24; Brown and
+/// Dennis and Osborne 2 at LM's minimizers to 12 digits (agreeing with the
+/// paper's six); Chebyquad (n = 8) likewise.
+#[allow(clippy::excessive_precision)]
+fn f_star(p: &Mgh) -> f64 {
+    match p.id() {
+        6 => 1.243621823556148e+02,
+        8 => 8.214877306578963e-03,
+        9 => 1.12793276961871985e-08,
+        10 => 8.794585517053883e+01,
+        15 => 3.075056038492370e-04,
+        16 => 8.58222016263563e+04,
+        17 => 5.464894697482687e-05,
+        19 => 4.01377362935477e-02,
+        20 => 2.287670053552372e-03,
+        24 => 9.37629300735544219e-06,
+        35 => 3.51687372568e-03,
+        _ => p.f_star().expect("every standard-size problem has f*"),
+    }
+}
+
+fn solved(p: &Mgh, f: f64) -> bool {
+    let f_star = f_star(p);
+    f - f_star <= (1e-6 * f_star.abs()).max(1e-10)
+}
+
+fn table(title: &str, solver: &LevenbergMarquardt) {
+    let scales = [1.0, 10.0, 100.0];
+    let mut totals = [(0usize, 0u64, 0u64); 3];
+    println!("\n{title}");
+    println!(
+        "{:>2} {:<28} {:>3} {:>3} | {:<30} | {:<30} | {:<30}",
+        "id", "problem", "n", "m", "1x: ok f J f_final stop", "10x", "100x"
+    );
+    for p in mgh::all() {
+        let name: String = p.name().chars().take(28).collect();
+        let mut row = format!("{:>2} {:<28} {:>3} {:>3}", p.id(), name, p.n(), p.m());
+        for (k, &s) in scales.iter().enumerate() {
+            let x0 = p.start_scaled(s);
+            let cell = match solver.minimize(&p, &x0) {
+                Ok(r) => {
+                    let ok = solved(&p, r.f);
+                    if ok {
+                        totals[k].0 += 1;
+                    }
+                    totals[k].1 += r.evals.f;
+                    totals[k].2 += r.evals.g;
+                    format!(
+                        "{} {:>5} {:>4} {:>10.4e} {:<4.4}",
+                        if ok { "yes" } else { " no" },
+                        r.evals.f,
+                        r.evals.g,
+                        r.f,
+                        r.termination.as_str()
+                    )
+                }
+                Err(e) => format!("error: {e}"),
+            };
+            row += &format!(" | {cell:<30}");
+        }
+        println!("{row}");
+    }
+    let n = mgh::all().len();
+    for (k, s) in scales.iter().enumerate() {
+        println!(
+            "{s:>5}x: solved {:>2} of {n}, {:>6} residual and {:>5} Jacobian evaluations",
+            totals[k].0, totals[k].1, totals[k].2
+        );
+    }
+}
+
+fn main() {
+    let max_iter: u64 = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1000);
+    let alpha: f64 = std::env::args()
+        .nth(2)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(0.75);
+    let minpack = LevenbergMarquardt::default().with_max_iter(max_iter);
+    table(
+        &format!("LevenbergMarquardt::default() (MINPACK lmder), max_iter {max_iter}"),
+        &minpack,
+    );
+    table(
+        &format!("with_geodesic_acceleration(Some({alpha})), max_iter {max_iter}"),
+        &minpack.clone().with_geodesic_acceleration(Some(alpha)),
+    );
+}
