@@ -32,7 +32,8 @@
 //! - [`cg`]: nonlinear conjugate gradients (FR, PR, PR+, HS, DY, HZ);
 //! - [`first_order`]: gradient descent;
 //! - [`newton`]: Newton with a modified-Cholesky Hessian, Levenberg-Marquardt;
-//! - [`problems`]: test problems with known minima.
+//! - [`problems`]: test problems with known minima;
+//! - [`report`]: run records, CSV, performance and data profiles, SVG plots.
 
 #![warn(missing_docs)]
 
@@ -46,6 +47,7 @@ pub mod newton;
 pub mod problem;
 pub mod problems;
 pub mod quasi_newton;
+pub mod report;
 pub mod solver;
 
 /// The names most programs need.

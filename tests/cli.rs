@@ -205,7 +205,15 @@ fn options_are_checked() {
 
 #[test]
 fn compare_json_parses() {
-    let o = hesse(&["compare", "--json"]);
+    let out = scratch("compare_json");
+    let o = hesse(&[
+        "compare",
+        "--problems",
+        "rosenbrock,extended_rosenbrock,quadratic_kappa1e2",
+        "--out",
+        &out,
+        "--json",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v = json(&o);
     let runs = v["runs"].as_array().unwrap();
@@ -235,22 +243,114 @@ fn compare_json_parses() {
         .iter()
         .find(|r| r["problem"] == "extended_rosenbrock")
         .unwrap();
-    assert_eq!(ext["n"], 100);
+    assert_eq!(ext["n"], 1000);
+    assert_eq!(runs.len(), 3 * v["summary"].as_array().unwrap().len());
+    for s in v["summary"].as_array().unwrap() {
+        for field in [
+            "method",
+            "runs",
+            "solved",
+            "g_evals",
+            "wins_evals",
+            "wins_time",
+        ] {
+            assert!(s.get(field).is_some(), "missing {field}: {s}");
+        }
+    }
+    // BFGS solves all three; the profile's wins are fractions.
+    let bfgs = v["summary"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["method"] == "bfgs")
+        .unwrap();
+    assert_eq!(bfgs["solved"], 3);
+    let wins = bfgs["wins_evals"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&wins), "{bfgs}");
+}
+
+/// A fresh directory under the system's temporary directory.
+fn scratch(name: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("hesse-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir.display().to_string()
+}
+
+#[test]
+fn compare_writes_csv_and_plots() {
+    let out = scratch("compare_files");
+    let o = hesse(&[
+        "compare",
+        "--suite",
+        "quick",
+        "--methods",
+        "bfgs,gd,newton",
+        "--out",
+        &out,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let dir = std::path::Path::new(&out);
+    let runs = std::fs::read_to_string(dir.join("runs.csv")).unwrap();
+    // A header and one row per (method, problem): 3 methods x 8 problems.
+    assert_eq!(runs.lines().count(), 1 + 3 * 8, "{runs}");
+    let history = std::fs::read_to_string(dir.join("history.csv")).unwrap();
+    assert!(history.starts_with("method,problem,iteration,f,f_minus_f_star"));
+    assert!(history.lines().count() > 3 * 8);
+    for file in [
+        "performance_profile_evals.svg",
+        "performance_profile_time.svg",
+        "data_profile.svg",
+        "convergence/rosenbrock-evals.svg",
+        "convergence/rosenbrock-time.svg",
+    ] {
+        let svg = std::fs::read_to_string(dir.join(file)).unwrap();
+        assert!(svg.contains("<svg"), "{file}");
+        // Axis descriptions and a legend entry per method.
+        assert!(svg.contains("bfgs") && svg.contains("newton"), "{file}");
+    }
+    let conv = std::fs::read_to_string(dir.join("convergence/rosenbrock-evals.svg")).unwrap();
+    assert!(conv.contains("f − f*"), "y axis label");
+    assert!(conv.contains("evaluations"), "x axis label");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn compare_bad_options_are_clear_errors() {
+    fails(
+        &["compare", "--methods", "bfgs,nope"],
+        &["unknown method 'nope'"],
+    );
+    fails(
+        &["compare", "--problems", "nope"],
+        &["unknown problem 'nope'", "rosenbrock"],
+    );
+    fails(&["compare", "--suite", "nope"], &["unknown suite 'nope'"]);
+    fails(&["compare", "--time-limit", "0"], &["--time-limit"]);
+    // --out under a regular file cannot be created.
+    let file = std::env::temp_dir().join(format!("hesse-cli-file-{}", std::process::id()));
+    std::fs::write(&file, "x").unwrap();
+    let bad = file.join("sub").display().to_string();
+    fails(
+        &["compare", "--suite", "quick", "--out", &bad],
+        &["cannot write to --out"],
+    );
+    let _ = std::fs::remove_file(file);
 }
 
 #[test]
 fn compare_table_and_limits() {
-    let o = hesse(&["compare", "--max-iter", "10"]);
+    let out = scratch("compare_table");
+    let o = hesse(&["compare", "--max-iter", "10", "--no-plots", "--out", &out]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(out.contains("method"), "{out}");
     assert!(out.contains("rosenbrock"), "{out}");
     assert!(out.contains("max_iterations"), "{out}");
     // Ten iterations solve the linear MGH problems with Newton and little
-    // else: far from all of the 10 methods × 39 problems.
+    // else: far from all of the 10 methods × 41 problems.
     let last = out.lines().last().unwrap();
     let solved: usize = last.split(' ').next().unwrap().parse().unwrap();
-    assert!(last.ends_with("of 390 runs solved"), "{last}");
+    assert!(last.ends_with("of 410 runs solved"), "{last}");
     assert!(solved < 150, "{last}");
     // The per-method summary lists every method.
     assert!(out.contains("method     solved"), "{out}");

@@ -1,4 +1,5 @@
-//! `hesse compare`: every method over an embedded suite of test problems.
+//! `hesse compare`: methods over an embedded suite of test problems, with a
+//! table, CSV files, convergence plots and performance/data profiles.
 //!
 //! A run counts as solved when `f − f* ≤ max(10⁻⁶ |f*|, 10⁻¹⁰)`, the test
 //! of the Moré-Garbow-Hillstrom protocol as published comparisons (scipy's
@@ -6,26 +7,75 @@
 //! solved. Whether the method knew it was done is the separate `converged`
 //! column (its typed termination).
 
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
 use clap::Args;
 use hesse::problem::{HessVec, Hessian};
 use hesse::problems::{ExtendedRosenbrock, LogisticRegression, Quadratic, Rosenbrock, mgh};
+use hesse::report::{
+    Comparison, Cost, EvalWeights, PlotError, RunRecord, convergence_series, plot_lines,
+    plot_profile,
+};
+use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::json::Num;
-use crate::methods::{METHODS, MethodError, MethodOptions, run_method};
+use crate::methods::{METHODS, MethodError, MethodOptions, check_method, run_method};
 
-/// Run every method over the embedded test suite and print a table.
+/// Run methods over an embedded suite of test problems: a table, CSV files,
+/// convergence plots and performance profiles.
 #[derive(Debug, Args)]
 pub struct CompareArgs {
     /// Absolute gradient tolerance for every run: ‖∇f‖∞ ≤ gtol.
-    #[arg(long, default_value_t = 1e-6, allow_hyphen_values = true)]
+    #[arg(
+        long,
+        visible_alias = "tol",
+        default_value_t = 1e-6,
+        allow_hyphen_values = true
+    )]
     pub gtol: f64,
 
     /// Iteration limit for every run.
     #[arg(long, default_value_t = 20_000)]
     pub max_iter: u64,
 
-    /// Print one JSON object `{"runs": [...]}` instead of the table.
+    /// Wall-time cap per run in seconds; a run that reaches it ends with the
+    /// termination `time_limit` (shown, not hidden).
+    #[arg(long, default_value_t = 10.0, allow_hyphen_values = true)]
+    pub time_limit: f64,
+
+    /// The suite: `default` (Rosenbrock 2-d and 1000-d, quadratics of
+    /// condition 1e2, 1e4, 1e6, logistic regression, the MGH problems),
+    /// `mgh` (the MGH problems only) or `quick` (a handful, for a smoke test).
+    #[arg(long, default_value = "default")]
+    pub suite: String,
+
+    /// Comma-separated methods to run (default: all). Dense methods with
+    /// O(n³) steps run on problems above `--dense-max-n` only when named here.
+    #[arg(long, value_delimiter = ',')]
+    pub methods: Vec<String>,
+
+    /// Comma-separated problems of the suite to run (default: all).
+    #[arg(long, value_delimiter = ',')]
+    pub problems: Vec<String>,
+
+    /// Largest n on which dense O(n³) methods (Newton and friends) run
+    /// unless named in `--methods`.
+    #[arg(long, default_value_t = 1000)]
+    pub dense_max_n: usize,
+
+    /// Directory for the CSV files and SVG plots.
+    #[arg(long, default_value = "hesse-out")]
+    pub out: PathBuf,
+
+    /// Write the CSV files but no plots.
+    #[arg(long)]
+    pub no_plots: bool,
+
+    /// Print one JSON object `{"runs": [...], "summary": [...]}` instead of
+    /// the table.
     #[arg(long)]
     pub json: bool,
 }
@@ -42,48 +92,72 @@ struct Case {
     f_star: f64,
 }
 
-/// The default suite:
+/// The suites. `default`:
 /// - Rosenbrock (1960) from (−1.2, 1); extended Rosenbrock, Moré, Garbow &
-///   Hillstrom (1981) problem 21, n = 100, from (−1.2, 1, …);
-/// - a convex quadratic, n = 100, condition number 10⁴, seeded eigenbasis, from
-///   its standard start;
+///   Hillstrom (1981) problem 21, n = 1000, from (−1.2, 1, …);
+/// - convex quadratics, n = 100, condition numbers 10², 10⁴, 10⁶, seeded
+///   eigenbasis, from their standard start;
 /// - L2-regularized logistic regression on the breast-cancer data (λ = 10⁻²)
 ///   from zero, with its stored f*;
 /// - every Moré-Garbow-Hillstrom problem at its standard size with a
 ///   published f*, from its standard start (named `mghNN_name`).
-fn suite() -> Vec<Case> {
-    let rosen = Rosenbrock::new(2);
-    let ext = ExtendedRosenbrock::new(100);
-    let quad = Quadratic::with_condition(100, 1e4, 0).expect("valid sizes");
-    let logistic = LogisticRegression::breast_cancer();
-    let mut cases = vec![
-        Case {
+///
+/// `mgh` is the last group alone; `quick` is Rosenbrock, the κ = 10²
+/// quadratic, logistic regression and MGH problems 1-5.
+fn suite(name: &str) -> Result<Vec<Case>, CompareError> {
+    let (classic, mgh_ids): (bool, Option<std::ops::RangeInclusive<usize>>) = match name {
+        "default" => (true, None),
+        "mgh" => (false, None),
+        "quick" => (true, Some(1..=5)),
+        other => return Err(CompareError::Suite(other.into())),
+    };
+    let mut cases = Vec::new();
+    if classic {
+        let rosen = Rosenbrock::new(2);
+        cases.push(Case {
             name: "rosenbrock".into(),
             x0: rosen.start(),
+            f_star: 0.0,
             problem: Box::new(rosen),
-            f_star: 0.0,
-        },
-        Case {
-            name: "extended_rosenbrock".into(),
-            x0: ext.start(),
-            problem: Box::new(ext),
-            f_star: 0.0,
-        },
-        Case {
-            name: "quadratic_kappa1e4".into(),
-            x0: quad.start(),
-            f_star: quad.f_star(),
-            problem: Box::new(quad),
-        },
-        Case {
+        });
+        if mgh_ids.is_none() {
+            let ext = ExtendedRosenbrock::new(1000);
+            cases.push(Case {
+                name: "extended_rosenbrock".into(),
+                x0: ext.start(),
+                f_star: 0.0,
+                problem: Box::new(ext),
+            });
+        }
+        let kappas: &[(f64, &str)] = if mgh_ids.is_none() {
+            &[(1e2, "1e2"), (1e4, "1e4"), (1e6, "1e6")]
+        } else {
+            &[(1e2, "1e2")]
+        };
+        for &(kappa, tag) in kappas {
+            let quad = Quadratic::with_condition(100, kappa, 0).expect("valid sizes");
+            cases.push(Case {
+                name: format!("quadratic_kappa{tag}"),
+                x0: quad.start(),
+                f_star: quad.f_star(),
+                problem: Box::new(quad),
+            });
+        }
+        let logistic = LogisticRegression::breast_cancer();
+        cases.push(Case {
             name: "logistic_breast_cancer".into(),
             x0: logistic.start(),
             f_star: logistic.f_star().expect("stored for the embedded data"),
             problem: Box::new(logistic),
-        },
-    ];
+        });
+    }
     for p in mgh::all() {
         let Some(f_star) = p.f_star() else { continue };
+        if let Some(ids) = &mgh_ids
+            && !ids.contains(&p.id())
+        {
+            continue;
+        }
         let slug: String = p
             .name()
             .to_lowercase()
@@ -100,18 +174,24 @@ fn suite() -> Vec<Case> {
             problem: Box::new(p),
         });
     }
-    cases
+    Ok(cases)
+}
+
+/// Methods whose every step costs O(n³) (a dense factorization or
+/// eigen-decomposition): skipped above `--dense-max-n` unless named.
+fn is_dense(method: &str) -> bool {
+    matches!(method, "newton" | "newton-tr" | "saddle-free-newton")
 }
 
 /// One row of the table.
 #[derive(Serialize)]
 struct Run {
-    method: &'static str,
+    method: String,
     problem: String,
     n: usize,
     solved: bool,
     converged: bool,
-    termination: &'static str,
+    termination: String,
     iterations: u64,
     f_evals: u64,
     g_evals: u64,
@@ -123,24 +203,94 @@ struct Run {
     seconds: f64,
 }
 
+impl From<&RunRecord> for Run {
+    fn from(r: &RunRecord) -> Self {
+        Run {
+            method: r.method.clone(),
+            problem: r.problem.clone(),
+            n: r.n,
+            solved: r.solved,
+            converged: r.converged,
+            termination: r.termination.clone(),
+            iterations: r.iterations,
+            f_evals: r.evals.f,
+            g_evals: r.evals.g,
+            h_evals: r.evals.h,
+            hv_evals: r.evals.hv,
+            f: Num(r.f),
+            f_star: r.f_star,
+            grad_norm: Num(r.grad_norm),
+            seconds: r.seconds,
+        }
+    }
+}
+
+/// One method's totals and profile figures.
+#[derive(Serialize)]
+struct Summary {
+    method: String,
+    runs: usize,
+    solved: usize,
+    f_evals: u64,
+    g_evals: u64,
+    h_evals: u64,
+    hv_evals: u64,
+    seconds: f64,
+    /// Fraction of problems on which the method is cheapest in evaluations
+    /// (ties count for each): the performance profile at τ = 1.
+    wins_evals: f64,
+    /// The same in wall time.
+    wins_time: f64,
+    /// Fraction of problems solved within twice the best evaluation cost.
+    within_2x_evals: f64,
+}
+
 #[derive(Serialize)]
 struct Output {
     gtol: f64,
     max_iter: u64,
+    time_limit: f64,
+    suite: String,
+    cost: String,
+    out: Option<String>,
     runs: Vec<Run>,
+    summary: Vec<Summary>,
 }
 
-/// Bad input to `compare`.
+/// Bad input to `compare`, or a file it could not write.
 #[derive(Debug, thiserror::Error)]
 pub enum CompareError {
     #[error("invalid option --gtol {0}: must be finite and >= 0")]
     Gtol(f64),
+    #[error("invalid option --time-limit {0}: must be finite and > 0 (seconds)")]
+    TimeLimit(f64),
+    #[error("unknown suite '{0}' (known: default, mgh, quick)")]
+    Suite(String),
+    #[error("unknown problem '{name}' in suite '{suite}' (known: {known})")]
+    Problem {
+        name: String,
+        suite: String,
+        known: String,
+    },
+    #[error(transparent)]
+    UnknownMethod(MethodError),
     #[error("{method} on {problem}: {source}")]
     Method {
-        method: &'static str,
+        method: String,
         problem: String,
         source: MethodError,
     },
+    #[error("cannot write to --out {path}: {message}")]
+    Out { path: String, message: String },
+    #[error(transparent)]
+    Plot(#[from] PlotError),
+}
+
+fn out_error(path: &Path, e: impl std::fmt::Display) -> CompareError {
+    CompareError::Out {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
 }
 
 /// Runs the command and returns what to print on stdout.
@@ -148,71 +298,202 @@ pub fn run(args: &CompareArgs) -> Result<String, CompareError> {
     if !(args.gtol.is_finite() && args.gtol >= 0.0) {
         return Err(CompareError::Gtol(args.gtol));
     }
+    if !(args.time_limit.is_finite() && args.time_limit > 0.0) {
+        return Err(CompareError::TimeLimit(args.time_limit));
+    }
+    for m in &args.methods {
+        check_method(m).map_err(CompareError::UnknownMethod)?;
+    }
+    let mut cases = suite(&args.suite)?;
+    if !args.problems.is_empty() {
+        let known: Vec<String> = cases.iter().map(|c| c.name.clone()).collect();
+        for p in &args.problems {
+            if !known.contains(p) {
+                return Err(CompareError::Problem {
+                    name: p.clone(),
+                    suite: args.suite.clone(),
+                    known: known.join(", "),
+                });
+            }
+        }
+        cases.retain(|c| args.problems.contains(&c.name));
+    }
+    let methods: Vec<&str> = if args.methods.is_empty() {
+        METHODS.iter().map(|m| m.name).collect()
+    } else {
+        args.methods.iter().map(String::as_str).collect()
+    };
+    // Fail on an unwritable --out before spending minutes on the runs.
+    fs::create_dir_all(&args.out).map_err(|e| out_error(&args.out, e))?;
+
     let options = MethodOptions {
         gtol: args.gtol,
         max_iter: args.max_iter,
-        memory: None,
+        history: true,
+        time_limit: Some(Duration::from_secs_f64(args.time_limit)),
+        ..MethodOptions::default()
     };
-    let mut runs = Vec::new();
-    for method in METHODS {
-        for case in suite() {
-            let problem: &dyn SuiteFn = &*case.problem;
-            let r = run_method(method.name, &problem, &case.x0, &options).map_err(|source| {
-                CompareError::Method {
-                    method: method.name,
-                    problem: case.name.clone(),
-                    source,
-                }
-            })?;
-            let solved = solved(r.f, case.f_star);
-            runs.push(Run {
-                method: method.name,
+    let work: Vec<(&str, &Case)> = methods
+        .iter()
+        .flat_map(|&m| cases.iter().map(move |c| (m, c)))
+        .filter(|(m, c)| !is_dense(m) || c.x0.len() <= args.dense_max_n || !args.methods.is_empty())
+        .collect();
+    // indicatif draws nothing when stderr is not a terminal.
+    let bar = ProgressBar::new(work.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} runs, {elapsed} {msg}")
+            .expect("a valid template"),
+    );
+    let mut cmp = Comparison::default();
+    for (method, case) in work {
+        bar.set_message(format!("{method} on {}", case.name));
+        let problem: &dyn SuiteFn = &*case.problem;
+        let report = run_method(method, &problem, &case.x0, &options).map_err(|source| {
+            CompareError::Method {
+                method: method.into(),
                 problem: case.name.clone(),
-                n: case.x0.len(),
-                solved,
-                converged: r.converged(),
-                termination: r.termination.as_str(),
-                iterations: r.iterations,
-                f_evals: r.evals.f,
-                g_evals: r.evals.g,
-                h_evals: r.evals.h,
-                hv_evals: r.evals.hv,
-                f: Num(r.f),
-                f_star: case.f_star,
-                grad_norm: Num(r.grad_norm),
-                seconds: r.elapsed.as_secs_f64(),
-            });
-        }
+                source,
+            }
+        })?;
+        cmp.push(RunRecord::from_report(
+            method,
+            &case.name,
+            case.f_star,
+            &report,
+        ));
+        bar.inc(1);
     }
-    let out = Output {
-        gtol: args.gtol,
-        max_iter: args.max_iter,
-        runs,
-    };
+    bar.finish_and_clear();
+
+    write_files(&cmp, args)?;
+    let output = output(&cmp, args);
     Ok(if args.json {
-        crate::json::to_line(&out)
+        crate::json::to_line(&output)
     } else {
-        table(&out)
+        table(&output)
     })
 }
 
-/// The Moré-Garbow-Hillstrom protocol's test, as scipy comparisons use it:
-/// `f − f* ≤ max(10⁻⁶ |f*|, 10⁻¹⁰)`. A NaN `f` is not solved.
-fn solved(f: f64, f_star: f64) -> bool {
-    f - f_star <= (1e-6 * f_star.abs()).max(1e-10)
+/// `runs.csv`, `history.csv`, and unless `--no-plots`: per problem
+/// `convergence/PROBLEM-evals.svg` and `-time.svg`, and the profiles.
+fn write_files(cmp: &Comparison, args: &CompareArgs) -> Result<(), CompareError> {
+    let dir = &args.out;
+    let create = |name: &str| {
+        let path = dir.join(name);
+        fs::File::create(&path)
+            .map(std::io::BufWriter::new)
+            .map_err(|e| out_error(&path, e))
+    };
+    cmp.write_runs_csv(create("runs.csv")?)
+        .map_err(|e| out_error(&dir.join("runs.csv"), e))?;
+    cmp.write_history_csv(create("history.csv")?)
+        .map_err(|e| out_error(&dir.join("history.csv"), e))?;
+    if args.no_plots {
+        return Ok(());
+    }
+    let conv = dir.join("convergence");
+    fs::create_dir_all(&conv).map_err(|e| out_error(&conv, e))?;
+    let weights = EvalWeights::default();
+    for problem in cmp.problems() {
+        let runs: Vec<&RunRecord> = cmp.runs.iter().filter(|r| r.problem == problem).collect();
+        for (cost, tag) in [
+            (Cost::Evaluations(weights), "evals"),
+            (Cost::Seconds, "time"),
+        ] {
+            let series = convergence_series(&runs, cost);
+            plot_lines(
+                &conv.join(format!("{problem}-{tag}.svg")),
+                &format!("{problem} (n = {})", runs[0].n),
+                &cost.label(),
+                "f − f*",
+                &series,
+                true,
+                true,
+            )?;
+        }
+    }
+    let perf = |cost: Cost, file: &str, what: &str| -> Result<(), CompareError> {
+        if let Ok(p) = cmp.performance_profile(cost) {
+            plot_profile(
+                &dir.join(file),
+                &format!("Performance profile ({what}): {}", cost.label()),
+                "log₂ τ (cost within a factor τ of the best method)",
+                &p,
+                true,
+            )?;
+        }
+        Ok(())
+    };
+    perf(
+        Cost::Evaluations(weights),
+        "performance_profile_evals.svg",
+        "evaluations",
+    )?;
+    perf(Cost::Seconds, "performance_profile_time.svg", "wall time")?;
+    if let Ok(d) = cmp.data_profile(weights) {
+        plot_profile(
+            &dir.join("data_profile.svg"),
+            &format!("Data profile: {}", weights.describe()),
+            "α, budget in simplex gradients (cost / (n + 1))",
+            &d,
+            false,
+        )?;
+    }
+    Ok(())
+}
+
+fn output(cmp: &Comparison, args: &CompareArgs) -> Output {
+    let weights = EvalWeights::default();
+    let perf_evals = cmp.performance_profile(Cost::Evaluations(weights)).ok();
+    let perf_time = cmp.performance_profile(Cost::Seconds).ok();
+    let summary = cmp
+        .methods()
+        .iter()
+        .enumerate()
+        .map(|(s, m)| {
+            let runs: Vec<&RunRecord> = cmp.runs.iter().filter(|r| r.method == *m).collect();
+            let total = |f: fn(&RunRecord) -> u64| runs.iter().map(|r| f(r)).sum::<u64>();
+            Summary {
+                method: m.clone(),
+                runs: runs.len(),
+                solved: runs.iter().filter(|r| r.solved).count(),
+                f_evals: total(|r| r.evals.f),
+                g_evals: total(|r| r.evals.g),
+                h_evals: total(|r| r.evals.h),
+                hv_evals: total(|r| r.evals.hv),
+                seconds: runs.iter().map(|r| r.seconds).sum(),
+                wins_evals: perf_evals.as_ref().map_or(0.0, |p| p.at(s, 1.0)),
+                wins_time: perf_time.as_ref().map_or(0.0, |p| p.at(s, 1.0)),
+                within_2x_evals: perf_evals.as_ref().map_or(0.0, |p| p.at(s, 2.0)),
+            }
+        })
+        .collect();
+    Output {
+        gtol: args.gtol,
+        max_iter: args.max_iter,
+        time_limit: args.time_limit,
+        suite: args.suite.clone(),
+        cost: weights.describe(),
+        out: Some(args.out.display().to_string()),
+        runs: cmp.runs.iter().map(Run::from).collect(),
+        summary,
+    }
 }
 
 fn table(out: &Output) -> String {
     let mut s = format!(
-        "gtol = {:e} (‖∇f‖∞), max_iter = {}; solved = f − f* ≤ max(1e-6 |f*|, 1e-10)\n\n",
-        out.gtol, out.max_iter
+        "suite {}: gtol = {:e} (‖∇f‖∞), max_iter = {}, time limit {} s per run; \
+         solved = f − f* ≤ max(1e-6 |f*|, 1e-10)\n\n",
+        out.suite, out.gtol, out.max_iter, out.time_limit
     );
     for m in METHODS {
-        s += &format!("{:<8} {}\n", m.name, m.about);
+        if out.summary.iter().any(|r| r.method == m.name) {
+            s += &format!("{:<8} {}\n", m.name, m.about);
+        }
     }
     s += "\n";
     s += &format!(
-        "{:<8} {:<32} {:>5} {:<6} {:>10} {:>10} {:>10} {:>12} {:>9}  {}\n",
+        "{:<8} {:<32} {:>5} {:<6} {:>8} {:>8} {:>8} {:>6} {:>8} {:>11} {:>8}  {}\n",
         "method",
         "problem",
         "n",
@@ -220,13 +501,15 @@ fn table(out: &Output) -> String {
         "iters",
         "f evals",
         "g evals",
-        "final f",
+        "H",
+        "Hv",
+        "f − f*",
         "seconds",
         "termination"
     );
     for r in &out.runs {
         s += &format!(
-            "{:<8} {:<32} {:>5} {:<6} {:>10} {:>10} {:>10} {:>12.4e} {:>9.4}  {}\n",
+            "{:<8} {:<32} {:>5} {:<6} {:>8} {:>8} {:>8} {:>6} {:>8} {:>11.3e} {:>8.4}  {}\n",
             r.method,
             r.problem,
             r.n,
@@ -234,28 +517,50 @@ fn table(out: &Output) -> String {
             r.iterations,
             r.f_evals,
             r.g_evals,
-            r.f.0,
+            r.h_evals,
+            r.hv_evals,
+            r.f.0 - r.f_star,
             r.seconds,
             r.termination
         );
     }
     s += &format!(
-        "\n{:<8} {:>8} {:>10} {:>10} {:>10} {:>10} {:>9}\n",
-        "method", "solved", "f evals", "g evals", "H evals", "Hv evals", "seconds"
+        "\n{:<8} {:>8} {:>10} {:>10} {:>8} {:>10} {:>9} {:>6} {:>6} {:>6}\n",
+        "method",
+        "solved",
+        "f evals",
+        "g evals",
+        "H evals",
+        "Hv evals",
+        "seconds",
+        "wins",
+        "≤2x",
+        "wins t"
     );
-    for m in METHODS {
-        let runs: Vec<&Run> = out.runs.iter().filter(|r| r.method == m.name).collect();
-        let total = |f: fn(&Run) -> u64| runs.iter().map(|r| f(r)).sum::<u64>();
+    for m in &out.summary {
         s += &format!(
-            "{:<8} {:>4}/{:<3} {:>10} {:>10} {:>10} {:>10} {:>9.3}\n",
-            m.name,
-            runs.iter().filter(|r| r.solved).count(),
-            runs.len(),
-            total(|r| r.f_evals),
-            total(|r| r.g_evals),
-            total(|r| r.h_evals),
-            total(|r| r.hv_evals),
-            runs.iter().map(|r| r.seconds).sum::<f64>()
+            "{:<8} {:>4}/{:<3} {:>10} {:>10} {:>8} {:>10} {:>9.3} {:>6.2} {:>6.2} {:>6.2}\n",
+            m.method,
+            m.solved,
+            m.runs,
+            m.f_evals,
+            m.g_evals,
+            m.h_evals,
+            m.hv_evals,
+            m.seconds,
+            m.wins_evals,
+            m.within_2x_evals,
+            m.wins_time
+        );
+    }
+    s += &format!(
+        "\nwins = fraction of problems where the method is cheapest (performance profile at τ = 1), \
+         ≤2x = within twice the cheapest, by {}; wins t = by wall time.\n",
+        out.cost
+    );
+    if let Some(dir) = &out.out {
+        s += &format!(
+            "CSV and SVG plots (convergence per problem, performance and data profiles) in {dir}/\n"
         );
     }
     let solved = out.runs.iter().filter(|r| r.solved).count();

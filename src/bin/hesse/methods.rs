@@ -14,6 +14,10 @@ pub struct MethodOptions {
     pub max_iter: u64,
     /// L-BFGS memory `m` (pairs kept); `None` is the library default (10).
     pub memory: Option<usize>,
+    /// Keep a per-iteration history in the report (for `compare`'s plots).
+    pub history: bool,
+    /// Wall-time limit per run (`compare`'s cap); `None` is no limit.
+    pub time_limit: Option<std::time::Duration>,
 }
 
 impl Default for MethodOptions {
@@ -22,6 +26,8 @@ impl Default for MethodOptions {
             gtol: 1e-8,
             max_iter: 100_000,
             memory: None,
+            history: false,
+            time_limit: None,
         }
     }
 }
@@ -129,21 +135,29 @@ where
         gtol,
         max_iter,
         memory,
+        history,
+        time_limit,
     } = *options;
+    let stop = Stop {
+        g_abs: gtol,
+        max_iter,
+        time_limit,
+        ..Stop::default()
+    };
     let cg = |beta: Beta| {
         NonlinearCg::new(beta)
-            .with_gtol(gtol)
-            .with_max_iter(max_iter)
+            .with_stop(stop.clone())
+            .with_history(history)
             .minimize(problem, x0)
     };
     let report = match name {
         "gd" => GradientDescent::default()
-            .with_gtol(gtol)
-            .with_max_iter(max_iter)
+            .with_stop(stop.clone())
+            .with_history(history)
             .minimize(problem, x0)?,
         "bfgs" => Bfgs::default()
-            .with_gtol(gtol)
-            .with_max_iter(max_iter)
+            .with_stop(stop.clone())
+            .with_history(history)
             .minimize(problem, x0)?,
         "lbfgs" => {
             let mut lbfgs = Lbfgs::default();
@@ -151,8 +165,8 @@ where
                 lbfgs = lbfgs.with_memory(m);
             }
             lbfgs
-                .with_gtol(gtol)
-                .with_max_iter(max_iter)
+                .with_stop(stop.clone())
+                .with_history(history)
                 .minimize(problem, x0)?
         }
         "cg-fr" => cg(Beta::FletcherReeves)?,
@@ -162,8 +176,8 @@ where
         "cg-dy" => cg(Beta::DaiYuan)?,
         "cg-hz" => cg(Beta::HagerZhang)?,
         "newton" => Newton::default()
-            .with_gtol(gtol)
-            .with_max_iter(max_iter)
+            .with_stop(stop.clone())
+            .with_history(history)
             .minimize(problem, x0)?,
         _ => return Err(MethodError::Unknown { name: name.into() }),
     };
@@ -180,7 +194,7 @@ mod tests {
         let options = MethodOptions {
             gtol: 1e-3,
             max_iter: 10,
-            memory: None,
+            ..MethodOptions::default()
         };
         for m in METHODS {
             let report = run_method(m.name, &p, &[-1.2, 1.0], &options).unwrap();

@@ -211,6 +211,7 @@ pub fn run(args: &MinimizeArgs) -> Result<String, MinimizeError> {
         gtol: args.gtol,
         max_iter: args.max_iter,
         memory: args.memory,
+        ..MethodOptions::default()
     };
     let report = run_method(&args.method, &problem, &x0, &options)?;
     Ok(if args.json {
