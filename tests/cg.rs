@@ -83,6 +83,12 @@ fn converges_on_rosenbrock() {
         );
         assert!(r.converged(), "{beta:?}: {r}");
         assert!(rel_diff(&r.x, &[1.0, 1.0]) < 1e-5, "{beta:?}: {:?}", r.x);
+        // Measured: 33-34 iterations with Moré-Thuente, 49 for HZ with its
+        // QuadStep initial step; HZ with N&W (3.60)'s step instead took
+        // 27 295 (its search accepted the first trial, CG became steepest
+        // descent).
+        assert!(r.iterations <= 60, "{beta:?}: {r}");
+        assert!(r.evals.g <= 130, "{beta:?}: {r}");
     }
 }
 

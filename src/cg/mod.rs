@@ -5,4 +5,4 @@
 
 mod nonlinear_cg;
 
-pub use nonlinear_cg::{Beta, CgLineSearch, NonlinearCg};
+pub use nonlinear_cg::{Beta, CgInitialStep, CgLineSearch, NonlinearCg};

@@ -72,8 +72,11 @@ const EXTRAP_HI: f64 = 4.0;
 ///   caller; scipy's `scalar_search_wolfe1` passes `1e-14`; any value a few
 ///   times machine epsilon or more works, a larger one stops a stalled search
 ///   sooner.
-/// - `alpha_min = 1e-20`, `alpha_max = 1e20`: the step bounds (`stpmin`,
-///   `stpmax`; LBFGS++ uses the same values).
+/// - `alpha_min = 1e-100`, `alpha_max = 1e100`: the step bounds (`stpmin`,
+///   `stpmax`), as scipy's BFGS passes to its Wolfe search. LBFGS++ uses
+///   `1e-20`, which is too large where `‖∇f‖` is: a first step
+///   `1/‖d‖∞ = 1e-36` (Jennrich-Sampson from 10× its start) clipped up to
+///   `1e-20` moves `x` by `1e16`.
 /// - `max_evals = 20`: as LBFGS++'s `max_linesearch` (scipy's wrapper allows
 ///   100). The six test functions of MT §5 need at most 13.
 ///
@@ -111,8 +114,8 @@ impl Default for MoreThuente {
             c1: 1e-4,
             c2: 0.9,
             xtol: 1e-10,
-            alpha_min: 1e-20,
-            alpha_max: 1e20,
+            alpha_min: 1e-100,
+            alpha_max: 1e100,
             max_evals: 20,
         }
     }
@@ -140,14 +143,14 @@ impl MoreThuente {
         self
     }
 
-    /// Sets the smallest step (default `1e-20`).
+    /// Sets the smallest step (default `1e-100`).
     #[must_use]
     pub fn with_alpha_min(mut self, alpha_min: f64) -> Self {
         self.alpha_min = alpha_min;
         self
     }
 
-    /// Sets the largest step (default `1e20`).
+    /// Sets the largest step (default `1e100`).
     #[must_use]
     pub fn with_alpha_max(mut self, alpha_max: f64) -> Self {
         self.alpha_max = alpha_max;

@@ -16,7 +16,11 @@
 //!
 //! Deviations from the book: a pair with too little curvature is skipped or
 //! damped ([`CurvatureGuard`]); a direction that is not a descent direction
-//! (rounding has made `H_k` indefinite) resets `H_k = I` and retries.
+//! (rounding has made `H_k` indefinite) resets `H_k = I` and retries; so does
+//! a line search that fails along `−H_k ∇f_k` (once per iteration, with the
+//! first iteration's initial step), before the run ends in
+//! [`Termination::LineSearchFailed`]. On the MGH protocol this reset turns
+//! several failures far from `x*` into solves (see `tests/mgh_protocol.rs`).
 
 use serde::{Deserialize, Serialize};
 
@@ -268,46 +272,63 @@ impl<P: Gradient, L: LineSearch, I: InitialStep> Minimizer<P> for Bfgs<L, I> {
             ..
         } = &mut self.work;
 
-        // d_k = −H_k ∇f_k (N&W (6.18)).
-        sym_mat_vec(&self.h, &state.g, d);
-        d.iter_mut().for_each(|v| *v = -*v);
-        let mut dphi0 = dot(&state.g, d);
-        if dphi0 >= 0.0 || dphi0.is_nan() {
-            // H_k has lost positive definiteness to rounding: restart from H = I.
-            set_scaled_identity(&mut self.h, n, 1.0);
-            self.updates = 0;
-            for (di, gi) in d.iter_mut().zip(&state.g) {
-                *di = -gi;
-            }
-            dphi0 = dot(&state.g, d);
-            state.note = Some("reset H = I: d = −H g was not a descent direction".into());
+        let mut reset = false;
+        let (step, f) = loop {
+            // d_k = −H_k ∇f_k (N&W (6.18)).
+            sym_mat_vec(&self.h, &state.g, d);
+            d.iter_mut().for_each(|v| *v = -*v);
+            let mut dphi0 = dot(&state.g, d);
             if dphi0 >= 0.0 || dphi0.is_nan() {
-                return Some(Termination::NotDescentDirection);
+                // H_k has lost positive definiteness to rounding: restart from H = I.
+                set_scaled_identity(&mut self.h, n, 1.0);
+                self.updates = 0;
+                for (di, gi) in d.iter_mut().zip(&state.g) {
+                    *di = -gi;
+                }
+                dphi0 = dot(&state.g, d);
+                state.note = Some("reset H = I: d = −H g was not a descent direction".into());
+                if dphi0 >= 0.0 || dphi0.is_nan() {
+                    return Some(Termination::NotDescentDirection);
+                }
             }
-        }
 
-        let ctx = StepContext {
-            x: &state.x,
-            f: state.f,
-            dphi0,
-            d_norm: inf_norm(d),
-        };
-        let mut line = ProblemLine::new(problem, &state.x, d, x_trial, g_trial);
-        let mut watched = Watched::new(&mut line);
-        let alpha0 = self.initial_step.alpha0(&ctx, &mut watched);
-        let step = match self
-            .line_search
-            .search(&mut watched, state.f, dphi0, alpha0)
-        {
-            Ok(step) => step,
-            Err(e) => {
-                let t = watched.termination(&e);
-                state.note = Some(e.to_string());
-                return Some(t);
+            let ctx = StepContext {
+                x: &state.x,
+                f: state.f,
+                dphi0,
+                d_norm: inf_norm(d),
+            };
+            let mut line = ProblemLine::new(problem, &state.x, d, x_trial, g_trial);
+            let mut watched = Watched::new(&mut line);
+            let alpha0 = self.initial_step.alpha0(&ctx, &mut watched);
+            match self
+                .line_search
+                .search(&mut watched, state.f, dphi0, alpha0)
+            {
+                Ok(step) => {
+                    self.initial_step.accept(step.alpha, &ctx);
+                    break (step, line.finish(step.alpha));
+                }
+                Err(e) => {
+                    let t = watched.termination(&e);
+                    state.note = Some(e.to_string());
+                    if reset || self.updates == 0 || t == Termination::NotDescentDirection {
+                        return Some(t);
+                    }
+                    // The search failed along −H_k g_k: H_k may be badly
+                    // scaled for where the iterate now is. Restart once from
+                    // H = I (and the first iteration's initial step) before
+                    // giving up.
+                    set_scaled_identity(&mut self.h, n, 1.0);
+                    self.updates = 0;
+                    self.initial_step.reset();
+                    reset = true;
+                }
             }
         };
-        self.initial_step.accept(step.alpha, &ctx);
-        let f = line.finish(step.alpha);
+        if reset {
+            state.note = Some("reset H = I: the line search failed along −H g".into());
+        }
 
         // s_k, y_k and their products in one pass.
         let (mut sy, mut ss, mut yy, mut sg) = (0.0, 0.0, 0.0, 0.0);

@@ -35,7 +35,9 @@
 //!
 //! Deviation from the book: a pair with too little curvature is skipped or
 //! damped ([`CurvatureGuard`]); a non-descent direction (rounding) clears the
-//! history and retries with `−∇f_k`.
+//! history and retries with `−∇f_k`; so does a line search that fails along
+//! `−H_k ∇f_k` (once per iteration, with the first iteration's initial step),
+//! before the run ends in [`Termination::LineSearchFailed`].
 
 use serde::{Deserialize, Serialize};
 
@@ -568,46 +570,64 @@ impl<P: Gradient, L: LineSearch, I: InitialStep> Minimizer<P> for Lbfgs<L, I> {
             self.work = Work::new(n, m);
         }
 
-        let mut dphi0 = self.direction(&state.g);
-        if dphi0 >= 0.0 || dphi0.is_nan() {
-            // Rounding has made H_k indefinite: forget the history, use −∇f_k.
-            self.history.clear();
-            dphi0 = self.direction(&state.g);
-            state.note = Some("cleared L-BFGS history: d was not a descent direction".into());
+        let mut reset = false;
+        let (step, f) = loop {
+            let mut dphi0 = self.direction(&state.g);
             if dphi0 >= 0.0 || dphi0.is_nan() {
-                return Some(Termination::NotDescentDirection);
+                // Rounding has made H_k indefinite: forget the history, use −∇f_k.
+                self.history.clear();
+                dphi0 = self.direction(&state.g);
+                state.note = Some("cleared L-BFGS history: d was not a descent direction".into());
+                if dphi0 >= 0.0 || dphi0.is_nan() {
+                    return Some(Termination::NotDescentDirection);
+                }
             }
-        }
 
-        let Work {
-            d,
-            x_trial,
-            g_trial,
-            d_max,
-            ..
-        } = &mut self.work;
-        let ctx = StepContext {
-            x: &state.x,
-            f: state.f,
-            dphi0,
-            d_norm: *d_max,
-        };
-        let mut line = ProblemLine::new(problem, &state.x, d, x_trial, g_trial);
-        let mut watched = Watched::new(&mut line);
-        let alpha0 = self.initial_step.alpha0(&ctx, &mut watched);
-        let step = match self
-            .line_search
-            .search(&mut watched, state.f, dphi0, alpha0)
-        {
-            Ok(step) => step,
-            Err(e) => {
-                let t = watched.termination(&e);
-                state.note = Some(e.to_string());
-                return Some(t);
+            let Work {
+                d,
+                x_trial,
+                g_trial,
+                d_max,
+                ..
+            } = &mut self.work;
+            let ctx = StepContext {
+                x: &state.x,
+                f: state.f,
+                dphi0,
+                d_norm: *d_max,
+            };
+            let mut line = ProblemLine::new(problem, &state.x, d, x_trial, g_trial);
+            let mut watched = Watched::new(&mut line);
+            let alpha0 = self.initial_step.alpha0(&ctx, &mut watched);
+            match self
+                .line_search
+                .search(&mut watched, state.f, dphi0, alpha0)
+            {
+                Ok(step) => {
+                    self.initial_step.accept(step.alpha, &ctx);
+                    break (step, line.finish(step.alpha));
+                }
+                Err(e) => {
+                    let t = watched.termination(&e);
+                    state.note = Some(e.to_string());
+                    if reset || self.history.len == 0 || t == Termination::NotDescentDirection {
+                        return Some(t);
+                    }
+                    // The search failed along −H_k g_k: forget the history
+                    // and try −g_k (with the first iteration's initial step)
+                    // once before giving up.
+                    self.history.clear();
+                    self.initial_step.reset();
+                    reset = true;
+                }
             }
         };
-        self.initial_step.accept(step.alpha, &ctx);
-        let f = line.finish(step.alpha);
+        if reset {
+            state.note = Some("cleared L-BFGS history: the line search failed along −H g".into());
+        }
+        let Work {
+            x_trial, g_trial, ..
+        } = &mut self.work;
 
         // s_k and y_k into the free slot, with sᵀy, sᵀs, yᵀy, sᵀg_k and ‖s‖∞.
         let h = &mut self.history;
