@@ -33,6 +33,7 @@
 //! - [`first_order`]: gradient descent;
 //! - [`newton`]: Newton with a modified-Cholesky Hessian, Levenberg-Marquardt;
 //! - [`problems`]: test problems with known minima.
+//! - [`nn`]: small neural networks as objectives, with exact curvature products.
 
 #![warn(missing_docs)]
 
@@ -43,6 +44,7 @@ pub mod first_order;
 pub mod linalg;
 pub mod linesearch;
 pub mod newton;
+pub mod nn;
 pub mod problem;
 pub mod problems;
 pub mod quasi_newton;
@@ -54,6 +56,8 @@ pub mod prelude {
     pub use crate::first_order::GradientDescent;
     pub use crate::linesearch::{Backtracking, HagerZhang, LineSearch, MoreThuente};
     pub use crate::newton::{LevenbergMarquardt, Newton};
+    pub use crate::nn::{Activation, Dataset, Init, Loss, Mlp};
+    pub use crate::problem::GaussNewtonVec;
     pub use crate::problem::{
         FnGradient, FnObjective, FnResiduals, Gradient, HessVec, Hessian, LeastSquares, Objective,
         Residuals,
