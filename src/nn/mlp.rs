@@ -256,6 +256,11 @@ impl Mlp {
         self.weight_decay
     }
 
+    /// Batch normalization's `δ`.
+    pub fn batch_norm_delta(&self) -> f64 {
+        self.bn_delta
+    }
+
     /// Input width of layer `l` (0-based).
     fn fan_in(&self, l: usize) -> usize {
         if l == 0 {
