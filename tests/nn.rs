@@ -2,6 +2,9 @@
 //! network written per example over num-dual numbers (exact derivatives to
 //! rounding) and central finite differences.
 
+// The reference indexes units and examples as the formulas do.
+#![allow(clippy::needless_range_loop)]
+
 use hesse::diff::{DualWork, Real, ScalarFn, VectorFn, dual_gradient, dual_hessian, dual_jacobian};
 use hesse::nn::{Activation, Dataset, Layer, Loss, Mlp, NnError};
 use hesse::problem::{GaussNewtonVec, Gradient, HessVec, Objective};
