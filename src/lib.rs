@@ -32,6 +32,7 @@
 //! - [`cg`]: nonlinear conjugate gradients (FR, PR, PR+, HS, DY, HZ);
 //! - [`first_order`]: gradient descent;
 //! - [`newton`]: Newton with a modified-Cholesky Hessian, Levenberg-Marquardt;
+//! - [`nn`]: small neural networks as objectives, with exact curvature products;
 //! - [`problems`]: test problems with known minima;
 //! - [`report`]: run records, CSV, performance and data profiles, SVG plots.
 
@@ -44,6 +45,7 @@ pub mod first_order;
 pub mod linalg;
 pub mod linesearch;
 pub mod newton;
+pub mod nn;
 pub mod problem;
 pub mod problems;
 pub mod quasi_newton;
@@ -56,6 +58,8 @@ pub mod prelude {
     pub use crate::first_order::GradientDescent;
     pub use crate::linesearch::{Backtracking, HagerZhang, LineSearch, MoreThuente};
     pub use crate::newton::{LevenbergMarquardt, Newton};
+    pub use crate::nn::{Activation, Dataset, Init, Loss, Mlp};
+    pub use crate::problem::GaussNewtonVec;
     pub use crate::problem::{
         FnGradient, FnObjective, FnResiduals, Gradient, HessVec, Hessian, LeastSquares, Objective,
         Residuals,

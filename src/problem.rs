@@ -68,6 +68,21 @@ pub trait HessVec: Gradient {
     fn hess_vec(&self, x: &[f64], v: &[f64], hv: &mut [f64]);
 }
 
+/// An objective with generalized Gauss-Newton-vector products.
+///
+/// For `f(x) = Σᵢ L(o_i(x))` with network outputs `o_i` and a convex loss `L`
+/// of them, the generalized Gauss-Newton matrix is `G = Σᵢ J_iᵀ H_L J_i`, with
+/// `J_i = ∂o_i/∂x` and `H_L = ∂²L/∂o²` (Schraudolph, "Fast curvature
+/// matrix-vector products for second-order gradient descent", *Neural
+/// Computation* 14, 2002, §3). It drops the Hessian's second-order terms of
+/// the network, so with `H_L ⪰ 0` it is positive semi-definite everywhere
+/// (what Hessian-free optimization, Martens 2010, runs CG on). For least
+/// squares `f = ½‖r‖²` it is the Gauss-Newton matrix `JᵀJ`.
+pub trait GaussNewtonVec: Gradient {
+    /// Writes `G(x) v` into `gv`.
+    fn gauss_newton_vec(&self, x: &[f64], v: &[f64], gv: &mut [f64]);
+}
+
 /// A least-squares problem: residuals `r: ℝⁿ → ℝᵐ` and their Jacobian.
 ///
 /// The objective it stands for is `f(x) = Σᵢ rᵢ(x)²` (no factor ½, so that `f`
@@ -112,6 +127,12 @@ impl<P: Hessian + ?Sized> Hessian for &P {
 impl<P: HessVec + ?Sized> HessVec for &P {
     fn hess_vec(&self, x: &[f64], v: &[f64], hv: &mut [f64]) {
         (**self).hess_vec(x, v, hv)
+    }
+}
+
+impl<P: GaussNewtonVec + ?Sized> GaussNewtonVec for &P {
+    fn gauss_newton_vec(&self, x: &[f64], v: &[f64], gv: &mut [f64]) {
+        (**self).gauss_newton_vec(x, v, gv)
     }
 }
 
@@ -525,6 +546,14 @@ impl<P: HessVec> HessVec for Counted<P> {
     fn hess_vec(&self, x: &[f64], v: &[f64], hv: &mut [f64]) {
         Self::bump(&self.hv);
         self.inner.hess_vec(x, v, hv)
+    }
+}
+
+/// A Gauss-Newton product counts as a Hessian-vector product (`hv`).
+impl<P: GaussNewtonVec> GaussNewtonVec for Counted<P> {
+    fn gauss_newton_vec(&self, x: &[f64], v: &[f64], gv: &mut [f64]) {
+        Self::bump(&self.hv);
+        self.inner.gauss_newton_vec(x, v, gv)
     }
 }
 

@@ -1,0 +1,1482 @@
+//! Multilayer perceptron: forward pass, backpropagation, the R-operator and
+//! Gauss-Newton products, all on a whole batch at once.
+//!
+//! Notation (per layer `l = 1..L`, batch of `B` examples as the columns of
+//! `n_l × B` column-major matrices): input `a_0 = x`;
+//!
+//! - `z_l = W_l a_{l−1}` (`W_l` is `n_l × n_{l−1}`),
+//! - `y_l = z_l + b_l`, or with batch normalization `y_l = γ_l ẑ_l + β_l`
+//!   ([`batchnorm`](super::batchnorm)),
+//! - `h_l = φ_l(y_l)`, and the layer output `a_l = h_l`, or `a_l = h_l + a_{l−1}`
+//!   with a skip connection (equal widths),
+//! - the network output `o = a_L`, and the objective
+//!   `f = (1/B) Σ_examples ℓ(o, t) + (λ/2) Σ_l ‖W_l‖²_F` (biases, `γ` and `β`
+//!   are not decayed).
+//!
+//! Backpropagation (`d• = ∂f/∂•`): `da_L = (1/B) ∂ℓ/∂o`;
+//! `dy_l = da_l ⊙ φ'(y_l)`; `db_l = dy_l 1`; `dW_l = dz_l a_{l−1}ᵀ + λ W_l`;
+//! `da_{l−1} = W_lᵀ dz_l (+ da_l)`, where `dz_l = dy_l` without batch norm.
+//!
+//! R-operator, Pearlmutter (1994) §3-4 (`R{•} = ∂•(θ + εv)/∂ε` at `ε = 0`,
+//! `v = (V_l, c_l)` the direction's per-layer blocks):
+//!
+//! - forward: `R z_l = V_l a_{l−1} + W_l R a_{l−1}`, `R y_l = R z_l + c_l`,
+//!   `R h_l = φ'(y_l) ⊙ R y_l`, `R a_l = R h_l (+ R a_{l−1})`, `R a_0 = 0`; the
+//!   Jacobian-vector product is `J v = R o`.
+//! - backward: `R da_L = (1/B) H_L R o`;
+//!   `R dy_l = R da_l ⊙ φ'(y_l) + da_l ⊙ φ''(y_l) ⊙ R y_l`;
+//!   `R dW_l = R dz_l a_{l−1}ᵀ + dz_l R a_{l−1}ᵀ + λ V_l`; `R db_l = R dy_l 1`;
+//!   `R da_{l−1} = V_lᵀ dz_l + W_lᵀ R dz_l (+ R da_l)`. Then `H v = R{∇f}`.
+//!
+//! Gauss-Newton, Schraudolph (2002) §3: `G v = Jᵀ H_L J v + λ V`: the forward
+//! R pass gives `J v`, and the ordinary backward map of the *linearized*
+//! network (no `φ''` term) applied to `u = (1/B) H_L J v` gives `Jᵀ u`.
+//!
+//! Matrix-product flops per layer of size `m × k` at batch `B` (units of
+//! `2mkB`): gradient 3 (the first layer 2: no `W_1ᵀ dz_1`); Hessian-vector
+//! product from scratch 8 (first layer 3); Gauss-Newton product from scratch 5
+//! (first 3). A problem remembers the parameters and batch of its last
+//! forward (and backward) pass, so a curvature product at the point where the
+//! gradient was just computed (every CG step of Newton-CG or Hessian-free
+//! optimization) skips them: Hessian-vector 6 (first 2), Gauss-Newton 4
+//! (first 2).
+
+// Per-unit loops index several parallel rows (γ, s, μ, scratch) at once, as
+// the formulas do; iterator zips of four slices would hide the math.
+#![allow(clippy::needless_range_loop)]
+
+use std::sync::{Mutex, MutexGuard};
+
+use faer::{Accum, MatMut, MatRef};
+use nalgebra::DMatrixView;
+use serde::{Deserialize, Serialize};
+
+use super::batchnorm::{self, BatchNormStats};
+use super::{Activation, Dataset, Loss, NnError};
+use crate::linalg::par;
+use crate::problem::{GaussNewtonVec, Gradient, HessVec, Objective};
+
+/// One fully connected layer: its width (number of units) and what it does
+/// after the affine map.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Layer {
+    /// Number of units `n_l`.
+    pub width: usize,
+    /// The elementwise nonlinearity `φ_l`.
+    pub activation: Activation,
+    /// Adds the layer's input to its output, `a_l = φ(y_l) + a_{l−1}` (a
+    /// residual connection; needs equal widths).
+    pub skip: bool,
+    /// Normalizes `z_l = W_l a_{l−1}` by its batch mean and standard deviation
+    /// and applies a learned scale `γ` and shift `β` in place of the bias
+    /// (Ioffe & Szegedy 2015).
+    pub batch_norm: bool,
+}
+
+impl Layer {
+    /// A plain layer: affine map and `activation`.
+    pub fn new(width: usize, activation: Activation) -> Self {
+        Self {
+            width,
+            activation,
+            skip: false,
+            batch_norm: false,
+        }
+    }
+
+    /// The same layer with a skip connection.
+    pub fn with_skip(mut self) -> Self {
+        self.skip = true;
+        self
+    }
+
+    /// The same layer with batch normalization.
+    pub fn with_batch_norm(mut self) -> Self {
+        self.batch_norm = true;
+        self
+    }
+}
+
+/// Where a layer's parameters start in the flat vector.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+struct Offsets {
+    /// `W_l`, `n_l × n_{l−1}` column-major.
+    w: usize,
+    /// `b_l`, or `β_l` with batch normalization (`n_l`).
+    b: usize,
+    /// `γ_l` with batch normalization (`n_l`), just before `β_l`.
+    gamma: Option<usize>,
+}
+
+/// A multilayer perceptron: the architecture, the loss and the weight decay.
+///
+/// Parameters are one flat vector of [`num_params`](Mlp::num_params) entries:
+/// for each layer in order, `W_l` (`n_l × n_{l−1}`, column-major), then `b_l`
+/// (or `γ_l`, then `β_l`, for a batch-normalized layer).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mlp {
+    inputs: usize,
+    layers: Vec<Layer>,
+    loss: Loss,
+    weight_decay: f64,
+    bn_delta: f64,
+    offsets: Vec<Offsets>,
+    num_params: usize,
+}
+
+impl Mlp {
+    /// A network of widths `sizes = [n_0, n_1, …, n_L]`: hidden layers with
+    /// `hidden` activation and a linear output layer, whose output (the
+    /// logits) the loss takes (Schraudolph 2002's split).
+    ///
+    /// ```
+    /// use hesse::nn::{Activation, Loss, Mlp};
+    /// let mlp = Mlp::new(&[64, 32, 10], Activation::Tanh, Loss::SoftmaxCrossEntropy).unwrap();
+    /// assert_eq!(mlp.num_params(), 64 * 32 + 32 + 32 * 10 + 10);
+    /// assert!(Mlp::new(&[3], Activation::Tanh, Loss::MeanSquaredError).is_err());
+    /// ```
+    pub fn new(sizes: &[usize], hidden: Activation, loss: Loss) -> Result<Self, NnError> {
+        if sizes.len() < 2 {
+            return Err(NnError::Architecture(format!(
+                "need at least an input and an output width, got {sizes:?}"
+            )));
+        }
+        let last = sizes.len() - 2;
+        let layers = sizes[1..]
+            .iter()
+            .enumerate()
+            .map(|(l, &w)| {
+                let act = if l == last {
+                    Activation::Identity
+                } else {
+                    hidden
+                };
+                Layer::new(w, act)
+            })
+            .collect();
+        Self::from_layers(sizes[0], layers, loss)
+    }
+
+    /// A network of `inputs` inputs and the given layers, the last being the
+    /// output layer.
+    pub fn from_layers(inputs: usize, layers: Vec<Layer>, loss: Loss) -> Result<Self, NnError> {
+        if layers.is_empty() {
+            return Err(NnError::Architecture("no layers".into()));
+        }
+        if inputs == 0 || layers.iter().any(|l| l.width == 0) {
+            return Err(NnError::Architecture("a width is zero".into()));
+        }
+        let mut offsets = Vec::with_capacity(layers.len());
+        let mut at = 0;
+        let mut prev = inputs;
+        for (l, layer) in layers.iter().enumerate() {
+            if layer.skip && layer.width != prev {
+                return Err(NnError::Architecture(format!(
+                    "layer {l} has a skip connection but maps {prev} units to {}",
+                    layer.width
+                )));
+            }
+            let w = at;
+            at += layer.width * prev;
+            let gamma = if layer.batch_norm {
+                at += layer.width;
+                Some(at - layer.width)
+            } else {
+                None
+            };
+            offsets.push(Offsets { w, b: at, gamma });
+            at += layer.width;
+            prev = layer.width;
+        }
+        Ok(Self {
+            inputs,
+            layers,
+            loss,
+            weight_decay: 0.0,
+            bn_delta: batchnorm::DEFAULT_DELTA,
+            offsets,
+            num_params: at,
+        })
+    }
+
+    /// Adds `(λ/2) Σ ‖W_l‖²` to the objective (weights only). Default 0.
+    pub fn with_weight_decay(mut self, lambda: f64) -> Result<Self, NnError> {
+        if !(lambda >= 0.0 && lambda.is_finite()) {
+            return Err(NnError::InvalidOption {
+                name: "weight_decay",
+                value: lambda,
+                expected: "a finite number >= 0",
+            });
+        }
+        self.weight_decay = lambda;
+        Ok(self)
+    }
+
+    /// Sets batch normalization's `δ` (default
+    /// [`DEFAULT_DELTA`](batchnorm::DEFAULT_DELTA) = 1e-5).
+    pub fn with_batch_norm_delta(mut self, delta: f64) -> Result<Self, NnError> {
+        if !(delta > 0.0 && delta.is_finite()) {
+            return Err(NnError::InvalidOption {
+                name: "batch_norm_delta",
+                value: delta,
+                expected: "a finite number > 0",
+            });
+        }
+        self.bn_delta = delta;
+        Ok(self)
+    }
+
+    /// Number of parameters.
+    pub fn num_params(&self) -> usize {
+        self.num_params
+    }
+
+    /// Input width `n_0`.
+    pub fn inputs(&self) -> usize {
+        self.inputs
+    }
+
+    /// Output width `n_L`.
+    pub fn outputs(&self) -> usize {
+        self.layers.last().map_or(0, |l| l.width)
+    }
+
+    /// The layers.
+    pub fn layers(&self) -> &[Layer] {
+        &self.layers
+    }
+
+    /// The loss.
+    pub fn loss(&self) -> Loss {
+        self.loss
+    }
+
+    /// The weight decay `λ`.
+    pub fn weight_decay(&self) -> f64 {
+        self.weight_decay
+    }
+
+    /// Batch normalization's `δ`.
+    pub fn batch_norm_delta(&self) -> f64 {
+        self.bn_delta
+    }
+
+    /// Input width of layer `l` (0-based).
+    fn fan_in(&self, l: usize) -> usize {
+        if l == 0 {
+            self.inputs
+        } else {
+            self.layers[l - 1].width
+        }
+    }
+
+    /// Range of layer `l`'s weights `W_l` in the flat vector, and its shape
+    /// `(n_l, n_{l−1})`.
+    pub fn weights_range(&self, l: usize) -> (std::ops::Range<usize>, (usize, usize)) {
+        let (m, k) = (self.layers[l].width, self.fan_in(l));
+        let w = self.offsets[l].w;
+        (w..w + m * k, (m, k))
+    }
+
+    /// Range of layer `l`'s bias `b_l` (or `β_l` with batch normalization).
+    pub fn bias_range(&self, l: usize) -> std::ops::Range<usize> {
+        let b = self.offsets[l].b;
+        b..b + self.layers[l].width
+    }
+
+    /// Range of layer `l`'s batch-norm scale `γ_l`, if it has one.
+    pub fn gamma_range(&self, l: usize) -> Option<std::ops::Range<usize>> {
+        self.offsets[l].gamma.map(|g| g..g + self.layers[l].width)
+    }
+
+    /// Layer `l`'s weight matrix `W_l` (`n_l × n_{l−1}`) as a view into `params`.
+    ///
+    /// ```
+    /// use hesse::nn::{Activation, Loss, Mlp};
+    /// let mlp = Mlp::new(&[2, 3, 1], Activation::Tanh, Loss::MeanSquaredError).unwrap();
+    /// let params: Vec<f64> = (0..mlp.num_params()).map(|i| i as f64).collect();
+    /// let w = mlp.weights(&params, 0);
+    /// assert_eq!(w.shape(), (3, 2));
+    /// assert_eq!(w[(1, 0)], 1.0); // column-major
+    /// assert_eq!(mlp.bias(&params, 0), &[6.0, 7.0, 8.0]);
+    /// ```
+    pub fn weights<'p>(&self, params: &'p [f64], l: usize) -> DMatrixView<'p, f64> {
+        let (range, (m, k)) = self.weights_range(l);
+        DMatrixView::from_slice(&params[range], m, k)
+    }
+
+    /// Layer `l`'s bias `b_l` (or `β_l` with batch normalization).
+    pub fn bias<'p>(&self, params: &'p [f64], l: usize) -> &'p [f64] {
+        &params[self.bias_range(l)]
+    }
+
+    /// Binds the network to a data set (full batch), checking shapes.
+    pub fn problem<'a>(&'a self, data: &'a Dataset) -> Result<MlpProblem<'a>, NnError> {
+        if data.dim() != self.inputs {
+            return Err(NnError::Shape {
+                what: "input width",
+                got: data.dim(),
+                expected: self.inputs,
+            });
+        }
+        if data.target_dim() != self.outputs() {
+            return Err(NnError::Shape {
+                what: "target width",
+                got: data.target_dim(),
+                expected: self.outputs(),
+            });
+        }
+        if data.is_empty() {
+            return Err(NnError::EmptyBatch);
+        }
+        Ok(MlpProblem {
+            mlp: self,
+            data,
+            work: Mutex::new(Workspace::default()),
+        })
+    }
+
+    fn check_params(&self, params: &[f64]) -> Result<(), NnError> {
+        if params.len() != self.num_params {
+            return Err(NnError::Length {
+                what: "params",
+                got: params.len(),
+                expected: self.num_params,
+            });
+        }
+        Ok(())
+    }
+
+    /// `(λ/2) Σ ‖W_l‖²`.
+    fn decay_value(&self, params: &[f64]) -> f64 {
+        if self.weight_decay == 0.0 {
+            return 0.0;
+        }
+        let sum: f64 = (0..self.layers.len())
+            .map(|l| {
+                params[self.weights_range(l).0]
+                    .iter()
+                    .map(|w| w * w)
+                    .sum::<f64>()
+            })
+            .sum();
+        0.5 * self.weight_decay * sum
+    }
+
+    /// `out[W_l] += λ v[W_l]` for every layer.
+    fn add_decay(&self, v: &[f64], out: &mut [f64]) {
+        if self.weight_decay == 0.0 {
+            return;
+        }
+        for l in 0..self.layers.len() {
+            let (r, _) = self.weights_range(l);
+            for (o, &x) in out[r.clone()].iter_mut().zip(&v[r]) {
+                *o += self.weight_decay * x;
+            }
+        }
+    }
+
+    /// Network outputs `o` (`n_L × N`, column-major) for inputs `x` (`n_0 × N`).
+    ///
+    /// Batch-normalized layers use `stats` (population averages,
+    /// [`MlpProblem::batch_norm_stats`]); with `None` they normalize by the
+    /// statistics of `x` itself. Allocates; for evaluation, not training.
+    pub fn predict(
+        &self,
+        params: &[f64],
+        x: &[f64],
+        stats: Option<&BatchNormStats>,
+    ) -> Result<Vec<f64>, NnError> {
+        self.check_params(params)?;
+        if x.is_empty() || x.len() % self.inputs != 0 {
+            return Err(NnError::Length {
+                what: "inputs",
+                got: x.len(),
+                expected: self.inputs * (x.len() / self.inputs).max(1),
+            });
+        }
+        let b = x.len() / self.inputs;
+        let mut a = x.to_vec();
+        for (l, layer) in self.layers.iter().enumerate() {
+            let (wr, (m, k)) = self.weights_range(l);
+            let mut y = vec![0.0; m * b];
+            gemm(&mut y, m, b, mat(&params[wr], m, k), mat(&a, k, b), false);
+            if let Some(g) = self.gamma_range(l) {
+                let (gamma, beta) = (&params[g], self.bias(params, l));
+                let (mut mean, mut s) = (vec![0.0; m], vec![0.0; m]);
+                match stats.and_then(|st| Some((st.mean.get(l)?, st.var.get(l)?))) {
+                    Some((mu, var)) if mu.len() == m && var.len() == m => {
+                        mean.copy_from_slice(mu);
+                        for (si, &v) in s.iter_mut().zip(var) {
+                            *si = (v + self.bn_delta).sqrt();
+                        }
+                    }
+                    _ => {
+                        let z = y.clone();
+                        batchnorm::normalize(m, b, &z, self.bn_delta, &mut mean, &mut s, &mut y);
+                        for i in 0..m {
+                            mean[i] = 0.0;
+                            s[i] = 1.0;
+                        }
+                    }
+                }
+                for col in y.chunks_exact_mut(m) {
+                    for i in 0..m {
+                        col[i] = gamma[i] * (col[i] - mean[i]) / s[i] + beta[i];
+                    }
+                }
+            } else {
+                add_bias(&mut y, self.bias(params, l));
+            }
+            for v in y.iter_mut() {
+                *v = layer.activation.value(*v);
+            }
+            if layer.skip {
+                for (v, &p) in y.iter_mut().zip(&a) {
+                    *v += p;
+                }
+            }
+            a = y;
+        }
+        Ok(a)
+    }
+
+    /// Fraction of examples whose largest output is at the position of the
+    /// largest target (classification accuracy with one-hot targets).
+    pub fn accuracy(
+        &self,
+        params: &[f64],
+        data: &Dataset,
+        stats: Option<&BatchNormStats>,
+    ) -> Result<f64, NnError> {
+        if data.is_empty() {
+            return Err(NnError::EmptyBatch);
+        }
+        let o = self.predict(params, data.inputs(), stats)?;
+        let k = self.outputs();
+        let argmax = |c: &[f64]| {
+            c.iter()
+                .enumerate()
+                .fold((0, f64::NEG_INFINITY), |best, (i, &v)| {
+                    if v > best.1 { (i, v) } else { best }
+                })
+                .0
+        };
+        let hits = o
+            .chunks_exact(k)
+            .zip(data.targets().chunks_exact(k))
+            .filter(|(oc, tc)| argmax(oc) == argmax(tc))
+            .count();
+        Ok(hits as f64 / data.len() as f64)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Dense kernels
+// ---------------------------------------------------------------------------
+
+fn mat(s: &[f64], m: usize, n: usize) -> MatRef<'_, f64> {
+    MatRef::from_column_major_slice(&s[..m * n], m, n)
+}
+
+/// `dst (m × n) = lhs rhs`, or `+=` with `accumulate`.
+fn gemm(
+    dst: &mut [f64],
+    m: usize,
+    n: usize,
+    lhs: MatRef<'_, f64>,
+    rhs: MatRef<'_, f64>,
+    accumulate: bool,
+) {
+    let dst = MatMut::from_column_major_slice_mut(&mut dst[..m * n], m, n);
+    let accum = if accumulate {
+        Accum::Add
+    } else {
+        Accum::Replace
+    };
+    faer::linalg::matmul::matmul(dst, accum, lhs, rhs, 1.0, par());
+}
+
+/// Adds `b` to every column.
+fn add_bias(y: &mut [f64], b: &[f64]) {
+    for col in y.chunks_exact_mut(b.len()) {
+        for (v, &bi) in col.iter_mut().zip(b) {
+            *v += bi;
+        }
+    }
+}
+
+/// `out = Σ_columns x` (length `n`).
+fn row_sum(n: usize, b: usize, x: &[f64], out: &mut [f64]) {
+    out.fill(0.0);
+    for col in x[..n * b].chunks_exact(n) {
+        for (o, &v) in out.iter_mut().zip(col) {
+            *o += v;
+        }
+    }
+}
+
+/// Resizes `v` to `len` (allocates only when it grows past its capacity).
+fn fit(v: &mut Vec<f64>, len: usize) {
+    if v.len() != len {
+        v.resize(len, 0.0);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Workspace
+// ---------------------------------------------------------------------------
+
+/// Buffers of one layer, each `n_l × B` unless said otherwise.
+#[derive(Default)]
+struct LayerWork {
+    /// Pre-activation `y`.
+    y: Vec<f64>,
+    /// `h = φ(y)`.
+    h: Vec<f64>,
+    /// `a = h + a_{l−1}` (skip layers only).
+    a: Vec<f64>,
+    /// `∂f/∂a`, `∂f/∂y`, `∂f/∂z` (the last for batch norm only).
+    da: Vec<f64>,
+    dy: Vec<f64>,
+    dz: Vec<f64>,
+    /// R-operator (or Gauss-Newton backward) counterparts.
+    ry: Vec<f64>,
+    rh: Vec<f64>,
+    ra: Vec<f64>,
+    rda: Vec<f64>,
+    rdy: Vec<f64>,
+    rdz: Vec<f64>,
+    /// Batch norm: `ẑ`, `Rẑ`, `R dẑ` (`n × B`); per unit `μ`, `s`, `ρ`, and
+    /// three scratch rows (`n`).
+    zhat: Vec<f64>,
+    rzhat: Vec<f64>,
+    rdzhat: Vec<f64>,
+    mean: Vec<f64>,
+    s: Vec<f64>,
+    rho: Vec<f64>,
+    m1: Vec<f64>,
+    m2: Vec<f64>,
+    m3: Vec<f64>,
+    m4: Vec<f64>,
+}
+
+impl LayerWork {
+    fn out(&self, skip: bool) -> &[f64] {
+        if skip { &self.a } else { &self.h }
+    }
+    fn rout(&self, skip: bool) -> &[f64] {
+        if skip { &self.ra } else { &self.rh }
+    }
+}
+
+/// Everything an evaluation needs, sized on first use and reused; plus the
+/// key (parameters and batch) of the cached forward and backward passes.
+#[derive(Default)]
+struct Workspace {
+    b: usize,
+    /// Gathered minibatch inputs (`n_0 × B`) and targets (`n_L × B`).
+    x: Vec<f64>,
+    t: Vec<f64>,
+    /// Loss nonlinearity of the output, `p(o)` (`n_L × B`).
+    p: Vec<f64>,
+    layers: Vec<LayerWork>,
+    loss_sum: f64,
+    key_params: Vec<f64>,
+    key_batch: Vec<usize>,
+    key_full: bool,
+    forward_valid: bool,
+    backward_valid: bool,
+}
+
+/// Which buffers a backward pass uses: the gradient's (`da`, `dy`, `dz`) or
+/// the tangent ones (`rda`, `rdy`, `rdz`), so that a Gauss-Newton or `Jᵀu`
+/// product does not overwrite the cached gradient pass.
+#[derive(Clone, Copy, PartialEq)]
+enum Slot {
+    Primal,
+    Tangent,
+}
+
+/// An [`Mlp`] bound to a [`Dataset`]: the objective
+/// `f(θ) = (1/N) Σ ℓ(o(xᵢ; θ), tᵢ) + (λ/2) Σ ‖W_l‖²` over all `N` examples,
+/// with every product on the full batch through the [`problem`](crate::problem)
+/// traits ([`Gradient`], [`HessVec`], [`GaussNewtonVec`]) and on any minibatch
+/// through the `*_batch` methods.
+///
+/// # Minibatch API
+/// `batch` is a slice of example indices (repeats allowed); the objective on
+/// it is the mean over those examples (plus the decay term). The `*_batch`
+/// methods return `Err` on a wrong vector length, an empty batch or an index
+/// out of range. The trait methods (full batch) return NaN, and fill their
+/// output with NaN, on a wrong `params` length instead.
+///
+/// ```
+/// use hesse::nn::{Activation, Dataset, Init, Loss, Mlp};
+/// let data = Dataset::two_spirals(50, 0.0, 1).unwrap();
+/// let mlp = Mlp::new(&[2, 6, 2], Activation::Tanh, Loss::SoftmaxCrossEntropy).unwrap();
+/// let problem = mlp.problem(&data).unwrap();
+/// let params = mlp.init(Init::Glorot, 3);
+/// let mut grad = vec![0.0; mlp.num_params()];
+/// let f = problem.value_grad_batch(&params, &[0, 5, 17], &mut grad).unwrap();
+/// assert!(f > 0.0 && grad.iter().any(|g| *g != 0.0));
+/// assert!(problem.value_grad_batch(&params, &[1000], &mut grad).is_err());
+/// ```
+///
+/// Evaluations lock an internal workspace (a `Mutex`), so a problem can be
+/// shared between threads but evaluates one call at a time.
+pub struct MlpProblem<'a> {
+    mlp: &'a Mlp,
+    data: &'a Dataset,
+    work: Mutex<Workspace>,
+}
+
+impl<'a> MlpProblem<'a> {
+    /// The network.
+    pub fn mlp(&self) -> &'a Mlp {
+        self.mlp
+    }
+
+    /// The data set.
+    pub fn data(&self) -> &'a Dataset {
+        self.data
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Workspace> {
+        self.work.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn check_len(what: &'static str, v: &[f64], expected: usize) -> Result<(), NnError> {
+        if v.len() != expected {
+            return Err(NnError::Length {
+                what,
+                got: v.len(),
+                expected,
+            });
+        }
+        Ok(())
+    }
+
+    /// Validates, sizes the workspace, gathers a minibatch and invalidates the
+    /// cached passes unless `params` and `batch` are those of the last call.
+    fn prepare(
+        &self,
+        ws: &mut Workspace,
+        params: &[f64],
+        batch: Option<&[usize]>,
+    ) -> Result<(), NnError> {
+        let mlp = self.mlp;
+        mlp.check_params(params)?;
+        let n = self.data.len();
+        let b = match batch {
+            Some(idx) => {
+                if idx.is_empty() {
+                    return Err(NnError::EmptyBatch);
+                }
+                if let Some(&bad) = idx.iter().find(|&&i| i >= n) {
+                    return Err(NnError::BatchIndex { index: bad, len: n });
+                }
+                idx.len()
+            }
+            None => n,
+        };
+        let same = ws.forward_valid
+            && ws.b == b
+            && ws.key_params == params
+            && match batch {
+                Some(idx) => !ws.key_full && ws.key_batch == idx,
+                None => ws.key_full,
+            };
+        if same {
+            return Ok(());
+        }
+        ws.forward_valid = false;
+        ws.backward_valid = false;
+        ws.b = b;
+        ws.key_params.clear();
+        ws.key_params.extend_from_slice(params);
+        ws.key_batch.clear();
+        ws.key_full = batch.is_none();
+        let (d, k) = (mlp.inputs, mlp.outputs());
+        fit(&mut ws.p, k * b);
+        if let Some(idx) = batch {
+            ws.key_batch.extend_from_slice(idx);
+            fit(&mut ws.x, d * b);
+            fit(&mut ws.t, k * b);
+            let (xs, ts) = (self.data.inputs(), self.data.targets());
+            for (j, &i) in idx.iter().enumerate() {
+                ws.x[j * d..(j + 1) * d].copy_from_slice(&xs[i * d..(i + 1) * d]);
+                ws.t[j * k..(j + 1) * k].copy_from_slice(&ts[i * k..(i + 1) * k]);
+            }
+        }
+        ws.layers.resize_with(mlp.layers.len(), LayerWork::default);
+        for (lw, layer) in ws.layers.iter_mut().zip(&mlp.layers) {
+            let nb = layer.width * b;
+            fit(&mut lw.y, nb);
+            fit(&mut lw.h, nb);
+            fit(&mut lw.da, nb);
+            fit(&mut lw.dy, nb);
+            if layer.skip {
+                fit(&mut lw.a, nb);
+            }
+            if layer.batch_norm {
+                fit(&mut lw.dz, nb);
+                fit(&mut lw.zhat, nb);
+                for v in [
+                    &mut lw.mean,
+                    &mut lw.s,
+                    &mut lw.rho,
+                    &mut lw.m1,
+                    &mut lw.m2,
+                    &mut lw.m3,
+                    &mut lw.m4,
+                ] {
+                    fit(v, layer.width);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Sizes the tangent buffers (first curvature product only).
+    fn prepare_tangent(&self, ws: &mut Workspace) {
+        let b = ws.b;
+        for (lw, layer) in ws.layers.iter_mut().zip(&self.mlp.layers) {
+            let nb = layer.width * b;
+            for v in [&mut lw.ry, &mut lw.rh, &mut lw.rda, &mut lw.rdy] {
+                fit(v, nb);
+            }
+            if layer.skip {
+                fit(&mut lw.ra, nb);
+            }
+            if layer.batch_norm {
+                fit(&mut lw.rdz, nb);
+                fit(&mut lw.rzhat, nb);
+                fit(&mut lw.rdzhat, nb);
+            }
+        }
+    }
+
+    /// Forward pass and loss (`p`, `loss_sum`), unless cached.
+    fn forward(&self, ws: &mut Workspace, params: &[f64]) {
+        if ws.forward_valid {
+            return;
+        }
+        let mlp = self.mlp;
+        let Workspace {
+            b,
+            x,
+            t,
+            p,
+            layers,
+            loss_sum,
+            key_full,
+            ..
+        } = ws;
+        let b = *b;
+        let (input0, targets): (&[f64], &[f64]) = if *key_full {
+            (self.data.inputs(), self.data.targets())
+        } else {
+            (x.as_slice(), t.as_slice())
+        };
+        for (l, layer) in mlp.layers.iter().enumerate() {
+            let (lo, hi) = layers.split_at_mut(l);
+            let cur = &mut hi[0];
+            let prev_skip = l > 0 && mlp.layers[l - 1].skip;
+            let input: &[f64] = match lo.last() {
+                Some(pw) => pw.out(prev_skip),
+                None => input0,
+            };
+            let (wr, (m, k)) = mlp.weights_range(l);
+            gemm(
+                &mut cur.y,
+                m,
+                b,
+                mat(&params[wr], m, k),
+                mat(input, k, b),
+                false,
+            );
+            if let Some(g) = mlp.gamma_range(l) {
+                batchnorm::normalize(
+                    m,
+                    b,
+                    &cur.y,
+                    mlp.bn_delta,
+                    &mut cur.mean,
+                    &mut cur.s,
+                    &mut cur.zhat,
+                );
+                let (gamma, beta) = (&params[g], mlp.bias(params, l));
+                for (yc, hc) in cur.y.chunks_exact_mut(m).zip(cur.zhat.chunks_exact(m)) {
+                    for i in 0..m {
+                        yc[i] = gamma[i] * hc[i] + beta[i];
+                    }
+                }
+            } else {
+                add_bias(&mut cur.y, mlp.bias(params, l));
+            }
+            let act = layer.activation;
+            for (h, &y) in cur.h.iter_mut().zip(&cur.y) {
+                *h = act.value(y);
+            }
+            if layer.skip {
+                for ((a, &h), &x) in cur.a.iter_mut().zip(&cur.h).zip(input) {
+                    *a = h + x;
+                }
+            }
+        }
+        let k = mlp.outputs();
+        let last = layers.last().expect("at least one layer");
+        let o = last.out(mlp.layers.last().is_some_and(|l| l.skip));
+        *loss_sum = mlp.loss.forward(k, o, targets, p);
+        ws.forward_valid = true;
+    }
+
+    /// `f` on the current batch from the cached forward pass.
+    fn value_from(&self, ws: &Workspace, params: &[f64]) -> f64 {
+        ws.loss_sum / ws.b as f64 + self.mlp.decay_value(params)
+    }
+
+    /// Backward pass from `da` (or `rda`) of the last layer, which the caller
+    /// has set. Writes `∂/∂θ` into `grad` when given (without decay).
+    fn backward(
+        &self,
+        ws: &mut Workspace,
+        params: &[f64],
+        slot: Slot,
+        mut grad: Option<&mut [f64]>,
+    ) {
+        let mlp = self.mlp;
+        let Workspace {
+            b,
+            x,
+            layers,
+            key_full,
+            ..
+        } = ws;
+        let b = *b;
+        let input0: &[f64] = if *key_full {
+            self.data.inputs()
+        } else {
+            x.as_slice()
+        };
+        for l in (0..mlp.layers.len()).rev() {
+            let layer = mlp.layers[l];
+            let (lo, hi) = layers.split_at_mut(l);
+            let cur = &mut hi[0];
+            let (wr, (m, k)) = mlp.weights_range(l);
+            let act = layer.activation;
+            let (da, dy, dz) = match slot {
+                Slot::Primal => (&cur.da, &mut cur.dy, &mut cur.dz),
+                Slot::Tangent => (&cur.rda, &mut cur.rdy, &mut cur.rdz),
+            };
+            for (((d, &a), &y), &h) in dy.iter_mut().zip(da.iter()).zip(&cur.y).zip(&cur.h) {
+                *d = a * act.d1(y, h);
+            }
+            let dz: &[f64] = if let Some(g) = mlp.gamma_range(l) {
+                let gamma = &params[g.clone()];
+                // dγ = Σ dy ⊙ ẑ, dβ = Σ dy; dẑ = γ dy; dz = P(dẑ)/s.
+                batchnorm::row_mean_prod(m, b, dy, &cur.zhat, &mut cur.m3);
+                row_sum(m, b, dy, &mut cur.m1);
+                if let Some(gr) = grad.as_deref_mut() {
+                    for i in 0..m {
+                        gr[g.start + i] = cur.m3[i] * b as f64;
+                    }
+                    gr[mlp.bias_range(l)].copy_from_slice(&cur.m1);
+                }
+                for (dzc, dyc) in dz.chunks_exact_mut(m).zip(dy.chunks_exact(m)) {
+                    for i in 0..m {
+                        dzc[i] = gamma[i] * dyc[i];
+                    }
+                }
+                // In place: the projection reads its input's means first.
+                let tmp = std::mem::take(&mut cur.rdzhat);
+                let mut tmp = tmp;
+                fit(&mut tmp, m * b);
+                tmp.copy_from_slice(&dz[..m * b]);
+                batchnorm::project(m, b, &cur.zhat, &cur.s, &tmp, dz, &mut cur.m1, &mut cur.m2);
+                cur.rdzhat = tmp;
+                dz
+            } else {
+                if let Some(gr) = grad.as_deref_mut() {
+                    row_sum(m, b, dy, &mut gr[mlp.bias_range(l)]);
+                }
+                dy
+            };
+            let prev_skip = l > 0 && mlp.layers[l - 1].skip;
+            if let Some(gr) = grad.as_deref_mut() {
+                let input: &[f64] = match lo.last() {
+                    Some(pw) => pw.out(prev_skip),
+                    None => input0,
+                };
+                // dW = dz a_inᵀ (m × k)
+                gemm(
+                    &mut gr[wr.clone()],
+                    m,
+                    k,
+                    mat(dz, m, b),
+                    mat(input, k, b).transpose(),
+                    false,
+                );
+            }
+            if let Some(pw) = lo.last_mut() {
+                let da_prev = match slot {
+                    Slot::Primal => &mut pw.da,
+                    Slot::Tangent => &mut pw.rda,
+                };
+                // da_{l−1} = W_lᵀ dz (+ da_l)
+                gemm(
+                    da_prev,
+                    k,
+                    b,
+                    mat(&params[wr], m, k).transpose(),
+                    mat(dz, m, b),
+                    false,
+                );
+                if layer.skip {
+                    let da = match slot {
+                        Slot::Primal => &cur.da,
+                        Slot::Tangent => &cur.rda,
+                    };
+                    for (p, &d) in da_prev.iter_mut().zip(da) {
+                        *p += d;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Gradient pass (cached): loss gradient into the last `da`, backward.
+    fn gradient(&self, ws: &mut Workspace, params: &[f64], grad: Option<&mut [f64]>) {
+        if ws.backward_valid && grad.is_none() {
+            return;
+        }
+        let mlp = self.mlp;
+        let k = mlp.outputs();
+        let scale = 1.0 / ws.b as f64;
+        {
+            let Workspace {
+                t,
+                p,
+                layers,
+                key_full,
+                ..
+            } = &mut *ws;
+            let targets: &[f64] = if *key_full {
+                self.data.targets()
+            } else {
+                t.as_slice()
+            };
+            let last = layers.last_mut().expect("at least one layer");
+            mlp.loss.gradient(k, p, targets, scale, &mut last.da);
+        }
+        self.backward(ws, params, Slot::Primal, grad);
+        ws.backward_valid = true;
+    }
+
+    /// Forward R pass: `R y`, `R h`, `R a` for direction `v`.
+    fn r_forward(&self, ws: &mut Workspace, params: &[f64], v: &[f64]) {
+        let mlp = self.mlp;
+        let Workspace {
+            b,
+            x,
+            layers,
+            key_full,
+            ..
+        } = ws;
+        let b = *b;
+        let input0: &[f64] = if *key_full {
+            self.data.inputs()
+        } else {
+            x.as_slice()
+        };
+        for (l, layer) in mlp.layers.iter().enumerate() {
+            let (lo, hi) = layers.split_at_mut(l);
+            let cur = &mut hi[0];
+            let (wr, (m, k)) = mlp.weights_range(l);
+            let prev_skip = l > 0 && mlp.layers[l - 1].skip;
+            let (input, rinput): (&[f64], Option<&[f64]>) = match lo.last() {
+                Some(pw) => (pw.out(prev_skip), Some(pw.rout(prev_skip))),
+                None => (input0, None),
+            };
+            // R z = V a_in + W R a_in
+            gemm(
+                &mut cur.ry,
+                m,
+                b,
+                mat(&v[wr.clone()], m, k),
+                mat(input, k, b),
+                false,
+            );
+            if let Some(ra) = rinput {
+                gemm(
+                    &mut cur.ry,
+                    m,
+                    b,
+                    mat(&params[wr], m, k),
+                    mat(ra, k, b),
+                    true,
+                );
+            }
+            if let Some(g) = mlp.gamma_range(l) {
+                // Rẑ = P(Rz)/s; ρ = mean(ẑ ⊙ Rz) = Rs; R y = Rγ ẑ + γ Rẑ + Rβ.
+                batchnorm::project(
+                    m,
+                    b,
+                    &cur.zhat,
+                    &cur.s,
+                    &cur.ry,
+                    &mut cur.rzhat,
+                    &mut cur.m1,
+                    &mut cur.rho,
+                );
+                let (gamma, rgamma, rbeta) = (&params[g.clone()], &v[g], &v[mlp.bias_range(l)]);
+                for ((ryc, hc), rhc) in cur
+                    .ry
+                    .chunks_exact_mut(m)
+                    .zip(cur.zhat.chunks_exact(m))
+                    .zip(cur.rzhat.chunks_exact(m))
+                {
+                    for i in 0..m {
+                        ryc[i] = rgamma[i] * hc[i] + gamma[i] * rhc[i] + rbeta[i];
+                    }
+                }
+            } else {
+                add_bias(&mut cur.ry, &v[mlp.bias_range(l)]);
+            }
+            let act = layer.activation;
+            for (((rh, &ry), &y), &h) in cur.rh.iter_mut().zip(&cur.ry).zip(&cur.y).zip(&cur.h) {
+                *rh = act.d1(y, h) * ry;
+            }
+            if layer.skip {
+                match rinput {
+                    Some(ra_in) => {
+                        for ((ra, &rh), &r) in cur.ra.iter_mut().zip(&cur.rh).zip(ra_in) {
+                            *ra = rh + r;
+                        }
+                    }
+                    None => cur.ra.copy_from_slice(&cur.rh),
+                }
+            }
+        }
+    }
+
+    /// Sets the last layer's `rda = (1/B) H_L R o`.
+    fn loss_curvature(&self, ws: &mut Workspace) {
+        let mlp = self.mlp;
+        let k = mlp.outputs();
+        let scale = 1.0 / ws.b as f64;
+        let skip = mlp.layers.last().is_some_and(|l| l.skip);
+        let Workspace {
+            t,
+            p,
+            layers,
+            key_full,
+            ..
+        } = ws;
+        let targets: &[f64] = if *key_full {
+            self.data.targets()
+        } else {
+            t.as_slice()
+        };
+        let last = layers.last_mut().expect("at least one layer");
+        let ro = std::mem::take(if skip { &mut last.ra } else { &mut last.rh });
+        mlp.loss.hess_vec(k, p, targets, &ro, scale, &mut last.rda);
+        *(if skip { &mut last.ra } else { &mut last.rh }) = ro;
+    }
+
+    /// Backward R pass: writes `R{∇f}` (without decay) into `hv`. Needs the
+    /// forward, gradient and forward R passes, and the last `rda`.
+    fn r_backward(&self, ws: &mut Workspace, params: &[f64], v: &[f64], hv: &mut [f64]) {
+        let mlp = self.mlp;
+        let Workspace {
+            b,
+            x,
+            layers,
+            key_full,
+            ..
+        } = ws;
+        let b = *b;
+        let bf = b as f64;
+        let input0: &[f64] = if *key_full {
+            self.data.inputs()
+        } else {
+            x.as_slice()
+        };
+        for l in (0..mlp.layers.len()).rev() {
+            let layer = mlp.layers[l];
+            let (lo, hi) = layers.split_at_mut(l);
+            let cur = &mut hi[0];
+            let (wr, (m, k)) = mlp.weights_range(l);
+            let act = layer.activation;
+            // R dy = R da ⊙ φ'(y) + da ⊙ φ''(y) ⊙ R y
+            for i in 0..m * b {
+                let (y, h) = (cur.y[i], cur.h[i]);
+                let mut r = cur.rda[i] * act.d1(y, h);
+                if !act.is_piecewise_linear() {
+                    r += cur.da[i] * act.d2(y, h) * cur.ry[i];
+                }
+                cur.rdy[i] = r;
+            }
+            let (dz, rdz): (&[f64], &[f64]) = if let Some(g) = mlp.gamma_range(l) {
+                let (gamma, rgamma) = (&params[g.clone()], &v[g.clone()]);
+                // R dγ = Σ (R dy ⊙ ẑ + dy ⊙ Rẑ), R dβ = Σ R dy.
+                batchnorm::row_mean_prod(m, b, &cur.rdy, &cur.zhat, &mut cur.m1);
+                batchnorm::row_mean_prod(m, b, &cur.dy, &cur.rzhat, &mut cur.m2);
+                for i in 0..m {
+                    hv[g.start + i] = bf * (cur.m1[i] + cur.m2[i]);
+                }
+                row_sum(m, b, &cur.rdy, &mut hv[mlp.bias_range(l)]);
+                // R dẑ = Rγ dy + γ R dy
+                for ((o, dyc), rdyc) in cur
+                    .rdzhat
+                    .chunks_exact_mut(m)
+                    .zip(cur.dy.chunks_exact(m))
+                    .zip(cur.rdy.chunks_exact(m))
+                {
+                    for i in 0..m {
+                        o[i] = rgamma[i] * dyc[i] + gamma[i] * rdyc[i];
+                    }
+                }
+                // mean(ẑ ⊙ dẑ) = γ mean(ẑ ⊙ dy), mean(Rẑ ⊙ dẑ) = γ mean(Rẑ ⊙ dy)
+                batchnorm::row_mean_prod(m, b, &cur.zhat, &cur.dy, &mut cur.m3);
+                for i in 0..m {
+                    cur.m3[i] *= gamma[i];
+                    cur.m2[i] *= gamma[i];
+                }
+                // rdz = P(R dẑ)/s, then the terms from R(1/s) and R(P).
+                batchnorm::project(
+                    m,
+                    b,
+                    &cur.zhat,
+                    &cur.s,
+                    &cur.rdzhat,
+                    &mut cur.rdz,
+                    &mut cur.m1,
+                    &mut cur.m4,
+                );
+                for j in 0..b {
+                    for i in 0..m {
+                        let at = j * m + i;
+                        cur.rdz[at] += -(cur.rho[i] / cur.s[i]) * cur.dz[at]
+                            - (cur.rzhat[at] * cur.m3[i] + cur.zhat[at] * cur.m2[i]) / cur.s[i];
+                    }
+                }
+                (&cur.dz, &cur.rdz)
+            } else {
+                row_sum(m, b, &cur.rdy, &mut hv[mlp.bias_range(l)]);
+                (&cur.dy, &cur.rdy)
+            };
+            let prev_skip = l > 0 && mlp.layers[l - 1].skip;
+            {
+                let (input, rinput): (&[f64], Option<&[f64]>) = match lo.last() {
+                    Some(pw) => (pw.out(prev_skip), Some(pw.rout(prev_skip))),
+                    None => (input0, None),
+                };
+                // R dW = R dz a_inᵀ + dz R a_inᵀ
+                gemm(
+                    &mut hv[wr.clone()],
+                    m,
+                    k,
+                    mat(rdz, m, b),
+                    mat(input, k, b).transpose(),
+                    false,
+                );
+                if let Some(ra) = rinput {
+                    gemm(
+                        &mut hv[wr.clone()],
+                        m,
+                        k,
+                        mat(dz, m, b),
+                        mat(ra, k, b).transpose(),
+                        true,
+                    );
+                }
+            }
+            if let Some(pw) = lo.last_mut() {
+                // R da_{l−1} = V_lᵀ dz + W_lᵀ R dz (+ R da_l)
+                gemm(
+                    &mut pw.rda,
+                    k,
+                    b,
+                    mat(&v[wr.clone()], m, k).transpose(),
+                    mat(dz, m, b),
+                    false,
+                );
+                gemm(
+                    &mut pw.rda,
+                    k,
+                    b,
+                    mat(&params[wr], m, k).transpose(),
+                    mat(rdz, m, b),
+                    true,
+                );
+                if layer.skip {
+                    for (p, &d) in pw.rda.iter_mut().zip(&cur.rda) {
+                        *p += d;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// # Evaluations on the full data set or a minibatch
+impl MlpProblem<'_> {
+    fn value_impl(&self, params: &[f64], batch: Option<&[usize]>) -> Result<f64, NnError> {
+        let mut ws = self.lock();
+        self.prepare(&mut ws, params, batch)?;
+        self.forward(&mut ws, params);
+        Ok(self.value_from(&ws, params))
+    }
+
+    fn value_grad_impl(
+        &self,
+        params: &[f64],
+        batch: Option<&[usize]>,
+        grad: &mut [f64],
+    ) -> Result<f64, NnError> {
+        Self::check_len("grad", grad, self.mlp.num_params)?;
+        let mut ws = self.lock();
+        self.prepare(&mut ws, params, batch)?;
+        self.forward(&mut ws, params);
+        self.gradient(&mut ws, params, Some(grad));
+        self.mlp.add_decay(params, grad);
+        Ok(self.value_from(&ws, params))
+    }
+
+    fn hess_vec_impl(
+        &self,
+        params: &[f64],
+        batch: Option<&[usize]>,
+        v: &[f64],
+        hv: &mut [f64],
+    ) -> Result<(), NnError> {
+        let n = self.mlp.num_params;
+        Self::check_len("v", v, n)?;
+        Self::check_len("hv", hv, n)?;
+        let mut ws = self.lock();
+        self.prepare(&mut ws, params, batch)?;
+        self.prepare_tangent(&mut ws);
+        self.forward(&mut ws, params);
+        self.gradient(&mut ws, params, None);
+        self.r_forward(&mut ws, params, v);
+        self.loss_curvature(&mut ws);
+        self.r_backward(&mut ws, params, v, hv);
+        self.mlp.add_decay(v, hv);
+        Ok(())
+    }
+
+    fn gauss_newton_vec_impl(
+        &self,
+        params: &[f64],
+        batch: Option<&[usize]>,
+        v: &[f64],
+        gv: &mut [f64],
+    ) -> Result<(), NnError> {
+        let n = self.mlp.num_params;
+        Self::check_len("v", v, n)?;
+        Self::check_len("gv", gv, n)?;
+        let mut ws = self.lock();
+        self.prepare(&mut ws, params, batch)?;
+        self.prepare_tangent(&mut ws);
+        self.forward(&mut ws, params);
+        self.r_forward(&mut ws, params, v);
+        self.loss_curvature(&mut ws);
+        self.backward(&mut ws, params, Slot::Tangent, Some(gv));
+        self.mlp.add_decay(v, gv);
+        Ok(())
+    }
+
+    fn jac_vec_impl(
+        &self,
+        params: &[f64],
+        batch: Option<&[usize]>,
+        v: &[f64],
+        jv: &mut [f64],
+    ) -> Result<(), NnError> {
+        Self::check_len("v", v, self.mlp.num_params)?;
+        let mut ws = self.lock();
+        self.prepare(&mut ws, params, batch)?;
+        Self::check_len("jv", jv, self.mlp.outputs() * ws.b)?;
+        self.prepare_tangent(&mut ws);
+        self.forward(&mut ws, params);
+        self.r_forward(&mut ws, params, v);
+        let skip = self.mlp.layers.last().is_some_and(|l| l.skip);
+        jv.copy_from_slice(ws.layers.last().expect("a layer").rout(skip));
+        Ok(())
+    }
+
+    fn jac_t_vec_impl(
+        &self,
+        params: &[f64],
+        batch: Option<&[usize]>,
+        u: &[f64],
+        out: &mut [f64],
+    ) -> Result<(), NnError> {
+        Self::check_len("out", out, self.mlp.num_params)?;
+        let mut ws = self.lock();
+        self.prepare(&mut ws, params, batch)?;
+        Self::check_len("u", u, self.mlp.outputs() * ws.b)?;
+        self.prepare_tangent(&mut ws);
+        self.forward(&mut ws, params);
+        ws.layers
+            .last_mut()
+            .expect("a layer")
+            .rda
+            .copy_from_slice(u);
+        self.backward(&mut ws, params, Slot::Tangent, Some(out));
+        Ok(())
+    }
+
+    fn stats_impl(
+        &self,
+        params: &[f64],
+        batch: Option<&[usize]>,
+    ) -> Result<BatchNormStats, NnError> {
+        let mut ws = self.lock();
+        self.prepare(&mut ws, params, batch)?;
+        self.forward(&mut ws, params);
+        let delta = self.mlp.bn_delta;
+        let mut stats = BatchNormStats::default();
+        for (lw, layer) in ws.layers.iter().zip(&self.mlp.layers) {
+            if layer.batch_norm {
+                stats.mean.push(lw.mean.clone());
+                stats
+                    .var
+                    .push(lw.s.iter().map(|s| (s * s - delta).max(0.0)).collect());
+            } else {
+                stats.mean.push(Vec::new());
+                stats.var.push(Vec::new());
+            }
+        }
+        Ok(stats)
+    }
+
+    /// `f` on the examples `batch`.
+    pub fn value_batch(&self, params: &[f64], batch: &[usize]) -> Result<f64, NnError> {
+        self.value_impl(params, Some(batch))
+    }
+
+    /// Writes `∇f` on the examples `batch` into `grad` and returns `f` there:
+    /// one forward and one backward pass. The primitive of stochastic methods.
+    pub fn value_grad_batch(
+        &self,
+        params: &[f64],
+        batch: &[usize],
+        grad: &mut [f64],
+    ) -> Result<f64, NnError> {
+        self.value_grad_impl(params, Some(batch), grad)
+    }
+
+    /// Writes the Hessian-vector product `∇²f v` on `batch` into `hv`
+    /// (R-operator, Pearlmutter 1994; exact).
+    pub fn hess_vec_batch(
+        &self,
+        params: &[f64],
+        batch: &[usize],
+        v: &[f64],
+        hv: &mut [f64],
+    ) -> Result<(), NnError> {
+        self.hess_vec_impl(params, Some(batch), v, hv)
+    }
+
+    /// Writes the generalized Gauss-Newton product
+    /// `G v = (1/B) Σ Jᵢᵀ H_L Jᵢ v + λ V` on `batch` into `gv` (Schraudolph 2002).
+    pub fn gauss_newton_vec_batch(
+        &self,
+        params: &[f64],
+        batch: &[usize],
+        v: &[f64],
+        gv: &mut [f64],
+    ) -> Result<(), NnError> {
+        self.gauss_newton_vec_impl(params, Some(batch), v, gv)
+    }
+
+    /// Writes `J v` into `jv`: the directional derivative of the network
+    /// outputs, `n_L × B` column-major (one column per example of `batch`).
+    pub fn jac_vec_batch(
+        &self,
+        params: &[f64],
+        batch: &[usize],
+        v: &[f64],
+        jv: &mut [f64],
+    ) -> Result<(), NnError> {
+        self.jac_vec_impl(params, Some(batch), v, jv)
+    }
+
+    /// Writes `Jᵀ u` into `out` for `u` of shape `n_L × B` (column-major):
+    /// backpropagation of `u` from the outputs of `batch`, without the `1/B`
+    /// of the objective and without decay.
+    pub fn jac_t_vec_batch(
+        &self,
+        params: &[f64],
+        batch: &[usize],
+        u: &[f64],
+        out: &mut [f64],
+    ) -> Result<(), NnError> {
+        self.jac_t_vec_impl(params, Some(batch), u, out)
+    }
+
+    /// `J v` on the full data set (`n_L × N`).
+    pub fn jac_vec(&self, params: &[f64], v: &[f64], jv: &mut [f64]) -> Result<(), NnError> {
+        self.jac_vec_impl(params, None, v, jv)
+    }
+
+    /// `Jᵀ u` on the full data set (`u` is `n_L × N`).
+    pub fn jac_t_vec(&self, params: &[f64], u: &[f64], out: &mut [f64]) -> Result<(), NnError> {
+        self.jac_t_vec_impl(params, None, u, out)
+    }
+
+    /// Batch-norm statistics (mean and variance of each normalized unit) of
+    /// the examples `batch`, or of the whole data set with `None`: the
+    /// population statistics for [`Mlp::predict`] (Ioffe & Szegedy 2015,
+    /// Algorithm 2), or one term of a running average
+    /// ([`BatchNormStats::update`]).
+    pub fn batch_norm_stats(
+        &self,
+        params: &[f64],
+        batch: Option<&[usize]>,
+    ) -> Result<BatchNormStats, NnError> {
+        self.stats_impl(params, batch)
+    }
+}
+
+fn fill_nan(out: &mut [f64]) {
+    out.fill(f64::NAN);
+}
+
+impl Objective for MlpProblem<'_> {
+    fn dim(&self) -> usize {
+        self.mlp.num_params
+    }
+
+    fn value(&self, x: &[f64]) -> f64 {
+        self.value_impl(x, None).unwrap_or(f64::NAN)
+    }
+}
+
+impl Gradient for MlpProblem<'_> {
+    fn value_grad(&self, x: &[f64], g: &mut [f64]) -> f64 {
+        self.value_grad_impl(x, None, g).unwrap_or_else(|_| {
+            fill_nan(g);
+            f64::NAN
+        })
+    }
+}
+
+impl HessVec for MlpProblem<'_> {
+    fn hess_vec(&self, x: &[f64], v: &[f64], hv: &mut [f64]) {
+        if self.hess_vec_impl(x, None, v, hv).is_err() {
+            fill_nan(hv);
+        }
+    }
+}
+
+impl GaussNewtonVec for MlpProblem<'_> {
+    fn gauss_newton_vec(&self, x: &[f64], v: &[f64], gv: &mut [f64]) {
+        if self.gauss_newton_vec_impl(x, None, v, gv).is_err() {
+            fill_nan(gv);
+        }
+    }
+}
