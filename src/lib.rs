@@ -30,7 +30,8 @@
 //! - [`linalg`]: operators, dense factorizations (faer), CG, Steihaug-CG, Lanczos;
 //! - [`quasi_newton`]: BFGS and L-BFGS;
 //! - [`cg`]: nonlinear conjugate gradients (FR, PR, PR+, HS, DY, HZ);
-//! - [`first_order`]: gradient descent;
+//! - [`first_order`]: gradient descent; SGD, momentum, Nesterov, AdaGrad,
+//!   RMSProp, Adam, AdaDelta, delta-bar-delta behind one `Optimizer` trait;
 //! - [`newton`]: Newton with a modified-Cholesky Hessian, Levenberg-Marquardt;
 //! - [`nn`]: small neural networks as objectives, with exact curvature products;
 //! - [`problems`]: test problems with known minima;
@@ -56,6 +57,9 @@ pub mod solver;
 pub mod prelude {
     pub use crate::cg::{Beta, NonlinearCg};
     pub use crate::first_order::GradientDescent;
+    pub use crate::first_order::{
+        AdaDelta, AdaGrad, Adam, Momentum, Nesterov, Optimizer, RmsProp, RmsPropNesterov, Sgd,
+    };
     pub use crate::linesearch::{Backtracking, HagerZhang, LineSearch, MoreThuente};
     pub use crate::newton::{LevenbergMarquardt, Newton};
     pub use crate::nn::{Activation, Dataset, Init, Loss, Mlp};
