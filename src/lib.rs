@@ -30,6 +30,7 @@
 //! - [`linalg`]: operators, dense factorizations (faer), CG, Steihaug-CG, Lanczos;
 //! - [`quasi_newton`]: BFGS and L-BFGS;
 //! - [`cg`]: nonlinear conjugate gradients (FR, PR, PR+, HS, DY, HZ);
+//! - [`continuation`]: Gaussian-blur continuation around any minimizer;
 //! - [`first_order`]: gradient descent; SGD, momentum, Nesterov, AdaGrad,
 //!   RMSProp, Adam, AdaDelta, delta-bar-delta behind one `Optimizer` trait;
 //! - [`newton`]: Newton with a modified-Cholesky Hessian, Levenberg-Marquardt;
@@ -40,6 +41,7 @@
 #![warn(missing_docs)]
 
 pub mod cg;
+pub mod continuation;
 pub mod diff;
 pub mod expr;
 pub mod first_order;

@@ -11,6 +11,8 @@
 //! - [`LogisticRegression`]: L2-regularized logistic regression, on any data or
 //!   on the embedded Wisconsin breast-cancer set
 //!   ([`LogisticRegression::breast_cancer`]) with a stored `f*`.
+//! - [`Rastrigin`], [`Ackley`], [`Griewank`], [`Levy`]: multimodal functions
+//!   with their usual domains and global minima ([`Multimodal`]).
 //! - [`nist`]: the NIST StRD nonlinear regression problems, parsed from their
 //!   data files, with certified parameters and the log relative error.
 //!
@@ -22,6 +24,7 @@
 mod dual;
 mod logistic;
 pub mod mgh;
+mod multimodal;
 pub mod nist;
 mod quadratic;
 mod rosenbrock;
@@ -30,6 +33,7 @@ pub use logistic::{
     BREAST_CANCER_F_STAR, BREAST_CANCER_LAMBDA, BREAST_CANCER_W_STAR, LogisticRegression,
 };
 pub use mgh::{Mgh, MghProblem};
+pub use multimodal::{Ackley, Griewank, Levy, Multimodal, Rastrigin};
 pub use quadratic::Quadratic;
 pub use rosenbrock::{ExtendedRosenbrock, Rosenbrock};
 
