@@ -63,6 +63,7 @@ pub mod prelude {
         AdaDelta, AdaGrad, Adam, Momentum, Nesterov, Optimizer, RmsProp, RmsPropNesterov, Sgd,
     };
     pub use crate::linesearch::{Backtracking, HagerZhang, LineSearch, MoreThuente};
+    pub use crate::newton::NewtonCg;
     pub use crate::newton::{LevenbergMarquardt, Newton};
     pub use crate::nn::{Activation, Dataset, Init, Loss, Mlp};
     pub use crate::problem::GaussNewtonVec;

@@ -4,9 +4,13 @@
 //!   backtracking line search (N&W Alg. 3.2).
 //! - [`LevenbergMarquardt`]: nonlinear least squares, Moré (1978) as MINPACK's `lmder`,
 //!   with [`fit_statistics`] for standard errors at the solution.
+//! - [`NewtonCg`]: truncated Newton on Hessian-vector products (N&W Alg. 7.1),
+//!   line-search or Steihaug trust-region variant.
 
 mod dense;
 pub mod levenberg_marquardt;
+mod newton_cg;
 
 pub use dense::Newton;
 pub use levenberg_marquardt::{Fit, FitStatistics, LevenbergMarquardt, fit_statistics};
+pub use newton_cg::{Globalization, NewtonCg};

@@ -80,6 +80,14 @@ pub const METHODS: &[Method] = &[
         name: "newton",
         about: "Newton, exact Hessian, modified Cholesky (N&W 3.3), backtracking",
     },
+    Method {
+        name: "newton-cg",
+        about: "Newton-CG (truncated Newton, N&W 7.1): Hessian-vector products, backtracking",
+    },
+    Method {
+        name: "newton-cg-tr",
+        about: "Newton-CG in a trust region: Steihaug-Toint CG (N&W 7.2), scipy's trust-ncg",
+    },
 ];
 
 /// The names of [`METHODS`], comma-separated, for error messages.
@@ -178,6 +186,14 @@ where
         "newton" => Newton::default()
             .with_stop(stop.clone())
             .with_history(history)
+            .minimize(problem, x0)?,
+        "newton-cg" => NewtonCg::default()
+            .with_gtol(gtol)
+            .with_max_iter(max_iter)
+            .minimize(problem, x0)?,
+        "newton-cg-tr" => NewtonCg::trust_region()
+            .with_gtol(gtol)
+            .with_max_iter(max_iter)
             .minimize(problem, x0)?,
         _ => return Err(MethodError::Unknown { name: name.into() }),
     };
