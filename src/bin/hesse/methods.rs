@@ -188,12 +188,12 @@ where
             .with_history(history)
             .minimize(problem, x0)?,
         "newton-cg" => NewtonCg::default()
-            .with_gtol(gtol)
-            .with_max_iter(max_iter)
+            .with_stop(stop.clone())
+            .with_history(history)
             .minimize(problem, x0)?,
         "newton-cg-tr" => NewtonCg::trust_region()
-            .with_gtol(gtol)
-            .with_max_iter(max_iter)
+            .with_stop(stop.clone())
+            .with_history(history)
             .minimize(problem, x0)?,
         _ => return Err(MethodError::Unknown { name: name.into() }),
     };
