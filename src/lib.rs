@@ -45,6 +45,7 @@ pub mod continuation;
 pub mod diff;
 pub mod expr;
 pub mod first_order;
+pub mod interop;
 pub mod linalg;
 pub mod linesearch;
 pub mod newton;

@@ -119,6 +119,10 @@ pub enum MethodError {
 
 /// Checks that `name` is in [`METHODS`].
 pub fn check_method(name: &str) -> Result<(), MethodError> {
+    #[cfg(feature = "argmin")]
+    if hesse::interop::argmin::ARGMIN_METHODS.contains(&name) {
+        return Ok(());
+    }
     if METHODS.iter().any(|m| m.name == name) {
         Ok(())
     } else {
@@ -158,6 +162,14 @@ where
             .with_history(history)
             .minimize(problem, x0)
     };
+    // argmin's solvers, by name, when built with the feature (never run by
+    // default: `compare --methods argmin-lbfgs,...` asks for them).
+    #[cfg(feature = "argmin")]
+    if hesse::interop::argmin::ARGMIN_METHODS.contains(&name) {
+        return Ok(hesse::interop::argmin::run_argmin(
+            name, problem, x0, &stop,
+        )?);
+    }
     let report = match name {
         "gd" => GradientDescent::default()
             .with_stop(stop.clone())
