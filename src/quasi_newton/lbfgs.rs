@@ -426,6 +426,40 @@ fn axpy(a: f64, x: &[f64], y: &mut [f64]) {
     }
 }
 
+/// `(aᵀg, bᵀg)` in one pass over `g`, four accumulators each (see [`dot8`]).
+#[inline]
+fn dot2(a: &[f64], b: &[f64], g: &[f64]) -> (f64, f64) {
+    let (mut p, mut q) = ([0.0f64; 4], [0.0f64; 4]);
+    let len = g.len() / 4 * 4;
+    for ((x, y), z) in a[..len]
+        .chunks_exact(4)
+        .zip(b[..len].chunks_exact(4))
+        .zip(g[..len].chunks_exact(4))
+    {
+        for l in 0..4 {
+            p[l] += x[l] * z[l];
+            q[l] += y[l] * z[l];
+        }
+    }
+    let (mut pt, mut qt) = (0.0, 0.0);
+    for i in len..g.len() {
+        pt += a[i] * g[i];
+        qt += b[i] * g[i];
+    }
+    (
+        (p[0] + p[2]) + (p[1] + p[3]) + pt,
+        (q[0] + q[2]) + (q[1] + q[3]) + qt,
+    )
+}
+
+/// `d += a x + b y` in one pass over `d`.
+#[inline]
+fn axpy2(a: f64, x: &[f64], b: f64, y: &[f64], d: &mut [f64]) {
+    for ((di, xi), yi) in d.iter_mut().zip(x).zip(y) {
+        *di += a * xi + b * yi;
+    }
+}
+
 /// The compact-form direction (BNS (2.6)); returns `gᵀd` and `‖d‖∞`.
 #[allow(clippy::too_many_arguments)]
 fn compact_direction(
@@ -446,13 +480,17 @@ fn compact_direction(
         sg[k] = 0.0;
         yg[k] = 0.0;
     }
+    // Slots in address order (the sums do not depend on it), so each block
+    // of the history is read front to back.
+    let live = |k: &usize| order.contains(k);
     for (b, start) in (0..n).step_by(BLOCK).enumerate() {
         let end = (start + BLOCK).min(n);
         let gb = &g[start..end];
-        for &k in order {
+        for k in (0..w).filter(live) {
             let r = h.chunk(k, b);
-            sg[k] += dot8(&h.s[r.clone()], gb);
-            yg[k] += dot8(&h.y[r], gb);
+            let (a, c) = dot2(&h.s[r.clone()], &h.y[r], gb);
+            sg[k] += a;
+            yg[k] += c;
         }
     }
     // Complete the newest pair's column of R and row of YᵀY from the two
@@ -498,7 +536,13 @@ fn compact_direction(
         }
         u[c] = v / h.sy[i * w + i];
     }
-    // Sweep 2: d = −γ g − S u + γ Y t, with gᵀd and ‖d‖∞ on the way.
+    // Sweep 2: d = −γ g − S u + γ Y t, with gᵀd and ‖d‖∞ on the way; the
+    // coefficients by slot (into `sg`, `yg`, free now) so that the history
+    // is read in address order again.
+    for c in 0..len {
+        sg[order[c]] = -u[c];
+        yg[order[c]] = gamma * t[c];
+    }
     let mut gd = 0.0;
     let mut d_max = 0.0f64;
     for (b, start) in (0..n).step_by(BLOCK).enumerate() {
@@ -508,10 +552,9 @@ fn compact_direction(
         for (di, gi) in db.iter_mut().zip(gb) {
             *di = -gamma * gi;
         }
-        for c in 0..len {
-            let r = h.chunk(order[c], b);
-            axpy(-u[c], &h.s[r.clone()], db);
-            axpy(gamma * t[c], &h.y[r], db);
+        for k in (0..w).filter(live) {
+            let r = h.chunk(k, b);
+            axpy2(sg[k], &h.s[r.clone()], yg[k], &h.y[r], db);
         }
         gd += dot8(gb, db);
         d_max = db.iter().fold(d_max, |m, v| m.max(v.abs()));
