@@ -229,3 +229,40 @@ fn checkpoint_resumes_bit_identically() {
         }
     }
 }
+
+/// A line search that fails along a CG direction restarts with `d = −g_k`
+/// and searches again; along `−g_k` itself a failure ends the run.
+#[test]
+fn failed_line_search_restarts_with_steepest_descent() {
+    use hesse::linesearch::MoreThuente;
+    let p = Rosenbrock::new(2);
+    let x0 = [-1.2, 1.0];
+    // No periodic or Powell restarts, so that call 5 is along a CG direction.
+    let r = NonlinearCg::with_line_search(FailOnce::new(MoreThuente::default().with_c2(0.1), 5))
+        .with_beta(Beta::PolakRibiere)
+        .with_powell_restart(None)
+        .with_restart_every(u64::MAX)
+        .with_history(true)
+        .with_max_iter(10_000)
+        .minimize(&p, &x0)
+        .unwrap();
+    assert!(r.converged(), "{r}");
+    let notes: Vec<_> = r
+        .history
+        .as_ref()
+        .unwrap()
+        .iter()
+        .filter_map(|h| h.note.clone())
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("restart: the line search failed")),
+        "{notes:?}"
+    );
+    let r = NonlinearCg::with_line_search(FailOnce::new(MoreThuente::default(), 1))
+        .minimize(&p, &x0)
+        .unwrap();
+    assert_eq!(r.termination, Termination::LineSearchFailed);
+    assert_eq!(r.x, x0);
+}

@@ -369,3 +369,40 @@ fn checkpoint_resumes_bit_identically() {
         9,
     );
 }
+
+/// A line search that fails along `−H_k g_k` resets `H = I` (L-BFGS: clears
+/// its history) and searches again along `−g_k` before giving up; the run
+/// goes on to converge, and the record says so.
+#[test]
+fn failed_line_search_resets_to_steepest_descent() {
+    let p = Rosenbrock::new(2);
+    let x0 = [-1.2, 1.0];
+    let b = Bfgs::with_line_search(FailOnce::new(MoreThuente::default(), 5))
+        .with_history(true)
+        .minimize(&p, &x0)
+        .unwrap();
+    let l = Lbfgs::with_line_search(FailOnce::new(MoreThuente::default(), 5))
+        .with_history(true)
+        .minimize(&p, &x0)
+        .unwrap();
+    for (r, note) in [
+        (b, "reset H = I: the line search failed"),
+        (l, "cleared L-BFGS history: the line search failed"),
+    ] {
+        assert!(r.converged(), "{r}");
+        let notes: Vec<_> = r
+            .history
+            .as_ref()
+            .unwrap()
+            .iter()
+            .filter_map(|h| h.note.clone())
+            .collect();
+        assert!(notes.iter().any(|n| n.starts_with(note)), "{notes:?}");
+    }
+    // Along −g_k already (the first iteration), a failure ends the run.
+    let r = Bfgs::with_line_search(FailOnce::new(MoreThuente::default(), 1))
+        .minimize(&p, &x0)
+        .unwrap();
+    assert_eq!(r.termination, Termination::LineSearchFailed);
+    assert_eq!(r.x, x0);
+}

@@ -31,7 +31,12 @@
 //!
 //! The pairs live in a ring buffer of `m + 1` slots: a new pair is written into
 //! the free slot and only then committed (dropping the oldest) if it passes the
-//! curvature test, so a skipped pair never destroys a kept one.
+//! curvature test, so a skipped pair never destroys a kept one. The slots are
+//! stored blocked, 512 elements of every slot side by side, so that the
+//! compact form's block-by-block sweeps read the history as one sequential
+//! stream instead of `2m` interleaved ones (2× faster at n = 1e6, m = 10;
+//! see `BLOCK`); the two-loop form pays for it with strided reads, which is
+//! acceptable in a test oracle.
 //!
 //! Deviation from the book: a pair with too little curvature is skipped or
 //! damped ([`CurvatureGuard`]); a non-descent direction (rounding) clears the
@@ -114,7 +119,10 @@ struct History {
     n: usize,
     /// Slots, `m + 1`.
     slots: usize,
-    /// `s` of the pair in slot `k` at `s[k n .. (k + 1) n]`.
+    /// The `s` of every slot, blocked: elements `b B .. (b + 1) B` of all
+    /// slots' `s` lie together, slot after slot ([`History::chunk`]), so a
+    /// sweep over the pairs block by block reads `s` as one sequential
+    /// stream.
     #[serde(with = "float_serde::vec")]
     s: Vec<f64>,
     /// `y` likewise.
@@ -183,12 +191,19 @@ impl History {
         (self.oldest + self.len) % self.slots
     }
 
-    fn s_of(&self, k: usize) -> &[f64] {
-        &self.s[k * self.n..(k + 1) * self.n]
+    /// Where block `b` (elements `b B .. min((b + 1) B, n)`, `B = BLOCK`) of
+    /// slot `k`'s `s` (or `y`) lies in `s` (or `y`). Every block but the last
+    /// is full, so block `b` of all slots starts at `b · slots · B`.
+    fn chunk(&self, k: usize, b: usize) -> std::ops::Range<usize> {
+        let start = b * BLOCK;
+        let len = BLOCK.min(self.n - start);
+        let at = start * self.slots + k * len;
+        at..at + len
     }
 
-    fn y_of(&self, k: usize) -> &[f64] {
-        &self.y[k * self.n..(k + 1) * self.n]
+    /// The number of blocks, `⌈n / B⌉`.
+    fn blocks(&self) -> usize {
+        self.n.div_ceil(BLOCK)
     }
 
     fn clear(&mut self) {
@@ -375,7 +390,12 @@ impl<L, I> Lbfgs<L, I> {
 run_options!([L, I] Lbfgs<L, I>);
 
 /// Elements per block of the fused sweeps: a block of `g` and `d` stays in L1
-/// while every pair's block streams past it.
+/// while every pair's block streams past it. The history is stored blocked
+/// ([`History::chunk`]) so that those blocks are adjacent in memory: with
+/// each pair in its own contiguous vector the sweeps read `2m` streams at
+/// once, which the hardware prefetchers do not follow (measured at
+/// n = 1e6, m = 10: 3 GB/s per sweep against 7 GB/s for one stream, so
+/// the compact form was 2× slower than the two-loop form).
 const BLOCK: usize = 512;
 
 /// `aᵀb` with eight independent accumulators, so that it vectorizes (a
@@ -406,6 +426,40 @@ fn axpy(a: f64, x: &[f64], y: &mut [f64]) {
     }
 }
 
+/// `(aᵀg, bᵀg)` in one pass over `g`, four accumulators each (see [`dot8`]).
+#[inline]
+fn dot2(a: &[f64], b: &[f64], g: &[f64]) -> (f64, f64) {
+    let (mut p, mut q) = ([0.0f64; 4], [0.0f64; 4]);
+    let len = g.len() / 4 * 4;
+    for ((x, y), z) in a[..len]
+        .chunks_exact(4)
+        .zip(b[..len].chunks_exact(4))
+        .zip(g[..len].chunks_exact(4))
+    {
+        for l in 0..4 {
+            p[l] += x[l] * z[l];
+            q[l] += y[l] * z[l];
+        }
+    }
+    let (mut pt, mut qt) = (0.0, 0.0);
+    for i in len..g.len() {
+        pt += a[i] * g[i];
+        qt += b[i] * g[i];
+    }
+    (
+        (p[0] + p[2]) + (p[1] + p[3]) + pt,
+        (q[0] + q[2]) + (q[1] + q[3]) + qt,
+    )
+}
+
+/// `d += a x + b y` in one pass over `d`.
+#[inline]
+fn axpy2(a: f64, x: &[f64], b: f64, y: &[f64], d: &mut [f64]) {
+    for ((di, xi), yi) in d.iter_mut().zip(x).zip(y) {
+        *di += a * xi + b * yi;
+    }
+}
+
 /// The compact-form direction (BNS (2.6)); returns `gᵀd` and `‖d‖∞`.
 #[allow(clippy::too_many_arguments)]
 fn compact_direction(
@@ -426,12 +480,17 @@ fn compact_direction(
         sg[k] = 0.0;
         yg[k] = 0.0;
     }
-    for start in (0..n).step_by(BLOCK) {
+    // Slots in address order (the sums do not depend on it), so each block
+    // of the history is read front to back.
+    let live = |k: &usize| order.contains(k);
+    for (b, start) in (0..n).step_by(BLOCK).enumerate() {
         let end = (start + BLOCK).min(n);
         let gb = &g[start..end];
-        for &k in order {
-            sg[k] += dot8(&h.s[k * n + start..k * n + end], gb);
-            yg[k] += dot8(&h.y[k * n + start..k * n + end], gb);
+        for k in (0..w).filter(live) {
+            let r = h.chunk(k, b);
+            let (a, c) = dot2(&h.s[r.clone()], &h.y[r], gb);
+            sg[k] += a;
+            yg[k] += c;
         }
     }
     // Complete the newest pair's column of R and row of YᵀY from the two
@@ -477,20 +536,25 @@ fn compact_direction(
         }
         u[c] = v / h.sy[i * w + i];
     }
-    // Sweep 2: d = −γ g − S u + γ Y t, with gᵀd and ‖d‖∞ on the way.
+    // Sweep 2: d = −γ g − S u + γ Y t, with gᵀd and ‖d‖∞ on the way; the
+    // coefficients by slot (into `sg`, `yg`, free now) so that the history
+    // is read in address order again.
+    for c in 0..len {
+        sg[order[c]] = -u[c];
+        yg[order[c]] = gamma * t[c];
+    }
     let mut gd = 0.0;
     let mut d_max = 0.0f64;
-    for start in (0..n).step_by(BLOCK) {
+    for (b, start) in (0..n).step_by(BLOCK).enumerate() {
         let end = (start + BLOCK).min(n);
         let gb = &g[start..end];
         let db = &mut d[start..end];
         for (di, gi) in db.iter_mut().zip(gb) {
             *di = -gamma * gi;
         }
-        for c in 0..len {
-            let k = order[c];
-            axpy(-u[c], &h.s[k * n + start..k * n + end], db);
-            axpy(gamma * t[c], &h.y[k * n + start..k * n + end], db);
+        for k in (0..w).filter(live) {
+            let r = h.chunk(k, b);
+            axpy2(sg[k], &h.s[r.clone()], yg[k], &h.y[r], db);
         }
         gd += dot8(gb, db);
         d_max = db.iter().fold(d_max, |m, v| m.max(v.abs()));
@@ -509,19 +573,35 @@ fn two_loop_direction(
     let w = h.slots;
     let q = d;
     q.copy_from_slice(g);
+    // αᵀv and v += a x over the blocked storage of one slot.
+    let dot = |v: &[f64], k: usize, of: &[f64]| -> f64 {
+        (0..h.blocks())
+            .map(|b| {
+                let r = h.chunk(k, b);
+                dot8(&of[r.clone()], &v[b * BLOCK..b * BLOCK + r.len()])
+            })
+            .sum()
+    };
+    let add = |v: &mut [f64], a: f64, k: usize, of: &[f64]| {
+        for b in 0..h.blocks() {
+            let r = h.chunk(k, b);
+            let len = r.len();
+            axpy(a, &of[r], &mut v[b * BLOCK..b * BLOCK + len]);
+        }
+    };
     for c in (0..order.len()).rev() {
         let k = order[c];
         let rho = 1.0 / h.sy[k * w + k];
-        alpha[c] = rho * dot8(h.s_of(k), q);
-        axpy(-alpha[c], h.y_of(k), q);
+        alpha[c] = rho * dot(q, k, &h.s);
+        add(q, -alpha[c], k, &h.y);
     }
     let r = q;
     r.iter_mut().for_each(|v| *v *= h.gamma);
     for c in 0..order.len() {
         let k = order[c];
         let rho = 1.0 / h.sy[k * w + k];
-        let beta = rho * dot8(h.y_of(k), r);
-        axpy(alpha[c] - beta, h.s_of(k), r);
+        let beta = rho * dot(r, k, &h.y);
+        add(r, alpha[c] - beta, k, &h.s);
     }
     r.iter_mut().for_each(|v| *v = -*v);
     (dot8(g, r), crate::solver::inf_norm(r))
@@ -632,9 +712,19 @@ impl<P: Gradient, L: LineSearch, I: InitialStep> Minimizer<P> for Lbfgs<L, I> {
         // s_k and y_k into the free slot, with sᵀy, sᵀs, yᵀy, sᵀg_k and ‖s‖∞.
         let h = &mut self.history;
         let k = h.free_slot();
-        let s_k = &mut h.s[k * n..(k + 1) * n];
-        let y_k = &mut h.y[k * n..(k + 1) * n];
-        let sums = pair_pass(&state.x, x_trial, &state.g, g_trial, s_k, y_k);
+        let mut sums = PairSums::default();
+        for (b, start) in (0..n).step_by(BLOCK).enumerate() {
+            let end = (start + BLOCK).min(n);
+            let r = h.chunk(k, b);
+            sums.add(pair_pass(
+                &state.x[start..end],
+                &x_trial[start..end],
+                &state.g[start..end],
+                &g_trial[start..end],
+                &mut h.s[r.clone()],
+                &mut h.y[r],
+            ));
+        }
         let PairSums {
             sy,
             ss,
@@ -654,9 +744,13 @@ impl<P: Gradient, L: LineSearch, I: InitialStep> Minimizer<P> for Lbfgs<L, I> {
             Curvature::Accept => h.commit(m, sy, yy, 1.0, step.alpha, self.initial_scaling),
             Curvature::Damp { theta } => {
                 let mut rr = 0.0;
-                for (yi, gi) in y_k.iter_mut().zip(&state.g) {
-                    *yi = theta * *yi - (1.0 - theta) * step.alpha * gi;
-                    rr += *yi * *yi;
+                for (b, start) in (0..n).step_by(BLOCK).enumerate() {
+                    let r = h.chunk(k, b);
+                    let len = r.len();
+                    for (yi, gi) in h.y[r].iter_mut().zip(&state.g[start..start + len]) {
+                        *yi = theta * *yi - (1.0 - theta) * step.alpha * gi;
+                        rr += *yi * *yi;
+                    }
                 }
                 let sr = theta * sy + (1.0 - theta) * s_b_s;
                 h.commit(m, sr, rr, theta, step.alpha, self.initial_scaling);
@@ -681,12 +775,24 @@ impl<P: Gradient, L: LineSearch, I: InitialStep> Minimizer<P> for Lbfgs<L, I> {
     }
 }
 
+#[derive(Default)]
 struct PairSums {
     sy: f64,
     ss: f64,
     yy: f64,
     sg: f64,
     s_max: f64,
+}
+
+impl PairSums {
+    /// Adds the sums of the next block.
+    fn add(&mut self, b: PairSums) {
+        self.sy += b.sy;
+        self.ss += b.ss;
+        self.yy += b.yy;
+        self.sg += b.sg;
+        self.s_max = self.s_max.max(b.s_max);
+    }
 }
 
 /// `s = x₊ − x`, `y = g₊ − g` and their products in one vectorizable pass
@@ -776,8 +882,9 @@ mod tests {
             for (i, gi) in g.iter_mut().enumerate() {
                 let si: f64 = rng.random_range(-1.0..1.0);
                 let yi = si * rng.random_range(0.5..4.0);
-                h.s[k * n + i] = si;
-                h.y[k * n + i] = yi;
+                let at = h.chunk(k, i / BLOCK).start + i % BLOCK;
+                h.s[at] = si;
+                h.y[at] = yi;
                 *gi += yi;
                 sy += si * yi;
                 yy += yi * yi;

@@ -197,3 +197,46 @@ impl Gradient for Underflow {
         self.value(x)
     }
 }
+
+/// A line search that fails (without evaluating) on its `at`-th call of a
+/// run and otherwise defers to `inner`: to check what a solver does after one
+/// failed search.
+#[derive(Debug, Clone)]
+pub struct FailOnce<L> {
+    pub inner: L,
+    pub at: u32,
+    calls: u32,
+}
+
+impl<L> FailOnce<L> {
+    pub fn new(inner: L, at: u32) -> Self {
+        FailOnce {
+            inner,
+            at,
+            calls: 0,
+        }
+    }
+}
+
+impl<L: LineSearch> LineSearch for FailOnce<L> {
+    fn reset(&mut self) {
+        self.calls = 0;
+        self.inner.reset();
+    }
+    fn search(
+        &mut self,
+        phi: &mut dyn LineFunction,
+        phi0: f64,
+        dphi0: f64,
+        alpha0: f64,
+    ) -> Result<LineSearchResult, LineSearchError> {
+        self.calls += 1;
+        if self.calls == self.at {
+            return Err(LineSearchError::MaxEvaluations {
+                evals: 0,
+                best: None,
+            });
+        }
+        self.inner.search(phi, phi0, dphi0, alpha0)
+    }
+}
