@@ -89,7 +89,9 @@ fn bench_network(c: &mut Criterion, name: &str, mlp: &Mlp, data: &Dataset) {
         bench.iter(|| {
             toggle = !toggle;
             let at = if toggle { &x } else { &y };
-            problem.gauss_newton_vec_batch(at, &batch, &v, &mut out).unwrap();
+            problem
+                .gauss_newton_vec_batch(at, &batch, &v, &mut out)
+                .unwrap();
             black_box(out[0])
         })
     });
@@ -97,7 +99,9 @@ fn bench_network(c: &mut Criterion, name: &str, mlp: &Mlp, data: &Dataset) {
     problem.value_grad_batch(&x, &batch, &mut out).unwrap();
     group.bench_function("gauss_newton/warm", |bench| {
         bench.iter(|| {
-            problem.gauss_newton_vec_batch(&x, &batch, &v, &mut out).unwrap();
+            problem
+                .gauss_newton_vec_batch(&x, &batch, &v, &mut out)
+                .unwrap();
             black_box(out[0])
         })
     });
@@ -111,7 +115,10 @@ fn bench_network(c: &mut Criterion, name: &str, mlp: &Mlp, data: &Dataset) {
 }
 
 fn bench(c: &mut Criterion) {
-    if let Some(t) = std::env::var("HESSE_BENCH_THREADS").ok().and_then(|s| s.parse().ok()) {
+    if let Some(t) = std::env::var("HESSE_BENCH_THREADS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
         faer::set_global_parallelism(if t == 1 {
             faer::Par::Seq
         } else {
@@ -144,18 +151,30 @@ fn bench(c: &mut Criterion) {
     }
 
     let digits = Dataset::digits().unwrap();
-    let mlp = Mlp::new(&[64, 256, 256, 10], Activation::Tanh, Loss::SoftmaxCrossEntropy).unwrap();
+    let mlp = Mlp::new(
+        &[64, 256, 256, 10],
+        Activation::Tanh,
+        Loss::SoftmaxCrossEntropy,
+    )
+    .unwrap();
     bench_network(c, "digits", &mlp, &digits);
 
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist");
     let images = hesse::nn::read_idx(format!("{dir}/train-images-idx3-ubyte.gz")).unwrap();
-    let x: Vec<f64> = images.data[..1000 * 784].iter().map(|&p| p as f64 / 255.0).collect();
+    let x: Vec<f64> = images.data[..1000 * 784]
+        .iter()
+        .map(|&p| p as f64 / 255.0)
+        .collect();
     let auto = Dataset::new(784, 784, x.clone(), x).unwrap();
     let widths = [1000, 500, 250, 30, 250, 500, 1000, 784];
     let layers = widths
         .iter()
         .map(|&w| {
-            let act = if w == 30 || w == 784 { Activation::Identity } else { Activation::Logistic };
+            let act = if w == 30 || w == 784 {
+                Activation::Identity
+            } else {
+                Activation::Logistic
+            };
             Layer::new(w, act)
         })
         .collect();

@@ -47,8 +47,21 @@ impl Loss {
     ];
 
     /// Computes `p = p(o)` column by column (`o` and `p` are `k × B`) and
-    /// returns `Σ_columns ℓ(o, t)` (the sum, not the mean).
-    pub(crate) fn forward(self, k: usize, o: &[f64], t: &[f64], p: &mut [f64]) -> f64 {
+    /// writes each column's loss `ℓ(o, t)` into `losses` (length `B`).
+    pub(crate) fn forward(self, k: usize, o: &[f64], t: &[f64], p: &mut [f64], losses: &mut [f64]) {
+        for (((pc, oc), tc), lc) in p
+            .chunks_exact_mut(k)
+            .zip(o.chunks_exact(k))
+            .zip(t.chunks_exact(k))
+            .zip(losses.iter_mut())
+        {
+            *lc = self.forward_column(pc, oc, tc);
+        }
+    }
+
+    /// One column of [`forward`](Loss::forward).
+    fn forward_column(self, p: &mut [f64], o: &[f64], t: &[f64]) -> f64 {
+        let k = o.len();
         let mut sum = 0.0;
         match self {
             Loss::MeanSquaredError => {
