@@ -20,8 +20,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::activation::{logistic, softplus};
-
 /// A loss `ℓ(o, t)` on the output `o ∈ ℝᵏ` of the network for one example
 /// with target `t ∈ ℝᵏ`. The objective is the mean over the examples of a
 /// batch.
@@ -96,8 +94,15 @@ impl Loss {
             }
             Loss::LogisticCrossEntropy => {
                 for ((pi, &oi), &ti) in p.iter_mut().zip(o).zip(t) {
-                    *pi = logistic(oi);
-                    sum += softplus(oi) - ti * oi;
+                    // One exp serves both: e = e^{−|o|}, σ(o) = 1/(1 + e) or
+                    // e/(1 + e), softplus(o) = max(o, 0) + ln(1 + e).
+                    let e = (-oi.abs()).exp();
+                    *pi = if oi >= 0.0 {
+                        1.0 / (1.0 + e)
+                    } else {
+                        e / (1.0 + e)
+                    };
+                    sum += oi.max(0.0) + e.ln_1p() - ti * oi;
                 }
             }
         }
