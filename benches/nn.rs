@@ -35,8 +35,8 @@
 //! | autoencoder GN cold | 1.78 s | 14.1 | 1.41 | 1.63 |
 //! | autoencoder GN warm | 1.06 s | 18.3 | 0.84 | 1.27 |
 //! | digits gradient | 50 ms | 9.6 | 1 | 1 |
-//! | digits Hv cold / warm | 93 / 53 ms | 12.8 / 16.7 | 1.87 / 1.06 | 2.71 / 2.01 |
-//! | digits GN cold / warm | 61 / 25 ms | 12.9 / 24.0 | 1.22 / 0.51 | 1.81 / 1.42 |
+//! | digits Hv cold / warm | 93 / 53 ms | 12.8 / 16.7 | 1.87 / 1.06 | 2.51 / 1.86 |
+//! | digits GN cold / warm | 61 / 25 ms | 12.9 / 24.0 | 1.22 / 0.51 | 1.64 / 1.29 |
 
 use std::hint::black_box;
 use std::time::Duration;
