@@ -441,6 +441,17 @@ fn minibatch_products_match_the_reference_on_that_batch() {
             .unwrap();
         let vgv: f64 = v.iter().zip(&gv).map(|(a, b)| a * b).sum();
         assert!(vgv > 0.0);
+        // The same batch as a problem of its own, through the traits.
+        let sub = problem.on_batch(&batch).unwrap();
+        let mut hv2 = vec![0.0; n];
+        sub.hess_vec(&x, &v, &mut hv2);
+        assert!(rel_err(&hv2, want.as_slice()) < 1e-10);
+        let mut gv2 = vec![0.0; n];
+        sub.gauss_newton_vec(&x, &v, &mut gv2);
+        assert_eq!(gv2, gv);
+        let mut g2 = vec![0.0; n];
+        assert!((sub.value_grad(&x, &mut g2) - fr).abs() < 1e-13);
+        assert!(rel_err(&g2, &gd) < 1e-12);
     }
 }
 

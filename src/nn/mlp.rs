@@ -1545,3 +1545,90 @@ impl GaussNewtonVec for MlpProblem<'_> {
         }
     }
 }
+
+/// An [`MlpProblem`] restricted to a fixed minibatch, as a problem of its own:
+/// the objective on those examples through the [`problem`](crate::problem)
+/// traits, so a deterministic solver (or the curvature minibatch of
+/// Hessian-free optimization, Martens 2010 §4.3) can work on it. Made by
+/// [`MlpProblem::on_batch`], which checks the indices once.
+pub struct MlpBatch<'p, 'a> {
+    problem: &'p MlpProblem<'a>,
+    batch: &'p [usize],
+}
+
+impl<'a> MlpProblem<'a> {
+    /// The objective on the examples `batch` as a problem.
+    ///
+    /// ```
+    /// use hesse::nn::{Activation, Dataset, Init, Loss, Mlp};
+    /// use hesse::prelude::*;
+    /// let data = Dataset::two_spirals(20, 0.0, 1).unwrap();
+    /// let mlp = Mlp::new(&[2, 4, 2], Activation::Tanh, Loss::SoftmaxCrossEntropy).unwrap();
+    /// let problem = mlp.problem(&data).unwrap();
+    /// let batch = [0, 3, 5];
+    /// let sub = problem.on_batch(&batch).unwrap();
+    /// let x = mlp.init(Init::Glorot, 0);
+    /// assert_eq!(sub.value(&x), problem.value_batch(&x, &batch).unwrap());
+    /// assert!(problem.on_batch(&[99]).is_err());
+    /// ```
+    pub fn on_batch<'p>(&'p self, batch: &'p [usize]) -> Result<MlpBatch<'p, 'a>, NnError> {
+        let n = self.data.len();
+        if batch.is_empty() {
+            return Err(NnError::EmptyBatch);
+        }
+        if let Some(&bad) = batch.iter().find(|&&i| i >= n) {
+            return Err(NnError::BatchIndex { index: bad, len: n });
+        }
+        Ok(MlpBatch {
+            problem: self,
+            batch,
+        })
+    }
+}
+
+impl Objective for MlpBatch<'_, '_> {
+    fn dim(&self) -> usize {
+        self.problem.mlp.num_params
+    }
+
+    fn value(&self, x: &[f64]) -> f64 {
+        self.problem
+            .value_impl(x, Some(self.batch))
+            .unwrap_or(f64::NAN)
+    }
+}
+
+impl Gradient for MlpBatch<'_, '_> {
+    fn value_grad(&self, x: &[f64], g: &mut [f64]) -> f64 {
+        self.problem
+            .value_grad_impl(x, Some(self.batch), g)
+            .unwrap_or_else(|_| {
+                fill_nan(g);
+                f64::NAN
+            })
+    }
+}
+
+impl HessVec for MlpBatch<'_, '_> {
+    fn hess_vec(&self, x: &[f64], v: &[f64], hv: &mut [f64]) {
+        if self
+            .problem
+            .hess_vec_impl(x, Some(self.batch), v, hv)
+            .is_err()
+        {
+            fill_nan(hv);
+        }
+    }
+}
+
+impl GaussNewtonVec for MlpBatch<'_, '_> {
+    fn gauss_newton_vec(&self, x: &[f64], v: &[f64], gv: &mut [f64]) {
+        if self
+            .problem
+            .gauss_newton_vec_impl(x, Some(self.batch), v, gv)
+            .is_err()
+        {
+            fill_nan(gv);
+        }
+    }
+}

@@ -51,7 +51,7 @@ pub use data::{Batches, Dataset};
 pub use idx::{Idx, read_idx};
 pub use init::{BiasInit, Init};
 pub use loss::Loss;
-pub use mlp::{Layer, Mlp, MlpProblem};
+pub use mlp::{Layer, Mlp, MlpBatch, MlpProblem};
 
 use std::path::PathBuf;
 
