@@ -441,6 +441,17 @@ fn minibatch_products_match_the_reference_on_that_batch() {
             .unwrap();
         let vgv: f64 = v.iter().zip(&gv).map(|(a, b)| a * b).sum();
         assert!(vgv > 0.0);
+        // The same batch as a problem of its own, through the traits.
+        let sub = problem.on_batch(&batch).unwrap();
+        let mut hv2 = vec![0.0; n];
+        sub.hess_vec(&x, &v, &mut hv2);
+        assert!(rel_err(&hv2, want.as_slice()) < 1e-10);
+        let mut gv2 = vec![0.0; n];
+        sub.gauss_newton_vec(&x, &v, &mut gv2);
+        assert_eq!(gv2, gv);
+        let mut g2 = vec![0.0; n];
+        assert!((sub.value_grad(&x, &mut g2) - fr).abs() < 1e-13);
+        assert!(rel_err(&g2, &gd) < 1e-12);
     }
 }
 
@@ -523,4 +534,40 @@ fn no_reallocation_after_the_first_evaluation() {
     assert_ne!(a, b);
     problem.hess_vec(&x, &v, &mut b);
     assert_eq!(a, b);
+}
+
+#[test]
+fn parallel_elementwise_passes_agree_with_sequential() {
+    // Digits through 64-256-10 at full batch: passes of 256 x 1797 entries
+    // are split across threads; the results must not depend on it.
+    let data = Dataset::digits().unwrap();
+    let mlp = Mlp::from_layers(
+        64,
+        vec![
+            Layer::new(256, Activation::Softplus).with_batch_norm(),
+            Layer::new(256, Activation::Tanh).with_skip(),
+            Layer::new(10, Activation::Identity),
+        ],
+        Loss::SoftmaxCrossEntropy,
+    )
+    .unwrap();
+    let n = mlp.num_params();
+    let x = random_vec(n, 1);
+    let v = random_vec(n, 2);
+    let run = |par: faer::Par| {
+        faer::set_global_parallelism(par);
+        let problem = mlp.problem(&data).unwrap();
+        let (mut g, mut hv, mut gv) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+        let f = problem.value_grad(&x, &mut g);
+        problem.hess_vec(&x, &v, &mut hv);
+        problem.gauss_newton_vec(&x, &v, &mut gv);
+        (f, g, hv, gv)
+    };
+    let seq = run(faer::Par::Seq);
+    let par = run(faer::Par::rayon(2));
+    faer::set_global_parallelism(faer::Par::rayon(0));
+    assert!((seq.0 - par.0).abs() < 1e-13 * seq.0.abs());
+    assert!(rel_err(&par.1, &seq.1) < 1e-12);
+    assert!(rel_err(&par.2, &seq.2) < 1e-12);
+    assert!(rel_err(&par.3, &seq.3) < 1e-12);
 }

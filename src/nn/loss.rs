@@ -20,8 +20,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::activation::{logistic, softplus};
-
 /// A loss `ℓ(o, t)` on the output `o ∈ ℝᵏ` of the network for one example
 /// with target `t ∈ ℝᵏ`. The objective is the mean over the examples of a
 /// batch.
@@ -47,8 +45,21 @@ impl Loss {
     ];
 
     /// Computes `p = p(o)` column by column (`o` and `p` are `k × B`) and
-    /// returns `Σ_columns ℓ(o, t)` (the sum, not the mean).
-    pub(crate) fn forward(self, k: usize, o: &[f64], t: &[f64], p: &mut [f64]) -> f64 {
+    /// writes each column's loss `ℓ(o, t)` into `losses` (length `B`).
+    pub(crate) fn forward(self, k: usize, o: &[f64], t: &[f64], p: &mut [f64], losses: &mut [f64]) {
+        for (((pc, oc), tc), lc) in p
+            .chunks_exact_mut(k)
+            .zip(o.chunks_exact(k))
+            .zip(t.chunks_exact(k))
+            .zip(losses.iter_mut())
+        {
+            *lc = self.forward_column(pc, oc, tc);
+        }
+    }
+
+    /// One column of [`forward`](Loss::forward).
+    fn forward_column(self, p: &mut [f64], o: &[f64], t: &[f64]) -> f64 {
+        let k = o.len();
         let mut sum = 0.0;
         match self {
             Loss::MeanSquaredError => {
@@ -83,8 +94,15 @@ impl Loss {
             }
             Loss::LogisticCrossEntropy => {
                 for ((pi, &oi), &ti) in p.iter_mut().zip(o).zip(t) {
-                    *pi = logistic(oi);
-                    sum += softplus(oi) - ti * oi;
+                    // One exp serves both: e = e^{−|o|}, σ(o) = 1/(1 + e) or
+                    // e/(1 + e), softplus(o) = max(o, 0) + ln(1 + e).
+                    let e = (-oi.abs()).exp();
+                    *pi = if oi >= 0.0 {
+                        1.0 / (1.0 + e)
+                    } else {
+                        e / (1.0 + e)
+                    };
+                    sum += oi.max(0.0) + e.ln_1p() - ti * oi;
                 }
             }
         }

@@ -49,6 +49,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use faer::{Accum, MatMut, MatRef};
 use nalgebra::DMatrixView;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::batchnorm::{self, BatchNormStats};
@@ -497,13 +498,33 @@ fn gemm(
     faer::linalg::matmul::matmul(dst, accum, lhs, rhs, 1.0, par());
 }
 
+/// Entries per task of a parallel elementwise pass (rounded to whole columns).
+const TASK: usize = 1 << 15;
+
+/// Runs `f(start, chunk)` over column-aligned chunks of `out` (`n` rows per
+/// column; `start` is the chunk's first entry), on rayon's pool when faer's
+/// parallelism is not sequential and the pass is large. Every pass is
+/// elementwise or per column, so the bits do not depend on the thread count.
+fn par_cols(n: usize, out: &mut [f64], f: impl Fn(usize, &mut [f64]) + Sync + Send) {
+    let block = n * (TASK / n).max(1);
+    if out.len() > block && !matches!(par(), faer::Par::Seq) {
+        out.par_chunks_mut(block)
+            .enumerate()
+            .for_each(|(i, c)| f(i * block, c));
+    } else {
+        f(0, out);
+    }
+}
+
 /// Adds `b` to every column.
 fn add_bias(y: &mut [f64], b: &[f64]) {
-    for col in y.chunks_exact_mut(b.len()) {
-        for (v, &bi) in col.iter_mut().zip(b) {
-            *v += bi;
+    par_cols(b.len(), y, |_, chunk| {
+        for col in chunk.chunks_exact_mut(b.len()) {
+            for (v, &bi) in col.iter_mut().zip(b) {
+                *v += bi;
+            }
         }
-    }
+    });
 }
 
 /// `out = Σ_columns x` (length `n`).
@@ -580,6 +601,9 @@ struct Workspace {
     t: Vec<f64>,
     /// Loss nonlinearity of the output, `p(o)` (`n_L × B`).
     p: Vec<f64>,
+    /// Each example's loss (`B`), summed in order so the value is the same
+    /// for any thread count.
+    col_loss: Vec<f64>,
     layers: Vec<LayerWork>,
     loss_sum: f64,
     key_params: Vec<f64>,
@@ -699,6 +723,7 @@ impl<'a> MlpProblem<'a> {
         ws.key_full = batch.is_none();
         let (d, k) = (mlp.inputs, mlp.outputs());
         fit(&mut ws.p, k * b);
+        fit(&mut ws.col_loss, b);
         if let Some(idx) = batch {
             ws.key_batch.extend_from_slice(idx);
             fit(&mut ws.x, d * b);
@@ -768,6 +793,7 @@ impl<'a> MlpProblem<'a> {
             x,
             t,
             p,
+            col_loss,
             layers,
             loss_sum,
             key_full,
@@ -816,19 +842,38 @@ impl<'a> MlpProblem<'a> {
                 add_bias(&mut cur.y, mlp.bias(params, l));
             }
             let act = layer.activation;
-            for (h, &y) in cur.h.iter_mut().zip(&cur.y) {
-                *h = act.value(y);
-            }
-            if layer.skip {
-                for ((a, &h), &x) in cur.a.iter_mut().zip(&cur.h).zip(input) {
-                    *a = h + x;
+            let y = &cur.y;
+            par_cols(m, &mut cur.h, |s, hc| {
+                for (h, &y) in hc.iter_mut().zip(&y[s..]) {
+                    *h = act.value(y);
                 }
+            });
+            if layer.skip {
+                let h = &cur.h;
+                par_cols(m, &mut cur.a, |s, ac| {
+                    for ((a, &h), &x) in ac.iter_mut().zip(&h[s..]).zip(&input[s..]) {
+                        *a = h + x;
+                    }
+                });
             }
         }
         let k = mlp.outputs();
         let last = layers.last().expect("at least one layer");
         let o = last.out(mlp.layers.last().is_some_and(|l| l.skip));
-        *loss_sum = mlp.loss.forward(k, o, targets, p);
+        let loss = mlp.loss;
+        let block = (TASK / k).max(1);
+        if b > block && !matches!(par(), faer::Par::Seq) {
+            p.par_chunks_mut(block * k)
+                .zip(col_loss.par_chunks_mut(block))
+                .enumerate()
+                .for_each(|(i, (pc, lc))| {
+                    let s = i * block * k;
+                    loss.forward(k, &o[s..], &targets[s..], pc, lc);
+                });
+        } else {
+            loss.forward(k, o, targets, p, col_loss);
+        }
+        *loss_sum = col_loss.iter().sum();
         ws.forward_valid = true;
     }
 
@@ -870,9 +915,12 @@ impl<'a> MlpProblem<'a> {
                 Slot::Primal => (&cur.da, &mut cur.dy, &mut cur.dz),
                 Slot::Tangent => (&cur.rda, &mut cur.rdy, &mut cur.rdz),
             };
-            for (((d, &a), &y), &h) in dy.iter_mut().zip(da.iter()).zip(&cur.y).zip(&cur.h) {
-                *d = a * act.d1(y, h);
-            }
+            let (y, h) = (&cur.y, &cur.h);
+            par_cols(m, dy, |s, dyc| {
+                for (((d, &a), &y), &h) in dyc.iter_mut().zip(&da[s..]).zip(&y[s..]).zip(&h[s..]) {
+                    *d = a * act.d1(y, h);
+                }
+            });
             let dz: &[f64] = if let Some(g) = mlp.gamma_range(l) {
                 let gamma = &params[g.clone()];
                 // dγ = Σ dy ⊙ ẑ, dβ = Σ dy; dẑ = γ dy; dz = P(dẑ)/s.
@@ -968,7 +1016,10 @@ impl<'a> MlpProblem<'a> {
                 t.as_slice()
             };
             let last = layers.last_mut().expect("at least one layer");
-            mlp.loss.gradient(k, p, targets, scale, &mut last.da);
+            let loss = mlp.loss;
+            par_cols(k, &mut last.da, |s, g| {
+                loss.gradient(k, &p[s..], &targets[s..], scale, g)
+            });
         }
         self.backward(ws, params, Slot::Primal, grad);
         ws.backward_valid = true;
@@ -1045,15 +1096,22 @@ impl<'a> MlpProblem<'a> {
                 add_bias(&mut cur.ry, &v[mlp.bias_range(l)]);
             }
             let act = layer.activation;
-            for (((rh, &ry), &y), &h) in cur.rh.iter_mut().zip(&cur.ry).zip(&cur.y).zip(&cur.h) {
-                *rh = act.d1(y, h) * ry;
-            }
+            let (ry, y, h) = (&cur.ry, &cur.y, &cur.h);
+            par_cols(m, &mut cur.rh, |s, rhc| {
+                for (((rh, &ry), &y), &h) in rhc.iter_mut().zip(&ry[s..]).zip(&y[s..]).zip(&h[s..])
+                {
+                    *rh = act.d1(y, h) * ry;
+                }
+            });
             if layer.skip {
                 match rinput {
                     Some(ra_in) => {
-                        for ((ra, &rh), &r) in cur.ra.iter_mut().zip(&cur.rh).zip(ra_in) {
-                            *ra = rh + r;
-                        }
+                        let rh = &cur.rh;
+                        par_cols(m, &mut cur.ra, |s, rac| {
+                            for ((ra, &rh), &r) in rac.iter_mut().zip(&rh[s..]).zip(&ra_in[s..]) {
+                                *ra = rh + r;
+                            }
+                        });
                     }
                     None => cur.ra.copy_from_slice(&cur.rh),
                 }
@@ -1081,7 +1139,11 @@ impl<'a> MlpProblem<'a> {
         };
         let last = layers.last_mut().expect("at least one layer");
         let ro = std::mem::take(if skip { &mut last.ra } else { &mut last.rh });
-        mlp.loss.hess_vec(k, p, targets, &ro, scale, &mut last.rda);
+        let loss = mlp.loss;
+        let pr: &[f64] = p;
+        par_cols(k, &mut last.rda, |s, out| {
+            loss.hess_vec(k, &pr[s..], &targets[s..], &ro[s..], scale, out)
+        });
         *(if skip { &mut last.ra } else { &mut last.rh }) = ro;
     }
 
@@ -1110,14 +1172,17 @@ impl<'a> MlpProblem<'a> {
             let (wr, (m, k)) = mlp.weights_range(l);
             let act = layer.activation;
             // R dy = R da ⊙ φ'(y) + da ⊙ φ''(y) ⊙ R y
-            for i in 0..m * b {
-                let (y, h) = (cur.y[i], cur.h[i]);
-                let mut r = cur.rda[i] * act.d1(y, h);
-                if !act.is_piecewise_linear() {
-                    r += cur.da[i] * act.d2(y, h) * cur.ry[i];
+            let (y, h, rda, da, ry) = (&cur.y, &cur.h, &cur.rda, &cur.da, &cur.ry);
+            par_cols(m, &mut cur.rdy, |s, rdyc| {
+                for (i, rdy) in (s..).zip(rdyc.iter_mut()) {
+                    let (y, h) = (y[i], h[i]);
+                    let mut r = rda[i] * act.d1(y, h);
+                    if !act.is_piecewise_linear() {
+                        r += da[i] * act.d2(y, h) * ry[i];
+                    }
+                    *rdy = r;
                 }
-                cur.rdy[i] = r;
-            }
+            });
             let (dz, rdz): (&[f64], &[f64]) = if let Some(g) = mlp.gamma_range(l) {
                 let (gamma, rgamma) = (&params[g.clone()], &v[g.clone()]);
                 // R dγ = Σ (R dy ⊙ ẑ + dy ⊙ Rẑ), R dβ = Σ R dy.
@@ -1476,6 +1541,93 @@ impl HessVec for MlpProblem<'_> {
 impl GaussNewtonVec for MlpProblem<'_> {
     fn gauss_newton_vec(&self, x: &[f64], v: &[f64], gv: &mut [f64]) {
         if self.gauss_newton_vec_impl(x, None, v, gv).is_err() {
+            fill_nan(gv);
+        }
+    }
+}
+
+/// An [`MlpProblem`] restricted to a fixed minibatch, as a problem of its own:
+/// the objective on those examples through the [`problem`](crate::problem)
+/// traits, so a deterministic solver (or the curvature minibatch of
+/// Hessian-free optimization, Martens 2010 §4.3) can work on it. Made by
+/// [`MlpProblem::on_batch`], which checks the indices once.
+pub struct MlpBatch<'p, 'a> {
+    problem: &'p MlpProblem<'a>,
+    batch: &'p [usize],
+}
+
+impl<'a> MlpProblem<'a> {
+    /// The objective on the examples `batch` as a problem.
+    ///
+    /// ```
+    /// use hesse::nn::{Activation, Dataset, Init, Loss, Mlp};
+    /// use hesse::prelude::*;
+    /// let data = Dataset::two_spirals(20, 0.0, 1).unwrap();
+    /// let mlp = Mlp::new(&[2, 4, 2], Activation::Tanh, Loss::SoftmaxCrossEntropy).unwrap();
+    /// let problem = mlp.problem(&data).unwrap();
+    /// let batch = [0, 3, 5];
+    /// let sub = problem.on_batch(&batch).unwrap();
+    /// let x = mlp.init(Init::Glorot, 0);
+    /// assert_eq!(sub.value(&x), problem.value_batch(&x, &batch).unwrap());
+    /// assert!(problem.on_batch(&[99]).is_err());
+    /// ```
+    pub fn on_batch<'p>(&'p self, batch: &'p [usize]) -> Result<MlpBatch<'p, 'a>, NnError> {
+        let n = self.data.len();
+        if batch.is_empty() {
+            return Err(NnError::EmptyBatch);
+        }
+        if let Some(&bad) = batch.iter().find(|&&i| i >= n) {
+            return Err(NnError::BatchIndex { index: bad, len: n });
+        }
+        Ok(MlpBatch {
+            problem: self,
+            batch,
+        })
+    }
+}
+
+impl Objective for MlpBatch<'_, '_> {
+    fn dim(&self) -> usize {
+        self.problem.mlp.num_params
+    }
+
+    fn value(&self, x: &[f64]) -> f64 {
+        self.problem
+            .value_impl(x, Some(self.batch))
+            .unwrap_or(f64::NAN)
+    }
+}
+
+impl Gradient for MlpBatch<'_, '_> {
+    fn value_grad(&self, x: &[f64], g: &mut [f64]) -> f64 {
+        self.problem
+            .value_grad_impl(x, Some(self.batch), g)
+            .unwrap_or_else(|_| {
+                fill_nan(g);
+                f64::NAN
+            })
+    }
+}
+
+impl HessVec for MlpBatch<'_, '_> {
+    fn hess_vec(&self, x: &[f64], v: &[f64], hv: &mut [f64]) {
+        if self
+            .problem
+            .hess_vec_impl(x, Some(self.batch), v, hv)
+            .is_err()
+        {
+            fill_nan(hv);
+        }
+    }
+}
+
+impl GaussNewtonVec for MlpBatch<'_, '_> {
+    fn gauss_newton_vec(&self, x: &[f64], v: &[f64], gv: &mut [f64]) {
+        if self
+            .problem
+            .gauss_newton_vec_impl(x, Some(self.batch), v, gv)
+            .is_err()
+        {
             fill_nan(gv);
         }
     }

@@ -14,6 +14,11 @@
 //! - generalized Gauss-Newton products `G v = Jᵀ H_L J v` (Schraudolph, "Fast
 //!   curvature matrix-vector products for second-order gradient descent",
 //!   *Neural Computation* 14, 2002), split at the logits so `H_L ⪰ 0`,
+//!   which for these matching losses (softmax and logistic cross-entropy,
+//!   squared error) is also the Fisher information of the model's predictive
+//!   distribution (Martens, "New insights and perspectives on the natural
+//!   gradient method", JMLR 21, 2020, §9.2; squared error as a unit-variance
+//!   Gaussian): the natural-gradient product, less the decay term `λ V`,
 //! - Jacobian-vector `J v` and vector-Jacobian `Jᵀ u` products,
 //!
 //! on the full data set or on any minibatch (a slice of example indices), each
@@ -46,7 +51,7 @@ pub use data::{Batches, Dataset};
 pub use idx::{Idx, read_idx};
 pub use init::{BiasInit, Init};
 pub use loss::Loss;
-pub use mlp::{Layer, Mlp, MlpProblem};
+pub use mlp::{Layer, Mlp, MlpBatch, MlpProblem};
 
 use std::path::PathBuf;
 

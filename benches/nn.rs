@@ -1,0 +1,201 @@
+//! Cost of a network's exact products at batch 1000, against the machine's
+//! dense matrix-product rate measured in the same run.
+//!
+//! Networks (issue 6):
+//! - `digits`: 64-256-256-10, tanh, softmax cross-entropy, 1000 digits;
+//! - `autoencoder`: 784-1000-500-250-30-250-500-1000-784, logistic units
+//!   except the linear 30-unit code layer, logistic cross-entropy on the
+//!   pixels (Hinton & Salakhutdinov 2006), 1000 real MNIST training images.
+//!
+//! For each: `gradient` (forward + backward), `hess_vec/cold` (at a point
+//! whose forward pass is not cached: forward, backward, R-forward,
+//! R-backward), `hess_vec/warm` (at the point of the last gradient, as in
+//! every CG step of Newton-CG: R passes only), `gauss_newton/cold` and
+//! `gauss_newton/warm` likewise. Cold runs alternate between two parameter
+//! vectors so that nothing is reused. Throughput is in flop/s of the matrix
+//! products (criterion's "elem/s"), counted per layer of `m × k` weights at
+//! batch `B` as `2mkB` times: gradient 3 (first layer 2), Hessian-vector cold
+//! 8 (3), warm 6 (2), Gauss-Newton cold 5 (3), warm 4 (2); the ratio of a
+//! product's time to the gradient's, divided by its flop ratio, is its
+//! overhead. The baseline `matmul/1000x784x1000` is faer's f64 product of
+//! the autoencoder's first layer shape.
+//!
+//! Run: `cargo bench --bench nn` (faer's global parallelism: all cores);
+//! `HESSE_BENCH_THREADS=1` for one thread.
+//!
+//! Measured (2 threads, on a shared machine with load average 13-14, so the
+//! absolute rates are a fraction of an idle machine's; medians):
+//!
+//! | | time | GFLOP/s | × gradient | flop ratio |
+//! |---|---|---|---|---|
+//! | faer matmul 1000×784×1000 | 81 ms | 19.3 | | |
+//! | autoencoder gradient | 1.26 s | 12.2 | 1 | 1 |
+//! | autoencoder Hv cold | 2.18 s | 17.2 | 1.73 | 2.43 |
+//! | autoencoder Hv warm | 1.60 s | 17.3 | 1.27 | 1.80 |
+//! | autoencoder GN cold | 1.78 s | 14.1 | 1.41 | 1.63 |
+//! | autoencoder GN warm | 1.06 s | 18.3 | 0.84 | 1.27 |
+//! | digits gradient | 50 ms | 9.6 | 1 | 1 |
+//! | digits Hv cold / warm | 93 / 53 ms | 12.8 / 16.7 | 1.87 / 1.06 | 2.51 / 1.86 |
+//! | digits GN cold / warm | 61 / 25 ms | 12.9 / 24.0 | 1.22 / 0.51 | 1.64 / 1.29 |
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use faer::Mat;
+use hesse::nn::{Activation, Dataset, Init, Layer, Loss, Mlp};
+use hesse::problem::{GaussNewtonVec, Gradient, HessVec};
+
+/// Σ over layers of `m k` (all layers, and the first alone).
+fn weight_counts(mlp: &Mlp) -> (f64, f64) {
+    let sizes: Vec<f64> = (0..mlp.layers().len())
+        .map(|l| {
+            let (_, (m, k)) = mlp.weights_range(l);
+            (m * k) as f64
+        })
+        .collect();
+    (sizes.iter().sum(), sizes[0])
+}
+
+fn bench_network(c: &mut Criterion, name: &str, mlp: &Mlp, data: &Dataset) {
+    let b = 1000usize;
+    let batch: Vec<usize> = (0..b).collect();
+    let problem = mlp.problem(data).unwrap();
+    let n = mlp.num_params();
+    let x = mlp.init(Init::Glorot, 1);
+    let y = mlp.init(Init::Glorot, 2);
+    let v = mlp.init(Init::Uniform, 3);
+    let (p, p1) = weight_counts(mlp);
+    let flops = |units: f64, first: f64| 2.0 * b as f64 * (units * p - (units - first) * p1);
+    let mut out = vec![0.0; n];
+    let mut group = c.benchmark_group(format!("nn/{name}"));
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(4));
+
+    let mut toggle = false;
+    group.throughput(Throughput::Elements(flops(3.0, 2.0) as u64));
+    group.bench_function("gradient", |bench| {
+        bench.iter(|| {
+            toggle = !toggle;
+            let at = if toggle { &x } else { &y };
+            black_box(problem.value_grad_batch(at, &batch, &mut out).unwrap())
+        })
+    });
+    group.throughput(Throughput::Elements(flops(8.0, 3.0) as u64));
+    group.bench_function("hess_vec/cold", |bench| {
+        bench.iter(|| {
+            toggle = !toggle;
+            let at = if toggle { &x } else { &y };
+            problem.hess_vec_batch(at, &batch, &v, &mut out).unwrap();
+            black_box(out[0])
+        })
+    });
+    group.throughput(Throughput::Elements(flops(6.0, 2.0) as u64));
+    problem.value_grad_batch(&x, &batch, &mut out).unwrap();
+    group.bench_function("hess_vec/warm", |bench| {
+        bench.iter(|| {
+            problem.hess_vec_batch(&x, &batch, &v, &mut out).unwrap();
+            black_box(out[0])
+        })
+    });
+    group.throughput(Throughput::Elements(flops(5.0, 3.0) as u64));
+    group.bench_function("gauss_newton/cold", |bench| {
+        bench.iter(|| {
+            toggle = !toggle;
+            let at = if toggle { &x } else { &y };
+            problem
+                .gauss_newton_vec_batch(at, &batch, &v, &mut out)
+                .unwrap();
+            black_box(out[0])
+        })
+    });
+    group.throughput(Throughput::Elements(flops(4.0, 2.0) as u64));
+    problem.value_grad_batch(&x, &batch, &mut out).unwrap();
+    group.bench_function("gauss_newton/warm", |bench| {
+        bench.iter(|| {
+            problem
+                .gauss_newton_vec_batch(&x, &batch, &v, &mut out)
+                .unwrap();
+            black_box(out[0])
+        })
+    });
+    group.finish();
+    // Full-batch trait calls go through the same code; keep them linked.
+    let _ = (
+        problem.value_grad(&x, &mut out),
+        problem.hess_vec(&x, &v, &mut out),
+        problem.gauss_newton_vec(&x, &v, &mut out),
+    );
+}
+
+fn bench(c: &mut Criterion) {
+    if let Some(t) = std::env::var("HESSE_BENCH_THREADS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        faer::set_global_parallelism(if t == 1 {
+            faer::Par::Seq
+        } else {
+            faer::Par::rayon(t)
+        });
+    }
+    // Baseline: faer's f64 matmul at the autoencoder's first layer shape.
+    {
+        let (m, k, n) = (1000, 784, 1000);
+        let a = Mat::<f64>::from_fn(m, k, |i, j| ((i * 7 + j * 3) % 11) as f64 - 5.0);
+        let bm = Mat::<f64>::from_fn(k, n, |i, j| ((i * 5 + j) % 13) as f64 - 6.0);
+        let mut out = Mat::<f64>::zeros(m, n);
+        let mut group = c.benchmark_group("nn/baseline");
+        group.sample_size(20);
+        group.throughput(Throughput::Elements((2 * m * k * n) as u64));
+        group.bench_function("matmul/1000x784x1000", |bench| {
+            bench.iter(|| {
+                faer::linalg::matmul::matmul(
+                    out.as_mut(),
+                    faer::Accum::Replace,
+                    a.as_ref(),
+                    bm.as_ref(),
+                    1.0,
+                    faer::get_global_parallelism(),
+                );
+                black_box(out[(0, 0)])
+            })
+        });
+        group.finish();
+    }
+
+    let digits = Dataset::digits().unwrap();
+    let mlp = Mlp::new(
+        &[64, 256, 256, 10],
+        Activation::Tanh,
+        Loss::SoftmaxCrossEntropy,
+    )
+    .unwrap();
+    bench_network(c, "digits", &mlp, &digits);
+
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist");
+    let images = hesse::nn::read_idx(format!("{dir}/train-images-idx3-ubyte.gz")).unwrap();
+    let x: Vec<f64> = images.data[..1000 * 784]
+        .iter()
+        .map(|&p| p as f64 / 255.0)
+        .collect();
+    let auto = Dataset::new(784, 784, x.clone(), x).unwrap();
+    let widths = [1000, 500, 250, 30, 250, 500, 1000, 784];
+    let layers = widths
+        .iter()
+        .map(|&w| {
+            let act = if w == 30 || w == 784 {
+                Activation::Identity
+            } else {
+                Activation::Logistic
+            };
+            Layer::new(w, act)
+        })
+        .collect();
+    let mlp = Mlp::from_layers(784, layers, Loss::LogisticCrossEntropy).unwrap();
+    bench_network(c, "autoencoder", &mlp, &auto);
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
