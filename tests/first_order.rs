@@ -279,3 +279,241 @@ fn adagrad_effective_step_shrinks() {
     // After 100 steps a constant gradient moves θ ten times slower than at first.
     assert!((last[0] / (0.1 / (1e-7 + 1.0)) - 0.1).abs() < 1e-6);
 }
+
+mod rates {
+    use hesse::first_order::{FullBatch, Momentum, Nesterov, Optimizer, Sgd};
+    use hesse::problems::Quadratic;
+    use hesse::solver::{Control, Run, State};
+
+    /// Iterations of `opt`, run full-batch on a diagonal quadratic with
+    /// eigenvalues log-spaced in `[1, κ]`, until `‖x − x*‖∞ ≤ 10⁻⁸` from
+    /// `‖x₀ − x*‖∞ = 1`.
+    fn iterations<O: Optimizer + Clone>(opt: O, kappa: f64) -> u64 {
+        let q = Quadratic::diagonal(10, kappa).unwrap();
+        let x_star = q.minimizer();
+        let solver = FullBatch::new(opt).with_gtol(0.0).with_max_iter(10_000_000);
+        let mut run = Run::new(solver, &q, &q.start())
+            .unwrap()
+            .with_observer(move |s: &State| {
+                let err =
+                    s.x.iter()
+                        .zip(&x_star)
+                        .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+                if err <= 1e-8 {
+                    Control::Stop
+                } else {
+                    Control::Continue
+                }
+            });
+        while run.step().is_none() {}
+        run.state().iteration
+    }
+
+    /// The log-log slope of iterations against κ between κ = 10² and 10⁴.
+    fn exponent<O: Optimizer + Clone>(make: impl Fn(f64, f64) -> O) -> (f64, u64, u64) {
+        let its: Vec<u64> = [1e2, 1e4]
+            .iter()
+            .map(|&kappa| iterations(make(kappa, 1.0), kappa))
+            .collect();
+        let slope = (its[1] as f64 / its[0] as f64).ln() / (1e4f64 / 1e2).ln();
+        (slope, its[0], its[1])
+    }
+
+    #[test]
+    fn gradient_descent_needs_kappa_iterations() {
+        // ε = 1/L: the error along the smallest eigenvalue contracts by
+        // 1 − 1/κ per step.
+        let (slope, a, b) = exponent(|l, _mu| Sgd::new(1.0 / l));
+        println!("gd: {a} iterations at kappa 1e2, {b} at 1e4, slope {slope:.3}");
+        assert!((0.9..=1.1).contains(&slope), "slope {slope} ({a}, {b})");
+    }
+
+    #[test]
+    fn heavy_ball_needs_sqrt_kappa_iterations() {
+        // Polyak (1964): ε = 4/(√L + √μ)², α = ((√κ − 1)/(√κ + 1))².
+        let (slope, a, b) = exponent(|l, mu| {
+            let k = (l / mu).sqrt();
+            Momentum::new(
+                4.0 / (l.sqrt() + mu.sqrt()).powi(2),
+                ((k - 1.0) / (k + 1.0)).powi(2),
+            )
+        });
+        println!("heavy ball: {a} iterations at kappa 1e2, {b} at 1e4, slope {slope:.3}");
+        assert!((0.4..=0.6).contains(&slope), "slope {slope} ({a}, {b})");
+    }
+
+    #[test]
+    fn nesterov_needs_sqrt_kappa_iterations() {
+        // Nesterov (1983) for μ-strongly convex f: ε = 1/L, α = (√κ − 1)/(√κ + 1).
+        let (slope, a, b) = exponent(|l, mu| {
+            let k = (l / mu).sqrt();
+            Nesterov::new(1.0 / l, (k - 1.0) / (k + 1.0))
+        });
+        println!("nesterov: {a} iterations at kappa 1e2, {b} at 1e4, slope {slope:.3}");
+        assert!((0.4..=0.6).contains(&slope), "slope {slope} ({a}, {b})");
+    }
+}
+
+mod schedules_clipping_averaging {
+    use hesse::first_order::{Averager, Averaging, Clip, FullBatch, Optimizer, Schedule, Sgd};
+    use hesse::prelude::*;
+    use rand::{RngExt, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    #[test]
+    fn schedules_hit_their_formulas() {
+        let e0 = 0.2;
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-15 * b.abs().max(1e-300);
+        // GBC §8.3.1: ε_k = (1 − k/τ)ε₀ + (k/τ)ε_τ, then ε_τ.
+        let lin = Schedule::Linear {
+            tau: 100,
+            final_ratio: 0.01,
+        };
+        assert!(close(lin.lr(e0, 0), 0.2));
+        assert!(close(lin.lr(e0, 25), 0.75 * 0.2 + 0.25 * 0.002));
+        assert!(close(lin.lr(e0, 100), 0.002));
+        assert!(close(lin.lr(e0, 5000), 0.002));
+        let inv = Schedule::InverseTime { decay: 0.5 };
+        assert!(close(inv.lr(e0, 6), 0.2 / 4.0));
+        let step = Schedule::Step {
+            every: 10,
+            gamma: 0.5,
+        };
+        assert!(close(step.lr(e0, 9), 0.2));
+        assert!(close(step.lr(e0, 10), 0.1));
+        assert!(close(step.lr(e0, 35), 0.025));
+        let exp = Schedule::Exponential { gamma: 0.9 };
+        assert!(close(exp.lr(e0, 3), 0.2 * 0.729));
+        let cos = Schedule::Cosine {
+            period: 100,
+            final_ratio: 0.1,
+        };
+        assert!(close(cos.lr(e0, 0), 0.2));
+        assert!(close(cos.lr(e0, 50), 0.02 + 0.18 * 0.5));
+        assert!(close(cos.lr(e0, 100), 0.02));
+        assert!(close(cos.lr(e0, 200), 0.02));
+        let warm = Schedule::Warmup { steps: 4 };
+        let got: Vec<f64> = (0..6).map(|k| warm.lr(e0, k)).collect();
+        for (g, w) in got.iter().zip([0.05, 0.1, 0.15, 0.2, 0.2, 0.2]) {
+            assert!(close(*g, w), "{got:?}");
+        }
+        assert_eq!(Schedule::Constant.lr(e0, 12345), e0);
+        // The command line's spelling.
+        assert_eq!(Schedule::parse("inverse-time:decay=0.5", 100).unwrap(), inv);
+        assert_eq!(
+            Schedule::parse("step:every=10,gamma=0.5", 100).unwrap(),
+            step
+        );
+        for bad in [
+            "linear:tau=0",
+            "step:gamma=2",
+            "linear:tau=x",
+            "cosine:foo=1",
+            "nope",
+            "warmup:steps",
+        ] {
+            assert!(Schedule::parse(bad, 100).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_schedule_drives_the_full_batch_steps() {
+        // f = x²/2 with SGD: x_{k+1} = (1 − ε_k) x_k, ε_k = 0.5/(1 + k).
+        let p = FnGradient::new(1, |x: &[f64], g: &mut [f64]| {
+            g[0] = x[0];
+            0.5 * x[0] * x[0]
+        });
+        let r = FullBatch::new(Sgd::new(0.5))
+            .with_schedule(Schedule::InverseTime { decay: 1.0 })
+            .with_gtol(0.0)
+            .with_max_iter(3)
+            .minimize(&p, &[8.0])
+            .unwrap();
+        let want = 8.0 * (1.0 - 0.5) * (1.0 - 0.25) * (1.0 - 0.5 / 3.0);
+        assert_eq!(r.iterations, 3);
+        assert!((r.x[0] - want).abs() < 1e-14, "{} vs {want}", r.x[0]);
+        assert_eq!(r.evals.g, 4); // the start and one per step
+    }
+
+    #[test]
+    fn clipping_by_norm_preserves_direction() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        for _ in 0..100 {
+            let g: Vec<f64> = (0..8).map(|_| 10.0 * (rng.random::<f64>() - 0.5)).collect();
+            let norm = g.iter().map(|x| x * x).sum::<f64>().sqrt();
+            let c = 0.5 * norm;
+            let mut clipped = g.clone();
+            assert!(Clip::Norm(c).apply(&mut clipped));
+            let cnorm = clipped.iter().map(|x| x * x).sum::<f64>().sqrt();
+            let cos = g.iter().zip(&clipped).map(|(a, b)| a * b).sum::<f64>() / (norm * cnorm);
+            assert!((cnorm - c).abs() <= 1e-14 * c, "{cnorm} vs {c}");
+            assert!((cos - 1.0).abs() <= 1e-14, "cos = {cos}");
+            // Below the threshold nothing changes.
+            let mut same = g.clone();
+            assert!(!Clip::Norm(2.0 * norm).apply(&mut same));
+            assert_eq!(same, g);
+            // By value: every coordinate within [−c, c], unclipped ones untouched.
+            let mut v = g.clone();
+            Clip::Value(1.0).apply(&mut v);
+            for (a, b) in g.iter().zip(&v) {
+                assert!(b.abs() <= 1.0);
+                if a.abs() <= 1.0 {
+                    assert_eq!(a, b);
+                }
+            }
+        }
+        assert!(Clip::Norm(0.0).validate().is_err());
+        assert!(Clip::Value(f64::NAN).validate().is_err());
+    }
+
+    #[test]
+    fn polyak_average_beats_the_last_noisy_iterate() {
+        // SGD with a constant rate on f = ½‖x − 1‖² with gradient noise σ = 1
+        // hovers at distance ~ √(ε/2) σ from x*; the running mean of the
+        // iterates (Polyak & Juditsky 1992) averages the noise away, and the
+        // moving average sits in between.
+        let n = 20;
+        let mut rng = ChaCha8Rng::seed_from_u64(42);
+        let mut opt = Sgd::new(0.1);
+        let mut theta = vec![0.0; n];
+        let mut polyak = Averager::new(Averaging::Polyak);
+        let mut ema = Averager::new(Averaging::Ema(0.99));
+        let mut g = vec![0.0; n];
+        for _ in 0..20_000 {
+            for (gi, x) in g.iter_mut().zip(&theta) {
+                let (u1, u2): (f64, f64) = (rng.random(), rng.random());
+                let xi = (-2.0 * (1.0 - u1).ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+                *gi = (x - 1.0) + xi;
+            }
+            opt.step(&mut theta, &g);
+            polyak.update(&theta);
+            ema.update(&theta);
+        }
+        let err = |x: &[f64]| x.iter().map(|v| (v - 1.0).powi(2)).sum::<f64>().sqrt();
+        let (e_last, e_polyak, e_ema) = (err(&theta), err(polyak.average()), err(ema.average()));
+        println!("distance to x*: last {e_last:.3e}, EMA {e_ema:.3e}, Polyak {e_polyak:.3e}");
+        assert!(e_polyak < e_last / 10.0, "{e_polyak} vs {e_last}");
+        assert!(e_ema < e_last / 2.0, "{e_ema} vs {e_last}");
+        assert!(e_polyak < e_ema);
+    }
+
+    #[test]
+    fn full_batch_reports_at_the_average() {
+        let p = FnGradient::new(1, |x: &[f64], g: &mut [f64]| {
+            g[0] = x[0];
+            0.5 * x[0] * x[0]
+        });
+        // Iterates 4, 2, 1: the mean 7/3 is reported, with its f and gradient.
+        let r = FullBatch::new(Sgd::new(0.5))
+            .with_averaging(Averaging::Polyak)
+            .with_gtol(0.0)
+            .with_max_iter(3)
+            .minimize(&p, &[8.0])
+            .unwrap();
+        assert!((r.x[0] - 7.0 / 3.0).abs() < 1e-15);
+        assert!((r.f - 0.5 * (7.0f64 / 3.0).powi(2)).abs() < 1e-14);
+        assert!((r.grad_norm - 7.0 / 3.0).abs() < 1e-15);
+        assert_eq!(r.evals.g, 5);
+        let _ = Sgd::default().learning_rate();
+    }
+}

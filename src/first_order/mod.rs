@@ -5,17 +5,25 @@
 mod adadelta;
 mod adagrad;
 mod adam;
+mod average;
+mod clip;
 mod delta_bar_delta;
+mod full_batch;
 mod gradient_descent;
 mod optimizer;
 mod rmsprop;
+mod schedule;
 mod sgd;
 
 pub use adadelta::AdaDelta;
 pub use adagrad::AdaGrad;
 pub use adam::Adam;
+pub use average::{Averager, Averaging};
+pub use clip::Clip;
 pub use delta_bar_delta::DeltaBarDelta;
+pub use full_batch::FullBatch;
 pub use gradient_descent::GradientDescent;
 pub use optimizer::Optimizer;
 pub use rmsprop::{RmsProp, RmsPropNesterov};
+pub use schedule::Schedule;
 pub use sgd::{Momentum, Nesterov, Sgd};
