@@ -517,3 +517,99 @@ mod schedules_clipping_averaging {
         let _ = Sgd::default().learning_rate();
     }
 }
+
+mod coordinate_descent {
+    use hesse::first_order::CoordinateDescent;
+    use hesse::prelude::*;
+
+    /// The seeds' warning example (GBC §8.7.2): `(x₁ − x₂)² + α(x₁² + x₂²)`.
+    fn coupled(alpha: f64) -> impl Gradient {
+        FnGradient::new(2, move |x: &[f64], g: &mut [f64]| {
+            let d = x[0] - x[1];
+            g[0] = 2.0 * d + 2.0 * alpha * x[0];
+            g[1] = -2.0 * d + 2.0 * alpha * x[1];
+            d * d + alpha * (x[0] * x[0] + x[1] * x[1])
+        })
+    }
+
+    #[test]
+    fn one_cycle_is_the_hand_computed_pair_of_exact_minimizations() {
+        // ∂f/∂x₁ = 0 at x₁ = x₂/(1 + α), then ∂f/∂x₂ = 0 at x₂ = x₁/(1 + α).
+        let alpha = 0.1;
+        let r = CoordinateDescent::default()
+            .with_gtol(0.0)
+            .with_max_iter(1)
+            .minimize(&coupled(alpha), &[0.0, 1.0])
+            .unwrap();
+        let x1 = 1.0 / 1.1;
+        let x2 = x1 / 1.1;
+        assert!(
+            (r.x[0] - x1).abs() < 1e-12 && (r.x[1] - x2).abs() < 1e-12,
+            "{:?}",
+            r.x
+        );
+        // Exact on a quadratic: two evaluations per coordinate.
+        assert_eq!(r.evals.g, 1 + 2 * 2);
+    }
+
+    #[test]
+    fn the_seeds_warning_strong_coupling_makes_it_slow() {
+        // After cycle k, x₁ = (1 + α)^{−(2k−1)}, x₂ = x₁/(1 + α) and
+        // ∂f/∂x₂ = 0, ∂f/∂x₁ = 2α(2 + α)/(1 + α) · x₁: the cycles to reach
+        // ‖g‖∞ ≤ 10⁻⁸ from (0, 1) follow, about ln(1/10⁻⁸)/(2α) for small α.
+        let cycles = |alpha: f64| {
+            let r = CoordinateDescent::default()
+                .with_gtol(1e-8)
+                .with_max_iter(100_000)
+                .minimize(&coupled(alpha), &[0.0, 1.0])
+                .unwrap();
+            assert!(r.converged(), "alpha = {alpha}: {:?}", r.termination);
+            assert!(r.x.iter().all(|v| v.abs() < 1e-8 / alpha), "{:?}", r.x);
+            r.iterations as f64
+        };
+        for alpha in [1.0, 0.1, 0.01, 0.001] {
+            let c = cycles(alpha);
+            let c0 = 2.0 * alpha * (2.0 + alpha) / (1.0 + alpha);
+            let predicted = (((c0 / 1e-8).ln() / (1.0 + alpha).ln() + 1.0) / 2.0).ceil();
+            println!("alpha {alpha}: {c} cycles, predicted {predicted}");
+            assert!((c - predicted).abs() <= 1.0, "{c} vs {predicted}");
+        }
+        // Newton (the coupled Hessian in one solve) needs one step for any α.
+        let r = Newton::default()
+            .with_gtol(1e-8)
+            .minimize(&CoupledWithHessian(0.001), &[0.0, 1.0])
+            .unwrap();
+        assert!(r.iterations <= 2);
+    }
+
+    /// The coupled quadratic with its Hessian, for Newton.
+    struct CoupledWithHessian(f64);
+
+    impl Objective for CoupledWithHessian {
+        fn dim(&self) -> usize {
+            2
+        }
+        fn value(&self, x: &[f64]) -> f64 {
+            (x[0] - x[1]).powi(2) + self.0 * (x[0] * x[0] + x[1] * x[1])
+        }
+    }
+
+    impl Gradient for CoupledWithHessian {
+        fn value_grad(&self, x: &[f64], g: &mut [f64]) -> f64 {
+            let d = x[0] - x[1];
+            g[0] = 2.0 * d + 2.0 * self.0 * x[0];
+            g[1] = -2.0 * d + 2.0 * self.0 * x[1];
+            self.value(x)
+        }
+    }
+
+    impl Hessian for CoupledWithHessian {
+        fn hessian(&self, _x: &[f64], h: &mut nalgebra::DMatrix<f64>) {
+            let a = self.0;
+            h[(0, 0)] = 2.0 + 2.0 * a;
+            h[(1, 1)] = 2.0 + 2.0 * a;
+            h[(0, 1)] = -2.0;
+            h[(1, 0)] = -2.0;
+        }
+    }
+}
