@@ -613,3 +613,245 @@ mod coordinate_descent {
         }
     }
 }
+
+mod training {
+    use hesse::first_order::{
+        Adam, Averaging, Clip, Metrics, MinibatchObjective, Momentum, Nesterov, Optimizer,
+        Schedule, Sgd, TrainState, TrainStop, Trainer,
+    };
+    use nalgebra::{DMatrix, DVector};
+    use rand::{RngExt, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+    use serde::Serialize;
+    use serde::de::DeserializeOwned;
+
+    /// Linear least squares `L_i = ½ (aᵢᵀθ − yᵢ)²` on seeded data: `m` training
+    /// rows from `w`, 50 held-out rows from `w_val` (= `w` unless a test
+    /// wants the held-out loss to turn up).
+    struct LeastSquares {
+        a: Vec<Vec<f64>>,
+        y: Vec<f64>,
+        a_val: Vec<Vec<f64>>,
+        y_val: Vec<f64>,
+    }
+
+    impl LeastSquares {
+        fn new(m: usize, w: &[f64], w_val: &[f64]) -> Self {
+            let mut rng = ChaCha8Rng::seed_from_u64(3);
+            let mut rows = |k: usize, w: &[f64]| {
+                let a: Vec<Vec<f64>> = (0..k)
+                    .map(|_| w.iter().map(|_| rng.random::<f64>() * 2.0 - 1.0).collect())
+                    .collect();
+                let y = a
+                    .iter()
+                    .map(|r| {
+                        let noise = 0.1 * (rng.random::<f64>() - 0.5);
+                        r.iter().zip(w).map(|(x, w)| x * w).sum::<f64>() + noise
+                    })
+                    .collect();
+                (a, y)
+            };
+            let (a, y) = rows(m, w);
+            let (a_val, y_val) = rows(50, w_val);
+            LeastSquares { a, y, a_val, y_val }
+        }
+
+        fn loss(a: &[Vec<f64>], y: &[f64], p: &[f64]) -> f64 {
+            let r = |i: usize| a[i].iter().zip(p).map(|(x, w)| x * w).sum::<f64>() - y[i];
+            (0..y.len()).map(|i| 0.5 * r(i) * r(i)).sum::<f64>() / y.len() as f64
+        }
+
+        /// The training minimizer, by the normal equations.
+        fn solution(&self) -> Vec<f64> {
+            let n = self.a[0].len();
+            let a = DMatrix::from_fn(self.y.len(), n, |i, j| self.a[i][j]);
+            let y = DVector::from_column_slice(&self.y);
+            let ata = a.transpose() * &a;
+            let aty = a.transpose() * y;
+            ata.cholesky().unwrap().solve(&aty).as_slice().to_vec()
+        }
+    }
+
+    impl MinibatchObjective for LeastSquares {
+        fn n_params(&self) -> usize {
+            self.a[0].len()
+        }
+        fn n_examples(&self) -> usize {
+            self.y.len()
+        }
+        fn value_grad_batch(&self, p: &[f64], batch: &[usize], g: &mut [f64]) -> f64 {
+            g.iter_mut().for_each(|v| *v = 0.0);
+            let mut f = 0.0;
+            for &i in batch {
+                let r = self.a[i].iter().zip(p).map(|(x, w)| x * w).sum::<f64>() - self.y[i];
+                f += 0.5 * r * r;
+                for (gj, x) in g.iter_mut().zip(&self.a[i]) {
+                    *gj += r * x;
+                }
+            }
+            let m = batch.len() as f64;
+            g.iter_mut().for_each(|v| *v /= m);
+            f / m
+        }
+        fn held_out(&self, p: &[f64]) -> Option<Metrics> {
+            Some(Metrics {
+                loss: Self::loss(&self.a_val, &self.y_val, p),
+                accuracy: None,
+            })
+        }
+    }
+
+    const W: [f64; 5] = [1.0, -2.0, 0.5, 3.0, -1.0];
+
+    /// Everything but wall times, as bits.
+    fn fingerprint<O: Serialize>(s: &TrainState<O>) -> String {
+        let mut s = serde_json::to_value(s).unwrap();
+        for r in s["history"].as_array_mut().unwrap() {
+            r["seconds"] = 0.into();
+        }
+        s.to_string()
+    }
+
+    fn check_resume<O: Optimizer + Clone + PartialEq + Serialize + DeserializeOwned>(opt: O) {
+        let p = LeastSquares::new(200, &W, &W);
+        let trainer = Trainer::new(opt)
+            .with_batch_size(16)
+            .with_epochs(6)
+            .with_seed(11)
+            .with_schedule(Schedule::Cosine {
+                period: 60,
+                final_ratio: 0.1,
+            })
+            .with_clip(Clip::Norm(5.0))
+            .with_averaging(Averaging::Ema(0.9))
+            .with_patience(100);
+        let full = trainer.train(&p, vec![0.0; 5]).unwrap();
+        assert_eq!(full.stopped, Some(TrainStop::Epochs));
+        assert_eq!(full.history.len(), 6);
+        // Stop after epoch 3, checkpoint to disk, resume in a "new process".
+        let mut part = trainer.start(&p, vec![0.0; 5]).unwrap();
+        trainer.run_until(&p, &mut part, 3).unwrap();
+        assert_eq!((part.epoch, part.stopped), (3, None));
+        let dir = std::env::temp_dir().join(format!("hesse-train-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{}.json", part.optimizer.name()));
+        part.save(&path).unwrap();
+        let loaded: TrainState<O> = TrainState::load(&path).unwrap();
+        let resumed = trainer.resume(&p, loaded).unwrap();
+        assert_eq!(
+            full.params.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            resumed
+                .params
+                .iter()
+                .map(|v| v.to_bits())
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(fingerprint(&full), fingerprint(&resumed));
+        // And it did learn: the held-out loss fell.
+        let first = full.history[0].held_out.unwrap().loss;
+        let last = full.history[5].held_out.unwrap().loss;
+        assert!(last < first / 3.0, "{first} -> {last}");
+        std::fs::remove_file(&path).ok();
+    }
+
+    #[test]
+    fn checkpoint_resume_is_bit_identical_adam() {
+        check_resume(Adam::new(0.05));
+    }
+
+    #[test]
+    fn checkpoint_resume_is_bit_identical_nesterov() {
+        check_resume(Nesterov::new(0.05, 0.9));
+    }
+
+    #[test]
+    fn minibatch_momentum_with_linear_decay_reaches_the_least_squares_solution() {
+        let p = LeastSquares::new(200, &W, &W);
+        let w_star = p.solution();
+        let state = Trainer::new(Momentum::new(0.05, 0.9))
+            .with_batch_size(20)
+            .with_epochs(60)
+            .with_schedule(Schedule::Linear {
+                tau: 500,
+                final_ratio: 0.01,
+            })
+            .train(&p, vec![0.0; 5])
+            .unwrap();
+        let err = state
+            .params
+            .iter()
+            .zip(&w_star)
+            .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+        println!("minibatch momentum: max |w - w*| = {err:.2e}");
+        assert!(err < 1e-3, "{err}");
+        // Different seeds, different orders, same answer to that accuracy.
+        let other = Trainer::new(Momentum::new(0.05, 0.9))
+            .with_batch_size(20)
+            .with_epochs(60)
+            .with_seed(99)
+            .with_schedule(Schedule::Linear {
+                tau: 500,
+                final_ratio: 0.01,
+            })
+            .train(&p, vec![0.0; 5])
+            .unwrap();
+        assert_ne!(other.params, state.params);
+    }
+
+    #[test]
+    fn early_stopping_keeps_the_best_held_out_epoch() {
+        // Held-out targets from 0.3·w: training toward w passes the held-out
+        // optimum, so the held-out loss falls, then rises.
+        let w_val: Vec<f64> = W.iter().map(|w| 0.3 * w).collect();
+        let p = LeastSquares::new(200, &W, &w_val);
+        let state = Trainer::new(Sgd::new(0.02))
+            .with_batch_size(50)
+            .with_epochs(200)
+            .with_patience(3)
+            .train(&p, vec![0.0; 5])
+            .unwrap();
+        assert_eq!(state.stopped, Some(TrainStop::EarlyStopping));
+        let best = state.best.as_ref().unwrap();
+        assert_eq!(best.epoch + 3, state.epoch);
+        let losses: Vec<f64> = state
+            .history
+            .iter()
+            .map(|r| r.held_out.unwrap().loss)
+            .collect();
+        let min = losses.iter().copied().fold(f64::INFINITY, f64::min);
+        assert_eq!(best.loss, min);
+        assert_eq!(losses[best.epoch as usize - 1], min);
+        assert!(losses[state.epoch as usize - 1] > min);
+        assert_eq!(state.best_params(), best.params.as_slice());
+        assert!(state.epoch < 200);
+        // The history as CSV: a header and one row per epoch.
+        let path = std::env::temp_dir().join(format!("hesse-history-{}.csv", std::process::id()));
+        state.write_history_csv(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("epoch,train_loss,val_loss,val_accuracy,lr,seconds\n"));
+        assert_eq!(text.lines().count(), 1 + state.history.len());
+        std::fs::remove_file(&path).ok();
+    }
+
+    #[test]
+    fn bad_training_input_is_an_error() {
+        let p = LeastSquares::new(40, &W, &W);
+        for batch in [0, 41] {
+            let err = Trainer::new(Sgd::new(0.1))
+                .with_batch_size(batch)
+                .train(&p, vec![0.0; 5])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("batch") && err.contains("training examples"),
+                "{err}"
+            );
+        }
+        let err = Trainer::new(Sgd::new(-0.1))
+            .train(&p, vec![0.0; 5])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("learning rate"), "{err}");
+        assert!(Trainer::new(Sgd::new(0.1)).train(&p, vec![0.0; 4]).is_err());
+    }
+}

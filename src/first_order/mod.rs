@@ -15,6 +15,7 @@ mod optimizer;
 mod rmsprop;
 mod schedule;
 mod sgd;
+mod train;
 
 pub use adadelta::AdaDelta;
 pub use adagrad::AdaGrad;
@@ -29,3 +30,4 @@ pub use optimizer::Optimizer;
 pub use rmsprop::{RmsProp, RmsPropNesterov};
 pub use schedule::Schedule;
 pub use sgd::{Momentum, Nesterov, Sgd};
+pub use train::{Best, EpochRecord, Metrics, MinibatchObjective, TrainState, TrainStop, Trainer};
