@@ -855,3 +855,36 @@ mod training {
         assert!(Trainer::new(Sgd::new(0.1)).train(&p, vec![0.0; 4]).is_err());
     }
 }
+
+#[test]
+fn full_batch_checkpoint_resumes_bit_identically() {
+    use hesse::first_order::{FullBatch, Schedule};
+    use hesse::problems::Rosenbrock;
+    use hesse::solver::{Checkpoint, Control, Run, State};
+    let p = Rosenbrock::new(2);
+    let solver = FullBatch::new(RmsPropNesterov::new(0.001, 0.9, 0.9))
+        .with_schedule(Schedule::Warmup { steps: 10 })
+        .with_gtol(0.0)
+        .with_max_iter(40);
+    let full = Run::new(solver.clone(), &p, &[-1.2, 1.0]).unwrap().finish();
+    let mut run = Run::new(solver, &p, &[-1.2, 1.0])
+        .unwrap()
+        .with_observer(|s: &State| {
+            if s.iteration == 17 {
+                Control::Stop
+            } else {
+                Control::Continue
+            }
+        });
+    while run.step().is_none() {}
+    let mut cp = run.checkpoint();
+    cp.finished = None; // the observer's stop is not part of the run
+    let json = serde_json::to_string(&cp).unwrap();
+    let cp: Checkpoint<FullBatch<RmsPropNesterov>> = serde_json::from_str(&json).unwrap();
+    let resumed = Run::resume(cp, &p).unwrap().finish();
+    assert_eq!(resumed.iterations, 40);
+    let bits = |x: &[f64]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&full.x), bits(&resumed.x));
+    assert_eq!(full.f.to_bits(), resumed.f.to_bits());
+    assert_eq!(full.evals, resumed.evals);
+}
