@@ -126,6 +126,16 @@ fn every_baseline_runs_and_makes_max_iter_steps() {
 }
 
 #[test]
+fn coordinate_descent_solves_a_separable_quadratic_in_one_cycle() {
+    // With --gtol 0 it cycles until --max-iter; the first cycle already
+    // lands on the minimizer (exact 1-D minimizations of a separable f).
+    let v = run_json(&["--method", "coordinate-descent", "--max-iter", "1"]);
+    let (x, y) = xy(&v);
+    assert_eq!(v["iterations"], 1);
+    assert!(x.abs() < 1e-12 && y.abs() < 1e-12, "{x}, {y}");
+}
+
+#[test]
 fn bad_input_is_a_clear_error() {
     let cases: &[(&[&str], &str)] = &[
         (

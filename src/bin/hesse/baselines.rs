@@ -5,6 +5,8 @@
 //! Full batch and deterministic: every step uses the exact gradient of the
 //! expression ([`FullBatch`]), and with `--gtol 0` a run makes exactly
 //! `--max-iter` steps of the rule, so its iterates can be checked by hand.
+//! Coordinate descent (one iteration = one cycle of exact minimizations
+//! along each variable) is listed with them for the same reason.
 //! They are listed in [`BASELINES`](crate::methods::BASELINES), not in
 //! `METHODS`, so that `hesse compare` does not run them: with a fixed rate
 //! they need tens of thousands of iterations where the suite's methods need
@@ -12,8 +14,8 @@
 
 use clap::Args;
 use hesse::first_order::{
-    AdaDelta, AdaGrad, Adam, FullBatch, Momentum, Nesterov, Optimizer, RmsProp, RmsPropNesterov,
-    Schedule, Sgd,
+    AdaDelta, AdaGrad, Adam, CoordinateDescent, FullBatch, Momentum, Nesterov, Optimizer, RmsProp,
+    RmsPropNesterov, Schedule, Sgd,
 };
 use hesse::problem::Gradient;
 use hesse::solver::{Error, Report};
@@ -73,6 +75,7 @@ const FLAGS: &[(&str, &[&str])] = &[
     ),
     ("adam", &["lr", "beta1", "beta2", "eps", "schedule"]),
     ("adadelta", &["lr", "rho", "eps", "schedule"]),
+    ("coordinate-descent", &[]),
 ];
 
 impl FirstOrderArgs {
@@ -197,6 +200,10 @@ pub fn run_baseline<P: Gradient>(
             }
             full(o, schedule, options, problem, x0)
         }
+        "coordinate-descent" => CoordinateDescent::default()
+            .with_gtol(options.gtol)
+            .with_max_iter(options.max_iter)
+            .minimize(problem, x0),
         other => Err(Error::InvalidProblem(format!(
             "{other} is not a first-order baseline"
         ))),

@@ -114,6 +114,10 @@ pub const BASELINES: &[Method] = &[
         name: "adadelta",
         about: "AdaDelta (Zeiler 2012); --rho, --eps, --lr (multiplier, default 1)",
     },
+    Method {
+        name: "coordinate-descent",
+        about: "cyclic coordinate descent, exact line search per variable (GBC §8.7.2)",
+    },
 ];
 
 /// Whether `name` is one of the [`BASELINES`].
