@@ -108,6 +108,54 @@ fn sgd_and_adam_with_schedules() {
 }
 
 #[test]
+fn clipping_and_averaging_flags() {
+    // g = (2, 20) clipped to norm 1 keeps its direction: θ = (1, 1) − 0.1 g/‖g‖.
+    let v = run_json(&[
+        "--method",
+        "sgd",
+        "--lr",
+        "0.1",
+        "--clip-norm",
+        "1",
+        "--max-iter",
+        "1",
+    ]);
+    let (x, y) = xy(&v);
+    let n = 2f64.hypot(20.0);
+    assert!((x - (1.0 - 0.2 / n)).abs() < 1e-15 && (y - (1.0 - 2.0 / n)).abs() < 1e-15);
+    // By value: (2, 20) → (1, 1).
+    let v = run_json(&[
+        "--method",
+        "sgd",
+        "--lr",
+        "0.1",
+        "--clip-value",
+        "1",
+        "--max-iter",
+        "1",
+    ]);
+    assert_eq!(xy(&v), (0.9, 0.9));
+    // Polyak: SGD iterates x_k = 0.98ᵏ, y_k = 0.8ᵏ, k = 1..3, reported at their mean.
+    let v = run_json(&[
+        "--method",
+        "sgd",
+        "--lr",
+        "0.01",
+        "--average",
+        "polyak",
+        "--max-iter",
+        "3",
+    ]);
+    let (x, y) = xy(&v);
+    let mean = |r: f64| (r + r * r + r * r * r) / 3.0;
+    assert!(
+        (x - mean(0.98)).abs() < 1e-15 && (y - mean(0.8)).abs() < 1e-15,
+        "{x}, {y}"
+    );
+    assert_eq!(v["g_evals"], 5); // start, 3 steps, the average
+}
+
+#[test]
 fn every_baseline_runs_and_makes_max_iter_steps() {
     for m in [
         "sgd",

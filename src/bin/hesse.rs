@@ -2,7 +2,7 @@
 //!
 //! - `hesse minimize EXPR --start x=-1.2,y=1 [--method gd] [--gtol G] [--max-iter N] [--json]`
 //!   (first-order baselines: `--method sgd|momentum|nesterov|adagrad|rmsprop|rmsprop-nesterov|adam|adadelta`
-//!   with `--lr --momentum --rho --beta1 --beta2 --eps --schedule`)
+//!   with `--lr --momentum --rho --beta1 --beta2 --eps --schedule --clip-norm --clip-value --average`)
 //! - `hesse compare [--gtol G] [--max-iter N] [--json]`
 //! - `hesse fit [MODEL] --data FILE [--start 1|2|b1=..,b2=..] [--response EXPR] [--json]`
 //!

@@ -14,8 +14,8 @@
 
 use clap::Args;
 use hesse::first_order::{
-    AdaDelta, AdaGrad, Adam, CoordinateDescent, FullBatch, Momentum, Nesterov, Optimizer, RmsProp,
-    RmsPropNesterov, Schedule, Sgd,
+    AdaDelta, AdaGrad, Adam, Averaging, Clip, CoordinateDescent, FullBatch, Momentum, Nesterov,
+    Optimizer, RmsProp, RmsPropNesterov, Schedule, Sgd,
 };
 use hesse::problem::Gradient;
 use hesse::solver::{Error, Report};
@@ -60,23 +60,44 @@ pub struct FirstOrderArgs {
     /// warmup:steps=.. (omitted parameters scale with --max-iter).
     #[arg(long, value_name = "SCHEDULE")]
     pub schedule: Option<String>,
+
+    /// Clip each gradient to this 2-norm, keeping its direction (Pascanu et
+    /// al. 2013).
+    #[arg(long, value_name = "C", allow_hyphen_values = true)]
+    pub clip_norm: Option<f64>,
+
+    /// Clip each gradient coordinate to [-C, C].
+    #[arg(long, value_name = "C", allow_hyphen_values = true)]
+    pub clip_value: Option<f64>,
+
+    /// Report x, f and the gradient at the average of the iterates: polyak
+    /// (running mean) or ema:ALPHA (moving average, ALPHA in [0, 1)).
+    #[arg(long, value_name = "polyak|ema:ALPHA")]
+    pub average: Option<String>,
 }
 
-/// Which flags each baseline takes.
+/// The hyper-parameter flags each baseline takes, besides [`COMMON`].
 const FLAGS: &[(&str, &[&str])] = &[
-    ("sgd", &["lr", "schedule"]),
-    ("momentum", &["lr", "momentum", "schedule"]),
-    ("nesterov", &["lr", "momentum", "schedule"]),
-    ("adagrad", &["lr", "eps", "schedule"]),
-    ("rmsprop", &["lr", "rho", "eps", "schedule"]),
-    (
-        "rmsprop-nesterov",
-        &["lr", "rho", "momentum", "eps", "schedule"],
-    ),
-    ("adam", &["lr", "beta1", "beta2", "eps", "schedule"]),
-    ("adadelta", &["lr", "rho", "eps", "schedule"]),
-    ("coordinate-descent", &[]),
+    ("sgd", &["lr"]),
+    ("momentum", &["lr", "momentum"]),
+    ("nesterov", &["lr", "momentum"]),
+    ("adagrad", &["lr", "eps"]),
+    ("rmsprop", &["lr", "rho", "eps"]),
+    ("rmsprop-nesterov", &["lr", "rho", "momentum", "eps"]),
+    ("adam", &["lr", "beta1", "beta2", "eps"]),
+    ("adadelta", &["lr", "rho", "eps"]),
 ];
+
+/// The flags every fixed-step baseline (every entry of [`FLAGS`]) takes.
+const COMMON: &[&str] = &["schedule", "clip-norm", "clip-value", "average"];
+
+/// Whether `method` takes `flag`.
+fn takes(method: &str, flag: &str) -> bool {
+    FLAGS
+        .iter()
+        .find(|(m, _)| *m == method)
+        .is_some_and(|(_, f)| f.contains(&flag) || COMMON.contains(&flag))
+}
 
 impl FirstOrderArgs {
     /// The flags given, by name.
@@ -90,6 +111,9 @@ impl FirstOrderArgs {
             ("beta2", self.beta2.is_some()),
             ("eps", self.eps.is_some()),
             ("schedule", self.schedule.is_some()),
+            ("clip-norm", self.clip_norm.is_some()),
+            ("clip-value", self.clip_value.is_some()),
+            ("average", self.average.is_some()),
         ];
         for (name, on) in pairs {
             if on {
@@ -101,15 +125,11 @@ impl FirstOrderArgs {
 
     /// Checks that every flag given applies to `method`.
     pub fn check_applies(&self, method: &str) -> Result<(), Error> {
-        let allowed: &[&str] = FLAGS
-            .iter()
-            .find(|(m, _)| *m == method)
-            .map_or(&[], |(_, f)| f);
-        if let Some(flag) = self.given().into_iter().find(|f| !allowed.contains(f)) {
+        if let Some(flag) = self.given().into_iter().find(|f| !takes(method, f)) {
             let takers: Vec<&str> = FLAGS
                 .iter()
-                .filter(|(_, f)| f.contains(&flag))
                 .map(|(m, _)| *m)
+                .filter(|m| takes(m, flag))
                 .collect();
             return Err(Error::InvalidProblem(format!(
                 "--{flag} does not apply to method {method} (it applies to {})",
@@ -118,6 +138,14 @@ impl FirstOrderArgs {
         }
         Ok(())
     }
+}
+
+/// The schedule, clipping and averaging of a run.
+#[derive(Debug, Clone, Copy)]
+struct Setup {
+    schedule: Schedule,
+    clip: Option<Clip>,
+    average: Option<Averaging>,
 }
 
 /// Runs the baseline `name` full-batch on `problem`.
@@ -133,33 +161,68 @@ pub fn run_baseline<P: Gradient>(
         Some(spec) => Schedule::parse(spec, options.max_iter)?,
         None => Schedule::Constant,
     };
+    let clip = match (args.clip_norm, args.clip_value) {
+        (Some(_), Some(_)) => {
+            return Err(Error::InvalidProblem(
+                "give --clip-norm or --clip-value, not both".into(),
+            ));
+        }
+        (Some(c), None) => Some(Clip::Norm(c)),
+        (None, Some(c)) => Some(Clip::Value(c)),
+        (None, None) => None,
+    };
+    let average = match args.average.as_deref() {
+        None => None,
+        Some("polyak") => Some(Averaging::Polyak),
+        Some(spec) => match spec.strip_prefix("ema:").map(str::parse::<f64>) {
+            Some(Ok(a)) => Some(Averaging::Ema(a)),
+            _ => {
+                return Err(Error::invalid_option(
+                    "average",
+                    spec,
+                    "expected polyak or ema:ALPHA, as in ema:0.99",
+                ));
+            }
+        },
+    };
+    let setup = Setup {
+        schedule,
+        clip,
+        average,
+    };
     fn full<O: Optimizer + Clone, P: Gradient>(
         opt: O,
-        schedule: Schedule,
+        setup: Setup,
         options: &MethodOptions,
         problem: &P,
         x0: &[f64],
     ) -> Result<Report, Error> {
-        FullBatch::new(opt)
-            .with_schedule(schedule)
+        let mut solver = FullBatch::new(opt)
+            .with_schedule(setup.schedule)
             .with_gtol(options.gtol)
-            .with_max_iter(options.max_iter)
-            .minimize(problem, x0)
+            .with_max_iter(options.max_iter);
+        if let Some(c) = setup.clip {
+            solver = solver.with_clip(c);
+        }
+        if let Some(a) = setup.average {
+            solver = solver.with_averaging(a);
+        }
+        solver.minimize(problem, x0)
     }
     let lr = |default: f64| args.lr.unwrap_or(default);
     let momentum = args.momentum.unwrap_or(0.9);
     match name {
-        "sgd" => full(Sgd::new(lr(0.01)), schedule, options, problem, x0),
+        "sgd" => full(Sgd::new(lr(0.01)), setup, options, problem, x0),
         "momentum" => full(
             Momentum::new(lr(0.01), momentum),
-            schedule,
+            setup,
             options,
             problem,
             x0,
         ),
         "nesterov" => full(
             Nesterov::new(lr(0.01), momentum),
-            schedule,
+            setup,
             options,
             problem,
             x0,
@@ -169,21 +232,21 @@ pub fn run_baseline<P: Gradient>(
             if let Some(d) = args.eps {
                 o = o.with_delta(d);
             }
-            full(o, schedule, options, problem, x0)
+            full(o, setup, options, problem, x0)
         }
         "rmsprop" => {
             let mut o = RmsProp::new(lr(0.001), args.rho.unwrap_or(0.9));
             if let Some(d) = args.eps {
                 o = o.with_delta(d);
             }
-            full(o, schedule, options, problem, x0)
+            full(o, setup, options, problem, x0)
         }
         "rmsprop-nesterov" => {
             let mut o = RmsPropNesterov::new(lr(0.001), args.rho.unwrap_or(0.9), momentum);
             if let Some(d) = args.eps {
                 o = o.with_delta(d);
             }
-            full(o, schedule, options, problem, x0)
+            full(o, setup, options, problem, x0)
         }
         "adam" => {
             let mut o = Adam::new(lr(0.001))
@@ -191,14 +254,14 @@ pub fn run_baseline<P: Gradient>(
             if let Some(d) = args.eps {
                 o = o.with_delta(d);
             }
-            full(o, schedule, options, problem, x0)
+            full(o, setup, options, problem, x0)
         }
         "adadelta" => {
             let mut o = AdaDelta::new(args.rho.unwrap_or(0.95)).with_lr(lr(1.0));
             if let Some(d) = args.eps {
                 o = o.with_eps(d);
             }
-            full(o, schedule, options, problem, x0)
+            full(o, setup, options, problem, x0)
         }
         "coordinate-descent" => CoordinateDescent::default()
             .with_gtol(options.gtol)
