@@ -61,7 +61,8 @@ pub mod prelude {
     pub use crate::cg::{Beta, NonlinearCg};
     pub use crate::first_order::GradientDescent;
     pub use crate::first_order::{
-        AdaDelta, AdaGrad, Adam, Momentum, Nesterov, Optimizer, RmsProp, RmsPropNesterov, Sgd,
+        AdaDelta, AdaGrad, Adam, FullBatch, Momentum, Nesterov, Optimizer, RmsProp,
+        RmsPropNesterov, Schedule, Sgd,
     };
     pub use crate::linesearch::{Backtracking, HagerZhang, LineSearch, MoreThuente};
     pub use crate::newton::NewtonCg;

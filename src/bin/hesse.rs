@@ -1,6 +1,8 @@
 //! `hesse`: the command-line tool.
 //!
 //! - `hesse minimize EXPR --start x=-1.2,y=1 [--method gd] [--gtol G] [--max-iter N] [--json]`
+//!   (first-order baselines: `--method sgd|momentum|nesterov|adagrad|rmsprop|rmsprop-nesterov|adam|adadelta`
+//!   with `--lr --momentum --rho --beta1 --beta2 --eps --schedule --clip-norm --clip-value --average`)
 //! - `hesse compare [--gtol G] [--max-iter N] [--json]`
 //! - `hesse fit [MODEL] --data FILE [--start 1|2|b1=..,b2=..] [--response EXPR] [--json]`
 //!
@@ -12,6 +14,8 @@
 
 // The submodules live in src/bin/hesse/ (a crate root finds its modules
 // beside itself, hence the paths).
+#[path = "hesse/baselines.rs"]
+mod baselines;
 #[path = "hesse/compare.rs"]
 mod compare;
 #[path = "hesse/fit.rs"]

@@ -112,7 +112,8 @@ impl Optimizer for AdaDelta {
             .zip(grad)
         {
             *eg2 = self.rho * *eg2 + (1.0 - self.rho) * g * g;
-            let dx = -((*edx2 + self.eps).sqrt() / (*eg2 + self.eps).sqrt()) * g;
+            // RMS[Δθ]/RMS[g] = √((E[Δθ²] + ε)/(E[g²] + ε)): one root, not two.
+            let dx = -((*edx2 + self.eps) / (*eg2 + self.eps)).sqrt() * g;
             *edx2 = self.rho * *edx2 + (1.0 - self.rho) * dx * dx;
             *theta += self.lr * dx;
         }

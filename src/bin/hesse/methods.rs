@@ -90,10 +90,60 @@ pub const METHODS: &[Method] = &[
     },
 ];
 
+/// The first-order baselines (GBC ch. 8): fixed-step rules with the
+/// textbook's hyper-parameters, run full-batch by `hesse minimize --method`
+/// (flags in `baselines.rs`). Kept out of [`METHODS`] so that `hesse compare`
+/// does not run them: with a fixed learning rate they need tens of thousands
+/// of iterations where the suite's methods need tens, and would swamp its table.
+pub const BASELINES: &[Method] = &[
+    Method {
+        name: "sgd",
+        about: "SGD, full batch, theta <- theta - lr g (GBC alg. 8.1); --lr, --schedule",
+    },
+    Method {
+        name: "momentum",
+        about: "momentum v <- alpha v - lr g (GBC alg. 8.2); --lr, --momentum",
+    },
+    Method {
+        name: "nesterov",
+        about: "Nesterov momentum, gradient at theta + alpha v (GBC alg. 8.3); --lr, --momentum",
+    },
+    Method {
+        name: "adagrad",
+        about: "AdaGrad (GBC alg. 8.4); --lr, --eps",
+    },
+    Method {
+        name: "rmsprop",
+        about: "RMSProp (GBC alg. 8.5); --lr, --rho, --eps",
+    },
+    Method {
+        name: "rmsprop-nesterov",
+        about: "RMSProp with Nesterov momentum (GBC alg. 8.6); --lr, --rho, --momentum, --eps",
+    },
+    Method {
+        name: "adam",
+        about: "Adam (GBC alg. 8.7); --lr, --beta1, --beta2, --eps",
+    },
+    Method {
+        name: "adadelta",
+        about: "AdaDelta (Zeiler 2012); --rho, --eps, --lr (multiplier, default 1)",
+    },
+    Method {
+        name: "coordinate-descent",
+        about: "cyclic coordinate descent, exact line search per variable (GBC §8.7.2)",
+    },
+];
+
+/// Whether `name` is one of the [`BASELINES`].
+pub fn is_baseline(name: &str) -> bool {
+    BASELINES.iter().any(|m| m.name == name)
+}
+
 /// The names of [`METHODS`], comma-separated, for error messages.
 pub fn known_methods() -> String {
     METHODS
         .iter()
+        .chain(BASELINES)
         .map(|m| m.name)
         .collect::<Vec<_>>()
         .join(", ")
@@ -103,6 +153,7 @@ pub fn known_methods() -> String {
 pub fn method_help() -> String {
     let list: Vec<String> = METHODS
         .iter()
+        .chain(BASELINES)
         .map(|m| format!("{} = {}", m.name, m.about))
         .collect();
     format!("The method: {}", list.join("; "))
@@ -123,7 +174,7 @@ pub fn check_method(name: &str) -> Result<(), MethodError> {
     if hesse::interop::argmin::ARGMIN_METHODS.contains(&name) {
         return Ok(());
     }
-    if METHODS.iter().any(|m| m.name == name) {
+    if METHODS.iter().any(|m| m.name == name) || is_baseline(name) {
         Ok(())
     } else {
         Err(MethodError::Unknown { name: name.into() })
@@ -207,6 +258,13 @@ where
             .with_stop(stop.clone())
             .with_history(history)
             .minimize(problem, x0)?,
+        name if is_baseline(name) => crate::baselines::run_baseline(
+            name,
+            problem,
+            x0,
+            options,
+            &crate::baselines::FirstOrderArgs::default(),
+        )?,
         _ => return Err(MethodError::Unknown { name: name.into() }),
     };
     Ok(report)
@@ -227,6 +285,13 @@ mod tests {
         for m in METHODS {
             let report = run_method(m.name, &p, &[-1.2, 1.0], &options).unwrap();
             assert_eq!(report.method, m.name);
+        }
+        for m in BASELINES {
+            let report = run_method(m.name, &p, &[-1.2, 1.0], &options).unwrap();
+            assert_eq!(report.method, m.name);
+            // A fixed step may blow up on Rosenbrock's valley: that ends
+            // the run early with a typed termination, never a panic.
+            assert!(report.iterations <= 10);
         }
         assert!(matches!(
             run_method("nope", &p, &[0.0, 0.0], &options),

@@ -48,6 +48,10 @@ pub struct MinimizeArgs {
     /// Print one JSON object instead of the summary.
     #[arg(long)]
     pub json: bool,
+
+    /// Hyper-parameters of the first-order baselines.
+    #[command(flatten)]
+    pub first_order: crate::baselines::FirstOrderArgs,
 }
 
 /// Bad input to `minimize`.
@@ -77,6 +81,8 @@ pub enum MinimizeError {
     Compile(#[from] CompileError),
     #[error("{0}")]
     Method(#[from] MethodError),
+    #[error("{0}")]
+    FirstOrder(#[from] hesse::solver::Error),
 }
 
 fn example(names: &[String]) -> String {
@@ -213,7 +219,13 @@ pub fn run(args: &MinimizeArgs) -> Result<String, MinimizeError> {
         memory: args.memory,
         ..MethodOptions::default()
     };
-    let report = run_method(&args.method, &problem, &x0, &options)?;
+    let report = if crate::methods::is_baseline(&args.method) {
+        crate::baselines::run_baseline(&args.method, &problem, &x0, &options, &args.first_order)
+            .map_err(MethodError::from)?
+    } else {
+        args.first_order.check_applies(&args.method)?;
+        run_method(&args.method, &problem, &x0, &options)?
+    };
     Ok(if args.json {
         json(&expr, vars, &report)
     } else {

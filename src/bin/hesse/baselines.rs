@@ -1,0 +1,274 @@
+//! The first-order baselines on the command line: `hesse minimize --method
+//! sgd|momentum|nesterov|adagrad|rmsprop|rmsprop-nesterov|adam|adadelta` with
+//! the textbook's hyper-parameters as flags.
+//!
+//! Full batch and deterministic: every step uses the exact gradient of the
+//! expression ([`FullBatch`]), and with `--gtol 0` a run makes exactly
+//! `--max-iter` steps of the rule, so its iterates can be checked by hand.
+//! Coordinate descent (one iteration = one cycle of exact minimizations
+//! along each variable) is listed with them for the same reason.
+//! They are listed in [`BASELINES`](crate::methods::BASELINES), not in
+//! `METHODS`, so that `hesse compare` does not run them: with a fixed rate
+//! they need tens of thousands of iterations where the suite's methods need
+//! tens, and they would swamp its table.
+
+use clap::Args;
+use hesse::first_order::{
+    AdaDelta, AdaGrad, Adam, Averaging, Clip, CoordinateDescent, FullBatch, Momentum, Nesterov,
+    Optimizer, RmsProp, RmsPropNesterov, Schedule, Sgd,
+};
+use hesse::problem::Gradient;
+use hesse::solver::{Error, Report};
+
+use crate::methods::MethodOptions;
+
+/// Hyper-parameters of the first-order methods (GBC ch. 8 names in brackets).
+#[derive(Debug, Clone, Default, Args)]
+pub struct FirstOrderArgs {
+    /// Learning rate [ε] of the first-order methods (default: sgd, momentum,
+    /// nesterov, adagrad 0.01; rmsprop, rmsprop-nesterov, adam 0.001;
+    /// adadelta 1, a multiplier on Zeiler's step).
+    #[arg(long, allow_hyphen_values = true)]
+    pub lr: Option<f64>,
+
+    /// Momentum coefficient [α] in [0, 1) for momentum, nesterov,
+    /// rmsprop-nesterov (default 0.9).
+    #[arg(long, allow_hyphen_values = true)]
+    pub momentum: Option<f64>,
+
+    /// Decay rate [ρ] in [0, 1) for rmsprop, rmsprop-nesterov (default 0.9)
+    /// and adadelta (default 0.95).
+    #[arg(long, allow_hyphen_values = true)]
+    pub rho: Option<f64>,
+
+    /// Adam's first-moment decay [ρ₁] in [0, 1) (default 0.9).
+    #[arg(long, allow_hyphen_values = true)]
+    pub beta1: Option<f64>,
+
+    /// Adam's second-moment decay [ρ₂] in [0, 1) (default 0.999).
+    #[arg(long, allow_hyphen_values = true)]
+    pub beta2: Option<f64>,
+
+    /// The small stabilizing constant [δ], PyTorch's eps (defaults: adagrad
+    /// 1e-7, rmsprop 1e-6, adam 1e-8, adadelta 1e-6).
+    #[arg(long, allow_hyphen_values = true)]
+    pub eps: Option<f64>,
+
+    /// Learning-rate schedule over the --max-iter steps: constant,
+    /// linear:tau=..,final=.. (ε_τ/ε₀), inverse-time:decay=..,
+    /// step:every=..,gamma=.., exponential:gamma=.., cosine:period=..,final=..,
+    /// warmup:steps=.. (omitted parameters scale with --max-iter).
+    #[arg(long, value_name = "SCHEDULE")]
+    pub schedule: Option<String>,
+
+    /// Clip each gradient to this 2-norm, keeping its direction (Pascanu et
+    /// al. 2013).
+    #[arg(long, value_name = "C", allow_hyphen_values = true)]
+    pub clip_norm: Option<f64>,
+
+    /// Clip each gradient coordinate to [-C, C].
+    #[arg(long, value_name = "C", allow_hyphen_values = true)]
+    pub clip_value: Option<f64>,
+
+    /// Report x, f and the gradient at the average of the iterates: polyak
+    /// (running mean) or ema:ALPHA (moving average, ALPHA in [0, 1)).
+    #[arg(long, value_name = "polyak|ema:ALPHA")]
+    pub average: Option<String>,
+}
+
+/// The hyper-parameter flags each baseline takes, besides [`COMMON`].
+const FLAGS: &[(&str, &[&str])] = &[
+    ("sgd", &["lr"]),
+    ("momentum", &["lr", "momentum"]),
+    ("nesterov", &["lr", "momentum"]),
+    ("adagrad", &["lr", "eps"]),
+    ("rmsprop", &["lr", "rho", "eps"]),
+    ("rmsprop-nesterov", &["lr", "rho", "momentum", "eps"]),
+    ("adam", &["lr", "beta1", "beta2", "eps"]),
+    ("adadelta", &["lr", "rho", "eps"]),
+];
+
+/// The flags every fixed-step baseline (every entry of [`FLAGS`]) takes.
+const COMMON: &[&str] = &["schedule", "clip-norm", "clip-value", "average"];
+
+/// Whether `method` takes `flag`.
+fn takes(method: &str, flag: &str) -> bool {
+    FLAGS
+        .iter()
+        .find(|(m, _)| *m == method)
+        .is_some_and(|(_, f)| f.contains(&flag) || COMMON.contains(&flag))
+}
+
+impl FirstOrderArgs {
+    /// The flags given, by name.
+    fn given(&self) -> Vec<&'static str> {
+        let mut g = Vec::new();
+        let pairs = [
+            ("lr", self.lr.is_some()),
+            ("momentum", self.momentum.is_some()),
+            ("rho", self.rho.is_some()),
+            ("beta1", self.beta1.is_some()),
+            ("beta2", self.beta2.is_some()),
+            ("eps", self.eps.is_some()),
+            ("schedule", self.schedule.is_some()),
+            ("clip-norm", self.clip_norm.is_some()),
+            ("clip-value", self.clip_value.is_some()),
+            ("average", self.average.is_some()),
+        ];
+        for (name, on) in pairs {
+            if on {
+                g.push(name);
+            }
+        }
+        g
+    }
+
+    /// Checks that every flag given applies to `method`.
+    pub fn check_applies(&self, method: &str) -> Result<(), Error> {
+        if let Some(flag) = self.given().into_iter().find(|f| !takes(method, f)) {
+            let takers: Vec<&str> = FLAGS
+                .iter()
+                .map(|(m, _)| *m)
+                .filter(|m| takes(m, flag))
+                .collect();
+            return Err(Error::InvalidProblem(format!(
+                "--{flag} does not apply to method {method} (it applies to {})",
+                takers.join(", ")
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The schedule, clipping and averaging of a run.
+#[derive(Debug, Clone, Copy)]
+struct Setup {
+    schedule: Schedule,
+    clip: Option<Clip>,
+    average: Option<Averaging>,
+}
+
+/// Runs the baseline `name` full-batch on `problem`.
+pub fn run_baseline<P: Gradient>(
+    name: &str,
+    problem: &P,
+    x0: &[f64],
+    options: &MethodOptions,
+    args: &FirstOrderArgs,
+) -> Result<Report, Error> {
+    args.check_applies(name)?;
+    let schedule = match &args.schedule {
+        Some(spec) => Schedule::parse(spec, options.max_iter)?,
+        None => Schedule::Constant,
+    };
+    let clip = match (args.clip_norm, args.clip_value) {
+        (Some(_), Some(_)) => {
+            return Err(Error::InvalidProblem(
+                "give --clip-norm or --clip-value, not both".into(),
+            ));
+        }
+        (Some(c), None) => Some(Clip::Norm(c)),
+        (None, Some(c)) => Some(Clip::Value(c)),
+        (None, None) => None,
+    };
+    let average = match args.average.as_deref() {
+        None => None,
+        Some("polyak") => Some(Averaging::Polyak),
+        Some(spec) => match spec.strip_prefix("ema:").map(str::parse::<f64>) {
+            Some(Ok(a)) => Some(Averaging::Ema(a)),
+            _ => {
+                return Err(Error::invalid_option(
+                    "average",
+                    spec,
+                    "expected polyak or ema:ALPHA, as in ema:0.99",
+                ));
+            }
+        },
+    };
+    let setup = Setup {
+        schedule,
+        clip,
+        average,
+    };
+    fn full<O: Optimizer + Clone, P: Gradient>(
+        opt: O,
+        setup: Setup,
+        options: &MethodOptions,
+        problem: &P,
+        x0: &[f64],
+    ) -> Result<Report, Error> {
+        let mut solver = FullBatch::new(opt)
+            .with_schedule(setup.schedule)
+            .with_gtol(options.gtol)
+            .with_max_iter(options.max_iter);
+        if let Some(c) = setup.clip {
+            solver = solver.with_clip(c);
+        }
+        if let Some(a) = setup.average {
+            solver = solver.with_averaging(a);
+        }
+        solver.minimize(problem, x0)
+    }
+    let lr = |default: f64| args.lr.unwrap_or(default);
+    let momentum = args.momentum.unwrap_or(0.9);
+    match name {
+        "sgd" => full(Sgd::new(lr(0.01)), setup, options, problem, x0),
+        "momentum" => full(
+            Momentum::new(lr(0.01), momentum),
+            setup,
+            options,
+            problem,
+            x0,
+        ),
+        "nesterov" => full(
+            Nesterov::new(lr(0.01), momentum),
+            setup,
+            options,
+            problem,
+            x0,
+        ),
+        "adagrad" => {
+            let mut o = AdaGrad::new(lr(0.01));
+            if let Some(d) = args.eps {
+                o = o.with_delta(d);
+            }
+            full(o, setup, options, problem, x0)
+        }
+        "rmsprop" => {
+            let mut o = RmsProp::new(lr(0.001), args.rho.unwrap_or(0.9));
+            if let Some(d) = args.eps {
+                o = o.with_delta(d);
+            }
+            full(o, setup, options, problem, x0)
+        }
+        "rmsprop-nesterov" => {
+            let mut o = RmsPropNesterov::new(lr(0.001), args.rho.unwrap_or(0.9), momentum);
+            if let Some(d) = args.eps {
+                o = o.with_delta(d);
+            }
+            full(o, setup, options, problem, x0)
+        }
+        "adam" => {
+            let mut o = Adam::new(lr(0.001))
+                .with_rhos(args.beta1.unwrap_or(0.9), args.beta2.unwrap_or(0.999));
+            if let Some(d) = args.eps {
+                o = o.with_delta(d);
+            }
+            full(o, setup, options, problem, x0)
+        }
+        "adadelta" => {
+            let mut o = AdaDelta::new(args.rho.unwrap_or(0.95)).with_lr(lr(1.0));
+            if let Some(d) = args.eps {
+                o = o.with_eps(d);
+            }
+            full(o, setup, options, problem, x0)
+        }
+        "coordinate-descent" => CoordinateDescent::default()
+            .with_gtol(options.gtol)
+            .with_max_iter(options.max_iter)
+            .minimize(problem, x0),
+        other => Err(Error::InvalidProblem(format!(
+            "{other} is not a first-order baseline"
+        ))),
+    }
+}
