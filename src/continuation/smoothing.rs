@@ -106,6 +106,25 @@ impl Default for Smoothing {
     }
 }
 
+impl Smoothing {
+    /// The rule of stage `i`: the same kind and size with the seed advanced
+    /// by `i`, so each stage has its own points (Gauss-Hermite rules have no
+    /// seed and are unchanged).
+    pub fn for_stage(&self, i: usize) -> Smoothing {
+        match *self {
+            Smoothing::MonteCarlo { samples, seed } => Smoothing::MonteCarlo {
+                samples,
+                seed: seed.wrapping_add(i as u64),
+            },
+            Smoothing::QuasiMonteCarlo { samples, seed } => Smoothing::QuasiMonteCarlo {
+                samples,
+                seed: seed.wrapping_add(i as u32),
+            },
+            ref gh => gh.clone(),
+        }
+    }
+}
+
 /// A weighted point set `{zₖ, wₖ}` in `ℝⁿ` for `E g(ε) ≈ Σₖ wₖ g(zₖ)`,
 /// `ε ~ N(0, I)`, built once from a [`Smoothing`].
 #[derive(Debug, Clone, PartialEq)]
