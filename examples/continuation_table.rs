@@ -184,9 +184,9 @@ fn main_table() {
             Method::Plain,
             Method::Exact(s.clone()),
             Method::Sampled(s.clone(), mc(32)),
-            Method::Sampled(s.clone(), mc(128)),
+            Method::Sampled(s.clone(), mc(256)),
             Method::Sampled(s.clone(), qmc(32)),
-            Method::Sampled(s, qmc(128)),
+            Method::Sampled(s, qmc(256)),
         ]
     };
     let header: Vec<String> = methods(&Rastrigin::new(2))
@@ -229,7 +229,7 @@ fn what_helps() {
         for &stages in schedules {
             let ratio = if stages == 8 { 0.5 } else { 0.5f64.sqrt() };
             let s = schedule_for(p.get(), stages, ratio);
-            for samples in [32, 64, 128, 512] {
+            for samples in [32, 128, 256, 512] {
                 for (name, sm) in [
                     ("MC", Smoothing::MonteCarlo { samples, seed: 0 }),
                     ("QMC", Smoothing::QuasiMonteCarlo { samples, seed: 0 }),
@@ -245,20 +245,29 @@ fn what_helps() {
     }
     let p = Problem::Rastrigin(Rastrigin::new(10));
     let s = schedule_for(p.get(), 8, 0.5);
-    println!("\nthe same, n = 10, 128 points, 8 stages x 0.5, by seed");
+    println!("\nthe same, n = 10, 8 stages x 0.5, by seed");
     for seed in 1..5 {
-        for (name, sm) in [
-            ("MC", Smoothing::MonteCarlo { samples: 128, seed }),
+        for (name, samples, sm) in [
+            ("MC", 256, Smoothing::MonteCarlo { samples: 256, seed }),
             (
                 "QMC",
+                128,
                 Smoothing::QuasiMonteCarlo {
                     samples: 128,
                     seed: seed as u32,
                 },
             ),
+            (
+                "QMC",
+                256,
+                Smoothing::QuasiMonteCarlo {
+                    samples: 256,
+                    seed: seed as u32,
+                },
+            ),
         ] {
             print(
-                format!("{name}(128), seed {seed}"),
+                format!("{name}({samples}), seed {seed}"),
                 &Method::Sampled(s.clone(), sm),
                 &p,
             );

@@ -170,7 +170,7 @@ fn last_stage_minimizes_the_original_and_records_are_complete() {
 fn ackley_with_the_default_rule() {
     // 10 variables, 10 seeded starts in [−32.768, 32.768]ⁿ: plain L-BFGS finds
     // the global minimum from none, continuation on the default blur
-    // (scrambled Sobol, 128 points) from nearly all.
+    // (scrambled Sobol, 256 points) from nearly all.
     let f = Ackley::new(10);
     let cont = Continuation::new(Schedule::geometric(32.768 / 3.0, 8));
     let (mut plain, mut blurred) = (0, 0);

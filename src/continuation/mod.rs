@@ -251,7 +251,7 @@ impl<P: Blur + ?Sized> JEvals for ExactBlur<'_, P> {
 ///
 /// Defaults: the inner minimizer [`Lbfgs::default`] (N&W §7.2, gtol `1e-8`,
 /// 1000 iterations per stage); the blur [`Smoothing::default`] (quasi-Monte
-/// Carlo, 128 antithetic scrambled-Sobol points) for [`minimize`](Continuation::minimize),
+/// Carlo, 256 antithetic scrambled-Sobol points) for [`minimize`](Continuation::minimize),
 /// the problem's closed form for [`minimize_exact`](Continuation::minimize_exact).
 /// There is no default schedule: `σ₀` must match the scale of the problem's
 /// local minima (Goodfellow et al. §8.7.6 leave it to the user; a third of the

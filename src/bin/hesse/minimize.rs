@@ -55,7 +55,7 @@ pub struct MinimizeArgs {
     /// Gaussian-blur continuation (Goodfellow et al. §8.7.6): minimize the
     /// objective blurred with σ = σ₀, σ₀/2, … (STAGES halvings), each stage
     /// from the last one's end, then the expression itself. The blur averages
-    /// SAMPLES scrambled-Sobol points (antithetic pairs; default 128).
+    /// SAMPLES scrambled-Sobol points (antithetic pairs; default 256).
     /// --json adds the per-stage records as `stages`.
     #[arg(long, value_name = "SIGMA0,STAGES[,SAMPLES]")]
     pub continuation: Option<String>,
