@@ -262,3 +262,28 @@ fn bad_schedules_and_rules_are_typed_errors() {
     assert!(BadSamples(7).to_string().contains("even"));
     assert!(gauss_hermite(0).is_err());
 }
+
+#[test]
+fn closed_form_blurs_match_the_tensor_rule() {
+    // Griewank's and Rastrigin's exact blurs (value and gradient) against the
+    // 20-point tensor Gauss-Hermite rule in 3 variables (8000 points).
+    use hesse::problems::Griewank;
+    let rule = Rule::new(&Smoothing::GaussHermite { order: 20 }, 3).unwrap();
+    let x = [0.7, -1.9, 2.4];
+    let check = |p: &dyn Blur, sigma: f64| {
+        let (mut g_rule, mut g_exact) = ([0.0; 3], [0.0; 3]);
+        let j = rule.blur(p, sigma).unwrap().value_grad(&x, &mut g_rule);
+        let j_exact = p.blurred_value_grad(&x, sigma, &mut g_exact);
+        assert!((j - j_exact).abs() < 1e-10, "σ {sigma}: {j} vs {j_exact}");
+        for (a, b) in g_rule.iter().zip(&g_exact) {
+            assert!((a - b).abs() < 1e-9, "σ {sigma}: {g_rule:?} vs {g_exact:?}");
+        }
+        assert!((p.blurred_value(&x, sigma) - j_exact).abs() < 1e-12);
+    };
+    for sigma in [0.0, 0.1, 0.8, 2.0] {
+        check(&Griewank::new(3), sigma);
+    }
+    for sigma in [0.0, 0.05, 0.15] {
+        check(&Rastrigin::new(3), sigma);
+    }
+}
