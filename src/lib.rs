@@ -53,8 +53,8 @@ pub mod prelude {
     pub use crate::cg::{Beta, NonlinearCg};
     pub use crate::first_order::GradientDescent;
     pub use crate::linesearch::{Backtracking, HagerZhang, LineSearch, MoreThuente};
-    pub use crate::newton::NewtonCg;
     pub use crate::newton::{LevenbergMarquardt, Newton};
+    pub use crate::newton::{NewtonCg, SaddleFreeNewton};
     pub use crate::problem::{
         FnGradient, FnObjective, FnResiduals, Gradient, HessVec, Hessian, LeastSquares, Objective,
         Residuals,

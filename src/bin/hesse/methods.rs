@@ -82,6 +82,10 @@ pub const METHODS: &[Method] = &[
         name: "newton-cg-tr",
         about: "Newton-CG in a trust region: Steihaug-Toint CG (N&W 7.2), scipy's trust-ncg",
     },
+    Method {
+        name: "saddle-free-newton",
+        about: "saddle-free Newton -(|H| + delta I)^-1 g (Dauphin et al. 2014): dense eigen, Lanczos k = 20 above n = 500",
+    },
 ];
 
 /// The names of [`METHODS`], comma-separated, for error messages.
@@ -178,6 +182,14 @@ where
             .with_max_iter(max_iter)
             .minimize(problem, x0)?,
         "newton-cg-tr" => NewtonCg::trust_region()
+            .with_gtol(gtol)
+            .with_max_iter(max_iter)
+            .minimize(problem, x0)?,
+        "saddle-free-newton" if x0.len() <= 500 => SaddleFreeNewton::default()
+            .with_gtol(gtol)
+            .with_max_iter(max_iter)
+            .minimize(problem, x0)?,
+        "saddle-free-newton" => SaddleFreeNewton::krylov(20)
             .with_gtol(gtol)
             .with_max_iter(max_iter)
             .minimize(problem, x0)?,
