@@ -5,7 +5,7 @@
 use hesse::linalg::Ldlt;
 use hesse::newton::SaddleFreeNewton;
 use hesse::prelude::*;
-use hesse::solver::Run;
+use hesse::solver::{Checkpoint, Run};
 use nalgebra::DMatrix;
 
 /// f = Σ over pairs (u, v) of u² − v² + v⁴/4: a saddle at 0, minima f = −1
@@ -202,4 +202,26 @@ fn typed_failures() {
         .unwrap();
     assert!(r.converged(), "{:?}", r.termination);
     assert!((r.x[0] - 1.0).abs() < 1e-8);
+}
+
+#[test]
+fn checkpoint_and_resume_are_bit_identical() {
+    // The damping μ travels in the checkpoint; the workspace is rebuilt.
+    let p = Saddle { n: 2 };
+    let x0 = [0.1, 0.1];
+    let solver = SaddleFreeNewton::default().with_gtol(1e-10);
+    let whole = solver.minimize(&p, &x0).unwrap();
+    let mut run = Run::new(solver, &p, &x0).unwrap();
+    for _ in 0..4 {
+        assert_eq!(run.step(), None);
+    }
+    let json = serde_json::to_string(&run.checkpoint()).unwrap();
+    let resumed = Run::resume(
+        serde_json::from_str::<Checkpoint<SaddleFreeNewton>>(&json).unwrap(),
+        &p,
+    )
+    .unwrap()
+    .finish();
+    assert_eq!(resumed.x, whole.x);
+    assert_eq!(resumed.evals, whole.evals);
 }
