@@ -41,7 +41,10 @@
 //! a minimizer, where `μ` falls to `μ_min` and the step becomes Newton's
 //! (quadratic convergence when `H ≻ 0`). `ρ` is computed with both reductions
 //! shifted by `10 ε max(1, |f|)` (Conn, Gould & Toint 2000, §17.4.2).
-//! Defaults: `μ₀ = 10⁻³`, `μ_min = 10⁻¹²`.
+//! Defaults: `μ₀ = 10⁻³`, `μ_min = ε` (below it `δ` vanishes next to
+//! `max|λᵢ|` in floating point; a floor of `10⁻¹²` left MGH's Powell badly
+//! scaled and Meyer crawling for 20000 iterations at gtol 1e-6; with `ε` they reach f*
+//! in 479 and 245).
 
 use nalgebra::DMatrix;
 use serde::{Deserialize, Serialize};
@@ -182,7 +185,7 @@ impl<C> SaddleFreeNewton<C> {
             options: RunOptions::default(),
             curvature,
             mu0: 1e-3,
-            mu_min: 1e-12,
+            mu_min: f64::EPSILON,
             mu: 1e-3,
             rejected: 0,
             negative_curvature: 0,
@@ -197,7 +200,7 @@ impl<C> SaddleFreeNewton<C> {
         self
     }
 
-    /// The floor `μ_min > 0` of the relative damping (default `1e-12`).
+    /// The floor `μ_min > 0` of the relative damping (default `f64::EPSILON`).
     #[must_use]
     pub fn with_min_damping(mut self, mu_min: f64) -> Self {
         self.mu_min = mu_min;
