@@ -433,18 +433,13 @@ impl<P: HessVec> Minimizer<P> for SaddleFreeNewton<KrylovSubspace> {
             *ci = g_norm * y[(0, i)];
         }
         let theta = lanczos.ritz_values();
-        let q = lanczos.basis();
         let outcome = self.damped_steps(problem, state, theta, |a, ya, p| {
-            // p = Q (Y a).
+            // p = Q (Y a): k × k, then one pass over the n × k basis.
             for (i, yai) in ya.iter_mut().enumerate() {
                 *yai = (0..steps).map(|j| y[(i, j)] * a[j]).sum();
             }
-            p.fill(0.0);
-            for (j, &w) in ya.iter().enumerate() {
-                for (pi, qi) in p.iter_mut().zip(q.column(j).iter()) {
-                    *pi += w * qi;
-                }
-            }
+            // Lengths match by construction (steps and n).
+            let _ = lanczos.basis_times(ya, p);
         });
         self.curvature.lanczos = lanczos;
         outcome
