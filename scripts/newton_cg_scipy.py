@@ -6,7 +6,7 @@ f = sum 100 (x_{2i+1} - x_{2i}^2)^2 + (1 - x_{2i})^2), same start
 (scipy's test is on the 2-norm for trust-ncg, on the mean |step| for
 Newton-CG's xtol; we report what each does with gtol=1e-6).
 
-Run: python3 scripts/newton_cg_scipy.py [n] [repeats]
+Run: python3 scripts/newton_cg_scipy.py [n] [repeats] [methods, comma-separated]
 (pip install scipy numpy; not part of CI.)
 """
 import sys
@@ -17,6 +17,7 @@ from scipy.optimize import minimize
 
 n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
 repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+methods = sys.argv[3].split(",") if len(sys.argv) > 3 else ["trust-ncg", "Newton-CG"]
 counts = {"fg": 0, "hv": 0}
 
 
@@ -44,7 +45,9 @@ def hessp(x, v):
 
 
 x0 = np.tile([-1.2, 1.0], n // 2)
-for method, opts in [("trust-ncg", {"gtol": 1e-6}), ("Newton-CG", {"xtol": 1e-9})]:
+options = {"trust-ncg": {"gtol": 1e-6}, "Newton-CG": {"xtol": 1e-9}}
+for method in methods:
+    opts = options[method]
     times = []
     for _ in range(repeats):
         counts["fg"] = counts["hv"] = 0

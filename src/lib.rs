@@ -65,8 +65,8 @@ pub mod prelude {
         RmsPropNesterov, Schedule, Sgd,
     };
     pub use crate::linesearch::{Backtracking, HagerZhang, LineSearch, MoreThuente};
-    pub use crate::newton::NewtonCg;
     pub use crate::newton::{LevenbergMarquardt, Newton};
+    pub use crate::newton::{NewtonCg, SaddleFreeNewton};
     pub use crate::nn::{Activation, Dataset, Init, Loss, Mlp};
     pub use crate::problem::GaussNewtonVec;
     pub use crate::problem::{

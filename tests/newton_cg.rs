@@ -11,7 +11,7 @@ use hesse::newton::NewtonCg;
 use hesse::prelude::*;
 use hesse::problems::mgh;
 use hesse::problems::{ExtendedRosenbrock, Rosenbrock};
-use hesse::solver::Run;
+use hesse::solver::{Checkpoint, Run};
 
 fn variants() -> [NewtonCg; 2] {
     [NewtonCg::default(), NewtonCg::trust_region()]
@@ -104,28 +104,29 @@ fn mgh_problems_from_the_standard_start() {
 
 #[test]
 fn superlinear_rate_near_the_solution() {
-    // ‖x_k − x*‖ near x*: the ratio e_{k+1}/e_k falls toward 0 (N&W Thm 7.2,
-    // forcing term η_k = min(0.5, √‖g_k‖) → 0).
+    // Inexact Newton with η_k = min(0.5, √‖g_k‖) → 0: ‖g_{k+1}‖ ≤ η_k ‖g_k‖ +
+    // O(‖g_k‖²), so ‖g_{k+1}‖ / ‖g_k‖ → 0 (N&W Theorems 7.1, 7.2). Measured on
+    // Rosenbrock (‖g‖₂ once below 0.1): 3.3e-2, 4.3e-4, 1.0e-4, 2.5e-7, 3.5e-11
+    // (line search), 2.6e-2, 4.5e-4, 1.1e-4, 2.7e-7, 4.1e-11 (trust region).
+    // In x the errors need not fall every step: cond(H*) ≈ 2500.
     let p = Rosenbrock::new(2);
     for solver in variants() {
         let mut run = Run::new(solver.with_gtol(1e-13), &p, &p.start()).unwrap();
-        let mut errors = vec![max_error(&p.start(), 1.0)];
+        let mut g_norms = Vec::new();
         while run.step().is_none() {
-            errors.push(max_error(&run.state().x, 1.0));
+            g_norms.push(hesse::linalg::norm2(&run.state().g));
         }
         assert!(run.report().converged());
-        let tail: Vec<f64> = errors
-            .iter()
-            .copied()
-            .filter(|&e| e < 1e-2 && e > 1e-14)
-            .collect();
-        eprintln!("{tail:?}");
-        assert!(tail.len() >= 3, "{errors:?}");
+        assert!(max_error(&run.report().x, 1.0) < 1e-12);
+        let tail: Vec<f64> = g_norms.iter().copied().filter(|&g| g < 0.1).collect();
+        assert!(tail.len() >= 4, "{g_norms:?}");
         let ratios: Vec<f64> = tail.windows(2).map(|w| w[1] / w[0]).collect();
-        // Superlinear: the last ratios are small and decreasing.
-        let last = ratios[ratios.len() - 1];
-        assert!(last < 0.05, "{ratios:?}");
-        assert!(last < ratios[0], "{ratios:?}");
+        assert!(ratios.iter().all(|&r| r < 0.5), "{ratios:?}");
+        // The last two contractions are far below any linear rate.
+        assert!(
+            ratios[ratios.len() - 2..].iter().all(|&r| r < 1e-2),
+            "{ratios:?}"
+        );
     }
 }
 
@@ -234,5 +235,30 @@ fn typed_failures() {
         let r = solver.with_gtol(1e-8).minimize(&walled, &[0.0]).unwrap();
         assert!(r.converged(), "{}", counts(&r));
         assert!((r.x[0] - 1.0).abs() < 1e-8, "{:?}", r.x);
+    }
+}
+
+#[test]
+fn checkpoint_and_resume_are_bit_identical() {
+    // The trust radius and counters travel in the checkpoint; the work
+    // vectors are rebuilt on resume.
+    let p = Rosenbrock::new(4);
+    for solver in variants() {
+        let solver = solver.with_gtol(1e-10);
+        let whole = solver.minimize(&p, &p.start()).unwrap();
+        let mut run = Run::new(solver, &p, &p.start()).unwrap();
+        for _ in 0..5 {
+            assert_eq!(run.step(), None);
+        }
+        let json = serde_json::to_string(&run.checkpoint()).unwrap();
+        let resumed = Run::resume(
+            serde_json::from_str::<Checkpoint<NewtonCg>>(&json).unwrap(),
+            &p,
+        )
+        .unwrap()
+        .finish();
+        assert_eq!(resumed.x, whole.x);
+        assert_eq!(resumed.evals, whole.evals);
+        assert_eq!(resumed.iterations, whole.iterations);
     }
 }

@@ -309,6 +309,37 @@ impl Lanczos {
         DMatrixView::from_slice(&self.y[..s * s], s, s)
     }
 
+    /// Writes `Q w` into `out` (`n` entries): the vector of the Krylov
+    /// subspace with coordinates `w` (`steps` entries) in the basis, in one
+    /// pass over `Q` and without allocating (saddle-free Newton's step).
+    ///
+    /// Errors: `w` or `out` of the wrong length.
+    ///
+    /// ```
+    /// use hesse::linalg::{Diagonal, Lanczos};
+    /// let a = Diagonal::new(vec![1.0, 2.0, 3.0]);
+    /// let mut lanczos = Lanczos::new();
+    /// lanczos.run(&a, &[1.0, 0.0, 1.0], 2).unwrap();
+    /// let mut out = [0.0; 3];
+    /// lanczos.basis_times(&[2f64.sqrt(), 0.0], &mut out).unwrap();
+    /// assert!((out[0] - 1.0).abs() < 1e-15 && out[1] == 0.0 && (out[2] - 1.0).abs() < 1e-15);
+    /// ```
+    pub fn basis_times(&self, w: &[f64], out: &mut [f64]) -> Result<(), LinalgError> {
+        let s = self.steps;
+        let n = self.q.nrows();
+        check_len("w", w, s, "the number of Lanczos steps")?;
+        check_len("out", out, n, "operator")?;
+        faer::linalg::matmul::matmul(
+            faer::MatMut::from_column_major_slice_mut(out, n, 1),
+            faer::Accum::Replace,
+            faer::MatRef::from_column_major_slice(&self.q.as_slice()[..n * s], n, s),
+            faer::MatRef::from_column_major_slice(w, s, 1),
+            1.0,
+            par(),
+        );
+        Ok(())
+    }
+
     /// Writes the Ritz vector `x_i = Q y_i` (`n` entries) into `out`.
     ///
     /// Errors: `i ≥ steps`, or `out` of the wrong length.

@@ -6,11 +6,15 @@
 //!   with [`fit_statistics`] for standard errors at the solution.
 //! - [`NewtonCg`]: truncated Newton on Hessian-vector products (N&W Alg. 7.1),
 //!   line-search or Steihaug trust-region variant.
+//! - [`SaddleFreeNewton`]: the step `−(|H| + δI)⁻¹ g` (Dauphin et al. 2014), from the
+//!   dense eigen-decomposition or a Lanczos Krylov subspace.
 
 mod dense;
 pub mod levenberg_marquardt;
 mod newton_cg;
+mod saddle_free;
 
 pub use dense::Newton;
 pub use levenberg_marquardt::{Fit, FitStatistics, LevenbergMarquardt, fit_statistics};
 pub use newton_cg::{Globalization, NewtonCg};
+pub use saddle_free::{DenseEigen, KrylovSubspace, SaddleFreeNewton};

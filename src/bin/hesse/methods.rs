@@ -88,6 +88,10 @@ pub const METHODS: &[Method] = &[
         name: "newton-cg-tr",
         about: "Newton-CG in a trust region: Steihaug-Toint CG (N&W 7.2), scipy's trust-ncg",
     },
+    Method {
+        name: "saddle-free-newton",
+        about: "saddle-free Newton -(|H| + delta I)^-1 g (Dauphin et al. 2014): dense eigen, Lanczos k = 20 above n = 500",
+    },
 ];
 
 /// The first-order baselines (GBC ch. 8): fixed-step rules with the
@@ -255,6 +259,14 @@ where
             .with_history(history)
             .minimize(problem, x0)?,
         "newton-cg-tr" => NewtonCg::trust_region()
+            .with_stop(stop.clone())
+            .with_history(history)
+            .minimize(problem, x0)?,
+        "saddle-free-newton" if x0.len() <= 500 => SaddleFreeNewton::default()
+            .with_stop(stop.clone())
+            .with_history(history)
+            .minimize(problem, x0)?,
+        "saddle-free-newton" => SaddleFreeNewton::krylov(20)
             .with_stop(stop.clone())
             .with_history(history)
             .minimize(problem, x0)?,
