@@ -53,6 +53,7 @@ pub mod prelude {
     pub use crate::cg::{Beta, NonlinearCg};
     pub use crate::first_order::GradientDescent;
     pub use crate::linesearch::{Backtracking, HagerZhang, LineSearch, MoreThuente};
+    pub use crate::newton::NewtonTrustRegion;
     pub use crate::newton::{LevenbergMarquardt, Newton};
     pub use crate::problem::{
         FnGradient, FnObjective, FnResiduals, Gradient, HessVec, Hessian, LeastSquares, Objective,

@@ -247,10 +247,10 @@ fn compare_table_and_limits() {
     assert!(out.contains("rosenbrock"), "{out}");
     assert!(out.contains("max_iterations"), "{out}");
     // Ten iterations solve the linear MGH problems with Newton and little
-    // else: far from all of the 10 methods × 39 problems.
+    // else: far from all of the 11 methods × 39 problems.
     let last = out.lines().last().unwrap();
     let solved: usize = last.split(' ').next().unwrap().parse().unwrap();
-    assert!(last.ends_with("of 390 runs solved"), "{last}");
+    assert!(last.ends_with("of 429 runs solved"), "{last}");
     assert!(solved < 150, "{last}");
     // The per-method summary lists every method.
     assert!(out.contains("method     solved"), "{out}");

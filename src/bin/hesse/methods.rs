@@ -74,6 +74,10 @@ pub const METHODS: &[Method] = &[
         name: "newton",
         about: "Newton, exact Hessian, modified Cholesky (N&W 3.3), backtracking",
     },
+    Method {
+        name: "newton-tr",
+        about: "Newton trust region, exact subproblem (Moré-Sorensen 1983), hard case",
+    },
 ];
 
 /// The names of [`METHODS`], comma-separated, for error messages.
@@ -162,6 +166,10 @@ where
         "cg-dy" => cg(Beta::DaiYuan)?,
         "cg-hz" => cg(Beta::HagerZhang)?,
         "newton" => Newton::default()
+            .with_gtol(gtol)
+            .with_max_iter(max_iter)
+            .minimize(problem, x0)?,
+        "newton-tr" => NewtonTrustRegion::default()
             .with_gtol(gtol)
             .with_max_iter(max_iter)
             .minimize(problem, x0)?,
