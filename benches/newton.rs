@@ -49,14 +49,15 @@ fn print_extra_factorizations() {
         "matrix", "n", "lmin", "tau", "fact"
     );
     for n in [100usize, 500] {
-        // Wigner-like spectrum on about [−√(n/3), √(n/3)]: half negative.
-        // Shifts put λ_min at about −½√(n/3), −0.05√(n/3) and +.
-        let r = (n as f64 / 3.0).sqrt();
+        // Entries of variance 1/6 off the diagonal: a semicircle spectrum on
+        // about [−R, R], R = 2√(n/6) (half the eigenvalues negative); shifts
+        // by R/2, 0.9R and R leave fewer and fewer, and smaller, negative ones.
+        let r = 2.0 * (n as f64 / 6.0).sqrt();
         for (what, shift) in [
-            ("random symmetric (half negative)", 0.0),
-            ("shifted: a quarter negative", 0.5 * r),
-            ("shifted: a few negative", 0.95 * r),
-            ("shifted: positive definite", 1.2 * r),
+            ("random symmetric, shift 0", 0.0),
+            ("random symmetric, shift R/2", 0.5 * r),
+            ("random symmetric, shift 0.9 R", 0.9 * r),
+            ("random symmetric, shift R", r),
         ] {
             let a = symmetric(n, shift, n as u64);
             let lmin = SymmetricEigen::new(&a).unwrap().values()[0];
