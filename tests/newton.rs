@@ -7,7 +7,7 @@ use hesse::newton::{Damping, MoreSorensen, Newton, NewtonTrustRegion, StepKind};
 use hesse::problem::{FnGradient, Hessian};
 use hesse::problems::Rosenbrock;
 use hesse::problems::mgh::{self, Mgh};
-use hesse::solver::{Error, Run, Termination};
+use hesse::solver::{Checkpoint, Error, Run, Termination};
 use nalgebra::DMatrix;
 
 fn solved(p: &Mgh, f: f64) -> bool {
@@ -219,25 +219,80 @@ fn hard_case_subproblem_matches_the_exact_solution() {
     assert!(info.lambda >= 1.0 && info.factorizations == 1, "{info:?}");
 }
 
+/// Solved counts and Hessian evaluations at the 1×, 10×, 100× starts.
+fn mgh_counts(run: impl Fn(&Mgh, &[f64]) -> hesse::solver::Report) -> [(usize, u64); 3] {
+    let mut got = [(0usize, 0u64); 3];
+    for p in mgh::all() {
+        for (k, s) in [1.0, 10.0, 100.0].into_iter().enumerate() {
+            let r = run(&p, &p.start_scaled(s));
+            got[k].0 += solved(&p, r.f) as usize;
+            got[k].1 += r.evals.h;
+        }
+    }
+    got
+}
+
+/// Counts measured at the commit that added them; Hessian totals may grow 20%.
+fn check_counts(got: [(usize, u64); 3], want: [(usize, u64); 3]) {
+    for k in 0..3 {
+        assert!(got[k].0 >= want[k].0, "{got:?} vs {want:?}");
+        assert!(got[k].1 <= want[k].1 * 6 / 5, "{got:?} vs {want:?}");
+    }
+}
+
 #[test]
 fn mgh_solved_counts_newton_trust_region() {
     // `cargo run --release --example mgh_newton` prints the table. Reference:
     // scipy's trust-exact reaches f* on 30, 27, 24 (of a 32-problem harness).
     let tr = NewtonTrustRegion::default();
-    let mut got = [(0usize, 0u64); 3];
-    for p in mgh::all() {
-        for (k, s) in [1.0, 10.0, 100.0].into_iter().enumerate() {
-            let r = tr.minimize(&p, &p.start_scaled(s)).unwrap();
-            got[k].0 += solved(&p, r.f) as usize;
-            got[k].1 += r.evals.h;
-        }
+    let got = mgh_counts(|p, x0| tr.minimize(p, x0).unwrap());
+    check_counts(got, [(32, 1869), (29, 3495), (27, 3808)]);
+}
+
+#[test]
+fn mgh_solved_counts_damped_newton() {
+    let newton = Newton::default();
+    check_counts(
+        mgh_counts(|p, x0| newton.minimize(p, x0).unwrap()),
+        [(30, 2734), (25, 6930), (23, 9889)],
+    );
+    let regularized = Newton::default().with_damping(Damping::Regularized);
+    check_counts(
+        mgh_counts(|p, x0| regularized.minimize(p, x0).unwrap()),
+        [(30, 3734), (29, 4199), (21, 8053)],
+    );
+}
+
+/// A run checkpointed after 5 iterations, serialized to JSON and resumed,
+/// ends on the same bits as an uninterrupted run (the radius `Δ_k` and the
+/// regularization `μ_k` are part of the checkpoint).
+#[test]
+fn checkpoint_resumes_bit_identically() {
+    let p = Mgh::from_id(7).unwrap(); // helical valley: indefinite start
+    let x0 = p.start_scaled(10.0);
+    let tr = NewtonTrustRegion::default();
+    let straight = tr.minimize(&p, &x0).unwrap();
+    let mut run = Run::new(tr.clone(), &p, &x0).unwrap();
+    for _ in 0..5 {
+        run.step();
     }
-    // Measured at the commit that added this test; Hessian totals may grow 20%.
-    let want = [(32, 1869), (29, 3495), (27, 3808)];
-    for k in 0..3 {
-        assert!(got[k].0 >= want[k].0, "{got:?} vs {want:?}");
-        assert!(got[k].1 <= want[k].1 * 6 / 5, "{got:?} vs {want:?}");
+    let json = serde_json::to_string(&run.checkpoint()).unwrap();
+    let back: Checkpoint<NewtonTrustRegion> = serde_json::from_str(&json).unwrap();
+    let resumed = Run::resume(back, &p).unwrap().finish();
+    assert_eq!(resumed.evals, straight.evals);
+    assert_eq!(resumed.x, straight.x);
+
+    let reg = Newton::default().with_damping(Damping::Regularized);
+    let straight = reg.minimize(&p, &x0).unwrap();
+    let mut run = Run::new(reg.clone(), &p, &x0).unwrap();
+    for _ in 0..5 {
+        run.step();
     }
+    let json = serde_json::to_string(&run.checkpoint()).unwrap();
+    let back: Checkpoint<Newton> = serde_json::from_str(&json).unwrap();
+    let resumed = Run::resume(back, &p).unwrap().finish();
+    assert_eq!(resumed.evals, straight.evals);
+    assert_eq!(resumed.x, straight.x);
 }
 
 #[test]
