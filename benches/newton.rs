@@ -7,6 +7,9 @@
 //!   Cholesky N&W Alg. 3.3, solve, backtracking with `α = 1` accepted) on
 //!   `f = ½xᵀHx − bᵀx`, whose `hessian` copies `H` and whose `value_grad` is
 //!   one matrix-vector product.
+//! - `newton_step/trust_region_iteration/2000`: one iteration of
+//!   [`NewtonTrustRegion`] with a radius larger than the Newton step (the
+//!   Moré-Sorensen solve stops at `λ = 0` after one factorization).
 //! - `newton_step/hessian_copy/2000` and `newton_step/value_grad/2000`: those
 //!   two evaluations alone, to subtract: the issue asks that a step *excluding
 //!   the Hessian's evaluation* cost ≤ 1.2× the Cholesky it contains.
@@ -23,7 +26,7 @@ use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_ma
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::cholesky::llt;
 use hesse::linalg::{ModifiedCholesky, SymmetricEigen};
-use hesse::newton::Newton;
+use hesse::newton::{Newton, NewtonTrustRegion};
 use hesse::problem::{FnGradient, Hessian};
 use hesse::problems::mgh;
 use hesse::solver::Run;
@@ -162,6 +165,23 @@ fn bench_newton_step(c: &mut Criterion) {
             BatchSize::LargeInput,
         )
     });
+    let tr = NewtonTrustRegion::default()
+        .with_initial_radius(1e6)
+        .with_gtol(0.0);
+    group.bench_with_input(
+        BenchmarkId::new("trust_region_iteration", n),
+        &n,
+        |bench, _| {
+            bench.iter_batched(
+                || Run::new(tr.clone(), &problem, &x0).unwrap(),
+                |mut run| {
+                    run.step();
+                    black_box(run)
+                },
+                BatchSize::LargeInput,
+            )
+        },
+    );
     let mut hbuf = DMatrix::zeros(n, n);
     group.bench_with_input(BenchmarkId::new("hessian_copy", n), &n, |bench, _| {
         bench.iter(|| {

@@ -123,6 +123,8 @@ pub struct MoreSorensen {
     q: Vec<f64>,
     z: Vec<f64>,
     w: Vec<f64>,
+    /// Row sums of `|h_ij|`, `j ≠ i` (Gershgorin radii).
+    offsum: Vec<f64>,
 }
 
 impl Default for MoreSorensen {
@@ -135,6 +137,7 @@ impl Default for MoreSorensen {
             q: Vec::new(),
             z: Vec::new(),
             w: Vec::new(),
+            offsum: Vec::new(),
         }
     }
 }
@@ -204,6 +207,7 @@ impl MoreSorensen {
             self.q = vec![0.0; n];
             self.z = vec![0.0; n];
             self.w = vec![0.0; n];
+            self.offsum = vec![0.0; n];
         }
         let gnorm = norm2(g);
 
@@ -211,7 +215,8 @@ impl MoreSorensen {
         // spectrum; min_i h_ii ≥ λ₁ gives λ_S = −min_i h_ii ≤ −λ₁.
         let (mut min_diag, mut gersh_lo, mut gersh_hi) =
             (f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY);
-        let mut offsum = vec![0.0; n];
+        let offsum = &mut self.offsum;
+        offsum.iter_mut().for_each(|v| *v = 0.0);
         let mut fro2 = 0.0;
         for j in 0..n {
             for i in j + 1..n {
