@@ -211,34 +211,13 @@ impl MoreSorensen {
         }
         let gnorm = norm2(g);
 
-        // Bounds on λ* (MS §3): Gershgorin discs and ‖H‖ ≥ |λ| bound the
-        // spectrum; min_i h_ii ≥ λ₁ gives λ_S = −min_i h_ii ≤ −λ₁.
-        let (mut min_diag, mut gersh_lo, mut gersh_hi) =
-            (f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY);
-        let offsum = &mut self.offsum;
-        offsum.iter_mut().for_each(|v| *v = 0.0);
-        let mut fro2 = 0.0;
-        for j in 0..n {
-            for i in j + 1..n {
-                let a = h[(i, j)].abs();
-                offsum[i] += a;
-                offsum[j] += a;
-                fro2 += 2.0 * a * a;
-            }
-            fro2 += h[(j, j)] * h[(j, j)];
-        }
-        let mut one_norm: f64 = 0.0;
-        for j in 0..n {
-            let d = h[(j, j)];
-            min_diag = min_diag.min(d);
-            gersh_lo = gersh_lo.min(d - offsum[j]);
-            gersh_hi = gersh_hi.max(d + offsum[j]);
-            one_norm = one_norm.max(d.abs() + offsum[j]);
-        }
-        let hnorm = fro2.sqrt().min(one_norm);
+        // min_i h_ii ≥ λ₁ gives λ_S = −min_i h_ii ≤ −λ₁.
+        let min_diag = (0..n).map(|j| h[(j, j)]).fold(f64::INFINITY, f64::min);
         let mut lam_s = -min_diag;
-        let mut lam_l = 0.0f64.max(lam_s).max(gnorm / delta - gersh_hi.min(hnorm));
-        let mut lam_u = 0.0f64.max(gnorm / delta + (-gersh_lo).min(hnorm));
+        // λ_L, λ_U are computed when first needed (MS §3, `bounds`): a
+        // positive definite H with its Newton step inside the region (the
+        // common case near a minimizer) costs one factorization and nothing else.
+        let (mut lam_l, mut lam_u) = (f64::NAN, f64::NAN);
 
         // λ = 0 first when H may be positive definite (the Newton step).
         let mut lam = if lam_s < 0.0 { 0.0 } else { f64::NAN };
@@ -255,24 +234,30 @@ impl MoreSorensen {
         };
         for iter in 0..self.max_iter {
             if !(iter == 0 && lam == 0.0) {
+                if lam_u.is_nan() {
+                    let (l, u) = self.bounds(h, gnorm, delta);
+                    lam_l = l.max(lam_s);
+                    lam_u = u;
+                }
                 lam = safeguard(lam, lam_l, lam_u, lam_s);
             }
-            // H + λI = LLᵀ.
-            let buf = self.chol.matrix_mut();
-            if buf.nrows() != n {
-                *buf = DMatrix::zeros(n, n);
-            }
-            buf.copy_from(h);
+            // H + λI = LLᵀ (lower triangle; H was checked finite above).
+            self.chol.resize(n);
+            let buf = self.chol.buffer_mut();
+            crate::linalg::copy_lower(h, buf);
             for i in 0..n {
                 buf[(i, i)] += lam;
             }
             factorizations += 1;
-            match self.chol.factor_in_place() {
+            match self.chol.factor_unchecked() {
                 Ok(()) => {}
                 Err(LinalgError::NotPositiveDefinite { .. }) => {
                     // λ ≤ −λ₁: every λ* candidate lies above.
                     lam_l = lam_l.max(lam);
                     lam_s = lam_s.max(lam);
+                    if lam_u.is_nan() {
+                        continue;
+                    }
                     if lam_u - lam_l <= f64::EPSILON * lam_u {
                         // Bounds met without a factorization: rounding pins
                         // λ* to −λ₁; push λ_U up a little and go on.
@@ -379,6 +364,41 @@ impl MoreSorensen {
             kind: StepKind::Inexact,
             factorizations,
         })
+    }
+
+    /// The bounds `λ_L ≤ λ* ≤ λ_U` of MS §3: the Gershgorin discs and
+    /// `min(‖H‖_F, ‖H‖_1) ≥ |λᵢ|` bound the spectrum, and `‖p(λ)‖ ≤
+    /// ‖g‖/(λ + λ₁)` brackets the root. One pass over the lower triangle.
+    fn bounds(&mut self, h: &DMatrix<f64>, gnorm: f64, delta: f64) -> (f64, f64) {
+        let n = h.nrows();
+        let offsum = &mut self.offsum;
+        offsum.iter_mut().for_each(|v| *v = 0.0);
+        let data = h.as_slice();
+        let mut fro2 = 0.0;
+        for j in 0..n {
+            let col = &data[j * n..(j + 1) * n];
+            let mut colsum = 0.0;
+            for i in j + 1..n {
+                let a = col[i].abs();
+                offsum[i] += a;
+                colsum += a;
+                fro2 += 2.0 * a * a;
+            }
+            offsum[j] += colsum;
+            fro2 += col[j] * col[j];
+        }
+        let (mut gersh_lo, mut gersh_hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        let mut one_norm: f64 = 0.0;
+        for j in 0..n {
+            let d = h[(j, j)];
+            gersh_lo = gersh_lo.min(d - offsum[j]);
+            gersh_hi = gersh_hi.max(d + offsum[j]);
+            one_norm = one_norm.max(d.abs() + offsum[j]);
+        }
+        let hnorm = fro2.sqrt().min(one_norm);
+        let lam_l = 0.0f64.max(gnorm / delta - gersh_hi.min(hnorm));
+        let lam_u = 0.0f64.max(gnorm / delta + (-gersh_lo).min(hnorm));
+        (lam_l, lam_u)
     }
 
     /// Three steps of inverse iteration `z ← (H + λI)⁻¹z / ‖·‖` on the
@@ -627,9 +647,14 @@ impl<P: Hessian> Minimizer<P> for NewtonTrustRegion {
             if info.kind == StepKind::HardCase {
                 self.hard_cases += 1;
             }
-            // Predicted reduction −m(p) = −(gᵀp + ½pᵀHp).
-            sym_matvec_lower(h, p, hp);
-            let pred = -(dot(&state.g, p) + 0.5 * dot(p, hp));
+            // Predicted reduction −m(p) = −(gᵀp + ½pᵀHp); for the interior
+            // step Hp = −g, so −m(p) = −½gᵀp without a product with H.
+            let pred = if info.kind == StepKind::Interior {
+                -0.5 * dot(&state.g, p)
+            } else {
+                sym_matvec_lower(h, p, hp);
+                -(dot(&state.g, p) + 0.5 * dot(p, hp))
+            };
             let p_norm = norm2(p);
             let mut moved = false;
             for ((xt, xi), pi) in x_trial.iter_mut().zip(&state.x).zip(p.iter()) {
