@@ -786,6 +786,55 @@ mod tests {
     }
 
     #[test]
+    fn hard_cases_on_random_diagonal_matrices() {
+        // H = diag(λ), λ₀ < 0 the smallest, g₀ = 0 exactly (g ⟂ e₀), and Δ
+        // beyond ‖p(−λ₀)‖: the solution is p(−λ₀) + τe₀ on the boundary,
+        // m* = Σ_{i≥1} (g_i p_i + ½λ_i p_i²) + ½λ₀τ².
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let mut sub = MoreSorensen::default();
+        let mut hard = 0;
+        for n in [2, 3, 5, 10, 30] {
+            for _ in 0..20 {
+                let mut lam: Vec<f64> = (0..n).map(|_| rng.random_range(-2.0..2.0)).collect();
+                lam.sort_by(f64::total_cmp);
+                lam[0] = -rng.random_range(0.1..2.0);
+                let floor = lam[0] + 0.05;
+                lam[1..].iter_mut().for_each(|l| *l = l.max(floor));
+                let mut g: Vec<f64> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
+                g[0] = 0.0;
+                let p_star: Vec<f64> = (0..n)
+                    .map(|i| {
+                        if i == 0 {
+                            0.0
+                        } else {
+                            -g[i] / (lam[i] - lam[0])
+                        }
+                    })
+                    .collect();
+                let pn = norm2(&p_star);
+                let delta = pn * rng.random_range(1.2..3.0) + 0.1;
+                let tau2 = delta * delta - pn * pn;
+                let m_star = (1..n)
+                    .map(|i| g[i] * p_star[i] + 0.5 * lam[i] * p_star[i] * p_star[i])
+                    .sum::<f64>()
+                    + 0.5 * lam[0] * tau2;
+                let h = DMatrix::from_diagonal(&nalgebra::DVector::from_vec(lam.clone()));
+                let mut p = vec![0.0; n];
+                let info = sub.solve(&h, &g, delta, &mut p).unwrap();
+                hard += (info.kind == StepKind::HardCase) as usize;
+                let m = model(&h, &g, &p);
+                assert!(norm2(&p) <= delta * (1.0 + 1e-12), "n {n}: {info:?}");
+                assert!(
+                    m <= 0.64 * m_star && m >= m_star - 1e-10,
+                    "n {n}: m {m} vs m* {m_star}, {info:?}"
+                );
+            }
+        }
+        assert!(hard >= 90, "{hard} of 100 took the hard-case step");
+    }
+
+    #[test]
     fn bad_input_is_an_error() {
         let mut sub = MoreSorensen::default();
         let h = DMatrix::identity(2, 2);
