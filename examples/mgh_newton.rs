@@ -12,6 +12,9 @@
 //! Newton's step is not a descent direction there) and the Cholesky
 //! factorizations the modified Cholesky needs for it (1 = positive definite).
 //!
+//! Measured (35 problems, 1×/10×/100×): `NewtonTrustRegion` 32/29/27,
+//! line-search `Newton` 30/25/23, `Damping::Regularized` 30/29/21.
+//!
 //! Run: `cargo run --release --example mgh_newton [MAX_ITER]` (default 1000).
 
 use hesse::linalg::{ModifiedCholesky, SymmetricEigen};
