@@ -347,10 +347,10 @@ fn compare_table_and_limits() {
     assert!(out.contains("rosenbrock"), "{out}");
     assert!(out.contains("max_iterations"), "{out}");
     // Ten iterations solve the linear MGH problems with Newton and little
-    // else: far from all of the 13 methods × 41 problems.
+    // else: far from all of the 14 methods × 41 problems.
     let last = out.lines().last().unwrap();
     let solved: usize = last.split(' ').next().unwrap().parse().unwrap();
-    assert!(last.ends_with("of 533 runs solved"), "{last}");
+    assert!(last.ends_with("of 574 runs solved"), "{last}");
     assert!(solved < 150, "{last}");
     // The per-method summary lists every method.
     assert!(
@@ -358,4 +358,38 @@ fn compare_table_and_limits() {
             .any(|l| l.starts_with("method") && l.contains("solved") && l.contains("wins")),
         "{out}"
     );
+}
+
+/// `x⁴/4 − x²/2 + y²/2 + y` from (0, 0.5): the gradient has no x component
+/// on the line x = 0, where the Hessian's negative curvature lies (the hard
+/// case). `newton-tr` steps off the line to a minimizer (±1, −1), f = −3/4;
+/// `newton` (modified Cholesky) converges to the saddle (0, −1), f = −1/2.
+#[test]
+fn newton_tr_leaves_the_saddle_newton_converges_to() {
+    let f = "x^4/4 - x^2/2 + y^2/2 + y";
+    let run = |method: &str| {
+        let o = hesse(&[
+            "minimize",
+            f,
+            "--start",
+            "x=0,y=0.5",
+            "--method",
+            method,
+            "--json",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        json(&o)
+    };
+    let tr = run("newton-tr");
+    assert_eq!(tr["method"], "newton-tr");
+    assert_eq!(tr["converged"], true, "{tr}");
+    assert!((tr["f"].as_f64().unwrap() + 0.75).abs() < 1e-12, "{tr}");
+    let x = tr["x"]["x"].as_f64().unwrap();
+    assert!((x.abs() - 1.0).abs() < 1e-8, "{tr}");
+    let newton = run("newton");
+    assert!(
+        (newton["f"].as_f64().unwrap() + 0.5).abs() < 1e-12,
+        "{newton}"
+    );
+    assert_eq!(newton["x"]["x"].as_f64().unwrap(), 0.0, "{newton}");
 }

@@ -59,6 +59,7 @@ mod steihaug;
 
 pub use cg::{CgOutcome, CgResult, ConjugateGradient};
 pub use cholesky::Cholesky;
+pub(crate) use cholesky::copy_lower;
 pub use eigen::SymmetricEigen;
 pub use error::LinalgError;
 pub use lanczos::{Lanczos, LanczosResult, Reorthogonalization};

@@ -127,25 +127,34 @@ impl ModifiedCholesky {
 
     fn run(&mut self, a: &DMatrix<f64>) -> Result<ModifiedCholeskyInfo, LinalgError> {
         let n = self.chol.dim();
-        // ‖A‖_F from the lower triangle, and min a_ii.
-        let mut fro2 = 0.0;
         let mut min_diag = f64::INFINITY;
         for j in 0..n {
             let d = a[(j, j)];
             self.diag[j] = d;
             min_diag = min_diag.min(d);
-            fro2 += d * d;
-            fro2 += 2.0 * a.view((j + 1, j), (n - j - 1, 1)).norm_squared();
         }
-        let fro = fro2.sqrt();
-        let beta = if fro > 0.0 && fro.is_finite() {
-            self.beta_scale * fro
-        } else {
-            self.beta_scale
+        // β = c ‖A‖_F, computed only when a shift is needed: a positive
+        // definite A (the common case near a minimizer) is factored without
+        // the extra pass over its lower triangle.
+        let c = self.beta_scale;
+        let beta_of = |a: &DMatrix<f64>| {
+            let mut fro2 = 0.0;
+            for j in 0..n {
+                fro2 += a[(j, j)] * a[(j, j)];
+                fro2 += 2.0 * a.view((j + 1, j), (n - j - 1, 1)).norm_squared();
+            }
+            let fro = fro2.sqrt();
+            if fro > 0.0 && fro.is_finite() {
+                c * fro
+            } else {
+                c
+            }
         };
+        let mut beta = f64::NAN;
         let mut tau = if min_diag > 0.0 || n == 0 {
             0.0
         } else {
+            beta = beta_of(a);
             -min_diag + beta
         };
 
@@ -170,6 +179,9 @@ impl ModifiedCholesky {
                 Err(LinalgError::NotPositiveDefinite { .. })
                     if attempts < self.max_factorizations =>
                 {
+                    if beta.is_nan() {
+                        beta = beta_of(a);
+                    }
                     tau = (2.0 * tau).max(beta);
                 }
                 Err(LinalgError::NotPositiveDefinite { .. }) => {

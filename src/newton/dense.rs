@@ -18,18 +18,55 @@
 //! The number of Cholesky factorizations (one per iteration when the Hessian
 //! is positive definite) is reported in the iteration's note when the
 //! Hessian had to be shifted.
+//!
+//! **Damped Newton**, the two senses of the seeds ("damped Newton",
+//! "regularizing the Hessian"), chosen with [`Damping`]:
+//! - [`Damping::LineSearch`] (the default): the step *length* is damped,
+//!   `x_{k+1} = x_k + α_k p_k` with Armijo backtracking, as above;
+//! - [`Damping::Regularized`]: the *Hessian* is damped, `(H_k + μ_k I) p_k = −g_k`
+//!   with `x_{k+1} = x_k + p_k`, and `μ_k` adapted Levenberg-Marquardt style
+//!   from `ρ_k = (f(x_k) − f(x_k + p_k)) / (m_k(0) − m_k(p_k))`,
+//!   `m_k(p) = f_k + g_kᵀp + ½pᵀH_k p` (Marquardt 1963; N&W §10.3 for the
+//!   least-squares form; the seeds' rule with thresholds ¼ and ¾):
+//!
+//! ```text
+//! ρ_k < ¼:  μ ← max(4μ, β)      (model poor: damp more; reject the step if ρ_k ≤ η = 10⁻⁴)
+//! ρ_k > ¾:  μ ← μ/4, and μ ← 0 once μ < 10⁻³ β   (model good: back to Newton)
+//! H_k + μI not positive definite: μ ← max(4μ, β) and factor again
+//! ```
+//!
+//! with `β = 10⁻³ ‖H_k‖_F` the modified Cholesky's shift unit (N&W §3.4).
+//! The factors 4 and ¼ mirror the trust-region radius update of N&W
+//! Algorithm 4.1 (`μ` acts as `1/Δ`); resetting `μ` to 0 restores pure
+//! Newton steps, hence quadratic convergence, near a minimizer with a
+//! positive definite Hessian. `μ` starts at 0. Since `H + μI` is positive
+//! definite, the predicted reduction `½pᵀ(H + μI)p + ½μ‖p‖²` is positive.
 
 use nalgebra::DMatrix;
 use serde::{Deserialize, Serialize};
 
-use crate::linalg::ModifiedCholesky;
+use crate::linalg::{Cholesky, LinalgError, ModifiedCholesky};
 use crate::linesearch::{Backtracking, LineSearch, ProblemLine, dot};
 use crate::problem::{Counted, Gradient, Hessian, Objective};
 use crate::solver::{
     Error, Minimizer, Report, RunOptions, State, Termination, inf_norm, run_options,
 };
 
-/// Newton's method with a modified-Cholesky Hessian and a line search.
+/// How [`Newton`] damps its step: the step length, or the Hessian.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Damping {
+    /// Step-length damping: modified Cholesky (N&W Alg. 3.3) and the line
+    /// search (N&W Alg. 3.2). The default.
+    #[default]
+    LineSearch,
+    /// Hessian regularization `(H + μI) p = −g`, `μ` adapted from the ratio
+    /// of actual to predicted reduction (thresholds ¼ and ¾, factors 4 and ¼);
+    /// no line search.
+    Regularized,
+}
+
+/// Newton's method with a modified-Cholesky Hessian and a line search, or
+/// with a regularized Hessian ([`Newton::with_damping`]).
 ///
 /// # Requirements on the optimization problem
 /// [`Hessian`]: value, gradient and the dense Hessian (its lower triangle is
@@ -49,6 +86,9 @@ use crate::solver::{
 pub struct Newton<L = Backtracking> {
     options: RunOptions,
     line_search: L,
+    damping: Damping,
+    /// The regularization `μ_k` of [`Damping::Regularized`].
+    mu: f64,
     /// Cholesky factorizations over the run (`≥` iterations; the excess is
     /// the cost of modifying indefinite Hessians).
     factorizations: u64,
@@ -61,6 +101,9 @@ struct Work {
     /// n × n Hessian.
     h: DMatrix<f64>,
     chol: ModifiedCholesky,
+    /// `H + μI = LLᵀ` for [`Damping::Regularized`].
+    reg: Cholesky,
+    hp: Vec<f64>,
     p: Vec<f64>,
     x_trial: Vec<f64>,
     g_trial: Vec<f64>,
@@ -77,6 +120,8 @@ impl Work {
         Work {
             h: DMatrix::zeros(n, n),
             chol: ModifiedCholesky::with_dim(n),
+            reg: Cholesky::with_dim(0),
+            hp: vec![0.0; n],
             p: vec![0.0; n],
             x_trial: vec![0.0; n],
             g_trial: vec![0.0; n],
@@ -96,9 +141,33 @@ impl<L> Newton<L> {
         Newton {
             options: RunOptions::default(),
             line_search,
+            damping: Damping::LineSearch,
+            mu: 0.0,
             factorizations: 0,
             work: Work::default(),
         }
+    }
+
+    /// The damping: [`Damping::LineSearch`] (default) or
+    /// [`Damping::Regularized`] (the line search is then unused).
+    ///
+    /// ```
+    /// use hesse::newton::{Damping, Newton};
+    /// use hesse::problems::Rosenbrock;
+    /// let solver = Newton::default().with_damping(Damping::Regularized).with_gtol(1e-10);
+    /// let report = solver.minimize(&Rosenbrock::new(2), &[-1.2, 1.0]).unwrap();
+    /// assert!(report.converged());
+    /// assert!((report.x[0] - 1.0).abs() < 1e-8);
+    /// ```
+    #[must_use]
+    pub fn with_damping(mut self, damping: Damping) -> Self {
+        self.damping = damping;
+        self
+    }
+
+    /// The regularization `μ_k` of [`Damping::Regularized`] (0 otherwise).
+    pub fn regularization(&self) -> f64 {
+        self.mu
     }
 
     /// Cholesky factorizations so far (the last run's, after `minimize`).
@@ -133,6 +202,7 @@ impl<P: Hessian, L: LineSearch> Minimizer<P> for Newton<L> {
     fn init(&mut self, problem: &Counted<P>, state: &mut State) -> Result<(), Error> {
         self.work = Work::new(state.x.len());
         self.factorizations = 0;
+        self.mu = 0.0;
         state.f = problem.value_grad(&state.x, &mut state.g);
         Ok(())
     }
@@ -143,12 +213,16 @@ impl<P: Hessian, L: LineSearch> Minimizer<P> for Newton<L> {
             // Resumed from a checkpoint: the workspace was not serialized.
             self.work = Work::new(n);
         }
+        if self.damping == Damping::Regularized {
+            return self.regularized_iter(problem, state);
+        }
         let Work {
             h,
             chol,
             p,
             x_trial,
             g_trial,
+            ..
         } = &mut self.work;
 
         // B_k = ∇²f(x_k) + τ_k I = L Lᵀ (N&W Alg. 3.3).
@@ -205,6 +279,122 @@ impl<P: Hessian, L: LineSearch> Minimizer<P> for Newton<L> {
         std::mem::swap(&mut state.x, x_trial);
         std::mem::swap(&mut state.g, g_trial);
         None
+    }
+}
+
+impl<L> Newton<L> {
+    /// One iteration of [`Damping::Regularized`]: factor `H + μI`, step, and
+    /// adapt `μ` from `ρ` until a step is accepted.
+    fn regularized_iter<P: Hessian>(
+        &mut self,
+        problem: &Counted<P>,
+        state: &mut State,
+    ) -> Option<Termination> {
+        let n = state.x.len();
+        let Work {
+            h,
+            reg,
+            hp,
+            p,
+            x_trial,
+            g_trial,
+            ..
+        } = &mut self.work;
+        problem.hessian(&state.x, h);
+        // Symmetric from the lower triangle, for the model's H p.
+        for j in 0..n {
+            for i in j + 1..n {
+                h[(j, i)] = h[(i, j)];
+            }
+        }
+        let beta = 1e-3 * h.norm();
+        let beta = if beta > 0.0 && beta.is_finite() {
+            beta
+        } else {
+            1e-3
+        };
+        let max_evals = self.options.stop.max_evals;
+        loop {
+            // H + μI = LLᵀ, raising μ until it succeeds.
+            let buf = reg.matrix_mut();
+            if buf.nrows() != n {
+                *buf = DMatrix::zeros(n, n);
+            }
+            buf.copy_from(h);
+            for i in 0..n {
+                buf[(i, i)] += self.mu;
+            }
+            self.factorizations += 1;
+            match reg.factor_in_place() {
+                Ok(()) => {}
+                Err(LinalgError::NotPositiveDefinite { .. }) if self.mu.is_finite() => {
+                    self.mu = (4.0 * self.mu).max(beta);
+                    continue;
+                }
+                Err(e) => {
+                    let nonfinite = matches!(e, LinalgError::NonFinite { .. });
+                    state.note = Some(e.to_string());
+                    return Some(if nonfinite {
+                        Termination::NonFiniteValue
+                    } else {
+                        Termination::LinearAlgebraFailure
+                    });
+                }
+            }
+            for (pi, gi) in p.iter_mut().zip(&state.g) {
+                *pi = -gi;
+            }
+            if let Err(e) = reg.solve_mut(p) {
+                state.note = Some(e.to_string());
+                return Some(Termination::LinearAlgebraFailure);
+            }
+            // Predicted reduction m(0) − m(p) = −gᵀp − ½pᵀHp > 0.
+            for (i, hpi) in hp.iter_mut().enumerate() {
+                *hpi = dot(&h.as_slice()[i * n..(i + 1) * n], p);
+            }
+            let pred = -(dot(&state.g, p) + 0.5 * dot(p, hp));
+            let mut moved = false;
+            for ((xt, xi), pi) in x_trial.iter_mut().zip(&state.x).zip(p.iter()) {
+                *xt = xi + pi;
+                moved |= *xt != *xi;
+            }
+            if !moved {
+                state.note = Some(format!("regularization mu = {:.3e}", self.mu));
+                return Some(Termination::TrustRegionTooSmall);
+            }
+            let f_trial = problem.value_grad(x_trial, g_trial);
+            let ared = state.f - f_trial;
+            let finite = f_trial.is_finite() && g_trial.iter().all(|v| v.is_finite());
+            let rho = if !finite || pred.is_nan() || pred <= 0.0 {
+                f64::NEG_INFINITY
+            } else if (ared - pred).abs() <= 10.0 * f64::EPSILON * state.f.abs() {
+                // The model is exact to rounding (see trust_region.rs).
+                1.0
+            } else {
+                ared / pred
+            };
+            if rho < 0.25 {
+                self.mu = (4.0 * self.mu).max(beta);
+            } else if rho > 0.75 {
+                self.mu *= 0.25;
+                if self.mu < 1e-3 * beta {
+                    self.mu = 0.0;
+                }
+            }
+            if rho > 1e-4 {
+                state.step_norm = inf_norm(p);
+                state.alpha = 1.0;
+                state.f = f_trial;
+                std::mem::swap(&mut state.x, x_trial);
+                std::mem::swap(&mut state.g, g_trial);
+                state.note = (self.mu > 0.0)
+                    .then(|| format!("regularized Hessian: next mu = {:.3e}", self.mu));
+                return None;
+            }
+            if max_evals.is_some_and(|m| problem.evals().total() >= m) {
+                return Some(Termination::MaxEvaluations);
+            }
+        }
     }
 }
 

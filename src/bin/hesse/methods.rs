@@ -81,6 +81,10 @@ pub const METHODS: &[Method] = &[
         about: "Newton, exact Hessian, modified Cholesky (N&W 3.3), backtracking",
     },
     Method {
+        name: "newton-tr",
+        about: "Newton trust region, exact subproblem (Moré-Sorensen 1983), hard case",
+    },
+    Method {
         name: "newton-cg",
         about: "Newton-CG (truncated Newton, N&W 7.1): Hessian-vector products, backtracking",
     },
@@ -251,6 +255,10 @@ where
         "cg-dy" => cg(Beta::DaiYuan)?,
         "cg-hz" => cg(Beta::HagerZhang)?,
         "newton" => Newton::default()
+            .with_stop(stop.clone())
+            .with_history(history)
+            .minimize(problem, x0)?,
+        "newton-tr" => NewtonTrustRegion::default()
             .with_stop(stop.clone())
             .with_history(history)
             .minimize(problem, x0)?,
