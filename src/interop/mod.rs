@@ -1,7 +1,7 @@
 //! Interoperability with other optimization libraries.
 //!
-//! - [`argmin`](mod@argmin) (cargo feature `argmin`): argmin problems solved
-//!   by hesse, hesse problems solved by argmin.
+//! - `argmin` (cargo feature `argmin`, off by default): argmin problems solved
+//!   by hesse, hesse problems solved by argmin's solvers.
 
 #[cfg(feature = "argmin")]
 pub mod argmin;
