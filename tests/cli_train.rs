@@ -2,7 +2,7 @@
 //! well under a minute, the JSON has its fields, `--out` gets history.csv and
 //! loss.svg, and bad input exits 2 with a message that names the problem.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Instant;
 
@@ -22,7 +22,7 @@ fn out_dir(name: &str) -> PathBuf {
     dir
 }
 
-fn train_json(args: &[&str], out: &PathBuf) -> Value {
+fn train_json(args: &[&str], out: &Path) -> Value {
     let mut all = vec!["train"];
     all.extend_from_slice(args);
     all.extend_from_slice(&["--json", "--out", out.to_str().unwrap()]);
