@@ -122,3 +122,46 @@ impl MinibatchObjective for MlpTraining<'_> {
         self.held_out.as_ref().map(|p| metrics(p, params))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::{Activation, Init};
+
+    #[test]
+    fn shapes_are_checked_up_front() {
+        let data = Dataset::two_spirals(10, 0.0, 0).unwrap();
+        let wide = Mlp::new(&[3, 4, 2], Activation::Tanh, Loss::SoftmaxCrossEntropy).unwrap();
+        assert!(MlpTraining::new(&wide, &data, None).is_err());
+        let mlp = Mlp::new(&[2, 4, 2], Activation::Tanh, Loss::SoftmaxCrossEntropy).unwrap();
+        let teacher = Dataset::teacher(5, &[2, 3, 1], 0.0, 0).unwrap();
+        assert!(MlpTraining::new(&mlp, &data, Some(&teacher)).is_err());
+        let empty = data.subset(&[]);
+        assert!(empty.is_err() || MlpTraining::new(&mlp, &empty.unwrap(), None).is_err());
+    }
+
+    #[test]
+    fn minibatch_matches_the_problem_and_bad_calls_give_nan() {
+        let data = Dataset::two_spirals(10, 0.0, 0).unwrap();
+        let mlp = Mlp::new(&[2, 4, 2], Activation::Tanh, Loss::SoftmaxCrossEntropy).unwrap();
+        let t = MlpTraining::new(&mlp, &data, Some(&data)).unwrap();
+        let p = mlp.init(Init::Glorot, 3);
+        let mut g = vec![0.0; t.n_params()];
+        let f = t.value_grad_batch(&p, &[0, 3, 7], &mut g);
+        let mut g2 = vec![0.0; t.n_params()];
+        let f2 = t
+            .train_problem()
+            .value_grad_batch(&p, &[0, 3, 7], &mut g2)
+            .unwrap();
+        assert_eq!((f, &g), (f2, &g2));
+        assert!(t.value_grad_batch(&p, &[1000], &mut g).is_nan());
+        assert!(g.iter().all(|v| v.is_nan()));
+        let m = t.held_out(&p).unwrap();
+        assert_eq!(m, t.train_metrics(&p));
+        assert!(m.accuracy.is_some_and(|a| (0.0..=1.0).contains(&a)));
+
+        let reg = Mlp::new(&[2, 4, 2], Activation::Tanh, Loss::MeanSquaredError).unwrap();
+        let t = MlpTraining::new(&reg, &data, None).unwrap();
+        assert!(t.held_out(&p).is_none() && t.train_metrics(&p).accuracy.is_none());
+    }
+}
