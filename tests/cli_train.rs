@@ -168,6 +168,10 @@ fn bad_input_exits_2_with_a_clear_message() {
         (&["--layers", "64,x,10"], "positive widths"),
         (&["--task", "autoencoder", "--layers", "64,8,10"], "last 64"),
         (&["--task", "regress"], "unknown task"),
+        (
+            &["--optimizer", "sgd", "--beta1", "0.5"],
+            "does not apply to optimizer sgd",
+        ),
     ];
     for (args, expected) in cases {
         let mut all = vec!["train", "--epochs", "1", "--out", out.to_str().unwrap()];
@@ -180,6 +184,6 @@ fn bad_input_exits_2_with_a_clear_message() {
             "{args:?}: {stderr}"
         );
         assert!(o.stdout.is_empty(), "{args:?}");
+        assert!(!out.exists(), "{args:?} wrote {}", out.display());
     }
-    let _ = std::fs::remove_dir_all(&out);
 }

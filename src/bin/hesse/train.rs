@@ -23,7 +23,7 @@ use std::time::Instant;
 
 use clap::Args;
 use hesse::first_order::{
-    AdaDelta, AdaGrad, Adam, Averaging, Clip, Momentum, Nesterov, Optimizer, RmsProp,
+    AdaDelta, AdaGrad, Adam, Averaging, Clip, EpochRecord, Momentum, Nesterov, Optimizer, RmsProp,
     RmsPropNesterov, Schedule, Sgd, TrainState, TrainStop, Trainer,
 };
 use hesse::nn::{Activation, Dataset, Init, Loss, Mlp, MlpTraining, NnError};
@@ -280,17 +280,17 @@ struct Run {
     params: Vec<f64>,
     best_epoch: Option<u64>,
     stop: Option<TrainStop>,
-    csv: Result<(), std::io::Error>,
-    history: Vec<hesse::first_order::EpochRecord>,
+    history: Vec<EpochRecord>,
 }
 
+/// Trains with `optimizer` and writes the history to `out/history.csv`.
 fn fit<O: Optimizer + Clone>(
     optimizer: O,
     setup: &Loop,
     objective: &MlpTraining<'_>,
     params0: Vec<f64>,
-    csv: &Path,
-) -> Result<Run, Error> {
+    out: &Path,
+) -> Result<Run, TrainError> {
     let mut trainer = Trainer::new(optimizer)
         .with_batch_size(setup.batch)
         .with_epochs(setup.epochs)
@@ -305,12 +305,20 @@ fn fit<O: Optimizer + Clone>(
     if let Some(a) = setup.average {
         trainer = trainer.with_averaging(a);
     }
-    let state: TrainState<O> = trainer.train(objective, params0)?;
+    // `start` checks the options: nothing is written for a bad one.
+    let state: TrainState<O> = trainer.start(objective, params0)?;
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| TrainError::Io { path, source }
+    };
+    std::fs::create_dir_all(out).map_err(io(out))?;
+    let state = trainer.resume(objective, state)?;
+    let csv = out.join("history.csv");
+    state.write_history_csv(&csv).map_err(io(&csv))?;
     Ok(Run {
         params: state.best_params().to_vec(),
         best_epoch: state.best.as_ref().map(|b| b.epoch),
         stop: state.stopped,
-        csv: state.write_history_csv(csv),
         history: state.history,
     })
 }
@@ -325,7 +333,9 @@ pub fn run(args: &TrainArgs) -> Result<String, TrainError> {
             OPTIMIZERS.join(", ")
         )));
     }
-    fo.check_applies(name)?;
+    // The shared flag check speaks of methods; here they are optimizers.
+    fo.check_applies(name)
+        .map_err(|e| usage(e.to_string().replace("method", "optimizer")))?;
     let autoencode = match args.task.as_str() {
         "classify" => false,
         "autoencoder" => true,
@@ -424,57 +434,46 @@ pub fn run(args: &TrainArgs) -> Result<String, TrainError> {
         clip: fo.clip()?,
         average: fo.averaging()?,
     };
-    std::fs::create_dir_all(&args.out).map_err(|source| TrainError::Io {
-        path: args.out.clone(),
-        source,
-    })?;
-    let csv = args.out.join("history.csv");
 
     let started = Instant::now();
     let lr = |default: f64| fo.lr.unwrap_or(default);
     let momentum = fo.momentum.unwrap_or(0.9);
     let run = match name {
-        "sgd" => fit(
-            Sgd::new(lr(0.01)),
-            &setup,
-            &objective,
-            params0.clone(),
-            &csv,
-        ),
+        "sgd" => fit(Sgd::new(lr(0.01)), &setup, &objective, params0, &args.out),
         "momentum" => fit(
             Momentum::new(lr(0.01), momentum),
             &setup,
             &objective,
-            params0.clone(),
-            &csv,
+            params0,
+            &args.out,
         ),
         "nesterov" => fit(
             Nesterov::new(lr(0.01), momentum),
             &setup,
             &objective,
-            params0.clone(),
-            &csv,
+            params0,
+            &args.out,
         ),
         "adagrad" => {
             let mut o = AdaGrad::new(lr(0.01));
             if let Some(d) = fo.eps {
                 o = o.with_delta(d);
             }
-            fit(o, &setup, &objective, params0.clone(), &csv)
+            fit(o, &setup, &objective, params0, &args.out)
         }
         "rmsprop" => {
             let mut o = RmsProp::new(lr(0.001), fo.rho.unwrap_or(0.9));
             if let Some(d) = fo.eps {
                 o = o.with_delta(d);
             }
-            fit(o, &setup, &objective, params0.clone(), &csv)
+            fit(o, &setup, &objective, params0, &args.out)
         }
         "rmsprop-nesterov" => {
             let mut o = RmsPropNesterov::new(lr(0.001), fo.rho.unwrap_or(0.9), momentum);
             if let Some(d) = fo.eps {
                 o = o.with_delta(d);
             }
-            fit(o, &setup, &objective, params0.clone(), &csv)
+            fit(o, &setup, &objective, params0, &args.out)
         }
         "adam" => {
             let mut o =
@@ -482,25 +481,21 @@ pub fn run(args: &TrainArgs) -> Result<String, TrainError> {
             if let Some(d) = fo.eps {
                 o = o.with_delta(d);
             }
-            fit(o, &setup, &objective, params0.clone(), &csv)
+            fit(o, &setup, &objective, params0, &args.out)
         }
         _ => {
             let mut o = AdaDelta::new(fo.rho.unwrap_or(0.95)).with_lr(lr(1.0));
             if let Some(d) = fo.eps {
                 o = o.with_eps(d);
             }
-            fit(o, &setup, &objective, params0.clone(), &csv)
+            fit(o, &setup, &objective, params0, &args.out)
         }
     }?;
     let seconds = started.elapsed().as_secs_f64();
-    run.csv.map_err(|source| TrainError::Io {
-        path: csv.clone(),
-        source,
-    })?;
 
     // The loss curve.
     let svg = args.out.join("loss.svg");
-    let curve = |label: &str, f: &dyn Fn(&hesse::first_order::EpochRecord) -> Option<f64>| Series {
+    let curve = |label: &str, f: &dyn Fn(&EpochRecord) -> Option<f64>| Series {
         label: label.into(),
         points: run
             .history
