@@ -46,7 +46,7 @@ const OPTIMIZERS: &[&str] = &[
     "adadelta",
 ];
 
-/// Arguments of `hesse train`.
+/// Train a small network with a first-order optimizer; write its loss curve (CSV, SVG).
 #[derive(Debug, Args)]
 pub struct TrainArgs {
     /// The data: digits (UCI 8×8 digits, 64 inputs, 10 classes), spirals
