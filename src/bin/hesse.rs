@@ -4,6 +4,9 @@
 //!   (first-order baselines: `--method sgd|momentum|nesterov|adagrad|rmsprop|rmsprop-nesterov|adam|adadelta`
 //!   with `--lr --momentum --rho --beta1 --beta2 --eps --schedule --clip-norm --clip-value --average`)
 //! - `hesse compare [--gtol G] [--max-iter N] [--json]`
+//! - `hesse train --data digits|spirals|teacher|mnist|mnist:DIR --layers 64,32,10 --activation tanh
+//!   --loss softmax-ce --optimizer adam --lr 0.001 --batch 128 --epochs 20 --seed 0 [--out DIR]
+//!   [--task autoencoder] [--json]`
 //! - `hesse fit [MODEL] --data FILE [--start 1|2|b1=..,b2=..] [--response EXPR] [--json]`
 //!
 //! With `--json` each command prints one JSON object on stdout; non-finite
@@ -26,6 +29,8 @@ mod json;
 mod methods;
 #[path = "hesse/minimize.rs"]
 mod minimize;
+#[path = "hesse/train.rs"]
+mod train;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -45,6 +50,7 @@ enum Command {
     Minimize(minimize::MinimizeArgs),
     Compare(compare::CompareArgs),
     Fit(fit::FitArgs),
+    Train(train::TrainArgs),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +59,7 @@ fn main() -> ExitCode {
         Command::Minimize(args) => minimize::run(args).map_err(|e| e.to_string()),
         Command::Compare(args) => compare::run(args).map_err(|e| e.to_string()),
         Command::Fit(args) => fit::run(args).map_err(|e| e.to_string()),
+        Command::Train(args) => train::run(args).map_err(|e| e.to_string()),
     };
     match result {
         Ok(out) => {

@@ -44,6 +44,7 @@ mod idx;
 mod init;
 mod loss;
 mod mlp;
+mod train;
 
 pub use activation::Activation;
 pub use batchnorm::BatchNormStats;
@@ -52,6 +53,7 @@ pub use idx::{Idx, read_idx};
 pub use init::{BiasInit, Init};
 pub use loss::Loss;
 pub use mlp::{Layer, Mlp, MlpBatch, MlpProblem};
+pub use train::MlpTraining;
 
 use std::path::PathBuf;
 

@@ -123,6 +123,34 @@ impl FirstOrderArgs {
         g
     }
 
+    /// The clipping `--clip-norm` or `--clip-value` asks for (not both).
+    pub fn clip(&self) -> Result<Option<Clip>, Error> {
+        match (self.clip_norm, self.clip_value) {
+            (Some(_), Some(_)) => Err(Error::InvalidProblem(
+                "give --clip-norm or --clip-value, not both".into(),
+            )),
+            (Some(c), None) => Ok(Some(Clip::Norm(c))),
+            (None, Some(c)) => Ok(Some(Clip::Value(c))),
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// The averaging `--average polyak|ema:ALPHA` asks for.
+    pub fn averaging(&self) -> Result<Option<Averaging>, Error> {
+        match self.average.as_deref() {
+            None => Ok(None),
+            Some("polyak") => Ok(Some(Averaging::Polyak)),
+            Some(spec) => match spec.strip_prefix("ema:").map(str::parse::<f64>) {
+                Some(Ok(a)) => Ok(Some(Averaging::Ema(a))),
+                _ => Err(Error::invalid_option(
+                    "average",
+                    spec,
+                    "expected polyak or ema:ALPHA, as in ema:0.99",
+                )),
+            },
+        }
+    }
+
     /// Checks that every flag given applies to `method`.
     pub fn check_applies(&self, method: &str) -> Result<(), Error> {
         if let Some(flag) = self.given().into_iter().find(|f| !takes(method, f)) {
@@ -161,30 +189,8 @@ pub fn run_baseline<P: Gradient>(
         Some(spec) => Schedule::parse(spec, options.max_iter)?,
         None => Schedule::Constant,
     };
-    let clip = match (args.clip_norm, args.clip_value) {
-        (Some(_), Some(_)) => {
-            return Err(Error::InvalidProblem(
-                "give --clip-norm or --clip-value, not both".into(),
-            ));
-        }
-        (Some(c), None) => Some(Clip::Norm(c)),
-        (None, Some(c)) => Some(Clip::Value(c)),
-        (None, None) => None,
-    };
-    let average = match args.average.as_deref() {
-        None => None,
-        Some("polyak") => Some(Averaging::Polyak),
-        Some(spec) => match spec.strip_prefix("ema:").map(str::parse::<f64>) {
-            Some(Ok(a)) => Some(Averaging::Ema(a)),
-            _ => {
-                return Err(Error::invalid_option(
-                    "average",
-                    spec,
-                    "expected polyak or ema:ALPHA, as in ema:0.99",
-                ));
-            }
-        },
-    };
+    let clip = args.clip()?;
+    let average = args.averaging()?;
     let setup = Setup {
         schedule,
         clip,

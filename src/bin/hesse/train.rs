@@ -1,0 +1,607 @@
+//! `hesse train`: a small network trained with a first-order optimizer on an
+//! embedded or generated data set, with a progress bar, the loss curve as
+//! CSV and SVG, and train/validation loss and accuracy.
+//!
+//! The protocol: a seeded split into training and held-out data (a fifth,
+//! except MNIST, whose own 60000/10000 split is used), inputs standardized
+//! with the training part's moments, a seeded initialization (Glorot for
+//! tanh, logistic, softplus and identity units; He for ReLU), then
+//! [`Trainer`] epochs of seeded minibatches. The reported parameters are
+//! those of the best held-out epoch (Goodfellow et al. alg. 7.1), at which
+//! `train_loss` and `train_accuracy` are computed on the whole training set;
+//! `--patience N` stops early.
+//!
+//! `--task autoencoder` trains inputs → inputs. The network sees the
+//! standardized inputs; its targets are the raw inputs scaled to `[0, 1]` by
+//! the training part's overall minimum and maximum (pixels of digits and
+//! MNIST are already there; held-out values are clamped into it), and the
+//! default loss is binary cross-entropy of logistic outputs (`logistic-ce`,
+//! Hinton & Salakhutdinov 2006); `--loss mse` is the alternative.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::Args;
+use hesse::first_order::{
+    AdaDelta, AdaGrad, Adam, Averaging, Clip, EpochRecord, Momentum, Nesterov, Optimizer, RmsProp,
+    RmsPropNesterov, Schedule, Sgd, TrainState, TrainStop, Trainer,
+};
+use hesse::nn::{Activation, Dataset, Init, Loss, Mlp, MlpTraining, NnError};
+use hesse::report::{PlotError, Series, plot_lines};
+use hesse::solver::Error;
+use serde::Serialize;
+
+use crate::baselines::FirstOrderArgs;
+use crate::json::{Num, to_line};
+
+/// The optimizers `--optimizer` accepts.
+const OPTIMIZERS: &[&str] = &[
+    "sgd",
+    "momentum",
+    "nesterov",
+    "adagrad",
+    "rmsprop",
+    "rmsprop-nesterov",
+    "adam",
+    "adadelta",
+];
+
+/// Train a small network with a first-order optimizer; write its loss curve (CSV, SVG).
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// The data: digits (UCI 8×8 digits, 64 inputs, 10 classes), spirals
+    /// (two spirals, 250 points per class, 2 inputs, 2 classes), teacher
+    /// (2000 examples of a random tanh network 10 → 32 → 1, noise 0.1),
+    /// mnist (data/mnist) or mnist:DIR (784 inputs, 10 classes).
+    #[arg(long, default_value = "digits")]
+    pub data: String,
+
+    /// Layer widths, inputs first and outputs last, as in 64,32,10 (default:
+    /// one hidden layer of 32 units between the data's widths).
+    #[arg(long, value_name = "N0,N1,..")]
+    pub layers: Option<String>,
+
+    /// Hidden activation: tanh, logistic, relu, softplus, identity.
+    #[arg(long, default_value = "tanh")]
+    pub activation: String,
+
+    /// Loss: softmax-ce, logistic-ce, mse (default: softmax-ce for
+    /// classification, mse for teacher, logistic-ce for the autoencoder).
+    #[arg(long)]
+    pub loss: Option<String>,
+
+    /// Optimizer: sgd, momentum, nesterov, adagrad, rmsprop,
+    /// rmsprop-nesterov, adam, adadelta.
+    #[arg(long, default_value = "adam")]
+    pub optimizer: String,
+
+    /// Examples per minibatch.
+    #[arg(long, default_value_t = 128)]
+    pub batch: usize,
+
+    /// Number of epochs (the --schedule horizon is epochs × minibatches per
+    /// epoch).
+    #[arg(long, default_value_t = 20)]
+    pub epochs: u64,
+
+    /// Stop after this many epochs without a better validation loss.
+    #[arg(long)]
+    pub patience: Option<u64>,
+
+    /// Seed of the split, the initialization and the minibatch order.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+
+    /// classify (the data's targets) or autoencoder (inputs → inputs).
+    #[arg(long, default_value = "classify")]
+    pub task: String,
+
+    /// Directory for history.csv and loss.svg.
+    #[arg(long, default_value = "hesse-out/train")]
+    pub out: PathBuf,
+
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub first_order: FirstOrderArgs,
+}
+
+/// What can go wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// Bad input on the command line.
+    #[error("{0}")]
+    Usage(String),
+    /// The data or network could not be built.
+    #[error(transparent)]
+    Nn(#[from] NnError),
+    /// The training loop rejected an option.
+    #[error(transparent)]
+    Solver(#[from] Error),
+    /// The output directory or CSV could not be written.
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The SVG could not be drawn.
+    #[error(transparent)]
+    Plot(#[from] PlotError),
+}
+
+fn usage(message: impl Into<String>) -> TrainError {
+    TrainError::Usage(message.into())
+}
+
+/// One epoch in the JSON history.
+#[derive(Debug, Serialize)]
+struct EpochJson {
+    epoch: u64,
+    train_loss: Num,
+    val_loss: Option<Num>,
+    val_accuracy: Option<Num>,
+    lr: Num,
+    seconds: f64,
+}
+
+/// The JSON object `--json` prints.
+#[derive(Debug, Serialize)]
+struct Output {
+    data: String,
+    task: String,
+    layers: Vec<usize>,
+    activation: String,
+    loss_function: String,
+    optimizer: String,
+    n_train: usize,
+    n_val: usize,
+    train_loss: Num,
+    val_loss: Num,
+    train_accuracy: Option<Num>,
+    val_accuracy: Option<Num>,
+    epochs: u64,
+    best_epoch: Option<u64>,
+    stop: Option<TrainStop>,
+    seconds: f64,
+    out: String,
+    history: Vec<EpochJson>,
+}
+
+/// The training and held-out sets, and whether the targets are classes.
+fn load(spec: &str) -> Result<(Dataset, Option<Dataset>, bool), TrainError> {
+    let (name, dir) = match spec.split_once(':') {
+        Some((n, d)) => (n, Some(d)),
+        None => (spec, None),
+    };
+    match (name, dir) {
+        ("digits", None) => Ok((Dataset::digits()?, None, true)),
+        ("spirals", None) => Ok((Dataset::two_spirals(250, 0.0, 0)?, None, true)),
+        ("teacher", None) => Ok((Dataset::teacher(2000, &[10, 32, 1], 0.1, 0)?, None, false)),
+        ("mnist", dir) => {
+            let dir = match dir {
+                Some(d) => PathBuf::from(d),
+                None if Path::new("data/mnist").is_dir() => PathBuf::from("data/mnist"),
+                None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist")),
+            };
+            let (train, test) = Dataset::mnist(dir)?;
+            Ok((train, Some(test), true))
+        }
+        _ => Err(usage(format!(
+            "unknown data set {spec:?}: expected digits, spirals, teacher, mnist or mnist:DIR"
+        ))),
+    }
+}
+
+fn parse_activation(s: &str) -> Result<Activation, TrainError> {
+    Ok(match s {
+        "tanh" => Activation::Tanh,
+        "logistic" | "sigmoid" => Activation::Logistic,
+        "relu" => Activation::Relu,
+        "softplus" => Activation::Softplus,
+        "identity" | "linear" => Activation::Identity,
+        _ => {
+            return Err(usage(format!(
+                "unknown activation {s:?}: expected tanh, logistic, relu, softplus or identity"
+            )));
+        }
+    })
+}
+
+fn parse_loss(s: &str) -> Result<Loss, TrainError> {
+    Ok(match s {
+        "softmax-ce" => Loss::SoftmaxCrossEntropy,
+        "logistic-ce" | "bce" => Loss::LogisticCrossEntropy,
+        "mse" => Loss::MeanSquaredError,
+        _ => {
+            return Err(usage(format!(
+                "unknown loss {s:?}: expected softmax-ce, logistic-ce or mse"
+            )));
+        }
+    })
+}
+
+fn loss_name(loss: Loss) -> &'static str {
+    match loss {
+        Loss::SoftmaxCrossEntropy => "softmax-ce",
+        Loss::LogisticCrossEntropy => "logistic-ce",
+        _ => "mse",
+    }
+}
+
+/// Turns `(train, val)` into inputs → inputs sets: standardized inputs (as
+/// already done), targets the raw inputs scaled into `[0, 1]`.
+fn autoencoder(
+    raw_train: &Dataset,
+    raw_val: &Dataset,
+    train: &Dataset,
+    val: &Dataset,
+) -> Result<(Dataset, Dataset), NnError> {
+    let lo = raw_train
+        .inputs()
+        .iter()
+        .copied()
+        .fold(f64::INFINITY, f64::min);
+    let hi = raw_train
+        .inputs()
+        .iter()
+        .copied()
+        .fold(f64::NEG_INFINITY, f64::max);
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    let scale = |d: &Dataset| -> Vec<f64> {
+        d.inputs()
+            .iter()
+            .map(|&x| ((x - lo) / span).clamp(0.0, 1.0))
+            .collect()
+    };
+    let d = train.dim();
+    Ok((
+        Dataset::new(d, d, train.inputs().to_vec(), scale(raw_train))?,
+        Dataset::new(d, d, val.inputs().to_vec(), scale(raw_val))?,
+    ))
+}
+
+/// The loop's options besides the optimizer.
+struct Loop {
+    batch: usize,
+    epochs: u64,
+    seed: u64,
+    patience: Option<u64>,
+    schedule: Schedule,
+    clip: Option<Clip>,
+    average: Option<Averaging>,
+}
+
+/// What the command needs from a finished run, whatever the optimizer.
+struct Run {
+    params: Vec<f64>,
+    best_epoch: Option<u64>,
+    stop: Option<TrainStop>,
+    history: Vec<EpochRecord>,
+}
+
+/// Trains with `optimizer` and writes the history to `out/history.csv`.
+fn fit<O: Optimizer + Clone>(
+    optimizer: O,
+    setup: &Loop,
+    objective: &MlpTraining<'_>,
+    params0: Vec<f64>,
+    out: &Path,
+) -> Result<Run, TrainError> {
+    let mut trainer = Trainer::new(optimizer)
+        .with_batch_size(setup.batch)
+        .with_epochs(setup.epochs)
+        .with_seed(setup.seed)
+        .with_schedule(setup.schedule);
+    if let Some(p) = setup.patience {
+        trainer = trainer.with_patience(p);
+    }
+    if let Some(c) = setup.clip {
+        trainer = trainer.with_clip(c);
+    }
+    if let Some(a) = setup.average {
+        trainer = trainer.with_averaging(a);
+    }
+    // `start` checks the options: nothing is written for a bad one.
+    let state: TrainState<O> = trainer.start(objective, params0)?;
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| TrainError::Io { path, source }
+    };
+    std::fs::create_dir_all(out).map_err(io(out))?;
+    let state = trainer.resume(objective, state)?;
+    let csv = out.join("history.csv");
+    state.write_history_csv(&csv).map_err(io(&csv))?;
+    Ok(Run {
+        params: state.best_params().to_vec(),
+        best_epoch: state.best.as_ref().map(|b| b.epoch),
+        stop: state.stopped,
+        history: state.history,
+    })
+}
+
+/// Runs the command and returns what to print on stdout.
+pub fn run(args: &TrainArgs) -> Result<String, TrainError> {
+    let fo = &args.first_order;
+    let name = args.optimizer.as_str();
+    if !OPTIMIZERS.contains(&name) {
+        return Err(usage(format!(
+            "unknown optimizer {name:?}: expected one of {}",
+            OPTIMIZERS.join(", ")
+        )));
+    }
+    // The shared flag check speaks of methods; here they are optimizers.
+    fo.check_applies(name)
+        .map_err(|e| usage(e.to_string().replace("method", "optimizer")))?;
+    let autoencode = match args.task.as_str() {
+        "classify" => false,
+        "autoencoder" => true,
+        t => {
+            return Err(usage(format!(
+                "unknown task {t:?}: expected classify or autoencoder"
+            )));
+        }
+    };
+    let activation = parse_activation(&args.activation)?;
+
+    // Data: split, standardize on the training part.
+    let (all, test, classes) = load(&args.data)?;
+    let (raw_train, raw_val) = match test {
+        Some(test) => (all, test),
+        None => all.split(0.2, args.seed)?,
+    };
+    let (mean, std) = raw_train.input_moments();
+    let (mut train, mut val) = (raw_train.clone(), raw_val.clone());
+    train.standardize(&mean, &std)?;
+    val.standardize(&mean, &std)?;
+    if autoencode {
+        (train, val) = autoencoder(&raw_train, &raw_val, &train, &val)?;
+    }
+    let loss = match &args.loss {
+        Some(s) => parse_loss(s)?,
+        None if autoencode => Loss::LogisticCrossEntropy,
+        None if classes => Loss::SoftmaxCrossEntropy,
+        None => Loss::MeanSquaredError,
+    };
+
+    // Network: widths must match the data.
+    let layers: Vec<usize> = match &args.layers {
+        Some(s) => s
+            .split(',')
+            .map(|w| w.trim().parse::<usize>().ok().filter(|&w| w > 0))
+            .collect::<Option<_>>()
+            .ok_or_else(|| {
+                usage(format!(
+                    "--layers {s:?}: expected positive widths separated by commas, as in 64,32,10"
+                ))
+            })?,
+        None => vec![train.dim(), 32, train.target_dim()],
+    };
+    if layers.len() < 2 {
+        return Err(usage(
+            "--layers needs at least an input and an output width",
+        ));
+    }
+    let (first, last) = (layers[0], layers[layers.len() - 1]);
+    if first != train.dim() || last != train.target_dim() {
+        let what = if autoencode {
+            "outputs"
+        } else {
+            "classes/outputs"
+        };
+        return Err(usage(format!(
+            "--layers {}: the data {} has {} inputs and {} {what}, so the first width must be {} and the last {}",
+            args.layers.as_deref().unwrap_or_default(),
+            args.data,
+            train.dim(),
+            train.target_dim(),
+            train.dim(),
+            train.target_dim()
+        )));
+    }
+    if args.batch == 0 || args.batch > train.len() {
+        return Err(usage(format!(
+            "--batch {} must be between 1 and the {} training examples",
+            args.batch,
+            train.len()
+        )));
+    }
+    if args.epochs == 0 {
+        return Err(usage("--epochs must be at least 1"));
+    }
+    let mlp = Mlp::new(&layers, activation, loss)?;
+    let init = match activation {
+        Activation::Relu => Init::He,
+        _ => Init::Glorot,
+    };
+    let params0 = mlp.init(init, args.seed);
+    let objective = MlpTraining::new(&mlp, &train, Some(&val))?;
+
+    // Loop options.
+    let per_epoch = train.len().div_ceil(args.batch) as u64;
+    let setup = Loop {
+        batch: args.batch,
+        epochs: args.epochs,
+        seed: args.seed,
+        patience: args.patience,
+        schedule: match &fo.schedule {
+            Some(spec) => Schedule::parse(spec, args.epochs * per_epoch)?,
+            None => Schedule::Constant,
+        },
+        clip: fo.clip()?,
+        average: fo.averaging()?,
+    };
+
+    let started = Instant::now();
+    let lr = |default: f64| fo.lr.unwrap_or(default);
+    let momentum = fo.momentum.unwrap_or(0.9);
+    let run = match name {
+        "sgd" => fit(Sgd::new(lr(0.01)), &setup, &objective, params0, &args.out),
+        "momentum" => fit(
+            Momentum::new(lr(0.01), momentum),
+            &setup,
+            &objective,
+            params0,
+            &args.out,
+        ),
+        "nesterov" => fit(
+            Nesterov::new(lr(0.01), momentum),
+            &setup,
+            &objective,
+            params0,
+            &args.out,
+        ),
+        "adagrad" => {
+            let mut o = AdaGrad::new(lr(0.01));
+            if let Some(d) = fo.eps {
+                o = o.with_delta(d);
+            }
+            fit(o, &setup, &objective, params0, &args.out)
+        }
+        "rmsprop" => {
+            let mut o = RmsProp::new(lr(0.001), fo.rho.unwrap_or(0.9));
+            if let Some(d) = fo.eps {
+                o = o.with_delta(d);
+            }
+            fit(o, &setup, &objective, params0, &args.out)
+        }
+        "rmsprop-nesterov" => {
+            let mut o = RmsPropNesterov::new(lr(0.001), fo.rho.unwrap_or(0.9), momentum);
+            if let Some(d) = fo.eps {
+                o = o.with_delta(d);
+            }
+            fit(o, &setup, &objective, params0, &args.out)
+        }
+        "adam" => {
+            let mut o =
+                Adam::new(lr(0.001)).with_rhos(fo.beta1.unwrap_or(0.9), fo.beta2.unwrap_or(0.999));
+            if let Some(d) = fo.eps {
+                o = o.with_delta(d);
+            }
+            fit(o, &setup, &objective, params0, &args.out)
+        }
+        _ => {
+            let mut o = AdaDelta::new(fo.rho.unwrap_or(0.95)).with_lr(lr(1.0));
+            if let Some(d) = fo.eps {
+                o = o.with_eps(d);
+            }
+            fit(o, &setup, &objective, params0, &args.out)
+        }
+    }?;
+    let seconds = started.elapsed().as_secs_f64();
+
+    // The loss curve.
+    let svg = args.out.join("loss.svg");
+    let curve = |label: &str, f: &dyn Fn(&EpochRecord) -> Option<f64>| Series {
+        label: label.into(),
+        points: run
+            .history
+            .iter()
+            .filter_map(|r| Some((r.epoch as f64, f(r)?)))
+            .collect(),
+    };
+    plot_lines(
+        &svg,
+        &format!("hesse train: {} ({name})", args.data),
+        "epoch",
+        &format!("loss ({})", loss_name(loss)),
+        &[
+            curve("train (minibatch mean)", &|r| Some(r.train_loss)),
+            curve("validation", &|r| r.held_out.map(|m| m.loss)),
+        ],
+        false,
+        true,
+    )?;
+
+    let train_m = objective.train_metrics(&run.params);
+    let val_m = hesse::first_order::MinibatchObjective::held_out(&objective, &run.params)
+        .ok_or_else(|| usage("no held-out data"))?;
+    let output = Output {
+        data: args.data.clone(),
+        task: args.task.clone(),
+        layers,
+        activation: args.activation.clone(),
+        loss_function: loss_name(loss).into(),
+        optimizer: name.into(),
+        n_train: train.len(),
+        n_val: val.len(),
+        train_loss: Num(train_m.loss),
+        val_loss: Num(val_m.loss),
+        train_accuracy: train_m.accuracy.map(Num),
+        val_accuracy: val_m.accuracy.map(Num),
+        epochs: run.history.len() as u64,
+        best_epoch: run.best_epoch,
+        stop: run.stop,
+        seconds,
+        out: args.out.display().to_string(),
+        history: run
+            .history
+            .iter()
+            .map(|r| EpochJson {
+                epoch: r.epoch,
+                train_loss: Num(r.train_loss),
+                val_loss: r.held_out.map(|m| Num(m.loss)),
+                val_accuracy: r.held_out.and_then(|m| m.accuracy).map(Num),
+                lr: Num(r.lr),
+                seconds: r.seconds,
+            })
+            .collect(),
+    };
+    Ok(if args.json {
+        to_line(&output)
+    } else {
+        table(&output)
+    })
+}
+
+fn table(o: &Output) -> String {
+    let widths: Vec<String> = o.layers.iter().map(ToString::to_string).collect();
+    let mut s = format!(
+        "hesse train: {} ({}, {} train / {} validation), layers {} {}, {}, {}\n",
+        o.data,
+        o.task,
+        o.n_train,
+        o.n_val,
+        widths.join(","),
+        o.activation,
+        o.loss_function,
+        o.optimizer
+    );
+    s += "epoch  train_loss   val_loss     val_acc\n";
+    let acc = |a: Option<Num>| a.map_or("-".to_string(), |a| format!("{:.4}", a.0));
+    for h in &o.history {
+        s += &format!(
+            "{:>5}  {:<11.4e}  {:<11.4e}  {}\n",
+            h.epoch,
+            h.train_loss.0,
+            h.val_loss.map_or(f64::NAN, |v| v.0),
+            acc(h.val_accuracy)
+        );
+    }
+    let stop = match o.stop {
+        Some(TrainStop::EarlyStopping) => "early stopping",
+        Some(TrainStop::NonFinite) => "non-finite loss",
+        _ => "all epochs",
+    };
+    s += &format!(
+        "{} epochs ({stop}) in {:.2} s; parameters of the best validation epoch {}\n",
+        o.epochs,
+        o.seconds,
+        o.best_epoch.map_or("-".into(), |e| e.to_string())
+    );
+    s += &format!(
+        "train:      loss {:.4e}  accuracy {}\n",
+        o.train_loss.0,
+        acc(o.train_accuracy)
+    );
+    s += &format!(
+        "validation: loss {:.4e}  accuracy {}\n",
+        o.val_loss.0,
+        acc(o.val_accuracy)
+    );
+    s += &format!("wrote {0}/history.csv and {0}/loss.svg\n", o.out);
+    s
+}

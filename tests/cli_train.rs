@@ -1,0 +1,189 @@
+//! `hesse train`: the issue's digits run reaches 95% validation accuracy in
+//! well under a minute, the JSON has its fields, `--out` gets history.csv and
+//! loss.svg, and bad input exits 2 with a message that names the problem.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Instant;
+
+use serde_json::Value;
+
+fn hesse(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hesse"))
+        .args(args)
+        .output()
+        .expect("the hesse binary runs")
+}
+
+/// A fresh directory under the system temp dir for one test's `--out`.
+fn out_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("hesse-train-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn train_json(args: &[&str], out: &Path) -> Value {
+    let mut all = vec!["train"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--json", "--out", out.to_str().unwrap()]);
+    let o = hesse(&all);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+const ISSUE: &[&str] = &[
+    "--data",
+    "digits",
+    "--layers",
+    "64,32,10",
+    "--activation",
+    "tanh",
+    "--loss",
+    "softmax-ce",
+    "--optimizer",
+    "adam",
+    "--lr",
+    "0.003",
+    "--batch",
+    "128",
+    "--epochs",
+    "30",
+    "--seed",
+    "0",
+];
+
+#[test]
+fn issue_command_reaches_95_percent_and_writes_the_curve() {
+    let out = out_dir("issue");
+    let started = Instant::now();
+    let v = train_json(ISSUE, &out);
+    let wall = started.elapsed().as_secs_f64();
+    for key in [
+        "train_loss",
+        "val_loss",
+        "train_accuracy",
+        "val_accuracy",
+        "epochs",
+        "seconds",
+        "history",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key} in {v}");
+    }
+    let val_accuracy = v["val_accuracy"].as_f64().unwrap();
+    assert!(val_accuracy >= 0.95, "val_accuracy {val_accuracy}");
+    assert!(v["train_accuracy"].as_f64().unwrap() >= val_accuracy - 0.05);
+    assert!(v["val_loss"].as_f64().unwrap() < 0.5);
+    assert_eq!(v["epochs"], 30);
+    assert_eq!(
+        (v["n_train"].as_u64(), v["n_val"].as_u64()),
+        (Some(1438), Some(359))
+    );
+    assert!(
+        wall < 60.0 && v["seconds"].as_f64().unwrap() < 60.0,
+        "{wall} s"
+    );
+    let history = v["history"].as_array().unwrap();
+    assert_eq!(history.len(), 30);
+    for (i, h) in history.iter().enumerate() {
+        assert_eq!(h["epoch"], i as u64 + 1);
+        for key in ["train_loss", "val_loss", "val_accuracy", "lr", "seconds"] {
+            assert!(h[key].is_number(), "epoch {}: {key} in {h}", i + 1);
+        }
+    }
+
+    let csv = std::fs::read_to_string(out.join("history.csv")).unwrap();
+    assert!(csv.starts_with("epoch,train_loss,val_loss,val_accuracy,lr,seconds\n"));
+    assert_eq!(csv.lines().count(), 31);
+    let svg = std::fs::read_to_string(out.join("loss.svg")).unwrap();
+    assert!(svg.contains("<svg") && svg.contains("validation"));
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn same_seed_same_run_and_table_output() {
+    let out = out_dir("table");
+    let args = [
+        "train", "--data", "spirals", "--epochs", "3", "--batch", "50",
+    ];
+    let mut with_out = args.to_vec();
+    with_out.extend_from_slice(&["--out", out.to_str().unwrap()]);
+    let a = hesse(&with_out);
+    let b = hesse(&with_out);
+    assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
+    let text = String::from_utf8_lossy(&a.stdout);
+    assert!(text.contains("validation: loss"), "{text}");
+    // Identical apart from the timing line.
+    let strip = |s: &[u8]| {
+        String::from_utf8_lossy(s)
+            .lines()
+            .filter(|l| !l.contains(" s;"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(strip(&a.stdout), strip(&b.stdout));
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn regression_and_autoencoder_have_no_accuracy() {
+    let out = out_dir("tasks");
+    let v = train_json(
+        &["--data", "teacher", "--layers", "10,16,1", "--epochs", "3"],
+        &out,
+    );
+    assert_eq!(v["loss_function"], "mse");
+    assert!(v["val_accuracy"].is_null() && v["val_loss"].as_f64().unwrap() > 0.0);
+    let v = train_json(
+        &[
+            "--task",
+            "autoencoder",
+            "--layers",
+            "64,16,64",
+            "--epochs",
+            "2",
+        ],
+        &out,
+    );
+    assert_eq!(v["loss_function"], "logistic-ce");
+    assert!(v["train_accuracy"].is_null());
+    assert_eq!(v["history"].as_array().unwrap().len(), 2);
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn bad_input_exits_2_with_a_clear_message() {
+    let out = out_dir("bad");
+    let cases: &[(&[&str], &str)] = &[
+        (&["--lr", "0"], "learning rate"),
+        (&["--lr", "-0.1"], "learning rate"),
+        (&["--optimizer", "rmsprop", "--rho", "1"], "rho"),
+        (&["--optimizer", "adadelta", "--rho", "-0.5"], "rho"),
+        (&["--batch", "100000"], "training examples"),
+        (&["--optimizer", "lbfgs"], "unknown optimizer"),
+        (&["--data", "cifar"], "unknown data set"),
+        (&["--activation", "gelu"], "unknown activation"),
+        (&["--loss", "hinge"], "unknown loss"),
+        (&["--layers", "64,32,3"], "the last 10"),
+        (&["--layers", "2,32,10"], "the first width must be 64"),
+        (&["--layers", "64,x,10"], "positive widths"),
+        (&["--task", "autoencoder", "--layers", "64,8,10"], "last 64"),
+        (&["--task", "regress"], "unknown task"),
+        (
+            &["--optimizer", "sgd", "--beta1", "0.5"],
+            "does not apply to optimizer sgd",
+        ),
+    ];
+    for (args, expected) in cases {
+        let mut all = vec!["train", "--epochs", "1", "--out", out.to_str().unwrap()];
+        all.extend_from_slice(args);
+        let o = hesse(&all);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with("error: ") && stderr.contains(expected),
+            "{args:?}: {stderr}"
+        );
+        assert!(o.stdout.is_empty(), "{args:?}");
+        assert!(!out.exists(), "{args:?} wrote {}", out.display());
+    }
+}
