@@ -44,6 +44,7 @@ mod idx;
 mod init;
 mod loss;
 mod mlp;
+mod pretrain;
 mod train;
 
 pub use activation::Activation;
@@ -53,6 +54,7 @@ pub use idx::{Idx, read_idx};
 pub use init::{BiasInit, Init};
 pub use loss::Loss;
 pub use mlp::{Layer, Mlp, MlpBatch, MlpProblem};
+pub use pretrain::{Frozen, PretrainError, Pretrained, greedy_supervised};
 pub use train::MlpTraining;
 
 use std::path::PathBuf;
