@@ -159,7 +159,7 @@ fn bad_input_exits_2_with_a_clear_message() {
         (&["--optimizer", "rmsprop", "--rho", "1"], "rho"),
         (&["--optimizer", "adadelta", "--rho", "-0.5"], "rho"),
         (&["--batch", "100000"], "training examples"),
-        (&["--optimizer", "lbfgs"], "unknown optimizer"),
+        (&["--optimizer", "newton"], "unknown optimizer"),
         (&["--data", "cifar"], "unknown data set"),
         (&["--activation", "gelu"], "unknown activation"),
         (&["--loss", "hinge"], "unknown loss"),
@@ -186,4 +186,42 @@ fn bad_input_exits_2_with_a_clear_message() {
         assert!(o.stdout.is_empty(), "{args:?}");
         assert!(!out.exists(), "{args:?} wrote {}", out.display());
     }
+}
+
+#[test]
+fn lbfgs_trains_full_batch_with_a_history_per_iteration() {
+    let out = out_dir("lbfgs");
+    let v = train_json(
+        &[
+            "--data",
+            "digits",
+            "--layers",
+            "64,32,10",
+            "--activation",
+            "tanh",
+            "--optimizer",
+            "lbfgs",
+            "--epochs",
+            "200",
+            "--seed",
+            "0",
+        ],
+        &out,
+    );
+    assert_eq!(v["optimizer"], "lbfgs");
+    let history = v["history"].as_array().unwrap();
+    // Converges (gradient tolerance) well before 200 iterations.
+    assert!(
+        !history.is_empty() && history.len() < 200,
+        "{}",
+        history.len()
+    );
+    assert!(v["val_accuracy"].as_f64().unwrap() >= 0.95, "{v}");
+    assert!(v["train_accuracy"].as_f64().unwrap() >= 0.99, "{v}");
+    assert!(out.join("history.csv").exists());
+    let _ = std::fs::remove_dir_all(&out);
+    // First-order flags do not apply to it.
+    let o = hesse(&["train", "--optimizer", "lbfgs", "--lr", "0.1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--lr does not apply"));
 }

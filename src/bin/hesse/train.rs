@@ -44,9 +44,10 @@ const OPTIMIZERS: &[&str] = &[
     "rmsprop-nesterov",
     "adam",
     "adadelta",
+    "lbfgs",
 ];
 
-/// Train a small network with a first-order optimizer; write its loss curve (CSV, SVG).
+/// Train a small network with a first-order optimizer or full-batch L-BFGS; write its loss curve (CSV, SVG).
 #[derive(Debug, Args)]
 pub struct TrainArgs {
     /// The data: digits (UCI 8×8 digits, 64 inputs, 10 classes), spirals
@@ -71,7 +72,8 @@ pub struct TrainArgs {
     pub loss: Option<String>,
 
     /// Optimizer: sgd, momentum, nesterov, adagrad, rmsprop,
-    /// rmsprop-nesterov, adam, adadelta.
+    /// rmsprop-nesterov, adam, adadelta (minibatches), or lbfgs (full batch:
+    /// one epoch of the history is one L-BFGS iteration, --batch unused).
     #[arg(long, default_value = "adam")]
     pub optimizer: String,
 
@@ -323,6 +325,94 @@ fn fit<O: Optimizer + Clone>(
     })
 }
 
+/// Trains with full-batch L-BFGS (`Lbfgs` defaults: m = 10, Moré-Thuente)
+/// through the ordinary driver: one "epoch" of the history is one L-BFGS
+/// iteration on the whole training set (at least one value-and-gradient
+/// pass over it), `lr` is its line-search step, and the held-out metrics are
+/// taken after each iteration by an observer, which also keeps the best
+/// held-out iterate (GBC alg. 7.1) and stops after `patience` iterations
+/// without improvement. `--batch` does not apply.
+fn fit_lbfgs(
+    setup: &Loop,
+    objective: &MlpTraining<'_>,
+    params0: Vec<f64>,
+    out: &Path,
+) -> Result<Run, TrainError> {
+    use hesse::first_order::{Best, MinibatchObjective};
+    use hesse::solver::{Control, Run as SolverRun};
+    use std::cell::RefCell;
+
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| TrainError::Io { path, source }
+    };
+    std::fs::create_dir_all(out).map_err(io(out))?;
+    let history: RefCell<Vec<EpochRecord>> = RefCell::new(Vec::new());
+    let best: RefCell<Option<Best>> = RefCell::new(None);
+    let patience = setup.patience;
+    let solver = hesse::quasi_newton::Lbfgs::default()
+        .with_gtol(1e-10)
+        .with_max_iter(setup.epochs);
+    let report = SolverRun::new(solver, objective.train_problem(), &params0)?
+        .with_observer(|state| {
+            if state.iteration == 0 {
+                return Control::Continue;
+            }
+            let held_out = objective.held_out(&state.x);
+            history.borrow_mut().push(EpochRecord {
+                epoch: state.iteration,
+                train_loss: state.f,
+                held_out,
+                lr: state.alpha,
+                seconds: state.seconds,
+            });
+            let mut best = best.borrow_mut();
+            if let Some(m) = held_out
+                && best.as_ref().is_none_or(|b| m.loss < b.loss)
+            {
+                *best = Some(Best {
+                    epoch: state.iteration,
+                    loss: m.loss,
+                    params: state.x.clone(),
+                });
+            }
+            match (patience, best.as_ref()) {
+                (Some(p), Some(b)) if state.iteration - b.epoch >= p => Control::Stop,
+                _ => Control::Continue,
+            }
+        })
+        .finish();
+    let history = history.into_inner();
+    let best = best.into_inner();
+    let stop = if !report.f.is_finite() {
+        TrainStop::NonFinite
+    } else if report.termination == hesse::solver::Termination::UserStop {
+        TrainStop::EarlyStopping
+    } else {
+        TrainStop::Epochs
+    };
+    let state = TrainState {
+        params: report.x.clone(),
+        optimizer: (),
+        epoch: history.len() as u64,
+        step: report.iterations,
+        eps0: 1.0,
+        averager: None,
+        best,
+        since_best: 0,
+        history,
+        stopped: Some(stop),
+    };
+    let csv = out.join("history.csv");
+    state.write_history_csv(&csv).map_err(io(&csv))?;
+    Ok(Run {
+        params: state.best_params().to_vec(),
+        best_epoch: state.best.as_ref().map(|b| b.epoch),
+        stop: state.stopped,
+        history: state.history,
+    })
+}
+
 /// Runs the command and returns what to print on stdout.
 pub fn run(args: &TrainArgs) -> Result<String, TrainError> {
     let fo = &args.first_order;
@@ -439,6 +529,7 @@ pub fn run(args: &TrainArgs) -> Result<String, TrainError> {
     let lr = |default: f64| fo.lr.unwrap_or(default);
     let momentum = fo.momentum.unwrap_or(0.9);
     let run = match name {
+        "lbfgs" => fit_lbfgs(&setup, &objective, params0, &args.out),
         "sgd" => fit(Sgd::new(lr(0.01)), &setup, &objective, params0, &args.out),
         "momentum" => fit(
             Momentum::new(lr(0.01), momentum),
