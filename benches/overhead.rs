@@ -38,15 +38,16 @@
 //!  100000 cg-pr      27     68      961.728µs       9.62ns      260.284µs
 //! ```
 //!
-//! L-BFGS costs 9-11 ns per variable per iteration up to n = 10⁴ (m = 10:
-//! about 4m + 10 passes over n doubles, all in cache), rising to 16-23 ns
-//! at n = 10⁵ where the 2m history vectors (16 MB) leave the cache; CG-PR
-//! 6.6-9.6 ns (a handful of passes, but 1.8 trials per iteration against
-//! L-BFGS's 1.2). BFGS grows as n²: 0.67 ns per matrix entry at n = 10²,
-//! 0.94 ns at 10³ (8 MB, in cache), 2.4 ns at 10⁴ (800 MB streamed through
-//! the rank-two update). On this cheap objective the method's own work
-//! exceeds the evaluations everywhere except CG at small n: 10-40× for
-//! L-BFGS, 4-8× for CG-PR.
+//! L-BFGS costs 9-11 ns per variable per iteration up to n = 10⁴ (the
+//! memory model in benches/lbfgs.rs counts 56 n doubles moved per
+//! iteration), rising to 16-23 ns at n = 10⁵ where the 2m = 20 history
+//! vectors (16 MB) leave the cache; CG-PR 6.6-9.6 ns per variable, with 2.5
+//! gradient evaluations per iteration against L-BFGS's 1.2. BFGS grows as
+//! n²: 0.67 ns per matrix entry at n = 10², 0.94 ns at 10³ (8 MB), 2.4 ns at
+//! 10⁴ (800 MB streamed through the rank-two update). On this cheap
+//! objective the method's own work exceeds the evaluations everywhere:
+//! 16-43× for L-BFGS, 4-6× for CG-PR.
+//!
 
 use std::cell::Cell;
 use std::hint::black_box;
