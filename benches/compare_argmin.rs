@@ -60,10 +60,11 @@
 //! mgh35 n=8              cg-pr  |     20     54     54    0.055ms |     30    112    112    0.148ms |   0.374
 //! ```
 //!
-//! Iterations agree within a few (the same Moré-Thuente searches); argmin's
-//! quasi-Newton methods evaluate about twice the gradients (it recomputes
-//! the gradient at the accepted point) and its CG twice the values, and ours
-//! takes 0.28-0.48 of argmin's time for L-BFGS, 0.11-0.56 for CG-PR and
+//! L-BFGS takes the same iterations within 3 (the same Moré-Thuente
+//! searches); BFGS and CG differ by up to half (H₀ scaling, first trial
+//! steps). argmin's quasi-Newton methods evaluate 1.6-1.9× the gradients
+//! (about two per iteration) and its CG 1.4-2.2× the values; ours takes
+//! 0.28-0.48 of argmin's time for L-BFGS, 0.11-0.56 for CG-PR and
 //! 0.07-0.35 for BFGS on the small problems. On extended Rosenbrock n = 100
 //! argmin's BFGS from H₀ = I needs 418 iterations against ours 37 (the
 //! scaled H₀) in a dense `Vec<Vec<f64>>` algebra: 0.001 of the time.
