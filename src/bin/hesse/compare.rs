@@ -657,3 +657,36 @@ fn table(out: &Output) -> String {
     s += &format!("\n{solved} of {} runs solved\n", out.runs.len());
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `DIGITS_F_STAR` belongs to one network, data set and start: if any of
+    /// them drifts (architecture, decay, init, data scaling), f(x₀) moves
+    /// and examples/digits_fstar.rs must be rerun. The value is the one that
+    /// example printed with the f* stored.
+    #[test]
+    fn digits_case_is_the_one_f_star_was_computed_for() {
+        let (p, x0) = DigitsMlp::new();
+        assert_eq!(p.dim(), 1210);
+        let f0 = p.value(&x0);
+        assert!(
+            (f0 - 2.509_036_096_486_535).abs() < 1e-12,
+            "f(x0) = {f0:.17e}"
+        );
+        assert!(DIGITS_F_STAR < f0);
+    }
+
+    /// The dense Hessian built from Hessian-vector products is symmetric
+    /// (the R-operator's products are exact).
+    #[test]
+    fn digits_hessian_from_products_is_symmetric() {
+        let (p, x0) = DigitsMlp::new();
+        let n = p.dim();
+        let mut h = nalgebra::DMatrix::zeros(n, n);
+        p.hessian(&x0, &mut h);
+        let asym = (&h - h.transpose()).amax();
+        assert!(asym < 1e-10 * h.amax().max(1.0), "asymmetry {asym:e}");
+    }
+}
