@@ -233,6 +233,39 @@ fn sizes() -> Vec<usize> {
     }
 }
 
+/// `LBFGS_BENCH_ROUNDS=k`: instead of the criterion groups, `k` rounds of
+/// one compact solve and one argmin solve, interleaved, and their medians.
+fn rounds() -> Option<usize> {
+    std::env::var("LBFGS_BENCH_ROUNDS").ok()?.parse().ok()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let k = v.len();
+    if k % 2 == 1 {
+        v[k / 2]
+    } else {
+        0.5 * (v[k / 2 - 1] + v[k / 2])
+    }
+}
+
+fn interleaved(n: usize, rounds: usize, bw: f64, bytes: f64) {
+    let (mut ours_ms, mut theirs_ms) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        ours_ms.push(ours(n, LbfgsForm::Compact).0.as_secs_f64() * 1e3);
+        theirs_ms.push(theirs(n).0.as_secs_f64() * 1e3);
+    }
+    let (o, a) = (median(ours_ms.clone()), median(theirs_ms.clone()));
+    let floor = bytes / bw * 1e3;
+    println!("  compact per iteration (ms): {ours_ms:.1?}");
+    println!("  argmin per iteration (ms):  {theirs_ms:.1?}");
+    println!(
+        "  medians of {rounds} interleaved rounds: compact {o:.2} ms, argmin {a:.2} ms, compact / argmin {:.3}, compact / floor ({floor:.2} ms) {:.2}",
+        o / a,
+        o / floor
+    );
+}
+
 fn bench(c: &mut Criterion) {
     let bw = read_bandwidth();
     println!("measured streaming read bandwidth: {:.1} GB/s", bw / 1e9);
@@ -259,6 +292,10 @@ fn bench(c: &mut Criterion) {
             bytes / bw * 1e3
         );
 
+        if let Some(rounds) = rounds() {
+            interleaved(n, rounds, bw, bytes);
+            continue;
+        }
         let mut group = c.benchmark_group(format!("lbfgs_per_iteration/n={n}"));
         group.sampling_mode(SamplingMode::Flat);
         group.sample_size(10);
