@@ -397,9 +397,10 @@ run_options!([L, I] Lbfgs<L, I>);
 /// n = 1e6, m = 10: 3 GB/s per sweep against 7 GB/s for one stream, so
 /// the compact form was 2× slower than the two-loop form). 2048 rather than
 /// 512: the sweeps then read each slot's `s` and `y` in 16 KB runs instead of
-/// one 4 KB page at a time (n = 1e6, m = 10, quiet machine: sweep 1 in
-/// 7.6 ms against 8-15 ms, the plain read of the history 4.8 ms); at 8192
-/// the blocks of `g` and `d` no longer fit in L1 and both sweeps slow down.
+/// one 4 KB page at a time (n = 1e6, m = 10, a standalone copy of the
+/// sweeps, medians of 15 interleaved: 11.6 ms per sweep at 512, ≈ 10 ms at
+/// 1024-4096; in a solve, 8192 was slower: the blocks of `g` and `d` no
+/// longer fit in L1).
 const BLOCK: usize = 2048;
 
 /// `y += a x`.
