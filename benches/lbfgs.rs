@@ -55,9 +55,13 @@
 //!   iterations; writing 176 MB fresh takes ≈ 88 ms against 6-10 ms when
 //!   the pages are mapped (measured apart), ≈ 2.1 ms per iteration over the
 //!   38 of a solve.
-//! - The two sweeps read the history at ≈ 16-22 GB/s, not the streaming
-//!   bandwidth (a standalone copy of the sweeps: ≈ 10 ms per sweep over 160 MB
-//!   for `BLOCK` 1024-4096, 11.6 ms for 512). Storing each slot's `s` and `y`
+//! - The two sweeps read the history at 1.3-1.7× the time of a plain
+//!   contiguous read (a standalone copy of sweep 1, medians of 15: 5.1 ms
+//!   over 160 MB against 4.0 ms for one read of all 176 MB of `S` and `Y`
+//!   when quiet; 8.6 against 6.6 under load; ≈ 10 ms per sweep for `BLOCK`
+//!   1024-4096 and 11.6 ms for 512 in a loaded run). Reading a block's `s`
+//!   of all slots and then their `y` (one stream at a time) took 7.2 ms
+//!   against 5.1, and storing each slot's `s` and `y`
 //!   adjacent in one buffer (one stream instead of two) measured slower in
 //!   the same copy (sweep 1 14-16 ms against 10, sweep 2 18-23 against
 //!   10-15, interleaved runs), so the history keeps separate `s` and `y`.
