@@ -4,7 +4,10 @@
 //! argmin 0.11's `LBFGS` with `MoreThuenteLineSearch`.
 //!
 //! Run: `cargo bench --bench lbfgs`; `LBFGS_BENCH_N=1000000 cargo bench --bench lbfgs`
-//! for chosen sizes (comma-separated).
+//! for chosen sizes (comma-separated); add `LBFGS_BENCH_ROUNDS=7` for 7
+//! interleaved rounds of one compact and one argmin solve and their medians
+//! instead of the criterion groups (the figures to compare on a loaded
+//! machine).
 //!
 //! Each criterion "iteration" is one solve from the standard start; the time
 //! reported is that solve's wall time less the time spent inside the objective
@@ -32,18 +35,36 @@
 //! | before blocking the history | 9.7 GB/s | 145 ms | 65 ms | 173 ms | 0.84 (one solve each) |
 //! | blocked history | 11.3 GB/s | 99.6 ms | 175 ms | 162 ms | 0.62 |
 //! | blocked, fused sweeps | 15.3 GB/s | 83.2 ms | 185 ms | 98.9 ms | 0.84 |
+//! | the same, 5 interleaved rounds | 41.5 GB/s | 33.05 ms | | 61.96 ms | 0.53 |
+//! | vectorized `dot`, `inf_norm`; `BLOCK` 2048; 7 interleaved rounds | 37.7 GB/s | 20.25 ms | | 43.27 ms | 0.47 |
+//!
+//! (The last two rows: `LBFGS_BENCH_N=1000000 LBFGS_BENCH_ROUNDS=k cargo
+//! bench --bench lbfgs`; the machine was quieter in the last, so compare the
+//! ratios, not the times.)
 //!
 //! The memory floor (`doubles_per_iteration`): sweep 1 reads `S`, `Y`, `g`:
 //! `(2m + 1) n`; sweep 2 reads them and writes `d`: `(2m + 2) n`; each of the
 //! 1.18 trials per iteration `5n`; the pair pass `6n`; the driver's `‖g‖∞`
-//! `n`: `55.9 n` doubles = 447 MB per iteration; at the 15.3 GB/s measured in
-//! the last run, 29 ms (at the 36 GB/s of a quiet machine, 12.4 ms). Ours is
-//! ≈ 2.8× that floor and ≈ 0.6-0.85× argmin, short of the target of a third
-//! of argmin: the two sweeps read the history at about a third of the
-//! streaming bandwidth measured by `read_bandwidth` (timed in isolation:
-//! 57 ms for the direction against 17 ms for one plain read of `S` and `Y`,
-//! so ≈ 34 ms would be the direction's floor). Not yet explained without a
-//! profiler (perf is not installed here).
+//! `n`: `55.9 n` doubles = 447 MB per iteration; at the 37.7 GB/s measured in
+//! the last run, 11.9 ms. Ours is 1.71× that floor and 0.47× argmin, short of
+//! the target (a third of argmin, 14.4 ms in that run, which is above
+//! 1.15 × floor = 13.6 ms). Where the 8.4 ms above the floor go:
+//!
+//! - First touch of the history: its `2 (m + 1) n` doubles (176 MB) are
+//!   fresh pages, faulted in by the pair passes of the first `m + 1`
+//!   iterations; writing 176 MB fresh takes ≈ 88 ms against 6-10 ms when
+//!   the pages are mapped (measured apart), ≈ 2.1 ms per iteration over the
+//!   38 of a solve.
+//! - The two sweeps read the history at 1.3-1.7× the time of a plain
+//!   contiguous read (a standalone copy of sweep 1, medians of 15: 5.1 ms
+//!   over 160 MB against 4.0 ms for one read of all 176 MB of `S` and `Y`
+//!   when quiet; 8.6 against 6.6 under load; ≈ 10 ms per sweep for `BLOCK`
+//!   1024-4096 and 11.6 ms for 512 in a loaded run). Reading a block's `s`
+//!   of all slots and then their `y` (one stream at a time) took 7.2 ms
+//!   against 5.1, and storing each slot's `s` and `y`
+//!   adjacent in one buffer (one stream instead of two) measured slower in
+//!   the same copy (sweep 1 14-16 ms against 10, sweep 2 18-23 against
+//!   10-15, interleaved runs), so the history keeps separate `s` and `y`.
 
 use std::cell::Cell;
 use std::hint::black_box;
@@ -233,6 +254,39 @@ fn sizes() -> Vec<usize> {
     }
 }
 
+/// `LBFGS_BENCH_ROUNDS=k`: instead of the criterion groups, `k` rounds of
+/// one compact solve and one argmin solve, interleaved, and their medians.
+fn rounds() -> Option<usize> {
+    std::env::var("LBFGS_BENCH_ROUNDS").ok()?.parse().ok()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let k = v.len();
+    if k % 2 == 1 {
+        v[k / 2]
+    } else {
+        0.5 * (v[k / 2 - 1] + v[k / 2])
+    }
+}
+
+fn interleaved(n: usize, rounds: usize, bw: f64, bytes: f64) {
+    let (mut ours_ms, mut theirs_ms) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        ours_ms.push(ours(n, LbfgsForm::Compact).0.as_secs_f64() * 1e3);
+        theirs_ms.push(theirs(n).0.as_secs_f64() * 1e3);
+    }
+    let (o, a) = (median(ours_ms.clone()), median(theirs_ms.clone()));
+    let floor = bytes / bw * 1e3;
+    println!("  compact per iteration (ms): {ours_ms:.1?}");
+    println!("  argmin per iteration (ms):  {theirs_ms:.1?}");
+    println!(
+        "  medians of {rounds} interleaved rounds: compact {o:.2} ms, argmin {a:.2} ms, compact / argmin {:.3}, compact / floor ({floor:.2} ms) {:.2}",
+        o / a,
+        o / floor
+    );
+}
+
 fn bench(c: &mut Criterion) {
     let bw = read_bandwidth();
     println!("measured streaming read bandwidth: {:.1} GB/s", bw / 1e9);
@@ -259,6 +313,10 @@ fn bench(c: &mut Criterion) {
             bytes / bw * 1e3
         );
 
+        if let Some(rounds) = rounds() {
+            interleaved(n, rounds, bw, bytes);
+            continue;
+        }
         let mut group = c.benchmark_group(format!("lbfgs_per_iteration/n={n}"));
         group.sampling_mode(SamplingMode::Flat);
         group.sample_size(10);

@@ -119,7 +119,7 @@ fn bfgs() {
 fn lbfgs() {
     let runs = check("lbfgs", [31, 28, 24], 7_802);
     assert!(count(&runs) >= [27, 26, 23]);
-    against_scipy(&runs, "lbfgs", "L-BFGS-B", 6779.0 / 6342.0);
+    against_scipy(&runs, "lbfgs", "L-BFGS-B", 6832.0 / 6342.0);
 }
 
 #[test]
@@ -171,9 +171,11 @@ fn scipy(method: &str) -> Vec<(usize, f64, bool, u64)> {
 
 /// On the runs both solve, our total gradient evaluations must be at most
 /// `at_most` times scipy's. Measured: `bfgs` 9363 vs `BFGS` 10271 on 77
-/// runs; `cg-pr` 30137 vs `CG` 36666 on 66. Not yet for `lbfgs`: 6778 vs
-/// `L-BFGS-B` 6342 on 78 runs (7% more; Penalty II and Brown-Dennis cost
-/// most), so it is only held at its measured ratio.
+/// runs; `cg-pr` 30137 vs `CG` 36666 on 66. Not yet for `lbfgs`: 6832 vs
+/// `L-BFGS-B` 6342 on 78 runs (8% more; Penalty II and Brown-Dennis cost
+/// most), so it is only held at its measured ratio. (It was 6779 before
+/// `linesearch::dot` summed in eight lanes: the last-bit change of `φ'`
+/// moves a few long runs by a few evaluations each.)
 fn against_scipy(runs: &[Run], ours: &str, theirs: &str, at_most: f64) {
     let reference = scipy(theirs);
     assert_eq!(reference.len(), 105, "{theirs}");
