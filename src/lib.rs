@@ -48,6 +48,7 @@ pub mod first_order;
 pub mod interop;
 pub mod linalg;
 pub mod linesearch;
+pub mod natural;
 pub mod newton;
 pub mod nn;
 pub mod problem;

@@ -1,0 +1,285 @@
+//! Fisher-vector products and Hessian-free optimization (`hesse::natural`).
+
+use hesse::natural::{Fisher, FisherKind, HessianFree};
+use hesse::nn::{Activation, Dataset, Init, Loss, Mlp, MlpProblem};
+use hesse::prelude::*;
+use hesse::solver::Run;
+use nalgebra::{DMatrix, DVector};
+
+/// A tiny network and data set for `loss`: 3 inputs, 4 tanh units, 3 outputs.
+fn tiny(loss: Loss, seed: u64) -> (Mlp, Dataset) {
+    let mlp = Mlp::new(&[3, 4, 3], Activation::Tanh, loss).unwrap();
+    let mut data = Dataset::teacher(7, &[3, 5, 3], 0.3, seed).unwrap();
+    if loss != Loss::MeanSquaredError {
+        // Targets in [0, 1] (logistic) or one-hot (softmax).
+        let k = 3;
+        let mut t = data.targets().to_vec();
+        for c in t.chunks_exact_mut(k) {
+            let arg = (0..k).max_by(|&a, &b| c[a].total_cmp(&c[b])).unwrap();
+            for (j, v) in c.iter_mut().enumerate() {
+                *v = match loss {
+                    Loss::SoftmaxCrossEntropy => f64::from(j == arg),
+                    _ => 1.0 / (1.0 + (-*v).exp()),
+                };
+            }
+        }
+        data = Dataset::new(3, 3, data.inputs().to_vec(), t).unwrap();
+    }
+    (mlp, data)
+}
+
+/// Per-example Jacobian `Jᵢ` (`k × n`) from Jacobian-vector products.
+fn jacobian(problem: &MlpProblem<'_>, x: &[f64], i: usize) -> DMatrix<f64> {
+    let n = x.len();
+    let k = problem.mlp().outputs();
+    let mut j = DMatrix::zeros(k, n);
+    let mut e = vec![0.0; n];
+    let mut col = vec![0.0; k];
+    for c in 0..n {
+        e[c] = 1.0;
+        problem.jac_vec_batch(x, &[i], &e, &mut col).unwrap();
+        e[c] = 0.0;
+        j.column_mut(c).copy_from_slice(&col);
+    }
+    j
+}
+
+/// The Fisher from its definition, `E_y[s sᵀ]` for the score `s = Jᵀ ∇ₒℓ(o, y)`,
+/// with the expectation over `y ∼ p(·|o)` computed exactly: by enumeration
+/// (softmax over classes, logistic over {0,1}^k) or by symmetric points with
+/// the Gaussian's covariance (`y = o ± √k eⱼ`, weights `1/(2k)`).
+fn fisher_by_definition(problem: &MlpProblem<'_>, x: &[f64]) -> DMatrix<f64> {
+    let mlp = problem.mlp();
+    let data = problem.data();
+    let n = x.len();
+    let k = mlp.outputs();
+    let mut f = DMatrix::zeros(n, n);
+    for i in 0..data.len() {
+        let j = jacobian(problem, x, i);
+        let o = mlp.predict(x, data.input(i), None).unwrap();
+        // (weight, ∇ₒℓ(o, y)) over the support / points.
+        let mut terms: Vec<(f64, DVector<f64>)> = Vec::new();
+        match mlp.loss() {
+            Loss::SoftmaxCrossEntropy => {
+                let m = o.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let z: f64 = o.iter().map(|v| (v - m).exp()).sum();
+                let p: Vec<f64> = o.iter().map(|v| (v - m).exp() / z).collect();
+                for c in 0..k {
+                    let mut s = DVector::from_vec(p.clone());
+                    s[c] -= 1.0;
+                    terms.push((p[c], s));
+                }
+            }
+            Loss::LogisticCrossEntropy => {
+                let p: Vec<f64> = o.iter().map(|v| 1.0 / (1.0 + (-v).exp())).collect();
+                for bits in 0..(1u32 << k) {
+                    let mut w = 1.0;
+                    let mut s = DVector::zeros(k);
+                    for c in 0..k {
+                        let y = f64::from((bits >> c) & 1);
+                        w *= if y == 1.0 { p[c] } else { 1.0 - p[c] };
+                        s[c] = p[c] - y;
+                    }
+                    terms.push((w, s));
+                }
+            }
+            Loss::MeanSquaredError => {
+                let r = (k as f64).sqrt();
+                for c in 0..k {
+                    for sign in [-1.0, 1.0] {
+                        let mut s = DVector::zeros(k);
+                        s[c] = sign * r; // o − y
+                        terms.push((0.5 / k as f64, s));
+                    }
+                }
+            }
+        }
+        for (w, s) in terms {
+            let g = j.transpose() * s;
+            f += w * &g * g.transpose();
+        }
+    }
+    f / data.len() as f64
+}
+
+fn empirical_by_definition(problem: &MlpProblem<'_>, x: &[f64]) -> DMatrix<f64> {
+    let n = x.len();
+    let b = problem.data().len();
+    let mut f = DMatrix::zeros(n, n);
+    let mut g = vec![0.0; n];
+    for i in 0..b {
+        problem.value_grad_batch(x, &[i], &mut g).unwrap();
+        let gv = DVector::from_column_slice(&g);
+        f += &gv * gv.transpose();
+    }
+    f / b as f64
+}
+
+fn gauss_newton_dense(problem: &MlpProblem<'_>, x: &[f64]) -> DMatrix<f64> {
+    let n = x.len();
+    let mut m = DMatrix::zeros(n, n);
+    let mut e = vec![0.0; n];
+    let mut col = vec![0.0; n];
+    for c in 0..n {
+        e[c] = 1.0;
+        problem.gauss_newton_vec(x, &e, &mut col);
+        e[c] = 0.0;
+        m.column_mut(c).copy_from_slice(&col);
+    }
+    m
+}
+
+fn rel_err(a: &DMatrix<f64>, b: &DMatrix<f64>) -> f64 {
+    (a - b).amax() / b.amax().max(1e-300)
+}
+
+#[test]
+fn fisher_matrices_are_symmetric_psd() {
+    for loss in Loss::ALL {
+        for kind in [FisherKind::Exact, FisherKind::Empirical] {
+            let (mlp, data) = tiny(loss, 3);
+            let problem = mlp.problem(&data).unwrap();
+            let x = mlp.init(Init::Glorot, 5);
+            let f = Fisher::new(&problem, &x, None, kind).unwrap();
+            let raw = {
+                // Unsymmetrized columns: the products themselves are symmetric.
+                let n = x.len();
+                let mut m = DMatrix::zeros(n, n);
+                let mut e = vec![0.0; n];
+                let mut col = vec![0.0; n];
+                for c in 0..n {
+                    e[c] = 1.0;
+                    f.try_apply(&e, &mut col).unwrap();
+                    e[c] = 0.0;
+                    m.column_mut(c).copy_from_slice(&col);
+                }
+                m
+            };
+            assert!(rel_err(&raw.transpose(), &raw) < 1e-12, "{loss:?} {kind:?}");
+            let eig = f.dense().unwrap().symmetric_eigenvalues();
+            let scale = eig.amax();
+            assert!(
+                eig.min() > -1e-12 * scale,
+                "{loss:?} {kind:?}: {}",
+                eig.min()
+            );
+        }
+    }
+}
+
+#[test]
+fn fisher_products_equal_explicit_matrices() {
+    for loss in Loss::ALL {
+        let (mlp, data) = tiny(loss, 11);
+        let problem = mlp.problem(&data).unwrap();
+        let x = mlp.init(Init::Glorot, 2);
+        let exact = Fisher::new(&problem, &x, None, FisherKind::Exact).unwrap();
+        let e = rel_err(&exact.dense().unwrap(), &fisher_by_definition(&problem, &x));
+        assert!(e < 1e-12, "{loss:?} exact: {e:e}");
+        let emp = Fisher::new(&problem, &x, None, FisherKind::Empirical).unwrap();
+        let e = rel_err(
+            &emp.dense().unwrap(),
+            &empirical_by_definition(&problem, &x),
+        );
+        assert!(e < 1e-12, "{loss:?} empirical: {e:e}");
+    }
+}
+
+#[test]
+fn exact_fisher_equals_gauss_newton() {
+    // Softmax cross-entropy and ½‖·‖² (unit-variance Gaussian), split at the
+    // logits; logistic outputs as well.
+    for loss in Loss::ALL {
+        let (mlp, data) = tiny(loss, 17);
+        let problem = mlp.problem(&data).unwrap();
+        let x = mlp.init(Init::Glorot, 9);
+        let f = Fisher::new(&problem, &x, None, FisherKind::Exact).unwrap();
+        let e = rel_err(&f.dense().unwrap(), &gauss_newton_dense(&problem, &x));
+        assert!(e < 1e-12, "{loss:?}: {e:e}");
+    }
+}
+
+#[test]
+fn fisher_on_a_minibatch_and_bad_input() {
+    let (mlp, data) = tiny(Loss::SoftmaxCrossEntropy, 1);
+    let problem = mlp.problem(&data).unwrap();
+    let x = mlp.init(Init::Glorot, 0);
+    let batch = [1, 4];
+    let sub_data = data.subset(&batch).unwrap();
+    let sub = mlp.problem(&sub_data).unwrap();
+    for kind in [FisherKind::Exact, FisherKind::Empirical] {
+        let a = Fisher::new(&problem, &x, Some(&batch), kind).unwrap();
+        let b = Fisher::new(&sub, &x, None, kind).unwrap();
+        assert!(rel_err(&a.dense().unwrap(), &b.dense().unwrap()) < 1e-13);
+        assert_eq!(a.batch_len(), 2);
+    }
+    assert!(Fisher::new(&problem, &x[1..], None, FisherKind::Exact).is_err());
+    assert!(Fisher::new(&problem, &x, Some(&[99]), FisherKind::Exact).is_err());
+    assert!(Fisher::new(&problem, &x, Some(&[]), FisherKind::Exact).is_err());
+    let f = Fisher::new(&problem, &x, None, FisherKind::Exact).unwrap();
+    let mut out = vec![0.0; 2];
+    assert!(f.try_apply(&x, &mut out).is_err());
+}
+
+#[test]
+fn hessian_free_damping_follows_the_rho_rule() {
+    let data = Dataset::two_spirals(60, 0.0, 3).unwrap();
+    let mlp = Mlp::new(&[2, 8, 2], Activation::Tanh, Loss::SoftmaxCrossEntropy).unwrap();
+    let problem = mlp.problem(&data).unwrap();
+    let x0 = mlp.init(Init::Glorot, 1);
+    let hf = HessianFree::default()
+        .with_initial_damping(10.0)
+        .with_max_iter(30);
+    let mut run = Run::new(hf, &problem, &x0).unwrap();
+    while run.step().is_none() {}
+    let trace = run.solver().trace().clone();
+    let report = run.finish();
+    assert!(report.f < problem.value(&x0));
+    let k = trace.lambda.len();
+    assert!(k >= 10, "{k} iterations");
+    let (mut grew, mut shrank) = (false, false);
+    for i in 0..k - 1 {
+        let (l, rho, next) = (trace.lambda[i], trace.rho[i], trace.lambda[i + 1]);
+        let want = if rho.is_nan() || rho < 0.25 {
+            grew = true;
+            1.5 * l
+        } else if rho > 0.75 {
+            shrank = true;
+            l * (2.0 / 3.0)
+        } else {
+            l
+        };
+        assert!(
+            (next - want).abs() <= 1e-12 * want,
+            "iteration {i}: λ {l} ρ {rho} → {next}"
+        );
+    }
+    assert!(shrank, "ρ never above ¾: {:?}", trace.rho);
+    let _ = grew;
+}
+
+#[test]
+fn hessian_free_rejects_bad_options() {
+    let data = Dataset::two_spirals(10, 0.0, 3).unwrap();
+    let mlp = Mlp::new(&[2, 3, 2], Activation::Tanh, Loss::SoftmaxCrossEntropy).unwrap();
+    let problem = mlp.problem(&data).unwrap();
+    let x0 = mlp.init(Init::Glorot, 1);
+    assert!(
+        HessianFree::default()
+            .with_initial_damping(-1.0)
+            .minimize(&problem, &x0)
+            .is_err()
+    );
+    assert!(
+        HessianFree::default()
+            .with_decay(1.5)
+            .minimize(&problem, &x0)
+            .is_err()
+    );
+    assert!(
+        HessianFree::default()
+            .with_max_cg_iter(0)
+            .minimize(&problem, &x0)
+            .is_err()
+    );
+}
