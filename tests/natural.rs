@@ -1,6 +1,6 @@
 //! Fisher-vector products and Hessian-free optimization (`hesse::natural`).
 
-use hesse::natural::{Fisher, FisherKind, HessianFree, HfTraining};
+use hesse::natural::{Fisher, FisherKind, HessianFree, HfTraining, NaturalGradient};
 use hesse::nn::{Activation, Dataset, Init, Loss, Mlp, MlpProblem};
 use hesse::prelude::*;
 use hesse::solver::Run;
@@ -370,6 +370,67 @@ fn hessian_free_minibatch_training_decreases_the_loss() {
                     ..bad.clone()
                 }
             )
+            .is_err()
+    );
+}
+
+#[test]
+fn natural_gradient_damping_follows_the_rho_rule_and_trains() {
+    let data = Dataset::digits().unwrap();
+    let mlp = Mlp::new(&[64, 16, 10], Activation::Tanh, Loss::SoftmaxCrossEntropy).unwrap();
+    let problem = mlp.problem(&data).unwrap();
+    let x0 = mlp.init(Init::Glorot, 0);
+    let mut run = Run::new(NaturalGradient::default().with_max_iter(25), &problem, &x0).unwrap();
+    while run.step().is_none() {}
+    let trace = run.solver().trace().clone();
+    let report = run.finish();
+    eprintln!("natural: f {} evals {:?}", report.f, report.evals);
+    let target = adam_loss(&problem, &x0, 1e-2, 1500);
+    assert!(report.f <= target, "natural {} > Adam {target}", report.f);
+    for i in 0..trace.lambda.len() - 1 {
+        let (l, rho, next) = (trace.lambda[i], trace.rho[i], trace.lambda[i + 1]);
+        let want = if rho.is_nan() || rho < 0.25 {
+            1.5 * l
+        } else if rho > 0.75 {
+            l * (2.0 / 3.0)
+        } else {
+            l
+        };
+        assert!((next - want).abs() <= 1e-12 * want, "iteration {i}");
+    }
+    assert!(report.evals.hv <= 25 * 52, "{:?}", report.evals);
+}
+
+#[test]
+fn natural_gradient_minibatch_exact_and_empirical() {
+    let data = Dataset::digits().unwrap();
+    let mlp = Mlp::new(&[64, 16, 10], Activation::Tanh, Loss::SoftmaxCrossEntropy).unwrap();
+    let problem = mlp.problem(&data).unwrap();
+    let x0 = mlp.init(Init::Glorot, 0);
+    let opts = HfTraining {
+        iterations: 15,
+        grad_batch: Some(600),
+        curvature_batch: 120,
+        precondition: false,
+        seed: 4,
+    };
+    let mut finals = Vec::new();
+    for kind in [FisherKind::Exact, FisherKind::Empirical] {
+        let run = NaturalGradient::default()
+            .train(&problem, &x0, &opts, kind)
+            .unwrap();
+        let last = *run.loss.last().unwrap();
+        eprintln!("{kind:?}: {:?}", run.loss);
+        assert!(last < run.loss[0], "{kind:?}");
+        finals.push(last);
+    }
+    // Same batches, same damping rule: the exact Fisher trains faster here
+    // (0.115 against 0.279 after 15 iterations).
+    assert!(finals[0] < finals[1], "{finals:?}");
+    assert!(
+        NaturalGradient::default()
+            .with_learning_rate(0.0)
+            .train(&problem, &x0, &opts, FisherKind::Exact)
             .is_err()
     );
 }

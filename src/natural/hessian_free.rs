@@ -34,7 +34,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::linalg::{axpy, dot, norm2};
-use crate::nn::{MlpProblem, NnError};
+use crate::nn::MlpProblem;
 use crate::problem::{Counted, GaussNewtonVec, Gradient, Objective};
 use crate::solver::{
     Error, Minimizer, Report, RunOptions, State, Termination, check_positive, run_options,
@@ -191,7 +191,7 @@ impl HessianFree {
 
 /// The Levenberg-Marquardt rule of Martens 2010 §4.1: `λ ← 3/2 λ` if
 /// `ρ < ¼` (or `ρ` is not a number), `λ ← 2/3 λ` if `ρ > ¾`.
-fn next_damping(lambda: f64, rho: f64) -> f64 {
+pub(crate) fn next_damping(lambda: f64, rho: f64) -> f64 {
     if rho.is_nan() || rho < 0.25 {
         lambda * 1.5
     } else if rho > 0.75 {
@@ -511,14 +511,12 @@ impl HessianFree {
         let n_data = problem.data().len();
         let n = problem.mlp().num_params();
         if x0.len() != n {
-            return Err(Error::InvalidProblem(
-                NnError::Length {
-                    what: "x0",
-                    got: x0.len(),
-                    expected: n,
-                }
-                .to_string(),
-            ));
+            return Err(Error::DimensionMismatch {
+                what: "x0",
+                got: x0.len(),
+                expected: n,
+                expected_from: "network",
+            });
         }
         let gb = opts.grad_batch.unwrap_or(n_data).min(n_data);
         if gb == 0 || opts.curvature_batch == 0 || opts.curvature_batch > gb {
