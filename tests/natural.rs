@@ -136,7 +136,14 @@ fn rel_err(a: &DMatrix<f64>, b: &DMatrix<f64>) -> f64 {
 #[test]
 fn fisher_matrices_are_symmetric_psd() {
     for loss in Loss::ALL {
-        for kind in [FisherKind::Exact, FisherKind::Empirical] {
+        for kind in [
+            FisherKind::Exact,
+            FisherKind::Empirical,
+            FisherKind::Sampled {
+                samples: 2,
+                seed: 7,
+            },
+        ] {
             let (mlp, data) = tiny(loss, 3);
             let problem = mlp.problem(&data).unwrap();
             let x = mlp.init(Init::Glorot, 5);
@@ -433,4 +440,37 @@ fn natural_gradient_minibatch_exact_and_empirical() {
             .train(&problem, &x0, &opts, FisherKind::Exact)
             .is_err()
     );
+}
+
+#[test]
+fn sampled_fisher_converges_to_the_exact_fisher() {
+    for loss in Loss::ALL {
+        let (mlp, data) = tiny(loss, 21);
+        let problem = mlp.problem(&data).unwrap();
+        let x = mlp.init(Init::Glorot, 3);
+        let exact = Fisher::new(&problem, &x, None, FisherKind::Exact)
+            .unwrap()
+            .dense()
+            .unwrap();
+        let sampled = |samples, seed| {
+            Fisher::new(&problem, &x, None, FisherKind::Sampled { samples, seed })
+                .unwrap()
+                .dense()
+                .unwrap()
+        };
+        let few = rel_err(&sampled(10, 1), &exact);
+        let many = rel_err(&sampled(20_000, 1), &exact);
+        // Monte Carlo error ~ 1/√S: 10 → 20 000 samples shrinks it ~45×.
+        assert!(many < 0.03, "{loss:?}: {many}");
+        assert!(many < few / 5.0, "{loss:?}: {few} → {many}");
+        assert_eq!(sampled(3, 9), sampled(3, 9), "seeded");
+    }
+    let (mlp, data) = tiny(Loss::MeanSquaredError, 1);
+    let problem = mlp.problem(&data).unwrap();
+    let x = mlp.init(Init::Glorot, 0);
+    let zero = FisherKind::Sampled {
+        samples: 0,
+        seed: 0,
+    };
+    assert!(Fisher::new(&problem, &x, None, zero).is_err());
 }

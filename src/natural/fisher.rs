@@ -16,6 +16,12 @@
 //!   JMLR 21, 2020, §9.2). `H_F` is `diag p − p pᵀ` for softmax,
 //!   `diag(p ⊙ (1 − p))` for independent logistic outputs and `I` for squared
 //!   error read as a unit-variance Gaussian;
+//! - the **sampled Fisher** [`FisherKind::Sampled`]: the same expectation by
+//!   seeded Monte Carlo, `(1/(B S)) Σᵢ Σₛ Jᵢᵀ eᵢₛ eᵢₛᵀ Jᵢ` with
+//!   `eᵢₛ = ∇ₒℓ(oᵢ, yᵢₛ)` for targets `yᵢₛ ∼ p(·|oᵢ)` drawn from the model
+//!   (what K-FAC estimates its factors from; Martens & Grosse 2015, §5). An
+//!   unbiased estimate of the Fisher, positive semi-definite, of rank at most
+//!   `B S`;
 //! - the **empirical Fisher** [`FisherKind::Empirical`]:
 //!   `F_emp = (1/B) Σᵢ gᵢ gᵢᵀ` with `gᵢ = Jᵢᵀ eᵢ` the per-example gradient at
 //!   the *observed* target, `eᵢ = ∇ₒℓ(oᵢ, tᵢ)`.
@@ -39,8 +45,10 @@
 //! `examples/empirical_fisher.rs`.
 
 use nalgebra::DMatrix;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 
-use crate::linalg::LinearOperator;
+use crate::linalg::{LinearOperator, axpy};
 use crate::nn::{Loss, MlpProblem, NnError};
 
 /// Which Fisher matrix a [`Fisher`] multiplies by.
@@ -52,6 +60,14 @@ pub enum FisherKind {
     /// The empirical Fisher `(1/B) Σ gᵢ gᵢᵀ` of per-example gradients at the
     /// observed targets (Kunstner et al. 2019 on why it is not the Fisher).
     Empirical,
+    /// The Fisher estimated from `samples ≥ 1` targets per example drawn from
+    /// the model's predictive distribution with a seeded generator.
+    Sampled {
+        /// Targets drawn per example, `S`.
+        samples: usize,
+        /// Seed of the generator (ChaCha8).
+        seed: u64,
+    },
 }
 
 /// A Fisher matrix of an [`MlpProblem`] at fixed parameters on a fixed batch,
@@ -78,7 +94,8 @@ pub struct Fisher<'p, 'a> {
     params: Vec<f64>,
     batch: Vec<usize>,
     kind: FisherKind,
-    /// `k × B`: `p(oᵢ)` (exact) or `eᵢ = ∇ₒℓ(oᵢ, tᵢ)` (empirical).
+    /// `k × B`: `p(oᵢ)` (exact) or `eᵢ = ∇ₒℓ(oᵢ, tᵢ)` (empirical); `k × B × S`
+    /// (sample-major) `eᵢₛ` (sampled).
     out_stats: Vec<f64>,
 }
 
@@ -86,8 +103,9 @@ impl<'p, 'a> Fisher<'p, 'a> {
     /// The Fisher of `problem` at `params` on the examples `batch` (`None`:
     /// the whole data set).
     ///
-    /// Errors: wrong parameter length, an empty or out-of-range batch, or a
-    /// network with batch normalization ([`NnError::Architecture`]).
+    /// Errors: wrong parameter length, an empty or out-of-range batch, a
+    /// network with batch normalization ([`NnError::Architecture`]), or
+    /// `samples = 0` ([`NnError::InvalidOption`]).
     pub fn new(
         problem: &'p MlpProblem<'a>,
         params: &[f64],
@@ -138,6 +156,16 @@ impl<'p, 'a> Fisher<'p, 'a> {
                 loss.gradient(k, &p, &targets, 1.0, &mut e);
                 e
             }
+            FisherKind::Sampled { samples, seed } => {
+                if samples == 0 {
+                    return Err(NnError::InvalidOption {
+                        name: "samples",
+                        value: 0.0,
+                        expected: "at least 1",
+                    });
+                }
+                sampled_residuals(loss, k, &p, samples, seed)
+            }
         };
         Ok(Self {
             problem,
@@ -183,6 +211,21 @@ impl<'p, 'a> Fisher<'p, 'a> {
                     fisher_block_vec(mlp.loss(), pc, uc);
                 }
             }
+            FisherKind::Sampled { samples, .. } => {
+                // uᵢ ← (1/S) Σₛ eᵢₛ (eᵢₛᵀ (J v)ᵢ).
+                let cols = self.batch.len();
+                let inv_s = 1.0 / samples as f64;
+                let mut w = vec![0.0; k];
+                for (i, uc) in u.chunks_exact_mut(k).enumerate() {
+                    w.fill(0.0);
+                    for s in 0..samples {
+                        let ec = &self.out_stats[(s * cols + i) * k..(s * cols + i + 1) * k];
+                        let d: f64 = uc.iter().zip(ec).map(|(a, b)| a * b).sum();
+                        axpy(d * inv_s, ec, &mut w);
+                    }
+                    uc.copy_from_slice(&w);
+                }
+            }
             FisherKind::Empirical => {
                 // uᵢ ← eᵢ (eᵢᵀ (J v)ᵢ): the per-example rank-one gᵢ gᵢᵀ at the logits.
                 for (uc, ec) in u.chunks_exact_mut(k).zip(self.out_stats.chunks_exact(k)) {
@@ -218,6 +261,49 @@ impl<'p, 'a> Fisher<'p, 'a> {
         let sym = (&m + m.transpose()) * 0.5;
         Ok(sym)
     }
+}
+
+/// `e = ∇ₒℓ(o, y)` for `S` targets per example drawn from `p(·|o)`, laid out
+/// `k × B` per sample: softmax `p − onehot(y)`, `y ∼ Categorical(p)`;
+/// logistic `p − y`, `yⱼ ∼ Bernoulli(pⱼ)`; squared error `o − y = −z`,
+/// `z ∼ N(0, I)` (Box-Muller).
+fn sampled_residuals(loss: Loss, k: usize, p: &[f64], samples: usize, seed: u64) -> Vec<f64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut e = Vec::with_capacity(p.len() * samples);
+    for _ in 0..samples {
+        for pc in p.chunks_exact(k) {
+            match loss {
+                Loss::SoftmaxCrossEntropy => {
+                    let u: f64 = rng.random();
+                    let mut acc = 0.0;
+                    let mut y = k - 1;
+                    for (j, &pj) in pc.iter().enumerate() {
+                        acc += pj;
+                        if u < acc {
+                            y = j;
+                            break;
+                        }
+                    }
+                    e.extend(pc.iter().enumerate().map(|(j, &pj)| pj - f64::from(j == y)));
+                }
+                Loss::LogisticCrossEntropy => {
+                    for &pj in pc {
+                        let y = f64::from(rng.random::<f64>() < pj);
+                        e.push(pj - y);
+                    }
+                }
+                Loss::MeanSquaredError => {
+                    for _ in 0..k {
+                        let u1: f64 = 1.0 - rng.random::<f64>();
+                        let u2: f64 = rng.random();
+                        let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+                        e.push(-z);
+                    }
+                }
+            }
+        }
+    }
+    e
 }
 
 /// `u ← H_F(o) u` for one example, from `p = p(o)`: the covariance of the
