@@ -1,5 +1,7 @@
 //! Hessian-free (Martens 2010) against tuned first-order baselines on the
-//! digits classifier (64-32-10, tanh, softmax cross-entropy, 1797 examples).
+//! digits classifier (64-32-10, tanh, softmax cross-entropy, 1797 examples)
+//! or the digits autoencoder (64-32-16-32-64, logistic units, linear 16-unit
+//! code, binary cross-entropy summed over the 64 outputs).
 //!
 //! Baselines: Adam and SGD with momentum 0.9, each with the best learning rate
 //! of {1e-4, 3e-4, 1e-3, 3e-3, 1e-2}, minibatch 128, same Glorot
@@ -7,13 +9,13 @@
 //! training loss on the whole set, iterations, examples processed (gradient
 //! examples + curvature-product examples for HF) and wall time.
 //!
-//! Run: `cargo run --release --example hf_digits -- [seed]`
+//! Run: `cargo run --release --example hf_digits -- [seed] [classifier|autoencoder]`
 
 use std::time::Instant;
 
 use hesse::first_order::Optimizer;
 use hesse::natural::{HessianFree, HfTraining};
-use hesse::nn::{Activation, Dataset, Init, Loss, Mlp, MlpProblem};
+use hesse::nn::{Activation, Dataset, Init, Layer, Loss, Mlp, MlpProblem};
 use hesse::prelude::*;
 use hesse::solver::Run;
 use rand::SeedableRng;
@@ -52,8 +54,30 @@ fn first_order<O: Optimizer>(
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let seed: u64 = std::env::args().nth(1).map_or(Ok(0), |s| s.parse())?;
-    let data = Dataset::digits()?;
-    let mlp = Mlp::new(&[64, 32, 10], Activation::Tanh, Loss::SoftmaxCrossEntropy)?;
+    let which = std::env::args()
+        .nth(2)
+        .unwrap_or_else(|| "classifier".into());
+    let digits = Dataset::digits()?;
+    let (mlp, data) = match which.as_str() {
+        "classifier" => (
+            Mlp::new(&[64, 32, 10], Activation::Tanh, Loss::SoftmaxCrossEntropy)?,
+            digits,
+        ),
+        "autoencoder" => {
+            let layers = vec![
+                Layer::new(32, Activation::Logistic),
+                Layer::new(16, Activation::Identity),
+                Layer::new(32, Activation::Logistic),
+                Layer::new(64, Activation::Identity),
+            ];
+            let x = digits.inputs().to_vec();
+            (
+                Mlp::from_layers(64, layers, Loss::LogisticCrossEntropy)?,
+                Dataset::new(64, 64, x.clone(), x)?,
+            )
+        }
+        other => return Err(format!("unknown problem {other}").into()),
+    };
     let problem = mlp.problem(&data)?;
     let x0 = mlp.init(Init::Glorot, seed);
     println!("f(x0) = {:.4}", problem.value(&x0));

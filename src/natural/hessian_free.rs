@@ -476,7 +476,10 @@ pub struct HfTraining {
     /// Examples in each curvature minibatch, a subset of the gradient's
     /// (Martens 2010 §4.3 uses a fraction of it).
     pub curvature_batch: usize,
-    /// Use the diagonal preconditioner `(diag(Σᵢ gᵢ²) + λI)^0.75` (§4.7).
+    /// Use the diagonal preconditioner `(diag(Σᵢ gᵢ²) + λI)^0.75` (§4.7),
+    /// with `gᵢ` the per-example gradients of the curvature batch. For now
+    /// these come from a per-example loop (one backward pass per example of
+    /// the curvature batch); a batched `Σᵢ (δᵢ aᵢᵀ)²` is future work.
     pub precondition: bool,
     /// Seed of the minibatch sampling.
     pub seed: u64,
