@@ -98,7 +98,6 @@ struct Work {
     /// The right-hand side `−g`.
     b: Vec<f64>,
     x_trial: Vec<f64>,
-    g_trial: Vec<f64>,
     cg: HfCg,
 }
 
@@ -445,7 +444,6 @@ impl<P: GaussNewtonVec> Minimizer<P> for HessianFree {
                     .map(|(a, b)| (a - b).abs())
                     .fold(0.0, f64::max);
                 state.x = x;
-                self.work.g_trial.resize(state.x.len(), 0.0);
                 state.f = problem.value_grad(&state.x, &mut state.g);
                 state.alpha = f64::NAN;
                 if !state.f.is_finite() {
@@ -454,7 +452,9 @@ impl<P: GaussNewtonVec> Minimizer<P> for HessianFree {
                 None
             }
             None => {
-                state.step_norm = 0.0;
+                // NaN: the driver's step test must not read a rejected trial
+                // as convergence.
+                state.step_norm = f64::NAN;
                 state.note = Some(format!("step rejected; λ ← {:.3e}", self.lambda));
                 if self.lambda > 1e12 {
                     Some(Termination::LineSearchFailed)

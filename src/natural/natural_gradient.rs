@@ -302,7 +302,9 @@ impl<P: GaussNewtonVec> Minimizer<P> for NaturalGradient {
                 }
             }
             Ok(None) => {
-                state.step_norm = 0.0;
+                // NaN: the driver's step test must not read a rejected trial
+                // as convergence.
+                state.step_norm = f64::NAN;
                 state.note = Some(format!("step rejected; λ ← {:.3e}", self.lambda));
                 (self.lambda > 1e12).then_some(Termination::LineSearchFailed)
             }
