@@ -474,3 +474,31 @@ fn sampled_fisher_converges_to_the_exact_fisher() {
     };
     assert!(Fisher::new(&problem, &x, None, zero).is_err());
 }
+
+#[test]
+fn squared_per_example_gradients_match_a_loop() {
+    for loss in Loss::ALL {
+        let (mlp, data) = tiny(loss, 5);
+        let problem = mlp.problem(&data).unwrap();
+        let x = mlp.init(Init::Glorot, 8);
+        let batch = [0, 2, 3, 6];
+        let mut want = vec![0.0; x.len()];
+        let mut g = vec![0.0; x.len()];
+        for &i in &batch {
+            problem.value_grad_batch(&x, &[i], &mut g).unwrap();
+            for (w, v) in want.iter_mut().zip(&g) {
+                *w += v * v;
+            }
+        }
+        let mut got = vec![0.0; x.len()];
+        problem.grad_sq_sum_batch(&x, &batch, &mut got).unwrap();
+        for (a, b) in got.iter().zip(&want) {
+            assert!(
+                (a - b).abs() <= 1e-12 * (1.0 + b.abs()),
+                "{loss:?}: {a} vs {b}"
+            );
+        }
+        assert!(problem.grad_sq_sum_batch(&x, &batch, &mut g[1..]).is_err());
+        assert!(problem.grad_sq_sum_batch(&x, &[99], &mut got).is_err());
+    }
+}

@@ -26,7 +26,8 @@
 //! curvature come from the same problem; the curvature-minibatch variant of
 //! §4.3 (curvature on a batch smaller than the gradient's) is
 //! [`HessianFree::train`]. The diagonal preconditioner of §4.7 needs
-//! per-example gradients, so it is available on [`HessianFree::train`] only.
+//! per-example gradients (batched by [`MlpProblem::grad_sq_sum_batch`]), so
+//! it is available on [`HessianFree::train`] only.
 
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -477,9 +478,8 @@ pub struct HfTraining {
     /// (Martens 2010 §4.3 uses a fraction of it).
     pub curvature_batch: usize,
     /// Use the diagonal preconditioner `(diag(Σᵢ gᵢ²) + λI)^0.75` (§4.7),
-    /// with `gᵢ` the per-example gradients of the curvature batch. For now
-    /// these come from a per-example loop (one backward pass per example of
-    /// the curvature batch); a batched `Σᵢ (δᵢ aᵢᵀ)²` is future work.
+    /// with `gᵢ` the per-example gradients of the curvature batch, summed
+    /// without a per-example loop ([`MlpProblem::grad_sq_sum_batch`]).
     pub precondition: bool,
     /// Seed of the minibatch sampling.
     pub seed: u64,
@@ -549,18 +549,12 @@ impl HessianFree {
                 .value_grad_batch(&x, batch, &mut g)
                 .map_err(|e| Error::InvalidProblem(e.to_string()))?;
             let minv_ref = if opts.precondition {
-                // (diag(Σᵢ gᵢ²) + λI)^0.75 from per-example gradients, on the
-                // curvature batch (a per-example loop: one backward pass each).
-                let mut diag = vec![0.0; n];
-                for &i in curv {
-                    problem
-                        .value_grad_batch(&x, &[i], &mut gi)
-                        .map_err(|e| Error::InvalidProblem(e.to_string()))?;
-                    for (d, v) in diag.iter_mut().zip(&gi) {
-                        *d += v * v;
-                    }
-                }
-                for (m, d) in minv.iter_mut().zip(&diag) {
+                // (diag(Σᵢ gᵢ²) + λI)^0.75 from per-example gradients of the
+                // curvature batch, batched: (δ ⊙ δ)(a ⊙ a)ᵀ per layer.
+                problem
+                    .grad_sq_sum_batch(&x, curv, &mut gi)
+                    .map_err(|e| Error::InvalidProblem(e.to_string()))?;
+                for (m, d) in minv.iter_mut().zip(&gi) {
                     *m = 1.0 / (d + self.lambda).powf(0.75);
                 }
                 Some(minv.as_slice())
