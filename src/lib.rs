@@ -48,6 +48,7 @@ pub mod first_order;
 pub mod interop;
 pub mod linalg;
 pub mod linesearch;
+pub mod natural;
 pub mod newton;
 pub mod nn;
 pub mod problem;
@@ -65,6 +66,7 @@ pub mod prelude {
         RmsPropNesterov, Schedule, Sgd,
     };
     pub use crate::linesearch::{Backtracking, HagerZhang, LineSearch, MoreThuente};
+    pub use crate::natural::{HessianFree, NaturalGradient};
     pub use crate::newton::NewtonTrustRegion;
     pub use crate::newton::{LevenbergMarquardt, Newton};
     pub use crate::newton::{NewtonCg, SaddleFreeNewton};

@@ -1,0 +1,580 @@
+//! Hessian-free optimization (Martens, "Deep learning via Hessian-free
+//! optimization", ICML 2010), on generalized Gauss-Newton products.
+//!
+//! Notation as the paper: `θ` the parameters (`x_k` here), `B = G + λI` the
+//! damped curvature, `q_θ(p) = ∇f(θ)ᵀp + ½ pᵀ G p` the (undamped) quadratic
+//! model. One outer iteration:
+//!
+//! ```text
+//! g = ∇f(θ_k)
+//! p_0 = 0.95 · p_{k−1}                              warm start, §4.5 (decay 0.95, §4.8)
+//! CG on (G + λI) p = −g from p_0, storing p_i at i = ⌈1.3^j⌉ and the last
+//!   stop at i > k_min = 10 when  φ_i < 0 and (φ_i − φ_{i−s}) / φ_i < s·ε,
+//!   s = max(10, ⌈0.1 i⌉), ε = 5·10⁻⁴, φ the CG quadratic          §4.4
+//! backtrack: from the last stored p_i, go back while f(θ + p_j) decreases  §4.6
+//! ρ = (f(θ + p) − f(θ)) / (q_θ(p) − q_θ(0))
+//! ρ < ¼: λ ← 3/2 λ;  ρ > ¾: λ ← 2/3 λ              Levenberg-Marquardt, §4.1
+//! ```
+//!
+//! Deviations: if even the backtracked step does not decrease `f`, an Armijo
+//! backtracking on the step length (`α ← 0.8 α`, sufficient decrease
+//! `10⁻² α gᵀp`) follows, as in Martens & Sutskever, "Training deep and
+//! recurrent networks with Hessian-free optimization" (2012), §8.8; if that
+//! fails too the step is rejected (λ grows, the warm start is reset) and the
+//! iteration ends at the same point. The undamped model `q_θ` in `ρ` is as in
+//! Martens & Sutskever (2012), §8.5. On the driver the gradient and the
+//! curvature come from the same problem; the curvature-minibatch variant of
+//! §4.3 (curvature on a batch smaller than the gradient's) is
+//! [`HessianFree::train`]. The diagonal preconditioner of §4.7 needs
+//! per-example gradients (batched by [`MlpProblem::grad_sq_sum_batch`]), so
+//! it is available on [`HessianFree::train`] only.
+
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::linalg::{axpy, dot, norm2};
+use crate::nn::MlpProblem;
+use crate::problem::{Counted, GaussNewtonVec, Gradient, Objective};
+use crate::solver::{
+    Error, Minimizer, Report, RunOptions, State, Termination, check_positive, run_options,
+};
+
+/// Per-iteration record of the damping: `λ` used in the CG solve, the
+/// reduction ratio `ρ` it produced and the CG steps taken.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct HfTrace {
+    /// `λ_k` used in iteration `k`.
+    pub lambda: Vec<f64>,
+    /// `ρ_k` of iteration `k` (of the backtracked CG step, before any Armijo
+    /// search).
+    pub rho: Vec<f64>,
+    /// CG steps in iteration `k`.
+    pub cg_iterations: Vec<usize>,
+    /// `f` after iteration `k`.
+    pub f: Vec<f64>,
+}
+
+/// Hessian-free optimization (Martens 2010): truncated Newton on damped
+/// Gauss-Newton products with Levenberg-Marquardt damping.
+///
+/// Requirements on the problem: [`GaussNewtonVec`] (a positive
+/// semi-definite curvature; the GN matrix of an
+/// [`MlpProblem`] is also its Fisher).
+///
+/// ```
+/// use hesse::natural::HessianFree;
+/// use hesse::nn::{Activation, Dataset, Init, Loss, Mlp};
+/// use hesse::prelude::*;
+/// let data = Dataset::two_spirals(50, 0.0, 3).unwrap();
+/// let mlp = Mlp::new(&[2, 6, 2], Activation::Tanh, Loss::SoftmaxCrossEntropy).unwrap();
+/// let problem = mlp.problem(&data).unwrap();
+/// let x0 = mlp.init(Init::Glorot, 1);
+/// let report = HessianFree::default().with_max_iter(10).minimize(&problem, &x0).unwrap();
+/// assert!(report.f < problem.value(&x0));
+/// ```
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HessianFree {
+    options: RunOptions,
+    /// Initial damping `λ_0` (Martens 2010 §4.1 does not fix it; default 1).
+    lambda0: f64,
+    /// Decay of the CG warm start (0.95, §4.8).
+    decay: f64,
+    /// Cap on CG steps per outer iteration (250, §4.4's experiments).
+    max_cg_iter: usize,
+    /// `ε` of the relative-progress stop (5·10⁻⁴, §4.4).
+    cg_epsilon: f64,
+    /// `λ_k`.
+    lambda: f64,
+    trace: HfTrace,
+    #[serde(skip)]
+    work: Work,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Work {
+    /// Previous CG solution `p_{k−1}`.
+    p_prev: Vec<f64>,
+    /// The right-hand side `−g`.
+    b: Vec<f64>,
+    x_trial: Vec<f64>,
+    cg: HfCg,
+}
+
+impl Default for HessianFree {
+    fn default() -> Self {
+        HessianFree {
+            options: RunOptions::default(),
+            lambda0: 1.0,
+            decay: 0.95,
+            max_cg_iter: 250,
+            cg_epsilon: 5e-4,
+            lambda: 1.0,
+            trace: HfTrace::default(),
+            work: Work::default(),
+        }
+    }
+}
+
+run_options!(HessianFree);
+
+impl HessianFree {
+    /// The initial damping `λ_0 > 0` (default 1).
+    #[must_use]
+    pub fn with_initial_damping(mut self, lambda0: f64) -> Self {
+        self.lambda0 = lambda0;
+        self.lambda = lambda0;
+        self
+    }
+
+    /// The warm-start decay in `[0, 1]` (default 0.95, Martens 2010 §4.8).
+    #[must_use]
+    pub fn with_decay(mut self, decay: f64) -> Self {
+        self.decay = decay;
+        self
+    }
+
+    /// Caps the CG steps per outer iteration (default 250).
+    #[must_use]
+    pub fn with_max_cg_iter(mut self, max_cg_iter: usize) -> Self {
+        self.max_cg_iter = max_cg_iter;
+        self
+    }
+
+    /// `ε > 0` of the relative-progress CG stop (default 5·10⁻⁴, §4.4).
+    #[must_use]
+    pub fn with_cg_epsilon(mut self, eps: f64) -> Self {
+        self.cg_epsilon = eps;
+        self
+    }
+
+    /// The current damping `λ_k`.
+    pub fn damping(&self) -> f64 {
+        self.lambda
+    }
+
+    /// The per-iteration damping trace of the last run.
+    pub fn trace(&self) -> &HfTrace {
+        &self.trace
+    }
+
+    /// Runs to the end from `x0` on the full problem.
+    pub fn minimize<P: GaussNewtonVec + ?Sized>(
+        &self,
+        problem: &P,
+        x0: &[f64],
+    ) -> Result<Report, Error> {
+        crate::solver::minimize(self.clone(), problem, x0)
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        check_positive("initial_damping", self.lambda0)?;
+        check_positive("cg_epsilon", self.cg_epsilon)?;
+        if !(0.0..=1.0).contains(&self.decay) {
+            return Err(Error::invalid_option(
+                "decay",
+                self.decay,
+                "must be in [0, 1]",
+            ));
+        }
+        if self.max_cg_iter == 0 {
+            return Err(Error::invalid_option(
+                "max_cg_iter",
+                0.0,
+                "must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The Levenberg-Marquardt rule of Martens 2010 §4.1: `λ ← 3/2 λ` if
+/// `ρ < ¼` (or `ρ` is not a number), `λ ← 2/3 λ` if `ρ > ¾`.
+pub(crate) fn next_damping(lambda: f64, rho: f64) -> f64 {
+    if rho.is_nan() || rho < 0.25 {
+        lambda * 1.5
+    } else if rho > 0.75 {
+        lambda * (2.0 / 3.0)
+    } else {
+        lambda
+    }
+}
+
+/// CG on `(G + λI) p = b` with Martens's stop and stored iterates.
+#[derive(Debug, Clone, Default)]
+struct HfCg {
+    r: Vec<f64>,
+    d: Vec<f64>,
+    ad: Vec<f64>,
+    y: Vec<f64>,
+    /// Stored iterates `(i, p_i, φ_i)`, `i` increasing.
+    stored: Vec<(usize, Vec<f64>, f64)>,
+}
+
+impl HfCg {
+    /// Runs preconditioned CG from `x` (in place), `apply(v, out)` computing
+    /// `(G + λI) v`, `minv` the inverse diagonal preconditioner if any.
+    /// Returns the CG steps taken; the stored iterates end with the last.
+    fn solve(
+        &mut self,
+        apply: &mut dyn FnMut(&[f64], &mut [f64]),
+        b: &[f64],
+        x: &mut [f64],
+        minv: Option<&[f64]>,
+        max_iter: usize,
+        eps: f64,
+    ) -> usize {
+        let n = b.len();
+        for v in [&mut self.r, &mut self.d, &mut self.ad, &mut self.y] {
+            v.resize(n, 0.0);
+        }
+        self.stored.clear();
+        // r = b − A x.
+        apply(x, &mut self.ad);
+        for ((ri, bi), ai) in self.r.iter_mut().zip(b).zip(&self.ad) {
+            *ri = bi - ai;
+        }
+        // φ(x) = ½ xᵀA x − bᵀx = −½ xᵀ(b + r).
+        let phi = |x: &[f64], r: &[f64]| {
+            -0.5 * x
+                .iter()
+                .zip(b)
+                .zip(r)
+                .map(|((xi, bi), ri)| xi * (bi + ri))
+                .sum::<f64>()
+        };
+        let precondition = |r: &[f64], y: &mut [f64]| match minv {
+            Some(m) => {
+                for ((yi, ri), mi) in y.iter_mut().zip(r).zip(m) {
+                    *yi = ri * mi;
+                }
+            }
+            None => y.copy_from_slice(r),
+        };
+        precondition(&self.r, &mut self.y);
+        self.d.copy_from_slice(&self.y);
+        let mut ry = dot(&self.r, &self.y);
+        let mut phis = vec![phi(x, &self.r)];
+        let mut next_store = 1usize;
+        let mut j_pow = 1.0f64;
+        let mut i = 0;
+        while i < max_iter {
+            if !(ry > 0.0 && ry.is_finite()) {
+                break;
+            }
+            apply(&self.d, &mut self.ad);
+            let dad = dot(&self.d, &self.ad);
+            if !(dad > 0.0 && dad.is_finite()) {
+                break;
+            }
+            let alpha = ry / dad;
+            axpy(alpha, &self.d, x);
+            axpy(-alpha, &self.ad, &mut self.r);
+            i += 1;
+            let phi_i = phi(x, &self.r);
+            phis.push(phi_i);
+            if i == next_store {
+                self.stored.push((i, x.to_vec(), phi_i));
+                while next_store <= i {
+                    j_pow *= 1.3;
+                    next_store = j_pow.ceil() as usize;
+                }
+            }
+            // Martens 2010 §4.4: relative progress over the last s steps.
+            let s = 10usize.max((0.1 * i as f64).ceil() as usize);
+            if i > s && phi_i < 0.0 && (phi_i - phis[i - s]) / phi_i < s as f64 * eps {
+                break;
+            }
+            if norm2(&self.r) == 0.0 {
+                break;
+            }
+            precondition(&self.r, &mut self.y);
+            let ry_next = dot(&self.r, &self.y);
+            let beta = ry_next / ry;
+            ry = ry_next;
+            for (di, yi) in self.d.iter_mut().zip(&self.y) {
+                *di = yi + beta * *di;
+            }
+        }
+        if self.stored.last().is_none_or(|(k, _, _)| *k != i) {
+            let last = *phis.last().unwrap_or(&0.0);
+            self.stored.push((i, x.to_vec(), last));
+        }
+        i
+    }
+}
+
+/// One HF iteration on separate gradient and curvature oracles. Returns the
+/// new `f` (or `None` if the step was rejected) and writes the new point into
+/// `x`; `g` must hold `∇f(x)` and `f` the value.
+#[allow(clippy::too_many_arguments)]
+fn hf_iteration(
+    hf: &mut HessianFree,
+    x: &mut [f64],
+    f: f64,
+    g: &[f64],
+    gn: &mut dyn FnMut(&[f64], &mut [f64]),
+    value: &mut dyn FnMut(&[f64]) -> f64,
+    minv: Option<&[f64]>,
+) -> Option<f64> {
+    let n = x.len();
+    let lambda = hf.lambda;
+    let Work {
+        p_prev,
+        b,
+        x_trial,
+        cg,
+        ..
+    } = &mut hf.work;
+    p_prev.resize(n, 0.0);
+    x_trial.resize(n, 0.0);
+    b.resize(n, 0.0);
+    for (bi, gi) in b.iter_mut().zip(g) {
+        *bi = -gi;
+    }
+    // Warm start p_0 = decay · p_{k−1} (§4.5, §4.8).
+    let mut p: Vec<f64> = p_prev.iter().map(|v| hf.decay * v).collect();
+    let mut damped = |v: &[f64], out: &mut [f64]| {
+        gn(v, out);
+        axpy(lambda, v, out);
+    };
+    let cg_iters = cg.solve(&mut damped, b, &mut p, minv, hf.max_cg_iter, hf.cg_epsilon);
+    // p_{k} for the next warm start is the last CG iterate (§4.6).
+    p_prev.copy_from_slice(&p);
+
+    // CG-backtracking (§4.6): from the last stored iterate, go back while f decreases.
+    let stored = &cg.stored;
+    let trial = |pj: &[f64], x_trial: &mut Vec<f64>, value: &mut dyn FnMut(&[f64]) -> f64| {
+        for ((ti, xi), pi) in x_trial.iter_mut().zip(x.iter()).zip(pj) {
+            *ti = xi + pi;
+        }
+        value(x_trial)
+    };
+    let mut best = stored.len() - 1;
+    let mut f_best = trial(&stored[best].1, x_trial, value);
+    while best > 0 {
+        let f_prev = trial(&stored[best - 1].1, x_trial, value);
+        if f_prev < f_best {
+            best -= 1;
+            f_best = f_prev;
+        } else {
+            break;
+        }
+    }
+    let (_, p_best, phi_best) = &stored[best];
+    // Undamped model: q(p) − q(0) = φ(p) − ½ λ ‖p‖².
+    let pp = dot(p_best, p_best);
+    let model = phi_best - 0.5 * lambda * pp;
+    let rho = if model < 0.0 {
+        (f_best - f) / model
+    } else {
+        f64::NEG_INFINITY
+    };
+    hf.trace.lambda.push(lambda);
+    hf.trace.rho.push(rho);
+    hf.trace.cg_iterations.push(cg_iters);
+    hf.lambda = next_damping(lambda, rho);
+
+    let p_best = p_best.clone();
+    let mut accepted = None;
+    if f_best.is_finite() && f_best < f {
+        accepted = Some((1.0, f_best));
+    } else {
+        // Armijo backtracking on the step length (Martens & Sutskever 2012, §8.8).
+        let slope = dot(g, &p_best);
+        let mut alpha = 1.0;
+        for _ in 0..40 {
+            alpha *= 0.8;
+            let scaled: Vec<f64> = p_best.iter().map(|v| alpha * v).collect();
+            let ft = trial(&scaled, x_trial, value);
+            if ft.is_finite() && ft <= f + 1e-2 * alpha * slope && slope < 0.0 {
+                accepted = Some((alpha, ft));
+                break;
+            }
+        }
+    }
+    match accepted {
+        Some((alpha, f_new)) => {
+            axpy(alpha, &p_best, x);
+            hf.trace.f.push(f_new);
+            Some(f_new)
+        }
+        None => {
+            hf.work.p_prev.fill(0.0);
+            hf.trace.f.push(f);
+            None
+        }
+    }
+}
+
+impl<P: GaussNewtonVec> Minimizer<P> for HessianFree {
+    fn name(&self) -> &'static str {
+        "hessian-free"
+    }
+
+    fn options(&self) -> &RunOptions {
+        &self.options
+    }
+
+    fn dim(&self, problem: &Counted<P>) -> usize {
+        problem.dim()
+    }
+
+    fn init(&mut self, problem: &Counted<P>, state: &mut State) -> Result<(), Error> {
+        self.validate()?;
+        self.lambda = self.lambda0;
+        self.trace = HfTrace::default();
+        self.work = Work::default();
+        state.f = problem.value_grad(&state.x, &mut state.g);
+        Ok(())
+    }
+
+    fn next_iter(&mut self, problem: &Counted<P>, state: &mut State) -> Option<Termination> {
+        let x_old = state.x.clone();
+        let g = state.g.clone();
+        let mut gn = |v: &[f64], out: &mut [f64]| problem.gauss_newton_vec(&x_old, v, out);
+        let mut value = |x: &[f64]| problem.value(x);
+        let mut x = state.x.clone();
+        let out = hf_iteration(self, &mut x, state.f, &g, &mut gn, &mut value, None);
+        match out {
+            Some(_) => {
+                state.step_norm = x
+                    .iter()
+                    .zip(&state.x)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0, f64::max);
+                state.x = x;
+                state.f = problem.value_grad(&state.x, &mut state.g);
+                state.alpha = f64::NAN;
+                if !state.f.is_finite() {
+                    return Some(Termination::NonFiniteValue);
+                }
+                None
+            }
+            None => {
+                // NaN: the driver's step test must not read a rejected trial
+                // as convergence.
+                state.step_norm = f64::NAN;
+                state.note = Some(format!("step rejected; λ ← {:.3e}", self.lambda));
+                if self.lambda > 1e12 {
+                    Some(Termination::LineSearchFailed)
+                } else {
+                    None
+                }
+            }
+        }
+    }
+}
+
+/// Options of minibatch Hessian-free training ([`HessianFree::train`]).
+#[derive(Debug, Clone)]
+pub struct HfTraining {
+    /// Outer iterations.
+    pub iterations: usize,
+    /// Examples in each gradient minibatch (`None`: the full data set).
+    pub grad_batch: Option<usize>,
+    /// Examples in each curvature minibatch, a subset of the gradient's
+    /// (Martens 2010 §4.3 uses a fraction of it).
+    pub curvature_batch: usize,
+    /// Use the diagonal preconditioner `(diag(Σᵢ gᵢ²) + λI)^0.75` (§4.7),
+    /// with `gᵢ` the per-example gradients of the curvature batch, summed
+    /// without a per-example loop ([`MlpProblem::grad_sq_sum_batch`]).
+    pub precondition: bool,
+    /// Seed of the minibatch sampling.
+    pub seed: u64,
+}
+
+/// The result of [`HessianFree::train`].
+#[derive(Debug, Clone)]
+pub struct HfRun {
+    /// The final parameters.
+    pub x: Vec<f64>,
+    /// Full-data-set loss after each iteration (index 0: at the start).
+    pub loss: Vec<f64>,
+    /// Wall time in seconds after each iteration (index 0: 0).
+    pub seconds: Vec<f64>,
+}
+
+impl HessianFree {
+    /// Minibatch Hessian-free training of an [`MlpProblem`] (Martens 2010
+    /// §4.3): each iteration draws a gradient minibatch and, inside it, a
+    /// smaller curvature minibatch for the Gauss-Newton products; `f` in the
+    /// backtracking and in `ρ` is evaluated on the gradient minibatch.
+    ///
+    /// Errors: invalid options, batch sizes of zero, a curvature batch larger
+    /// than the gradient batch, wrong parameter length.
+    pub fn train(
+        &mut self,
+        problem: &MlpProblem<'_>,
+        x0: &[f64],
+        opts: &HfTraining,
+    ) -> Result<HfRun, Error> {
+        self.validate()?;
+        let n_data = problem.data().len();
+        let n = problem.mlp().num_params();
+        if x0.len() != n {
+            return Err(Error::DimensionMismatch {
+                what: "x0",
+                got: x0.len(),
+                expected: n,
+                expected_from: "network",
+            });
+        }
+        let gb = opts.grad_batch.unwrap_or(n_data).min(n_data);
+        if gb == 0 || opts.curvature_batch == 0 || opts.curvature_batch > gb {
+            return Err(Error::invalid_option(
+                "curvature_batch",
+                opts.curvature_batch as f64,
+                "must be in 1..=grad_batch",
+            ));
+        }
+        self.lambda = self.lambda0;
+        self.trace = HfTrace::default();
+        self.work = Work::default();
+        let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+        let mut order: Vec<usize> = (0..n_data).collect();
+        let mut x = x0.to_vec();
+        let mut g = vec![0.0; n];
+        let mut gi = vec![0.0; n];
+        let mut minv = vec![0.0; n];
+        let start = std::time::Instant::now();
+        let mut loss = vec![problem.value(&x)];
+        let mut seconds = vec![0.0];
+        for _ in 0..opts.iterations {
+            order.shuffle(&mut rng);
+            let batch = &order[..gb];
+            let curv = &order[..opts.curvature_batch];
+            let f = problem
+                .value_grad_batch(&x, batch, &mut g)
+                .map_err(|e| Error::InvalidProblem(e.to_string()))?;
+            let minv_ref = if opts.precondition {
+                // (diag(Σᵢ gᵢ²) + λI)^0.75 from per-example gradients of the
+                // curvature batch, batched: (δ ⊙ δ)(a ⊙ a)ᵀ per layer.
+                problem
+                    .grad_sq_sum_batch(&x, curv, &mut gi)
+                    .map_err(|e| Error::InvalidProblem(e.to_string()))?;
+                for (m, d) in minv.iter_mut().zip(&gi) {
+                    *m = 1.0 / (d + self.lambda).powf(0.75);
+                }
+                Some(minv.as_slice())
+            } else {
+                None
+            };
+            let x_old = x.clone();
+            let mut gn = |v: &[f64], out: &mut [f64]| {
+                if problem
+                    .gauss_newton_vec_batch(&x_old, curv, v, out)
+                    .is_err()
+                {
+                    out.fill(f64::NAN);
+                }
+            };
+            let mut value = |xt: &[f64]| problem.value_batch(xt, batch).unwrap_or(f64::NAN);
+            hf_iteration(self, &mut x, f, &g, &mut gn, &mut value, minv_ref);
+            loss.push(problem.value(&x));
+            seconds.push(start.elapsed().as_secs_f64());
+        }
+        Ok(HfRun { x, loss, seconds })
+    }
+}

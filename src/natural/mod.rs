@@ -1,0 +1,19 @@
+//! Second-order training of networks: Fisher information and Hessian-free
+//! optimization.
+//!
+//! - [`Fisher`]: products with the exact Fisher (= the generalized
+//!   Gauss-Newton matrix for matching losses) and the empirical Fisher of an
+//!   [`MlpProblem`](crate::nn::MlpProblem), matrix-free on whole batches, and
+//!   their dense matrices for tiny networks ([`fisher`]).
+//! - [`NaturalGradient`]: Amari 1998, damped matrix-free Fisher solves
+//!   ([`natural_gradient`]).
+//! - [`HessianFree`]: Martens, "Deep learning via Hessian-free optimization",
+//!   ICML 2010 ([`hessian_free`]).
+
+pub mod fisher;
+pub mod hessian_free;
+pub mod natural_gradient;
+
+pub use fisher::{Fisher, FisherKind};
+pub use hessian_free::{HessianFree, HfRun, HfTrace, HfTraining};
+pub use natural_gradient::NaturalGradient;

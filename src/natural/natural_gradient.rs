@@ -1,0 +1,313 @@
+//! Natural gradient descent with a matrix-free damped Fisher solve.
+//!
+//! Amari, "Natural gradient works efficiently in learning", *Neural
+//! Computation* 10 (1998): `θ ← θ − ε F⁻¹ ∇f`, with `F` the Fisher information
+//! of the model's predictive distribution. As Martens, "New insights and
+//! perspectives on the natural gradient method" (JMLR 21, 2020, §§9-10)
+//! recommends, `F` is the exact Fisher, i.e. the generalized Gauss-Newton
+//! matrix for these matching losses, damped by Tikhonov `λ I`, and `λ`
+//! follows the Levenberg-Marquardt rule on the reduction ratio
+//!
+//! ```text
+//! d = (F + λI)⁻¹ g          CG on Fisher-vector products (from d = 0)
+//! p = −ε d
+//! ρ = (f(θ + p) − f(θ)) / (gᵀp + ½ pᵀ F p)
+//! ρ < ¼: λ ← 3/2 λ;  ρ > ¾: λ ← 2/3 λ   (Martens 2010 §4.1; Moré 1978)
+//! ```
+//!
+//! A step that does not decrease `f` (on the batch it was computed on) is
+//! rejected. On the driver ([`NaturalGradient::minimize`]) the Fisher is the
+//! problem's [`GaussNewtonVec`] product; on minibatches
+//! ([`NaturalGradient::train`]) it is a [`Fisher`] of either kind on a
+//! curvature batch, so the empirical Fisher can be tried against the exact one.
+
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use super::{Fisher, FisherKind, HfRun, HfTrace};
+use crate::linalg::{ConjugateGradient, FnOperator, LinearOperator, axpy, dot};
+use crate::nn::MlpProblem;
+use crate::problem::{Counted, GaussNewtonVec, Gradient, Objective};
+use crate::solver::{
+    Error, Minimizer, Report, RunOptions, State, Termination, check_positive, run_options,
+};
+
+/// Natural gradient descent (Amari 1998) with LM-adapted Tikhonov damping.
+///
+/// Requirements on the problem: [`GaussNewtonVec`] (for an
+/// [`MlpProblem`], the Gauss-Newton matrix is the exact Fisher).
+///
+/// ```
+/// use hesse::natural::NaturalGradient;
+/// use hesse::nn::{Activation, Dataset, Init, Loss, Mlp};
+/// use hesse::prelude::*;
+/// let data = Dataset::two_spirals(50, 0.0, 3).unwrap();
+/// let mlp = Mlp::new(&[2, 6, 2], Activation::Tanh, Loss::SoftmaxCrossEntropy).unwrap();
+/// let problem = mlp.problem(&data).unwrap();
+/// let x0 = mlp.init(Init::Glorot, 1);
+/// let report = NaturalGradient::default().with_max_iter(10).minimize(&problem, &x0).unwrap();
+/// assert!(report.f < problem.value(&x0));
+/// ```
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NaturalGradient {
+    options: RunOptions,
+    /// Step size `ε` (default 1: the damped Gauss-Newton step).
+    lr: f64,
+    /// Initial damping `λ_0` (default 1).
+    lambda0: f64,
+    /// CG relative-residual tolerance (default 10⁻²).
+    cg_rtol: f64,
+    /// CG steps per solve (default 50).
+    max_cg_iter: usize,
+    lambda: f64,
+    trace: HfTrace,
+}
+
+impl Default for NaturalGradient {
+    fn default() -> Self {
+        NaturalGradient {
+            options: RunOptions::default(),
+            lr: 1.0,
+            lambda0: 1.0,
+            cg_rtol: 1e-2,
+            max_cg_iter: 50,
+            lambda: 1.0,
+            trace: HfTrace::default(),
+        }
+    }
+}
+
+run_options!(NaturalGradient);
+
+impl NaturalGradient {
+    /// The step size `ε > 0` (default 1).
+    #[must_use]
+    pub fn with_learning_rate(mut self, lr: f64) -> Self {
+        self.lr = lr;
+        self
+    }
+
+    /// The initial damping `λ_0 > 0` (default 1).
+    #[must_use]
+    pub fn with_initial_damping(mut self, lambda0: f64) -> Self {
+        self.lambda0 = lambda0;
+        self.lambda = lambda0;
+        self
+    }
+
+    /// The CG tolerance `‖(F + λI) d − g‖ ≤ rtol ‖g‖`, `rtol > 0` (default 10⁻²).
+    #[must_use]
+    pub fn with_cg_rtol(mut self, rtol: f64) -> Self {
+        self.cg_rtol = rtol;
+        self
+    }
+
+    /// Caps the CG steps per solve (default 50).
+    #[must_use]
+    pub fn with_max_cg_iter(mut self, max_cg_iter: usize) -> Self {
+        self.max_cg_iter = max_cg_iter;
+        self
+    }
+
+    /// The current damping `λ_k`.
+    pub fn damping(&self) -> f64 {
+        self.lambda
+    }
+
+    /// The damping trace of the last run (`λ`, `ρ`, CG steps, `f`).
+    pub fn trace(&self) -> &HfTrace {
+        &self.trace
+    }
+
+    /// Runs to the end from `x0` on the full problem.
+    pub fn minimize<P: GaussNewtonVec + ?Sized>(
+        &self,
+        problem: &P,
+        x0: &[f64],
+    ) -> Result<Report, Error> {
+        crate::solver::minimize(self.clone(), problem, x0)
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        check_positive("learning_rate", self.lr)?;
+        check_positive("initial_damping", self.lambda0)?;
+        check_positive("cg_rtol", self.cg_rtol)?;
+        if self.max_cg_iter == 0 {
+            return Err(Error::invalid_option(
+                "max_cg_iter",
+                0.0,
+                "must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+
+    /// One iteration: writes the new point into `x` and returns its `f`, or
+    /// `None` if the step was rejected.
+    fn iteration(
+        &mut self,
+        x: &mut [f64],
+        f: f64,
+        g: &[f64],
+        fisher: &dyn LinearOperator,
+        value: &mut dyn FnMut(&[f64]) -> f64,
+    ) -> Result<Option<f64>, Error> {
+        let n = x.len();
+        let lambda = self.lambda;
+        let damped = FnOperator::symmetric(n, |v: &[f64], out: &mut [f64]| {
+            fisher.apply(v, out);
+            axpy(lambda, v, out);
+        });
+        let mut cg = ConjugateGradient::new()
+            .with_rtol(self.cg_rtol)
+            .map_err(|e| Error::InvalidProblem(e.to_string()))?
+            .with_max_iter(self.max_cg_iter);
+        let mut d = vec![0.0; n];
+        let res = cg
+            .solve(&damped, g, &mut d, None)
+            .map_err(|e| Error::InvalidProblem(e.to_string()))?;
+        // p = −ε d; model q(p) = gᵀp + ½ pᵀ F p (undamped).
+        let p: Vec<f64> = d.iter().map(|v| -self.lr * v).collect();
+        let mut fp = vec![0.0; n];
+        fisher.apply(&p, &mut fp);
+        let model = dot(g, &p) + 0.5 * dot(&p, &fp);
+        let x_trial: Vec<f64> = x.iter().zip(&p).map(|(a, b)| a + b).collect();
+        let f_trial = value(&x_trial);
+        let rho = if model < 0.0 {
+            (f_trial - f) / model
+        } else {
+            f64::NEG_INFINITY
+        };
+        self.trace.lambda.push(lambda);
+        self.trace.rho.push(rho);
+        self.trace.cg_iterations.push(res.iterations);
+        self.lambda = super::hessian_free::next_damping(lambda, rho);
+        if f_trial.is_finite() && f_trial < f {
+            x.copy_from_slice(&x_trial);
+            self.trace.f.push(f_trial);
+            Ok(Some(f_trial))
+        } else {
+            self.trace.f.push(f);
+            Ok(None)
+        }
+    }
+
+    /// Minibatch natural-gradient training of an [`MlpProblem`]: each
+    /// iteration draws a gradient minibatch and, inside it, a curvature batch
+    /// on which the Fisher of `kind` is formed.
+    ///
+    /// Errors: invalid options, batch sizes of zero, a curvature batch larger
+    /// than the gradient batch, wrong parameter length.
+    pub fn train(
+        &mut self,
+        problem: &MlpProblem<'_>,
+        x0: &[f64],
+        opts: &super::HfTraining,
+        kind: FisherKind,
+    ) -> Result<HfRun, Error> {
+        self.validate()?;
+        let n_data = problem.data().len();
+        let n = problem.mlp().num_params();
+        let bad = |e: crate::nn::NnError| Error::InvalidProblem(e.to_string());
+        if x0.len() != n {
+            return Err(Error::DimensionMismatch {
+                what: "x0",
+                got: x0.len(),
+                expected: n,
+                expected_from: "network",
+            });
+        }
+        let gb = opts.grad_batch.unwrap_or(n_data).min(n_data);
+        if gb == 0 || opts.curvature_batch == 0 || opts.curvature_batch > gb {
+            return Err(Error::invalid_option(
+                "curvature_batch",
+                opts.curvature_batch as f64,
+                "must be in 1..=grad_batch",
+            ));
+        }
+        self.lambda = self.lambda0;
+        self.trace = HfTrace::default();
+        let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+        let mut order: Vec<usize> = (0..n_data).collect();
+        let mut x = x0.to_vec();
+        let mut g = vec![0.0; n];
+        let start = std::time::Instant::now();
+        let mut loss = vec![problem.value(&x)];
+        let mut seconds = vec![0.0];
+        for _ in 0..opts.iterations {
+            order.shuffle(&mut rng);
+            let batch = &order[..gb];
+            let curv = &order[..opts.curvature_batch];
+            let f = problem.value_grad_batch(&x, batch, &mut g).map_err(bad)?;
+            let fisher = Fisher::new(problem, &x, Some(curv), kind).map_err(bad)?;
+            let mut value = |xt: &[f64]| problem.value_batch(xt, batch).unwrap_or(f64::NAN);
+            self.iteration(&mut x, f, &g, &fisher, &mut value)?;
+            loss.push(problem.value(&x));
+            seconds.push(start.elapsed().as_secs_f64());
+        }
+        Ok(HfRun { x, loss, seconds })
+    }
+}
+
+impl<P: GaussNewtonVec> Minimizer<P> for NaturalGradient {
+    fn name(&self) -> &'static str {
+        "natural"
+    }
+
+    fn options(&self) -> &RunOptions {
+        &self.options
+    }
+
+    fn dim(&self, problem: &Counted<P>) -> usize {
+        problem.dim()
+    }
+
+    fn init(&mut self, problem: &Counted<P>, state: &mut State) -> Result<(), Error> {
+        self.validate()?;
+        self.lambda = self.lambda0;
+        self.trace = HfTrace::default();
+        state.f = problem.value_grad(&state.x, &mut state.g);
+        Ok(())
+    }
+
+    fn next_iter(&mut self, problem: &Counted<P>, state: &mut State) -> Option<Termination> {
+        let n = state.x.len();
+        let x_old = state.x.clone();
+        let fisher = FnOperator::symmetric(n, |v: &[f64], out: &mut [f64]| {
+            problem.gauss_newton_vec(&x_old, v, out)
+        });
+        let g = state.g.clone();
+        let mut value = |x: &[f64]| problem.value(x);
+        let mut x = state.x.clone();
+        match self.iteration(&mut x, state.f, &g, &fisher, &mut value) {
+            Err(e) => {
+                state.note = Some(e.to_string());
+                Some(Termination::LinearAlgebraFailure)
+            }
+            Ok(Some(_)) => {
+                state.step_norm = x
+                    .iter()
+                    .zip(&state.x)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0, f64::max);
+                state.x = x;
+                state.f = problem.value_grad(&state.x, &mut state.g);
+                state.alpha = self.lr;
+                if state.f.is_finite() {
+                    None
+                } else {
+                    Some(Termination::NonFiniteValue)
+                }
+            }
+            Ok(None) => {
+                // NaN: the driver's step test must not read a rejected trial
+                // as convergence.
+                state.step_norm = f64::NAN;
+                state.note = Some(format!("step rejected; λ ← {:.3e}", self.lambda));
+                (self.lambda > 1e12).then_some(Termination::LineSearchFailed)
+            }
+        }
+    }
+}
