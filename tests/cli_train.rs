@@ -1,5 +1,6 @@
 //! `hesse train`: the digits run reaches 95% validation accuracy,
-//! the JSON has its fields, `--out` gets history.csv and loss.svg, and bad input exits 2 with a message that names the problem.
+//! the JSON has its fields, `--out` gets history.csv and loss.svg, and bad
+//! input exits 2 with a message that names the problem.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
