@@ -221,3 +221,128 @@ fn lbfgs_trains_full_batch_with_a_history_per_iteration() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--lr does not apply"));
 }
+
+/// `hesse train --optimizer hf|natural` on the digits classifier and
+/// autoencoder: 20 iterations on minibatches of 256. Measured (seed 0): hf
+/// train loss 0.037 (classifier), 16.5 (autoencoder); natural 0.061 and
+/// 16.6; Adam at its best rate 1e-2 reaches 17.8 on the autoencoder in the
+/// same 20 epochs (≈ 120 iterations). Bounds with margin.
+#[test]
+fn hf_and_natural_train_digits_with_their_options_in_the_json() {
+    let out = out_dir("second-order");
+    let clf = ["--data", "digits", "--layers", "64,32,10", "--batch", "256"];
+    let ae = [
+        "--task",
+        "autoencoder",
+        "--layers",
+        "64,32,16,32,64",
+        "--batch",
+        "256",
+    ];
+    for (optimizer, task, bound) in [
+        ("hf", &clf, 0.15),
+        ("natural", &clf, 0.2),
+        ("hf", &ae, 18.0),
+        ("natural", &ae, 18.0),
+    ] {
+        let mut args = task.to_vec();
+        args.extend_from_slice(&["--optimizer", optimizer, "--epochs", "20", "--seed", "0"]);
+        if optimizer == "hf" {
+            args.extend_from_slice(&["--precondition", "--curvature-batch", "128"]);
+        } else {
+            args.extend_from_slice(&["--damping", "0.5", "--cg-tol", "0.01"]);
+        }
+        let v = train_json(&args, &out);
+        let loss = v["train_loss"].as_f64().unwrap();
+        assert!(loss < bound, "{optimizer} {task:?}: {loss}");
+        assert_eq!(v["optimizer"], optimizer);
+        assert_eq!(v["history"].as_array().unwrap().len(), 20);
+        let so = &v["second_order"];
+        assert_eq!(so["batch"], 256);
+        let d = &v["damping"];
+        assert_eq!(d["lambda"].as_array().unwrap().len(), 20);
+        assert_eq!(d["rho"].as_array().unwrap().len(), 20);
+        if optimizer == "hf" {
+            assert_eq!(
+                (so["curvature_batch"].as_u64(), so["precondition"].as_bool()),
+                (Some(128), Some(true))
+            );
+            assert_eq!(d["initial"], 1.0);
+        } else {
+            assert_eq!(so["fisher"], "exact");
+            assert_eq!(
+                (so["learning_rate"].as_f64(), so["cg_tolerance"].as_f64()),
+                (Some(1.0), Some(0.01))
+            );
+            assert_eq!(d["initial"], 0.5);
+        }
+        // The damping adapts: the LM rule moved it from λ₀.
+        assert!(
+            d["min"].as_f64().unwrap() < d["initial"].as_f64().unwrap(),
+            "{d}"
+        );
+        if task == &clf {
+            assert!(
+                v["val_accuracy"].as_f64().unwrap() >= 0.93,
+                "{optimizer}: {v}"
+            );
+        }
+        assert!(out.join("history.csv").exists());
+    }
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn bad_second_order_options_exit_2_with_a_clear_message() {
+    let out = out_dir("bad-second-order");
+    let cases: &[(&[&str], &str)] = &[
+        (&["--optimizer", "hf", "--damping", "0"], "initial_damping"),
+        (
+            &["--optimizer", "natural", "--damping", "-1"],
+            "initial_damping",
+        ),
+        (&["--optimizer", "hf", "--cg-iters", "0"], "max_cg_iter"),
+        (&["--optimizer", "natural", "--cg-tol", "0"], "cg_rtol"),
+        (&["--optimizer", "natural", "--lr", "0"], "learning_rate"),
+        (
+            &[
+                "--optimizer",
+                "hf",
+                "--batch",
+                "128",
+                "--curvature-batch",
+                "500",
+            ],
+            "--curvature-batch 500 must be between 1 and the gradient --batch 128",
+        ),
+        (
+            &["--optimizer", "natural", "--precondition"],
+            "--precondition does not apply to optimizer natural",
+        ),
+        (
+            &["--optimizer", "adam", "--damping", "1"],
+            "--damping does not apply to optimizer adam",
+        ),
+        (
+            &["--optimizer", "hf", "--lr", "0.1"],
+            "--lr does not apply to optimizer hf",
+        ),
+        (
+            &["--optimizer", "hf", "--momentum", "0.5"],
+            "--momentum does not apply to optimizer hf",
+        ),
+    ];
+    for (args, expected) in cases {
+        let mut all = vec!["train", "--epochs", "1", "--out", out.to_str().unwrap()];
+        all.extend_from_slice(args);
+        let o = hesse(&all);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with("error: ") && stderr.contains(expected),
+            "{args:?}: {stderr}"
+        );
+        assert!(o.stdout.is_empty(), "{args:?}");
+        assert!(!out.exists(), "{args:?} wrote {}", out.display());
+    }
+}

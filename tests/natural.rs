@@ -502,3 +502,64 @@ fn squared_per_example_gradients_match_a_loop() {
         assert!(problem.grad_sq_sum_batch(&x, &[99], &mut got).is_err());
     }
 }
+
+#[test]
+fn train_with_reports_each_iteration_and_stops_on_request() {
+    use hesse::natural::HfStep;
+    let data = Dataset::digits().unwrap();
+    let mlp = Mlp::new(&[64, 16, 10], Activation::Tanh, Loss::SoftmaxCrossEntropy).unwrap();
+    let problem = mlp.problem(&data).unwrap();
+    let x0 = mlp.init(Init::Glorot, 0);
+    let opts = HfTraining {
+        iterations: 8,
+        grad_batch: Some(600),
+        curvature_batch: 120,
+        precondition: true,
+        seed: 4,
+    };
+    // The callback sees what `train` records: same losses, same λ and ρ trace.
+    let mut hf = HessianFree::default();
+    let run = hf.train(&problem, &x0, &opts).unwrap();
+    let trace = hf.trace().clone();
+    let mut steps = Vec::new();
+    let mut hf = HessianFree::default();
+    let x = hf
+        .train_with(&problem, &x0, &opts, &mut |s: &HfStep<'_>| {
+            steps.push((
+                s.iteration,
+                problem.value(s.x),
+                s.lambda,
+                s.rho,
+                s.cg_iterations,
+            ));
+            assert!(s.batch_loss.is_finite() && s.cg_iterations >= 1);
+            true
+        })
+        .unwrap();
+    assert_eq!(x, run.x);
+    assert_eq!(steps.len(), 8);
+    for (k, &(it, loss, lambda, rho, cg)) in steps.iter().enumerate() {
+        assert_eq!(it, k + 1);
+        assert_eq!(loss, run.loss[k + 1]);
+        assert_eq!((lambda, cg), (trace.lambda[k], trace.cg_iterations[k]));
+        assert!(rho == trace.rho[k] || (rho.is_nan() && trace.rho[k].is_nan()));
+    }
+    // Returning false stops after that iteration, for both methods.
+    let mut seen = 0;
+    HessianFree::default()
+        .train_with(&problem, &x0, &opts, &mut |s: &HfStep<'_>| {
+            seen = s.iteration;
+            s.iteration < 3
+        })
+        .unwrap();
+    assert_eq!(seen, 3);
+    let mut seen = 0;
+    let x = NaturalGradient::default()
+        .train_with(&problem, &x0, &opts, FisherKind::Exact, &mut |s| {
+            seen = s.iteration;
+            s.iteration < 2
+        })
+        .unwrap();
+    assert_eq!(seen, 2);
+    assert!(problem.value(&x) < problem.value(&x0));
+}

@@ -496,39 +496,114 @@ pub struct HfRun {
     pub seconds: Vec<f64>,
 }
 
+/// What [`HessianFree::train_with`] and
+/// [`NaturalGradient::train_with`](crate::natural::NaturalGradient::train_with)
+/// report after each
+/// iteration, for a caller that records its own curves (the same callback
+/// style as K-FAC's training loop).
+#[derive(Debug, Clone, Copy)]
+pub struct HfStep<'s> {
+    /// The iteration just finished, from 1.
+    pub iteration: usize,
+    /// The parameters after it.
+    pub x: &'s [f64],
+    /// The loss on the iteration's gradient minibatch at its start.
+    pub batch_loss: f64,
+    /// The damping `λ` used in the iteration's solve.
+    pub lambda: f64,
+    /// The reduction ratio `ρ` the step produced (`−∞` when the model did not
+    /// decrease).
+    pub rho: f64,
+    /// CG steps in the iteration's solve.
+    pub cg_iterations: usize,
+}
+
+impl HfTraining {
+    /// Checks the batch sizes against the data (`n_data` examples) and
+    /// returns the gradient batch size.
+    pub(crate) fn grad_batch_size(&self, n_data: usize) -> Result<usize, Error> {
+        let gb = self.grad_batch.unwrap_or(n_data).min(n_data);
+        if gb == 0 || self.curvature_batch == 0 || self.curvature_batch > gb {
+            return Err(Error::invalid_option(
+                "curvature_batch",
+                self.curvature_batch as f64,
+                "must be in 1..=grad_batch",
+            ));
+        }
+        Ok(gb)
+    }
+}
+
+/// Checks that `x0` has the network's parameter count.
+pub(crate) fn check_params(problem: &MlpProblem<'_>, x0: &[f64]) -> Result<(), Error> {
+    let n = problem.mlp().num_params();
+    if x0.len() != n {
+        return Err(Error::DimensionMismatch {
+            what: "x0",
+            got: x0.len(),
+            expected: n,
+            expected_from: "network",
+        });
+    }
+    Ok(())
+}
+
+/// Runs `train_with` and records the full-data-set loss and the wall time
+/// (including the evaluation) after each iteration.
+pub(crate) fn record(
+    problem: &MlpProblem<'_>,
+    x0: &[f64],
+    train_with: impl FnOnce(&mut dyn FnMut(&HfStep<'_>) -> bool) -> Result<Vec<f64>, Error>,
+) -> Result<HfRun, Error> {
+    let start = std::time::Instant::now();
+    let mut loss = vec![problem.value(x0)];
+    let mut seconds = vec![0.0];
+    let x = train_with(&mut |step: &HfStep<'_>| {
+        loss.push(problem.value(step.x));
+        seconds.push(start.elapsed().as_secs_f64());
+        true
+    })?;
+    Ok(HfRun { x, loss, seconds })
+}
+
 impl HessianFree {
     /// Minibatch Hessian-free training of an [`MlpProblem`] (Martens 2010
-    /// §4.3): each iteration draws a gradient minibatch and, inside it, a
-    /// smaller curvature minibatch for the Gauss-Newton products; `f` in the
-    /// backtracking and in `ρ` is evaluated on the gradient minibatch.
+    /// §4.3), recording the full-data-set loss after each iteration: see
+    /// [`HessianFree::train_with`].
     ///
-    /// Errors: invalid options, batch sizes of zero, a curvature batch larger
-    /// than the gradient batch, wrong parameter length.
+    /// Errors: as [`HessianFree::train_with`].
     pub fn train(
         &mut self,
         problem: &MlpProblem<'_>,
         x0: &[f64],
         opts: &HfTraining,
     ) -> Result<HfRun, Error> {
+        record(problem, x0, |on_iter| {
+            self.train_with(problem, x0, opts, on_iter)
+        })
+    }
+
+    /// Minibatch Hessian-free training of an [`MlpProblem`] (Martens 2010
+    /// §4.3): each iteration draws a gradient minibatch and, inside it, a
+    /// smaller curvature minibatch for the Gauss-Newton products; `f` in the
+    /// backtracking and in `ρ` is evaluated on the gradient minibatch.
+    /// `on_iter` sees each finished iteration ([`HfStep`]) and returns `true`
+    /// to go on, `false` to stop; the final parameters are returned.
+    ///
+    /// Errors: invalid options, batch sizes of zero, a curvature batch larger
+    /// than the gradient batch, wrong parameter length.
+    pub fn train_with(
+        &mut self,
+        problem: &MlpProblem<'_>,
+        x0: &[f64],
+        opts: &HfTraining,
+        on_iter: &mut dyn FnMut(&HfStep<'_>) -> bool,
+    ) -> Result<Vec<f64>, Error> {
         self.validate()?;
+        check_params(problem, x0)?;
         let n_data = problem.data().len();
-        let n = problem.mlp().num_params();
-        if x0.len() != n {
-            return Err(Error::DimensionMismatch {
-                what: "x0",
-                got: x0.len(),
-                expected: n,
-                expected_from: "network",
-            });
-        }
-        let gb = opts.grad_batch.unwrap_or(n_data).min(n_data);
-        if gb == 0 || opts.curvature_batch == 0 || opts.curvature_batch > gb {
-            return Err(Error::invalid_option(
-                "curvature_batch",
-                opts.curvature_batch as f64,
-                "must be in 1..=grad_batch",
-            ));
-        }
+        let n = x0.len();
+        let gb = opts.grad_batch_size(n_data)?;
         self.lambda = self.lambda0;
         self.trace = HfTrace::default();
         self.work = Work::default();
@@ -538,10 +613,7 @@ impl HessianFree {
         let mut g = vec![0.0; n];
         let mut gi = vec![0.0; n];
         let mut minv = vec![0.0; n];
-        let start = std::time::Instant::now();
-        let mut loss = vec![problem.value(&x)];
-        let mut seconds = vec![0.0];
-        for _ in 0..opts.iterations {
+        for iteration in 1..=opts.iterations {
             order.shuffle(&mut rng);
             let batch = &order[..gb];
             let curv = &order[..opts.curvature_batch];
@@ -572,9 +644,18 @@ impl HessianFree {
             };
             let mut value = |xt: &[f64]| problem.value_batch(xt, batch).unwrap_or(f64::NAN);
             hf_iteration(self, &mut x, f, &g, &mut gn, &mut value, minv_ref);
-            loss.push(problem.value(&x));
-            seconds.push(start.elapsed().as_secs_f64());
+            let step = HfStep {
+                iteration,
+                x: &x,
+                batch_loss: f,
+                lambda: *self.trace.lambda.last().unwrap_or(&self.lambda),
+                rho: *self.trace.rho.last().unwrap_or(&f64::NAN),
+                cg_iterations: *self.trace.cg_iterations.last().unwrap_or(&0),
+            };
+            if !on_iter(&step) {
+                break;
+            }
         }
-        Ok(HfRun { x, loss, seconds })
+        Ok(x)
     }
 }

@@ -15,5 +15,5 @@ pub mod hessian_free;
 pub mod natural_gradient;
 
 pub use fisher::{Fisher, FisherKind};
-pub use hessian_free::{HessianFree, HfRun, HfTrace, HfTraining};
+pub use hessian_free::{HessianFree, HfRun, HfStep, HfTrace, HfTraining};
 pub use natural_gradient::NaturalGradient;

@@ -26,7 +26,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::{Fisher, FisherKind, HfRun, HfTrace};
+use super::{Fisher, FisherKind, HfRun, HfStep, HfTrace};
 use crate::linalg::{ConjugateGradient, FnOperator, LinearOperator, axpy, dot};
 use crate::nn::MlpProblem;
 use crate::problem::{Counted, GaussNewtonVec, Gradient, Objective};
@@ -194,12 +194,11 @@ impl NaturalGradient {
         }
     }
 
-    /// Minibatch natural-gradient training of an [`MlpProblem`]: each
-    /// iteration draws a gradient minibatch and, inside it, a curvature batch
-    /// on which the Fisher of `kind` is formed.
+    /// Minibatch natural-gradient training of an [`MlpProblem`], recording
+    /// the full-data-set loss after each iteration: see
+    /// [`NaturalGradient::train_with`].
     ///
-    /// Errors: invalid options, batch sizes of zero, a curvature batch larger
-    /// than the gradient batch, wrong parameter length.
+    /// Errors: as [`NaturalGradient::train_with`].
     pub fn train(
         &mut self,
         problem: &MlpProblem<'_>,
@@ -207,36 +206,40 @@ impl NaturalGradient {
         opts: &super::HfTraining,
         kind: FisherKind,
     ) -> Result<HfRun, Error> {
+        super::hessian_free::record(problem, x0, |on_iter| {
+            self.train_with(problem, x0, opts, kind, on_iter)
+        })
+    }
+
+    /// Minibatch natural-gradient training of an [`MlpProblem`]: each
+    /// iteration draws a gradient minibatch and, inside it, a curvature batch
+    /// on which the Fisher of `kind` is formed. `on_iter` sees each finished
+    /// iteration ([`HfStep`]) and returns `true` to go on, `false` to stop;
+    /// the final parameters are returned.
+    ///
+    /// Errors: invalid options, batch sizes of zero, a curvature batch larger
+    /// than the gradient batch, wrong parameter length.
+    pub fn train_with(
+        &mut self,
+        problem: &MlpProblem<'_>,
+        x0: &[f64],
+        opts: &super::HfTraining,
+        kind: FisherKind,
+        on_iter: &mut dyn FnMut(&HfStep<'_>) -> bool,
+    ) -> Result<Vec<f64>, Error> {
         self.validate()?;
+        super::hessian_free::check_params(problem, x0)?;
         let n_data = problem.data().len();
-        let n = problem.mlp().num_params();
+        let n = x0.len();
         let bad = |e: crate::nn::NnError| Error::InvalidProblem(e.to_string());
-        if x0.len() != n {
-            return Err(Error::DimensionMismatch {
-                what: "x0",
-                got: x0.len(),
-                expected: n,
-                expected_from: "network",
-            });
-        }
-        let gb = opts.grad_batch.unwrap_or(n_data).min(n_data);
-        if gb == 0 || opts.curvature_batch == 0 || opts.curvature_batch > gb {
-            return Err(Error::invalid_option(
-                "curvature_batch",
-                opts.curvature_batch as f64,
-                "must be in 1..=grad_batch",
-            ));
-        }
+        let gb = opts.grad_batch_size(n_data)?;
         self.lambda = self.lambda0;
         self.trace = HfTrace::default();
         let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
         let mut order: Vec<usize> = (0..n_data).collect();
         let mut x = x0.to_vec();
         let mut g = vec![0.0; n];
-        let start = std::time::Instant::now();
-        let mut loss = vec![problem.value(&x)];
-        let mut seconds = vec![0.0];
-        for _ in 0..opts.iterations {
+        for iteration in 1..=opts.iterations {
             order.shuffle(&mut rng);
             let batch = &order[..gb];
             let curv = &order[..opts.curvature_batch];
@@ -244,10 +247,19 @@ impl NaturalGradient {
             let fisher = Fisher::new(problem, &x, Some(curv), kind).map_err(bad)?;
             let mut value = |xt: &[f64]| problem.value_batch(xt, batch).unwrap_or(f64::NAN);
             self.iteration(&mut x, f, &g, &fisher, &mut value)?;
-            loss.push(problem.value(&x));
-            seconds.push(start.elapsed().as_secs_f64());
+            let step = HfStep {
+                iteration,
+                x: &x,
+                batch_loss: f,
+                lambda: *self.trace.lambda.last().unwrap_or(&self.lambda),
+                rho: *self.trace.rho.last().unwrap_or(&f64::NAN),
+                cg_iterations: *self.trace.cg_iterations.last().unwrap_or(&0),
+            };
+            if !on_iter(&step) {
+                break;
+            }
         }
-        Ok(HfRun { x, loss, seconds })
+        Ok(x)
     }
 }
 

@@ -11,6 +11,14 @@
 //! `train_loss` and `train_accuracy` are computed on the whole training set;
 //! `--patience N` stops early.
 //!
+//! `--optimizer hf|natural` trains on minibatches with Hessian-free (Martens
+//! 2010) or natural gradient (exact Fisher, Amari 1998): one epoch of the
+//! history is one iteration on a `--batch` gradient minibatch, with the
+//! curvature on its first `--curvature-batch` examples; `--damping`,
+//! `--cg-iters`, `--cg-tol`, `--precondition` (hf) and `--lr` (natural's ε)
+//! set their options, and `--json` adds `second_order` (the options used) and
+//! `damping` (the λ, ρ and CG-step traces with a summary).
+//!
 //! `--task autoencoder` trains inputs → inputs. The network sees the
 //! standardized inputs; its targets are the raw inputs scaled to `[0, 1]` by
 //! the training part's overall minimum and maximum (pixels of digits and
@@ -45,9 +53,11 @@ const OPTIMIZERS: &[&str] = &[
     "adam",
     "adadelta",
     "lbfgs",
+    "hf",
+    "natural",
 ];
 
-/// Train a small network with a first-order optimizer or full-batch L-BFGS; write its loss curve (CSV, SVG).
+/// Train a small network with a first-order optimizer, full-batch L-BFGS, Hessian-free or natural gradient; write its loss curve (CSV, SVG).
 #[derive(Debug, Args)]
 pub struct TrainArgs {
     /// The data: digits (UCI 8×8 digits, 64 inputs, 10 classes), spirals
@@ -72,8 +82,10 @@ pub struct TrainArgs {
     pub loss: Option<String>,
 
     /// Optimizer: sgd, momentum, nesterov, adagrad, rmsprop,
-    /// rmsprop-nesterov, adam, adadelta (minibatches), or lbfgs (full batch:
-    /// one epoch of the history is one L-BFGS iteration, --batch unused).
+    /// rmsprop-nesterov, adam, adadelta (minibatches), lbfgs (full batch:
+    /// one epoch of the history is one L-BFGS iteration, --batch unused), or
+    /// hf, natural (second order on minibatches: one epoch of the history is
+    /// one iteration on a --batch gradient minibatch).
     #[arg(long, default_value = "adam")]
     pub optimizer: String,
 
@@ -108,6 +120,77 @@ pub struct TrainArgs {
 
     #[command(flatten)]
     pub first_order: FirstOrderArgs,
+
+    #[command(flatten)]
+    pub second_order: SecondOrderArgs,
+}
+
+/// Options of the second-order optimizers `hf` (Martens 2010) and `natural`
+/// (Amari 1998, exact Fisher); `natural` also takes `--lr` (its step ε,
+/// default 1).
+#[derive(Debug, Clone, Default, Args)]
+pub struct SecondOrderArgs {
+    /// Initial Levenberg-Marquardt damping λ₀ > 0 of hf and natural
+    /// (default 1), adapted from the reduction ratio ρ.
+    #[arg(long, allow_hyphen_values = true)]
+    pub damping: Option<f64>,
+
+    /// Cap on CG steps per iteration of hf and natural (default: hf 250,
+    /// natural 50).
+    #[arg(long, value_name = "N")]
+    pub cg_iters: Option<usize>,
+
+    /// Examples of the curvature (Gauss-Newton / Fisher) minibatch of hf and
+    /// natural, a subset of the --batch gradient minibatch (default: all of
+    /// it).
+    #[arg(long, value_name = "N")]
+    pub curvature_batch: Option<usize>,
+
+    /// hf: the diagonal preconditioner (diag(Σᵢ gᵢ²) + λI)^0.75 (Martens
+    /// 2010 §4.7).
+    #[arg(long)]
+    pub precondition: bool,
+
+    /// CG tolerance: natural's relative residual (default 1e-2), hf's
+    /// relative-progress ε (default 5e-4, Martens 2010 §4.4).
+    #[arg(long, allow_hyphen_values = true)]
+    pub cg_tol: Option<f64>,
+}
+
+impl SecondOrderArgs {
+    /// The flags given, by name.
+    fn given(&self) -> Vec<&'static str> {
+        [
+            ("damping", self.damping.is_some()),
+            ("cg-iters", self.cg_iters.is_some()),
+            ("curvature-batch", self.curvature_batch.is_some()),
+            ("precondition", self.precondition),
+            ("cg-tol", self.cg_tol.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, on)| on.then_some(name))
+        .collect()
+    }
+
+    /// Checks that every flag given applies to `optimizer`.
+    fn check_applies(&self, optimizer: &str) -> Result<(), TrainError> {
+        let takes = |opt: &str, flag: &str| match opt {
+            "hf" => true,
+            "natural" => flag != "precondition",
+            _ => false,
+        };
+        if let Some(flag) = self.given().into_iter().find(|f| !takes(optimizer, f)) {
+            let takers: Vec<&str> = ["hf", "natural"]
+                .into_iter()
+                .filter(|o| takes(o, flag))
+                .collect();
+            return Err(usage(format!(
+                "--{flag} does not apply to optimizer {optimizer} (it applies to {})",
+                takers.join(", ")
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// What can go wrong.
@@ -171,6 +254,48 @@ struct Output {
     seconds: f64,
     out: String,
     history: Vec<EpochJson>,
+    /// hf and natural: the options used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    second_order: Option<SecondOrderJson>,
+    /// hf and natural: the damping trace.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    damping: Option<DampingJson>,
+}
+
+/// The options of an hf or natural run, as used.
+#[derive(Debug, Clone, Serialize)]
+struct SecondOrderJson {
+    initial_damping: Num,
+    max_cg_iterations: usize,
+    cg_tolerance: Num,
+    batch: usize,
+    curvature_batch: usize,
+    /// hf only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    precondition: Option<bool>,
+    /// natural only: the step ε and the Fisher used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    learning_rate: Option<Num>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fisher: Option<&'static str>,
+}
+
+/// The per-iteration damping trace of an hf or natural run and its summary.
+#[derive(Debug, Clone, Serialize)]
+struct DampingJson {
+    initial: Num,
+    last: Num,
+    min: Num,
+    max: Num,
+    /// Median reduction ratio ρ over the iterations.
+    rho_median: Num,
+    /// Iterations with ρ ≤ 0 or undefined (the CG step did not decrease the
+    /// batch loss; hf then searches along it, natural rejects it).
+    nonpositive_rho: usize,
+    cg_iterations_total: usize,
+    lambda: Vec<Num>,
+    rho: Vec<Num>,
+    cg_iterations: Vec<usize>,
 }
 
 /// The training and held-out sets, and whether the targets are classes.
@@ -413,6 +538,170 @@ fn fit_lbfgs(
     })
 }
 
+/// Trains with Hessian-free (Martens 2010) or natural gradient (exact
+/// Fisher) on minibatches ([`HessianFree::train_with`],
+/// [`NaturalGradient::train_with`]): one "epoch" of the history is one
+/// iteration on a `--batch` gradient minibatch (its loss is the history's
+/// `train_loss`), `lr` is natural's ε (1 for hf's full CG step); the
+/// held-out metrics are taken after each iteration, the best held-out
+/// iterate kept (GBC alg. 7.1) and `patience` honoured as for lbfgs.
+fn fit_second_order(
+    name: &str,
+    args: &TrainArgs,
+    setup: &Loop,
+    objective: &MlpTraining<'_>,
+    params0: Vec<f64>,
+    out: &Path,
+) -> Result<(Run, SecondOrderJson, DampingJson), TrainError> {
+    use hesse::first_order::{Best, MinibatchObjective};
+    use hesse::natural::{FisherKind, HessianFree, HfStep, HfTraining, NaturalGradient};
+
+    let so = &args.second_order;
+    let problem = objective.train_problem();
+    let curvature_batch = so.curvature_batch.unwrap_or(setup.batch);
+    if curvature_batch == 0 || curvature_batch > setup.batch {
+        return Err(usage(format!(
+            "--curvature-batch {curvature_batch} must be between 1 and the gradient --batch {}",
+            setup.batch
+        )));
+    }
+    let opts = HfTraining {
+        iterations: usize::try_from(setup.epochs).unwrap_or(usize::MAX),
+        grad_batch: Some(setup.batch),
+        curvature_batch,
+        precondition: so.precondition,
+        seed: setup.seed,
+    };
+    let lambda0 = so.damping.unwrap_or(1.0);
+    let lr = args.first_order.lr.unwrap_or(1.0);
+    let mut history: Vec<EpochRecord> = Vec::new();
+    let mut best: Option<Best> = None;
+    let mut stop = TrainStop::Epochs;
+    let mut lambda = Vec::new();
+    let mut rho = Vec::new();
+    let mut cg = Vec::new();
+    let start = Instant::now();
+    let mut on_iter = |s: &HfStep<'_>| {
+        lambda.push(s.lambda);
+        rho.push(s.rho);
+        cg.push(s.cg_iterations);
+        let held_out = objective.held_out(s.x);
+        history.push(EpochRecord {
+            epoch: s.iteration as u64,
+            train_loss: s.batch_loss,
+            held_out,
+            lr: if name == "natural" { lr } else { 1.0 },
+            seconds: start.elapsed().as_secs_f64(),
+        });
+        if let Some(m) = held_out
+            && best.as_ref().is_none_or(|b| m.loss < b.loss)
+        {
+            best = Some(Best {
+                epoch: s.iteration as u64,
+                loss: m.loss,
+                params: s.x.to_vec(),
+            });
+        }
+        if !s.batch_loss.is_finite() {
+            stop = TrainStop::NonFinite;
+            return false;
+        }
+        match (setup.patience, best.as_ref()) {
+            (Some(p), Some(b)) if s.iteration as u64 - b.epoch >= p => {
+                stop = TrainStop::EarlyStopping;
+                false
+            }
+            _ => true,
+        }
+    };
+    let (x, options) = if name == "hf" {
+        let mut hf = HessianFree::default().with_initial_damping(lambda0);
+        if let Some(n) = so.cg_iters {
+            hf = hf.with_max_cg_iter(n);
+        }
+        if let Some(t) = so.cg_tol {
+            hf = hf.with_cg_epsilon(t);
+        }
+        let x = hf.train_with(problem, &params0, &opts, &mut on_iter)?;
+        let options = SecondOrderJson {
+            initial_damping: Num(lambda0),
+            max_cg_iterations: so.cg_iters.unwrap_or(250),
+            cg_tolerance: Num(so.cg_tol.unwrap_or(5e-4)),
+            batch: setup.batch,
+            curvature_batch,
+            precondition: Some(so.precondition),
+            learning_rate: None,
+            fisher: None,
+        };
+        (x, options)
+    } else {
+        let mut ng = NaturalGradient::default()
+            .with_initial_damping(lambda0)
+            .with_learning_rate(lr);
+        if let Some(n) = so.cg_iters {
+            ng = ng.with_max_cg_iter(n);
+        }
+        if let Some(t) = so.cg_tol {
+            ng = ng.with_cg_rtol(t);
+        }
+        let x = ng.train_with(problem, &params0, &opts, FisherKind::Exact, &mut on_iter)?;
+        let options = SecondOrderJson {
+            initial_damping: Num(lambda0),
+            max_cg_iterations: so.cg_iters.unwrap_or(50),
+            cg_tolerance: Num(so.cg_tol.unwrap_or(1e-2)),
+            batch: setup.batch,
+            curvature_batch,
+            precondition: None,
+            learning_rate: Some(Num(lr)),
+            fisher: Some("exact"),
+        };
+        (x, options)
+    };
+    let mut sorted_rho: Vec<f64> = rho.iter().copied().filter(|r| !r.is_nan()).collect();
+    sorted_rho.sort_by(f64::total_cmp);
+    let damping = DampingJson {
+        initial: Num(lambda0),
+        last: Num(*lambda.last().unwrap_or(&lambda0)),
+        min: Num(lambda.iter().copied().fold(lambda0, f64::min)),
+        max: Num(lambda.iter().copied().fold(lambda0, f64::max)),
+        rho_median: Num(sorted_rho
+            .get(sorted_rho.len() / 2)
+            .copied()
+            .unwrap_or(f64::NAN)),
+        nonpositive_rho: rho.iter().filter(|r| r.is_nan() || **r <= 0.0).count(),
+        cg_iterations_total: cg.iter().sum(),
+        lambda: lambda.into_iter().map(Num).collect(),
+        rho: rho.into_iter().map(Num).collect(),
+        cg_iterations: cg,
+    };
+    let state = TrainState {
+        params: x,
+        optimizer: (),
+        epoch: history.len() as u64,
+        step: history.len() as u64,
+        eps0: lr,
+        averager: None,
+        best,
+        since_best: 0,
+        history,
+        stopped: Some(stop),
+    };
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| TrainError::Io { path, source }
+    };
+    std::fs::create_dir_all(out).map_err(io(out))?;
+    let csv = out.join("history.csv");
+    state.write_history_csv(&csv).map_err(io(&csv))?;
+    let run = Run {
+        params: state.best_params().to_vec(),
+        best_epoch: state.best.as_ref().map(|b| b.epoch),
+        stop: state.stopped,
+        history: state.history,
+    };
+    Ok((run, options, damping))
+}
+
 /// Runs the command and returns what to print on stdout.
 pub fn run(args: &TrainArgs) -> Result<String, TrainError> {
     let fo = &args.first_order;
@@ -424,8 +713,20 @@ pub fn run(args: &TrainArgs) -> Result<String, TrainError> {
         )));
     }
     // The shared flag check speaks of methods; here they are optimizers.
-    fo.check_applies(name)
-        .map_err(|e| usage(e.to_string().replace("method", "optimizer")))?;
+    // natural takes --lr (its step ε) and nothing else of the first-order
+    // flags.
+    let fo_checked = FirstOrderArgs {
+        lr: if name == "natural" { None } else { fo.lr },
+        ..fo.clone()
+    };
+    fo_checked.check_applies(name).map_err(|e| {
+        let mut m = e.to_string().replace("method", "optimizer");
+        if m.starts_with("--lr ") && m.ends_with(')') {
+            m.insert_str(m.len() - 1, ", natural");
+        }
+        usage(m)
+    })?;
+    args.second_order.check_applies(name)?;
     let autoencode = match args.task.as_str() {
         "classify" => false,
         "autoencoder" => true,
@@ -528,8 +829,15 @@ pub fn run(args: &TrainArgs) -> Result<String, TrainError> {
     let started = Instant::now();
     let lr = |default: f64| fo.lr.unwrap_or(default);
     let momentum = fo.momentum.unwrap_or(0.9);
+    let mut second = None;
     let run = match name {
         "lbfgs" => fit_lbfgs(&setup, &objective, params0, &args.out),
+        "hf" | "natural" => {
+            let (run, options, damping) =
+                fit_second_order(name, args, &setup, &objective, params0, &args.out)?;
+            second = Some((options, damping));
+            Ok(run)
+        }
         "sgd" => fit(Sgd::new(lr(0.01)), &setup, &objective, params0, &args.out),
         "momentum" => fit(
             Momentum::new(lr(0.01), momentum),
@@ -628,6 +936,8 @@ pub fn run(args: &TrainArgs) -> Result<String, TrainError> {
         stop: run.stop,
         seconds,
         out: args.out.display().to_string(),
+        second_order: second.as_ref().map(|s| s.0.clone()),
+        damping: second.map(|s| s.1),
         history: run
             .history
             .iter()

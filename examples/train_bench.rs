@@ -1,0 +1,763 @@
+//! The issue-8 training benchmark: second-order training (Hessian-free,
+//! natural gradient) against SGD with momentum, Adam and full-batch L-BFGS,
+//! on training loss against iterations, examples processed and wall time.
+//!
+//! Tasks (loss: mean over examples of the loss summed over outputs, on the
+//! whole training set):
+//!
+//! - `digits-ae`: 64-32-16-32-64, logistic units except the linear 16-unit
+//!   code, binary cross-entropy (kfac-jax's digits autoencoder in issue 8),
+//!   Glorot init, batch 256, the 1797 UCI digits scaled to `[0, 1]`;
+//! - `digits-clf`: 64-256-256-10 tanh, softmax cross-entropy, Glorot init,
+//!   batch 256;
+//! - `mnist-ae`: 784-1000-500-250-30-250-500-1000-784, logistic units except
+//!   the linear 30-unit code, binary cross-entropy, the first 10,000 MNIST
+//!   training images, batch 1000, sparse init (15 incoming weights per unit,
+//!   Martens 2010 §5) — Hinton & Salakhutdinov (2006), Martens (2010),
+//!   Martens & Grosse (2015).
+//!
+//! Protocol: for each seed the same initialization and the same minibatch
+//! sampling (each iteration a fresh ChaCha8 shuffle, its first `batch`
+//! examples) for every minibatch method; SGD with momentum 0.9 and Adam each
+//! run at every learning rate of {1e-4, 3e-4, 1e-3, 3e-3, 1e-2} (the sweep is
+//! part of the run; `--sweep-secs`/`--sweep-iterations` shorten it) and the
+//! rate with the lowest median final loss is reported; runs stop at
+//! `--iterations` or `--budget-secs` of training time, whichever comes first.
+//! Seeds are interleaved (seed 0 of every method, then seed 1, ...) so that
+//! the load of a shared machine spreads over all methods. The full-set loss
+//! is evaluated in each method's per-iteration callback on a grid of
+//! iterations (every iteration up to 10, then about 100 points per run, plus
+//! the last), and that evaluation is excluded from the clock.
+//!
+//! Output in `--out DIR`: `runs.csv` (task, method, lr, seed, iteration,
+//! examples, seconds, loss: every sweep run included), `damping.csv` (the
+//! λ, ρ, CG-step traces of hf and natural), `TASK_{iterations,examples,
+//! seconds}.svg` (median over seeds of each method's reported run), and the
+//! summary table on stdout. "Examples" counts training examples whose
+//! gradient was taken: `batch` per minibatch iteration, the data-set size per
+//! L-BFGS function evaluation.
+//!
+//! Run: `cargo run --release --example train_bench -- --task digits-ae
+//! --seeds 3 --iterations 2000 --out docs/bench`
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use hesse::first_order::{Adam, Momentum, Optimizer};
+use hesse::natural::{FisherKind, HessianFree, HfStep, HfTraining, NaturalGradient};
+use hesse::nn::{Activation, Dataset, Init, Layer, Loss, Mlp, MlpProblem};
+use hesse::prelude::*;
+use hesse::quasi_newton::Lbfgs;
+use hesse::report::{Series, plot_lines};
+use hesse::solver::{Control, Run};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+const LRS: [f64; 5] = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2];
+
+/// Command-line options.
+#[derive(Debug, Clone)]
+struct Opts {
+    task: String,
+    methods: Vec<String>,
+    seeds: u64,
+    iterations: usize,
+    budget_secs: f64,
+    sweep_iterations: Option<usize>,
+    sweep_secs: Option<f64>,
+    out: PathBuf,
+    mnist: PathBuf,
+    hf_curvature: Option<usize>,
+    hf_max_cg: usize,
+}
+
+fn parse() -> Res<Opts> {
+    let mut o = Opts {
+        task: "digits-ae".into(),
+        methods: ["sgd-momentum", "adam", "lbfgs", "hf", "natural"]
+            .map(String::from)
+            .to_vec(),
+        seeds: 3,
+        iterations: 2000,
+        budget_secs: f64::INFINITY,
+        sweep_iterations: None,
+        sweep_secs: None,
+        out: PathBuf::from("docs/bench"),
+        mnist: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist")),
+        hf_curvature: None,
+        hf_max_cg: 50,
+    };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let mut value = || {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{flag} needs a value"))
+        };
+        match flag.as_str() {
+            "--task" => o.task = value()?,
+            "--methods" => o.methods = value()?.split(',').map(String::from).collect(),
+            "--seeds" => o.seeds = value()?.parse()?,
+            "--iterations" => o.iterations = value()?.parse()?,
+            "--budget-secs" => o.budget_secs = value()?.parse()?,
+            "--sweep-iterations" => o.sweep_iterations = Some(value()?.parse()?),
+            "--sweep-secs" => o.sweep_secs = Some(value()?.parse()?),
+            "--out" => o.out = value()?.into(),
+            "--mnist" => o.mnist = value()?.into(),
+            "--hf-curvature-batch" => o.hf_curvature = Some(value()?.parse()?),
+            "--hf-max-cg" => o.hf_max_cg = value()?.parse()?,
+            _ => return Err(format!("unknown flag {flag}").into()),
+        }
+    }
+    for m in &o.methods {
+        if !["sgd-momentum", "adam", "lbfgs", "hf", "natural"].contains(&m.as_str()) {
+            return Err(format!(
+                "unknown method {m}: expected sgd-momentum, adam, lbfgs, hf, natural"
+            )
+            .into());
+        }
+    }
+    if o.seeds == 0 || o.iterations == 0 || o.budget_secs.is_nan() || o.budget_secs <= 0.0 {
+        return Err("--seeds, --iterations and --budget-secs must be positive".into());
+    }
+    Ok(o)
+}
+
+/// A benchmark problem: network, data, initialization, minibatch size.
+struct Task {
+    mlp: Mlp,
+    data: Dataset,
+    init: Init,
+    batch: usize,
+}
+
+fn autoencoder(inputs: usize, widths: &[usize], code: usize) -> Res<Mlp> {
+    let mut layers: Vec<Layer> = widths
+        .iter()
+        .map(|&w| Layer::new(w, Activation::Logistic))
+        .collect();
+    layers.push(Layer::new(code, Activation::Identity));
+    layers.extend(
+        widths
+            .iter()
+            .rev()
+            .map(|&w| Layer::new(w, Activation::Logistic)),
+    );
+    // Logistic outputs: the identity pre-activation into the logistic
+    // cross-entropy.
+    layers.push(Layer::new(inputs, Activation::Identity));
+    Ok(Mlp::from_layers(
+        inputs,
+        layers,
+        Loss::LogisticCrossEntropy,
+    )?)
+}
+
+fn task(o: &Opts) -> Res<Task> {
+    Ok(match o.task.as_str() {
+        "digits-ae" => {
+            let x = Dataset::digits()?.inputs().to_vec();
+            Task {
+                mlp: autoencoder(64, &[32], 16)?,
+                data: Dataset::new(64, 64, x.clone(), x)?,
+                init: Init::Glorot,
+                batch: 256,
+            }
+        }
+        "digits-clf" => Task {
+            mlp: Mlp::new(
+                &[64, 256, 256, 10],
+                Activation::Tanh,
+                Loss::SoftmaxCrossEntropy,
+            )?,
+            data: Dataset::digits()?,
+            init: Init::Glorot,
+            batch: 256,
+        },
+        "mnist-ae" => {
+            let (train, _) = Dataset::mnist(&o.mnist)?;
+            let x = train.inputs()[..10_000 * 784].to_vec();
+            Task {
+                mlp: autoencoder(784, &[1000, 500, 250], 30)?,
+                data: Dataset::new(784, 784, x.clone(), x)?,
+                init: Init::Sparse { k: 15 },
+                batch: 1000,
+            }
+        }
+        t => {
+            return Err(
+                format!("unknown task {t}: expected digits-ae, digits-clf, mnist-ae").into(),
+            );
+        }
+    })
+}
+
+/// One recorded point of a run.
+#[derive(Debug, Clone, Copy)]
+struct Point {
+    iteration: usize,
+    examples: u64,
+    seconds: f64,
+    loss: f64,
+}
+
+/// The per-iteration recorder every method's callback calls: keeps the
+/// training clock (its own evaluations excluded), decides when to evaluate
+/// the full-set loss and when the budget is spent.
+struct Recorder<'p> {
+    problem: &'p MlpProblem<'p>,
+    start: Instant,
+    excluded: Duration,
+    iterations: usize,
+    budget: f64,
+    every: usize,
+    next_t: f64,
+    points: Vec<Point>,
+}
+
+impl<'p> Recorder<'p> {
+    fn new(problem: &'p MlpProblem<'p>, x0: &[f64], iterations: usize, budget: f64) -> Self {
+        let loss = problem.value(x0);
+        Recorder {
+            problem,
+            start: Instant::now(),
+            excluded: Duration::ZERO,
+            iterations,
+            budget,
+            every: (iterations / 100).max(1),
+            next_t: if budget.is_finite() {
+                budget / 100.0
+            } else {
+                f64::INFINITY
+            },
+            points: vec![Point {
+                iteration: 0,
+                examples: 0,
+                seconds: 0.0,
+                loss,
+            }],
+        }
+    }
+
+    fn train_seconds(&self) -> f64 {
+        (self.start.elapsed() - self.excluded).as_secs_f64()
+    }
+
+    /// Called after iteration `iteration` at `x`; returns whether to go on.
+    fn after(&mut self, iteration: usize, examples: u64, x: &[f64]) -> bool {
+        let seconds = self.train_seconds();
+        let go_on = iteration < self.iterations && seconds < self.budget;
+        if !go_on || iteration <= 10 || iteration % self.every == 0 || seconds >= self.next_t {
+            let t = Instant::now();
+            let loss = self.problem.value(x);
+            self.points.push(Point {
+                iteration,
+                examples,
+                seconds,
+                loss,
+            });
+            while self.next_t <= seconds {
+                self.next_t += self.budget / 100.0;
+            }
+            self.excluded += t.elapsed();
+        }
+        go_on && self.points.last().is_some_and(|p| p.loss.is_finite())
+    }
+}
+
+/// A finished run.
+#[derive(Debug, Clone)]
+struct RunRec {
+    method: String,
+    lr: f64,
+    seed: u64,
+    points: Vec<Point>,
+}
+
+impl RunRec {
+    fn last(&self) -> Point {
+        *self.points.last().expect("a run has its start point")
+    }
+}
+
+/// The damping trace of one hf/natural run: (iteration, λ, ρ, CG steps).
+type Damping = Vec<(usize, f64, f64, usize)>;
+
+fn first_order<O: Optimizer>(
+    mut opt: O,
+    t: &Task,
+    problem: &MlpProblem<'_>,
+    x0: &[f64],
+    seed: u64,
+    iterations: usize,
+    budget: f64,
+) -> Res<Vec<Point>> {
+    let n = t.data.len();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut x = x0.to_vec();
+    let mut g = vec![0.0; x.len()];
+    let mut rec = Recorder::new(problem, x0, iterations, budget);
+    let mut k = 0;
+    loop {
+        // The sampling of HessianFree::train_with: a fresh shuffle per
+        // iteration, its first `batch` examples.
+        order.shuffle(&mut rng);
+        problem.value_grad_batch(&x, &order[..t.batch], &mut g)?;
+        opt.step(&mut x, &g);
+        k += 1;
+        if !rec.after(k, (k * t.batch) as u64, &x) {
+            break;
+        }
+    }
+    Ok(rec.points)
+}
+
+/// SGD with momentum 0.9 or Adam at rate `lr`.
+#[allow(clippy::too_many_arguments)]
+fn run_fo(
+    m: &str,
+    lr: f64,
+    t: &Task,
+    problem: &MlpProblem<'_>,
+    x0: &[f64],
+    seed: u64,
+    iterations: usize,
+    budget: f64,
+) -> Res<Vec<Point>> {
+    if m == "adam" {
+        first_order(Adam::new(lr), t, problem, x0, seed, iterations, budget)
+    } else {
+        first_order(
+            Momentum::new(lr, 0.9),
+            t,
+            problem,
+            x0,
+            seed,
+            iterations,
+            budget,
+        )
+    }
+}
+
+fn lbfgs(problem: &MlpProblem<'_>, x0: &[f64], iterations: usize, budget: f64) -> Res<Vec<Point>> {
+    let n = problem.data().len() as u64;
+    let mut rec = Recorder::new(problem, x0, iterations, budget);
+    let solver = Lbfgs::default()
+        .with_gtol(1e-12)
+        .with_max_iter(iterations as u64);
+    // The driver's state already holds the full-batch loss: record it, no
+    // extra evaluation.
+    let mut points = std::mem::take(&mut rec.points);
+    let _ = Run::new(solver, problem, x0)?
+        .with_observer(|state| {
+            if state.iteration == 0 {
+                return Control::Continue;
+            }
+            let seconds = rec.train_seconds();
+            points.push(Point {
+                iteration: state.iteration as usize,
+                examples: state.evals.g.max(state.evals.f) * n,
+                seconds,
+                loss: state.f,
+            });
+            if seconds < budget {
+                Control::Continue
+            } else {
+                Control::Stop
+            }
+        })
+        .finish();
+    Ok(points)
+}
+
+fn hf_opts(t: &Task, o: &Opts, seed: u64, iterations: usize) -> HfTraining {
+    HfTraining {
+        iterations,
+        grad_batch: Some(t.batch),
+        curvature_batch: o.hf_curvature.unwrap_or(t.batch).min(t.batch),
+        precondition: true,
+        seed,
+    }
+}
+
+fn second_order(
+    method: &str,
+    t: &Task,
+    o: &Opts,
+    problem: &MlpProblem<'_>,
+    x0: &[f64],
+    seed: u64,
+) -> Res<(Vec<Point>, Damping)> {
+    let opts = hf_opts(t, o, seed, o.iterations);
+    let mut rec = Recorder::new(problem, x0, o.iterations, o.budget_secs);
+    let mut damping = Damping::new();
+    let batch = t.batch as u64;
+    let mut on_iter = |s: &HfStep<'_>| {
+        damping.push((s.iteration, s.lambda, s.rho, s.cg_iterations));
+        rec.after(s.iteration, s.iteration as u64 * batch, s.x)
+    };
+    match method {
+        "hf" => {
+            HessianFree::default()
+                .with_max_cg_iter(o.hf_max_cg)
+                .train_with(problem, x0, &opts, &mut on_iter)?;
+        }
+        "natural" => {
+            NaturalGradient::default().train_with(
+                problem,
+                x0,
+                &opts,
+                FisherKind::Exact,
+                &mut on_iter,
+            )?;
+        }
+        // K-FAC plugs in here: Kfac::train with a callback on KfacStep calling
+        // rec.after(step.iteration, step.iteration * batch, step.x).
+        _ => unreachable!("checked in parse"),
+    }
+    Ok((rec.points, damping))
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n == 0 {
+        f64::NAN
+    } else if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        0.5 * (v[n / 2 - 1] + v[n / 2])
+    }
+}
+
+/// The median over runs of the loss as a step function of `x` on the grid of
+/// the shortest run.
+fn median_curve(runs: &[&RunRec], x: impl Fn(&Point) -> f64) -> Vec<(f64, f64)> {
+    let Some(shortest) = runs
+        .iter()
+        .min_by(|a, b| x(&a.last()).total_cmp(&x(&b.last())))
+    else {
+        return Vec::new();
+    };
+    shortest
+        .points
+        .iter()
+        .map(|p| {
+            let at = x(p);
+            let losses = runs
+                .iter()
+                .map(|r| {
+                    r.points
+                        .iter()
+                        .take_while(|q| x(q) <= at)
+                        .last()
+                        .map_or(f64::NAN, |q| q.loss)
+                })
+                .collect();
+            (at, median(losses))
+        })
+        .collect()
+}
+
+/// The first point of `run` with loss at most `target`.
+fn reach(run: &RunRec, target: f64) -> Option<Point> {
+    run.points.iter().find(|p| p.loss <= target).copied()
+}
+
+fn main() -> Res<()> {
+    let o = parse()?;
+    let t = task(&o)?;
+    let problem = t.mlp.problem(&t.data)?;
+    std::fs::create_dir_all(&o.out)?;
+    let sweep_iters = o.sweep_iterations.unwrap_or(o.iterations);
+    let sweep_secs = o.sweep_secs.unwrap_or(o.budget_secs);
+    let separate_sweep = sweep_iters != o.iterations || sweep_secs != o.budget_secs;
+    eprintln!(
+        "{}: {} params, {} examples, batch {}; {} seeds, {} iterations, budget {} s per run{}",
+        o.task,
+        t.mlp.num_params(),
+        t.data.len(),
+        t.batch,
+        o.seeds,
+        o.iterations,
+        o.budget_secs,
+        if separate_sweep {
+            format!("; lr sweep on {sweep_iters} iterations / {sweep_secs} s")
+        } else {
+            String::new()
+        }
+    );
+
+    let mut runs: Vec<RunRec> = Vec::new();
+    let mut sweep: Vec<RunRec> = Vec::new();
+    let mut traces: Vec<(String, u64, Damping)> = Vec::new();
+    let first_order_methods: Vec<&String> = o
+        .methods
+        .iter()
+        .filter(|m| *m == "adam" || *m == "sgd-momentum")
+        .collect();
+
+    // The sweep (on its own budget when it is shorter), seeds interleaved.
+    for seed in 0..o.seeds {
+        let x0 = t.mlp.init(t.init, seed);
+        for m in &first_order_methods {
+            for lr in LRS {
+                let points = run_fo(m, lr, &t, &problem, &x0, seed, sweep_iters, sweep_secs)?;
+                let r = RunRec {
+                    method: m.to_string(),
+                    lr,
+                    seed,
+                    points,
+                };
+                eprintln!(
+                    "  sweep {m} lr {lr:e} seed {seed}: loss {:.5} after {} iterations, {:.2} s",
+                    r.last().loss,
+                    r.last().iteration,
+                    r.last().seconds
+                );
+                sweep.push(r);
+            }
+        }
+    }
+    let best_lr: BTreeMap<String, f64> = first_order_methods
+        .iter()
+        .map(|m| {
+            let best = LRS
+                .iter()
+                .copied()
+                .min_by(|&a, &b| {
+                    let fin = |lr: f64| {
+                        let v = sweep
+                            .iter()
+                            .filter(|r| &r.method == *m && r.lr == lr)
+                            .map(|r| r.last().loss)
+                            .collect::<Vec<_>>();
+                        let med = median(v);
+                        if med.is_nan() { f64::INFINITY } else { med }
+                    };
+                    fin(a).total_cmp(&fin(b))
+                })
+                .expect("five rates");
+            (m.to_string(), best)
+        })
+        .collect();
+
+    // The reported runs, seeds interleaved.
+    for seed in 0..o.seeds {
+        let x0 = t.mlp.init(t.init, seed);
+        for m in &o.methods {
+            let (lr, points) = match m.as_str() {
+                "adam" | "sgd-momentum" => {
+                    let lr = best_lr[m];
+                    if separate_sweep {
+                        (
+                            lr,
+                            run_fo(m, lr, &t, &problem, &x0, seed, o.iterations, o.budget_secs)?,
+                        )
+                    } else {
+                        let r = sweep
+                            .iter()
+                            .find(|r| &r.method == m && r.lr == lr && r.seed == seed)
+                            .expect("swept");
+                        (lr, r.points.clone())
+                    }
+                }
+                "lbfgs" => (f64::NAN, lbfgs(&problem, &x0, o.iterations, o.budget_secs)?),
+                _ => {
+                    let (points, damping) = second_order(m, &t, &o, &problem, &x0, seed)?;
+                    traces.push((m.clone(), seed, damping));
+                    (f64::NAN, points)
+                }
+            };
+            let r = RunRec {
+                method: m.clone(),
+                lr,
+                seed,
+                points,
+            };
+            eprintln!(
+                "  {m} seed {seed}: loss {:.5} after {} iterations, {:.2} s",
+                r.last().loss,
+                r.last().iteration,
+                r.last().seconds
+            );
+            runs.push(r);
+        }
+    }
+
+    // CSV files.
+    let mut csv = String::from("task,method,lr,seed,iteration,examples,seconds,loss,reported\n");
+    let mut rows = |r: &RunRec, reported: bool| {
+        for p in &r.points {
+            let lr = if r.lr.is_nan() {
+                String::new()
+            } else {
+                format!("{:e}", r.lr)
+            };
+            let _ = writeln!(
+                csv,
+                "{},{},{lr},{},{},{},{:.6},{:.8e},{}",
+                o.task,
+                r.method,
+                r.seed,
+                p.iteration,
+                p.examples,
+                p.seconds,
+                p.loss,
+                reported as u8
+            );
+        }
+    };
+    for r in &runs {
+        rows(r, true);
+    }
+    if separate_sweep {
+        for r in &sweep {
+            rows(r, false);
+        }
+    } else {
+        for r in sweep.iter().filter(|r| best_lr[&r.method] != r.lr) {
+            rows(r, false);
+        }
+    }
+    let path = o.out.join(format!("{}_runs.csv", o.task));
+    std::fs::write(&path, csv)?;
+    let mut dcsv = String::from("task,method,seed,iteration,lambda,rho,cg_iterations\n");
+    for (m, seed, d) in &traces {
+        for (k, l, rho, cg) in d {
+            let _ = writeln!(dcsv, "{},{m},{seed},{k},{l:.6e},{rho:.6e},{cg}", o.task);
+        }
+    }
+    std::fs::write(o.out.join(format!("{}_damping.csv", o.task)), dcsv)?;
+
+    // Plots: median over seeds.
+    let label = |m: &str| match best_lr.get(m) {
+        Some(lr) => format!("{m} (lr {lr:e})"),
+        None => m.to_string(),
+    };
+    type Axis = (&'static str, &'static str, fn(&Point) -> f64);
+    let axes: [Axis; 3] = [
+        ("iterations", "iterations", |p| p.iteration as f64),
+        ("examples", "examples processed", |p| p.examples as f64),
+        ("seconds", "wall seconds (evaluation excluded)", |p| {
+            p.seconds
+        }),
+    ];
+    for (name, xlabel, x) in axes {
+        let series: Vec<Series> = o
+            .methods
+            .iter()
+            .map(|m| {
+                let rs: Vec<&RunRec> = runs.iter().filter(|r| &r.method == m).collect();
+                Series {
+                    label: label(m),
+                    points: median_curve(&rs, x),
+                }
+            })
+            .collect();
+        plot_lines(
+            &o.out.join(format!("{}_{name}.svg", o.task)),
+            &format!("{}: training loss, median of {} seeds", o.task, o.seeds),
+            xlabel,
+            "training loss (whole set)",
+            &series,
+            true,
+            true,
+        )?;
+    }
+
+    // Summary.
+    let mut s = format!(
+        "{}: final training loss (median of {} seeds) and time to reach Adam's / SGD-momentum's final loss\n",
+        o.task, o.seeds
+    );
+    s += "method        lr      final_loss   iterations  seconds   s/iter    adam_iter_frac  adam_time_frac\n";
+    let per_seed = |m: &str, seed: u64| runs.iter().find(|r| r.method == m && r.seed == seed);
+    for m in &o.methods {
+        let rs: Vec<&RunRec> = runs.iter().filter(|r| &r.method == m).collect();
+        let fin = median(rs.iter().map(|r| r.last().loss).collect());
+        let iters = median(rs.iter().map(|r| r.last().iteration as f64).collect());
+        let secs = median(rs.iter().map(|r| r.last().seconds).collect());
+        let (mut fi, mut ft) = (Vec::new(), Vec::new());
+        for r in &rs {
+            if let Some(adam) = per_seed("adam", r.seed) {
+                let a = adam.last();
+                match reach(r, a.loss) {
+                    Some(p) => {
+                        fi.push(p.iteration as f64 / a.iteration as f64);
+                        ft.push(p.seconds / a.seconds);
+                    }
+                    None => {
+                        fi.push(f64::INFINITY);
+                        ft.push(f64::INFINITY);
+                    }
+                }
+            }
+        }
+        let frac = |v: Vec<f64>| {
+            let med = median(v);
+            if med.is_nan() {
+                "-".to_string()
+            } else if med.is_infinite() {
+                "not reached".to_string()
+            } else {
+                format!("{med:.3}")
+            }
+        };
+        let lr = best_lr
+            .get(m)
+            .map_or("-".to_string(), |lr| format!("{lr:e}"));
+        let _ = writeln!(
+            s,
+            "{m:<13} {lr:<7} {fin:<12.5} {iters:<11} {secs:<9.2} {:<9.4} {:<15} {}",
+            secs / iters.max(1.0),
+            frac(fi),
+            frac(ft)
+        );
+    }
+    // HF against SGD-momentum in wall time, per seed.
+    for m in ["hf", "natural"] {
+        if !o.methods.iter().any(|x| x == m) {
+            continue;
+        }
+        let mut lines = Vec::new();
+        for seed in 0..o.seeds {
+            if let (Some(h), Some(sgd)) = (per_seed(m, seed), per_seed("sgd-momentum", seed)) {
+                let target = sgd.last();
+                lines.push(match reach(h, target.loss) {
+                    Some(p) => format!(
+                        "seed {seed}: {:.2} s against SGD's {:.2} s ({})",
+                        p.seconds,
+                        target.seconds,
+                        if p.seconds < target.seconds {
+                            "faster"
+                        } else {
+                            "slower"
+                        }
+                    ),
+                    None => format!(
+                        "seed {seed}: not reached ({:.5} against {:.5})",
+                        h.last().loss,
+                        target.loss
+                    ),
+                });
+            }
+        }
+        if !lines.is_empty() {
+            let _ = writeln!(s, "{m} to SGD-momentum's final loss: {}", lines.join("; "));
+        }
+    }
+    print!("{s}");
+    std::fs::write(o.out.join(format!("{}_summary.txt", o.task)), &s)?;
+    std::io::stdout().flush()?;
+    eprintln!("wrote {}", path.display());
+    Ok(())
+}
