@@ -6,9 +6,10 @@
 //! the standard start is 0 the scaled start is `scale × (1, …, 1)`
 //! ([`Mgh::start_scaled`]).
 //!
-//! Run: `cargo run --release --example mgh_table [rows]`: the summary table
-//! (per method: solved at 1×/10×/100×, total f and g evaluations); with
-//! `rows`, one line per problem, scale and method as well.
+//! Run: `cargo run --release --example mgh_table [rows] [METHOD]`: the
+//! summary table (per method: solved at 1×/10×/100×, total f and g
+//! evaluations); with `rows`, one line per problem, scale and method as well;
+//! with a method name (`bfgs`, `lbfgs`, `cg-pr`, …), that method only.
 
 use hesse::prelude::*;
 use hesse::problems::mgh::{self, Mgh};
@@ -50,7 +51,13 @@ fn solved(p: &Mgh, f: f64) -> bool {
 }
 
 fn main() {
-    let rows = std::env::args().nth(1).is_some_and(|a| a == "rows");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let rows = args.iter().any(|a| a == "rows");
+    let only: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .filter(|a| METHODS.contains(a))
+        .collect();
     let suite = mgh::all();
     println!(
         "{:<7} {:>4} {:>4} {:>4}   {:>8} {:>8}   (of {} problems per scale)",
@@ -63,6 +70,9 @@ fn main() {
         suite.len()
     );
     for method in METHODS {
+        if !only.is_empty() && !only.contains(&method) {
+            continue;
+        }
         let mut solved_at = [0usize; 3];
         let (mut f_evals, mut g_evals) = (0u64, 0u64);
         for p in &suite {

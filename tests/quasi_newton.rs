@@ -105,7 +105,8 @@ fn lbfgs_with_full_memory_matches_bfgs_on_quadratics() {
 }
 
 /// On a general function too, L-BFGS with m ≥ iterations and H_0 = I is BFGS
-/// with H_0 = I: the iterates on Rosenbrock (n = 4, strong Wolfe) agree.
+/// with H_0 = I: the iterates on Rosenbrock (n = 4, strong Wolfe, the same
+/// initial step) agree.
 #[test]
 fn lbfgs_with_full_memory_is_bfgs_on_rosenbrock() {
     let p = Rosenbrock::new(4);
@@ -121,6 +122,7 @@ fn lbfgs_with_full_memory_is_bfgs_on_rosenbrock() {
         Lbfgs::default()
             .with_memory(30)
             .with_initial_scaling(false)
+            .with_initial_step(hesse::quasi_newton::ScaledFirstUnitStep::default())
             .with_max_iter(25),
         &p,
         &x0,

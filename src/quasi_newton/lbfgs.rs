@@ -47,7 +47,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    CURVATURE_EPS, Curvature, CurvatureGuard, ScaledFirstUnitStep, Watched, curvature_test,
+    CURVATURE_EPS, Curvature, CurvatureGuard, UnitLengthFirstStep, Watched, curvature_test,
 };
 use crate::linesearch::initial::StepContext;
 use crate::linesearch::{InitialStep, LineSearch, MoreThuente, ProblemLine, dot};
@@ -76,7 +76,8 @@ pub enum LbfgsForm {
 /// `m` (say 3 ≤ m ≤ 20) often give satisfactory results"); scaling
 /// `γ_k = sᵀy/yᵀy` (N&W (7.20)); line search [`MoreThuente`] for the strong
 /// Wolfe conditions with `c₁ = 1e-4`, `c₂ = 0.9` (N&W p. 142); initial step
-/// [`ScaledFirstUnitStep`], `min(1, 1/‖g₀‖∞)` on the first iteration and `1` after it; pairs with
+/// [`UnitLengthFirstStep`], `1/‖g₀‖₂` on the first iteration and `1` after
+/// it, as scipy's L-BFGS-B; pairs with
 /// `sᵀy ≤ 1e-10 ‖s‖‖y‖` skipped; [`LbfgsForm::Compact`].
 ///
 /// # Requirements on the optimization problem
@@ -98,7 +99,7 @@ pub enum LbfgsForm {
 /// Nocedal, "On the limited memory BFGS method for large scale optimization",
 /// *Math. Programming* 45 (1989).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Lbfgs<L = MoreThuente, I = ScaledFirstUnitStep> {
+pub struct Lbfgs<L = MoreThuente, I = UnitLengthFirstStep> {
     options: RunOptions,
     line_search: L,
     initial_step: I,
@@ -280,7 +281,7 @@ impl<L> Lbfgs<L> {
         Lbfgs {
             options: RunOptions::default(),
             line_search,
-            initial_step: ScaledFirstUnitStep::default(),
+            initial_step: UnitLengthFirstStep::default(),
             memory: 10,
             form: LbfgsForm::Compact,
             initial_scaling: true,
