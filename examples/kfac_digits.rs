@@ -129,11 +129,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let mut kfac_losses = Vec::new();
     let mut kfac_secs = Vec::new();
+    // (iteration, cumulative seconds, full-set loss) every `every` iterations.
+    let every: usize = std::env::var("KFAC_EVAL_EVERY").map_or(Ok(10), |s| s.parse())?;
+    let mut kfac_curve = Vec::new();
     let mut last = Instant::now();
     kfac.train(&problem, &x0, &opts, &mut |s| {
         kfac_secs.push(last.elapsed().as_secs_f64());
-        if checkpoints.contains(&s.iteration) {
-            kfac_losses.push(problem.value(s.x));
+        if checkpoints.contains(&s.iteration) || s.iteration % every == 0 {
+            let f = problem.value(s.x);
+            if checkpoints.contains(&s.iteration) {
+                kfac_losses.push(f);
+            }
+            kfac_curve.push((s.iteration, kfac_secs.iter().sum::<f64>(), f));
         }
         last = Instant::now();
         true
@@ -144,7 +151,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let kfac_total: f64 = kfac_secs.iter().sum();
     let adam_total: f64 = adam_secs.iter().sum();
+    let adam_secs_sorted = adam_secs.clone();
     let (ka, aa) = (median(&mut kfac_secs), median(&mut adam_secs));
+    let adam_secs = adam_secs_sorted;
     println!(
         "s/iteration (median): adam {aa:.5}  kfac {ka:.5}  ratio {:.2}; mean: adam {:.5} kfac {:.5}",
         ka / aa,
@@ -159,6 +168,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         kfac.gamma(),
         tr.gamma_search.len()
     );
-    println!("adam final {target:.4}");
+    let adam_time: f64 = adam_secs.iter().sum();
+    println!("adam final {target:.4} after {iterations} iterations, {adam_time:.3} s");
+    match kfac_curve.iter().find(|c| c.2 <= target) {
+        Some(&(it, t, f)) => println!(
+            "kfac reaches it at iteration {it} ({:.3} of Adam's), {t:.3} s ({:.3} of Adam's time), loss {f:.4}",
+            it as f64 / iterations as f64,
+            t / adam_time
+        ),
+        None => println!("kfac does not reach it"),
+    }
     Ok(())
 }

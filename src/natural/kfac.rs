@@ -369,6 +369,17 @@ pub fn next_lambda(lambda: f64, rho: f64, omega1: f64) -> f64 {
     }
 }
 
+/// faer's parallelism for a product of `flops` multiply-adds: sequential
+/// below 2²⁰ (on the digits autoencoder's layers, thread synchronization
+/// costs more than the product), the global setting above.
+fn par_for(flops: usize) -> faer::Par {
+    if flops < 1 << 20 {
+        faer::Par::Seq
+    } else {
+        crate::linalg::par()
+    }
+}
+
 /// A symmetric factor's eigendecomposition `U diag(d) Uᵀ`.
 struct Eig {
     u: Mat<f64>,
@@ -405,7 +416,7 @@ impl Eig {
             ud.as_ref(),
             self.u.transpose(),
             1.0,
-            crate::linalg::par(),
+            par_for(n * n * n),
         );
         out
     }
@@ -443,9 +454,9 @@ fn precondition(
     grad: &[f64],
     out: &mut [f64],
 ) {
-    let par = crate::linalg::par();
     for (ls, (ai, gi)) in layers.iter().zip(inv) {
         let (m, k1) = (ls.m, ls.k1);
+        let par = par_for(m * k1 * (m + k1));
         let v = MatRef::from_column_major_slice(&grad[ls.start..ls.start + m * k1], m, k1);
         let mut tmp = Mat::<f64>::zeros(m, k1);
         faer::linalg::matmul::matmul(tmp.as_mut(), Accum::Replace, gi.as_ref(), v, 1.0, par);

@@ -498,6 +498,16 @@ fn gemm(
     faer::linalg::matmul::matmul(dst, accum, lhs, rhs, 1.0, par());
 }
 
+/// faer's parallelism for a product of `flops` multiply-adds: sequential
+/// below 2²⁰, where thread synchronization costs more than the product.
+fn small_par(flops: usize) -> faer::Par {
+    if flops < 1 << 20 {
+        faer::Par::Seq
+    } else {
+        par()
+    }
+}
+
 /// Entries per task of a parallel elementwise pass (rounded to whole columns).
 const TASK: usize = 1 << 15;
 
@@ -1639,7 +1649,7 @@ impl MlpProblem<'_> {
                     x,
                     x.transpose(),
                     inv_b,
-                    par(),
+                    small_par(k * k * b),
                 );
             }
             let mut mean = vec![0.0; k];
@@ -1662,7 +1672,14 @@ impl MlpProblem<'_> {
                 let m = mlp.layers[l].width;
                 let d = mat(&ws.layers[l].rdy, m, b);
                 let dst = MatMut::from_column_major_slice_mut(g.as_mut_slice(), m, m);
-                faer::linalg::matmul::matmul(dst, Accum::Add, d, d.transpose(), inv_b, par());
+                faer::linalg::matmul::matmul(
+                    dst,
+                    Accum::Add,
+                    d,
+                    d.transpose(),
+                    inv_b,
+                    small_par(m * m * b),
+                );
             }
         }
         Ok(factors)
