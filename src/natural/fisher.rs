@@ -267,7 +267,13 @@ impl<'p, 'a> Fisher<'p, 'a> {
 /// `k × B` per sample: softmax `p − onehot(y)`, `y ∼ Categorical(p)`;
 /// logistic `p − y`, `yⱼ ∼ Bernoulli(pⱼ)`; squared error `o − y = −z`,
 /// `z ∼ N(0, I)` (Box-Muller).
-fn sampled_residuals(loss: Loss, k: usize, p: &[f64], samples: usize, seed: u64) -> Vec<f64> {
+pub(crate) fn sampled_residuals(
+    loss: Loss,
+    k: usize,
+    p: &[f64],
+    samples: usize,
+    seed: u64,
+) -> Vec<f64> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut e = Vec::with_capacity(p.len() * samples);
     for _ in 0..samples {

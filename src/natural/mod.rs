@@ -9,11 +9,15 @@
 //!   ([`natural_gradient`]).
 //! - [`HessianFree`]: Martens, "Deep learning via Hessian-free optimization",
 //!   ICML 2010 ([`hessian_free`]).
+//! - [`Kfac`]: Martens & Grosse, "Optimizing neural networks with
+//!   Kronecker-factored approximate curvature", ICML 2015 ([`kfac`]).
 
 pub mod fisher;
 pub mod hessian_free;
+pub mod kfac;
 pub mod natural_gradient;
 
 pub use fisher::{Fisher, FisherKind};
 pub use hessian_free::{HessianFree, HfRun, HfStep, HfTrace, HfTraining};
+pub use kfac::{GammaSearch, Kfac, KfacEstimator, KfacStep, KfacTrace, KfacTraining};
 pub use natural_gradient::NaturalGradient;

@@ -1,0 +1,771 @@
+//! K-FAC: Kronecker-factored approximate curvature (Martens & Grosse,
+//! "Optimizing neural networks with Kronecker-factored approximate
+//! curvature", ICML 2015, arXiv 1503.05671), block-diagonal version, for the
+//! layers of an [`Mlp`](crate::nn::Mlp).
+//!
+//! Notation as the paper: `h` the minibatch objective, `θ` the parameters,
+//! `W̄_l = [W_l b_l]` layer `l`'s weights with the bias as a last column (the
+//! flat layout of [`Mlp`](crate::nn::Mlp) is `vec W̄_l`), `ā = (a; 1)` its
+//! input with a homogeneous coordinate, `g = ∂ℓ/∂y_l` the gradient of its
+//! pre-activations for a target drawn from the model. One iteration `k`:
+//!
+//! ```text
+//! ∇h on the minibatch                                         (B examples)
+//! A_l = E[ā āᵀ], G_l = E[g gᵀ] on a curvature sub-batch,      §3, §5
+//!   running averages Ā ← ε Ā + (1 − ε) A, ε = min(1 − 1/k, 0.95)   §5
+//! every T₃ (and at k = 1, 2, 4, 8, 16): eigendecompositions of Ā_l, Ḡ_l (faer)
+//!   and π_l = √((tr Ā_l/dim Ā_l) / (tr Ḡ_l/dim Ḡ_l))             §6.3
+//! Δ_l = −(Ḡ_l + γ/π_l I)⁻¹ ∇_{W̄_l} h (Ā_l + π_l γ I)⁻¹        §4.2, §6.3
+//! δ = α Δ + μ δ₀, (α, μ) minimizing the quadratic model
+//!   M(δ) = ½ δᵀ (F + λ I) δ + ∇hᵀ δ + h  (F exact, on the sub-batch)   §6.4, §7
+//! every T₁: ρ = (h(θ + δ) − h(θ)) / (M₀(δ) − M₀(0));
+//!   ρ > ¾: λ ← ω₁ λ;  ρ < ¼: λ ← λ / ω₁,  ω₁ = (19/20)^T₁        §6.5
+//! every T₂: γ ∈ {γ/ω₂, γ, ω₂ γ}, ω₂ = √(19/20)^T₂, the one whose update
+//!   gives the lowest h(θ + δ) on the minibatch                    §6.6
+//! θ ← θ + δ
+//! ```
+//!
+//! `F` is the generalized Gauss-Newton matrix of the minibatch objective (the
+//! exact Fisher of these losses, plus the weight decay `η` on the weights, so
+//! the paper's `λ + η` is `λ` here); its quadratic forms come from
+//! [`MlpProblem::gauss_newton_gram_batch`] (one forward R pass per direction).
+//! Defaults as the paper (§8): `λ₀ = 150`, `γ₀ = √(λ₀ + η)`, `T₁ = 5`,
+//! `T₂ = T₃ = 20`, factor decay 0.95, momentum on.
+//!
+//! Choices the paper leaves open, or where we differ:
+//!
+//! - `ρ` uses the model without the `λ` term, `M₀(δ) = ½ δᵀ F δ + ∇hᵀδ + h`
+//!   (as Martens & Sutskever 2012 for Hessian-free and kfac-jax's default);
+//!   the update itself uses the damped model.
+//! - The statistics (and the `F` quadratic forms) are computed on the first
+//!   `⌈f B⌉` examples of each minibatch, `f` = [`Kfac::with_curvature_fraction`]
+//!   (default 1/4): they cost one extra backward pass and two products per
+//!   layer on the sub-batch, and two forward R passes; the gradient uses the
+//!   whole minibatch. Inverses are formed from the eigendecompositions, so a
+//!   new `γ` (the search) costs two matrix products per factor, no new
+//!   decomposition.
+//! - Targets are sampled from the model (one per example, §5:
+//!   [`KfacEstimator::Sampled`]); [`KfacEstimator::Exact`] takes the
+//!   expectation instead (one backward pass per output unit, for tests).
+//! - No step is rejected (as the paper). Networks with batch normalization are
+//!   rejected (its examples are coupled); skip connections are supported (a
+//!   layer's gradient is still `g āᵀ`).
+//!
+//! Measured (digits autoencoder, see the closing note of issue 8): see
+//! `tests/kfac.rs` for the asserted figures.
+
+use faer::{Accum, Mat, MatMut, MatRef};
+use rand::seq::SliceRandom;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::linalg::dot;
+use crate::nn::{Loss, MlpProblem};
+use crate::solver::{Error, check_nonneg, check_start};
+
+use super::fisher::sampled_residuals;
+
+/// How K-FAC estimates `G_l = E[g gᵀ]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KfacEstimator {
+    /// One target per example drawn from the model's predictive distribution
+    /// (Martens & Grosse 2015, §5): one backward pass.
+    Sampled,
+    /// The expectation over the predictive distribution, from a square root
+    /// of the output Fisher `H_F(o)`: one backward pass per output unit.
+    Exact,
+}
+
+impl KfacEstimator {
+    /// The output-space vectors `e_s` (each `k × B`, column-major) whose
+    /// back-propagations give `G = (1/B) Σᵢ Σₛ gᵢₛ gᵢₛᵀ`, from `p = p(o)`
+    /// (`k × B`): a sampled residual `∇ₒℓ(o, y)`, `y ∼ p(·|o)` (softmax:
+    /// `p − onehot(y)`; logistic: `p − y`, `yⱼ ∼ Bernoulli(pⱼ)`; squared
+    /// error: `−z`, `z ∼ N(0, I)`), or the `k` columns `sⱼ` of a square root
+    /// `Σⱼ sⱼ sⱼᵀ = H_F(o)` (softmax `√pⱼ (eⱼ − p)`, logistic
+    /// `√(pⱼ(1 − pⱼ)) eⱼ`, squared error `eⱼ`). For
+    /// [`MlpProblem::kfac_factors_batch`].
+    pub fn output_vectors(self, loss: Loss, k: usize, p: &[f64], seed: u64) -> Vec<Vec<f64>> {
+        match self {
+            KfacEstimator::Sampled => vec![sampled_residuals(loss, k, p, 1, seed)],
+            KfacEstimator::Exact => (0..k)
+                .map(|j| {
+                    let mut e = vec![0.0; p.len()];
+                    for (ec, pc) in e.chunks_exact_mut(k).zip(p.chunks_exact(k)) {
+                        match loss {
+                            Loss::MeanSquaredError => ec[j] = 1.0,
+                            Loss::LogisticCrossEntropy => ec[j] = (pc[j] * (1.0 - pc[j])).sqrt(),
+                            Loss::SoftmaxCrossEntropy => {
+                                let s = pc[j].sqrt();
+                                for (ei, &pi) in ec.iter_mut().zip(pc) {
+                                    *ei = -s * pi;
+                                }
+                                ec[j] += s;
+                            }
+                        }
+                    }
+                    e
+                })
+                .collect(),
+        }
+    }
+}
+
+/// One γ search (Martens & Grosse 2015, §6.6): the three candidates
+/// `γ/ω₂, γ, ω₂ γ`, the minibatch objective `h(θ + δ)` each update gives,
+/// and the index of the one kept (the lowest).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GammaSearch {
+    /// The iteration (1-based).
+    pub iteration: usize,
+    /// `[γ/ω₂, γ, ω₂ γ]`.
+    pub candidates: [f64; 3],
+    /// `h(θ + δ(γ'))` for each candidate.
+    pub losses: [f64; 3],
+    /// Index of the candidate kept.
+    pub chosen: usize,
+}
+
+/// Per-iteration record of K-FAC's adaptive quantities.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct KfacTrace {
+    /// Minibatch objective `h(θ_k)` at the start of iteration `k`.
+    pub batch_loss: Vec<f64>,
+    /// `λ` used in iteration `k`.
+    pub lambda: Vec<f64>,
+    /// `γ` used in iteration `k` (after that iteration's search, if any).
+    pub gamma: Vec<f64>,
+    /// Step scale `α`.
+    pub alpha: Vec<f64>,
+    /// Momentum coefficient `μ` (0 without momentum).
+    pub mu: Vec<f64>,
+    /// `ρ`, on the iterations that compute it (every `T₁`).
+    pub rho: Vec<Option<f64>>,
+    /// The γ searches.
+    pub gamma_search: Vec<GammaSearch>,
+}
+
+/// Options of [`Kfac::train`].
+#[derive(Debug, Clone)]
+pub struct KfacTraining {
+    /// Iterations to run.
+    pub iterations: usize,
+    /// Examples per minibatch (capped at the data set's size).
+    pub batch_size: usize,
+    /// Seed of the minibatch order and the sampled targets.
+    pub seed: u64,
+}
+
+/// What [`Kfac::train`] reports after each iteration.
+#[derive(Debug, Clone)]
+pub struct KfacStep<'s> {
+    /// Iterations done (1-based).
+    pub iteration: usize,
+    /// The parameters after the iteration.
+    pub x: &'s [f64],
+    /// Minibatch objective at the start of the iteration.
+    pub batch_loss: f64,
+    /// `λ` used.
+    pub lambda: f64,
+    /// `γ` used.
+    pub gamma: f64,
+    /// Step scale `α`.
+    pub alpha: f64,
+    /// Momentum coefficient `μ`.
+    pub mu: f64,
+    /// `ρ` if computed this iteration.
+    pub rho: Option<f64>,
+}
+
+/// K-FAC with block-diagonal inverse (Martens & Grosse 2015); see the
+/// [module docs](self) for the iteration.
+///
+/// ```
+/// use hesse::natural::{Kfac, KfacTraining};
+/// use hesse::nn::{Activation, Dataset, Init, Loss, Mlp};
+/// let data = Dataset::two_spirals(50, 0.0, 3).unwrap();
+/// let mlp = Mlp::new(&[2, 8, 2], Activation::Tanh, Loss::SoftmaxCrossEntropy).unwrap();
+/// let problem = mlp.problem(&data).unwrap();
+/// let x0 = mlp.init(Init::Glorot, 1);
+/// let opts = KfacTraining { iterations: 30, batch_size: 50, seed: 0 };
+/// let mut kfac = Kfac::default().with_initial_damping(1.0);
+/// let x = kfac.train(&problem, &x0, &opts, &mut |_| true).unwrap();
+/// use hesse::prelude::*;
+/// assert!(problem.value(&x) < problem.value(&x0));
+/// ```
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Kfac {
+    lambda0: f64,
+    gamma0: Option<f64>,
+    momentum: bool,
+    t1: usize,
+    t2: usize,
+    t3: usize,
+    factor_decay: f64,
+    curvature_fraction: f64,
+    estimator: KfacEstimator,
+    adapt_gamma: bool,
+    lambda: f64,
+    gamma: f64,
+    trace: KfacTrace,
+}
+
+impl Default for Kfac {
+    fn default() -> Self {
+        Kfac {
+            lambda0: 150.0,
+            gamma0: None,
+            momentum: true,
+            t1: 5,
+            t2: 20,
+            t3: 20,
+            factor_decay: 0.95,
+            curvature_fraction: 0.25,
+            estimator: KfacEstimator::Sampled,
+            adapt_gamma: true,
+            lambda: 150.0,
+            gamma: 150f64.sqrt(),
+            trace: KfacTrace::default(),
+        }
+    }
+}
+
+impl Kfac {
+    /// The initial `λ ≥ 0` of the quadratic model (default 150, §8).
+    #[must_use]
+    pub fn with_initial_damping(mut self, lambda0: f64) -> Self {
+        self.lambda0 = lambda0;
+        self
+    }
+
+    /// The initial factored damping `γ ≥ 0` (default `√(λ₀ + η)`, §6.6).
+    #[must_use]
+    pub fn with_initial_gamma(mut self, gamma0: f64) -> Self {
+        self.gamma0 = Some(gamma0);
+        self
+    }
+
+    /// Momentum by the 2×2 quadratic model (§7; default on). Off: `δ = αΔ`.
+    #[must_use]
+    pub fn with_momentum(mut self, momentum: bool) -> Self {
+        self.momentum = momentum;
+        self
+    }
+
+    /// `T₁ ≥ 1`: iterations between `λ` adjustments (default 5).
+    #[must_use]
+    pub fn with_t1(mut self, t1: usize) -> Self {
+        self.t1 = t1;
+        self
+    }
+
+    /// `T₂ ≥ 1`: iterations between `γ` searches (default 20).
+    #[must_use]
+    pub fn with_t2(mut self, t2: usize) -> Self {
+        self.t2 = t2;
+        self
+    }
+
+    /// `T₃ ≥ 1`: iterations between refreshes of the factor inverses
+    /// (default 20).
+    #[must_use]
+    pub fn with_t3(mut self, t3: usize) -> Self {
+        self.t3 = t3;
+        self
+    }
+
+    /// The cap on the running averages' decay, `ε = min(1 − 1/k, decay)`, in
+    /// `[0, 1)` (default 0.95, §5).
+    #[must_use]
+    pub fn with_factor_decay(mut self, decay: f64) -> Self {
+        self.factor_decay = decay;
+        self
+    }
+
+    /// The fraction `f ∈ (0, 1]` of each minibatch on which the statistics
+    /// and the exact-`F` quadratic forms are computed (default 1/4).
+    #[must_use]
+    pub fn with_curvature_fraction(mut self, f: f64) -> Self {
+        self.curvature_fraction = f;
+        self
+    }
+
+    /// How `G` is estimated (default [`KfacEstimator::Sampled`]).
+    #[must_use]
+    pub fn with_estimator(mut self, estimator: KfacEstimator) -> Self {
+        self.estimator = estimator;
+        self
+    }
+
+    /// Whether `γ` is searched every `T₂` iterations (default on).
+    #[must_use]
+    pub fn with_gamma_adaptation(mut self, adapt: bool) -> Self {
+        self.adapt_gamma = adapt;
+        self
+    }
+
+    /// The current `λ`.
+    pub fn lambda(&self) -> f64 {
+        self.lambda
+    }
+
+    /// The current `γ`.
+    pub fn gamma(&self) -> f64 {
+        self.gamma
+    }
+
+    /// The trace of the last [`train`](Self::train).
+    pub fn trace(&self) -> &KfacTrace {
+        &self.trace
+    }
+
+    /// Checks the options: dampings finite and `≥ 0`, periods `≥ 1`, factor
+    /// decay in `[0, 1)`, curvature fraction in `(0, 1]`.
+    pub fn validate(&self) -> Result<(), Error> {
+        check_nonneg("initial_damping", self.lambda0)?;
+        if let Some(g) = self.gamma0 {
+            check_nonneg("initial_gamma", g)?;
+        }
+        for (name, t) in [("t1", self.t1), ("t2", self.t2), ("t3", self.t3)] {
+            if t == 0 {
+                return Err(Error::invalid_option(name, 0, "must be at least 1"));
+            }
+        }
+        if !(0.0..1.0).contains(&self.factor_decay) {
+            return Err(Error::invalid_option(
+                "factor_decay",
+                self.factor_decay,
+                "must be in [0, 1)",
+            ));
+        }
+        if !(self.curvature_fraction > 0.0 && self.curvature_fraction <= 1.0) {
+            return Err(Error::invalid_option(
+                "curvature_fraction",
+                self.curvature_fraction,
+                "must be in (0, 1]",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The Levenberg-Marquardt rule of §6.5: `λ ← ω₁ λ` if `ρ > ¾`, `λ ← λ/ω₁`
+/// if `ρ < ¼` (or `ρ` is not a number), else unchanged.
+///
+/// ```
+/// use hesse::natural::kfac::next_lambda;
+/// assert_eq!(next_lambda(1.0, 0.9, 0.5), 0.5);
+/// assert_eq!(next_lambda(1.0, 0.1, 0.5), 2.0);
+/// assert_eq!(next_lambda(1.0, 0.5, 0.5), 1.0);
+/// ```
+pub fn next_lambda(lambda: f64, rho: f64, omega1: f64) -> f64 {
+    if rho.is_nan() || rho < 0.25 {
+        lambda / omega1
+    } else if rho > 0.75 {
+        lambda * omega1
+    } else {
+        lambda
+    }
+}
+
+/// faer's parallelism for a product of `flops` multiply-adds: sequential
+/// below 2²⁰ (on the digits autoencoder's layers, thread synchronization
+/// costs more than the product), the global setting above.
+fn par_for(flops: usize) -> faer::Par {
+    if flops < 1 << 20 {
+        faer::Par::Seq
+    } else {
+        crate::linalg::par()
+    }
+}
+
+/// A symmetric factor's eigendecomposition `U diag(d) Uᵀ`.
+struct Eig {
+    u: Mat<f64>,
+    d: Vec<f64>,
+}
+
+impl Eig {
+    fn new(m: &Mat<f64>) -> Result<Self, Error> {
+        let e = m.self_adjoint_eigen(faer::Side::Lower).map_err(|e| {
+            Error::InvalidProblem(format!("K-FAC factor eigendecomposition: {e:?}"))
+        })?;
+        let s = e.S();
+        let d = (0..m.nrows()).map(|i| s[i].max(0.0)).collect();
+        Ok(Eig {
+            u: e.U().to_owned(),
+            d,
+        })
+    }
+
+    /// `(U diag(d) Uᵀ + c I)⁻¹ = U diag(1/(d + c)) Uᵀ`.
+    fn inverse(&self, c: f64) -> Mat<f64> {
+        let n = self.d.len();
+        let mut ud = self.u.clone();
+        for j in 0..n {
+            let s = 1.0 / (self.d[j] + c);
+            for i in 0..n {
+                ud[(i, j)] *= s;
+            }
+        }
+        let mut out = Mat::<f64>::zeros(n, n);
+        faer::linalg::matmul::matmul(
+            out.as_mut(),
+            Accum::Replace,
+            ud.as_ref(),
+            self.u.transpose(),
+            1.0,
+            par_for(n * n * n),
+        );
+        out
+    }
+
+    fn mean(&self) -> f64 {
+        self.d.iter().sum::<f64>() / self.d.len() as f64
+    }
+}
+
+/// One layer's running factors, their decompositions and the inverses at
+/// the current `γ`.
+struct LayerState {
+    /// Flat range of `vec W̄_l` and its shape `m × (k + 1)`.
+    start: usize,
+    m: usize,
+    k1: usize,
+    a: Mat<f64>,
+    g: Mat<f64>,
+    eig: Option<(Eig, Eig, f64)>,
+    inv: Option<(Mat<f64>, Mat<f64>)>,
+}
+
+impl LayerState {
+    /// `(Ā + πγ I)⁻¹, (Ḡ + γ/π I)⁻¹`.
+    fn inverses(&self, gamma: f64) -> (Mat<f64>, Mat<f64>) {
+        let (ea, eg, pi) = self.eig.as_ref().expect("decomposed before use");
+        (ea.inverse(pi * gamma), eg.inverse(gamma / pi))
+    }
+}
+
+/// `Δ_l = −G⁻¹ V A⁻¹` for every layer into `out`.
+fn precondition(
+    layers: &[LayerState],
+    inv: &[(Mat<f64>, Mat<f64>)],
+    grad: &[f64],
+    out: &mut [f64],
+) {
+    for (ls, (ai, gi)) in layers.iter().zip(inv) {
+        let (m, k1) = (ls.m, ls.k1);
+        let par = par_for(m * k1 * (m + k1));
+        let v = MatRef::from_column_major_slice(&grad[ls.start..ls.start + m * k1], m, k1);
+        let mut tmp = Mat::<f64>::zeros(m, k1);
+        faer::linalg::matmul::matmul(tmp.as_mut(), Accum::Replace, gi.as_ref(), v, 1.0, par);
+        let dst = MatMut::from_column_major_slice_mut(&mut out[ls.start..ls.start + m * k1], m, k1);
+        faer::linalg::matmul::matmul(dst, Accum::Replace, tmp.as_ref(), ai.as_ref(), -1.0, par);
+    }
+}
+
+/// `avg ← ε avg + (1 − ε) new` (`new` column-major, the same shape).
+fn blend(avg: &mut Mat<f64>, new: &[f64], eps: f64) {
+    let n = avg.nrows();
+    for j in 0..avg.ncols() {
+        for i in 0..n {
+            avg[(i, j)] = eps * avg[(i, j)] + (1.0 - eps) * new[i + j * n];
+        }
+    }
+}
+
+/// Per layer `((Ā + πγ I)⁻¹, (Ḡ + γ/π I)⁻¹)`.
+type Inverses = Vec<(Mat<f64>, Mat<f64>)>;
+
+/// A proposed update: `δ = αΔ + μδ₀`, and the change of the undamped model.
+struct Proposal {
+    delta: Vec<f64>,
+    alpha: f64,
+    mu: f64,
+    model_change: f64,
+}
+
+impl Kfac {
+    /// Trains `problem` from `x0` for `opts.iterations` minibatch iterations
+    /// and returns the final parameters. Calls `on_iter` after every
+    /// iteration; returning `false` stops training. No evaluation on the
+    /// full data set is made (the caller's callback may make them, outside
+    /// the iteration).
+    ///
+    /// Errors: invalid options, `x0` of the wrong length or not finite, a
+    /// batch size of 0, a network with batch normalization.
+    pub fn train(
+        &mut self,
+        problem: &MlpProblem<'_>,
+        x0: &[f64],
+        opts: &KfacTraining,
+        on_iter: &mut dyn FnMut(&KfacStep<'_>) -> bool,
+    ) -> Result<Vec<f64>, Error> {
+        self.validate()?;
+        let mlp = problem.mlp();
+        let n = mlp.num_params();
+        check_start(x0, n)?;
+        if opts.batch_size == 0 {
+            return Err(Error::invalid_option("batch_size", 0, "must be at least 1"));
+        }
+        if mlp.layers().iter().any(|l| l.batch_norm) {
+            return Err(Error::InvalidProblem(
+                "K-FAC supports networks without batch normalization".into(),
+            ));
+        }
+        let nn_err = |e: crate::nn::NnError| Error::InvalidProblem(e.to_string());
+        let n_data = problem.data().len();
+        let bsz = opts.batch_size.min(n_data);
+        let cb = ((self.curvature_fraction * bsz as f64).ceil() as usize).clamp(1, bsz);
+        let eta = mlp.weight_decay();
+        self.lambda = self.lambda0;
+        self.gamma = self.gamma0.unwrap_or((self.lambda0 + eta).sqrt());
+        self.trace = KfacTrace::default();
+        let omega1 = 0.95f64.powi(self.t1 as i32);
+        let omega2 = 0.95f64.sqrt().powi(self.t2 as i32);
+        let kout = mlp.outputs();
+        let loss = mlp.loss();
+        let mut layers: Vec<LayerState> = (0..mlp.layers().len())
+            .map(|l| {
+                let (r, (m, k)) = mlp.weights_range(l);
+                LayerState {
+                    start: r.start,
+                    m,
+                    k1: k + 1,
+                    a: Mat::zeros(k + 1, k + 1),
+                    g: Mat::zeros(m, m),
+                    eig: None,
+                    inv: None,
+                }
+            })
+            .collect();
+        let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+        let mut order: Vec<usize> = (0..n_data).collect();
+        order.shuffle(&mut rng);
+        let mut pos = 0;
+        let mut x = x0.to_vec();
+        let mut g = vec![0.0; n];
+        let mut delta_prev = vec![0.0; n];
+        let mut have_prev = false;
+        let mut trial = vec![0.0; n];
+        for it in 1..=opts.iterations {
+            if pos + bsz > n_data {
+                order.shuffle(&mut rng);
+                pos = 0;
+            }
+            let batch = order[pos..pos + bsz].to_vec();
+            pos += bsz;
+            let curv = &batch[..cb];
+            let h = problem
+                .value_grad_batch(&x, &batch, &mut g)
+                .map_err(nn_err)?;
+
+            // Statistics and running averages (§5).
+            let seed = rng.random::<u64>();
+            let est = self.estimator;
+            let factors = problem
+                .kfac_factors_batch(&x, curv, &mut |p| est.output_vectors(loss, kout, p, seed))
+                .map_err(nn_err)?;
+            let eps = (1.0 - 1.0 / it as f64).min(self.factor_decay);
+            for (ls, (a, gm)) in layers.iter_mut().zip(&factors) {
+                blend(&mut ls.a, a.as_slice(), eps);
+                blend(&mut ls.g, gm.as_slice(), eps);
+            }
+
+            // Eigendecompositions every T₃ (and early, while the averages move fast).
+            let refresh = it % self.t3 == 0 || (it < self.t3 && it.is_power_of_two());
+            if refresh {
+                for ls in layers.iter_mut() {
+                    let ea = Eig::new(&ls.a)?;
+                    let eg = Eig::new(&ls.g)?;
+                    let (ma, mg) = (ea.mean(), eg.mean());
+                    let pi = if ma > 0.0 && mg > 0.0 {
+                        (ma / mg).sqrt()
+                    } else {
+                        1.0
+                    };
+                    ls.eig = Some((ea, eg, pi));
+                    ls.inv = None;
+                }
+            }
+
+            let search = self.adapt_gamma && it % self.t2 == 0;
+            let mut h_new = None;
+            let prev = (self.momentum && have_prev).then_some(delta_prev.as_slice());
+            let proposal = if search {
+                let gamma = self.gamma;
+                let candidates = [gamma / omega2, gamma, gamma * omega2];
+                let mut best: Option<(usize, Proposal, Inverses)> = None;
+                let mut losses = [f64::NAN; 3];
+                for (c, &gc) in candidates.iter().enumerate() {
+                    let inv: Vec<_> = layers.iter().map(|ls| ls.inverses(gc)).collect();
+                    let p = self.propose(problem, &x, curv, &layers, &inv, &g, prev)?;
+                    for ((t, xi), di) in trial.iter_mut().zip(&x).zip(&p.delta) {
+                        *t = xi + di;
+                    }
+                    let hc = problem.value_batch(&trial, &batch).map_err(nn_err)?;
+                    losses[c] = hc;
+                    let better = match &best {
+                        None => true,
+                        Some((b, _, _)) => hc < losses[*b] || losses[*b].is_nan(),
+                    };
+                    if better {
+                        best = Some((c, p, inv));
+                    }
+                }
+                let (chosen, p, inv) = best.expect("three candidates");
+                self.gamma = candidates[chosen];
+                for (ls, i) in layers.iter_mut().zip(inv) {
+                    ls.inv = Some(i);
+                }
+                h_new = Some(losses[chosen]);
+                self.trace.gamma_search.push(GammaSearch {
+                    iteration: it,
+                    candidates,
+                    losses,
+                    chosen,
+                });
+                p
+            } else {
+                for ls in layers.iter_mut() {
+                    if ls.inv.is_none() {
+                        ls.inv = Some(ls.inverses(self.gamma));
+                    }
+                }
+                let inv: Vec<_> = layers
+                    .iter_mut()
+                    .map(|ls| ls.inv.take().expect("formed above"))
+                    .collect();
+                let p = self.propose(problem, &x, curv, &layers, &inv, &g, prev);
+                for (ls, i) in layers.iter_mut().zip(inv) {
+                    ls.inv = Some(i);
+                }
+                p?
+            };
+
+            // λ from ρ every T₁ (§6.5).
+            let lambda_used = self.lambda;
+            let mut rho = None;
+            if it % self.t1 == 0 {
+                let hn = match h_new {
+                    Some(v) => v,
+                    None => {
+                        for ((t, xi), di) in trial.iter_mut().zip(&x).zip(&proposal.delta) {
+                            *t = xi + di;
+                        }
+                        problem.value_batch(&trial, &batch).map_err(nn_err)?
+                    }
+                };
+                let r = if proposal.model_change < 0.0 {
+                    (hn - h) / proposal.model_change
+                } else {
+                    f64::NAN
+                };
+                self.lambda = next_lambda(self.lambda, r, omega1);
+                rho = Some(r);
+            }
+
+            for (xi, di) in x.iter_mut().zip(&proposal.delta) {
+                *xi += di;
+            }
+            delta_prev.copy_from_slice(&proposal.delta);
+            have_prev = true;
+            let tr = &mut self.trace;
+            tr.batch_loss.push(h);
+            tr.lambda.push(lambda_used);
+            tr.gamma.push(self.gamma);
+            tr.alpha.push(proposal.alpha);
+            tr.mu.push(proposal.mu);
+            tr.rho.push(rho);
+            let step = KfacStep {
+                iteration: it,
+                x: &x,
+                batch_loss: h,
+                lambda: lambda_used,
+                gamma: self.gamma,
+                alpha: proposal.alpha,
+                mu: proposal.mu,
+                rho,
+            };
+            if !on_iter(&step) {
+                break;
+            }
+        }
+        Ok(x)
+    }
+
+    /// `Δ` from the inverses, then `(α, μ)` minimizing
+    /// `M(αΔ + μδ₀)` with `F` on the curvature batch (§6.4, §7).
+    #[allow(clippy::too_many_arguments)]
+    fn propose(
+        &self,
+        problem: &MlpProblem<'_>,
+        x: &[f64],
+        curv: &[usize],
+        layers: &[LayerState],
+        inv: &[(Mat<f64>, Mat<f64>)],
+        g: &[f64],
+        prev: Option<&[f64]>,
+    ) -> Result<Proposal, Error> {
+        let nn_err = |e: crate::nn::NnError| Error::InvalidProblem(e.to_string());
+        let mut d = vec![0.0; g.len()];
+        precondition(layers, inv, g, &mut d);
+        let lambda = self.lambda;
+        let gd = dot(g, &d);
+        let one_d = |gram_dd: f64, dd: f64| {
+            let c = gram_dd + lambda * dd;
+            let alpha = if c > 0.0 && c.is_finite() {
+                -gd / c
+            } else {
+                0.0
+            };
+            (alpha, 0.5 * alpha * alpha * gram_dd + alpha * gd)
+        };
+        let (alpha, mu, model_change) = match prev {
+            Some(p) => {
+                let gram = problem
+                    .gauss_newton_gram_batch(x, curv, &[&d, p])
+                    .map_err(nn_err)?;
+                let (dd, dp, pp) = (dot(&d, &d), dot(&d, p), dot(p, p));
+                let a11 = gram[(0, 0)] + lambda * dd;
+                let a12 = gram[(0, 1)] + lambda * dp;
+                let a22 = gram[(1, 1)] + lambda * pp;
+                let gp = dot(g, p);
+                let det = a11 * a22 - a12 * a12;
+                if det > 1e-14 * a11.abs() * a22.abs() && det.is_finite() {
+                    let alpha = (-gd * a22 + gp * a12) / det;
+                    let mu = (-gp * a11 + gd * a12) / det;
+                    let quad = alpha * alpha * gram[(0, 0)]
+                        + 2.0 * alpha * mu * gram[(0, 1)]
+                        + mu * mu * gram[(1, 1)];
+                    (alpha, mu, 0.5 * quad + alpha * gd + mu * gp)
+                } else {
+                    let (a, m) = one_d(gram[(0, 0)], dd);
+                    (a, 0.0, m)
+                }
+            }
+            None => {
+                let gram = problem
+                    .gauss_newton_gram_batch(x, curv, &[&d])
+                    .map_err(nn_err)?;
+                let (a, m) = one_d(gram[(0, 0)], dot(&d, &d));
+                (a, 0.0, m)
+            }
+        };
+        let delta = match prev {
+            Some(p) => d
+                .iter()
+                .zip(p)
+                .map(|(di, pi)| alpha * di + mu * pi)
+                .collect(),
+            None => d.iter().map(|di| alpha * di).collect(),
+        };
+        Ok(Proposal {
+            delta,
+            alpha,
+            mu,
+            model_change,
+        })
+    }
+}
