@@ -26,8 +26,8 @@
 //! Seeds are interleaved (seed 0 of every method, then seed 1, ...) so that
 //! the load of a shared machine spreads over all methods. The full-set loss
 //! is evaluated in each method's per-iteration callback on a grid of
-//! iterations (every iteration up to 10, then about 100 points per run, plus
-//! the last), and that evaluation is excluded from the clock.
+//! iterations (every iteration up to 10, then about `--points` (100) per run,
+//! plus the last), and that evaluation is excluded from the clock.
 //!
 //! Output in `--out DIR`: `runs.csv` (task, method, lr, seed, iteration,
 //! examples, seconds, loss: every sweep run included), `damping.csv` (the
@@ -44,6 +44,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use hesse::first_order::{Adam, Momentum, Optimizer};
@@ -75,6 +76,8 @@ struct Opts {
     mnist: PathBuf,
     hf_curvature: Option<usize>,
     hf_max_cg: usize,
+    hf_min_damping: f64,
+    points: usize,
 }
 
 fn parse() -> Res<Opts> {
@@ -92,6 +95,8 @@ fn parse() -> Res<Opts> {
         mnist: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist")),
         hf_curvature: None,
         hf_max_cg: 50,
+        hf_min_damping: 0.0,
+        points: 100,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut it = args.iter();
@@ -113,6 +118,8 @@ fn parse() -> Res<Opts> {
             "--mnist" => o.mnist = value()?.into(),
             "--hf-curvature-batch" => o.hf_curvature = Some(value()?.parse()?),
             "--hf-max-cg" => o.hf_max_cg = value()?.parse()?,
+            "--hf-min-damping" => o.hf_min_damping = value()?.parse()?,
+            "--points" => o.points = value()?.parse()?,
             _ => return Err(format!("unknown flag {flag}").into()),
         }
     }
@@ -199,6 +206,13 @@ fn task(o: &Opts) -> Res<Task> {
     })
 }
 
+/// About how many full-set evaluations a run gets (`--points`).
+static POINTS: AtomicUsize = AtomicUsize::new(100);
+
+fn points() -> usize {
+    POINTS.load(Ordering::Relaxed).max(1)
+}
+
 /// One recorded point of a run.
 #[derive(Debug, Clone, Copy)]
 struct Point {
@@ -231,9 +245,9 @@ impl<'p> Recorder<'p> {
             excluded: Duration::ZERO,
             iterations,
             budget,
-            every: (iterations / 100).max(1),
+            every: (iterations / points()).max(1),
             next_t: if budget.is_finite() {
-                budget / 100.0
+                budget / points() as f64
             } else {
                 f64::INFINITY
             },
@@ -264,7 +278,7 @@ impl<'p> Recorder<'p> {
                 loss,
             });
             while self.next_t <= seconds {
-                self.next_t += self.budget / 100.0;
+                self.next_t += self.budget / points() as f64;
             }
             self.excluded += t.elapsed();
         }
@@ -408,6 +422,7 @@ fn second_order(
         "hf" => {
             HessianFree::default()
                 .with_max_cg_iter(o.hf_max_cg)
+                .with_min_damping(o.hf_min_damping)
                 .train_with(problem, x0, &opts, &mut on_iter)?;
         }
         "natural" => {
@@ -474,6 +489,7 @@ fn reach(run: &RunRec, target: f64) -> Option<Point> {
 
 fn main() -> Res<()> {
     let o = parse()?;
+    POINTS.store(o.points, Ordering::Relaxed);
     let t = task(&o)?;
     let problem = t.mlp.problem(&t.data)?;
     std::fs::create_dir_all(&o.out)?;
