@@ -95,7 +95,7 @@ fn parse() -> Res<Opts> {
         mnist: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist")),
         hf_curvature: None,
         hf_max_cg: 50,
-        hf_min_damping: 0.0,
+        hf_min_damping: 1e-2,
         points: 100,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -116,8 +116,8 @@ fn parse() -> Res<Opts> {
             "--sweep-secs" => o.sweep_secs = Some(value()?.parse()?),
             "--out" => o.out = value()?.into(),
             "--mnist" => o.mnist = value()?.into(),
-            "--hf-curvature-batch" => o.hf_curvature = Some(value()?.parse()?),
-            "--hf-max-cg" => o.hf_max_cg = value()?.parse()?,
+            "--curvature-batch" => o.hf_curvature = Some(value()?.parse()?),
+            "--max-cg" => o.hf_max_cg = value()?.parse()?,
             "--hf-min-damping" => o.hf_min_damping = value()?.parse()?,
             "--points" => o.points = value()?.parse()?,
             _ => return Err(format!("unknown flag {flag}").into()),
@@ -426,13 +426,9 @@ fn second_order(
                 .train_with(problem, x0, &opts, &mut on_iter)?;
         }
         "natural" => {
-            NaturalGradient::default().train_with(
-                problem,
-                x0,
-                &opts,
-                FisherKind::Exact,
-                &mut on_iter,
-            )?;
+            NaturalGradient::default()
+                .with_max_cg_iter(o.hf_max_cg)
+                .train_with(problem, x0, &opts, FisherKind::Exact, &mut on_iter)?;
         }
         // K-FAC plugs in here: Kfac::train with a callback on KfacStep calling
         // rec.after(step.iteration, step.iteration * batch, step.x).
