@@ -29,16 +29,20 @@
 //! iterations (every iteration up to 10, then about `--points` (100) per run,
 //! plus the last), and that evaluation is excluded from the clock.
 //!
-//! Output in `--out DIR`: `runs.csv` (task, method, lr, seed, iteration,
-//! examples, seconds, loss: every sweep run included), `damping.csv` (the
-//! λ, ρ, CG-step traces of hf and natural), `TASK_{iterations,examples,
-//! seconds}.svg` (median over seeds of each method's reported run), and the
-//! summary table on stdout. "Examples" counts training examples whose
-//! gradient was taken: `batch` per minibatch iteration, the data-set size per
-//! L-BFGS function evaluation.
+//! Output in `--out DIR`: `TASK_runs.csv` (task, method, lr, seed,
+//! iteration, examples, seconds, loss, reported: every sweep run included,
+//! `reported = 1` for the runs in the summary), `TASK_damping.csv` (the λ, ρ,
+//! CG-step traces of hf and natural, thinned to about 300 rows a run),
+//! `TASK_{iterations,examples,seconds}.svg` (median over seeds of each
+//! method's reported run), and the summary table (stdout and
+//! `TASK_summary.txt`). "Examples" counts training examples whose gradient
+//! was taken: `batch` per minibatch iteration, the data-set size per L-BFGS
+//! function evaluation (hf's and natural's curvature products on the
+//! curvature batch are not counted).
 //!
-//! Run: `cargo run --release --example train_bench -- --task digits-ae
-//! --seeds 3 --iterations 2000 --out docs/bench`
+//! Run (the commands of `docs/bench/README.md`): `cargo run --release
+//! --example train_bench -- --task digits-ae --seeds 3 --iterations 2000
+//! --budget-secs 30 --curvature-batch 64 --max-cg 10 --out docs/bench`
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -268,7 +272,7 @@ impl<'p> Recorder<'p> {
     fn after(&mut self, iteration: usize, examples: u64, x: &[f64]) -> bool {
         let seconds = self.train_seconds();
         let go_on = iteration < self.iterations && seconds < self.budget;
-        if !go_on || iteration <= 10 || iteration % self.every == 0 || seconds >= self.next_t {
+        if !go_on || self.due(iteration, seconds) {
             let t = Instant::now();
             let loss = self.problem.value(x);
             self.points.push(Point {
@@ -277,12 +281,19 @@ impl<'p> Recorder<'p> {
                 seconds,
                 loss,
             });
-            while self.next_t <= seconds {
-                self.next_t += self.budget / points() as f64;
-            }
             self.excluded += t.elapsed();
         }
         go_on && self.points.last().is_some_and(|p| p.loss.is_finite())
+    }
+
+    /// Whether iteration `iteration`, ending at `seconds`, is on the grid
+    /// (and moves the time grid on if so).
+    fn due(&mut self, iteration: usize, seconds: f64) -> bool {
+        let due = iteration <= 10 || iteration % self.every == 0 || seconds >= self.next_t;
+        while self.next_t <= seconds {
+            self.next_t += self.budget / points() as f64;
+        }
+        due
     }
 }
 
@@ -368,20 +379,27 @@ fn lbfgs(problem: &MlpProblem<'_>, x0: &[f64], iterations: usize, budget: f64) -
         .with_gtol(1e-12)
         .with_max_iter(iterations as u64);
     // The driver's state already holds the full-batch loss: record it, no
-    // extra evaluation.
+    // extra evaluation; on the same grid as the other methods, plus the last.
     let mut points = std::mem::take(&mut rec.points);
+    let mut last = None;
     let _ = Run::new(solver, problem, x0)?
         .with_observer(|state| {
             if state.iteration == 0 {
                 return Control::Continue;
             }
             let seconds = rec.train_seconds();
-            points.push(Point {
+            let p = Point {
                 iteration: state.iteration as usize,
                 examples: state.evals.g.max(state.evals.f) * n,
                 seconds,
                 loss: state.f,
-            });
+            };
+            if rec.due(p.iteration, seconds) {
+                points.push(p);
+                last = None;
+            } else {
+                last = Some(p);
+            }
             if seconds < budget {
                 Control::Continue
             } else {
@@ -389,6 +407,7 @@ fn lbfgs(problem: &MlpProblem<'_>, x0: &[f64], iterations: usize, budget: f64) -
             }
         })
         .finish();
+    points.extend(last);
     Ok(points)
 }
 
@@ -644,7 +663,11 @@ fn main() -> Res<()> {
     std::fs::write(&path, csv)?;
     let mut dcsv = String::from("task,method,seed,iteration,lambda,rho,cg_iterations\n");
     for (m, seed, d) in &traces {
-        for (k, l, rho, cg) in d {
+        // At most about 300 rows per run: the first 10 iterations, then
+        // every k-th, and the last.
+        let every = (d.len() / 300).max(1);
+        let keep = |i: usize| i < 10 || (i + 1) % every == 0 || i + 1 == d.len();
+        for (_, (k, l, rho, cg)) in d.iter().enumerate().filter(|(i, _)| keep(*i)) {
             let _ = writeln!(dcsv, "{},{m},{seed},{k},{l:.6e},{rho:.6e},{cg}", o.task);
         }
     }
