@@ -26,24 +26,29 @@
 //! Seeds are interleaved (seed 0 of every method, then seed 1, ...) so that
 //! the load of a shared machine spreads over all methods. The full-set loss
 //! is evaluated in each method's per-iteration callback on a grid of
-//! iterations (every iteration up to 10, then about 100 points per run, plus
-//! the last), and that evaluation is excluded from the clock.
+//! iterations (every iteration up to 10, then about `--points` (100) per run,
+//! plus the last), and that evaluation is excluded from the clock.
 //!
-//! Output in `--out DIR`: `runs.csv` (task, method, lr, seed, iteration,
-//! examples, seconds, loss: every sweep run included), `damping.csv` (the
-//! λ, ρ, CG-step traces of hf and natural), `TASK_{iterations,examples,
-//! seconds}.svg` (median over seeds of each method's reported run), and the
-//! summary table on stdout. "Examples" counts training examples whose
-//! gradient was taken: `batch` per minibatch iteration, the data-set size per
-//! L-BFGS function evaluation.
+//! Output in `--out DIR`: `TASK_runs.csv` (task, method, lr, seed,
+//! iteration, examples, seconds, loss, reported: every sweep run included,
+//! `reported = 1` for the runs in the summary), `TASK_damping.csv` (the λ, ρ,
+//! CG-step traces of hf and natural, thinned to about 300 rows a run),
+//! `TASK_{iterations,examples,seconds}.svg` (median over seeds of each
+//! method's reported run), and the summary table (stdout and
+//! `TASK_summary.txt`). "Examples" counts training examples whose gradient
+//! was taken: `batch` per minibatch iteration, the data-set size per L-BFGS
+//! function evaluation (hf's and natural's curvature products on the
+//! curvature batch are not counted).
 //!
-//! Run: `cargo run --release --example train_bench -- --task digits-ae
-//! --seeds 3 --iterations 2000 --out docs/bench`
+//! Run (the commands of `docs/bench/README.md`): `cargo run --release
+//! --example train_bench -- --task digits-ae --seeds 3 --iterations 2000
+//! --budget-secs 30 --curvature-batch 64 --max-cg 10 --out docs/bench`
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use hesse::first_order::{Adam, Momentum, Optimizer};
@@ -75,6 +80,8 @@ struct Opts {
     mnist: PathBuf,
     hf_curvature: Option<usize>,
     hf_max_cg: usize,
+    hf_min_damping: f64,
+    points: usize,
 }
 
 fn parse() -> Res<Opts> {
@@ -92,6 +99,8 @@ fn parse() -> Res<Opts> {
         mnist: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist")),
         hf_curvature: None,
         hf_max_cg: 50,
+        hf_min_damping: 1e-2,
+        points: 100,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut it = args.iter();
@@ -111,8 +120,10 @@ fn parse() -> Res<Opts> {
             "--sweep-secs" => o.sweep_secs = Some(value()?.parse()?),
             "--out" => o.out = value()?.into(),
             "--mnist" => o.mnist = value()?.into(),
-            "--hf-curvature-batch" => o.hf_curvature = Some(value()?.parse()?),
-            "--hf-max-cg" => o.hf_max_cg = value()?.parse()?,
+            "--curvature-batch" => o.hf_curvature = Some(value()?.parse()?),
+            "--max-cg" => o.hf_max_cg = value()?.parse()?,
+            "--hf-min-damping" => o.hf_min_damping = value()?.parse()?,
+            "--points" => o.points = value()?.parse()?,
             _ => return Err(format!("unknown flag {flag}").into()),
         }
     }
@@ -199,6 +210,13 @@ fn task(o: &Opts) -> Res<Task> {
     })
 }
 
+/// About how many full-set evaluations a run gets (`--points`).
+static POINTS: AtomicUsize = AtomicUsize::new(100);
+
+fn points() -> usize {
+    POINTS.load(Ordering::Relaxed).max(1)
+}
+
 /// One recorded point of a run.
 #[derive(Debug, Clone, Copy)]
 struct Point {
@@ -231,9 +249,9 @@ impl<'p> Recorder<'p> {
             excluded: Duration::ZERO,
             iterations,
             budget,
-            every: (iterations / 100).max(1),
+            every: (iterations / points()).max(1),
             next_t: if budget.is_finite() {
-                budget / 100.0
+                budget / points() as f64
             } else {
                 f64::INFINITY
             },
@@ -254,7 +272,7 @@ impl<'p> Recorder<'p> {
     fn after(&mut self, iteration: usize, examples: u64, x: &[f64]) -> bool {
         let seconds = self.train_seconds();
         let go_on = iteration < self.iterations && seconds < self.budget;
-        if !go_on || iteration <= 10 || iteration % self.every == 0 || seconds >= self.next_t {
+        if !go_on || self.due(iteration, seconds) {
             let t = Instant::now();
             let loss = self.problem.value(x);
             self.points.push(Point {
@@ -263,12 +281,19 @@ impl<'p> Recorder<'p> {
                 seconds,
                 loss,
             });
-            while self.next_t <= seconds {
-                self.next_t += self.budget / 100.0;
-            }
             self.excluded += t.elapsed();
         }
         go_on && self.points.last().is_some_and(|p| p.loss.is_finite())
+    }
+
+    /// Whether iteration `iteration`, ending at `seconds`, is on the grid
+    /// (and moves the time grid on if so).
+    fn due(&mut self, iteration: usize, seconds: f64) -> bool {
+        let due = iteration <= 10 || iteration % self.every == 0 || seconds >= self.next_t;
+        while self.next_t <= seconds {
+            self.next_t += self.budget / points() as f64;
+        }
+        due
     }
 }
 
@@ -354,20 +379,27 @@ fn lbfgs(problem: &MlpProblem<'_>, x0: &[f64], iterations: usize, budget: f64) -
         .with_gtol(1e-12)
         .with_max_iter(iterations as u64);
     // The driver's state already holds the full-batch loss: record it, no
-    // extra evaluation.
+    // extra evaluation; on the same grid as the other methods, plus the last.
     let mut points = std::mem::take(&mut rec.points);
+    let mut last = None;
     let _ = Run::new(solver, problem, x0)?
         .with_observer(|state| {
             if state.iteration == 0 {
                 return Control::Continue;
             }
             let seconds = rec.train_seconds();
-            points.push(Point {
+            let p = Point {
                 iteration: state.iteration as usize,
                 examples: state.evals.g.max(state.evals.f) * n,
                 seconds,
                 loss: state.f,
-            });
+            };
+            if rec.due(p.iteration, seconds) {
+                points.push(p);
+                last = None;
+            } else {
+                last = Some(p);
+            }
             if seconds < budget {
                 Control::Continue
             } else {
@@ -375,6 +407,7 @@ fn lbfgs(problem: &MlpProblem<'_>, x0: &[f64], iterations: usize, budget: f64) -
             }
         })
         .finish();
+    points.extend(last);
     Ok(points)
 }
 
@@ -408,16 +441,13 @@ fn second_order(
         "hf" => {
             HessianFree::default()
                 .with_max_cg_iter(o.hf_max_cg)
+                .with_min_damping(o.hf_min_damping)
                 .train_with(problem, x0, &opts, &mut on_iter)?;
         }
         "natural" => {
-            NaturalGradient::default().train_with(
-                problem,
-                x0,
-                &opts,
-                FisherKind::Exact,
-                &mut on_iter,
-            )?;
+            NaturalGradient::default()
+                .with_max_cg_iter(o.hf_max_cg)
+                .train_with(problem, x0, &opts, FisherKind::Exact, &mut on_iter)?;
         }
         // K-FAC plugs in here: Kfac::train with a callback on KfacStep calling
         // rec.after(step.iteration, step.iteration * batch, step.x).
@@ -474,6 +504,7 @@ fn reach(run: &RunRec, target: f64) -> Option<Point> {
 
 fn main() -> Res<()> {
     let o = parse()?;
+    POINTS.store(o.points, Ordering::Relaxed);
     let t = task(&o)?;
     let problem = t.mlp.problem(&t.data)?;
     std::fs::create_dir_all(&o.out)?;
@@ -632,7 +663,11 @@ fn main() -> Res<()> {
     std::fs::write(&path, csv)?;
     let mut dcsv = String::from("task,method,seed,iteration,lambda,rho,cg_iterations\n");
     for (m, seed, d) in &traces {
-        for (k, l, rho, cg) in d {
+        // At most about 300 rows per run: the first 10 iterations, then
+        // every k-th, and the last.
+        let every = (d.len() / 300).max(1);
+        let keep = |i: usize| i < 10 || (i + 1) % every == 0 || i + 1 == d.len();
+        for (_, (k, l, rho, cg)) in d.iter().enumerate().filter(|(i, _)| keep(*i)) {
             let _ = writeln!(dcsv, "{},{m},{seed},{k},{l:.6e},{rho:.6e},{cg}", o.task);
         }
     }

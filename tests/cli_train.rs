@@ -248,7 +248,13 @@ fn hf_and_natural_train_digits_with_their_options_in_the_json() {
         let mut args = task.to_vec();
         args.extend_from_slice(&["--optimizer", optimizer, "--epochs", "20", "--seed", "0"]);
         if optimizer == "hf" {
-            args.extend_from_slice(&["--precondition", "--curvature-batch", "128"]);
+            args.extend_from_slice(&[
+                "--precondition",
+                "--curvature-batch",
+                "128",
+                "--min-damping",
+                "1e-3",
+            ]);
         } else {
             args.extend_from_slice(&["--damping", "0.5", "--cg-tol", "0.01"]);
         }
@@ -268,6 +274,8 @@ fn hf_and_natural_train_digits_with_their_options_in_the_json() {
                 (Some(128), Some(true))
             );
             assert_eq!(d["initial"], 1.0);
+            assert_eq!(so["min_damping"], 1e-3);
+            assert!(d["min"].as_f64().unwrap() >= 1e-3, "{d}");
         } else {
             assert_eq!(so["fisher"], "exact");
             assert_eq!(
@@ -302,6 +310,11 @@ fn bad_second_order_options_exit_2_with_a_clear_message() {
             "initial_damping",
         ),
         (&["--optimizer", "hf", "--cg-iters", "0"], "max_cg_iter"),
+        (&["--optimizer", "hf", "--min-damping", "-1"], "min_damping"),
+        (
+            &["--optimizer", "natural", "--min-damping", "0.1"],
+            "--min-damping does not apply to optimizer natural",
+        ),
         (&["--optimizer", "natural", "--cg-tol", "0"], "cg_rtol"),
         (&["--optimizer", "natural", "--lr", "0"], "learning_rate"),
         (

@@ -562,4 +562,15 @@ fn train_with_reports_each_iteration_and_stops_on_request() {
         .unwrap();
     assert_eq!(seen, 2);
     assert!(problem.value(&x) < problem.value(&x0));
+    // A damping floor holds on every iteration; a negative one is an error.
+    let mut hf = HessianFree::default().with_min_damping(0.3);
+    hf.train(&problem, &x0, &opts).unwrap();
+    assert!(hf.trace().lambda.iter().all(|&l| l >= 0.3));
+    assert!(hf.trace().lambda.contains(&0.3), "{:?}", hf.trace().lambda);
+    assert!(
+        HessianFree::default()
+            .with_min_damping(-1.0)
+            .train(&problem, &x0, &opts)
+            .is_err()
+    );
 }

@@ -85,6 +85,11 @@ pub struct HessianFree {
     max_cg_iter: usize,
     /// `ε` of the relative-progress stop (5·10⁻⁴, §4.4).
     cg_epsilon: f64,
+    /// Floor on `λ_k` (default 0: none). On small minibatches the LM rule,
+    /// judging `ρ` on the batch the step was fitted to, can drive `λ` to
+    /// 10⁻⁸ and the steps then overfit the batch; a floor bounds the step.
+    #[serde(default)]
+    min_damping: f64,
     /// `λ_k`.
     lambda: f64,
     trace: HfTrace,
@@ -110,6 +115,7 @@ impl Default for HessianFree {
             decay: 0.95,
             max_cg_iter: 250,
             cg_epsilon: 5e-4,
+            min_damping: 0.0,
             lambda: 1.0,
             trace: HfTrace::default(),
             work: Work::default(),
@@ -149,6 +155,15 @@ impl HessianFree {
         self
     }
 
+    /// A floor `λ_min ≥ 0` on the damping (default 0): `λ ← max(λ_min,
+    /// rule(λ, ρ))`. Not in Martens 2010, whose gradient batches are large;
+    /// a guard for small minibatches.
+    #[must_use]
+    pub fn with_min_damping(mut self, min_damping: f64) -> Self {
+        self.min_damping = min_damping;
+        self
+    }
+
     /// The current damping `λ_k`.
     pub fn damping(&self) -> f64 {
         self.lambda
@@ -171,6 +186,13 @@ impl HessianFree {
     fn validate(&self) -> Result<(), Error> {
         check_positive("initial_damping", self.lambda0)?;
         check_positive("cg_epsilon", self.cg_epsilon)?;
+        if !(self.min_damping >= 0.0 && self.min_damping.is_finite()) {
+            return Err(Error::invalid_option(
+                "min_damping",
+                self.min_damping,
+                "must be finite and ≥ 0",
+            ));
+        }
         if !(0.0..=1.0).contains(&self.decay) {
             return Err(Error::invalid_option(
                 "decay",
@@ -374,7 +396,7 @@ fn hf_iteration(
     hf.trace.lambda.push(lambda);
     hf.trace.rho.push(rho);
     hf.trace.cg_iterations.push(cg_iters);
-    hf.lambda = next_damping(lambda, rho);
+    hf.lambda = next_damping(lambda, rho).max(hf.min_damping);
 
     let p_best = p_best.clone();
     let mut accepted = None;

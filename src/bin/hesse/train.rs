@@ -15,7 +15,7 @@
 //! 2010) or natural gradient (exact Fisher, Amari 1998): one epoch of the
 //! history is one iteration on a `--batch` gradient minibatch, with the
 //! curvature on its first `--curvature-batch` examples; `--damping`,
-//! `--cg-iters`, `--cg-tol`, `--precondition` (hf) and `--lr` (natural's ε)
+//! `--cg-iters`, `--cg-tol`, `--precondition` and `--min-damping` (hf) and `--lr` (natural's ε)
 //! set their options, and `--json` adds `second_order` (the options used) and
 //! `damping` (the λ, ρ and CG-step traces with a summary).
 //!
@@ -146,6 +146,12 @@ pub struct SecondOrderArgs {
     #[arg(long, value_name = "N")]
     pub curvature_batch: Option<usize>,
 
+    /// hf: a floor on the damping λ (default 0, none; a guard for small
+    /// minibatches, where the LM rule can drive λ to 1e-8 and the steps
+    /// overfit the batch).
+    #[arg(long, allow_hyphen_values = true)]
+    pub min_damping: Option<f64>,
+
     /// hf: the diagonal preconditioner (diag(Σᵢ gᵢ²) + λI)^0.75 (Martens
     /// 2010 §4.7).
     #[arg(long)]
@@ -165,6 +171,7 @@ impl SecondOrderArgs {
             ("cg-iters", self.cg_iters.is_some()),
             ("curvature-batch", self.curvature_batch.is_some()),
             ("precondition", self.precondition),
+            ("min-damping", self.min_damping.is_some()),
             ("cg-tol", self.cg_tol.is_some()),
         ]
         .into_iter()
@@ -176,7 +183,7 @@ impl SecondOrderArgs {
     fn check_applies(&self, optimizer: &str) -> Result<(), TrainError> {
         let takes = |opt: &str, flag: &str| match opt {
             "hf" => true,
-            "natural" => flag != "precondition",
+            "natural" => flag != "precondition" && flag != "min-damping",
             _ => false,
         };
         if let Some(flag) = self.given().into_iter().find(|f| !takes(optimizer, f)) {
@@ -273,6 +280,8 @@ struct SecondOrderJson {
     /// hf only.
     #[serde(skip_serializing_if = "Option::is_none")]
     precondition: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    min_damping: Option<Num>,
     /// natural only: the step ε and the Fisher used.
     #[serde(skip_serializing_if = "Option::is_none")]
     learning_rate: Option<Num>,
@@ -622,6 +631,9 @@ fn fit_second_order(
         if let Some(t) = so.cg_tol {
             hf = hf.with_cg_epsilon(t);
         }
+        if let Some(m) = so.min_damping {
+            hf = hf.with_min_damping(m);
+        }
         let x = hf.train_with(problem, &params0, &opts, &mut on_iter)?;
         let options = SecondOrderJson {
             initial_damping: Num(lambda0),
@@ -630,6 +642,7 @@ fn fit_second_order(
             batch: setup.batch,
             curvature_batch,
             precondition: Some(so.precondition),
+            min_damping: Some(Num(so.min_damping.unwrap_or(0.0))),
             learning_rate: None,
             fisher: None,
         };
@@ -652,6 +665,7 @@ fn fit_second_order(
             batch: setup.batch,
             curvature_batch,
             precondition: None,
+            min_damping: None,
             learning_rate: Some(Num(lr)),
             fisher: Some("exact"),
         };
