@@ -40,39 +40,61 @@ fn f_star(p: &Mgh) -> f64 {
     p.f_star().expect("every standard-size problem has f*")
 }
 
-/// Solved counts and (residual, Jacobian) evaluation totals per scale.
-fn run(solver: &LevenbergMarquardt) -> [(usize, u64, u64); 3] {
+/// A run: problem id and scale index.
+type RunId = (usize, usize);
+
+/// Solved counts and (residual, Jacobian) evaluation totals per scale, and
+/// the runs solved.
+fn run(solver: &LevenbergMarquardt) -> ([(usize, u64, u64); 3], Vec<RunId>) {
     let solver = solver.clone().with_max_iter(MAX_ITER);
     let mut totals = [(0, 0, 0); 3];
+    let mut solved = Vec::new();
     for p in mgh::all() {
         for (k, s) in SCALES.into_iter().enumerate() {
             let r = solver.minimize(&p, &p.start_scaled(s)).unwrap();
             let f_star = f_star(&p);
             if r.f - f_star <= (1e-6 * f_star.abs()).max(1e-10) {
                 totals[k].0 += 1;
+                solved.push((p.id(), k));
             }
             totals[k].1 += r.evals.f;
             totals[k].2 += r.evals.g;
         }
     }
-    totals
+    (totals, solved)
 }
 
-/// scipy's solved counts per scale for `method` (`lm` or `trf`) from
+/// The runs scipy's `method` (`lm` or `trf`) solves, from
 /// `tests/data/scipy_mgh_lm.txt`.
-fn scipy_counts(method: &str) -> [usize; 3] {
-    let mut counts = [0; 3];
-    for line in include_str!("data/scipy_mgh_lm.txt")
+fn scipy_solved(method: &str) -> Vec<RunId> {
+    include_str!("data/scipy_mgh_lm.txt")
         .lines()
         .filter(|l| !l.starts_with('#'))
-    {
-        let t: Vec<&str> = line.split_whitespace().collect();
-        if t[0] == method && t[3] == "1" {
+        .filter_map(|line| {
+            let t: Vec<&str> = line.split_whitespace().collect();
             let scale: f64 = t[2].parse().unwrap();
-            counts[SCALES.iter().position(|&s| s == scale).unwrap()] += 1;
-        }
+            let k = SCALES.iter().position(|&s| s == scale).unwrap();
+            (t[0] == method && t[3] == "1").then(|| (t[1].parse().unwrap(), k))
+        })
+        .collect()
+}
+
+/// scipy's solved counts per scale.
+fn scipy_counts(method: &str) -> [usize; 3] {
+    let mut counts = [0; 3];
+    for (_, k) in scipy_solved(method) {
+        counts[k] += 1;
     }
     counts
+}
+
+/// The runs in `theirs` that are not in `ours`.
+fn missed(ours: &[RunId], theirs: &[RunId]) -> Vec<RunId> {
+    theirs
+        .iter()
+        .filter(|r| !ours.contains(r))
+        .copied()
+        .collect()
 }
 
 /// Counts measured at the commit that set them; evaluation totals may grow
@@ -100,8 +122,9 @@ fn scipy_reference_counts() {
 
 #[test]
 fn minpack_style_counts() {
-    let got = run(&LevenbergMarquardt::default());
-    // At least MINPACK's counts on the same problems, at every scale.
+    let (got, solved) = run(&LevenbergMarquardt::default());
+    // Every run MINPACK solves on the same problems, so at least its counts.
+    assert_eq!(missed(&solved, &scipy_solved("lm")), vec![]);
     let lm = scipy_counts("lm");
     for k in 0..3 {
         assert!(got[k].0 >= lm[k], "scale {k}: {got:?} vs lm {lm:?}");
@@ -114,7 +137,7 @@ fn minpack_style_counts() {
 
 #[test]
 fn geodesic_acceleration_counts() {
-    let got = run(&LevenbergMarquardt::default().with_geodesic_acceleration(Some(0.75)));
+    let (got, _) = run(&LevenbergMarquardt::default().with_geodesic_acceleration(Some(0.75)));
     check(
         got,
         [(33, 2527, 1050), (25, 72079, 32196), (24, 47221, 21802)],
@@ -123,10 +146,13 @@ fn geodesic_acceleration_counts() {
 
 #[test]
 fn identity_scaling_counts() {
-    let got = run(&LevenbergMarquardt::default()
+    let (got, solved) = run(&LevenbergMarquardt::default()
         .with_scaling(Scaling::Identity)
         .with_step_bound(0.1));
-    // At least scipy's trf (D = I as well) and lm, at every scale.
+    // Every run lm or trf solves but Beale (id 5) at 100×, and at least
+    // their counts at every scale.
+    assert_eq!(missed(&solved, &scipy_solved("lm")), vec![]);
+    assert_eq!(missed(&solved, &scipy_solved("trf")), vec![(5, 2)]);
     let (lm, trf) = (scipy_counts("lm"), scipy_counts("trf"));
     for k in 0..3 {
         assert!(
