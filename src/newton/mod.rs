@@ -19,7 +19,7 @@ mod saddle_free;
 mod trust_region;
 
 pub use dense::{Damping, Newton};
-pub use levenberg_marquardt::{Fit, FitStatistics, LevenbergMarquardt, fit_statistics};
+pub use levenberg_marquardt::{Fit, FitStatistics, LevenbergMarquardt, Scaling, fit_statistics};
 pub use newton_cg::{Globalization, NewtonCg};
 pub use saddle_free::{DenseEigen, KrylovSubspace, SaddleFreeNewton};
 pub use trust_region::{MoreSorensen, NewtonTrustRegion, StepKind, SubproblemInfo};
