@@ -28,7 +28,8 @@
 //! that `lm` does not: Powell badly scaled and Box at 10×, Chebyquad at 10×
 //! and 100×, Beale and Gaussian at 100× (and misses Osborne 1 at 10×). Ours
 //! with [`Scaling::Identity`] and the initial step bound factor 0.1: 33,
-//! 30, 27, all of those but Beale, and Bard (10×, 100×), Kowalik-Osborne
+//! 30, 27, all of those but Beale, every run `lm` solves (Meyer at 100×
+//! only just: 19862 Jacobians), and Bard (10×, 100×), Kowalik-Osborne
 //! (10×) and Trigonometric (100×, at `f ≈ 0`, a minimum below the tabulated
 //! `f*`) that neither solves.
 
@@ -135,6 +136,8 @@ fn minpack_style_counts() {
     for k in 0..3 {
         assert!(got[k].0 >= lm[k], "scale {k}: {got:?} vs lm {lm:?}");
     }
+    // 24 at 100× includes Gaussian, which the ftol test's rounding decides
+    // (module docs): a change of rounding may cost it.
     check(
         got,
         [(33, 1502, 1241), (25, 47338, 44094), (24, 27976, 25534)],
@@ -155,10 +158,16 @@ fn identity_scaling_counts() {
     let (got, solved) = run(&LevenbergMarquardt::default()
         .with_scaling(Scaling::Identity)
         .with_step_bound(0.1));
-    // Every run lm or trf solves but Beale (id 5) at 100×, and at least
-    // their counts at every scale.
-    assert_eq!(missed(&solved, &scipy_solved("lm")), vec![]);
-    assert_eq!(missed(&solved, &scipy_solved("trf")), vec![(5, 2)]);
+    // Every run trf solves but Beale (id 5) at 100×, and at least trf's
+    // and lm's counts at every scale. Meyer (id 10) at 100× is solved too,
+    // but in 19862 of the 20000 iterations (its parameters differ in
+    // magnitude by 10⁶, which D = I ignores; 252 with the default D), so
+    // the test does not count on it: 26 at 100×, not the measured 27.
+    let missed_trf = missed(&solved, &scipy_solved("trf"));
+    assert!(
+        missed_trf.iter().all(|r| [(5, 2), (10, 2)].contains(r)),
+        "{missed_trf:?}"
+    );
     let (lm, trf) = (scipy_counts("lm"), scipy_counts("trf"));
     for k in 0..3 {
         assert!(
@@ -166,7 +175,7 @@ fn identity_scaling_counts() {
             "scale {k}: {got:?} vs lm {lm:?}, trf {trf:?}"
         );
     }
-    check(got, [(33, 1095, 899), (30, 4400, 3726), (27, 66110, 63785)]);
+    check(got, [(33, 1095, 899), (30, 4400, 3726), (26, 66110, 63785)]);
 }
 
 #[test]
