@@ -12,7 +12,8 @@
 //! tables, MINPACK's method (the default), with geodesic acceleration
 //! (`ALPHA`, default 0.75), and with `D = I` ([`Scaling::Identity`]) and the
 //! initial step bound factor 0.1; iteration limit `MAX_ITER`, default 20000
-//! (the MGH protocol's, as in `tests/mgh_protocol.rs`).
+//! (the MGH protocol's, as in `tests/mgh_protocol.rs`). Under each table, the
+//! runs where ours and scipy's `lm` or `trf` disagree on "solved".
 
 use hesse::newton::{LevenbergMarquardt, Scaling};
 use hesse::problems::mgh::{self, Mgh};
@@ -28,9 +29,23 @@ fn solved(p: &Mgh, f: f64) -> bool {
     f - f_star <= (1e-6 * f_star.abs()).max(1e-10)
 }
 
+/// scipy's runs (`tests/data/scipy_mgh_lm.txt`): `(method, id, scale
+/// index) → solved`.
+fn scipy_solved(method: &str, id: usize, k: usize) -> bool {
+    include_str!("../tests/data/scipy_mgh_lm.txt")
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .any(|t| {
+            t[0] == method && t[1].parse() == Ok(id) && t[2] == ["1", "10", "100"][k] && t[3] == "1"
+        })
+}
+
 fn table(title: &str, solver: &LevenbergMarquardt) {
     let scales = [1.0, 10.0, 100.0];
     let mut totals = [(0usize, 0u64, 0u64); 3];
+    // Runs where ours and scipy's lm / trf disagree on "solved".
+    let mut differ: Vec<String> = Vec::new();
     println!("\n{title}");
     println!(
         "{:>2} {:<28} {:>3} {:>3} | {:<30} | {:<30} | {:<30}",
@@ -46,6 +61,17 @@ fn table(title: &str, solver: &LevenbergMarquardt) {
                     let ok = solved(&p, r.f);
                     if ok {
                         totals[k].0 += 1;
+                    }
+                    for method in ["lm", "trf"] {
+                        if scipy_solved(method, p.id(), k) != ok {
+                            let by = format!("by {method}");
+                            let (yes, no) = if ok {
+                                ("here", by.as_str())
+                            } else {
+                                (by.as_str(), "here")
+                            };
+                            differ.push(format!("{} {s}x: solved {yes}, not {no}", p.name()));
+                        }
                     }
                     totals[k].1 += r.evals.f;
                     totals[k].2 += r.evals.g;
@@ -65,6 +91,9 @@ fn table(title: &str, solver: &LevenbergMarquardt) {
         println!("{row}");
     }
     let n = mgh::all().len();
+    for d in &differ {
+        println!("  {d}");
+    }
     for (k, s) in scales.iter().enumerate() {
         println!(
             "{s:>5}x: solved {:>2} of {n}, {:>6} residual and {:>5} Jacobian evaluations",

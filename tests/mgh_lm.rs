@@ -9,22 +9,29 @@
 //! # Against MINPACK
 //!
 //! Issue 5 quotes scipy's `least_squares` on a 32-problem harness: `lm`
-//! (MINPACK's `lmder`) 31, 24, 24 and `trf` 31, 26, 26. Measured on the same
-//! 35 functions and starts as here (`scripts/scipy_mgh_lm.py`, exact
+//! (MINPACK's `lmder`) 31, 24, 24 and `trf` 31, 26, 26. Measured on the
+//! same 35 functions and starts as here (`scripts/scipy_mgh_lm.py`, exact
 //! Jacobians, tolerances `1e-15`, `max_nfev` 100000), in
-//! `tests/data/scipy_mgh_lm.txt`: `lm` 33, 25, 23 and `trf` 33, 27, 26. Ours
-//! with MINPACK's method: 33, 25, 24. Per problem it solves what `lm`
-//! solves and Gaussian at 100× besides (`lmder` stops there on `ftol` at
-//! `f = 0.2811` after 42 Jacobians; ours goes on, 1594 Jacobians). Meyer
-//! at 10× takes both about 1450 Jacobians (1439 and 1482): with the former
-//! 1000-iteration limit ours stopped short of it.
+//! `tests/data/scipy_mgh_lm.txt`: `lm` 33, 25, 23 and `trf` 33, 27, 26.
+//! Ours with MINPACK's method: 33, 25, 24.
+//!
+//! Per problem it solves every run `lm` solves, and Gaussian at 100×
+//! besides. That one is rounding, not method: both reach a plateau
+//! `f = 0.28113` where each step reduces `f` by about `3·10⁻¹⁵` relative,
+//! against `ftol = 10⁻¹⁵`; `lmder`'s rounding passes the `ftol` test after
+//! 42 Jacobians, ours stays just above it and crawls off the plateau in
+//! 1594 (121 with geodesic acceleration). Meyer at 10× takes both about
+//! 1450 Jacobians (1439 and 1482): with the former 1000-iteration limit
+//! ours stopped short of it.
 //!
 //! `trf` (with its default `x_scale = 1`, i.e. `D = I`) solves six runs
-//! that `lm` does not: Powell badly scaled and Box at 10×, Chebyquad at
-//! 10× and 100×, Beale and Gaussian at 100× (and misses Osborne 1 at 10×). Ours with [`Scaling::Identity`] and the
-//! initial step bound factor 0.1: 33, 30, 27, all of those but Beale, and
-//! Bard (10×, 100×), Kowalik-Osborne (10×) and Trigonometric (100×, at
-//! `f ≈ 0`, a minimum below the tabulated `f*`) that neither solves.
+//! that `lm` does not: Powell badly scaled and Box at 10×, Chebyquad at 10×
+//! and 100×, Beale and Gaussian at 100× (and misses Osborne 1 at 10×). Ours
+//! with [`Scaling::Identity`] and the initial step bound factor 0.1: 33,
+//! 30, 27, all of those but Beale, every run `lm` solves (Meyer at 100×
+//! only just: 19862 Jacobians), and Bard (10×, 100×), Kowalik-Osborne
+//! (10×) and Trigonometric (100×, at `f ≈ 0`, a minimum below the tabulated
+//! `f*`) that neither solves.
 
 use hesse::newton::{LevenbergMarquardt, Scaling};
 use hesse::problems::mgh::{self, Mgh};
@@ -129,6 +136,8 @@ fn minpack_style_counts() {
     for k in 0..3 {
         assert!(got[k].0 >= lm[k], "scale {k}: {got:?} vs lm {lm:?}");
     }
+    // 24 at 100× includes Gaussian, which the ftol test's rounding decides
+    // (module docs): a change of rounding may cost it.
     check(
         got,
         [(33, 1502, 1241), (25, 47338, 44094), (24, 27976, 25534)],
@@ -149,10 +158,16 @@ fn identity_scaling_counts() {
     let (got, solved) = run(&LevenbergMarquardt::default()
         .with_scaling(Scaling::Identity)
         .with_step_bound(0.1));
-    // Every run lm or trf solves but Beale (id 5) at 100×, and at least
-    // their counts at every scale.
-    assert_eq!(missed(&solved, &scipy_solved("lm")), vec![]);
-    assert_eq!(missed(&solved, &scipy_solved("trf")), vec![(5, 2)]);
+    // Every run trf solves but Beale (id 5) at 100×, and at least trf's
+    // and lm's counts at every scale. Meyer (id 10) at 100× is solved too,
+    // but in 19862 of the 20000 iterations (its parameters differ in
+    // magnitude by 10⁶, which D = I ignores; 252 with the default D), so
+    // the test does not count on it: 26 at 100×, not the measured 27.
+    let missed_trf = missed(&solved, &scipy_solved("trf"));
+    assert!(
+        missed_trf.iter().all(|r| [(5, 2), (10, 2)].contains(r)),
+        "{missed_trf:?}"
+    );
     let (lm, trf) = (scipy_counts("lm"), scipy_counts("trf"));
     for k in 0..3 {
         assert!(
@@ -160,7 +175,7 @@ fn identity_scaling_counts() {
             "scale {k}: {got:?} vs lm {lm:?}, trf {trf:?}"
         );
     }
-    check(got, [(33, 1095, 899), (30, 4400, 3726), (27, 66110, 63785)]);
+    check(got, [(33, 1095, 899), (30, 4400, 3726), (26, 66110, 63785)]);
 }
 
 #[test]
