@@ -51,8 +51,36 @@
 //!   rejected (its examples are coupled); skip connections are supported (a
 //!   layer's gradient is still `g āᵀ`).
 //!
-//! Measured (digits autoencoder, see the closing note of issue 8): see
-//! `tests/kfac.rs` for the asserted figures.
+//! # Measured
+//!
+//! `cargo run --release --example kfac_digits -- digits 2000 0 1` (digits
+//! autoencoder 64-32-16-32-64, logistic units, linear code, binary
+//! cross-entropy summed over outputs, Glorot init, batch 256, λ₀ = 1, the
+//! rest default; Adam lr 3e-3 from the same init; full-set loss):
+//!
+//! | iterations | 100 | 200 | 500 | 2000 |
+//! |---|---|---|---|---|
+//! | Adam | 27.10 | 24.42 | 20.95 | 16.43 |
+//! | K-FAC | 17.76 | 15.60 | 15.14 | 14.99 |
+//!
+//! K-FAC reaches Adam's 2000-iteration loss at iteration 140 (0.07 of
+//! Adam's iterations). Seconds per iteration (medians, same run, on a loaded
+//! 2-core machine): Adam 0.0005, K-FAC 0.0020-0.0024 (3.8-4.5×), so about
+//! 0.27-0.32 of Adam's time by medians (0.13-0.37 by the noisy totals). With
+//! the paper's λ₀ = 150 the large initial γ = √150 comes down by ω₂ ≈ 0.6
+//! per T₂ only, and K-FAC needs 290 iterations (0.145); with λ₀ = 0.01, 110.
+//! K-FAC levels off near 15.0 (minibatch noise at batch 256; the paper grows
+//! the batch).
+//!
+//! `KFAC_EVAL_EVERY=20 KFAC_BUDGET_SECONDS=270 cargo run --release --example
+//! kfac_digits -- mnist 100000 0 1` (MNIST deep autoencoder
+//! 784-1000-500-250-30-250-500-1000-784, 10,000 training images, batch 1000,
+//! sparse init, λ₀ = 1; 270 s of training each, full-set evaluations
+//! excluded): Adam (lr 3e-3) 389 iterations, loss 107.5; K-FAC 170
+//! iterations, loss 58.7 (at iteration 160). K-FAC passes Adam's final loss
+//! at iteration 60, after 117 s (0.44 of Adam's time). Seconds per iteration
+//! (medians): Adam 0.67, K-FAC 1.39 (2.1×; kfac-jax measured 3.7× on this
+//! machine); the machine was shared (load ≈ 8 on 2 cores).
 
 use faer::{Accum, Mat, MatMut, MatRef};
 use rand::seq::SliceRandom;
