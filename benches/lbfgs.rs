@@ -300,32 +300,18 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn interleaved(n: usize, rounds: usize, bw: f64, bytes: f64) {
-    let one = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()
-        .unwrap();
-    let (mut ours_ms, mut one_ms, mut theirs_ms) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut ours_ms, mut theirs_ms) = (Vec::new(), Vec::new());
     for _ in 0..rounds {
         ours_ms.push(ours(n, LbfgsForm::Compact).0.as_secs_f64() * 1e3);
-        one_ms.push(one.install(|| ours(n, LbfgsForm::Compact)).0.as_secs_f64() * 1e3);
         theirs_ms.push(theirs(n).0.as_secs_f64() * 1e3);
     }
-    let (o, o1, a) = (
-        median(ours_ms.clone()),
-        median(one_ms.clone()),
-        median(theirs_ms.clone()),
-    );
+    let (o, a) = (median(ours_ms.clone()), median(theirs_ms.clone()));
     let floor = bytes / bw * 1e3;
-    println!(
-        "  compact per iteration (ms), {} threads: {ours_ms:.1?}",
-        rayon::current_num_threads()
-    );
-    println!("  compact per iteration (ms), 1 thread: {one_ms:.1?}");
+    println!("  compact per iteration (ms): {ours_ms:.1?}");
     println!("  argmin per iteration (ms):  {theirs_ms:.1?}");
     println!(
-        "  medians of {rounds} interleaved rounds: compact {o:.2} ms (1 thread {o1:.2} ms), argmin {a:.2} ms, compact / argmin {:.3} (1 thread {:.3}), compact / floor ({floor:.2} ms) {:.2}",
+        "  medians of {rounds} interleaved rounds: compact {o:.2} ms, argmin {a:.2} ms, compact / argmin {:.3}, compact / floor ({floor:.2} ms) {:.2}",
         o / a,
-        o1 / a,
         o / floor
     );
 }

@@ -44,7 +44,6 @@
 //! `−H_k ∇f_k` (once per iteration, with the first iteration's initial step),
 //! before the run ends in [`Termination::LineSearchFailed`].
 
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::{
@@ -125,11 +124,9 @@ struct History {
     /// slots' `s` lie together, slot after slot ([`History::chunk`]), so a
     /// sweep over the pairs block by block reads `s` as one sequential
     /// stream.
-    #[serde(with = "float_serde::vec")]
-    s: Vec<f64>,
+    s: Buf,
     /// `y` likewise.
-    #[serde(with = "float_serde::vec")]
-    y: Vec<f64>,
+    y: Buf,
     /// The slot of the oldest pair.
     oldest: usize,
     /// Pairs kept (at most `m`).
@@ -170,8 +167,8 @@ impl History {
         History {
             n,
             slots,
-            s: vec![0.0; slots * n],
-            y: vec![0.0; slots * n],
+            s: Buf::zeros(slots * n),
+            y: Buf::zeros(slots * n),
             oldest: 0,
             len: 0,
             sy: vec![0.0; slots * slots],
@@ -197,17 +194,15 @@ impl History {
     /// slot `k`'s `s` (or `y`) lies in `s` (or `y`). Every block but the last
     /// is full, so block `b` of all slots starts at `b · slots · B`.
     fn chunk(&self, k: usize, b: usize) -> std::ops::Range<usize> {
-        chunk(self.n, self.slots, k, b)
+        let start = b * BLOCK;
+        let len = BLOCK.min(self.n - start);
+        let at = start * self.slots + k * len;
+        at..at + len
     }
 
     /// The number of blocks, `⌈n / B⌉`.
     fn blocks(&self) -> usize {
         self.n.div_ceil(BLOCK)
-    }
-
-    /// The number of parallel tasks, `⌈n / (TASK_BLOCKS B)⌉`.
-    fn tasks(&self) -> usize {
-        self.n.div_ceil(TASK_BLOCKS * BLOCK)
     }
 
     fn clear(&mut self) {
@@ -237,6 +232,92 @@ impl History {
     }
 }
 
+/// A zeroed `f64` buffer for the history: from 4 MB on, an anonymous map advised for transparent huge pages
+/// (`madvise(MADV_HUGEPAGE)`, which this machine's kernel wants before it
+/// backs memory with 2 MB pages), else a `Vec`. At n = 1e6, m = 10 the
+/// history is 176 MB of fresh memory: in 4 KB pages its first touch costs
+/// 43 000 page faults, and every 4 KB of each sweep a TLB miss (see
+/// `benches/lbfgs.rs`).
+#[derive(Default)]
+enum Buf {
+    #[default]
+    Empty,
+    Map(memmap2::MmapMut),
+    Vec(Vec<f64>),
+}
+
+impl Buf {
+    /// From this many bytes on, a map (below it, huge pages do not pay).
+    const MAP_MIN_BYTES: usize = 4 << 20;
+
+    /// `len` zeros.
+    fn zeros(len: usize) -> Self {
+        if len == 0 {
+            return Buf::Empty;
+        }
+        if let Some(bytes) = len.checked_mul(8).filter(|&b| b >= Self::MAP_MIN_BYTES)
+            && let Ok(map) = memmap2::MmapMut::map_anon(bytes)
+        {
+            // Only a hint: without it the map is backed by 4 KB pages.
+            #[cfg(target_os = "linux")]
+            let _ = map.advise(memmap2::Advice::HugePage);
+            return Buf::Map(map);
+        }
+        Buf::Vec(vec![0.0; len])
+    }
+}
+
+impl std::ops::Deref for Buf {
+    type Target = [f64];
+    fn deref(&self) -> &[f64] {
+        match self {
+            Buf::Empty => &[],
+            // An anonymous map is page-aligned, and its length a multiple of 8.
+            Buf::Map(m) => bytemuck::cast_slice(&m[..]),
+            Buf::Vec(v) => v,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Buf {
+    fn deref_mut(&mut self) -> &mut [f64] {
+        match self {
+            Buf::Empty => &mut [],
+            Buf::Map(m) => bytemuck::cast_slice_mut(&mut m[..]),
+            Buf::Vec(v) => v,
+        }
+    }
+}
+
+impl Clone for Buf {
+    fn clone(&self) -> Self {
+        let mut b = Buf::zeros(self.len());
+        b.copy_from_slice(self);
+        b
+    }
+}
+
+impl std::fmt::Debug for Buf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Buf({} doubles)", self.len())
+    }
+}
+
+impl Serialize for Buf {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        float_serde::vec::serialize(self, s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Buf {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = float_serde::vec::deserialize(d)?;
+        let mut b = Buf::zeros(v.len());
+        b.copy_from_slice(&v);
+        Ok(b)
+    }
+}
+
 /// Scratch, sized once per run.
 #[derive(Debug, Clone, Default)]
 struct Work {
@@ -253,9 +334,6 @@ struct Work {
     order: Vec<usize>,
     /// `‖d‖∞` of the last direction.
     d_max: f64,
-    /// Per parallel task, its partial sums: `2 (m + 1)` in sweep 1, fewer
-    /// in sweep 2 and the pair pass.
-    part: Vec<f64>,
 }
 
 impl Work {
@@ -270,7 +348,6 @@ impl Work {
             u: vec![0.0; m + 1],
             order: Vec::with_capacity(m + 1),
             d_max: f64::NAN,
-            part: vec![0.0; n.div_ceil(TASK_BLOCKS * BLOCK) * (2 * m + 2).max(PAIR_SUMS)],
         }
     }
 }
@@ -381,14 +458,13 @@ impl<L, I> Lbfgs<L, I> {
             u,
             order,
             d_max,
-            part,
             ..
         } = &mut self.work;
         let h = &mut self.history;
         order.clear();
         order.extend((0..h.len).map(|c| h.slot(c)));
         let (gd, dm) = match self.form {
-            LbfgsForm::Compact => compact_direction(h, g, d, sg, yg, t, u, order, part),
+            LbfgsForm::Compact => compact_direction(h, g, d, sg, yg, t, u, order),
             LbfgsForm::TwoLoop => two_loop_direction(h, g, d, t, order),
         };
         *d_max = dm;
@@ -411,33 +487,6 @@ run_options!([L, I] Lbfgs<L, I>);
 /// 1024-4096; in a solve, 8192 was slower: the blocks of `g` and `d` no
 /// longer fit in L1).
 const BLOCK: usize = 2048;
-
-/// Blocks per task of the parallel passes (the sweeps, the pair pass): a
-/// task covers `TASK_BLOCKS · BLOCK` elements of `g` and the same elements
-/// of every slot, which lie together in `s` and `y`.
-const TASK_BLOCKS: usize = 8;
-
-/// From this `n` on the passes over the history run on rayon's pool; below
-/// it they run on the calling thread. Either way every task's partial sums
-/// start from zero and are added up in task order, so the results do not
-/// depend on the thread count (and equal the serial sums when there is one
-/// task, `n ≤ TASK_BLOCKS · BLOCK`).
-const PAR_MIN: usize = 1 << 16;
-
-/// The fewest tasks rayon may run together: all of them (one thread) below
-/// [`PAR_MIN`].
-fn min_tasks(n: usize) -> usize {
-    if n >= PAR_MIN { 1 } else { usize::MAX }
-}
-
-/// Where block `b` of slot `k` lies in the blocked history of vectors of
-/// length `n` with `slots` slots (see [`History::chunk`]).
-fn chunk(n: usize, slots: usize, k: usize, b: usize) -> std::ops::Range<usize> {
-    let start = b * BLOCK;
-    let len = BLOCK.min(n - start);
-    let at = start * slots + k * len;
-    at..at + len
-}
 
 /// `y += a x`.
 #[inline]
@@ -492,42 +541,27 @@ fn compact_direction(
     t: &mut [f64],
     u: &mut [f64],
     order: &[usize],
-    part: &mut [f64],
 ) -> (f64, f64) {
     let n = g.len();
     let w = h.slots;
     let len = order.len();
-    // Sweep 1: a = Sᵀg, b = Yᵀg, every pair per block of g; per task the
-    // partial sums into `part` (`s` products, then `y` products, by slot).
+    // Sweep 1: a = Sᵀg, b = Yᵀg, every pair per block of g.
+    for &k in order {
+        sg[k] = 0.0;
+        yg[k] = 0.0;
+    }
     // Slots in address order (the sums do not depend on it), so each block
     // of the history is read front to back.
     let live = |k: &usize| order.contains(k);
-    let tasks = h.tasks();
-    let part = &mut part[..tasks * 2 * w];
-    {
-        let h: &History = h;
-        part.par_chunks_mut(2 * w)
-            .enumerate()
-            .with_min_len(min_tasks(n))
-            .for_each(|(c, p)| {
-                let (ps, py) = p.split_at_mut(w);
-                ps.fill(0.0);
-                py.fill(0.0);
-                for b in c * TASK_BLOCKS..((c + 1) * TASK_BLOCKS).min(h.blocks()) {
-                    let start = b * BLOCK;
-                    let gb = &g[start..(start + BLOCK).min(n)];
-                    for k in (0..w).filter(live) {
-                        let r = h.chunk(k, b);
-                        let (a, c) = dot2(&h.s[r.clone()], &h.y[r], gb);
-                        ps[k] += a;
-                        py[k] += c;
-                    }
-                }
-            });
-    }
-    for &k in order {
-        sg[k] = part.chunks_exact(2 * w).map(|p| p[k]).sum();
-        yg[k] = part.chunks_exact(2 * w).map(|p| p[w + k]).sum();
+    for (b, start) in (0..n).step_by(BLOCK).enumerate() {
+        let end = (start + BLOCK).min(n);
+        let gb = &g[start..end];
+        for k in (0..w).filter(live) {
+            let r = h.chunk(k, b);
+            let (a, c) = dot2(&h.s[r.clone()], &h.y[r], gb);
+            sg[k] += a;
+            yg[k] += c;
+        }
     }
     // Complete the newest pair's column of R and row of YᵀY from the two
     // sweeps: s_iᵀy_k = s_iᵀg_{k+1} − s_iᵀg_k (times θ, less (1 − θ) α s_iᵀg_k
@@ -579,37 +613,23 @@ fn compact_direction(
         sg[order[c]] = -u[c];
         yg[order[c]] = gamma * t[c];
     }
-    let part = &mut part[..tasks * 2];
-    {
-        let h: &History = h;
-        let (sg, yg): (&[f64], &[f64]) = (sg, yg);
-        d.par_chunks_mut(TASK_BLOCKS * BLOCK)
-            .zip(part.par_chunks_mut(2))
-            .enumerate()
-            .with_min_len(min_tasks(n))
-            .for_each(|(c, (dc, p))| {
-                let (mut gd, mut d_max) = (0.0, 0.0f64);
-                for (j, db) in dc.chunks_mut(BLOCK).enumerate() {
-                    let b = c * TASK_BLOCKS + j;
-                    let start = b * BLOCK;
-                    let gb = &g[start..start + db.len()];
-                    for (di, gi) in db.iter_mut().zip(gb) {
-                        *di = -gamma * gi;
-                    }
-                    for k in (0..w).filter(live) {
-                        let r = h.chunk(k, b);
-                        axpy2(sg[k], &h.s[r.clone()], yg[k], &h.y[r], db);
-                    }
-                    gd += dot(gb, db);
-                    // NaN in d shows in gᵀd, which the caller tests.
-                    d_max = d_max.max(crate::solver::inf_norm(db));
-                }
-                p[0] = gd;
-                p[1] = d_max;
-            });
+    let mut gd = 0.0;
+    let mut d_max = 0.0f64;
+    for (b, start) in (0..n).step_by(BLOCK).enumerate() {
+        let end = (start + BLOCK).min(n);
+        let gb = &g[start..end];
+        let db = &mut d[start..end];
+        for (di, gi) in db.iter_mut().zip(gb) {
+            *di = -gamma * gi;
+        }
+        for k in (0..w).filter(live) {
+            let r = h.chunk(k, b);
+            axpy2(sg[k], &h.s[r.clone()], yg[k], &h.y[r], db);
+        }
+        gd += dot(gb, db);
+        // NaN in d shows in gᵀd, which the caller tests.
+        d_max = d_max.max(crate::solver::inf_norm(db));
     }
-    let gd = part.chunks_exact(2).map(|p| p[0]).sum();
-    let d_max = part.chunks_exact(2).fold(0.0f64, |m, p| m.max(p[1]));
     (gd, d_max)
 }
 
@@ -757,48 +777,24 @@ impl<P: Gradient, L: LineSearch, I: InitialStep> Minimizer<P> for Lbfgs<L, I> {
             state.note = Some("cleared L-BFGS history: the line search failed along −H g".into());
         }
         let Work {
-            x_trial,
-            g_trial,
-            part,
-            ..
+            x_trial, g_trial, ..
         } = &mut self.work;
 
-        // s_k and y_k into the free slot, with sᵀy, sᵀs, yᵀy, sᵀg_k and ‖s‖∞:
-        // per task (a run of whole blocks of every slot) into `part`, added
-        // up in task order.
+        // s_k and y_k into the free slot, with sᵀy, sᵀs, yᵀy, sᵀg_k and ‖s‖∞.
         let h = &mut self.history;
         let k = h.free_slot();
-        let (slots, tasks) = (h.slots, h.tasks());
-        let span = TASK_BLOCKS * BLOCK;
-        let part = &mut part[..tasks * PAIR_SUMS];
-        let (x, g, x_new, g_new) = (&state.x[..], &state.g[..], &x_trial[..], &g_trial[..]);
-        h.s.par_chunks_mut(span * slots)
-            .zip(h.y.par_chunks_mut(span * slots))
-            .zip(part.par_chunks_mut(PAIR_SUMS))
-            .enumerate()
-            .with_min_len(min_tasks(n))
-            .for_each(|(c, ((sc, yc), p))| {
-                let mut sums = PairSums::default();
-                let offset = c * span * slots;
-                for b in c * TASK_BLOCKS..((c + 1) * TASK_BLOCKS).min(n.div_ceil(BLOCK)) {
-                    let start = b * BLOCK;
-                    let end = (start + BLOCK).min(n);
-                    let r = chunk(n, slots, k, b);
-                    let r = r.start - offset..r.end - offset;
-                    sums.add(pair_pass(
-                        &x[start..end],
-                        &x_new[start..end],
-                        &g[start..end],
-                        &g_new[start..end],
-                        &mut sc[r.clone()],
-                        &mut yc[r],
-                    ));
-                }
-                p.copy_from_slice(&sums.to_array());
-            });
         let mut sums = PairSums::default();
-        for p in part.chunks_exact(PAIR_SUMS) {
-            sums.add(PairSums::from_array(p));
+        for (b, start) in (0..n).step_by(BLOCK).enumerate() {
+            let end = (start + BLOCK).min(n);
+            let r = h.chunk(k, b);
+            sums.add(pair_pass(
+                &state.x[start..end],
+                &x_trial[start..end],
+                &state.g[start..end],
+                &g_trial[start..end],
+                &mut h.s[r.clone()],
+                &mut h.y[r],
+            ));
         }
         let PairSums {
             sy,
@@ -859,24 +855,7 @@ struct PairSums {
     s_max: f64,
 }
 
-/// The number of sums in [`PairSums`].
-const PAIR_SUMS: usize = 5;
-
 impl PairSums {
-    fn to_array(&self) -> [f64; PAIR_SUMS] {
-        [self.sy, self.ss, self.yy, self.sg, self.s_max]
-    }
-
-    fn from_array(a: &[f64]) -> Self {
-        PairSums {
-            sy: a[0],
-            ss: a[1],
-            yy: a[2],
-            sg: a[3],
-            s_max: a[4],
-        }
-    }
-
     /// Adds the sums of the next block.
     fn add(&mut self, b: PairSums) {
         self.sy += b.sy;
@@ -965,10 +944,9 @@ mod tests {
                 t,
                 u,
                 order,
-                part,
                 ..
             } = &mut w;
-            compact_direction(&mut h, &g, d, sg, yg, t, u, order, part);
+            compact_direction(&mut h, &g, d, sg, yg, t, u, order);
             // A random s with y = A s for a random SPD diagonal A, and g_{k+1} = g_k + y.
             let k = h.free_slot();
             let (mut sy, mut yy) = (0.0, 0.0);
@@ -988,6 +966,24 @@ mod tests {
     }
 
     #[test]
+    fn buf_is_zeroed_clones_and_round_trips() {
+        // Below and above the size from which it is a map.
+        for len in [0, 5, Buf::MAP_MIN_BYTES / 8 + 3] {
+            let mut b = Buf::zeros(len);
+            assert_eq!(b.len(), len);
+            assert!(b.iter().all(|&v| v == 0.0));
+            b.iter_mut()
+                .enumerate()
+                .for_each(|(i, v)| *v = i as f64 + 0.5);
+            let c = b.clone();
+            assert_eq!(&c[..], &b[..]);
+            let json = serde_json::to_string(&b).unwrap();
+            let d: Buf = serde_json::from_str(&json).unwrap();
+            assert_eq!(&d[..], &b[..]);
+        }
+    }
+
+    #[test]
     fn compact_form_matches_two_loop() {
         for (n, m, pairs) in [
             (5, 3, 2),
@@ -996,8 +992,6 @@ mod tests {
             (1, 1, 4),
             (600, 5, 6),
             (5000, 4, 7),
-            // Several parallel tasks, the last one short.
-            (PAR_MIN + 3 * BLOCK + 17, 3, 5),
         ] {
             let (mut h, mut w, g) = random_history(n, m, pairs, 7 + n as u64);
             w.order.clear();
@@ -1011,10 +1005,9 @@ mod tests {
                 t,
                 u,
                 order,
-                part,
                 ..
             } = &mut w;
-            let (gd, _) = compact_direction(&mut h, &g, d, sg, yg, t, u, order, part);
+            let (gd, _) = compact_direction(&mut h, &g, d, sg, yg, t, u, order);
             let scale = d_two.iter().fold(0.0f64, |a, v| a.max(v.abs()));
             for i in 0..n {
                 assert!(
@@ -1026,69 +1019,5 @@ mod tests {
             }
             assert!((gd - gd_two).abs() <= 1e-10 * gd_two.abs());
         }
-    }
-
-    /// The parallel sweeps give the same bits on one thread as on several.
-    #[test]
-    fn compact_direction_does_not_depend_on_threads() {
-        let n = 2 * PAR_MIN + 5;
-        let run = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            pool.install(|| {
-                let (mut h, mut w, g) = random_history(n, 4, 6, 3);
-                w.order.clear();
-                w.order.extend((0..h.len).map(|c| h.slot(c)));
-                let Work {
-                    d,
-                    sg,
-                    yg,
-                    t,
-                    u,
-                    order,
-                    part,
-                    ..
-                } = &mut w;
-                let (gd, dm) = compact_direction(&mut h, &g, d, sg, yg, t, u, order, part);
-                (
-                    gd.to_bits(),
-                    dm.to_bits(),
-                    d.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                )
-            })
-        };
-        assert!(run(1) == run(3));
-    }
-
-    /// A whole run (sweeps, pair passes) gives the same bits on one thread
-    /// as on several, and converges.
-    #[test]
-    fn run_does_not_depend_on_threads() {
-        let p = crate::problems::ExtendedRosenbrock::new(2 * PAR_MIN);
-        let run = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            pool.install(|| {
-                Lbfgs::default()
-                    .with_gtol(1e-6)
-                    .minimize(&p, &p.start())
-                    .unwrap()
-            })
-        };
-        let (one, three) = (run(1), run(3));
-        assert!(one.converged());
-        assert_eq!(one.iterations, three.iterations);
-        assert_eq!(one.evals, three.evals);
-        assert!(
-            one.x
-                .iter()
-                .zip(&three.x)
-                .all(|(a, b)| a.to_bits() == b.to_bits())
-        );
-        assert!(one.x.iter().all(|v| (v - 1.0).abs() < 1e-5));
     }
 }
