@@ -18,12 +18,12 @@
 //! `tests/data/scipy_mgh.txt` holds scipy 1.17.1 measured on the same 35
 //! functions and starts (`scripts/scipy_mgh.py`): `BFGS` 32/27/24,
 //! `L-BFGS-B` 29/27/24, `CG` 29/21/20. Ours (this file's figures): `bfgs`
-//! 31/29/25, `lbfgs` 31/28/24, `cg-pr` 27/26/24. The gaps: at 1× BFGS and
+//! 31/29/26, `lbfgs` 32/28/26, `cg-pr` 27/26/24. The gaps: at 1× BFGS and
 //! CG-PR end in Broyden banded's local minimum `f = 3.0573` (scipy's path
 //! avoids it), and CG-PR stops on rounding in Powell's and Brown's badly
 //! scaled problems at `f ≈ 1e-8` where scipy's CG reaches 0.
-//! On the runs both solve, BFGS and CG-PR use fewer gradient evaluations
-//! than scipy, L-BFGS 7% more (`against_scipy`).
+//! On the runs both solve, all three use fewer gradient evaluations than
+//! scipy (`against_scipy`).
 
 use hesse::prelude::*;
 use hesse::problems::mgh::{self, Mgh};
@@ -117,9 +117,9 @@ fn bfgs() {
 
 #[test]
 fn lbfgs() {
-    let runs = check("lbfgs", [32, 28, 25], 7_766);
+    let runs = check("lbfgs", [32, 28, 26], 7_512);
     assert!(count(&runs) >= [27, 26, 23]);
-    against_scipy(&runs, "lbfgs", "L-BFGS-B", 6741.0 / 6424.0);
+    against_scipy(&runs, "lbfgs", "L-BFGS-B", 1.0);
 }
 
 #[test]
@@ -170,12 +170,13 @@ fn scipy(method: &str) -> Vec<(usize, f64, bool, u64)> {
 }
 
 /// On the runs both solve, our total gradient evaluations must be at most
-/// `at_most` times scipy's. Measured: `bfgs` 9363 vs `BFGS` 10271 on 77
-/// runs; `cg-pr` 30137 vs `CG` 36666 on 66. Not yet for `lbfgs`: 6832 vs
-/// `L-BFGS-B` 6342 on 78 runs (8% more; Penalty II and Brown-Dennis cost
-/// most), so it is only held at its measured ratio. (It was 6779 before
-/// `linesearch::dot` summed in eight lanes: the last-bit change of `φ'`
-/// moves a few long runs by a few evaluations each.)
+/// `at_most` times scipy's. Measured: `bfgs` 9305 vs `BFGS` 10271 on 77
+/// runs; `cg-pr` 30443 vs `CG` 36666 on 66; `lbfgs` 6124 vs `L-BFGS-B` 6424
+/// on 80. (`lbfgs` was 6832 vs 6342, 8% more, before it took L-BFGS-B's
+/// first step `1/‖g₀‖₂` and a rounding allowance in its line search's
+/// sufficient-decrease test: the excess was the end game of runs whose
+/// last steps met `φ' ≈ 0` a few ulps above `φ(0)`, which the exact test
+/// rejected, spending two line searches of 20 evaluations on noise.)
 fn against_scipy(runs: &[Run], ours: &str, theirs: &str, at_most: f64) {
     let reference = scipy(theirs);
     assert_eq!(reference.len(), 105, "{theirs}");
