@@ -50,10 +50,11 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    CURVATURE_EPS, Curvature, CurvatureGuard, UnitLengthFirstStep, Watched, curvature_test,
+    CURVATURE_EPS, Curvature, CurvatureGuard, F_EPS, UnitLengthFirstStep, Watched, curvature_test,
+    no_decrease,
 };
 use crate::linesearch::initial::StepContext;
-use crate::linesearch::{InitialStep, LineSearch, LineSearchError, MoreThuente, ProblemLine, dot};
+use crate::linesearch::{InitialStep, LineSearch, MoreThuente, ProblemLine, dot};
 use crate::problem::{Counted, Gradient, Objective};
 use crate::solver::{
     Error, Minimizer, Report, RunOptions, State, Termination, float_serde, run_options,
@@ -275,16 +276,9 @@ impl Work {
 
 impl Default for Lbfgs {
     fn default() -> Self {
-        Self::with_line_search(MoreThuente::default().with_f_eps(LBFGS_F_EPS))
+        Self::with_line_search(MoreThuente::default().with_f_eps(F_EPS))
     }
 }
-
-/// The rounding allowance of the default line search,
-/// [`MoreThuente::with_f_eps`]: about 45 ulps of `f`. On the MGH protocol it
-/// turns 10 of the 14 solved runs that ended in a line-search failure into
-/// gradient-tolerance stops, and cuts the gradient evaluations of the runs
-/// scipy's L-BFGS-B also solves by 9% (`tests/mgh_protocol.rs`).
-const LBFGS_F_EPS: f64 = 1e-14;
 
 impl<L> Lbfgs<L> {
     /// L-BFGS with the given line search (any [`LineSearch`]) and the default
@@ -779,15 +773,6 @@ impl<P: Gradient, L: LineSearch, I: InitialStep> Minimizer<P> for Lbfgs<L, I> {
         std::mem::swap(&mut state.g, g_trial);
         None
     }
-}
-
-/// Whether a failed search saw no trial below `φ(0)`.
-fn no_decrease(e: &LineSearchError) -> bool {
-    matches!(
-        e,
-        LineSearchError::RoundingErrors { best: None, .. }
-            | LineSearchError::MaxEvaluations { best: None, .. }
-    )
 }
 
 #[derive(Default)]
