@@ -122,7 +122,6 @@ fn lbfgs_with_full_memory_is_bfgs_on_rosenbrock() {
         Lbfgs::default()
             .with_memory(30)
             .with_initial_scaling(false)
-            .with_initial_step(hesse::quasi_newton::ScaledFirstUnitStep::default())
             .with_max_iter(25),
         &p,
         &x0,
@@ -134,7 +133,9 @@ fn lbfgs_with_full_memory_is_bfgs_on_rosenbrock() {
 
 /// N&W Theorem 6.6: BFGS converges superlinearly, `‖x_{k+1} − x*‖ / ‖x_k − x*‖ → 0`.
 /// On Rosenbrock from (−1.2, 1), the last ratios before the error reaches
-/// rounding fall well below any linear rate.
+/// rounding fall well below any linear rate. (Below `1e-12` the iterates are
+/// at the rounding floor of `∇f`, `≈ 1e-16 · 400 / λ_min(∇²f(x*)) ≈ 1e-13`:
+/// the default path has one there, `8e-13`, whose ratio is noise.)
 #[test]
 fn bfgs_converges_superlinearly_on_rosenbrock() {
     let p = Rosenbrock::new(2);
@@ -146,7 +147,7 @@ fn bfgs_converges_superlinearly_on_rosenbrock() {
     let err: Vec<f64> = xs
         .iter()
         .map(|x| rel_diff(x, &[1.0, 1.0]))
-        .filter(|&e| e > 1e-13)
+        .filter(|&e| e > 1e-12)
         .collect();
     let ratios: Vec<f64> = err.windows(2).map(|w| w[1] / w[0]).collect();
     let tail = &ratios[ratios.len() - 3..];

@@ -42,6 +42,11 @@
 //!   [`LineSearchError::RoundingErrors`], "stp = stpmax"/"stp = stpmin"
 //!   [`LineSearchError::StepBound`]; each carries the best step seen.
 //! - Stage two begins at `φ'(α_t) ≥ 0`, as in `dcsrch`; MT §3 write `> 0`.
+//! - Optionally ([`MoreThuente::with_f_eps`], off by default) a trial that
+//!   meets the curvature condition is accepted when `φ(α_t)` exceeds the
+//!   sufficient-decrease line by no more than `ε |φ(0)|`, an allowance for
+//!   the rounding error of `φ` in the spirit of Hager & Zhang's approximate
+//!   Wolfe conditions.
 
 use serde::{Deserialize, Serialize};
 
@@ -106,6 +111,20 @@ pub struct MoreThuente {
     pub alpha_max: f64,
     /// Evaluation budget (each evaluation is of `φ` and `φ'` together).
     pub max_evals: u32,
+    /// Rounding allowance `ε ≥ 0` of the sufficient-decrease test (default
+    /// `0`: MT's conditions exactly). The test becomes
+    /// `φ(α) ≤ φ(0) + c1 α φ'(0) + ε |φ(0)|`; the curvature test is unchanged.
+    /// Near a minimizer the decrease `c1 α φ'(0)` falls below the rounding
+    /// error of `φ`, and a step that makes `φ'` vanish can evaluate a few
+    /// ulps above `φ(0)`: the exact test rejects it and the search spends
+    /// its budget on rounding noise. This is the idea of the approximate
+    /// Wolfe conditions of Hager & Zhang, "A new conjugate gradient method
+    /// with guaranteed descent and an efficient line search", *SIAM J.
+    /// Optim.* 16 (2005), (4.1)-(4.2), whose `φ(α) ≤ φ(0) + ε_k` with
+    /// `ε_k = 1e-6 |f|` allows far more; `1e-14` (about 45 ulps of `φ(0)`)
+    /// keeps `f` accurate to its last digits.
+    #[serde(default)]
+    pub f_eps: f64,
 }
 
 impl Default for MoreThuente {
@@ -117,6 +136,7 @@ impl Default for MoreThuente {
             alpha_min: 1e-100,
             alpha_max: 1e100,
             max_evals: 20,
+            f_eps: 0.0,
         }
     }
 }
@@ -157,6 +177,14 @@ impl MoreThuente {
         self
     }
 
+    /// Sets the rounding allowance `ε` of the sufficient-decrease test
+    /// (default `0`, off; see [`MoreThuente::f_eps`]).
+    #[must_use]
+    pub fn with_f_eps(mut self, f_eps: f64) -> Self {
+        self.f_eps = f_eps;
+        self
+    }
+
     /// Sets the evaluation budget (default 20).
     #[must_use]
     pub fn with_max_evals(mut self, max_evals: u32) -> Self {
@@ -191,6 +219,13 @@ impl LineSearch for MoreThuente {
                 "must exceed alpha_min >= 0",
             ));
         }
+        if !(self.f_eps >= 0.0 && self.f_eps.is_finite()) {
+            return Err(Error::invalid_option(
+                "f_eps",
+                self.f_eps,
+                "must be finite and >= 0",
+            ));
+        }
         if self.max_evals == 0 {
             return Err(Error::invalid_option("max_evals", 0, "must be >= 1"));
         }
@@ -218,6 +253,8 @@ impl LineSearch for MoreThuente {
         // The slope of the sufficient-decrease line: ψ(α) = φ(α) − φ(0) − α·gtest.
         let gtest = self.c1 * dphi0;
         let gtol = self.c2 * -dphi0;
+        // The rounding allowance of the sufficient-decrease test (`f_eps`).
+        let f_slack = self.f_eps * phi0.abs();
         let mut stage_one = true;
         let mut bracketed = false;
         // α_l (best) and α_u, both at α = 0 to begin with (MT §2).
@@ -264,8 +301,8 @@ impl LineSearch for MoreThuente {
             if stage_one && f <= ftest && g >= 0.0 {
                 stage_one = false;
             }
-            // Strong Wolfe: MT (1.1) and (1.2).
-            if f <= ftest && g.abs() <= gtol {
+            // Strong Wolfe: MT (1.1) and (1.2), (1.1) up to rounding.
+            if f <= ftest + f_slack && g.abs() <= gtol {
                 return Ok(LineSearchResult {
                     alpha,
                     phi: f,
@@ -492,6 +529,40 @@ mod tests {
         let f = |a: f64| p(a, (a - 2.0).powi(2), 2.0 * (a - 2.0));
         assert!((quadratic_min(f(0.0), f(5.0)) - 2.0).abs() < 1e-12);
         assert!((secant(f(0.5), f(7.0)) - 2.0).abs() < 1e-12);
+    }
+
+    /// At rounding level: `φ` is flat but for a few ulps above `φ(0)`, and
+    /// `φ'` vanishes at the first trial. The exact conditions reject it and
+    /// the search fails; `f_eps = 1e-14` accepts it at once.
+    #[test]
+    fn rounding_allowance_accepts_a_step_a_few_ulps_up() {
+        use crate::linesearch::FnLine;
+        let phi = |a: f64| {
+            let f = if a == 0.0 { 1.0 } else { 1.0 + 1e-15 };
+            (f, -1e-20 * (1.0 - a))
+        };
+        let exact = MoreThuente::default().search(&mut FnLine::new(phi), 1.0, -1e-20, 1.0);
+        assert!(exact.is_err(), "{exact:?}");
+        let approx = MoreThuente::default()
+            .with_f_eps(1e-14)
+            .search(&mut FnLine::new(phi), 1.0, -1e-20, 1.0)
+            .unwrap();
+        assert_eq!((approx.alpha, approx.evals), (1.0, 1));
+        // 1e-15 is beyond an allowance of 1e-16.
+        let tight = MoreThuente::default().with_f_eps(1e-16);
+        assert!(
+            tight
+                .clone()
+                .search(&mut FnLine::new(phi), 1.0, -1e-20, 1.0)
+                .is_err()
+        );
+        assert!(MoreThuente::default().with_f_eps(-1.0).validate().is_err());
+        assert!(
+            MoreThuente::default()
+                .with_f_eps(f64::NAN)
+                .validate()
+                .is_err()
+        );
     }
 
     #[test]

@@ -21,11 +21,14 @@
 //! first iteration's initial step), before the run ends in
 //! [`Termination::LineSearchFailed`]. On the MGH protocol this reset turns
 //! several failures far from `x*` into solves (see `tests/mgh_protocol.rs`).
+//! A failed search none of whose finite trials went below `f_k` ends the run
+//! at once: rounding is the cause, and `−∇f_k` would meet the same floor.
 
 use serde::{Deserialize, Serialize};
 
 use super::{
-    CURVATURE_EPS, Curvature, CurvatureGuard, ScaledFirstUnitStep, Watched, curvature_test,
+    CURVATURE_EPS, Curvature, CurvatureGuard, F_EPS, UnitLengthFirstStep, Watched, curvature_test,
+    no_decrease,
 };
 use crate::linesearch::initial::StepContext;
 use crate::linesearch::{InitialStep, LineSearch, MoreThuente, ProblemLine, dot};
@@ -38,8 +41,11 @@ use crate::solver::{
 /// BFGS: quasi-Newton with the dense inverse-Hessian update, N&W (6.17).
 ///
 /// Defaults: line search [`MoreThuente`] for the strong Wolfe conditions with
-/// `c₁ = 1e-4`, `c₂ = 0.9` (N&W p. 142); initial step [`ScaledFirstUnitStep`],
-/// `min(1, 1/‖g₀‖∞)` on the first iteration and `1` after it;
+/// `c₁ = 1e-4`, `c₂ = 0.9` (N&W p. 142) and a rounding allowance of
+/// `1e-14 |f|` in the sufficient-decrease test ([`MoreThuente::with_f_eps`]);
+/// initial step [`UnitLengthFirstStep`], `1/‖g₀‖₂` on the first iteration
+/// and `1` after it, as scipy's L-BFGS-B (its `BFGS` tries
+/// `min(1, 1.01/‖g₀‖₂)`);
 /// `H_0` scaled by N&W (6.20); pairs with `sᵀy ≤ 1e-10 ‖s‖‖y‖` skipped.
 ///
 /// # Requirements on the optimization problem
@@ -59,7 +65,7 @@ use crate::solver::{
 /// # Reference
 /// Nocedal & Wright, *Numerical Optimization*, 2nd ed., Springer 2006, §6.1.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Bfgs<L = MoreThuente, I = ScaledFirstUnitStep> {
+pub struct Bfgs<L = MoreThuente, I = UnitLengthFirstStep> {
     options: RunOptions,
     line_search: L,
     initial_step: I,
@@ -102,7 +108,7 @@ impl Work {
 
 impl Default for Bfgs {
     fn default() -> Self {
-        Self::with_line_search(MoreThuente::default())
+        Self::with_line_search(MoreThuente::default().with_f_eps(F_EPS))
     }
 }
 
@@ -113,7 +119,7 @@ impl<L> Bfgs<L> {
         Bfgs {
             options: RunOptions::default(),
             line_search,
-            initial_step: ScaledFirstUnitStep::default(),
+            initial_step: UnitLengthFirstStep::default(),
             initial_scaling: true,
             guard: CurvatureGuard::Skip,
             curvature_eps: CURVATURE_EPS,
@@ -311,8 +317,13 @@ impl<P: Gradient, L: LineSearch, I: InitialStep> Minimizer<P> for Bfgs<L, I> {
                 }
                 Err(e) => {
                     let t = watched.termination(&e);
+                    let evaluated = watched.finite;
                     state.note = Some(e.to_string());
                     if reset || self.updates == 0 || t == Termination::NotDescentDirection {
+                        return Some(t);
+                    }
+                    if evaluated && no_decrease(&e) {
+                        // Rounding, not H_k, stopped the search.
                         return Some(t);
                     }
                     // The search failed along −H_k g_k: H_k may be badly

@@ -42,12 +42,16 @@
 //! damped ([`CurvatureGuard`]); a non-descent direction (rounding) clears the
 //! history and retries with `−∇f_k`; so does a line search that fails along
 //! `−H_k ∇f_k` (once per iteration, with the first iteration's initial step),
-//! before the run ends in [`Termination::LineSearchFailed`].
+//! before the run ends in [`Termination::LineSearchFailed`], unless no trial
+//! of the failed search went below `f_k`: then rounding is the cause and the
+//! run ends at once (scipy's L-BFGS-B retries, and stops on the next
+//! iteration whose `f` does not decrease).
 
 use serde::{Deserialize, Serialize};
 
 use super::{
-    CURVATURE_EPS, Curvature, CurvatureGuard, UnitLengthFirstStep, Watched, curvature_test,
+    CURVATURE_EPS, Curvature, CurvatureGuard, F_EPS, UnitLengthFirstStep, Watched, curvature_test,
+    no_decrease,
 };
 use crate::linesearch::initial::StepContext;
 use crate::linesearch::{InitialStep, LineSearch, MoreThuente, ProblemLine, dot};
@@ -75,7 +79,9 @@ pub enum LbfgsForm {
 /// Optim.jl 10, PyTorch's `history_size` 100; N&W p. 178: "small values of
 /// `m` (say 3 ≤ m ≤ 20) often give satisfactory results"); scaling
 /// `γ_k = sᵀy/yᵀy` (N&W (7.20)); line search [`MoreThuente`] for the strong
-/// Wolfe conditions with `c₁ = 1e-4`, `c₂ = 0.9` (N&W p. 142); initial step
+/// Wolfe conditions with `c₁ = 1e-4`, `c₂ = 0.9` (N&W p. 142) and a
+/// rounding allowance of `1e-14 |f|` in the sufficient-decrease test
+/// ([`MoreThuente::with_f_eps`]); initial step
 /// [`UnitLengthFirstStep`], `1/‖g₀‖₂` on the first iteration and `1` after
 /// it, as scipy's L-BFGS-B; pairs with
 /// `sᵀy ≤ 1e-10 ‖s‖‖y‖` skipped; [`LbfgsForm::Compact`].
@@ -354,7 +360,7 @@ impl Work {
 
 impl Default for Lbfgs {
     fn default() -> Self {
-        Self::with_line_search(MoreThuente::default())
+        Self::with_line_search(MoreThuente::default().with_f_eps(F_EPS))
     }
 }
 
@@ -760,8 +766,15 @@ impl<P: Gradient, L: LineSearch, I: InitialStep> Minimizer<P> for Lbfgs<L, I> {
                 }
                 Err(e) => {
                     let t = watched.termination(&e);
+                    let evaluated = watched.finite;
                     state.note = Some(e.to_string());
                     if reset || self.history.len == 0 || t == Termination::NotDescentDirection {
+                        return Some(t);
+                    }
+                    if evaluated && no_decrease(&e) {
+                        // No trial went below φ(0) along a descent
+                        // direction: rounding, not H_k, stops the search,
+                        // and −g_k would meet the same floor.
                         return Some(t);
                     }
                     // The search failed along −H_k g_k: forget the history

@@ -48,6 +48,25 @@ pub enum CurvatureGuard {
     PowellDamping,
 }
 
+/// The rounding allowance of the default line search of [`Bfgs`] and
+/// [`Lbfgs`], [`MoreThuente::with_f_eps`](crate::linesearch::MoreThuente::with_f_eps):
+/// about 45 ulps of `f`. On the MGH protocol it turns 10 of the 14 solved
+/// L-BFGS runs that ended in a line-search failure into gradient-tolerance
+/// stops, and cuts the gradient evaluations of the runs scipy's L-BFGS-B
+/// also solves by 9% (`tests/mgh_protocol.rs`).
+pub(crate) const F_EPS: f64 = 1e-14;
+
+/// Whether a failed search saw no trial below `φ(0)`: with finite trials
+/// along a descent direction, rounding is the cause, and a restart along
+/// `−∇f_k` would meet the same floor.
+pub(crate) fn no_decrease(e: &LineSearchError) -> bool {
+    matches!(
+        e,
+        LineSearchError::RoundingErrors { best: None, .. }
+            | LineSearchError::MaxEvaluations { best: None, .. }
+    )
+}
+
 /// The default threshold `ε` of the curvature test
 /// `s_kᵀy_k ≤ ε ‖s_k‖ ‖y_k‖`: the cosine of the angle between `s_k` and `y_k`
 /// must exceed `1e-10`.
