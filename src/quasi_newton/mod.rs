@@ -57,8 +57,8 @@ pub enum CurvatureGuard {
 pub(crate) const F_EPS: f64 = 1e-14;
 
 /// Whether a failed search saw no trial below `φ(0)`: with finite trials
-/// along a descent direction, rounding is the cause, and a restart along
-/// `−∇f_k` would meet the same floor.
+/// only ([`Watched::only_finite`]) along a descent direction, rounding is
+/// the cause, and a restart along `−∇f_k` would meet the same floor.
 pub(crate) fn no_decrease(e: &LineSearchError) -> bool {
     matches!(
         e,
@@ -188,6 +188,12 @@ impl<'a> Watched<'a> {
         } else {
             self.non_finite = true;
         }
+    }
+
+    /// Whether the search met finite values only (and at least one): then
+    /// a failure with no decrease is rounding's doing ([`no_decrease`]).
+    pub(crate) fn only_finite(&self) -> bool {
+        self.finite && !self.non_finite
     }
 
     /// The termination for a failed search: [`Termination::NonFiniteValue`] if
