@@ -28,7 +28,9 @@
 //! lose descent, N&W Lemma 5.6, but other choices and searches can).
 //!
 //! Line search: strong Wolfe by Moré-Thuente with `c₁ = 1e-4`, `c₂ = 0.1`
-//! (N&W p. 125: CG wants a more accurate search than quasi-Newton), or, for
+//! (N&W p. 125: CG wants a more accurate search than quasi-Newton) and the
+//! quasi-Newton methods' rounding allowance `1e-14 |f|` in the
+//! sufficient-decrease test ([`MoreThuente::with_f_eps`]), or, for
 //! [`Beta::HagerZhang`], Hager-Zhang's own search, as CG_DESCENT pairs them
 //! ([`CgLineSearch`]). The first trial step ([`CgInitialStep`]) is
 //! [`QuadraticInterpolation`], N&W (3.60)'s companion on p. 59 and scipy's
@@ -50,6 +52,9 @@
 //! iteration restarts with `d_k = −g_k` and searches again before it gives up
 //! (as CG_DESCENT and Optim.jl do not; scipy's `CG` stops): a CG direction
 //! that is a poor descent direction is a reason to restart, not to stop.
+//! Unless the failed search's trials were all finite and none went below
+//! `f_k`: rounding is then the cause, `−g_k` would meet the same floor, and
+//! the run ends at once.
 
 use serde::{Deserialize, Serialize};
 
@@ -59,7 +64,7 @@ use crate::linesearch::{
     LineSearchResult, MoreThuente, ProblemLine, QuadraticInterpolation, ScaledPrevious, dot,
 };
 use crate::problem::{Counted, Gradient, Objective};
-use crate::quasi_newton::Watched;
+use crate::quasi_newton::{F_EPS, Watched, no_decrease};
 use crate::solver::{
     Error, Minimizer, Report, RunOptions, State, Termination, check_positive, float_serde,
     inf_norm, run_options,
@@ -112,11 +117,12 @@ pub enum CgLineSearch {
 
 impl CgLineSearch {
     /// `HagerZhang::default()` for [`Beta::HagerZhang`] (CG_DESCENT), else
-    /// `MoreThuente` with `c₁ = 1e-4`, `c₂ = 0.1` (N&W p. 125).
+    /// `MoreThuente` with `c₁ = 1e-4`, `c₂ = 0.1` (N&W p. 125) and
+    /// `f_eps = 1e-14`.
     pub fn for_beta(beta: Beta) -> Self {
         match beta {
             Beta::HagerZhang => CgLineSearch::HagerZhang(HagerZhang::default()),
-            _ => CgLineSearch::MoreThuente(MoreThuente::default().with_c2(0.1)),
+            _ => CgLineSearch::MoreThuente(MoreThuente::default().with_c2(0.1).with_f_eps(F_EPS)),
         }
     }
 }
@@ -493,9 +499,14 @@ impl<P: Gradient, L: LineSearch, I: InitialStep> Minimizer<P> for NonlinearCg<L,
                 }
                 Err(e) => {
                     let t = watched.termination(&e);
+                    let evaluated = watched.only_finite();
                     state.note = Some(e.to_string());
                     if restarted || self.since_restart == 0 || t == Termination::NotDescentDirection
                     {
+                        return Some(t);
+                    }
+                    if evaluated && no_decrease(&e) {
+                        // Rounding, not the direction, stopped the search.
                         return Some(t);
                     }
                     // The search failed along a CG direction: try −g_k once

@@ -21,8 +21,9 @@
 //! first iteration's initial step), before the run ends in
 //! [`Termination::LineSearchFailed`]. On the MGH protocol this reset turns
 //! several failures far from `x*` into solves (see `tests/mgh_protocol.rs`).
-//! A failed search none of whose finite trials went below `f_k` ends the run
-//! at once: rounding is the cause, and `−∇f_k` would meet the same floor.
+//! A failed search whose trials were all finite and none below `f_k` ends
+//! the run at once: rounding is the cause, and `−∇f_k` would meet the same
+//! floor.
 
 use serde::{Deserialize, Serialize};
 
@@ -317,7 +318,7 @@ impl<P: Gradient, L: LineSearch, I: InitialStep> Minimizer<P> for Bfgs<L, I> {
                 }
                 Err(e) => {
                     let t = watched.termination(&e);
-                    let evaluated = watched.finite;
+                    let evaluated = watched.only_finite();
                     state.note = Some(e.to_string());
                     if reset || self.updates == 0 || t == Termination::NotDescentDirection {
                         return Some(t);

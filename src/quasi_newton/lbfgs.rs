@@ -42,9 +42,9 @@
 //! damped ([`CurvatureGuard`]); a non-descent direction (rounding) clears the
 //! history and retries with `−∇f_k`; so does a line search that fails along
 //! `−H_k ∇f_k` (once per iteration, with the first iteration's initial step),
-//! before the run ends in [`Termination::LineSearchFailed`], unless no trial
-//! of the failed search went below `f_k`: then rounding is the cause and the
-//! run ends at once (scipy's L-BFGS-B retries, and stops on the next
+//! before the run ends in [`Termination::LineSearchFailed`], unless the
+//! failed search's trials were all finite and none went below `f_k`: then
+//! rounding is the cause and the run ends at once (scipy's L-BFGS-B retries, and stops on the next
 //! iteration whose `f` does not decrease).
 
 use serde::{Deserialize, Serialize};
@@ -766,7 +766,7 @@ impl<P: Gradient, L: LineSearch, I: InitialStep> Minimizer<P> for Lbfgs<L, I> {
                 }
                 Err(e) => {
                     let t = watched.termination(&e);
-                    let evaluated = watched.finite;
+                    let evaluated = watched.only_finite();
                     state.note = Some(e.to_string());
                     if reset || self.history.len == 0 || t == Termination::NotDescentDirection {
                         return Some(t);
