@@ -359,3 +359,63 @@ fn bad_second_order_options_exit_2_with_a_clear_message() {
         assert!(!out.exists(), "{args:?} wrote {}", out.display());
     }
 }
+
+/// `hesse train --optimizer kfac` on the digits classifier and autoencoder:
+/// 20 iterations on minibatches of 256, statistics on a quarter of each.
+/// Measured (seed 0): train loss 0.152 (classifier, held-out accuracy 0.961),
+/// 18.96 (autoencoder); λ 1 → 0.46 by the ρ rule, γ 1 → 0.60 on the
+/// autoencoder. Bounds with margin.
+#[test]
+fn kfac_trains_digits_with_its_options_and_damping_trace_in_the_json() {
+    let out = out_dir("kfac");
+    let clf = ["--data", "digits", "--layers", "64,32,10", "--batch", "256"];
+    let ae = [
+        "--task",
+        "autoencoder",
+        "--layers",
+        "64,32,16,32,64",
+        "--batch",
+        "256",
+    ];
+    for (task, bound) in [(&clf[..], 0.3), (&ae[..], 20.5)] {
+        let mut args = task.to_vec();
+        args.extend_from_slice(&["--optimizer", "kfac", "--epochs", "20", "--seed", "0"]);
+        let v = train_json(&args, &out);
+        let loss = v["train_loss"].as_f64().unwrap();
+        assert!(loss < bound, "kfac {task:?}: {loss}");
+        assert_eq!(v["history"].as_array().unwrap().len(), 20);
+        let so = &v["second_order"];
+        assert_eq!(
+            (so["batch"].as_u64(), so["curvature_batch"].as_u64()),
+            (Some(256), Some(64))
+        );
+        assert_eq!(so["periods"], serde_json::json!([5, 20, 20]));
+        let d = &v["damping"];
+        assert_eq!(d["gamma"].as_array().unwrap().len(), 20);
+        assert_eq!(d["initial"], 1.0);
+        assert!(d["last"].as_f64().unwrap() < 1.0, "{d}");
+        if task == &clf[..] {
+            assert!(v["val_accuracy"].as_f64().unwrap() >= 0.93, "{v}");
+        }
+    }
+    for (args, needle) in [
+        (
+            &["--optimizer", "kfac", "--cg-iters", "3"][..],
+            "--cg-iters does not apply",
+        ),
+        (
+            &["--optimizer", "kfac", "--damping", "-1"][..],
+            "initial_damping",
+        ),
+    ] {
+        let mut a = vec!["train"];
+        a.extend_from_slice(args);
+        let o = hesse(&a);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains(needle),
+            "{args:?}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&out);
+}

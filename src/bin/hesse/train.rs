@@ -55,9 +55,10 @@ const OPTIMIZERS: &[&str] = &[
     "lbfgs",
     "hf",
     "natural",
+    "kfac",
 ];
 
-/// Train a small network with a first-order optimizer, full-batch L-BFGS, Hessian-free or natural gradient; write its loss curve (CSV, SVG).
+/// Train a small network with a first-order optimizer, full-batch L-BFGS, Hessian-free, natural gradient or K-FAC; write its loss curve (CSV, SVG).
 #[derive(Debug, Args)]
 pub struct TrainArgs {
     /// The data: digits (UCI 8×8 digits, 64 inputs, 10 classes), spirals
@@ -130,8 +131,9 @@ pub struct TrainArgs {
 /// default 1).
 #[derive(Debug, Clone, Default, Args)]
 pub struct SecondOrderArgs {
-    /// Initial Levenberg-Marquardt damping λ₀ > 0 of hf and natural
-    /// (default 1), adapted from the reduction ratio ρ.
+    /// Initial Levenberg-Marquardt damping λ₀ > 0 of hf, natural and kfac
+    /// (default 1), adapted from the reduction ratio ρ (kfac: every T₁ = 5
+    /// iterations; its factored damping starts at γ₀ = √λ₀).
     #[arg(long, allow_hyphen_values = true)]
     pub damping: Option<f64>,
 
@@ -142,7 +144,8 @@ pub struct SecondOrderArgs {
 
     /// Examples of the curvature (Gauss-Newton / Fisher) minibatch of hf and
     /// natural, a subset of the --batch gradient minibatch (default: all of
-    /// it).
+    /// it); kfac: the examples of each minibatch its Kronecker factors and
+    /// quadratic model are computed on (default: a quarter of it).
     #[arg(long, value_name = "N")]
     pub curvature_batch: Option<usize>,
 
@@ -184,10 +187,11 @@ impl SecondOrderArgs {
         let takes = |opt: &str, flag: &str| match opt {
             "hf" => true,
             "natural" => flag != "precondition" && flag != "min-damping",
+            "kfac" => flag == "damping" || flag == "curvature-batch",
             _ => false,
         };
         if let Some(flag) = self.given().into_iter().find(|f| !takes(optimizer, f)) {
-            let takers: Vec<&str> = ["hf", "natural"]
+            let takers: Vec<&str> = ["hf", "natural", "kfac"]
                 .into_iter()
                 .filter(|o| takes(o, flag))
                 .collect();
@@ -287,6 +291,12 @@ struct SecondOrderJson {
     learning_rate: Option<Num>,
     #[serde(skip_serializing_if = "Option::is_none")]
     fisher: Option<&'static str>,
+    /// kfac only: the initial factored Tikhonov damping γ₀ and the periods
+    /// T₁ (λ), T₂ (γ), T₃ (inverses).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    initial_gamma: Option<Num>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    periods: Option<[usize; 3]>,
 }
 
 /// The per-iteration damping trace of an hf or natural run and its summary.
@@ -299,12 +309,19 @@ struct DampingJson {
     /// Median reduction ratio ρ over the iterations.
     rho_median: Num,
     /// Iterations with ρ ≤ 0 or undefined (the CG step did not decrease the
-    /// batch loss; hf then searches along it, natural rejects it).
+    /// batch loss; hf then searches along it, natural rejects it); kfac
+    /// measures ρ every T₁ iterations only (`null` in between) and counts
+    /// ρ ≤ 0 of those.
     nonpositive_rho: usize,
     cg_iterations_total: usize,
     lambda: Vec<Num>,
     rho: Vec<Num>,
     cg_iterations: Vec<usize>,
+    /// kfac only: the factored damping γ per iteration, and its last value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gamma: Option<Vec<Num>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gamma_last: Option<Num>,
 }
 
 /// The training and held-out sets, and whether the targets are classes.
@@ -563,7 +580,9 @@ fn fit_second_order(
     out: &Path,
 ) -> Result<(Run, SecondOrderJson, DampingJson), TrainError> {
     use hesse::first_order::{Best, MinibatchObjective};
-    use hesse::natural::{FisherKind, HessianFree, HfStep, HfTraining, NaturalGradient};
+    use hesse::natural::{
+        FisherKind, HessianFree, HfStep, HfTraining, Kfac, KfacStep, KfacTraining, NaturalGradient,
+    };
 
     let so = &args.second_order;
     let problem = objective.train_problem();
@@ -589,15 +608,15 @@ fn fit_second_order(
     let mut lambda = Vec::new();
     let mut rho = Vec::new();
     let mut cg = Vec::new();
+    let mut gamma = Vec::new();
     let start = Instant::now();
-    let mut on_iter = |s: &HfStep<'_>| {
-        lambda.push(s.lambda);
-        rho.push(s.rho);
-        cg.push(s.cg_iterations);
-        let held_out = objective.held_out(s.x);
+    // One iteration's record, whichever optimizer: (iteration, x, minibatch
+    // loss); returns whether to go on.
+    let mut record = |iteration: usize, x: &[f64], batch_loss: f64| {
+        let held_out = objective.held_out(x);
         history.push(EpochRecord {
-            epoch: s.iteration as u64,
-            train_loss: s.batch_loss,
+            epoch: iteration as u64,
+            train_loss: batch_loss,
             held_out,
             lr: if name == "natural" { lr } else { 1.0 },
             seconds: start.elapsed().as_secs_f64(),
@@ -606,70 +625,120 @@ fn fit_second_order(
             && best.as_ref().is_none_or(|b| m.loss < b.loss)
         {
             best = Some(Best {
-                epoch: s.iteration as u64,
+                epoch: iteration as u64,
                 loss: m.loss,
-                params: s.x.to_vec(),
+                params: x.to_vec(),
             });
         }
-        if !s.batch_loss.is_finite() {
+        if !batch_loss.is_finite() {
             stop = TrainStop::NonFinite;
             return false;
         }
         match (setup.patience, best.as_ref()) {
-            (Some(p), Some(b)) if s.iteration as u64 - b.epoch >= p => {
+            (Some(p), Some(b)) if iteration as u64 - b.epoch >= p => {
                 stop = TrainStop::EarlyStopping;
                 false
             }
             _ => true,
         }
     };
-    let (x, options) = if name == "hf" {
-        let mut hf = HessianFree::default().with_initial_damping(lambda0);
-        if let Some(n) = so.cg_iters {
-            hf = hf.with_max_cg_iter(n);
+    let mut on_iter = |s: &HfStep<'_>| {
+        lambda.push(s.lambda);
+        rho.push(s.rho);
+        cg.push(s.cg_iterations);
+        record(s.iteration, s.x, s.batch_loss)
+    };
+    let (x, options) = match name {
+        "hf" => {
+            let mut hf = HessianFree::default().with_initial_damping(lambda0);
+            if let Some(n) = so.cg_iters {
+                hf = hf.with_max_cg_iter(n);
+            }
+            if let Some(t) = so.cg_tol {
+                hf = hf.with_cg_epsilon(t);
+            }
+            if let Some(m) = so.min_damping {
+                hf = hf.with_min_damping(m);
+            }
+            let x = hf.train_with(problem, &params0, &opts, &mut on_iter)?;
+            let options = SecondOrderJson {
+                initial_damping: Num(lambda0),
+                max_cg_iterations: so.cg_iters.unwrap_or(250),
+                cg_tolerance: Num(so.cg_tol.unwrap_or(5e-4)),
+                batch: setup.batch,
+                curvature_batch,
+                precondition: Some(so.precondition),
+                min_damping: Some(Num(so.min_damping.unwrap_or(0.0))),
+                learning_rate: None,
+                fisher: None,
+                initial_gamma: None,
+                periods: None,
+            };
+            (x, options)
         }
-        if let Some(t) = so.cg_tol {
-            hf = hf.with_cg_epsilon(t);
+        "natural" => {
+            let mut ng = NaturalGradient::default()
+                .with_initial_damping(lambda0)
+                .with_learning_rate(lr);
+            if let Some(n) = so.cg_iters {
+                ng = ng.with_max_cg_iter(n);
+            }
+            if let Some(t) = so.cg_tol {
+                ng = ng.with_cg_rtol(t);
+            }
+            let x = ng.train_with(problem, &params0, &opts, FisherKind::Exact, &mut on_iter)?;
+            let options = SecondOrderJson {
+                initial_damping: Num(lambda0),
+                max_cg_iterations: so.cg_iters.unwrap_or(50),
+                cg_tolerance: Num(so.cg_tol.unwrap_or(1e-2)),
+                batch: setup.batch,
+                curvature_batch,
+                precondition: None,
+                min_damping: None,
+                learning_rate: Some(Num(lr)),
+                fisher: Some("exact"),
+                initial_gamma: None,
+                periods: None,
+            };
+            (x, options)
         }
-        if let Some(m) = so.min_damping {
-            hf = hf.with_min_damping(m);
+        _ => {
+            // K-FAC (Martens & Grosse 2015): statistics on the first
+            // `curvature_batch` examples of each minibatch.
+            let curvature_batch = so.curvature_batch.unwrap_or(setup.batch.div_ceil(4));
+            let fraction = curvature_batch as f64 / setup.batch as f64;
+            let mut kfac = Kfac::default()
+                .with_initial_damping(lambda0)
+                .with_curvature_fraction(fraction);
+            kfac.validate()?;
+            let kopts = KfacTraining {
+                iterations: opts.iterations,
+                batch_size: setup.batch,
+                seed: setup.seed,
+            };
+            let mut on_kfac = |s: &KfacStep<'_>| {
+                lambda.push(s.lambda);
+                rho.push(s.rho.unwrap_or(f64::NAN));
+                cg.push(0);
+                gamma.push(s.gamma);
+                record(s.iteration, s.x, s.batch_loss)
+            };
+            let x = kfac.train(problem, &params0, &kopts, &mut on_kfac)?;
+            let options = SecondOrderJson {
+                initial_damping: Num(lambda0),
+                max_cg_iterations: 0,
+                cg_tolerance: Num(f64::NAN),
+                batch: setup.batch,
+                curvature_batch,
+                precondition: None,
+                min_damping: None,
+                learning_rate: None,
+                fisher: Some("kronecker-factored, sampled targets"),
+                initial_gamma: Some(Num(lambda0.sqrt())),
+                periods: Some([5, 20, 20]),
+            };
+            (x, options)
         }
-        let x = hf.train_with(problem, &params0, &opts, &mut on_iter)?;
-        let options = SecondOrderJson {
-            initial_damping: Num(lambda0),
-            max_cg_iterations: so.cg_iters.unwrap_or(250),
-            cg_tolerance: Num(so.cg_tol.unwrap_or(5e-4)),
-            batch: setup.batch,
-            curvature_batch,
-            precondition: Some(so.precondition),
-            min_damping: Some(Num(so.min_damping.unwrap_or(0.0))),
-            learning_rate: None,
-            fisher: None,
-        };
-        (x, options)
-    } else {
-        let mut ng = NaturalGradient::default()
-            .with_initial_damping(lambda0)
-            .with_learning_rate(lr);
-        if let Some(n) = so.cg_iters {
-            ng = ng.with_max_cg_iter(n);
-        }
-        if let Some(t) = so.cg_tol {
-            ng = ng.with_cg_rtol(t);
-        }
-        let x = ng.train_with(problem, &params0, &opts, FisherKind::Exact, &mut on_iter)?;
-        let options = SecondOrderJson {
-            initial_damping: Num(lambda0),
-            max_cg_iterations: so.cg_iters.unwrap_or(50),
-            cg_tolerance: Num(so.cg_tol.unwrap_or(1e-2)),
-            batch: setup.batch,
-            curvature_batch,
-            precondition: None,
-            min_damping: None,
-            learning_rate: Some(Num(lr)),
-            fisher: Some("exact"),
-        };
-        (x, options)
     };
     let mut sorted_rho: Vec<f64> = rho.iter().copied().filter(|r| !r.is_nan()).collect();
     sorted_rho.sort_by(f64::total_cmp);
@@ -682,11 +751,16 @@ fn fit_second_order(
             .get(sorted_rho.len() / 2)
             .copied()
             .unwrap_or(f64::NAN)),
-        nonpositive_rho: rho.iter().filter(|r| r.is_nan() || **r <= 0.0).count(),
+        nonpositive_rho: rho
+            .iter()
+            .filter(|r| **r <= 0.0 || (r.is_nan() && name != "kfac"))
+            .count(),
         cg_iterations_total: cg.iter().sum(),
         lambda: lambda.into_iter().map(Num).collect(),
         rho: rho.into_iter().map(Num).collect(),
         cg_iterations: cg,
+        gamma_last: gamma.last().map(|g| Num(*g)),
+        gamma: (name == "kfac").then(|| gamma.into_iter().map(Num).collect()),
     };
     let state = TrainState {
         params: x,
@@ -846,7 +920,7 @@ pub fn run(args: &TrainArgs) -> Result<String, TrainError> {
     let mut second = None;
     let run = match name {
         "lbfgs" => fit_lbfgs(&setup, &objective, params0, &args.out),
-        "hf" | "natural" => {
+        "hf" | "natural" | "kfac" => {
             let (run, options, damping) =
                 fit_second_order(name, args, &setup, &objective, params0, &args.out)?;
             second = Some((options, damping));
