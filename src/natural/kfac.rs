@@ -47,6 +47,8 @@
 //! - Targets are sampled from the model (one per example, §5:
 //!   [`KfacEstimator::Sampled`]); [`KfacEstimator::Exact`] takes the
 //!   expectation instead (one backward pass per output unit, for tests).
+//! - `λ` does not go below `λ_min = 10⁻⁸` ([`Kfac::with_min_damping`]; the
+//!   paper has no floor, kfac-jax does).
 //! - No step is rejected (as the paper). Networks with batch normalization are
 //!   rejected (its examples are coupled); skip connections are supported (a
 //!   layer's gradient is still `g āᵀ`).
@@ -234,6 +236,7 @@ pub struct Kfac {
     curvature_fraction: f64,
     estimator: KfacEstimator,
     adapt_gamma: bool,
+    min_damping: f64,
     lambda: f64,
     gamma: f64,
     trace: KfacTrace,
@@ -252,6 +255,7 @@ impl Default for Kfac {
             curvature_fraction: 0.25,
             estimator: KfacEstimator::Sampled,
             adapt_gamma: true,
+            min_damping: 1e-8,
             lambda: 150.0,
             gamma: 150f64.sqrt(),
             trace: KfacTrace::default(),
@@ -333,6 +337,16 @@ impl Kfac {
         self
     }
 
+    /// The floor `λ_min ≥ 0` that the `ρ` rule does not take a positive `λ`
+    /// below (default 10⁻⁸, as kfac-jax's `min_damping`): without it a run
+    /// that keeps `ρ > ¾` drives `λ` to underflow, and `λ = 0` could never
+    /// grow again. `λ₀ = 0` stays 0 (the undamped method).
+    #[must_use]
+    pub fn with_min_damping(mut self, min_damping: f64) -> Self {
+        self.min_damping = min_damping;
+        self
+    }
+
     /// The current `λ`.
     pub fn lambda(&self) -> f64 {
         self.lambda
@@ -349,9 +363,11 @@ impl Kfac {
     }
 
     /// Checks the options: dampings finite and `≥ 0`, periods `≥ 1`, factor
-    /// decay in `[0, 1)`, curvature fraction in `(0, 1]`.
+    /// decay in `[0, 1)`, curvature fraction in `(0, 1]`, `λ_min` finite and
+    /// `≥ 0`.
     pub fn validate(&self) -> Result<(), Error> {
         check_nonneg("initial_damping", self.lambda0)?;
+        check_nonneg("min_damping", self.min_damping)?;
         if let Some(g) = self.gamma0 {
             check_nonneg("initial_gamma", g)?;
         }
@@ -690,7 +706,9 @@ impl Kfac {
                 } else {
                     f64::NAN
                 };
-                self.lambda = next_lambda(self.lambda, r, omega1);
+                if self.lambda > 0.0 {
+                    self.lambda = next_lambda(self.lambda, r, omega1).max(self.min_damping);
+                }
                 rho = Some(r);
             }
 
