@@ -13,7 +13,7 @@
 //! ∇h on the minibatch                                         (B examples)
 //! A_l = E[ā āᵀ], G_l = E[g gᵀ] on a curvature sub-batch,      §3, §5
 //!   running averages Ā ← ε Ā + (1 − ε) A, ε = min(1 − 1/k, 0.95)   §5
-//! every T₃ (and at k = 1, 2, 4, 8, 16): eigendecompositions of Ā_l, Ḡ_l (faer)
+//! every T₃ (and at k = 1, 2, 4, … < T₃): eigendecompositions of Ā_l, Ḡ_l (faer)
 //!   and π_l = √((tr Ā_l/dim Ā_l) / (tr Ḡ_l/dim Ḡ_l))             §6.3
 //! Δ_l = −(Ḡ_l + γ/π_l I)⁻¹ ∇_{W̄_l} h (Ā_l + π_l γ I)⁻¹        §4.2, §6.3
 //! δ = α Δ + μ δ₀, (α, μ) minimizing the quadratic model
@@ -42,7 +42,7 @@
 //!   (default 1/4): they cost one extra backward pass and two products per
 //!   layer on the sub-batch, and two forward R passes; the gradient uses the
 //!   whole minibatch. Inverses are formed from the eigendecompositions, so a
-//!   new `γ` (the search) costs two matrix products per factor, no new
+//!   new `γ` (the search) costs one matrix product per factor, no new
 //!   decomposition.
 //! - Targets are sampled from the model (one per example, §5:
 //!   [`KfacEstimator::Sampled`]); [`KfacEstimator::Exact`] takes the
