@@ -196,6 +196,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         kfac_total / kfac_iters as f64
     );
     let tr = kfac.trace();
+    println!("damping trace (iteration: λ γ α μ ρ):");
+    let n_tr = tr.lambda.len();
+    for k in (0..n_tr).filter(|k| (k + 1) % (n_tr / 10).max(1) == 0 || *k == 0) {
+        println!(
+            "  {:>6}: {:.3e} {:.3e} {:.3} {:.3} {}",
+            k + 1,
+            tr.lambda[k],
+            tr.gamma[k],
+            tr.alpha[k],
+            tr.mu[k],
+            tr.rho[k].map_or("-".into(), |r| format!("{r:.3}"))
+        );
+    }
     let target = adam_final;
     println!(
         "final λ {:.3e} γ {:.3e}; γ searches {}",

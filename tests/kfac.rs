@@ -357,6 +357,7 @@ fn bad_input_is_an_error() {
             "initial_damping",
         ),
         (Kfac::default().with_initial_gamma(-0.1), "initial_gamma"),
+        (Kfac::default().with_min_damping(-1e-3), "min_damping"),
         (Kfac::default().with_t1(0), "t1"),
         (Kfac::default().with_t2(0), "t2"),
         (Kfac::default().with_t3(0), "t3"),
@@ -401,6 +402,23 @@ fn bad_input_is_an_error() {
             .gauss_newton_gram_batch(&x0, &[0, 1], &[&x0[1..]])
             .is_err()
     );
+    // The callback stops training.
+    let mut seen = 0;
+    Kfac::default()
+        .train(
+            &problem,
+            &x0,
+            &KfacTraining {
+                iterations: 10,
+                ..opts.clone()
+            },
+            &mut |s| {
+                seen = s.iteration;
+                s.iteration < 3
+            },
+        )
+        .unwrap();
+    assert_eq!(seen, 3);
     // Skip connections are supported (the gradient of a layer is still g āᵀ).
     let skip = Mlp::from_layers(
         3,
