@@ -120,6 +120,63 @@ fn nist_files_from_both_starts_to_the_certified_digits() {
     assert!(failures.is_empty(), "{failures:#?}");
 }
 
+/// MINPACK's (scipy `least_squares(method='lm')`) smallest parameter LRE and
+/// RSS LRE, from `tests/data/scipy_nist_lm.txt`.
+fn minpack(name: &str, start: &str) -> (f64, f64) {
+    let path = format!(
+        "{}/tests/data/scipy_nist_lm.txt",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    text.lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|t| t.len() >= 5 && t[0] == "lm" && t[1] == name && t[2] == start)
+        .map(|t| (t[3].parse().unwrap(), t[4].parse().unwrap()))
+        .unwrap_or_else(|| panic!("{path}: no lm line for {name} start {start}"))
+}
+
+/// The 8 higher-difficulty files through the binary (the model parsed from
+/// the file): at least MINPACK's digits and at least 6, from both starts
+/// (MINPACK gets 0 on BoxBOD from Start 1).
+#[test]
+fn nist_higher_difficulty_files_reach_minpacks_digits_and_six() {
+    let mut failures = Vec::new();
+    for name in [
+        "MGH09", "Thurber", "BoxBOD", "Rat42", "MGH10", "Eckerle4", "Rat43", "Bennett5",
+    ] {
+        for start in ["1", "2"] {
+            let v = json(&hesse(&[
+                "fit",
+                "--data",
+                &nist(name),
+                "--start",
+                start,
+                "--json",
+            ]));
+            let b = min_of(&v["lre"]["params"]);
+            let rss = v["lre"]["rss"].as_f64().unwrap_or(0.0);
+            let (mb, mrss) = minpack(name, start);
+            println!(
+                "{name:<9} {start:>5} {b:>9.1} {rss:>7.1} {:>7} {:>7}  {}  (MINPACK {mb:.1} {mrss:.1})",
+                v["f_evals"], v["g_evals"], v["termination"]
+            );
+            let run = format!("{name} start {start}");
+            if v["converged"] != true {
+                failures.push(format!("{run}: {}", v["termination"]));
+            }
+            // The record has two decimals.
+            if b < mb.max(6.0) - 0.005 {
+                failures.push(format!("{run}: parameters LRE {b:.2}, MINPACK {mb:.2}"));
+            }
+            if rss < mrss.max(6.0) - 0.005 {
+                failures.push(format!("{run}: RSS LRE {rss:.2}, MINPACK {mrss:.2}"));
+            }
+            assert!(v["g_evals"].as_u64().unwrap() < 1000, "{run}: {v}");
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
 /// Nelson fits log(y) in two predictors; the model given explicitly, the
 /// response by --response, parameters reported in the file's order.
 #[test]

@@ -411,21 +411,21 @@ pub enum NistModel {
     Roszman1,
     /// ENSO: three harmonics, periods 12, `b4` and `b7` (see [`NistModel::formula`]).
     Enso,
-    /// MGH09 (higher difficulty; no data file here): `y = b1*(x**2+x*b2) / (x**2+x*b3+b4)`.
+    /// MGH09 (higher difficulty): `y = b1*(x**2+x*b2) / (x**2+x*b3+b4)`.
     Mgh09,
-    /// Thurber (higher; no data file here): the cubic/cubic rational of Hahn1.
+    /// Thurber (higher difficulty): the cubic/cubic rational of Hahn1.
     Thurber,
-    /// BoxBOD (higher; no data file here): `y = b1*(1-exp[-b2*x])`.
+    /// BoxBOD (higher difficulty): `y = b1*(1-exp[-b2*x])`.
     BoxBod,
-    /// Rat42 (higher; no data file here): `y = b1 / (1+exp[b2-b3*x])`.
+    /// Rat42 (higher difficulty): `y = b1 / (1+exp[b2-b3*x])`.
     Rat42,
-    /// MGH10 (higher; no data file here): `y = b1 * exp[b2/(x+b3)]`.
+    /// MGH10 (higher difficulty): `y = b1 * exp[b2/(x+b3)]`.
     Mgh10,
-    /// Eckerle4 (higher; no data file here): `y = (b1/b2) * exp[-0.5*((x-b3)/b2)**2]`.
+    /// Eckerle4 (higher difficulty): `y = (b1/b2) * exp[-0.5*((x-b3)/b2)**2]`.
     Eckerle4,
-    /// Rat43 (higher; no data file here): `y = b1 / ((1+exp[b2-b3*x])**(1/b4))`.
+    /// Rat43 (higher difficulty): `y = b1 / ((1+exp[b2-b3*x])**(1/b4))`.
     Rat43,
-    /// Bennett5 (higher; no data file here): `y = b1 * (b2+x)**(-1/b3)`.
+    /// Bennett5 (higher difficulty): `y = b1 * (b2+x)**(-1/b3)`.
     Bennett5,
 }
 
