@@ -123,9 +123,11 @@ struct History {
     /// slots' `s` lie together, slot after slot ([`History::chunk`]), so a
     /// sweep over the pairs block by block reads `s` as one sequential
     /// stream.
-    s: Buf,
+    #[serde(with = "float_serde::vec")]
+    s: Vec<f64>,
     /// `y` likewise.
-    y: Buf,
+    #[serde(with = "float_serde::vec")]
+    y: Vec<f64>,
     /// The slot of the oldest pair.
     oldest: usize,
     /// Pairs kept (at most `m`).
@@ -166,8 +168,8 @@ impl History {
         History {
             n,
             slots,
-            s: Buf::zeros(slots * n),
-            y: Buf::zeros(slots * n),
+            s: vec![0.0; slots * n],
+            y: vec![0.0; slots * n],
             oldest: 0,
             len: 0,
             sy: vec![0.0; slots * slots],
@@ -228,92 +230,6 @@ impl History {
         }
         // N&W (7.20).
         self.gamma = if scale { sy / yy } else { 1.0 };
-    }
-}
-
-/// A zeroed `f64` buffer for the history: from 4 MB on, an anonymous map advised for transparent huge pages
-/// (`madvise(MADV_HUGEPAGE)`, which this machine's kernel wants before it
-/// backs memory with 2 MB pages), else a `Vec`. At n = 1e6, m = 10 the
-/// history is 176 MB of fresh memory: in 4 KB pages its first touch costs
-/// 43 000 page faults, and every 4 KB of each sweep a TLB miss (see
-/// `benches/lbfgs.rs`).
-#[derive(Default)]
-enum Buf {
-    #[default]
-    Empty,
-    Map(memmap2::MmapMut),
-    Vec(Vec<f64>),
-}
-
-impl Buf {
-    /// From this many bytes on, a map (below it, huge pages do not pay).
-    const MAP_MIN_BYTES: usize = 4 << 20;
-
-    /// `len` zeros.
-    fn zeros(len: usize) -> Self {
-        if len == 0 {
-            return Buf::Empty;
-        }
-        if let Some(bytes) = len.checked_mul(8).filter(|&b| b >= Self::MAP_MIN_BYTES)
-            && let Ok(map) = memmap2::MmapMut::map_anon(bytes)
-        {
-            // Only a hint: without it the map is backed by 4 KB pages.
-            #[cfg(target_os = "linux")]
-            let _ = map.advise(memmap2::Advice::HugePage);
-            return Buf::Map(map);
-        }
-        Buf::Vec(vec![0.0; len])
-    }
-}
-
-impl std::ops::Deref for Buf {
-    type Target = [f64];
-    fn deref(&self) -> &[f64] {
-        match self {
-            Buf::Empty => &[],
-            // An anonymous map is page-aligned, and its length a multiple of 8.
-            Buf::Map(m) => bytemuck::cast_slice(&m[..]),
-            Buf::Vec(v) => v,
-        }
-    }
-}
-
-impl std::ops::DerefMut for Buf {
-    fn deref_mut(&mut self) -> &mut [f64] {
-        match self {
-            Buf::Empty => &mut [],
-            Buf::Map(m) => bytemuck::cast_slice_mut(&mut m[..]),
-            Buf::Vec(v) => v,
-        }
-    }
-}
-
-impl Clone for Buf {
-    fn clone(&self) -> Self {
-        let mut b = Buf::zeros(self.len());
-        b.copy_from_slice(self);
-        b
-    }
-}
-
-impl std::fmt::Debug for Buf {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Buf({} doubles)", self.len())
-    }
-}
-
-impl Serialize for Buf {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        float_serde::vec::serialize(self, s)
-    }
-}
-
-impl<'de> Deserialize<'de> for Buf {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = float_serde::vec::deserialize(d)?;
-        let mut b = Buf::zeros(v.len());
-        b.copy_from_slice(&v);
-        Ok(b)
     }
 }
 
@@ -962,24 +878,6 @@ mod tests {
             h.commit(m, sy, yy, 1.0, 1.0, true);
         }
         (h, w, g)
-    }
-
-    #[test]
-    fn buf_is_zeroed_clones_and_round_trips() {
-        // Below and above the size from which it is a map.
-        for len in [0, 5, Buf::MAP_MIN_BYTES / 8 + 3] {
-            let mut b = Buf::zeros(len);
-            assert_eq!(b.len(), len);
-            assert!(b.iter().all(|&v| v == 0.0));
-            b.iter_mut()
-                .enumerate()
-                .for_each(|(i, v)| *v = i as f64 + 0.5);
-            let c = b.clone();
-            assert_eq!(&c[..], &b[..]);
-            let json = serde_json::to_string(&b).unwrap();
-            let d: Buf = serde_json::from_str(&json).unwrap();
-            assert_eq!(&d[..], &b[..]);
-        }
     }
 
     #[test]
