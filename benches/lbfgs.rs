@@ -43,10 +43,16 @@
 //! | the same, 5 interleaved rounds | 41.5 GB/s | 33.05 ms | | 61.96 ms | 0.53 |
 //! | vectorized `dot`, `inf_norm`; `BLOCK` 2048; 7 interleaved rounds | 37.7 GB/s | 20.25 ms | | 43.27 ms | 0.47 |
 //! | the same, CPU time, 7 interleaved rounds (load average 7) | 36.5 GB/s | 20.32 ms | | 44.03 ms | 0.46 |
+//! | a finished run's vectors kept for the next; CPU time, 7 interleaved rounds (load average 4-7) | 41.1 GB/s | 17.27 ms | | 41.54 ms | 0.416 |
 //!
-//! (The last two rows: `LBFGS_BENCH_N=1000000 LBFGS_BENCH_ROUNDS=k cargo
-//! bench --bench lbfgs`; the machine was quieter in the last, so compare the
-//! ratios, not the times.)
+//! (The last four rows: `LBFGS_BENCH_N=1000000 LBFGS_BENCH_ROUNDS=k cargo
+//! bench --bench lbfgs`; the load changed between runs, so compare the
+//! ratios, not the times.) In the run of the last row, interleaved with it:
+//! the same without keeping vectors 19.66 ms, keeping them but not zeroing
+//! them 17.14 ms (so zeroing kept vectors costs nothing measurable). The floor
+//! there: 447 MB / 41.1 GB/s = 10.88 ms; ours is 1.59× it and 0.416× argmin,
+//! short of the target: a third of argmin is 13.85 ms, above 1.15 × floor =
+//! 12.51 ms, so the target is the third.
 //!
 //! The memory floor (`doubles_per_iteration`): sweep 1 reads `S`, `Y`, `g`:
 //! `(2m + 1) n`; sweep 2 reads them and writes `d`: `(2m + 2) n`; each of the
@@ -60,7 +66,10 @@
 //!   fresh pages, faulted in by the pair passes of the first `m + 1`
 //!   iterations; writing 176 MB fresh takes ≈ 88 ms against 6-10 ms when
 //!   the pages are mapped (measured apart), ≈ 2.1 ms per iteration over the
-//!   38 of a solve.
+//!   38 of a solve. (Later, under load: 136-315 ms against 16-25 ms. Since
+//!   the last row a run takes the vectors a finished run left, so only the
+//!   first run of a process pays this; the driver's `x` and `g` are still
+//!   fresh in every run.)
 //! - The two sweeps read the history at 1.3-1.7× the time of a plain
 //!   contiguous read (a standalone copy of sweep 1, medians of 15: 5.1 ms
 //!   over 160 MB against 4.0 ms for one read of all 176 MB of `S` and `Y`
