@@ -44,6 +44,7 @@
 //! | vectorized `dot`, `inf_norm`; `BLOCK` 2048; 7 interleaved rounds | 37.7 GB/s | 20.25 ms | | 43.27 ms | 0.47 |
 //! | the same, CPU time, 7 interleaved rounds (load average 7) | 36.5 GB/s | 20.32 ms | | 44.03 ms | 0.46 |
 //! | a finished run's vectors kept for the next; CPU time, 7 interleaved rounds (load average 4-7) | 41.1 GB/s | 17.27 ms | | 41.54 ms | 0.416 |
+//! | the same, 9 interleaved rounds (load average 5-7; 45.9 GB/s on two threads that run) | 34.8 GB/s | 19.01 ms | | 46.69 ms | 0.407 |
 //!
 //! (The last four rows: `LBFGS_BENCH_N=1000000 LBFGS_BENCH_ROUNDS=k cargo
 //! bench --bench lbfgs`; the load changed between runs, so compare the
