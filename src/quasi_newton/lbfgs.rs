@@ -87,7 +87,10 @@ pub enum LbfgsForm {
 /// `sᵀy ≤ 1e-10 ‖s‖‖y‖` skipped; [`LbfgsForm::Compact`].
 ///
 /// # Requirements on the optimization problem
-/// [`Gradient`]. Memory `2 (m + 1) n` doubles for the history.
+/// [`Gradient`]. Memory `2 (m + 1) n` doubles for the history and `3n` of
+/// scratch; those of at least `2¹⁷` doubles (1 MB) are kept after the run
+/// (one run's at most) and taken by the next run of the same size in the
+/// process, which so skips the page faults of fresh memory.
 ///
 /// # Example
 /// ```
@@ -130,9 +133,11 @@ struct History {
     /// slots' `s` lie together, slot after slot ([`History::chunk`]), so a
     /// sweep over the pairs block by block reads `s` as one sequential
     /// stream.
-    s: Buf,
+    #[serde(with = "float_serde::vec")]
+    s: Vec<f64>,
     /// `y` likewise.
-    y: Buf,
+    #[serde(with = "float_serde::vec")]
+    y: Vec<f64>,
     /// The slot of the oldest pair.
     oldest: usize,
     /// Pairs kept (at most `m`).
@@ -173,8 +178,8 @@ impl History {
         History {
             n,
             slots,
-            s: Buf::zeros(slots * n),
-            y: Buf::zeros(slots * n),
+            s: spare_zeros(slots * n),
+            y: spare_zeros(slots * n),
             oldest: 0,
             len: 0,
             sy: vec![0.0; slots * slots],
@@ -238,89 +243,67 @@ impl History {
     }
 }
 
-/// A zeroed `f64` buffer for the history: from 4 MB on, an anonymous map advised for transparent huge pages
-/// (`madvise(MADV_HUGEPAGE)`, which this machine's kernel wants before it
-/// backs memory with 2 MB pages), else a `Vec`. At n = 1e6, m = 10 the
-/// history is 176 MB of fresh memory: in 4 KB pages its first touch costs
-/// 43 000 page faults, and every 4 KB of each sweep a TLB miss (see
-/// `benches/lbfgs.rs`).
-#[derive(Default)]
-enum Buf {
-    #[default]
-    Empty,
-    Map(memmap2::MmapMut),
-    Vec(Vec<f64>),
-}
+/// The large vectors of finished runs, kept for the next run in this process.
+///
+/// Fresh memory costs a page fault per 4 KB page on its first touch, and on
+/// this machine (a VM that hands freed memory back to its host) that is the
+/// largest cost of a large run after the sweeps: the 176 MB history of n = 1e6,
+/// m = 10 took 136-315 ms to write fresh against 16-25 ms once mapped, 3.8-8
+/// ms per iteration of a 38-iteration solve. Keeping one run's vectors for
+/// the next (solves in a loop, `hesse compare`, the bench) takes that cost
+/// off every run but the first: see `benches/lbfgs.rs`. At most
+/// [`SPARE_MAX`] vectors (one run's history and scratch) of at least
+/// [`SPARE_MIN`] doubles are kept (smaller ones come from the allocator's
+/// free lists anyway), so the memory held after a run is bounded by that
+/// run's.
+static SPARE: std::sync::Mutex<Vec<Vec<f64>>> = std::sync::Mutex::new(Vec::new());
 
-impl Buf {
-    /// From this many bytes on, a map (below it, huge pages do not pay).
-    const MAP_MIN_BYTES: usize = 4 << 20;
+/// Vectors kept in [`SPARE`]: a run's `s`, `y`, `d`, `x_trial`, `g_trial`.
+const SPARE_MAX: usize = 5;
 
-    /// `len` zeros.
-    fn zeros(len: usize) -> Self {
-        if len == 0 {
-            return Buf::Empty;
-        }
-        if let Some(bytes) = len.checked_mul(8).filter(|&b| b >= Self::MAP_MIN_BYTES)
-            && let Ok(map) = memmap2::MmapMut::map_anon(bytes)
-        {
-            // Only a hint: without it the map is backed by 4 KB pages.
-            #[cfg(target_os = "linux")]
-            let _ = map.advise(memmap2::Advice::HugePage);
-            return Buf::Map(map);
-        }
-        Buf::Vec(vec![0.0; len])
+/// Doubles a vector must have to be kept in [`SPARE`] (1 MB).
+const SPARE_MIN: usize = 1 << 17;
+
+/// `len` zeros, in a kept vector of that length if there is one.
+fn spare_zeros(len: usize) -> Vec<f64> {
+    if len >= SPARE_MIN
+        && let Ok(mut spare) = SPARE.lock()
+        && let Some(i) = spare.iter().position(|v| v.len() == len)
+    {
+        let mut v = spare.swap_remove(i);
+        // Zeroed as a fresh vector would be, so that nothing of another run
+        // (in a checkpoint of the history, say) shows.
+        v.fill(0.0);
+        return v;
     }
+    vec![0.0; len]
 }
 
-impl std::ops::Deref for Buf {
-    type Target = [f64];
-    fn deref(&self) -> &[f64] {
-        match self {
-            Buf::Empty => &[],
-            // An anonymous map is page-aligned, and its length a multiple of 8.
-            Buf::Map(m) => bytemuck::cast_slice(&m[..]),
-            Buf::Vec(v) => v,
-        }
-    }
-}
-
-impl std::ops::DerefMut for Buf {
-    fn deref_mut(&mut self) -> &mut [f64] {
-        match self {
-            Buf::Empty => &mut [],
-            Buf::Map(m) => bytemuck::cast_slice_mut(&mut m[..]),
-            Buf::Vec(v) => v,
+/// Keeps `vs` in [`SPARE`], dropping the oldest kept beyond [`SPARE_MAX`].
+fn keep_spare<const K: usize>(vs: [Vec<f64>; K]) {
+    if let Ok(mut spare) = SPARE.lock() {
+        for v in vs.into_iter().filter(|v| v.len() >= SPARE_MIN) {
+            if spare.len() == SPARE_MAX {
+                spare.remove(0);
+            }
+            spare.push(v);
         }
     }
 }
 
-impl Clone for Buf {
-    fn clone(&self) -> Self {
-        let mut b = Buf::zeros(self.len());
-        b.copy_from_slice(self);
-        b
+impl Drop for History {
+    fn drop(&mut self) {
+        keep_spare([std::mem::take(&mut self.s), std::mem::take(&mut self.y)]);
     }
 }
 
-impl std::fmt::Debug for Buf {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Buf({} doubles)", self.len())
-    }
-}
-
-impl Serialize for Buf {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        float_serde::vec::serialize(self, s)
-    }
-}
-
-impl<'de> Deserialize<'de> for Buf {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = float_serde::vec::deserialize(d)?;
-        let mut b = Buf::zeros(v.len());
-        b.copy_from_slice(&v);
-        Ok(b)
+impl Drop for Work {
+    fn drop(&mut self) {
+        keep_spare([
+            std::mem::take(&mut self.d),
+            std::mem::take(&mut self.x_trial),
+            std::mem::take(&mut self.g_trial),
+        ]);
     }
 }
 
@@ -345,9 +328,9 @@ struct Work {
 impl Work {
     fn new(n: usize, m: usize) -> Self {
         Work {
-            d: vec![0.0; n],
-            x_trial: vec![0.0; n],
-            g_trial: vec![0.0; n],
+            d: spare_zeros(n),
+            x_trial: spare_zeros(n),
+            g_trial: spare_zeros(n),
             sg: vec![0.0; m + 1],
             yg: vec![0.0; m + 1],
             t: vec![0.0; m + 1],
@@ -978,22 +961,31 @@ mod tests {
         (h, w, g)
     }
 
+    /// A run on the vectors a finished run left gives the same bits as on
+    /// fresh ones.
     #[test]
-    fn buf_is_zeroed_clones_and_round_trips() {
-        // Below and above the size from which it is a map.
-        for len in [0, 5, Buf::MAP_MIN_BYTES / 8 + 3] {
-            let mut b = Buf::zeros(len);
-            assert_eq!(b.len(), len);
-            assert!(b.iter().all(|&v| v == 0.0));
-            b.iter_mut()
-                .enumerate()
-                .for_each(|(i, v)| *v = i as f64 + 0.5);
-            let c = b.clone();
-            assert_eq!(&c[..], &b[..]);
-            let json = serde_json::to_string(&b).unwrap();
-            let d: Buf = serde_json::from_str(&json).unwrap();
-            assert_eq!(&d[..], &b[..]);
-        }
+    fn kept_vectors_do_not_change_a_run() {
+        let p = crate::problems::ExtendedRosenbrock::new(SPARE_MIN + 2);
+        let solve = || {
+            Lbfgs::default()
+                .with_gtol(1e-6)
+                .minimize(&p, &p.start())
+                .unwrap()
+        };
+        let (first, second) = (solve(), solve());
+        assert!(first.converged());
+        assert_eq!(first.iterations, second.iterations);
+        assert_eq!(first.evals, second.evals);
+        assert!(
+            first
+                .x
+                .iter()
+                .zip(&second.x)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+        );
+        // Taken back zeroed.
+        keep_spare([vec![1.0; SPARE_MIN + 1]]);
+        assert!(spare_zeros(SPARE_MIN + 1).iter().all(|&v| v == 0.0));
     }
 
     #[test]
