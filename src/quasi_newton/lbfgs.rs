@@ -87,10 +87,7 @@ pub enum LbfgsForm {
 /// `sᵀy ≤ 1e-10 ‖s‖‖y‖` skipped; [`LbfgsForm::Compact`].
 ///
 /// # Requirements on the optimization problem
-/// [`Gradient`]. Memory `2 (m + 1) n` doubles for the history and `3n` of
-/// scratch; those of at least `2¹⁷` doubles (1 MB) are kept after the run
-/// (one run's at most) and taken by the next run of the same size in the
-/// process, which so skips the page faults of fresh memory.
+/// [`Gradient`]. Memory `2 (m + 1) n` doubles for the history.
 ///
 /// # Example
 /// ```
@@ -178,8 +175,8 @@ impl History {
         History {
             n,
             slots,
-            s: spare_zeros(slots * n),
-            y: spare_zeros(slots * n),
+            s: vec![0.0; slots * n],
+            y: vec![0.0; slots * n],
             oldest: 0,
             len: 0,
             sy: vec![0.0; slots * slots],
@@ -243,70 +240,6 @@ impl History {
     }
 }
 
-/// The large vectors of finished runs, kept for the next run in this process.
-///
-/// Fresh memory costs a page fault per 4 KB page on its first touch, and on
-/// this machine (a VM that hands freed memory back to its host) that is the
-/// largest cost of a large run after the sweeps: the 176 MB history of n = 1e6,
-/// m = 10 took 136-315 ms to write fresh against 16-25 ms once mapped, 3.8-8
-/// ms per iteration of a 38-iteration solve. Keeping one run's vectors for
-/// the next (solves in a loop, `hesse compare`, the bench) takes that cost
-/// off every run but the first: see `benches/lbfgs.rs`. At most
-/// [`SPARE_MAX`] vectors (one run's history and scratch) of at least
-/// [`SPARE_MIN`] doubles are kept (smaller ones come from the allocator's
-/// free lists anyway), so the memory held after a run is bounded by that
-/// run's.
-static SPARE: std::sync::Mutex<Vec<Vec<f64>>> = std::sync::Mutex::new(Vec::new());
-
-/// Vectors kept in [`SPARE`]: a run's `s`, `y`, `d`, `x_trial`, `g_trial`.
-const SPARE_MAX: usize = 5;
-
-/// Doubles a vector must have to be kept in [`SPARE`] (1 MB).
-const SPARE_MIN: usize = 1 << 17;
-
-/// `len` zeros, in a kept vector of that length if there is one.
-fn spare_zeros(len: usize) -> Vec<f64> {
-    if len >= SPARE_MIN
-        && let Ok(mut spare) = SPARE.lock()
-        && let Some(i) = spare.iter().position(|v| v.len() == len)
-    {
-        let mut v = spare.swap_remove(i);
-        // Zeroed as a fresh vector would be, so that nothing of another run
-        // (in a checkpoint of the history, say) shows.
-        v.fill(0.0);
-        return v;
-    }
-    vec![0.0; len]
-}
-
-/// Keeps `vs` in [`SPARE`], dropping the oldest kept beyond [`SPARE_MAX`].
-fn keep_spare<const K: usize>(vs: [Vec<f64>; K]) {
-    if let Ok(mut spare) = SPARE.lock() {
-        for v in vs.into_iter().filter(|v| v.len() >= SPARE_MIN) {
-            if spare.len() == SPARE_MAX {
-                spare.remove(0);
-            }
-            spare.push(v);
-        }
-    }
-}
-
-impl Drop for History {
-    fn drop(&mut self) {
-        keep_spare([std::mem::take(&mut self.s), std::mem::take(&mut self.y)]);
-    }
-}
-
-impl Drop for Work {
-    fn drop(&mut self) {
-        keep_spare([
-            std::mem::take(&mut self.d),
-            std::mem::take(&mut self.x_trial),
-            std::mem::take(&mut self.g_trial),
-        ]);
-    }
-}
-
 /// Scratch, sized once per run.
 #[derive(Debug, Clone, Default)]
 struct Work {
@@ -328,9 +261,9 @@ struct Work {
 impl Work {
     fn new(n: usize, m: usize) -> Self {
         Work {
-            d: spare_zeros(n),
-            x_trial: spare_zeros(n),
-            g_trial: spare_zeros(n),
+            d: vec![0.0; n],
+            x_trial: vec![0.0; n],
+            g_trial: vec![0.0; n],
             sg: vec![0.0; m + 1],
             yg: vec![0.0; m + 1],
             t: vec![0.0; m + 1],
@@ -959,33 +892,6 @@ mod tests {
             h.commit(m, sy, yy, 1.0, 1.0, true);
         }
         (h, w, g)
-    }
-
-    /// A run on the vectors a finished run left gives the same bits as on
-    /// fresh ones.
-    #[test]
-    fn kept_vectors_do_not_change_a_run() {
-        let p = crate::problems::ExtendedRosenbrock::new(SPARE_MIN + 2);
-        let solve = || {
-            Lbfgs::default()
-                .with_gtol(1e-6)
-                .minimize(&p, &p.start())
-                .unwrap()
-        };
-        let (first, second) = (solve(), solve());
-        assert!(first.converged());
-        assert_eq!(first.iterations, second.iterations);
-        assert_eq!(first.evals, second.evals);
-        assert!(
-            first
-                .x
-                .iter()
-                .zip(&second.x)
-                .all(|(a, b)| a.to_bits() == b.to_bits())
-        );
-        // Taken back zeroed.
-        keep_spare([vec![1.0; SPARE_MIN + 1]]);
-        assert!(spare_zeros(SPARE_MIN + 1).iter().all(|&v| v == 0.0));
     }
 
     #[test]
