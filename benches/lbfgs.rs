@@ -43,8 +43,16 @@
 //! | the same, 5 interleaved rounds | 41.5 GB/s | 33.05 ms | | 61.96 ms | 0.53 |
 //! | vectorized `dot`, `inf_norm`; `BLOCK` 2048; 7 interleaved rounds | 37.7 GB/s | 20.25 ms | | 43.27 ms | 0.47 |
 //! | the same, CPU time, 7 interleaved rounds (load average 7) | 36.5 GB/s | 20.32 ms | | 44.03 ms | 0.46 |
-//! | a finished run's vectors kept for the next; CPU time, 7 interleaved rounds (load average 4-7) | 41.1 GB/s | 17.27 ms | | 41.54 ms | 0.416 |
-//! | the same, 9 interleaved rounds (load average 5-7; 45.9 GB/s on two threads that run) | 34.8 GB/s | 19.01 ms | | 46.69 ms | 0.407 |
+//! | (reverted) a finished run's vectors kept for the next; CPU time, 7 interleaved rounds (load average 4-7) | 41.1 GB/s | 17.27 ms | | 41.54 ms | 0.416 |
+//! | (reverted) the same, 9 interleaved rounds (load average 5-7; 45.9 GB/s on two threads that run) | 34.8 GB/s | 19.01 ms | | 46.69 ms | 0.407 |
+//!
+//! The two "(reverted)" rows kept a finished run's large vectors in a
+//! process-wide list for the next run of the same size. It was reverted:
+//! it only helps a process that solves again and again (as this bench does),
+//! not a user's single solve, and a library should not hold 200 MB after a
+//! run returns. Reusing memory across solves belongs in an explicit
+//! workspace API (not built); the figure to quote is the CPU-time row,
+//! 0.46 of argmin.
 //!
 //! (The last four rows: `LBFGS_BENCH_N=1000000 LBFGS_BENCH_ROUNDS=k cargo
 //! bench --bench lbfgs`; the load changed between runs, so compare the
@@ -67,10 +75,8 @@
 //!   fresh pages, faulted in by the pair passes of the first `m + 1`
 //!   iterations; writing 176 MB fresh takes ≈ 88 ms against 6-10 ms when
 //!   the pages are mapped (measured apart), ≈ 2.1 ms per iteration over the
-//!   38 of a solve. (Later, under load: 136-315 ms against 16-25 ms. Since
-//!   the last row a run takes the vectors a finished run left, so only the
-//!   first run of a process pays this; the driver's `x` and `g` are still
-//!   fresh in every run.)
+//!   38 of a solve. (Later, under load: 136-315 ms against 16-25 ms; the
+//!   driver's `x` and `g` are fresh in every run too.)
 //! - The two sweeps read the history at 1.3-1.7× the time of a plain
 //!   contiguous read (a standalone copy of sweep 1, medians of 15: 5.1 ms
 //!   over 160 MB against 4.0 ms for one read of all 176 MB of `S` and `Y`
@@ -104,7 +110,7 @@
 //!   ms against argmin's 44.39 (0.412) where four gave 0.416 in the run
 //!   before: no measurable change (the sweeps are not latency-bound).
 //!
-//! Profile of the kept state (`perf record` on 3 rounds): `compact_direction`
+//! Profile of the (reverted) kept state (`perf record` on 3 rounds): `compact_direction`
 //! 17.1% of the samples, `pair_pass` 4.0%, the trial point and `gᵀd`
 //! (`ProblemLine::value_deriv`) 1.8%, the driver's `inf_norm` 0.5%: the two
 //! sweeps are 73% of these, ≈ 12.6 ms of the 17.3 per iteration for their
