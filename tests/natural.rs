@@ -574,3 +574,54 @@ fn train_with_reports_each_iteration_and_stops_on_request() {
             .is_err()
     );
 }
+
+/// The dense Cholesky solve for tiny networks gives the iterates of an
+/// exact CG solve (CG to a relative residual of 1e-13, n steps allowed), on
+/// the full problem and on minibatches with the exact and empirical Fisher.
+#[test]
+fn natural_gradient_dense_solve_matches_exact_cg() {
+    use hesse::natural::NgSolve;
+    let (mlp, data) = tiny(Loss::SoftmaxCrossEntropy, 5);
+    let problem = mlp.problem(&data).unwrap();
+    let x0 = mlp.init(Init::Glorot, 2);
+    let n = x0.len();
+    let exact_cg = NaturalGradient::default()
+        .with_cg_rtol(1e-13)
+        .with_max_cg_iter(4 * n);
+    let dense = NaturalGradient::default().with_solve(NgSolve::Dense);
+    let a = exact_cg
+        .clone()
+        .with_max_iter(8)
+        .minimize(&problem, &x0)
+        .unwrap();
+    let b = dense
+        .clone()
+        .with_max_iter(8)
+        .minimize(&problem, &x0)
+        .unwrap();
+    assert_eq!(a.iterations, b.iterations);
+    let diff =
+        a.x.iter()
+            .zip(&b.x)
+            .map(|(p, q)| (p - q).abs())
+            .fold(0.0, f64::max);
+    assert!(diff < 1e-8, "full problem: {diff}");
+    assert!(b.f < problem.value(&x0));
+    let opts = HfTraining {
+        iterations: 6,
+        grad_batch: Some(5),
+        curvature_batch: 3,
+        precondition: false,
+        seed: 1,
+    };
+    for kind in [FisherKind::Exact, FisherKind::Empirical] {
+        let ra = exact_cg.clone().train(&problem, &x0, &opts, kind).unwrap();
+        let rb = dense.clone().train(&problem, &x0, &opts, kind).unwrap();
+        let diff =
+            ra.x.iter()
+                .zip(&rb.x)
+                .map(|(p, q)| (p - q).abs())
+                .fold(0.0, f64::max);
+        assert!(diff < 1e-8, "{kind:?}: {diff}");
+    }
+}

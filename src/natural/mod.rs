@@ -20,4 +20,4 @@ pub mod natural_gradient;
 pub use fisher::{Fisher, FisherKind};
 pub use hessian_free::{HessianFree, HfRun, HfStep, HfTrace, HfTraining};
 pub use kfac::{GammaSearch, Kfac, KfacEstimator, KfacStep, KfacTrace, KfacTraining};
-pub use natural_gradient::NaturalGradient;
+pub use natural_gradient::{NaturalGradient, NgSolve};

@@ -9,7 +9,8 @@
 //! follows the Levenberg-Marquardt rule on the reduction ratio
 //!
 //! ```text
-//! d = (F + λI)⁻¹ g          CG on Fisher-vector products (from d = 0)
+//! d = (F + λI)⁻¹ g          CG on Fisher-vector products (from d = 0),
+//!                           or dense Cholesky for tiny networks
 //! p = −ε d
 //! ρ = (f(θ + p) − f(θ)) / (gᵀp + ½ pᵀ F p)
 //! ρ < ¼: λ ← 3/2 λ;  ρ > ¾: λ ← 2/3 λ   (Martens 2010 §4.1; Moré 1978)
@@ -27,12 +28,25 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::{Fisher, FisherKind, HfRun, HfStep, HfTrace};
-use crate::linalg::{ConjugateGradient, FnOperator, LinearOperator, axpy, dot};
+use crate::linalg::{Cholesky, ConjugateGradient, FnOperator, LinearOperator, axpy, dot};
 use crate::nn::MlpProblem;
 use crate::problem::{Counted, GaussNewtonVec, Gradient, Objective};
 use crate::solver::{
     Error, Minimizer, Report, RunOptions, State, Termination, check_positive, run_options,
 };
+
+/// How [`NaturalGradient`] solves `(F + λI) d = g`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum NgSolve {
+    /// Matrix-free conjugate gradients on Fisher-vector products (the
+    /// default): `O(n)` memory, a few products per iteration.
+    #[default]
+    Cg,
+    /// The dense matrix `F + λI`, formed from `n` Fisher-vector products and
+    /// factored by Cholesky (faer): exact solves for tiny networks
+    /// (`n` up to a few hundred; `O(n²)` memory, `O(n³)` time).
+    Dense,
+}
 
 /// Natural gradient descent (Amari 1998) with LM-adapted Tikhonov damping.
 ///
@@ -61,6 +75,9 @@ pub struct NaturalGradient {
     cg_rtol: f64,
     /// CG steps per solve (default 50).
     max_cg_iter: usize,
+    /// CG or dense Cholesky (default CG).
+    #[serde(default)]
+    solve: NgSolve,
     lambda: f64,
     trace: HfTrace,
 }
@@ -73,6 +90,7 @@ impl Default for NaturalGradient {
             lambda0: 1.0,
             cg_rtol: 1e-2,
             max_cg_iter: 50,
+            solve: NgSolve::Cg,
             lambda: 1.0,
             trace: HfTrace::default(),
         }
@@ -108,6 +126,30 @@ impl NaturalGradient {
     #[must_use]
     pub fn with_max_cg_iter(mut self, max_cg_iter: usize) -> Self {
         self.max_cg_iter = max_cg_iter;
+        self
+    }
+
+    /// How the damped Fisher system is solved (default [`NgSolve::Cg`];
+    /// [`NgSolve::Dense`] for tiny networks).
+    ///
+    /// ```
+    /// use hesse::natural::{NaturalGradient, NgSolve};
+    /// use hesse::nn::{Activation, Dataset, Init, Loss, Mlp};
+    /// use hesse::prelude::*;
+    /// let data = Dataset::two_spirals(50, 0.0, 3).unwrap();
+    /// let mlp = Mlp::new(&[2, 6, 2], Activation::Tanh, Loss::SoftmaxCrossEntropy).unwrap();
+    /// let problem = mlp.problem(&data).unwrap();
+    /// let x0 = mlp.init(Init::Glorot, 1);
+    /// let report = NaturalGradient::default()
+    ///     .with_solve(NgSolve::Dense)
+    ///     .with_max_iter(10)
+    ///     .minimize(&problem, &x0)
+    ///     .unwrap();
+    /// assert!(report.f < problem.value(&x0));
+    /// ```
+    #[must_use]
+    pub fn with_solve(mut self, solve: NgSolve) -> Self {
+        self.solve = solve;
         self
     }
 
@@ -156,18 +198,45 @@ impl NaturalGradient {
     ) -> Result<Option<f64>, Error> {
         let n = x.len();
         let lambda = self.lambda;
-        let damped = FnOperator::symmetric(n, |v: &[f64], out: &mut [f64]| {
-            fisher.apply(v, out);
-            axpy(lambda, v, out);
-        });
-        let mut cg = ConjugateGradient::new()
-            .with_rtol(self.cg_rtol)
-            .map_err(|e| Error::InvalidProblem(e.to_string()))?
-            .with_max_iter(self.max_cg_iter);
         let mut d = vec![0.0; n];
-        let res = cg
-            .solve(&damped, g, &mut d, None)
-            .map_err(|e| Error::InvalidProblem(e.to_string()))?;
+        // CG steps taken (0 for the dense solve).
+        let linear_iterations = match self.solve {
+            NgSolve::Cg => {
+                let damped = FnOperator::symmetric(n, |v: &[f64], out: &mut [f64]| {
+                    fisher.apply(v, out);
+                    axpy(lambda, v, out);
+                });
+                let mut cg = ConjugateGradient::new()
+                    .with_rtol(self.cg_rtol)
+                    .map_err(|e| Error::InvalidProblem(e.to_string()))?
+                    .with_max_iter(self.max_cg_iter);
+                cg.solve(&damped, g, &mut d, None)
+                    .map_err(|e| Error::InvalidProblem(e.to_string()))?
+                    .iterations
+            }
+            NgSolve::Dense => {
+                // F column by column from n products, symmetrized against
+                // rounding, then F + λI by Cholesky.
+                let mut m = nalgebra::DMatrix::zeros(n, n);
+                let mut e = vec![0.0; n];
+                let mut col = vec![0.0; n];
+                for j in 0..n {
+                    e[j] = 1.0;
+                    fisher.apply(&e, &mut col);
+                    e[j] = 0.0;
+                    m.column_mut(j).copy_from_slice(&col);
+                }
+                let mut m = (&m + m.transpose()) * 0.5;
+                for i in 0..n {
+                    m[(i, i)] += lambda;
+                }
+                let chol = Cholesky::new(&m).map_err(|e| Error::InvalidProblem(e.to_string()))?;
+                d.copy_from_slice(g);
+                chol.solve_mut(&mut d)
+                    .map_err(|e| Error::InvalidProblem(e.to_string()))?;
+                0
+            }
+        };
         // p = −ε d; model q(p) = gᵀp + ½ pᵀ F p (undamped).
         let p: Vec<f64> = d.iter().map(|v| -self.lr * v).collect();
         let mut fp = vec![0.0; n];
@@ -182,7 +251,7 @@ impl NaturalGradient {
         };
         self.trace.lambda.push(lambda);
         self.trace.rho.push(rho);
-        self.trace.cg_iterations.push(res.iterations);
+        self.trace.cg_iterations.push(linear_iterations);
         self.lambda = super::hessian_free::next_damping(lambda, rho);
         if f_trial.is_finite() && f_trial < f {
             x.copy_from_slice(&x_trial);
