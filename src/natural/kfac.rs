@@ -89,6 +89,8 @@
 //! smallest candidate (γ 1 → 0.006 in 200 iterations), so γ₀ = √λ₀ is
 //! larger than this problem wants.
 
+use faer::dyn_stack::{MemBuffer, MemStack};
+use faer::linalg::evd;
 use faer::{Accum, Mat, MatMut, MatRef};
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
@@ -436,16 +438,33 @@ struct Eig {
 }
 
 impl Eig {
+    /// From the lower triangle of `m`, sequential below 2²⁰ flops (faer's
+    /// `self_adjoint_eigen` takes the global parallelism, whose thread
+    /// wake-ups cost more than the digits autoencoder's factors).
     fn new(m: &Mat<f64>) -> Result<Self, Error> {
-        let e = m.self_adjoint_eigen(faer::Side::Lower).map_err(|e| {
-            Error::InvalidProblem(format!("K-FAC factor eigendecomposition: {e:?}"))
-        })?;
-        let s = e.S();
-        let d = (0..m.nrows()).map(|i| s[i].max(0.0)).collect();
-        Ok(Eig {
-            u: e.U().to_owned(),
-            d,
-        })
+        let n = m.nrows();
+        let par = par_for(n * n * n);
+        let mut d = vec![0.0; n];
+        let mut u = Mat::<f64>::zeros(n, n);
+        let mut buf = MemBuffer::new(evd::self_adjoint_evd_scratch::<f64>(
+            n,
+            evd::ComputeEigenvectors::Yes,
+            par,
+            Default::default(),
+        ));
+        evd::self_adjoint_evd(
+            m.as_ref(),
+            faer::diag::DiagMut::from_slice_mut(&mut d),
+            Some(u.as_mut()),
+            par,
+            MemStack::new(&mut buf),
+            Default::default(),
+        )
+        .map_err(|e| Error::InvalidProblem(format!("K-FAC factor eigendecomposition: {e:?}")))?;
+        for di in &mut d {
+            *di = di.max(0.0);
+        }
+        Ok(Eig { u, d })
     }
 
     /// `(U diag(d) Uᵀ + c I)⁻¹ = U diag(1/(d + c)) Uᵀ`.
