@@ -456,6 +456,46 @@ fn minibatch_products_match_the_reference_on_that_batch() {
 }
 
 #[test]
+fn a_prefix_of_the_cached_batch_reuses_its_forward_pass_and_matches_the_reference() {
+    // K-FAC evaluates its statistics on a prefix of the gradient's batch at
+    // the same point: the cached forward pass is cut to those columns
+    // (without batch norm) or recomputed (with it, the examples are coupled).
+    let loss = Loss::LogisticCrossEntropy;
+    for mlp in nets(Activation::Logistic, loss) {
+        let data = data_for(loss, 3, mlp.outputs(), 9, 24);
+        let problem = mlp.problem(&data).unwrap();
+        let n = mlp.num_params();
+        let (batch, prefix) = ([4, 1, 8, 1, 6], [4, 1, 8]);
+        let x = random_vec(n, 25);
+        let reference = Reference {
+            mlp: &mlp,
+            data: &data,
+            batch: prefix.to_vec(),
+        };
+        let mut gd = vec![0.0; n];
+        let fr = dual_gradient(&reference, &x, &mut gd, &mut DualWork::default()).unwrap();
+        let mut g = vec![0.0; n];
+        let f_full = problem.value_grad_batch(&x, &batch, &mut g).unwrap();
+        let f = problem.value_grad_batch(&x, &prefix, &mut g).unwrap();
+        assert!((f - fr).abs() < 1e-13 * fr.abs().max(1.0));
+        assert!(rel_err(&g, &gd) < 1e-12);
+        // The whole batch again is recomputed, not read from the cut cache.
+        assert_eq!(problem.value_batch(&x, &batch).unwrap(), f_full);
+        let v = random_vec(n, 26);
+        let mut gv = vec![0.0; n];
+        problem
+            .gauss_newton_vec_batch(&x, &prefix, &v, &mut gv)
+            .unwrap();
+        let fresh = mlp.problem(&data).unwrap();
+        let mut gv_fresh = vec![0.0; n];
+        fresh
+            .gauss_newton_vec_batch(&x, &prefix, &v, &mut gv_fresh)
+            .unwrap();
+        assert!(rel_err(&gv, &gv_fresh) < 1e-13);
+    }
+}
+
+#[test]
 fn shapes_that_do_not_match_are_typed_errors() {
     let mlp = Mlp::new(&[3, 4, 2], Activation::Tanh, Loss::MeanSquaredError).unwrap();
     let wrong_inputs = data_for(Loss::MeanSquaredError, 5, 2, 4, 1);

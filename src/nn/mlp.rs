@@ -495,7 +495,8 @@ fn gemm(
     } else {
         Accum::Replace
     };
-    faer::linalg::matmul::matmul(dst, accum, lhs, rhs, 1.0, par());
+    let par = small_par(m * n * lhs.ncols());
+    faer::linalg::matmul::matmul(dst, accum, lhs, rhs, 1.0, par);
 }
 
 /// faer's parallelism for a product of `flops` multiply-adds: sequential
@@ -623,6 +624,31 @@ struct Workspace {
     backward_valid: bool,
 }
 
+impl Workspace {
+    /// Keeps the cached forward pass of the first `b` examples of the cached
+    /// batch (its first `b` columns): without batch normalization every
+    /// example's column is computed on its own, so this is the forward pass of
+    /// that prefix. K-FAC's statistics batch is a prefix of its gradient
+    /// batch, so they share one forward pass.
+    fn restrict(&mut self, mlp: &Mlp, b: usize) {
+        let (d, k) = (mlp.inputs, mlp.outputs());
+        self.b = b;
+        self.key_batch.truncate(b);
+        self.x.truncate(d * b);
+        self.t.truncate(k * b);
+        self.p.truncate(k * b);
+        self.col_loss.truncate(b);
+        for (lw, layer) in self.layers.iter_mut().zip(&mlp.layers) {
+            let nb = layer.width * b;
+            for v in [&mut lw.y, &mut lw.h, &mut lw.da, &mut lw.dy, &mut lw.a] {
+                v.truncate(nb);
+            }
+        }
+        self.loss_sum = self.col_loss.iter().sum();
+        self.backward_valid = false;
+    }
+}
+
 /// Which buffers a backward pass uses: the gradient's (`da`, `dy`, `dz`) or
 /// the tangent ones (`rda`, `rdy`, `rdz`), so that a Gauss-Newton or `Jᵀu`
 /// product does not overwrite the cached gradient pass.
@@ -714,6 +740,17 @@ impl<'a> MlpProblem<'a> {
             }
             None => n,
         };
+        if let Some(idx) = batch
+            && ws.forward_valid
+            && !ws.key_full
+            && b < ws.b
+            && ws.key_batch[..b] == *idx
+            && ws.key_params == params
+            && !mlp.layers.iter().any(|l| l.batch_norm)
+        {
+            ws.restrict(mlp, b);
+            return Ok(());
+        }
         let same = ws.forward_valid
             && ws.b == b
             && ws.key_params == params
