@@ -45,6 +45,7 @@
 use nalgebra::DMatrix;
 use serde::{Deserialize, Serialize};
 
+use super::reduction_ratio;
 use crate::linalg::{Cholesky, LinalgError, ModifiedCholesky};
 use crate::linesearch::{Backtracking, LineSearch, ProblemLine, dot};
 use crate::problem::{Counted, Gradient, Hessian, Objective};
@@ -363,16 +364,7 @@ impl<L> Newton<L> {
                 return Some(Termination::TrustRegionTooSmall);
             }
             let f_trial = problem.value_grad(x_trial, g_trial);
-            let ared = state.f - f_trial;
-            let finite = f_trial.is_finite() && g_trial.iter().all(|v| v.is_finite());
-            let rho = if !finite || pred.is_nan() || pred <= 0.0 {
-                f64::NEG_INFINITY
-            } else if (ared - pred).abs() <= 10.0 * f64::EPSILON * state.f.abs() {
-                // The model is exact to rounding (see trust_region.rs).
-                1.0
-            } else {
-                ared / pred
-            };
+            let rho = reduction_ratio(state.f, f_trial, g_trial, pred);
             if rho < 0.25 {
                 self.mu = (4.0 * self.mu).max(beta);
             } else if rho > 0.75 {

@@ -23,3 +23,21 @@ pub use levenberg_marquardt::{Fit, FitStatistics, LevenbergMarquardt, Scaling, f
 pub use newton_cg::{Globalization, NewtonCg};
 pub use saddle_free::{DenseEigen, KrylovSubspace, SaddleFreeNewton};
 pub use trust_region::{MoreSorensen, NewtonTrustRegion, StepKind, SubproblemInfo};
+
+/// The trust-region reduction ratio `ρ = (f − f₊) / pred` of a trial step
+/// with predicted reduction `pred`: `−∞` when the trial value or gradient is
+/// not finite or `pred` is not positive (the step is rejected and the region
+/// shrinks), and 1 when actual and predicted reductions agree to rounding
+/// (`|ared − pred| ≤ 10 ε |f|`), so that steps near the solution, where both
+/// are at the rounding level of `f`, are not rejected for noise.
+pub(crate) fn reduction_ratio(f: f64, f_trial: f64, g_trial: &[f64], pred: f64) -> f64 {
+    let ared = f - f_trial;
+    let finite = f_trial.is_finite() && g_trial.iter().all(|v| v.is_finite());
+    if !finite || pred.is_nan() || pred <= 0.0 {
+        f64::NEG_INFINITY
+    } else if (ared - pred).abs() <= 10.0 * f64::EPSILON * f.abs() {
+        1.0
+    } else {
+        ared / pred
+    }
+}

@@ -62,6 +62,7 @@
 use nalgebra::DMatrix;
 use serde::{Deserialize, Serialize};
 
+use super::reduction_ratio;
 use crate::linalg::{Cholesky, LinalgError, dot, norm2};
 use crate::problem::{Counted, Gradient, Hessian, Objective};
 use crate::solver::{
@@ -668,15 +669,7 @@ impl<P: Hessian> Minimizer<P> for NewtonTrustRegion {
                 return Some(Termination::TrustRegionTooSmall);
             }
             let f_trial = problem.value_grad(x_trial, g_trial);
-            let ared = state.f - f_trial;
-            let finite = f_trial.is_finite() && g_trial.iter().all(|v| v.is_finite());
-            let rho = if !finite || pred.is_nan() || pred <= 0.0 {
-                f64::NEG_INFINITY
-            } else if (ared - pred).abs() <= 10.0 * f64::EPSILON * state.f.abs() {
-                1.0
-            } else {
-                ared / pred
-            };
+            let rho = reduction_ratio(state.f, f_trial, g_trial, pred);
             // Radius update (N&W Alg. 4.1, with ¼‖p‖ for ¼Δ).
             if rho < 0.25 {
                 self.delta = 0.25 * p_norm;
