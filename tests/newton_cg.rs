@@ -49,7 +49,7 @@ fn rosenbrock_2d_to_the_minimizer_with_bounded_evaluations() {
 }
 
 #[test]
-fn extended_rosenbrock_1e5_in_seconds() {
+fn extended_rosenbrock_1e5() {
     let p = ExtendedRosenbrock::new(100_000);
     let bounds = [(130, 170), (70, 150)];
     for (solver, (max_fg, max_hv)) in variants().into_iter().zip(bounds) {
@@ -62,9 +62,6 @@ fn extended_rosenbrock_1e5_in_seconds() {
             "{}",
             counts(&r)
         );
-        // O(n) per product and per CG step: well under a second here in
-        // release; the bound only catches an accidental O(n²).
-        assert!(r.elapsed.as_secs_f64() < 20.0, "{:?}", r.elapsed);
     }
 }
 
