@@ -89,6 +89,9 @@ struct Opts {
     /// `natural::kfac`'s docs), as Adam's and SGD's rates are the best of
     /// their grid.
     kfac_damping: f64,
+    /// K-FAC's step check (`--kfac-step-check on|off`, default on; see
+    /// `Kfac::with_step_check`).
+    kfac_step_check: bool,
     points: usize,
 }
 
@@ -109,6 +112,7 @@ fn parse() -> Res<Opts> {
         hf_max_cg: 50,
         hf_min_damping: 1e-2,
         kfac_damping: 0.3,
+        kfac_step_check: true,
         points: 100,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -133,6 +137,13 @@ fn parse() -> Res<Opts> {
             "--max-cg" => o.hf_max_cg = value()?.parse()?,
             "--hf-min-damping" => o.hf_min_damping = value()?.parse()?,
             "--kfac-damping" => o.kfac_damping = value()?.parse()?,
+            "--kfac-step-check" => {
+                o.kfac_step_check = match value()?.as_str() {
+                    "on" => true,
+                    "off" => false,
+                    v => return Err(format!("--kfac-step-check {v}: expected on or off").into()),
+                }
+            }
             "--points" => o.points = value()?.parse()?,
             _ => return Err(format!("unknown flag {flag}").into()),
         }
@@ -466,16 +477,22 @@ fn second_order(
                 seed,
             };
             // The trace's CG column is 0: K-FAC solves no linear system.
+            let mut rejected = Vec::new();
             let mut on_kfac = |s: &KfacStep<'_>| {
                 damping.push((s.iteration, s.lambda, s.rho.unwrap_or(f64::NAN), 0));
+                if s.rejected {
+                    rejected.push(s.iteration);
+                }
                 rec.after(s.iteration, s.iteration as u64 * batch, s.x)
             };
-            Kfac::default().with_initial_damping(o.kfac_damping).train(
-                problem,
-                x0,
-                &opts,
-                &mut on_kfac,
-            )?;
+            Kfac::default()
+                .with_initial_damping(o.kfac_damping)
+                .with_step_check(o.kfac_step_check)
+                .train(problem, x0, &opts, &mut on_kfac)?;
+            eprintln!(
+                "kfac seed {seed}: {} steps rejected (iterations {rejected:?})",
+                rejected.len()
+            );
         }
         _ => unreachable!("checked in parse"),
     }

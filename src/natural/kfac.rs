@@ -22,6 +22,9 @@
 //!   ρ > ¾: λ ← ω₁ λ;  ρ < ¼: λ ← λ / ω₁,  ω₁ = (19/20)^T₁        §6.5
 //! every T₂: γ ∈ {γ/ω₂, γ, ω₂ γ}, ω₂ = √(19/20)^T₂, the one whose update
 //!   gives the lowest h(θ + δ) on the minibatch                    §6.6
+//! step check (not in the paper): if h(θ + δ) > h(θ) on the minibatch (every
+//!   T₁, T₂) or on the sub-batch (else), or is not finite: reject, δ₀ ← 0,
+//!   λ ← λ/ω₁, θ kept
 //! θ ← θ + δ
 //! ```
 //!
@@ -49,9 +52,14 @@
 //!   expectation instead (one backward pass per output unit, for tests).
 //! - `λ` does not go below `λ_min = 10⁻⁸` ([`Kfac::with_min_damping`]; the
 //!   paper has no floor, kfac-jax does).
-//! - No step is rejected (as the paper). Networks with batch normalization are
-//!   rejected (its examples are coupled); skip connections are supported (a
-//!   layer's gradient is still `g āᵀ`).
+//! - A step that raises the loss is rejected (`θ` kept, momentum dropped,
+//!   `λ ← λ/ω₁` at once): [`Kfac::with_step_check`], default on; the paper
+//!   rejects no step. The loss is compared on the whole minibatch where
+//!   `h(θ + δ)` is measured anyway (every `T₁`, `T₂`), else on the
+//!   statistics sub-batch (one forward pass on it).
+//! - Networks with batch normalization are rejected (their examples are
+//!   coupled); skip connections are supported (a layer's gradient is still
+//!   `g āᵀ`).
 //!
 //! # Measured
 //!
@@ -215,6 +223,9 @@ pub struct KfacTrace {
     pub rho: Vec<Option<f64>>,
     /// The γ searches.
     pub gamma_search: Vec<GammaSearch>,
+    /// Whether iteration `k`'s step was rejected by the step check
+    /// ([`Kfac::with_step_check`]): `θ` kept, momentum dropped, `λ` raised.
+    pub rejected: Vec<bool>,
 }
 
 /// Options of [`Kfac::train`].
@@ -247,6 +258,9 @@ pub struct KfacStep<'s> {
     pub mu: f64,
     /// `ρ` if computed this iteration.
     pub rho: Option<f64>,
+    /// Whether the step check rejected this iteration's step (then `x` is
+    /// the iteration's starting point; [`Kfac::with_step_check`]).
+    pub rejected: bool,
 }
 
 /// K-FAC with block-diagonal inverse (Martens & Grosse 2015); see the
@@ -278,6 +292,7 @@ pub struct Kfac {
     estimator: KfacEstimator,
     adapt_gamma: bool,
     min_damping: f64,
+    step_check: bool,
     lambda: f64,
     gamma: f64,
     trace: KfacTrace,
@@ -297,6 +312,7 @@ impl Default for Kfac {
             estimator: KfacEstimator::Sampled,
             adapt_gamma: true,
             min_damping: 1e-8,
+            step_check: true,
             lambda: 150.0,
             gamma: 150f64.sqrt(),
             trace: KfacTrace::default(),
@@ -385,6 +401,32 @@ impl Kfac {
     #[must_use]
     pub fn with_min_damping(mut self, min_damping: f64) -> Self {
         self.min_damping = min_damping;
+        self
+    }
+
+    /// The step check (default on), a deviation from Martens & Grosse 2015,
+    /// which accepts every step: each iteration compares the objective
+    /// before and after the step on the same examples — the whole minibatch
+    /// on the iterations that measure `h(θ + δ)` anyway (`ρ` every `T₁`, the
+    /// γ search every `T₂`), else the statistics sub-batch, whose `h(θ)`
+    /// comes from the statistics' forward pass, so the check costs one
+    /// forward pass on the sub-batch — and rejects the step if the loss
+    /// rose there or is not finite (`ρ < 0`, as [`HessianFree`] and
+    /// [`NaturalGradient`] reject). A rejected step keeps `θ`, drops the
+    /// momentum (`δ₀ = 0`) and raises `λ ← λ/ω₁` at once (the `ρ < ¼` move
+    /// of §6.5, without waiting for the next `T₁`).
+    ///
+    /// Why: on a classifier driven to memorization the softmax Fisher
+    /// vanishes, `ρ > ¾` at every `T₁` check lets `λ` fall to `~10⁻³`, and
+    /// as `‖δ‖ ≲ ‖∇h‖/λ` once `F ≈ 0`, one bad step can throw the loss up
+    /// by orders of magnitude before the next check (see the module docs'
+    /// measurements). Off: the paper's method, every step accepted.
+    ///
+    /// [`HessianFree`]: super::HessianFree
+    /// [`NaturalGradient`]: super::NaturalGradient
+    #[must_use]
+    pub fn with_step_check(mut self, check: bool) -> Self {
+        self.step_check = check;
         self
     }
 
@@ -674,6 +716,13 @@ impl Kfac {
                 blend(&mut ls.a, a.as_slice(), eps);
                 blend(&mut ls.g, gm.as_slice(), eps);
             }
+            // h on the statistics sub-batch at θ: its forward pass is the
+            // gradient's, cut to the first columns (cached), so this is free.
+            let h_curv = if self.step_check {
+                problem.value_batch(&x, curv).map_err(nn_err)?
+            } else {
+                f64::NAN
+            };
 
             // Eigendecompositions every T₃ (and early, while the averages move fast).
             let refresh = it % self.t3 == 0 || (it < self.t3 && it.is_power_of_two());
@@ -759,6 +808,7 @@ impl Kfac {
                         problem.value_batch(&trial, &batch).map_err(nn_err)?
                     }
                 };
+                h_new = Some(hn);
                 let r = if proposal.model_change < 0.0 {
                     (hn - h) / proposal.model_change
                 } else {
@@ -770,11 +820,33 @@ impl Kfac {
                 rho = Some(r);
             }
 
-            for (xi, di) in x.iter_mut().zip(&proposal.delta) {
-                *xi += di;
+            // The step check: the loss change on the whole minibatch if it
+            // was measured (every T₁, T₂), else on the statistics sub-batch.
+            let rejected = self.step_check && {
+                let (h0, h1) = match h_new {
+                    Some(v) => (h, v),
+                    None => {
+                        for ((t, xi), di) in trial.iter_mut().zip(&x).zip(&proposal.delta) {
+                            *t = xi + di;
+                        }
+                        (h_curv, problem.value_batch(&trial, curv).map_err(nn_err)?)
+                    }
+                };
+                // A NaN or infinite h1 is rejected too.
+                !h1.is_finite() || h1 > h0
+            };
+            if rejected {
+                if self.lambda > 0.0 {
+                    self.lambda = (lambda_used / omega1).max(self.min_damping);
+                }
+                have_prev = false;
+            } else {
+                for (xi, di) in x.iter_mut().zip(&proposal.delta) {
+                    *xi += di;
+                }
+                delta_prev.copy_from_slice(&proposal.delta);
+                have_prev = true;
             }
-            delta_prev.copy_from_slice(&proposal.delta);
-            have_prev = true;
             let tr = &mut self.trace;
             tr.batch_loss.push(h);
             tr.lambda.push(lambda_used);
@@ -782,6 +854,7 @@ impl Kfac {
             tr.alpha.push(proposal.alpha);
             tr.mu.push(proposal.mu);
             tr.rho.push(rho);
+            tr.rejected.push(rejected);
             let step = KfacStep {
                 iteration: it,
                 x: &x,
@@ -791,6 +864,7 @@ impl Kfac {
                 alpha: proposal.alpha,
                 mu: proposal.mu,
                 rho,
+                rejected,
             };
             if !on_iter(&step) {
                 break;
