@@ -394,14 +394,30 @@ fn kfac_trains_digits_with_its_options_and_damping_trace_in_the_json() {
         assert_eq!(d["gamma"].as_array().unwrap().len(), 20);
         assert_eq!(d["initial"], 1.0);
         assert!(d["last"].as_f64().unwrap() < 1.0, "{d}");
+        // The step check is on by default and reports its rejections.
+        assert_eq!(so["step_check"], true);
+        assert_eq!(
+            d["rejected_steps"].as_u64().unwrap() as usize,
+            d["rejected_iterations"].as_array().unwrap().len()
+        );
         if task == &clf[..] {
             assert!(v["val_accuracy"].as_f64().unwrap() >= 0.93, "{v}");
         }
     }
+    // --no-step-check: the paper's method, nothing rejected.
+    let mut args = clf.to_vec();
+    args.extend_from_slice(&["--optimizer", "kfac", "--epochs", "5", "--no-step-check"]);
+    let v = train_json(&args, &out);
+    assert_eq!(v["second_order"]["step_check"], false);
+    assert_eq!(v["damping"]["rejected_steps"], 0);
     for (args, needle) in [
         (
             &["--optimizer", "kfac", "--cg-iters", "3"][..],
             "--cg-iters does not apply",
+        ),
+        (
+            &["--optimizer", "hf", "--no-step-check"][..],
+            "--no-step-check does not apply to optimizer hf (it applies to kfac)",
         ),
         (
             &["--optimizer", "kfac", "--damping", "-1"][..],

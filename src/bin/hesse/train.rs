@@ -164,6 +164,12 @@ pub struct SecondOrderArgs {
     /// relative-progress ε (default 5e-4, Martens 2010 §4.4).
     #[arg(long, allow_hyphen_values = true)]
     pub cg_tol: Option<f64>,
+
+    /// kfac: accept every step, as Martens & Grosse 2015 (by default a step
+    /// that raises the minibatch loss is rejected: θ kept, momentum dropped,
+    /// λ raised; see `Kfac::with_step_check`).
+    #[arg(long)]
+    pub no_step_check: bool,
 }
 
 impl SecondOrderArgs {
@@ -176,6 +182,7 @@ impl SecondOrderArgs {
             ("precondition", self.precondition),
             ("min-damping", self.min_damping.is_some()),
             ("cg-tol", self.cg_tol.is_some()),
+            ("no-step-check", self.no_step_check),
         ]
         .into_iter()
         .filter_map(|(name, on)| on.then_some(name))
@@ -185,9 +192,9 @@ impl SecondOrderArgs {
     /// Checks that every flag given applies to `optimizer`.
     fn check_applies(&self, optimizer: &str) -> Result<(), TrainError> {
         let takes = |opt: &str, flag: &str| match opt {
-            "hf" => true,
-            "natural" => flag != "precondition" && flag != "min-damping",
-            "kfac" => flag == "damping" || flag == "curvature-batch",
+            "hf" => flag != "no-step-check",
+            "natural" => flag != "precondition" && flag != "min-damping" && flag != "no-step-check",
+            "kfac" => flag == "damping" || flag == "curvature-batch" || flag == "no-step-check",
             _ => false,
         };
         if let Some(flag) = self.given().into_iter().find(|f| !takes(optimizer, f)) {
@@ -297,6 +304,9 @@ struct SecondOrderJson {
     initial_gamma: Option<Num>,
     #[serde(skip_serializing_if = "Option::is_none")]
     periods: Option<[usize; 3]>,
+    /// kfac only: whether steps that raise the loss are rejected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    step_check: Option<bool>,
 }
 
 /// The per-iteration damping trace of an hf or natural run and its summary.
@@ -322,6 +332,12 @@ struct DampingJson {
     gamma: Option<Vec<Num>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     gamma_last: Option<Num>,
+    /// kfac only: the iterations whose step the step check rejected, and
+    /// how many.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rejected_steps: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rejected_iterations: Option<Vec<usize>>,
 }
 
 /// The training and held-out sets, and whether the targets are classes.
@@ -609,6 +625,7 @@ fn fit_second_order(
     let mut rho = Vec::new();
     let mut cg = Vec::new();
     let mut gamma = Vec::new();
+    let mut rejected = Vec::new();
     let start = Instant::now();
     // One iteration's record, whichever optimizer: (iteration, x, minibatch
     // loss); returns whether to go on.
@@ -673,6 +690,7 @@ fn fit_second_order(
                 fisher: None,
                 initial_gamma: None,
                 periods: None,
+                step_check: None,
             };
             (x, options)
         }
@@ -699,6 +717,7 @@ fn fit_second_order(
                 fisher: Some("exact"),
                 initial_gamma: None,
                 periods: None,
+                step_check: None,
             };
             (x, options)
         }
@@ -709,7 +728,8 @@ fn fit_second_order(
             let fraction = curvature_batch as f64 / setup.batch as f64;
             let mut kfac = Kfac::default()
                 .with_initial_damping(lambda0)
-                .with_curvature_fraction(fraction);
+                .with_curvature_fraction(fraction)
+                .with_step_check(!so.no_step_check);
             kfac.validate()?;
             let kopts = KfacTraining {
                 iterations: opts.iterations,
@@ -721,6 +741,9 @@ fn fit_second_order(
                 rho.push(s.rho.unwrap_or(f64::NAN));
                 cg.push(0);
                 gamma.push(s.gamma);
+                if s.rejected {
+                    rejected.push(s.iteration);
+                }
                 record(s.iteration, s.x, s.batch_loss)
             };
             let x = kfac.train(problem, &params0, &kopts, &mut on_kfac)?;
@@ -736,6 +759,7 @@ fn fit_second_order(
                 fisher: Some("kronecker-factored, sampled targets"),
                 initial_gamma: Some(Num(lambda0.sqrt())),
                 periods: Some([5, 20, 20]),
+                step_check: Some(!so.no_step_check),
             };
             (x, options)
         }
@@ -761,6 +785,8 @@ fn fit_second_order(
         cg_iterations: cg,
         gamma_last: gamma.last().map(|g| Num(*g)),
         gamma: (name == "kfac").then(|| gamma.into_iter().map(Num).collect()),
+        rejected_steps: (name == "kfac").then_some(rejected.len()),
+        rejected_iterations: (name == "kfac").then_some(rejected),
     };
     let state = TrainState {
         params: x,
