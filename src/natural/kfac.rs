@@ -441,7 +441,8 @@ impl Kfac {
     /// rose there or is not finite (`ρ < 0`, as [`HessianFree`] and
     /// [`NaturalGradient`] reject). A rejected step keeps `θ`, drops the
     /// momentum (`δ₀ = 0`) and raises `λ ← λ/ω₁` at once (the `ρ < ¼` move
-    /// of §6.5, without waiting for the next `T₁`).
+    /// of §6.5, without waiting for the next `T₁`; `λ₀ = 0` stays 0, so the
+    /// undamped method should run with the check off).
     ///
     /// Why: on a classifier driven to memorization the softmax Fisher
     /// vanishes, `ρ > ¾` at every `T₁` check lets `λ` fall to `~10⁻³`, and
