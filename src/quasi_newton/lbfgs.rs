@@ -49,7 +49,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::kernels::{PairSums, axpy2, axpy2x2, dot2, dot2x2, pair_pass};
+use super::kernels::{PairSums, axpy2, axpy2x2, dot_inf, dot2, dot2x2, pair_pass, zeros_mapped};
 use super::{
     CURVATURE_EPS, Curvature, CurvatureGuard, F_EPS, UnitLengthFirstStep, Watched, curvature_test,
     no_decrease,
@@ -176,8 +176,8 @@ impl History {
         History {
             n,
             slots,
-            s: vec![0.0; slots * n],
-            y: vec![0.0; slots * n],
+            s: zeros_mapped(slots * n),
+            y: zeros_mapped(slots * n),
             oldest: 0,
             len: 0,
             sy: vec![0.0; slots * slots],
@@ -264,9 +264,9 @@ struct Work {
 impl Work {
     fn new(n: usize, m: usize) -> Self {
         Work {
-            d: vec![0.0; n],
-            x_trial: vec![0.0; n],
-            g_trial: vec![0.0; n],
+            d: zeros_mapped(n),
+            x_trial: zeros_mapped(n),
+            g_trial: zeros_mapped(n),
             sg: vec![0.0; m + 1],
             yg: vec![0.0; m + 1],
             t: vec![0.0; m + 1],
@@ -549,9 +549,10 @@ fn compact_direction(
             let r = h.chunk(k, b);
             axpy2(sg[k], &h.s[r.clone()], yg[k], &h.y[r], db);
         }
-        gd += dot(gb, db);
+        let (gd_b, d_max_b) = dot_inf(gb, db);
+        gd += gd_b;
         // NaN in d shows in gᵀd, which the caller tests.
-        d_max = d_max.max(crate::solver::inf_norm(db));
+        d_max = d_max.max(d_max_b);
     }
     (gd, d_max)
 }
