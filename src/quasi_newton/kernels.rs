@@ -64,16 +64,10 @@ fn populate(v: &mut [f64]) {
 fn populate(_: &mut [f64]) {}
 
 /// Whether this CPU runs the AVX2 versions (cached by the standard library).
+#[cfg(target_arch = "x86_64")]
 #[inline]
 fn has_avx2() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::is_x86_feature_detected!("avx2")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+    std::is_x86_feature_detected!("avx2")
 }
 
 /// `(aᵀg, bᵀg)` in one pass over `g`, four accumulators each, added as
