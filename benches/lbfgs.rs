@@ -116,6 +116,25 @@
 //! sweeps are 73% of these, ≈ 12.6 ms of the 17.3 per iteration for their
 //! 344 MB, 27 GB/s against the 41 GB/s of a plain two-stream read. Closing
 //! that gap is what is left between ours and a third of argmin.
+//!
+//! # 2026-12-01: AVX2 kernels and mapped history (not yet timed)
+//!
+//! The disassembly explained the 27 GB/s: built for baseline x86-64, LLVM
+//! vectorized sweep 1's `dot2` across its two sums (`s·g`, `y·g` in one SSE
+//! register, `g` broadcast per element, 27 instructions per 4 elements), so
+//! the sweep was bound by instructions, not bytes, which is also why eight
+//! accumulators changed nothing. Now (`src/quasi_newton/kernels.rs`):
+//! AVX2 versions of the sweeps, the pair pass and sweep 2's `gᵀd`/`‖d‖∞`,
+//! chosen at run time and bit-identical to the portable code (same lanes,
+//! no fused multiply-add), two slots per pass over a block (11 instructions
+//! per 4 elements of 4 streams in sweep 1); the history and `d`, `x_trial`,
+//! `g_trial` mapped in one `madvise(MADV_POPULATE_WRITE)` call instead of one
+//! fault per 4 KB page (`examples/first_touch.rs` times the two in
+//! isolation); the pair pass writes `s`, `y` with streaming stores. Iterates
+//! and evaluation counts are unchanged by construction. These rows were not
+//! timed: the machine ran a wall-time benchmark until after this session.
+//! Command: `LBFGS_BENCH_N=1000000 LBFGS_BENCH_ROUNDS=7 cargo bench --bench
+//! lbfgs` (the interleaved rounds now print wall-time medians too).
 
 use std::cell::Cell;
 use std::hint::black_box;
