@@ -49,6 +49,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::kernels::{PairSums, axpy2, axpy2x2, dot_inf, dot2, dot2x2, pair_pass, zeros_mapped};
 use super::{
     CURVATURE_EPS, Curvature, CurvatureGuard, F_EPS, UnitLengthFirstStep, Watched, curvature_test,
     no_decrease,
@@ -175,8 +176,8 @@ impl History {
         History {
             n,
             slots,
-            s: vec![0.0; slots * n],
-            y: vec![0.0; slots * n],
+            s: zeros_mapped(slots * n),
+            y: zeros_mapped(slots * n),
             oldest: 0,
             len: 0,
             sy: vec![0.0; slots * slots],
@@ -254,6 +255,8 @@ struct Work {
     u: Vec<f64>,
     /// Slots in chronological order.
     order: Vec<usize>,
+    /// The same slots in address order (the compact form's sweeps).
+    by_addr: Vec<usize>,
     /// `‖d‖∞` of the last direction.
     d_max: f64,
 }
@@ -261,14 +264,15 @@ struct Work {
 impl Work {
     fn new(n: usize, m: usize) -> Self {
         Work {
-            d: vec![0.0; n],
-            x_trial: vec![0.0; n],
-            g_trial: vec![0.0; n],
+            d: zeros_mapped(n),
+            x_trial: zeros_mapped(n),
+            g_trial: zeros_mapped(n),
             sg: vec![0.0; m + 1],
             yg: vec![0.0; m + 1],
             t: vec![0.0; m + 1],
             u: vec![0.0; m + 1],
             order: Vec::with_capacity(m + 1),
+            by_addr: Vec::with_capacity(m + 1),
             d_max: f64::NAN,
         }
     }
@@ -379,6 +383,7 @@ impl<L, I> Lbfgs<L, I> {
             t,
             u,
             order,
+            by_addr,
             d_max,
             ..
         } = &mut self.work;
@@ -386,7 +391,7 @@ impl<L, I> Lbfgs<L, I> {
         order.clear();
         order.extend((0..h.len).map(|c| h.slot(c)));
         let (gd, dm) = match self.form {
-            LbfgsForm::Compact => compact_direction(h, g, d, sg, yg, t, u, order),
+            LbfgsForm::Compact => compact_direction(h, g, d, sg, yg, t, u, order, by_addr),
             LbfgsForm::TwoLoop => two_loop_direction(h, g, d, t, order),
         };
         *d_max = dm;
@@ -418,40 +423,6 @@ fn axpy(a: f64, x: &[f64], y: &mut [f64]) {
     }
 }
 
-/// `(aᵀg, bᵀg)` in one pass over `g`, four accumulators each (see [`dot`]).
-#[inline]
-fn dot2(a: &[f64], b: &[f64], g: &[f64]) -> (f64, f64) {
-    let (mut p, mut q) = ([0.0f64; 4], [0.0f64; 4]);
-    let len = g.len() / 4 * 4;
-    for ((x, y), z) in a[..len]
-        .chunks_exact(4)
-        .zip(b[..len].chunks_exact(4))
-        .zip(g[..len].chunks_exact(4))
-    {
-        for l in 0..4 {
-            p[l] += x[l] * z[l];
-            q[l] += y[l] * z[l];
-        }
-    }
-    let (mut pt, mut qt) = (0.0, 0.0);
-    for i in len..g.len() {
-        pt += a[i] * g[i];
-        qt += b[i] * g[i];
-    }
-    (
-        (p[0] + p[2]) + (p[1] + p[3]) + pt,
-        (q[0] + q[2]) + (q[1] + q[3]) + qt,
-    )
-}
-
-/// `d += a x + b y` in one pass over `d`.
-#[inline]
-fn axpy2(a: f64, x: &[f64], b: f64, y: &[f64], d: &mut [f64]) {
-    for ((di, xi), yi) in d.iter_mut().zip(x).zip(y) {
-        *di += a * xi + b * yi;
-    }
-}
-
 /// The compact-form direction (BNS (2.6)); returns `gᵀd` and `‖d‖∞`.
 #[allow(clippy::too_many_arguments)]
 fn compact_direction(
@@ -463,6 +434,7 @@ fn compact_direction(
     t: &mut [f64],
     u: &mut [f64],
     order: &[usize],
+    by_addr: &mut Vec<usize>,
 ) -> (f64, f64) {
     let n = g.len();
     let w = h.slots;
@@ -473,12 +445,25 @@ fn compact_direction(
         yg[k] = 0.0;
     }
     // Slots in address order (the sums do not depend on it), so each block
-    // of the history is read front to back.
-    let live = |k: &usize| order.contains(k);
+    // of the history is read front to back, two slots per pass over the
+    // block of `g`.
+    by_addr.clear();
+    by_addr.extend((0..w).filter(|k| order.contains(k)));
     for (b, start) in (0..n).step_by(BLOCK).enumerate() {
         let end = (start + BLOCK).min(n);
         let gb = &g[start..end];
-        for k in (0..w).filter(live) {
+        let mut two = by_addr.chunks_exact(2);
+        for ks in &mut two {
+            let (k1, k2) = (ks[0], ks[1]);
+            let (r1, r2) = (h.chunk(k1, b), h.chunk(k2, b));
+            let [a1, c1, a2, c2] =
+                dot2x2(&h.s[r1.clone()], &h.y[r1], &h.s[r2.clone()], &h.y[r2], gb);
+            sg[k1] += a1;
+            yg[k1] += c1;
+            sg[k2] += a2;
+            yg[k2] += c2;
+        }
+        for &k in two.remainder() {
             let r = h.chunk(k, b);
             let (a, c) = dot2(&h.s[r.clone()], &h.y[r], gb);
             sg[k] += a;
@@ -544,13 +529,30 @@ fn compact_direction(
         for (di, gi) in db.iter_mut().zip(gb) {
             *di = -gamma * gi;
         }
-        for k in (0..w).filter(live) {
+        let mut two = by_addr.chunks_exact(2);
+        for ks in &mut two {
+            let (k1, k2) = (ks[0], ks[1]);
+            let (r1, r2) = (h.chunk(k1, b), h.chunk(k2, b));
+            axpy2x2(
+                sg[k1],
+                &h.s[r1.clone()],
+                yg[k1],
+                &h.y[r1],
+                sg[k2],
+                &h.s[r2.clone()],
+                yg[k2],
+                &h.y[r2],
+                db,
+            );
+        }
+        for &k in two.remainder() {
             let r = h.chunk(k, b);
             axpy2(sg[k], &h.s[r.clone()], yg[k], &h.y[r], db);
         }
-        gd += dot(gb, db);
+        let (gd_b, d_max_b) = dot_inf(gb, db);
+        gd += gd_b;
         // NaN in d shows in gᵀd, which the caller tests.
-        d_max = d_max.max(crate::solver::inf_norm(db));
+        d_max = d_max.max(d_max_b);
     }
     (gd, d_max)
 }
@@ -775,81 +777,6 @@ impl<P: Gradient, L: LineSearch, I: InitialStep> Minimizer<P> for Lbfgs<L, I> {
     }
 }
 
-#[derive(Default)]
-struct PairSums {
-    sy: f64,
-    ss: f64,
-    yy: f64,
-    sg: f64,
-    s_max: f64,
-}
-
-impl PairSums {
-    /// Adds the sums of the next block.
-    fn add(&mut self, b: PairSums) {
-        self.sy += b.sy;
-        self.ss += b.ss;
-        self.yy += b.yy;
-        self.sg += b.sg;
-        self.s_max = self.s_max.max(b.s_max);
-    }
-}
-
-/// `s = x₊ − x`, `y = g₊ − g` and their products in one vectorizable pass
-/// (four lanes of accumulators per sum).
-fn pair_pass(
-    x: &[f64],
-    x_new: &[f64],
-    g: &[f64],
-    g_new: &[f64],
-    s: &mut [f64],
-    y: &mut [f64],
-) -> PairSums {
-    const L: usize = 4;
-    let (mut sy, mut ss, mut yy, mut sg, mut sm) = (
-        [0.0f64; L],
-        [0.0f64; L],
-        [0.0f64; L],
-        [0.0f64; L],
-        [0.0f64; L],
-    );
-    let n = x.len();
-    let nc = n / L * L;
-    for b in (0..nc).step_by(L) {
-        for l in 0..L {
-            let i = b + l;
-            let si = x_new[i] - x[i];
-            let yi = g_new[i] - g[i];
-            s[i] = si;
-            y[i] = yi;
-            sy[l] += si * yi;
-            ss[l] += si * si;
-            yy[l] += yi * yi;
-            sg[l] += si * g[i];
-            sm[l] = sm[l].max(si.abs());
-        }
-    }
-    for i in nc..n {
-        let si = x_new[i] - x[i];
-        let yi = g_new[i] - g[i];
-        s[i] = si;
-        y[i] = yi;
-        sy[0] += si * yi;
-        ss[0] += si * si;
-        yy[0] += yi * yi;
-        sg[0] += si * g[i];
-        sm[0] = sm[0].max(si.abs());
-    }
-    let sum = |a: [f64; L]| (a[0] + a[2]) + (a[1] + a[3]);
-    PairSums {
-        sy: sum(sy),
-        ss: sum(ss),
-        yy: sum(yy),
-        sg: sum(sg),
-        s_max: sm.iter().fold(0.0, |m: f64, v| m.max(*v)),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -873,9 +800,10 @@ mod tests {
                 t,
                 u,
                 order,
+                by_addr,
                 ..
             } = &mut w;
-            compact_direction(&mut h, &g, d, sg, yg, t, u, order);
+            compact_direction(&mut h, &g, d, sg, yg, t, u, order, by_addr);
             // A random s with y = A s for a random SPD diagonal A, and g_{k+1} = g_k + y.
             let k = h.free_slot();
             let (mut sy, mut yy) = (0.0, 0.0);
@@ -916,9 +844,10 @@ mod tests {
                 t,
                 u,
                 order,
+                by_addr,
                 ..
             } = &mut w;
-            let (gd, _) = compact_direction(&mut h, &g, d, sg, yg, t, u, order);
+            let (gd, _) = compact_direction(&mut h, &g, d, sg, yg, t, u, order, by_addr);
             let scale = d_two.iter().fold(0.0f64, |a, v| a.max(v.abs()));
             for i in 0..n {
                 assert!(

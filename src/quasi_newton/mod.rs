@@ -17,6 +17,7 @@
 //! unconstrained for now.
 
 mod bfgs;
+mod kernels;
 mod lbfgs;
 
 pub use bfgs::Bfgs;
