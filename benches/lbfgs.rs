@@ -117,7 +117,7 @@
 //! 344 MB, 27 GB/s against the 41 GB/s of a plain two-stream read. Closing
 //! that gap is what is left between ours and a third of argmin.
 //!
-//! # 2026-12-01: AVX2 kernels and mapped history (not yet timed)
+//! # 2026-12-01: AVX2 kernels and mapped history
 //!
 //! The disassembly explained the 27 GB/s: built for baseline x86-64, LLVM
 //! vectorized sweep 1's `dot2` across its two sums (`s·g`, `y·g` in one SSE
@@ -131,10 +131,28 @@
 //! `g_trial` mapped in one `madvise(MADV_POPULATE_WRITE)` call instead of one
 //! fault per 4 KB page (`examples/first_touch.rs` times the two in
 //! isolation); the pair pass writes `s`, `y` with streaming stores. Iterates
-//! and evaluation counts are unchanged by construction. These rows were not
-//! timed: the machine ran a wall-time benchmark until after this session.
-//! Command: `LBFGS_BENCH_N=1000000 LBFGS_BENCH_ROUNDS=7 cargo bench --bench
-//! lbfgs` (the interleaved rounds now print wall-time medians too).
+//! and evaluation counts are unchanged by construction (51 `value_grad`
+//! calls, 38 iterations). Command: `LBFGS_BENCH_N=1000000
+//! LBFGS_BENCH_ROUNDS=7 cargo bench --bench lbfgs` (the interleaved rounds
+//! now print wall-time medians too). Measured 2026-12-01 23:04-23:06 UTC,
+//! load 0.6-0.9, the four builds one after the other (each against its own
+//! argmin rounds; CPU-time medians of 7 interleaved rounds, ms per
+//! iteration outside the objective):
+//!
+//! | build | ours | argmin | ours / argmin | ours / floor |
+//! |---|---|---|---|---|
+//! | before (main at 4d3a8ae) | 24.75 | 51.64 | 0.479 | 2.20 (11.24) |
+//! | AVX2 kernels | 22.34 | 52.18 | 0.428 | 1.94 (11.51) |
+//! | + populated history | 23.11 | 64.41 | (0.359: argmin's rounds slow) | 1.94 (11.92) |
+//! | + streaming stores (this code) | 18.79 | 47.38 | **0.397** | 1.89 (9.95) |
+//!
+//! Wall-time medians of the last row: 18.80 against 47.39 ms (0.397). The
+//! floor's bandwidth is measured in each run (36-46 GB/s: the figure itself
+//! moves 25 % between runs minutes apart). Still short of a third of argmin.
+//! The populate call buys little on this VM: `examples/first_touch.rs` (7
+//! rounds, 176 MB): one fault per page then the write 91.1 ms, populate then
+//! the write 86.4 ms (populate alone 77.0 ms, the write into mapped memory
+//! 8.9 ms): mapping the pages, not the traps, is the cost.
 
 use std::cell::Cell;
 use std::hint::black_box;
