@@ -10,12 +10,21 @@
 //! four accumulators of the portable versions do, and no fused multiply-add),
 //! so every result is bit-identical whichever version runs: the choice made at
 //! run time (`is_x86_feature_detected!`) changes the speed only, never an
-//! iterate. The two-slot versions handle two pairs per pass over a block, to
-//! keep four independent sums in flight and to read and write the block of
-//! `d` half as often; each slot's sums are still added in the one-slot order.
+//! iterate. The sweeps handle one pair per pass over a block (two streams of
+//! the history) and prefetch a page ahead ([`PREFETCH`]); two pairs per pass
+//! (four streams) measured 1.3× slower.
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
+
+/// How far ahead of its loads (bytes) the AVX2 [`dot2`] and [`axpy2`] ask
+/// for the history. The hardware prefetchers of this machine's CPU (AMD EPYC
+/// in a VM) stop at every 4 KB page and restart slowly, so a sweep read the
+/// history at 1.5× the time of a plain read of as many bytes; one software
+/// prefetch per cache line a page ahead brings it to the plain read's time
+/// (`examples/sweep_bandwidth.rs`).
+#[cfg(target_arch = "x86_64")]
+const PREFETCH: usize = 4096;
 
 /// `len` zeros with their pages mapped now, in one system call on Linux
 /// (`madvise(MADV_POPULATE_WRITE)`, Linux ≥ 5.14; elsewhere, or if the call
@@ -84,20 +93,6 @@ pub(super) fn dot2(a: &[f64], b: &[f64], g: &[f64]) -> (f64, f64) {
     dot2_portable(a, b, g)
 }
 
-/// [`dot2`] of two pairs, `(a₁ᵀg, b₁ᵀg, a₂ᵀg, b₂ᵀg)`, each sum as in [`dot2`].
-#[inline]
-pub(super) fn dot2x2(a1: &[f64], b1: &[f64], a2: &[f64], b2: &[f64], g: &[f64]) -> [f64; 4] {
-    assert!([a1, b1, a2, b2].iter().all(|v| v.len() == g.len()));
-    #[cfg(target_arch = "x86_64")]
-    if has_avx2() {
-        // SAFETY: the CPU has AVX2 (checked just above).
-        return unsafe { avx2::dot2x2(a1, b1, a2, b2, g) };
-    }
-    let (p1, q1) = dot2_portable(a1, b1, g);
-    let (p2, q2) = dot2_portable(a2, b2, g);
-    [p1, q1, p2, q2]
-}
-
 /// `d += a x + b y` elementwise, as `dᵢ + ((a xᵢ) + (b yᵢ))`.
 #[inline]
 pub(super) fn axpy2(a: f64, x: &[f64], b: f64, y: &[f64], d: &mut [f64]) {
@@ -108,31 +103,6 @@ pub(super) fn axpy2(a: f64, x: &[f64], b: f64, y: &[f64], d: &mut [f64]) {
         return unsafe { avx2::axpy2(a, x, b, y, d) };
     }
     axpy2_portable(a, x, b, y, d);
-}
-
-/// [`axpy2`] with two pairs, the first pair's term added first:
-/// `d += (a₁ x₁ + b₁ y₁)`, then `d += (a₂ x₂ + b₂ y₂)`.
-#[inline]
-#[allow(clippy::too_many_arguments)]
-pub(super) fn axpy2x2(
-    a1: f64,
-    x1: &[f64],
-    b1: f64,
-    y1: &[f64],
-    a2: f64,
-    x2: &[f64],
-    b2: f64,
-    y2: &[f64],
-    d: &mut [f64],
-) {
-    assert!([x1, y1, x2, y2].iter().all(|v| v.len() == d.len()));
-    #[cfg(target_arch = "x86_64")]
-    if has_avx2() {
-        // SAFETY: the CPU has AVX2 (checked just above).
-        return unsafe { avx2::axpy2x2(a1, x1, b1, y1, a2, x2, b2, y2, d) };
-    }
-    axpy2_portable(a1, x1, b1, y1, d);
-    axpy2_portable(a2, x2, b2, y2, d);
 }
 
 /// `(gᵀd, ‖d‖∞)`: the bits of [`crate::linesearch::dot`]`(g, d)` (eight
@@ -327,18 +297,39 @@ mod avx2 {
         a
     }
 
+    /// Asks for the cache line `PREFETCH` bytes past `p` (a hint: it never
+    /// faults, whatever the address).
+    #[inline(always)]
+    fn prefetch(p: *const f64) {
+        // SAFETY: a prefetch reads nothing and cannot fault; `wrapping_byte_add`
+        // keeps the address arithmetic defined past the end of the slice.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p.wrapping_byte_add(PREFETCH).cast::<i8>()) }
+    }
+
     #[target_feature(enable = "avx2")]
     pub(super) fn dot2(a: &[f64], b: &[f64], g: &[f64]) -> (f64, f64) {
         let len = g.len() / 4 * 4;
         let (mut p, mut q) = (_mm256_setzero_pd(), _mm256_setzero_pd());
-        for ((x, y), z) in a[..len]
-            .chunks_exact(4)
-            .zip(b[..len].chunks_exact(4))
-            .zip(g[..len].chunks_exact(4))
+        // Eight elements (one cache line of each stream) per step, added into
+        // the lanes in element order as four at a time would.
+        let len8 = g.len() / 8 * 8;
+        for ((x, y), z) in a[..len8]
+            .chunks_exact(8)
+            .zip(b[..len8].chunks_exact(8))
+            .zip(g[..len8].chunks_exact(8))
         {
-            let z = load(z);
-            p = _mm256_add_pd(p, _mm256_mul_pd(load(x), z));
-            q = _mm256_add_pd(q, _mm256_mul_pd(load(y), z));
+            prefetch(x.as_ptr());
+            prefetch(y.as_ptr());
+            let (z0, z1) = (load(&z[..4]), load(&z[4..]));
+            p = _mm256_add_pd(p, _mm256_mul_pd(load(&x[..4]), z0));
+            q = _mm256_add_pd(q, _mm256_mul_pd(load(&y[..4]), z0));
+            p = _mm256_add_pd(p, _mm256_mul_pd(load(&x[4..]), z1));
+            q = _mm256_add_pd(q, _mm256_mul_pd(load(&y[4..]), z1));
+        }
+        if len > len8 {
+            let z = load(&g[len8..len]);
+            p = _mm256_add_pd(p, _mm256_mul_pd(load(&a[len8..len]), z));
+            q = _mm256_add_pd(q, _mm256_mul_pd(load(&b[len8..len]), z));
         }
         let (mut pt, mut qt) = (0.0, 0.0);
         for i in len..g.len() {
@@ -353,78 +344,24 @@ mod avx2 {
     }
 
     #[target_feature(enable = "avx2")]
-    pub(super) fn dot2x2(a1: &[f64], b1: &[f64], a2: &[f64], b2: &[f64], g: &[f64]) -> [f64; 4] {
-        let len = g.len() / 4 * 4;
-        let mut acc = [_mm256_setzero_pd(); 4];
-        for ((((x1, y1), x2), y2), z) in a1[..len]
-            .chunks_exact(4)
-            .zip(b1[..len].chunks_exact(4))
-            .zip(a2[..len].chunks_exact(4))
-            .zip(b2[..len].chunks_exact(4))
-            .zip(g[..len].chunks_exact(4))
-        {
-            let z = load(z);
-            acc[0] = _mm256_add_pd(acc[0], _mm256_mul_pd(load(x1), z));
-            acc[1] = _mm256_add_pd(acc[1], _mm256_mul_pd(load(y1), z));
-            acc[2] = _mm256_add_pd(acc[2], _mm256_mul_pd(load(x2), z));
-            acc[3] = _mm256_add_pd(acc[3], _mm256_mul_pd(load(y2), z));
-        }
-        let mut out = [0.0; 4];
-        for (k, v) in [a1, b1, a2, b2].into_iter().enumerate() {
-            let mut tail = 0.0;
-            for i in len..g.len() {
-                tail += v[i] * g[i];
-            }
-            let p = lanes(acc[k]);
-            out[k] = (p[0] + p[2]) + (p[1] + p[3]) + tail;
-        }
-        out
-    }
-
-    #[target_feature(enable = "avx2")]
     pub(super) fn axpy2(a: f64, x: &[f64], b: f64, y: &[f64], d: &mut [f64]) {
-        let len = d.len() / 4 * 4;
+        let len = d.len() / 8 * 8;
         let (va, vb) = (_mm256_set1_pd(a), _mm256_set1_pd(b));
         for ((dc, xc), yc) in d[..len]
-            .chunks_exact_mut(4)
-            .zip(x[..len].chunks_exact(4))
-            .zip(y[..len].chunks_exact(4))
+            .chunks_exact_mut(8)
+            .zip(x[..len].chunks_exact(8))
+            .zip(y[..len].chunks_exact(8))
         {
-            let t = _mm256_add_pd(_mm256_mul_pd(va, load(xc)), _mm256_mul_pd(vb, load(yc)));
-            store(dc, _mm256_add_pd(load(dc), t));
+            prefetch(xc.as_ptr());
+            prefetch(yc.as_ptr());
+            for h in [0, 4] {
+                let (xh, yh) = (load(&xc[h..h + 4]), load(&yc[h..h + 4]));
+                let t = _mm256_add_pd(_mm256_mul_pd(va, xh), _mm256_mul_pd(vb, yh));
+                let dh = &mut dc[h..h + 4];
+                store(dh, _mm256_add_pd(load(dh), t));
+            }
         }
         super::axpy2_portable(a, &x[len..], b, &y[len..], &mut d[len..]);
-    }
-
-    #[target_feature(enable = "avx2")]
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn axpy2x2(
-        a1: f64,
-        x1: &[f64],
-        b1: f64,
-        y1: &[f64],
-        a2: f64,
-        x2: &[f64],
-        b2: f64,
-        y2: &[f64],
-        d: &mut [f64],
-    ) {
-        let len = d.len() / 4 * 4;
-        let (va1, vb1) = (_mm256_set1_pd(a1), _mm256_set1_pd(b1));
-        let (va2, vb2) = (_mm256_set1_pd(a2), _mm256_set1_pd(b2));
-        for ((((dc, x1c), y1c), x2c), y2c) in d[..len]
-            .chunks_exact_mut(4)
-            .zip(x1[..len].chunks_exact(4))
-            .zip(y1[..len].chunks_exact(4))
-            .zip(x2[..len].chunks_exact(4))
-            .zip(y2[..len].chunks_exact(4))
-        {
-            let t1 = _mm256_add_pd(_mm256_mul_pd(va1, load(x1c)), _mm256_mul_pd(vb1, load(y1c)));
-            let t2 = _mm256_add_pd(_mm256_mul_pd(va2, load(x2c)), _mm256_mul_pd(vb2, load(y2c)));
-            store(dc, _mm256_add_pd(_mm256_add_pd(load(dc), t1), t2));
-        }
-        super::axpy2_portable(a1, &x1[len..], b1, &y1[len..], &mut d[len..]);
-        super::axpy2_portable(a2, &x2[len..], b2, &y2[len..], &mut d[len..]);
     }
 
     #[target_feature(enable = "avx2")]
@@ -549,26 +486,17 @@ mod tests {
     #[test]
     fn dispatched_kernels_are_bit_identical_to_portable() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
-        for n in [0, 1, 2, 3, 4, 5, 7, 8, 13, 64, 2047, 2048] {
+        for n in [0, 1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 15, 16, 64, 2047, 2048] {
             let v: Vec<Vec<f64>> = (0..6).map(|_| random(n, &mut rng)).collect();
             let pair = |a: (f64, f64)| bits(&[a.0, a.1]);
             assert_eq!(
                 pair(dot2(&v[0], &v[1], &v[2])),
                 pair(dot2_portable(&v[0], &v[1], &v[2]))
             );
-            let (p1, q1) = dot2_portable(&v[0], &v[1], &v[4]);
-            let (p2, q2) = dot2_portable(&v[2], &v[3], &v[4]);
-            assert_eq!(
-                bits(&dot2x2(&v[0], &v[1], &v[2], &v[3], &v[4])),
-                bits(&[p1, q1, p2, q2])
-            );
 
             let (mut d, mut d_ref) = (v[5].clone(), v[5].clone());
             axpy2(0.3, &v[0], -1.7, &v[1], &mut d);
             axpy2_portable(0.3, &v[0], -1.7, &v[1], &mut d_ref);
-            axpy2x2(2.5, &v[2], 1e-3, &v[3], -4.0, &v[4], 0.1, &v[0], &mut d);
-            axpy2_portable(2.5, &v[2], 1e-3, &v[3], &mut d_ref);
-            axpy2_portable(-4.0, &v[4], 0.1, &v[0], &mut d_ref);
             assert_eq!(bits(&d), bits(&d_ref));
 
             let mut d_nan = v[5].clone();

@@ -49,7 +49,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::kernels::{PairSums, axpy2, axpy2x2, dot_inf, dot2, dot2x2, pair_pass, zeros_mapped};
+use super::kernels::{PairSums, axpy2, dot_inf, dot2, pair_pass, zeros_mapped};
 use super::{
     CURVATURE_EPS, Curvature, CurvatureGuard, F_EPS, UnitLengthFirstStep, Watched, curvature_test,
     no_decrease,
@@ -445,25 +445,14 @@ fn compact_direction(
         yg[k] = 0.0;
     }
     // Slots in address order (the sums do not depend on it), so each block
-    // of the history is read front to back, two slots per pass over the
-    // block of `g`.
+    // of the history is read front to back, one slot per pass over the
+    // block of `g` (two per pass, four streams at once, read 1.3× slower).
     by_addr.clear();
     by_addr.extend((0..w).filter(|k| order.contains(k)));
     for (b, start) in (0..n).step_by(BLOCK).enumerate() {
         let end = (start + BLOCK).min(n);
         let gb = &g[start..end];
-        let mut two = by_addr.chunks_exact(2);
-        for ks in &mut two {
-            let (k1, k2) = (ks[0], ks[1]);
-            let (r1, r2) = (h.chunk(k1, b), h.chunk(k2, b));
-            let [a1, c1, a2, c2] =
-                dot2x2(&h.s[r1.clone()], &h.y[r1], &h.s[r2.clone()], &h.y[r2], gb);
-            sg[k1] += a1;
-            yg[k1] += c1;
-            sg[k2] += a2;
-            yg[k2] += c2;
-        }
-        for &k in two.remainder() {
+        for &k in by_addr.iter() {
             let r = h.chunk(k, b);
             let (a, c) = dot2(&h.s[r.clone()], &h.y[r], gb);
             sg[k] += a;
@@ -529,23 +518,7 @@ fn compact_direction(
         for (di, gi) in db.iter_mut().zip(gb) {
             *di = -gamma * gi;
         }
-        let mut two = by_addr.chunks_exact(2);
-        for ks in &mut two {
-            let (k1, k2) = (ks[0], ks[1]);
-            let (r1, r2) = (h.chunk(k1, b), h.chunk(k2, b));
-            axpy2x2(
-                sg[k1],
-                &h.s[r1.clone()],
-                yg[k1],
-                &h.y[r1],
-                sg[k2],
-                &h.s[r2.clone()],
-                yg[k2],
-                &h.y[r2],
-                db,
-            );
-        }
-        for &k in two.remainder() {
+        for &k in by_addr.iter() {
             let r = h.chunk(k, b);
             axpy2(sg[k], &h.s[r.clone()], yg[k], &h.y[r], db);
         }
