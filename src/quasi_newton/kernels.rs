@@ -26,51 +26,147 @@ use std::arch::x86_64::*;
 #[cfg(target_arch = "x86_64")]
 const PREFETCH: usize = 4096;
 
-/// `len` zeros with their pages mapped now, in one system call on Linux
-/// (`madvise(MADV_POPULATE_WRITE)`, Linux ≥ 5.14; elsewhere, or if the call
-/// fails, a plain `vec![0.0; len]`, whose pages are mapped one fault at a time
-/// by the first write). The history of L-BFGS at n = 1e6, m = 10 is 176 MB of
-/// fresh pages, 43 000 faults; see `examples/first_touch.rs` for the two costs.
-pub(super) fn zeros_mapped(len: usize) -> Vec<f64> {
-    let mut v = vec![0.0; len];
-    // Small vectors come from the heap, mostly mapped already.
-    if std::mem::size_of_val(v.as_slice()) >= 1 << 20 {
-        populate(&mut v);
-    }
-    v
+/// A helper thread that maps the pages of given ranges of memory for
+/// writing, range after range, so that a solve's first writes there find
+/// them mapped instead of taking the page faults on the solving thread.
+/// Mapping fresh pages is kernel work (zeroing each page, one trap or one
+/// system call per page) that costs as much as a tenth of an L-BFGS solve
+/// at n = 1e6 and needs no data from the solve, so the machine's second core
+/// can do it while the first iterations run (`benches/lbfgs.rs`).
+///
+/// Dropping the value stops the thread after its current range and waits
+/// for it. The contents of the memory are never changed
+/// (`madvise(MADV_POPULATE_WRITE)` maps only pages not mapped yet, with
+/// zeros, as the first write would); the solving thread may read and write
+/// the memory meanwhile. Linux only; elsewhere, or if the thread cannot be
+/// started, the pages are mapped by the first writes as without it.
+#[derive(Default)]
+pub(super) struct Prefault {
+    stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
-/// Maps the whole pages inside `v` for writing (their contents unchanged).
-#[cfg(target_os = "linux")]
-fn populate(v: &mut [f64]) {
-    // SAFETY: sysconf has no preconditions.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    let Ok(page) = usize::try_from(page) else {
-        return;
-    };
-    if page == 0 {
-        return;
+impl Prefault {
+    /// Starts mapping `pages` (address and length in bytes, from
+    /// [`Pages::of`]), in order.
+    ///
+    /// # Safety
+    /// Every range must lie in allocations that stay alive, unmoved and not
+    /// resized, until the value returned is dropped.
+    pub unsafe fn start(pages: Vec<(usize, usize)>) -> Self {
+        #[cfg(target_os = "linux")]
+        {
+            use std::sync::Arc;
+            use std::sync::atomic::{AtomicBool, Ordering};
+            let stop = Arc::new(AtomicBool::new(false));
+            let flag = Arc::clone(&stop);
+            let spawned = std::thread::Builder::new()
+                .name("hesse-prefault".into())
+                .spawn(move || {
+                    for (start, len) in pages {
+                        if flag.load(Ordering::Relaxed) {
+                            return;
+                        }
+                        // SAFETY: the range lies in memory the caller keeps
+                        // allocated until the thread is joined;
+                        // MADV_POPULATE_WRITE does not change what it holds.
+                        // On a kernel without it the call fails: stop, the
+                        // first writes map the pages.
+                        let ok = unsafe {
+                            libc::madvise(
+                                start as *mut libc::c_void,
+                                len,
+                                libc::MADV_POPULATE_WRITE,
+                            )
+                        };
+                        if ok != 0 {
+                            return;
+                        }
+                    }
+                });
+            if let Ok(thread) = spawned {
+                return Prefault {
+                    stop: Some(stop),
+                    thread: Some(thread),
+                };
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = pages;
+        Prefault::default()
     }
-    let at = v.as_mut_ptr() as usize;
-    let start = at.next_multiple_of(page);
-    let end = (at + std::mem::size_of_val(v)) / page * page;
-    if end > start {
-        // SAFETY: `start..end` lies inside `v`, which we hold mutably;
-        // MADV_POPULATE_WRITE faults the pages in without changing what they
-        // hold. On a kernel without it the call fails (EINVAL) and the pages
-        // are faulted in by the first writes, as without the call.
-        unsafe {
-            libc::madvise(
-                start as *mut libc::c_void,
-                end - start,
-                libc::MADV_POPULATE_WRITE,
-            );
+}
+
+/// Whole pages of a slice: element ranges of it as page-aligned byte ranges.
+pub(super) struct Pages {
+    at: usize,
+    lo: usize,
+    hi: usize,
+    page: usize,
+}
+
+impl Pages {
+    /// The pages of `v` (`None` where the page size is unknown).
+    pub fn of(v: &mut [f64]) -> Option<Self> {
+        #[cfg(target_os = "linux")]
+        {
+            // SAFETY: sysconf has no preconditions.
+            let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+            let page = usize::try_from(page).ok().filter(|&p| p > 0)?;
+            let at = v.as_mut_ptr() as usize;
+            Some(Pages {
+                at,
+                lo: at.next_multiple_of(page),
+                hi: (at + std::mem::size_of_val(v)) / page * page,
+                page,
+            })
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = v;
+            None
+        }
+    }
+
+    /// The whole pages inside the slice that elements `r` touch, as
+    /// `(address, bytes)`, or `None` if there are none.
+    pub fn range(&self, r: std::ops::Range<usize>) -> Option<(usize, usize)> {
+        let size = std::mem::size_of::<f64>();
+        let start = ((self.at + r.start * size) / self.page * self.page).max(self.lo);
+        let end = (self.at + r.end * size)
+            .next_multiple_of(self.page)
+            .min(self.hi);
+        (end > start).then_some((start, end - start))
+    }
+}
+
+impl Drop for Prefault {
+    fn drop(&mut self) {
+        if let Some(stop) = &self.stop {
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        if let Some(thread) = self.thread.take() {
+            // The thread only makes system calls; it does not panic.
+            let _ = thread.join();
         }
     }
 }
 
-#[cfg(not(target_os = "linux"))]
-fn populate(_: &mut [f64]) {}
+/// A copy holds no thread: the memory it is cloned along with is new, mapped
+/// by the copy.
+impl Clone for Prefault {
+    fn clone(&self) -> Self {
+        Prefault::default()
+    }
+}
+
+impl std::fmt::Debug for Prefault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prefault")
+            .field("running", &self.thread.is_some())
+            .finish()
+    }
+}
 
 /// Whether this CPU runs the AVX2 versions (cached by the standard library).
 #[cfg(target_arch = "x86_64")]
@@ -479,6 +575,51 @@ mod tests {
         (0..n)
             .map(|_| rng.random_range(-1.0..1.0) * 10f64.powi(rng.random_range(-3..4)))
             .collect()
+    }
+
+    /// The prefault thread maps pages without changing what they hold, while
+    /// the owner writes them, and stops when dropped; the page ranges are
+    /// whole pages inside the slice covering what the elements touch.
+    #[test]
+    fn prefault_keeps_contents_and_pages_cover_ranges() {
+        let n = 1 << 20;
+        let mut v = vec![0.0f64; n];
+        for i in (0..n).step_by(1000) {
+            v[i] = i as f64;
+        }
+        let Some(pages) = Pages::of(&mut v) else {
+            return; // not Linux: nothing to map
+        };
+        let at = v.as_ptr() as usize;
+        let mut ranges = Vec::new();
+        for start in (0..n).step_by(3000) {
+            let r = start..(start + 3000).min(n);
+            if let Some((a, len)) = pages.range(r.clone()) {
+                assert_eq!((a % pages.page, len % pages.page), (0, 0));
+                assert!(a >= at && a + len <= at + 8 * n);
+                // Every whole page inside the slice that the range touches.
+                let (lo, hi) = (at + 8 * r.start, at + 8 * r.end);
+                assert!(
+                    a <= lo.next_multiple_of(pages.page) && a + len >= hi / pages.page * pages.page
+                );
+                ranges.push((a, len));
+            }
+        }
+        assert!(ranges.len() > 300);
+        // SAFETY: `v` outlives the guard and is not resized meanwhile.
+        let guard = unsafe { Prefault::start(ranges.clone()) };
+        for i in (0..n).step_by(7) {
+            v[i] += 1.0;
+        }
+        drop(guard);
+        for (i, x) in v.iter().enumerate() {
+            let want =
+                if i % 1000 == 0 { i as f64 } else { 0.0 } + if i % 7 == 0 { 1.0 } else { 0.0 };
+            assert_eq!(*x, want, "element {i}");
+        }
+        // Dropped at once, the thread stops after at most one range.
+        let guard = unsafe { Prefault::start(ranges) };
+        drop(guard);
     }
 
     /// The dispatched kernels (AVX2 on a CPU that has it) give the same bits
