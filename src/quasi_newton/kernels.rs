@@ -225,21 +225,45 @@ pub(super) struct PairSums {
     pub yy: f64,
     pub sg: f64,
     pub s_max: f64,
+    /// `sᵀg₊` and `yᵀg₊` with the bits of [`dot2`]`(s, y, g₊)`: what the
+    /// next direction's sweep 1 would compute for this pair, so that it
+    /// need not read the pair back.
+    pub sg_new: f64,
+    pub yg_new: f64,
 }
 
 impl PairSums {
-    /// Adds the sums of the next block.
+    /// Adds the sums of the next block (in the order sweep 1 adds its blocks).
     pub fn add(&mut self, b: PairSums) {
         self.sy += b.sy;
         self.ss += b.ss;
         self.yy += b.yy;
         self.sg += b.sg;
         self.s_max = self.s_max.max(b.s_max);
+        self.sg_new += b.sg_new;
+        self.yg_new += b.yg_new;
     }
 }
 
-/// `s = x₊ − x`, `y = g₊ − g` and `sᵀy`, `sᵀs`, `yᵀy`, `sᵀg`, `‖s‖∞` in one
-/// pass, four lanes of accumulators per sum as in [`dot2`] (the tail into lane 0).
+/// The accumulators of the pair pass, four lanes each.
+#[derive(Default)]
+struct PairLanes {
+    sy: [f64; 4],
+    ss: [f64; 4],
+    yy: [f64; 4],
+    sg: [f64; 4],
+    sm: [f64; 4],
+    sg_new: [f64; 4],
+    yg_new: [f64; 4],
+    /// The tails of `sg_new` and `yg_new`, summed apart as [`dot2`] does.
+    sg_new_tail: f64,
+    yg_new_tail: f64,
+}
+
+/// `s = x₊ − x`, `y = g₊ − g` and `sᵀy`, `sᵀs`, `yᵀy`, `sᵀg`, `‖s‖∞`,
+/// `sᵀg₊`, `yᵀg₊` in one pass, four lanes of accumulators per sum as in
+/// [`dot2`] (the tail into lane 0, except for `sᵀg₊` and `yᵀg₊`, whose tails
+/// are summed apart as in [`dot2`]).
 pub(super) fn pair_pass(
     x: &[f64],
     x_new: &[f64],
@@ -297,9 +321,7 @@ fn pair_pass_portable(
     y: &mut [f64],
 ) -> PairSums {
     const L: usize = 4;
-    let zero = [0.0f64; L];
-    let (mut sy, mut ss, mut yy, mut sg, mut sm) = (zero, zero, zero, zero, zero);
-
+    let mut a = PairLanes::default();
     let n = x.len();
     let nc = n / L * L;
     for b in (0..nc).step_by(L) {
@@ -309,20 +331,20 @@ fn pair_pass_portable(
             let yi = g_new[i] - g[i];
             s[i] = si;
             y[i] = yi;
-            sy[l] += si * yi;
-            ss[l] += si * si;
-            yy[l] += yi * yi;
-            sg[l] += si * g[i];
-            sm[l] = sm[l].max(si.abs());
+            a.sy[l] += si * yi;
+            a.ss[l] += si * si;
+            a.yy[l] += yi * yi;
+            a.sg[l] += si * g[i];
+            a.sm[l] = a.sm[l].max(si.abs());
+            a.sg_new[l] += si * g_new[i];
+            a.yg_new[l] += yi * g_new[i];
         }
     }
-    pair_tail(
-        x, x_new, g, g_new, s, y, nc, &mut sy, &mut ss, &mut yy, &mut sg, &mut sm,
-    );
-    finish_pair(sy, ss, yy, sg, sm)
+    pair_tail(x, x_new, g, g_new, s, y, nc, &mut a);
+    finish_pair(a)
 }
 
-/// Elements `nc..` of the pair pass, into lane 0.
+/// Elements `nc..` of the pair pass, into lane 0 (`sᵀg₊`, `yᵀg₊` apart).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn pair_tail(
@@ -333,34 +355,34 @@ fn pair_tail(
     s: &mut [f64],
     y: &mut [f64],
     nc: usize,
-    sy: &mut [f64; 4],
-    ss: &mut [f64; 4],
-    yy: &mut [f64; 4],
-    sg: &mut [f64; 4],
-    sm: &mut [f64; 4],
+    a: &mut PairLanes,
 ) {
     for i in nc..x.len() {
         let si = x_new[i] - x[i];
         let yi = g_new[i] - g[i];
         s[i] = si;
         y[i] = yi;
-        sy[0] += si * yi;
-        ss[0] += si * si;
-        yy[0] += yi * yi;
-        sg[0] += si * g[i];
-        sm[0] = sm[0].max(si.abs());
+        a.sy[0] += si * yi;
+        a.ss[0] += si * si;
+        a.yy[0] += yi * yi;
+        a.sg[0] += si * g[i];
+        a.sm[0] = a.sm[0].max(si.abs());
+        a.sg_new_tail += si * g_new[i];
+        a.yg_new_tail += yi * g_new[i];
     }
 }
 
 #[inline(always)]
-fn finish_pair(sy: [f64; 4], ss: [f64; 4], yy: [f64; 4], sg: [f64; 4], sm: [f64; 4]) -> PairSums {
+fn finish_pair(a: PairLanes) -> PairSums {
     let sum = |a: [f64; 4]| (a[0] + a[2]) + (a[1] + a[3]);
     PairSums {
-        sy: sum(sy),
-        ss: sum(ss),
-        yy: sum(yy),
-        sg: sum(sg),
-        s_max: sm.iter().fold(0.0, |m: f64, v| m.max(*v)),
+        sy: sum(a.sy),
+        ss: sum(a.ss),
+        yy: sum(a.yy),
+        sg: sum(a.sg),
+        s_max: a.sm.iter().fold(0.0, |m: f64, v| m.max(*v)),
+        sg_new: sum(a.sg_new) + a.sg_new_tail,
+        yg_new: sum(a.yg_new) + a.yg_new_tail,
     }
 }
 
@@ -521,6 +543,7 @@ mod avx2 {
         let nc = x.len() / 4 * 4;
         let zero = _mm256_setzero_pd();
         let (mut sy, mut ss, mut yy, mut sg, mut sm) = (zero, zero, zero, zero, zero);
+        let (mut sgn, mut ygn) = (zero, zero);
         let sign = _mm256_set1_pd(-0.0);
         let s_aligned = s.as_ptr() as usize % 16 == 0;
         let y_aligned = y.as_ptr() as usize % 16 == 0;
@@ -532,9 +555,9 @@ mod avx2 {
             .zip(s[..nc].chunks_exact_mut(4))
             .zip(y[..nc].chunks_exact_mut(4))
         {
-            let gv = load(gc);
+            let (gv, gnv) = (load(gc), load(gnc));
             let si = _mm256_sub_pd(load(xnc), load(xc));
-            let yi = _mm256_sub_pd(load(gnc), gv);
+            let yi = _mm256_sub_pd(gnv, gv);
             store_stream(sc, si, s_aligned);
             store_stream(yc, yi, y_aligned);
             sy = _mm256_add_pd(sy, _mm256_mul_pd(si, yi));
@@ -543,15 +566,23 @@ mod avx2 {
             sg = _mm256_add_pd(sg, _mm256_mul_pd(si, gv));
             // max(|s|, m) returns m when |s| is NaN, as f64::max(m, |s|) does.
             sm = _mm256_max_pd(_mm256_andnot_pd(sign, si), sm);
+            sgn = _mm256_add_pd(sgn, _mm256_mul_pd(si, gnv));
+            ygn = _mm256_add_pd(ygn, _mm256_mul_pd(yi, gnv));
         }
         // Order the streaming stores before whatever reads `s` and `y` next.
         _mm_sfence();
-        let (mut sy, mut ss, mut yy, mut sg, mut sm) =
-            (lanes(sy), lanes(ss), lanes(yy), lanes(sg), lanes(sm));
-        super::pair_tail(
-            x, x_new, g, g_new, s, y, nc, &mut sy, &mut ss, &mut yy, &mut sg, &mut sm,
-        );
-        super::finish_pair(sy, ss, yy, sg, sm)
+        let mut a = PairLanes {
+            sy: lanes(sy),
+            ss: lanes(ss),
+            yy: lanes(yy),
+            sg: lanes(sg),
+            sm: lanes(sm),
+            sg_new: lanes(sgn),
+            yg_new: lanes(ygn),
+            ..PairLanes::default()
+        };
+        super::pair_tail(x, x_new, g, g_new, s, y, nc, &mut a);
+        super::finish_pair(a)
     }
 }
 
@@ -652,17 +683,26 @@ mod tests {
                 assert_eq!(bits(&[p, m]), bits(&[want.0, want.1]), "n = {n}");
             }
 
-            let (mut s, mut y, mut s_ref, mut y_ref) =
-                (vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]);
-            let mut x_new = v[1].clone();
+            let mut x_nan = v[1].clone();
             if n > 2 {
-                x_new[2] = f64::NAN;
+                x_nan[2] = f64::NAN;
             }
-            let got = pair_pass(&v[0], &x_new, &v[2], &v[3], &mut s, &mut y);
-            let want = pair_pass_portable(&v[0], &x_new, &v[2], &v[3], &mut s_ref, &mut y_ref);
-            let b = |p: PairSums| bits(&[p.sy, p.ss, p.yy, p.sg, p.s_max]);
-            assert_eq!(b(got), b(want), "n = {n}");
-            assert_eq!((bits(&s), bits(&y)), (bits(&s_ref), bits(&y_ref)));
+            for x_new in [&v[1], &x_nan] {
+                let (mut s, mut y, mut s_ref, mut y_ref) =
+                    (vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+                let got = pair_pass(&v[0], x_new, &v[2], &v[3], &mut s, &mut y);
+                let want = pair_pass_portable(&v[0], x_new, &v[2], &v[3], &mut s_ref, &mut y_ref);
+                let b = |p: PairSums| bits(&[p.sy, p.ss, p.yy, p.sg, p.s_max, p.sg_new, p.yg_new]);
+                assert_eq!(b(got), b(want), "n = {n}");
+                assert_eq!((bits(&s), bits(&y)), (bits(&s_ref), bits(&y_ref)));
+                // sᵀg₊ and yᵀg₊ carry the bits sweep 1 would compute.
+                let (sg_new, yg_new) = dot2(&s, &y, &v[3]);
+                assert_eq!(
+                    bits(&[got.sg_new, got.yg_new]),
+                    bits(&[sg_new, yg_new]),
+                    "n = {n}"
+                );
+            }
         }
     }
 }

@@ -160,6 +160,13 @@ struct History {
     /// The newest pair's slot, whose products with the older pairs the next
     /// sweep completes, with the damping `θ` and step `α` of its `y`.
     pending: Option<Pending>,
+    /// The newest pair's slot with `s_kᵀg_{k+1}` and `y_kᵀg_{k+1}` from the
+    /// pair pass, bit for bit what sweep 1 would compute, so that sweep 1
+    /// skips the slot (one pair of the history not read, `2n` doubles).
+    /// Not kept across a checkpoint: sweep 1 then reads the pair, to the
+    /// same bits.
+    #[serde(skip)]
+    fresh: Option<(usize, f64, f64)>,
     /// `γ_k` of N&W (7.20).
     #[serde(with = "float_serde")]
     gamma: f64,
@@ -191,6 +198,7 @@ impl History {
             sg_prev: vec![0.0; slots],
             yg_prev: vec![0.0; slots],
             pending: None,
+            fresh: None,
             gamma: 1.0,
         };
         // Fresh pages (at n = 1e6, m = 10, 176 MB, ≈ 80 ms of the kernel's
@@ -242,6 +250,7 @@ impl History {
     fn clear(&mut self) {
         self.len = 0;
         self.pending = None;
+        self.fresh = None;
         self.gamma = 1.0;
     }
 
@@ -430,8 +439,10 @@ impl<L, I> Lbfgs<L, I> {
         let h = &mut self.history;
         order.clear();
         order.extend((0..h.len).map(|c| h.slot(c)));
+        // Valid for the `g` of the iteration after the pair pass only.
+        let fresh = h.fresh.take();
         let (gd, dm) = match self.form {
-            LbfgsForm::Compact => compact_direction(h, g, d, sg, yg, t, u, order, by_addr),
+            LbfgsForm::Compact => compact_direction(h, g, d, sg, yg, t, u, order, by_addr, fresh),
             LbfgsForm::TwoLoop => two_loop_direction(h, g, d, t, order),
         };
         *d_max = dm;
@@ -475,6 +486,7 @@ fn compact_direction(
     u: &mut [f64],
     order: &[usize],
     by_addr: &mut Vec<usize>,
+    fresh: Option<(usize, f64, f64)>,
 ) -> (f64, f64) {
     let n = g.len();
     let w = h.slots;
@@ -489,15 +501,21 @@ fn compact_direction(
     // block of `g` (two per pass, four streams at once, read 1.3× slower).
     by_addr.clear();
     by_addr.extend((0..w).filter(|k| order.contains(k)));
+    let fresh = fresh.filter(|(p, _, _)| order.contains(p));
+    let skip = fresh.map(|(p, _, _)| p);
     for (b, start) in (0..n).step_by(BLOCK).enumerate() {
         let end = (start + BLOCK).min(n);
         let gb = &g[start..end];
-        for &k in by_addr.iter() {
+        for &k in by_addr.iter().filter(|&&k| Some(k) != skip) {
             let r = h.chunk(k, b);
             let (a, c) = dot2(&h.s[r.clone()], &h.y[r], gb);
             sg[k] += a;
             yg[k] += c;
         }
+    }
+    if let Some((p, a, c)) = fresh {
+        sg[p] = a;
+        yg[p] = c;
     }
     // Complete the newest pair's column of R and row of YᵀY from the two
     // sweeps: s_iᵀy_k = s_iᵀg_{k+1} − s_iᵀg_k (times θ, less (1 − θ) α s_iᵀg_k
@@ -724,7 +742,8 @@ impl<P: Gradient, L: LineSearch, I: InitialStep> Minimizer<P> for Lbfgs<L, I> {
             x_trial, g_trial, ..
         } = &mut self.work;
 
-        // s_k and y_k into the free slot, with sᵀy, sᵀs, yᵀy, sᵀg_k and ‖s‖∞.
+        // s_k and y_k into the free slot, with sᵀy, sᵀs, yᵀy, sᵀg_k, ‖s‖∞ and
+        // the next sweep's products with g_{k+1}.
         let h = &mut self.history;
         let k = h.free_slot();
         let mut sums = PairSums::default();
@@ -746,6 +765,8 @@ impl<P: Gradient, L: LineSearch, I: InitialStep> Minimizer<P> for Lbfgs<L, I> {
             yy,
             sg,
             s_max,
+            sg_new,
+            yg_new,
         } = sums;
         if !f.is_finite() || !yy.is_finite() {
             state.note = Some(format!(
@@ -756,7 +777,10 @@ impl<P: Gradient, L: LineSearch, I: InitialStep> Minimizer<P> for Lbfgs<L, I> {
         }
         let s_b_s = -step.alpha * sg; // B_k s_k = −α_k ∇f_k
         match curvature_test(self.guard, self.curvature_eps, sy, (ss * yy).sqrt(), s_b_s) {
-            Curvature::Accept => h.commit(m, sy, yy, 1.0, step.alpha, self.initial_scaling),
+            Curvature::Accept => {
+                h.commit(m, sy, yy, 1.0, step.alpha, self.initial_scaling);
+                h.fresh = Some((k, sg_new, yg_new));
+            }
             Curvature::Damp { theta } => {
                 let mut rr = 0.0;
                 for (b, start) in (0..n).step_by(BLOCK).enumerate() {
@@ -816,7 +840,7 @@ mod tests {
                 by_addr,
                 ..
             } = &mut w;
-            compact_direction(&mut h, &g, d, sg, yg, t, u, order, by_addr);
+            compact_direction(&mut h, &g, d, sg, yg, t, u, order, by_addr, None);
             // A random s with y = A s for a random SPD diagonal A, and g_{k+1} = g_k + y.
             let k = h.free_slot();
             let (mut sy, mut yy) = (0.0, 0.0);
@@ -860,7 +884,7 @@ mod tests {
                 by_addr,
                 ..
             } = &mut w;
-            let (gd, _) = compact_direction(&mut h, &g, d, sg, yg, t, u, order, by_addr);
+            let (gd, _) = compact_direction(&mut h, &g, d, sg, yg, t, u, order, by_addr, None);
             let scale = d_two.iter().fold(0.0f64, |a, v| a.max(v.abs()));
             for i in 0..n {
                 assert!(
