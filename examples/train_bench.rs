@@ -310,7 +310,7 @@ impl<'p> Recorder<'p> {
     /// Whether iteration `iteration`, ending at `seconds`, is on the grid
     /// (and moves the time grid on if so).
     fn due(&mut self, iteration: usize, seconds: f64) -> bool {
-        let due = iteration <= 10 || iteration % self.every == 0 || seconds >= self.next_t;
+        let due = iteration <= 10 || iteration.is_multiple_of(self.every) || seconds >= self.next_t;
         while self.next_t <= seconds {
             self.next_t += self.budget / points() as f64;
         }
@@ -709,7 +709,7 @@ fn main() -> Res<()> {
         // At most about 300 rows per run: the first 10 iterations, then
         // every k-th, and the last.
         let every = (d.len() / 300).max(1);
-        let keep = |i: usize| i < 10 || (i + 1) % every == 0 || i + 1 == d.len();
+        let keep = |i: usize| i < 10 || (i + 1).is_multiple_of(every) || i + 1 == d.len();
         for (_, (k, l, rho, cg)) in d.iter().enumerate().filter(|(i, _)| keep(*i)) {
             let _ = writeln!(dcsv, "{},{m},{seed},{k},{l:.6e},{rho:.6e},{cg}", o.task);
         }

@@ -143,7 +143,7 @@ fn normal_quantile(u: f64) -> f64 {
 }
 
 fn check_samples(samples: usize) -> Result<usize, ContinuationError> {
-    if samples < 2 || samples % 2 != 0 {
+    if samples < 2 || !samples.is_multiple_of(2) {
         return Err(ContinuationError::BadSamples(samples));
     }
     Ok(samples / 2)

@@ -54,7 +54,7 @@ impl Dataset {
                 "a data set needs at least one input and one target".into(),
             ));
         }
-        if inputs.len() % dim != 0 {
+        if !inputs.len().is_multiple_of(dim) {
             return Err(NnError::Length {
                 what: "inputs",
                 got: inputs.len(),

@@ -389,7 +389,7 @@ impl Mlp {
         stats: Option<&BatchNormStats>,
     ) -> Result<Vec<f64>, NnError> {
         self.check_params(params)?;
-        if x.is_empty() || x.len() % self.inputs != 0 {
+        if x.is_empty() || !x.len().is_multiple_of(self.inputs) {
             return Err(NnError::Length {
                 what: "inputs",
                 got: x.len(),

@@ -545,8 +545,8 @@ mod avx2 {
         let (mut sy, mut ss, mut yy, mut sg, mut sm) = (zero, zero, zero, zero, zero);
         let (mut sgn, mut ygn) = (zero, zero);
         let sign = _mm256_set1_pd(-0.0);
-        let s_aligned = s.as_ptr() as usize % 16 == 0;
-        let y_aligned = y.as_ptr() as usize % 16 == 0;
+        let s_aligned = (s.as_ptr() as usize).is_multiple_of(16);
+        let y_aligned = (y.as_ptr() as usize).is_multiple_of(16);
         for (((((xc, xnc), gc), gnc), sc), yc) in x[..nc]
             .chunks_exact(4)
             .zip(x_new[..nc].chunks_exact(4))
@@ -570,7 +570,12 @@ mod avx2 {
             ygn = _mm256_add_pd(ygn, _mm256_mul_pd(yi, gnv));
         }
         // Order the streaming stores before whatever reads `s` and `y` next.
-        _mm_sfence();
+        // SAFETY: a store fence has no preconditions (the intrinsic is an
+        // `unsafe fn` in the Rust versions before it became safe).
+        #[allow(unused_unsafe)]
+        unsafe {
+            _mm_sfence()
+        };
         let mut a = PairLanes {
             sy: lanes(sy),
             ss: lanes(ss),
