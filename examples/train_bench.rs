@@ -31,8 +31,12 @@
 //!
 //! Output in `--out DIR`: `TASK_runs.csv` (task, method, lr, seed,
 //! iteration, examples, seconds, loss, reported: every sweep run included,
-//! `reported = 1` for the runs in the summary), `TASK_damping.csv` (the λ, ρ,
-//! CG-step traces of hf and natural, thinned to about 300 rows a run),
+//! `reported = 1` for the runs in the summary), `TASK_damping.csv` (task,
+//! method, seed, iteration, lambda, rho, cg_iterations, rejected: the λ, ρ,
+//! CG-step traces of hf, natural and kfac, thinned to about 300 rows a run
+//! but keeping every iteration whose step K-FAC's step check rejected,
+//! `rejected = 1`; kfac's ρ is `NaN` between its T₁ checks and its CG
+//! column 0),
 //! `TASK_{iterations,examples,seconds}.svg` (median over seeds of each
 //! method's reported run), and the summary table (stdout and
 //! `TASK_summary.txt`). "Examples" counts training examples whose gradient
@@ -333,8 +337,9 @@ impl RunRec {
     }
 }
 
-/// The damping trace of one hf/natural run: (iteration, λ, ρ, CG steps).
-type Damping = Vec<(usize, f64, f64, usize)>;
+/// The damping trace of one hf/natural/kfac run: (iteration, λ, ρ, CG
+/// steps, whether K-FAC's step check rejected the step).
+type Damping = Vec<(usize, f64, f64, usize, bool)>;
 
 fn first_order<O: Optimizer>(
     mut opt: O,
@@ -455,7 +460,7 @@ fn second_order(
     let mut damping = Damping::new();
     let batch = t.batch as u64;
     let mut on_iter = |s: &HfStep<'_>| {
-        damping.push((s.iteration, s.lambda, s.rho, s.cg_iterations));
+        damping.push((s.iteration, s.lambda, s.rho, s.cg_iterations, false));
         rec.after(s.iteration, s.iteration as u64 * batch, s.x)
     };
     match method {
@@ -479,7 +484,8 @@ fn second_order(
             // The trace's CG column is 0: K-FAC solves no linear system.
             let mut rejected = Vec::new();
             let mut on_kfac = |s: &KfacStep<'_>| {
-                damping.push((s.iteration, s.lambda, s.rho.unwrap_or(f64::NAN), 0));
+                let rho = s.rho.unwrap_or(f64::NAN);
+                damping.push((s.iteration, s.lambda, rho, 0, s.rejected));
                 if s.rejected {
                     rejected.push(s.iteration);
                 }
@@ -704,14 +710,19 @@ fn main() -> Res<()> {
     }
     let path = o.out.join(format!("{}_runs.csv", o.task));
     std::fs::write(&path, csv)?;
-    let mut dcsv = String::from("task,method,seed,iteration,lambda,rho,cg_iterations\n");
+    let mut dcsv = String::from("task,method,seed,iteration,lambda,rho,cg_iterations,rejected\n");
     for (m, seed, d) in &traces {
-        // At most about 300 rows per run: the first 10 iterations, then
-        // every k-th, and the last.
+        // About 300 rows per run: the first 10 iterations, then every k-th,
+        // the last, and every iteration whose step K-FAC's check rejected.
         let every = (d.len() / 300).max(1);
-        let keep = |i: usize| i < 10 || (i + 1).is_multiple_of(every) || i + 1 == d.len();
-        for (_, (k, l, rho, cg)) in d.iter().enumerate().filter(|(i, _)| keep(*i)) {
-            let _ = writeln!(dcsv, "{},{m},{seed},{k},{l:.6e},{rho:.6e},{cg}", o.task);
+        let keep = |i: usize| i < 10 || (i + 1).is_multiple_of(every) || i + 1 == d.len() || d[i].4;
+        for (_, (k, l, rho, cg, rej)) in d.iter().enumerate().filter(|(i, _)| keep(*i)) {
+            let rej = u8::from(*rej);
+            let _ = writeln!(
+                dcsv,
+                "{},{m},{seed},{k},{l:.6e},{rho:.6e},{cg},{rej}",
+                o.task
+            );
         }
     }
     std::fs::write(o.out.join(format!("{}_damping.csv", o.task)), dcsv)?;

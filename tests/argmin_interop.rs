@@ -46,3 +46,19 @@ fn hesse_solves_an_argmin_problem_through_the_adapter_both_ways() {
     // Every evaluation went through argmin's traits and was counted there.
     assert_eq!(there.evals().g, r.evals.g);
 }
+
+/// Built with the feature, `hesse` accepts argmin's solvers by name, and the
+/// "unknown method" message lists them among the known ones.
+#[test]
+fn the_unknown_method_message_lists_argmin_solvers() {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_hesse"))
+        .args(["compare", "--methods", "bfgs,nope"])
+        .output()
+        .expect("the hesse binary runs");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("unknown method 'nope' (known: gd, "), "{err}");
+    for name in ARGMIN_METHODS {
+        assert!(err.contains(name), "{name} missing: {err}");
+    }
+}

@@ -435,3 +435,55 @@ fn kfac_trains_digits_with_its_options_and_damping_trace_in_the_json() {
     }
     let _ = std::fs::remove_dir_all(&out);
 }
+
+/// `hesse train --optimizer kfac`'s table counts the steps the step check
+/// rejected, as the JSON does. Measured (seed 0, digits 64-32-10, 10
+/// iterations on minibatches of 256, λ₀ = 1e-4, small enough that the first
+/// steps overshoot): 3 rejected, at iterations 1, 2 and 8.
+#[test]
+fn kfac_table_shows_the_rejected_steps() {
+    let out = out_dir("kfac-table");
+    let args = [
+        "--optimizer",
+        "kfac",
+        "--batch",
+        "256",
+        "--epochs",
+        "10",
+        "--damping",
+        "1e-4",
+        "--seed",
+        "0",
+    ];
+    let v = train_json(&args, &out);
+    let rejected: Vec<String> = v["damping"]["rejected_iterations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i.to_string())
+        .collect();
+    assert_eq!(rejected, ["1", "2", "8"]);
+    let table = |extra: &[&str]| {
+        let mut a = vec!["train"];
+        a.extend_from_slice(&args);
+        a.extend_from_slice(extra);
+        a.extend_from_slice(&["--out", out.to_str().unwrap()]);
+        let o = hesse(&a);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let text = table(&[]);
+    assert!(
+        text.contains("step check: 3 of 10 steps rejected (iterations 1, 2, 8)\n"),
+        "{text}"
+    );
+    let text = table(&["--no-step-check"]);
+    assert!(text.contains("step check: off\n"), "{text}");
+    // Other optimizers' tables have no such line.
+    let mut a = vec!["train", "--optimizer", "hf", "--epochs", "2"];
+    a.extend_from_slice(&["--out", out.to_str().unwrap()]);
+    let o = hesse(&a);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("step check"));
+    let _ = std::fs::remove_dir_all(&out);
+}

@@ -1,8 +1,12 @@
-//! `hesse fit MODEL --data FILE [--start 1|2|NAME=VALUE,...] [--response EXPR]`
+//! `hesse fit MODEL --data FILE [--start 1|2|NAME=VALUE,...] [--response EXPR]
+//! [--scaling column-norms|identity]`
 //!
 //! Least-squares fit of `y = MODEL(x)` by Levenberg-Marquardt
 //! ([`LevenbergMarquardt`], MINPACK's `lmder`, tolerances `1e-15`) with the
-//! residual Jacobian exact from the expression tape.
+//! residual Jacobian exact from the expression tape. `--scaling` chooses the
+//! diagonal `D` of the trust region `‖D p‖ ≤ Δ` ([`Scaling`]): the running
+//! column norms of `J` (MINPACK's `mode = 1`, the default) or `D = I`
+//! (Levenberg 1944); the JSON report echoes it as `scaling`.
 //!
 //! # The model
 //!
@@ -45,7 +49,7 @@ use std::path::Path;
 
 use clap::Args;
 use hesse::expr::{CompileError, Expr, ParseError, Tape, Workspace};
-use hesse::newton::{Fit, LevenbergMarquardt};
+use hesse::newton::{Fit, LevenbergMarquardt, Scaling};
 use hesse::problem::Residuals;
 use hesse::problems::nist::{NistDataset, NistError, lre};
 use nalgebra::DMatrix;
@@ -84,9 +88,44 @@ pub struct FitArgs {
     #[arg(long, default_value_t = 1000)]
     pub max_iter: u64,
 
+    /// The diagonal D of the trust region ‖D p‖ ≤ Δ: column-norms is
+    /// invariant under rescaling the parameters; identity (Levenberg's
+    /// damping λI) suits parameters of comparable magnitude.
+    #[arg(long, value_enum, default_value_t = ScalingArg::ColumnNorms)]
+    pub scaling: ScalingArg,
+
     /// Print one JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `--scaling`: the [`Scaling`] modes the command line offers (a fixed
+/// diagonal, [`Scaling::Diagonal`], is library-only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScalingArg {
+    /// d_j = the largest norm of Jacobian column j so far (MINPACK's mode 1,
+    /// `Scaling::ColumnNorms`, the library's default).
+    ColumnNorms,
+    /// D = I (Levenberg 1944, `Scaling::Identity`).
+    Identity,
+}
+
+impl ScalingArg {
+    /// The library's value.
+    fn scaling(self) -> Scaling {
+        match self {
+            Self::ColumnNorms => Scaling::ColumnNorms,
+            Self::Identity => Scaling::Identity,
+        }
+    }
+
+    /// The name on the command line and in the JSON report.
+    fn name(self) -> &'static str {
+        match self {
+            Self::ColumnNorms => "column-norms",
+            Self::Identity => "identity",
+        }
+    }
 }
 
 /// Bad input to `fit`.
@@ -338,6 +377,8 @@ struct Output<'a> {
     method: &'a str,
     model: &'a str,
     response: &'a str,
+    /// `--scaling`: column-norms or identity.
+    scaling: &'static str,
     converged: bool,
     termination: &'static str,
     message: &'static str,
@@ -524,7 +565,9 @@ pub fn run(args: &FitArgs) -> Result<String, FitError> {
         sqrt_w: data.w.iter().map(|w| w.sqrt()).collect(),
         ws: RefCell::new((ws, vec![0.0; n])),
     };
-    let solver = LevenbergMarquardt::default().with_max_iter(args.max_iter);
+    let solver = LevenbergMarquardt::default()
+        .with_max_iter(args.max_iter)
+        .with_scaling(args.scaling.scaling());
     let fit = solver.fit(&problem, &x0)?;
 
     let lre = certified.as_ref().and_then(|c| {
@@ -534,7 +577,14 @@ pub fn run(args: &FitArgs) -> Result<String, FitError> {
         })
     });
     Ok(if args.json {
-        json(&model_src, &response_text, &params, &fit, lre.as_ref())
+        json(
+            &model_src,
+            &response_text,
+            args.scaling,
+            &params,
+            &fit,
+            lre.as_ref(),
+        )
     } else {
         table(&params, &fit, lre.as_ref())
     })
@@ -610,6 +660,7 @@ fn start_values(
 fn json(
     model: &str,
     response: &str,
+    scaling: ScalingArg,
     params: &[String],
     fit: &Fit,
     lre: Option<&(Vec<f64>, f64)>,
@@ -621,6 +672,7 @@ fn json(
         method: &r.method,
         model,
         response,
+        scaling: scaling.name(),
         converged: r.converged(),
         termination: r.termination.as_str(),
         message: r.termination.message(),
@@ -690,6 +742,17 @@ fn table(params: &[String], fit: &Fit, lre: Option<&(Vec<f64>, f64)>) -> String 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `--scaling`'s default is the library's, and the names are clap's.
+    #[test]
+    fn scaling_default_and_names() {
+        use clap::ValueEnum;
+        assert_eq!(ScalingArg::ColumnNorms.scaling(), Scaling::default());
+        for s in ScalingArg::value_variants() {
+            let clap_name = s.to_possible_value().expect("not skipped");
+            assert_eq!(clap_name.get_name(), s.name());
+        }
+    }
 
     #[test]
     fn nist_model_lines() {

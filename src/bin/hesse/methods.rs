@@ -147,14 +147,15 @@ pub fn is_baseline(name: &str) -> bool {
     BASELINES.iter().any(|m| m.name == name)
 }
 
-/// The names of [`METHODS`], comma-separated, for error messages.
+/// The names of [`METHODS`] and [`BASELINES`], comma-separated, for error
+/// messages; with the `argmin` feature also argmin's solvers
+/// (`hesse::interop::argmin::ARGMIN_METHODS`), which [`run_method`] accepts
+/// too.
 pub fn known_methods() -> String {
-    METHODS
-        .iter()
-        .chain(BASELINES)
-        .map(|m| m.name)
-        .collect::<Vec<_>>()
-        .join(", ")
+    let names = METHODS.iter().chain(BASELINES).map(|m| m.name);
+    #[cfg(feature = "argmin")]
+    let names = names.chain(hesse::interop::argmin::ARGMIN_METHODS.iter().copied());
+    names.collect::<Vec<_>>().join(", ")
 }
 
 /// The `--method` help: every method with its description.
@@ -317,5 +318,19 @@ mod tests {
             run_method("nope", &p, &[0.0, 0.0], &options),
             Err(MethodError::Unknown { .. })
         ));
+    }
+
+    /// The "known:" list names exactly what `check_method` accepts.
+    #[test]
+    fn known_methods_lists_every_accepted_name() {
+        let known = known_methods();
+        let names: Vec<&str> = known.split(", ").collect();
+        for name in &names {
+            assert!(check_method(name).is_ok(), "{name}");
+        }
+        let all = METHODS.iter().chain(BASELINES).map(|m| m.name);
+        #[cfg(feature = "argmin")]
+        let all = all.chain(hesse::interop::argmin::ARGMIN_METHODS.iter().copied());
+        assert_eq!(names, all.collect::<Vec<_>>());
     }
 }

@@ -17,7 +17,9 @@
 //! curvature on its first `--curvature-batch` examples; `--damping`,
 //! `--cg-iters`, `--cg-tol`, `--precondition` and `--min-damping` (hf) and `--lr` (natural's ε)
 //! set their options, and `--json` adds `second_order` (the options used) and
-//! `damping` (the λ, ρ and CG-step traces with a summary).
+//! `damping` (the λ, ρ and CG-step traces with a summary). `--optimizer
+//! kfac` (Martens & Grosse 2015) likewise; its table adds how many steps the
+//! step check rejected, and at which iterations.
 //!
 //! `--task autoencoder` trains inputs → inputs. The network sees the
 //! standardized inputs; its targets are the raw inputs scaled to `[0, 1]` by
@@ -1107,6 +1109,9 @@ fn table(o: &Output) -> String {
         o.seconds,
         o.best_epoch.map_or("-".into(), |e| e.to_string())
     );
+    if let Some(line) = step_check_line(o) {
+        s += &line;
+    }
     s += &format!(
         "train:      loss {:.4e}  accuracy {}\n",
         o.train_loss.0,
@@ -1119,4 +1124,40 @@ fn table(o: &Output) -> String {
     );
     s += &format!("wrote {0}/history.csv and {0}/loss.svg\n", o.out);
     s
+}
+
+/// K-FAC only: the step check's rejections as one line of the table, as in
+/// `step check: 3 of 10 steps rejected (iterations 1, 2, 8)`, the first
+/// [`LISTED`] iterations listed (all of them are in the JSON's
+/// `damping.rejected_iterations`); `step check: off` under `--no-step-check`.
+fn step_check_line(o: &Output) -> Option<String> {
+    /// Rejected iterations listed before an ellipsis.
+    const LISTED: usize = 10;
+    let on = o.second_order.as_ref()?.step_check?;
+    if !on {
+        return Some("step check: off\n".into());
+    }
+    let rejected = o.damping.as_ref()?.rejected_iterations.as_ref()?;
+    let mut s = format!(
+        "step check: {} of {} steps rejected",
+        rejected.len(),
+        o.history.len()
+    );
+    if !rejected.is_empty() {
+        let mut listed: Vec<String> = rejected
+            .iter()
+            .take(LISTED)
+            .map(ToString::to_string)
+            .collect();
+        if rejected.len() > LISTED {
+            listed.push("…".into());
+        }
+        s += &format!(
+            " (iteration{} {})",
+            if rejected.len() == 1 { "" } else { "s" },
+            listed.join(", ")
+        );
+    }
+    s.push('\n');
+    Some(s)
 }
