@@ -330,8 +330,10 @@ impl Work {
                 .into_iter()
                 .filter_map(|v| Pages::of(v)?.range(0..n))
                 .collect();
-            // SAFETY: the three vectors are never resized or replaced, and
-            // `prefault`, declared before them, is dropped before they are.
+            // SAFETY: the three vectors are never resized; `prefault`,
+            // declared before them, is dropped before they are, and
+            // `next_iter` drops it before it hands `x_trial` and `g_trial`
+            // to the driver's state (`mem::swap`).
             w.prefault = unsafe { Prefault::start(pages) };
         }
         w
@@ -749,6 +751,10 @@ impl<P: Gradient, L: LineSearch, I: InitialStep> Minimizer<P> for Lbfgs<L, I> {
         if reset {
             state.note = Some("cleared L-BFGS history: the line search failed along −H g".into());
         }
+        // `x_trial` and `g_trial` go to the driver's state below (swapped with
+        // `x_k`, `g_k`): stop the thread mapping their pages first (it has
+        // long finished by now, at the end of the first iteration).
+        drop(std::mem::take(&mut self.work.prefault));
         let Work {
             x_trial, g_trial, ..
         } = &mut self.work;
