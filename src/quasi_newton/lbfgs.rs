@@ -511,7 +511,8 @@ fn compact_direction(
     }
     // Slots in address order (the sums do not depend on it), so each block
     // of the history is read front to back, one slot per pass over the
-    // block of `g` (two per pass, four streams at once, read 1.3× slower).
+    // block of `g` (two per pass, four streams at once, read slower:
+    // `examples/sweep_bandwidth.rs`).
     by_addr.clear();
     by_addr.extend((0..w).filter(|k| order.contains(k)));
     let fresh = fresh.filter(|(p, _, _)| order.contains(p));
