@@ -2,9 +2,10 @@
 //! fresh `(m + 1) n`-double vectors (176 MB), written once front to back (as
 //! the pair passes of a solve's first `m + 1` iterations write them), with
 //! the pages faulted in one trap at a time (plain `vec![0.0; len]`) against
-//! mapped in one call beforehand (`madvise(MADV_POPULATE_WRITE)`, Linux ≥ 5.14,
-//! what `Lbfgs` does). Also the write alone into memory already mapped, the
-//! part no allocation strategy saves.
+//! mapped in one call beforehand (`madvise(MADV_POPULATE_WRITE)`, Linux ≥ 5.14;
+//! `Lbfgs` makes these calls on a helper thread, range by range, while the
+//! run goes on). Also the write alone into memory already mapped, the part
+//! no allocation strategy saves.
 //!
 //! Run: `cargo run --release --example first_touch [rounds] [n]`
 //! (defaults 7 and 1e6); prints medians of the calling thread's CPU time
