@@ -526,3 +526,55 @@ fn the_step_check_stops_the_divergence_of_a_memorizing_classifier() {
         }
     }
 }
+
+#[test]
+fn the_step_check_leaves_accepted_steps_bit_for_bit_unchanged() {
+    // Without a rejection the checked run is the paper's, bit for bit: the
+    // check's evaluations (h(θ) from the statistics' forward pass, h(θ + δ)
+    // on the sub-batch, or on the whole minibatch every T₁, T₂) and the way
+    // an accepted step is applied (the evaluated θ + δ moved into θ) change
+    // no iterate, statistic or damping. With T₁ = T₂ = 1000 the unchecked
+    // run never forms θ + δ (it adds δ to θ) and the checked one does at
+    // every iteration.
+    let (mlp, data) = digits_autoencoder();
+    let problem = mlp.problem(&data).unwrap();
+    let x0 = mlp.init(Init::Glorot, 0);
+    let opts = KfacTraining {
+        iterations: 100,
+        batch_size: 256,
+        seed: 0,
+    };
+    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<u64>>();
+    for periods in [None, Some(1000)] {
+        let run = |check: bool| {
+            let mut kfac = Kfac::default()
+                .with_initial_damping(0.3)
+                .with_step_check(check);
+            if let Some(t) = periods {
+                kfac = kfac.with_t1(t).with_t2(t);
+            }
+            let mut xs = Vec::new();
+            kfac.train(&problem, &x0, &opts, &mut |s| {
+                xs.push(bits(s.x));
+                true
+            })
+            .unwrap();
+            (xs, kfac.trace().clone())
+        };
+        let (off, tr_off) = run(false);
+        let (on, tr_on) = run(true);
+        assert!(
+            tr_on.rejected.iter().all(|r| !r),
+            "{periods:?}: a rejection"
+        );
+        assert_eq!(on.len(), 100);
+        for (k, (a, b)) in on.iter().zip(&off).enumerate() {
+            assert!(a == b, "{periods:?}: iterate {} differs", k + 1);
+        }
+        assert_eq!(bits(&tr_on.batch_loss), bits(&tr_off.batch_loss));
+        assert_eq!(bits(&tr_on.lambda), bits(&tr_off.lambda));
+        assert_eq!(bits(&tr_on.gamma), bits(&tr_off.gamma));
+        let searches = if periods.is_none() { 5 } else { 0 };
+        assert_eq!(tr_on.gamma_search.len(), searches);
+    }
+}

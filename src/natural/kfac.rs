@@ -738,24 +738,25 @@ impl Kfac {
                 .value_grad_batch(&x, &batch, &mut g)
                 .map_err(nn_err)?;
 
-            // Statistics and running averages (§5).
+            // Statistics and running averages (§5), and h on the statistics
+            // sub-batch at θ for the step check: their forward pass is the
+            // gradient's, cut to the first columns (cached), so h is free.
             let seed = rng.random::<u64>();
             let est = self.estimator;
+            let mut h_curv = f64::NAN;
             let factors = problem
-                .kfac_factors_batch(&x, curv, &mut |p| est.output_vectors(loss, kout, p, seed))
+                .kfac_factors_value_batch(
+                    &x,
+                    curv,
+                    &mut |p| est.output_vectors(loss, kout, p, seed),
+                    self.step_check.then_some(&mut h_curv),
+                )
                 .map_err(nn_err)?;
             let eps = (1.0 - 1.0 / it as f64).min(self.factor_decay);
             for (ls, (a, gm)) in layers.iter_mut().zip(&factors) {
                 blend(&mut ls.a, a.as_slice(), eps);
                 blend(&mut ls.g, gm.as_slice(), eps);
             }
-            // h on the statistics sub-batch at θ: its forward pass is the
-            // gradient's, cut to the first columns (cached), so this is free.
-            let h_curv = if self.step_check {
-                problem.value_batch(&x, curv).map_err(nn_err)?
-            } else {
-                f64::NAN
-            };
 
             // Eigendecompositions every T₃ (and early, while the averages move fast).
             let refresh = it % self.t3 == 0 || (it < self.t3 && it.is_power_of_two());
@@ -776,8 +777,11 @@ impl Kfac {
 
             let search = self.adapt_gamma && it % self.t2 == 0;
             let mut h_new = None;
+            // Whether `trial` holds x + δ of the proposal taken (then an
+            // accepted step moves it into x instead of adding δ again).
+            let mut trial_is_step = false;
             let prev = (self.momentum && have_prev).then_some(delta_prev.as_slice());
-            let proposal = if search {
+            let mut proposal = if search {
                 let gamma = self.gamma;
                 let candidates = [gamma / omega2, gamma, gamma * omega2];
                 let mut best: Option<(usize, Proposal, Inverses)> = None;
@@ -788,7 +792,7 @@ impl Kfac {
                     for ((t, xi), di) in trial.iter_mut().zip(&x).zip(&p.delta) {
                         *t = xi + di;
                     }
-                    let hc = problem.value_batch(&trial, &batch).map_err(nn_err)?;
+                    let hc = problem.value_batch_once(&trial, &batch).map_err(nn_err)?;
                     losses[c] = hc;
                     let better = match &best {
                         None => true,
@@ -799,6 +803,7 @@ impl Kfac {
                     }
                 }
                 let (chosen, p, inv) = best.expect("three candidates");
+                trial_is_step = chosen == candidates.len() - 1;
                 self.gamma = candidates[chosen];
                 for (ls, i) in layers.iter_mut().zip(inv) {
                     ls.inv = Some(i);
@@ -838,7 +843,8 @@ impl Kfac {
                         for ((t, xi), di) in trial.iter_mut().zip(&x).zip(&proposal.delta) {
                             *t = xi + di;
                         }
-                        problem.value_batch(&trial, &batch).map_err(nn_err)?
+                        trial_is_step = true;
+                        problem.value_batch_once(&trial, &batch).map_err(nn_err)?
                     }
                 };
                 h_new = Some(hn);
@@ -862,7 +868,11 @@ impl Kfac {
                         for ((t, xi), di) in trial.iter_mut().zip(&x).zip(&proposal.delta) {
                             *t = xi + di;
                         }
-                        (h_curv, problem.value_batch(&trial, curv).map_err(nn_err)?)
+                        trial_is_step = true;
+                        (
+                            h_curv,
+                            problem.value_batch_once(&trial, curv).map_err(nn_err)?,
+                        )
                     }
                 };
                 // A NaN or infinite h1 is rejected too.
@@ -874,10 +884,15 @@ impl Kfac {
                 }
                 have_prev = false;
             } else {
-                for (xi, di) in x.iter_mut().zip(&proposal.delta) {
-                    *xi += di;
+                if trial_is_step {
+                    // trial = x + δ, computed as the sum below would.
+                    std::mem::swap(&mut x, &mut trial);
+                } else {
+                    for (xi, di) in x.iter_mut().zip(&proposal.delta) {
+                        *xi += di;
+                    }
                 }
-                delta_prev.copy_from_slice(&proposal.delta);
+                std::mem::swap(&mut delta_prev, &mut proposal.delta);
                 have_prev = true;
             }
             let tr = &mut self.trace;
