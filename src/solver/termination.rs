@@ -36,6 +36,15 @@ pub enum Termination {
     LinearAlgebraFailure,
     /// An observer asked to stop.
     UserStop,
+    /// The run stopped moving at the rounding level of `f`: no decrease in `f`
+    /// and a negligible step over several iterations, or a zero step from the
+    /// line search or trust region. Not convergence: the gradient tolerance
+    /// may be unreachable in floating point at this point.
+    NoProgress,
+    /// `f` appears unbounded below: it fell below the unboundedness threshold,
+    /// reached −∞, or the line search extrapolated without bound while `f` kept
+    /// decreasing.
+    Unbounded,
 }
 
 impl Termination {
@@ -64,6 +73,8 @@ impl Termination {
             Termination::TrustRegionTooSmall => "trust_region_too_small",
             Termination::LinearAlgebraFailure => "linear_algebra_failure",
             Termination::UserStop => "user_stop",
+            Termination::NoProgress => "no_progress",
+            Termination::Unbounded => "unbounded",
         }
     }
 
@@ -84,6 +95,10 @@ impl Termination {
             Termination::TrustRegionTooSmall => "trust region radius too small",
             Termination::LinearAlgebraFailure => "linear algebra failure",
             Termination::UserStop => "stopped by observer",
+            Termination::NoProgress => {
+                "progress stopped at the rounding level of f; the gradient tolerance may be unreachable"
+            }
+            Termination::Unbounded => "the objective appears unbounded below",
         }
     }
 }
