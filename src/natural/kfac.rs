@@ -225,7 +225,7 @@ impl KfacEstimator {
     #[track_caller]
     pub fn output_vectors(self, loss: Loss, k: usize, p: &[f64], seed: u64) -> Vec<Vec<f64>> {
         assert!(
-            k > 0 && p.len() % k == 0,
+            k > 0 && p.len().is_multiple_of(k),
             "output_vectors needs k ≥ 1 outputs and p of whole k-columns: k = {k}, p.len() = {}",
             p.len()
         );
