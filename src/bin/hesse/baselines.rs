@@ -54,10 +54,11 @@ pub struct FirstOrderArgs {
     #[arg(long, allow_hyphen_values = true)]
     pub eps: Option<f64>,
 
-    /// Learning-rate schedule over the --max-iter steps: constant,
+    /// Learning-rate schedule over the run's steps (minimize: its iteration
+    /// limit; train: epochs × minibatches per epoch): constant,
     /// linear:tau=..,final=.. (ε_τ/ε₀), inverse-time:decay=..,
     /// step:every=..,gamma=.., exponential:gamma=.., cosine:period=..,final=..,
-    /// warmup:steps=.. (omitted parameters scale with --max-iter).
+    /// warmup:steps=.. (omitted parameters scale with the number of steps).
     #[arg(long, value_name = "SCHEDULE")]
     pub schedule: Option<String>,
 

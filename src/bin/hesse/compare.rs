@@ -722,6 +722,55 @@ mod tests {
         assert!(DIGITS_F_STAR < f0);
     }
 
+    /// Issue 18 item 6: `no_progress` and `unbounded` reach the table as
+    /// their snake_case names, and `--no-plots` claims no plots.
+    #[test]
+    fn table_shows_new_terminations_and_no_plots() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Wrap {
+            #[command(flatten)]
+            args: CompareArgs,
+        }
+        let args = Wrap::parse_from(["compare", "--no-plots", "--out", "somewhere"]).args;
+        let mut cmp = Comparison::default();
+        for (t, problem) in [
+            (hesse::solver::Termination::NoProgress, "p1"),
+            (hesse::solver::Termination::Unbounded, "p2"),
+        ] {
+            let report = hesse::solver::Report {
+                method: "bfgs".into(),
+                x: vec![0.0],
+                f: -1e300,
+                grad_norm: 1.0,
+                iterations: 3,
+                evals: Default::default(),
+                termination: t,
+                f_change: 1.0,
+                step_norm: 1.0,
+                stop: Default::default(),
+                history: None,
+                elapsed: Duration::ZERO,
+            };
+            cmp.push(RunRecord::from_report("bfgs", problem, 0.0, &report));
+        }
+        let text = table(&output(&cmp, &args));
+        let row = |p: &str| {
+            text.lines()
+                .find(|l| l.starts_with("bfgs ") && l.contains(&format!(" {p} ")))
+                .unwrap_or_default()
+        };
+        assert!(row("p1").ends_with("  no_progress"), "{text}");
+        assert!(row("p2").ends_with("  unbounded"), "{text}");
+        assert!(
+            text.contains("CSV files (runs.csv, history.csv) in somewhere/"),
+            "{text}"
+        );
+        assert!(!text.contains("SVG"), "{text}");
+        let json = crate::json::to_line(&output(&cmp, &args));
+        assert!(json.contains(r#""termination":"unbounded""#), "{json}");
+    }
+
     /// The thinned history keeps 0..10, about ten iterations per decade and
     /// the last: at most 10 + 10·log₁₀(20000/10) + 1 ≈ 44 of 20,000.
     #[test]

@@ -63,7 +63,7 @@ pub struct MinimizeArgs {
 
     /// Limit on the evaluations of f, ∇f, ∇²f and ∇²f·v together (default:
     /// none).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub max_evals: Option<u64>,
 
     /// Wall-time limit in seconds (default: none); the run ends with the

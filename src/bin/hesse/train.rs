@@ -1447,3 +1447,102 @@ fn step_check_line(o: &Output) -> Option<String> {
     s.push('\n');
     Some(s)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::ValueEnum;
+
+    /// Issue 18 item 1: every data set × task × loss through the check the
+    /// command makes before training, on the data's real targets (MNIST
+    /// when data/mnist is present). The expected outcome is stated apart:
+    /// mse always; softmax-ce only on class labels (classify on digits,
+    /// spirals, mnist); logistic-ce on targets in [0, 1] (class labels or
+    /// the autoencoder's scaled inputs), never on teacher's real values.
+    /// Activations do not enter the check (tests/cli_options.rs runs them
+    /// all through the binary).
+    #[test]
+    fn every_data_task_loss_combination_is_checked() {
+        let mut checked = 0;
+        for &data in DataName::value_variants() {
+            let spec = DataArg::Named(data);
+            let Ok((all, test, classes)) = load(&spec) else {
+                assert_eq!(data, DataName::Mnist, "only MNIST may be missing");
+                continue;
+            };
+            let (raw_train, raw_val) = match test {
+                Some(test) => (all, test),
+                None => all.split(0.2, 0).unwrap(),
+            };
+            for &task in TaskArg::value_variants() {
+                let (train, val) = match task {
+                    TaskArg::Classify => (raw_train.clone(), raw_val.clone()),
+                    TaskArg::Autoencoder => {
+                        autoencoder(&raw_train, &raw_val, &raw_train, &raw_val).unwrap()
+                    }
+                };
+                let is_classes = classes && task == TaskArg::Classify;
+                let targets = Targets::of(&train, &val, is_classes);
+                for &loss in LossArg::value_variants() {
+                    let expected_ok = match loss {
+                        LossArg::Mse => true,
+                        LossArg::SoftmaxCe => is_classes,
+                        LossArg::LogisticCe => {
+                            data != DataName::Teacher || task == TaskArg::Autoencoder
+                        }
+                    };
+                    let got = check_combination(&spec.to_string(), task, loss, &targets);
+                    assert_eq!(
+                        got.is_ok(),
+                        expected_ok,
+                        "{spec} {task:?} {loss:?}: {got:?}"
+                    );
+                    if let Err(m) = got {
+                        let needle = match loss {
+                            LossArg::SoftmaxCe => {
+                                "softmax-ce needs class labels and at least 2 outputs"
+                            }
+                            _ => "logistic-ce needs targets in [0, 1]",
+                        };
+                        assert!(m.contains(needle), "{m}");
+                    }
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked >= 18, "{checked}");
+        // One output: softmax-ce would be constant even on class labels.
+        let one = Targets {
+            classes: true,
+            outputs: 1,
+            range: (0.0, 1.0),
+        };
+        let e = check_combination("x", TaskArg::Classify, LossArg::SoftmaxCe, &one).unwrap_err();
+        assert!(e.contains("at least 2 outputs"), "{e}");
+    }
+
+    /// The optimizer names are the table's, in order.
+    #[test]
+    fn optimizer_names_match_the_table() {
+        let names: Vec<String> = OptimizerArg::value_variants()
+            .iter()
+            .map(|o| o.to_possible_value().unwrap().get_name().to_string())
+            .collect();
+        assert_eq!(names, OPTIMIZERS);
+        for o in OptimizerArg::value_variants() {
+            assert_eq!(o.name(), o.to_possible_value().unwrap().get_name());
+        }
+        for a in ActivationArg::value_variants() {
+            assert_eq!(a.name(), a.to_possible_value().unwrap().get_name());
+        }
+        for t in TaskArg::value_variants() {
+            assert_eq!(t.name(), t.to_possible_value().unwrap().get_name());
+        }
+        for l in LossArg::value_variants() {
+            assert_eq!(
+                loss_name(l.loss()),
+                l.to_possible_value().unwrap().get_name()
+            );
+        }
+    }
+}
