@@ -674,3 +674,39 @@ proptest! {
         let _ = std::fs::remove_dir_all(&out);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
+    /// `compare` with random method lists and option values on one small
+    /// problem: exit 0 or 2, never a panic.
+    #[test]
+    fn compare_never_panics(
+        methods in prop::collection::vec(
+            prop::sample::select(vec!["gd", "bfgs", "newton-cg", "cg-hz", "adam", "nope", ""]),
+            1..3,
+        ),
+        option in prop::sample::select(vec![
+            "--gtol", "--max-iter", "--time-limit", "--dense-max-n", "--suite", "--problems",
+        ]),
+        value in value(),
+        full in any::<bool>(),
+    ) {
+        let out = scratch("prop-compare");
+        let list = methods.join(",");
+        let mut args = vec![
+            "compare", "--suite", "quick", "--problems", "rosenbrock", "--max-iter", "30",
+            "--no-plots", "--methods", &list, "--out", out.to_str().unwrap(), option, &value,
+        ];
+        if full {
+            args.push("--full-history");
+        }
+        let o = hesse(&args);
+        let code = o.status.code();
+        prop_assert!(code == Some(0) || code == Some(2), "{args:?}: {code:?} {}", stderr(&o));
+        if code == Some(2) {
+            prop_assert!(stderr(&o).starts_with("error:"), "{args:?}: {}", stderr(&o));
+        }
+        let _ = std::fs::remove_dir_all(&out);
+    }
+}
