@@ -37,9 +37,9 @@ use super::error::{Error, check_nonneg};
 /// at most one call (one `value_grad`: two counts) past `max_evals`. A value
 /// `f ≤ f_lower` (default `−1e20`) or `f = −∞` ends the run with
 /// [`Termination::Unbounded`], as does an iteration whose line search failed
-/// after at least five trial values each lower than the one before by a
-/// growing amount (a search extrapolating along a direction on which `f`
-/// falls without bound).
+/// with its last five or more trial values each lower than the one before by
+/// a growing amount, the last at least `1e6 max(1, |f_k|)` below `f_k` (a
+/// search extrapolating along a direction on which `f` falls without bound).
 ///
 /// The gradient test is also made at the start, so a start that is already
 /// stationary ends after zero iterations.
