@@ -76,6 +76,6 @@ pub mod prelude {
         FnGradient, FnObjective, FnResiduals, Gradient, HessVec, Hessian, LeastSquares, Objective,
         Residuals,
     };
-    pub use crate::quasi_newton::{Bfgs, Lbfgs};
-    pub use crate::solver::{Error, Report, State, Stop, Termination};
+    pub use crate::quasi_newton::{Bfgs, Lbfgs, LbfgsB};
+    pub use crate::solver::{Bounds, Error, Report, Side, State, Stop, Termination};
 }
