@@ -157,3 +157,109 @@ fn log_barrier_never_evaluated_outside() {
     assert_eq!(report.x[0], 1e-12);
     assert_kkt(&p, &b, &report, 1e-6);
 }
+
+mod mgh_in_boxes {
+    //! The bounded MGH suite ([`hesse::problems::bounded`]) from the 1×, 10×
+    //! and 100× starts with `gtol = 1e-10` on the projected gradient, against
+    //! scipy 1.17.1's L-BFGS-B on the same runs (`tests/data/scipy_bounds.txt`,
+    //! `scripts/scipy_bounds.py`). A run is solved when its `f` is within
+    //! `max(1e-6 |f_ref|, 1e-10)` of `f_ref`, the lowest `f` any method
+    //! (ours, scipy's L-BFGS-B, TNC, trust-constr) reached on the problem
+    //! from any start.
+
+    use super::*;
+    use hesse::problems::bounded::{self, BoundedMgh};
+
+    pub const SCALES: [f64; 3] = [1.0, 10.0, 100.0];
+
+    /// scipy's rows: `(method, id, scale, f, nfev, njev)`.
+    pub fn scipy() -> Vec<(String, usize, f64, f64, u64, u64)> {
+        include_str!("data/scipy_bounds.txt")
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| {
+                let t: Vec<&str> = l.split_whitespace().collect();
+                (
+                    t[0].to_string(),
+                    t[1].parse().unwrap(),
+                    t[2].parse().unwrap(),
+                    t[3].parse().unwrap(),
+                    t[4].parse().unwrap(),
+                    t[5].parse().unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    pub fn solved(f: f64, f_ref: f64) -> bool {
+        f.is_finite() && f - f_ref <= (1e-6 * f_ref.abs()).max(1e-10)
+    }
+
+    /// Runs `solve` on the suite; returns per run `(id, scale, f, f+g evals)`
+    /// after checking KKT at every converged end.
+    pub fn run_suite(
+        solve: impl Fn(&BoundedMgh, &[f64]) -> Report,
+    ) -> Vec<(usize, f64, f64, u64)> {
+        let mut out = vec![];
+        for p in bounded::mgh_in_boxes() {
+            for scale in SCALES {
+                let r = solve(&p, &p.mgh.start_scaled(scale));
+                assert!(p.bounds.contains(&r.x));
+                if r.converged() {
+                    assert_kkt(&p.mgh, &p.bounds, &r, 1e-10);
+                }
+                out.push((p.mgh.id(), scale, r.f, r.evals.f + r.evals.g));
+            }
+        }
+        out
+    }
+
+    /// Solved counts per scale and the f+g evaluations of `ours` and scipy's
+    /// `method` on the runs both solve.
+    pub fn compare(ours: &[(usize, f64, f64, u64)], method: &str) -> ([u32; 3], [u32; 3], u64, u64) {
+        let sc = scipy();
+        let f_ref = |id: usize| {
+            sc.iter()
+                .filter(|r| r.1 == id)
+                .map(|r| r.3)
+                .chain(ours.iter().filter(|r| r.0 == id).map(|r| r.2))
+                .fold(f64::INFINITY, f64::min)
+        };
+        let (mut a, mut b, mut ea, mut eb) = ([0; 3], [0; 3], 0, 0);
+        for &(id, scale, f, evals) in ours {
+            let k = SCALES.iter().position(|&s| s == scale).unwrap();
+            let theirs = sc
+                .iter()
+                .find(|r| r.0 == method && r.1 == id && r.2 == scale)
+                .expect("scipy ran every run");
+            let (ok_a, ok_b) = (solved(f, f_ref(id)), solved(theirs.3, f_ref(id)));
+            a[k] += u32::from(ok_a);
+            b[k] += u32::from(ok_b);
+            if ok_a && ok_b {
+                ea += evals;
+                eb += theirs.4 + theirs.5;
+            }
+        }
+        (a, b, ea, eb)
+    }
+
+    #[test]
+    fn lbfgsb_against_scipy() {
+        let ours = run_suite(|p, x0| {
+            LbfgsB::default()
+                .with_bounds(p.bounds.clone())
+                .with_gtol(1e-10)
+                .with_max_iter(20000)
+                .minimize(&p.mgh, x0)
+                .unwrap()
+        });
+        let (a, b, ea, eb) = compare(&ours, "L-BFGS-B");
+        eprintln!("lbfgsb {a:?} scipy L-BFGS-B {b:?}; f+g evals on both solved: {ea} vs {eb}");
+        // Measured: 14/16/15 of 18 against scipy's 13/16/15 (helical valley
+        // from 1×, where scipy stops at f = 6.23); 2692 f+g evaluations
+        // against 3054 on the 44 runs both solve.
+        assert_eq!(a, [14, 16, 15]);
+        assert_eq!(b, [13, 16, 15]);
+        assert!(ea <= eb && ea <= 2692 * 105 / 100, "{ea} vs {eb}");
+    }
+}
