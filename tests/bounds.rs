@@ -263,3 +263,93 @@ mod mgh_in_boxes {
         assert!(ea <= eb && ea <= 2692 * 105 / 100, "{ea} vs {eb}");
     }
 }
+
+mod never_outside {
+    //! Property: whatever the box (one-sided, fixed, wide or narrow) and
+    //! start (inside or out), no point outside the box is evaluated; the
+    //! objective returns NaN there and counts it.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A coupled quartic `Σ a_i (x_i − c_i)² + ¼ (Σ x_i)⁴ / n + x₀ x₁`
+    /// that is NaN outside `[lo, hi]`.
+    struct Fenced<'a> {
+        a: Vec<f64>,
+        c: Vec<f64>,
+        b: Bounds,
+        outside: &'a Cell<u32>,
+    }
+
+    impl Objective for Fenced<'_> {
+        fn dim(&self) -> usize {
+            self.a.len()
+        }
+        fn value(&self, x: &[f64]) -> f64 {
+            let mut g = vec![0.0; x.len()];
+            self.value_grad(x, &mut g)
+        }
+    }
+
+    impl Gradient for Fenced<'_> {
+        fn value_grad(&self, x: &[f64], g: &mut [f64]) -> f64 {
+            if !self.b.contains(x) {
+                self.outside.set(self.outside.get() + 1);
+                g.fill(f64::NAN);
+                return f64::NAN;
+            }
+            let n = x.len() as f64;
+            let sum: f64 = x.iter().sum();
+            let mut f = 0.25 * sum.powi(4) / n + x[0] * x[1];
+            for i in 0..x.len() {
+                f += self.a[i] * (x[i] - self.c[i]).powi(2);
+                g[i] = 2.0 * self.a[i] * (x[i] - self.c[i]) + sum.powi(3) / n;
+            }
+            g[0] += x[1];
+            g[1] += x[0];
+            f
+        }
+    }
+
+    fn side() -> impl Strategy<Value = Option<f64>> {
+        prop_oneof![Just(None), (-3.0..3.0f64).prop_map(Some)]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        #[test]
+        fn lbfgsb_stays_in_the_box(
+            spec in proptest::collection::vec(
+                (side(), 0.0..4.0f64, any::<bool>(), 1.0..10.0f64, -5.0..5.0f64, -8.0..8.0f64),
+                2..7,
+            ),
+        ) {
+            let n = spec.len();
+            let (mut lo, mut hi) = (vec![f64::NEG_INFINITY; n], vec![f64::INFINITY; n]);
+            for (i, &(l, width, upper, ..)) in spec.iter().enumerate() {
+                match l {
+                    Some(l) => {
+                        lo[i] = l;
+                        // Fixed when width < 0.5; else both sides or one.
+                        if width < 0.5 { hi[i] = l } else if upper { hi[i] = l + width }
+                    }
+                    None if upper => hi[i] = width - 2.0,
+                    None => {}
+                }
+            }
+            let b = Bounds::new(lo, hi).unwrap();
+            let outside = Cell::new(0);
+            let p = Fenced {
+                a: spec.iter().map(|s| s.3).collect(),
+                c: spec.iter().map(|s| s.4).collect(),
+                b: b.clone(),
+                outside: &outside,
+            };
+            let x0: Vec<f64> = spec.iter().map(|s| s.5).collect();
+            let r = LbfgsB::default().with_bounds(b.clone()).with_gtol(1e-9).minimize(&p, &x0).unwrap();
+            prop_assert_eq!(outside.get(), 0);
+            prop_assert!(r.converged(), "{}", r);
+            assert_kkt(&p, &b, &r, 1e-9);
+        }
+    }
+}
