@@ -8,26 +8,37 @@ use hesse::prelude::*;
 use hesse::problems::bounded;
 
 fn main() {
-    println!("problem scale method termination f pg f_evals g_evals");
+    println!("problem scale method termination f pg f_evals g_evals hv_evals iterations");
     for p in bounded::mgh_in_boxes() {
         for scale in [1.0, 10.0, 100.0] {
             let x0 = p.mgh.start_scaled(scale);
-            let r = LbfgsB::default()
+            let lbfgsb = LbfgsB::default()
                 .with_bounds(p.bounds.clone())
                 .with_gtol(1e-10)
                 .with_max_iter(20000)
                 .minimize(&p.mgh, &x0)
                 .unwrap();
-            println!(
-                "{} {} lbfgsb {} {:e} {:e} {} {}",
-                p.mgh.id(),
-                scale,
-                r.termination,
-                r.f,
-                r.grad_norm,
-                r.evals.f,
-                r.evals.g
-            );
+            let tron = Tron::default()
+                .with_bounds(p.bounds.clone())
+                .with_gtol(1e-10)
+                .with_max_iter(20000)
+                .minimize(&p.mgh, &x0)
+                .unwrap();
+            for r in [lbfgsb, tron] {
+                println!(
+                    "{} {} {} {} {:e} {:e} {} {} {} {}",
+                    p.mgh.id(),
+                    scale,
+                    r.method,
+                    r.termination,
+                    r.f,
+                    r.grad_norm,
+                    r.evals.f,
+                    r.evals.g,
+                    r.evals.hv,
+                    r.iterations
+                );
+            }
         }
     }
 }
