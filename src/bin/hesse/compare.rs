@@ -751,6 +751,8 @@ mod tests {
                 stop: Default::default(),
                 history: None,
                 elapsed: Duration::ZERO,
+                active: None,
+                projected_start: false,
             };
             cmp.push(RunRecord::from_report("bfgs", problem, 0.0, &report));
         }
