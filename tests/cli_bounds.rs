@@ -135,3 +135,23 @@ fn no_bounds_no_bounds_fields() {
     assert!(v.get("active").is_none() && v.get("projected_start").is_none(), "{v}");
     assert!((v["x"]["x"].as_f64().unwrap() - 1.0).abs() < 1e-6);
 }
+
+#[test]
+fn compare_suite_bounds_runs_the_bounded_methods_only() {
+    let out = std::env::temp_dir().join(format!("hesse-cli-bounds-{}", std::process::id()));
+    let o = hesse(&[
+        "compare", "--suite", "bounds", "--no-plots", "--json", "--out", out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let runs = v["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 36, "18 problems × lbfgsb, tron");
+    assert!(runs.iter().all(|r| r["method"] == "lbfgsb" || r["method"] == "tron"));
+    // From the standard starts: 14 of 18 each (Gulf, Wood, Biggs EXP6 and
+    // extended Rosenbrock end at higher local minima of the box).
+    for m in ["lbfgsb", "tron"] {
+        let solved = runs.iter().filter(|r| r["method"] == m && r["solved"] == true).count();
+        assert_eq!(solved, 14, "{m}");
+    }
+    let _ = std::fs::remove_dir_all(out);
+}

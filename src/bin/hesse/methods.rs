@@ -320,10 +320,12 @@ pub enum MethodError {
     Input(#[from] Error),
 }
 
-/// Runs the method called `name` on `problem` from `x0`.
+/// Runs the method called `name` on `problem` from `x0` (without bounds;
+/// the commands call [`run_method_bounded`]).
 ///
 /// `P` offers every derivative any method may want (gradient, dense
 /// Hessian, Hessian-vector products), so Newton-type methods slot in here.
+#[cfg(test)]
 pub fn run_method<P>(
     name: &str,
     problem: &P,
