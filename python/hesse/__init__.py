@@ -498,7 +498,10 @@ def least_squares(
     scipy.optimize.least_squares's arguments.
 
     ``jac`` is a callable returning the ``(m, n)`` Jacobian, ``'2-point'``
-    (forward differences, scipy's default) or ``'3-point'`` (central).
+    (forward differences, scipy's default) or ``'3-point'`` (central), with
+    MINPACK lmdif's relative steps ``h_j = s |x_j|`` (``s`` where ``x_j = 0``;
+    ``s = sqrt(eps)`` forward, ``eps**(1/3)`` central), all counted in
+    ``nfev``.
     ``ftol``, ``xtol``, ``gtol`` are MINPACK's tests (hesse's defaults
     1e-15, 1e-15, 0 when None); ``max_nfev`` limits evaluations (residuals
     plus Jacobians). Only ``method='lm'``, ``loss='linear'``, ``x_scale=1``
