@@ -227,8 +227,9 @@ def parse_bounds(bounds, n):
     if hasattr(bounds, "lb") and hasattr(bounds, "ub"):
         lb = np.asarray(bounds.lb, dtype=float)
         ub = np.asarray(bounds.ub, dtype=float)
-        lb = np.full(n, float(lb)) if lb.ndim == 0 else lb
-        ub = np.full(n, float(ub)) if ub.ndim == 0 else ub
+        # A scalar (or scipy's 1-element array) applies to every variable.
+        lb = np.full(n, float(lb.ravel()[0])) if lb.size == 1 else lb
+        ub = np.full(n, float(ub.ravel()[0])) if ub.size == 1 else ub
     else:
         pairs = list(bounds)
         if len(pairs) != n:
