@@ -426,9 +426,9 @@ def minimize(
         jac_mode = "fun"
     elif callable(jac):
         jac_mode, jac_callable = "callable", jac
-    elif jac is None or jac is False or jac == "3-point":
+    elif jac is None or jac is False or (isinstance(jac, str) and jac == "3-point"):
         jac_mode = "3-point"
-    elif jac == "2-point":
+    elif isinstance(jac, str) and jac == "2-point":
         jac_mode = "2-point"
     else:
         raise ValueError(f"jac must be True, a callable, '2-point', '3-point' or None, got {jac!r}")
@@ -505,7 +505,8 @@ def least_squares(
     ``nfev``.
     ``ftol``, ``xtol``, ``gtol`` are MINPACK's tests (hesse's defaults
     1e-15, 1e-15, 0 when None); ``max_nfev`` limits evaluations (residuals
-    plus Jacobians). Only ``method='lm'``, ``loss='linear'``, ``x_scale=1``
+    plus Jacobians); at most ``100 (n + 1)`` iterations (MINPACK lmder's
+    default ``maxfev``). Only ``method='lm'``, ``loss='linear'``, ``x_scale=1``
     and infinite bounds are accepted for now; anything else raises
     ValueError.
 
@@ -545,7 +546,7 @@ def least_squares(
         raise ValueError(f"fun returned {m} residuals for {n} parameters: Levenberg-Marquardt needs m >= n")
     if callable(jac):
         jac_mode, jac_callable = "callable", jac
-    elif jac in ("2-point", "3-point"):
+    elif isinstance(jac, str) and jac in ("2-point", "3-point"):
         jac_mode, jac_callable = jac, None
     else:
         raise ValueError(f"jac must be a callable, '2-point' or '3-point', got {jac!r}")

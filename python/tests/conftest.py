@@ -5,7 +5,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-#: Rows added by test_parity.py: evaluation counts of hesse and scipy.
+#: Rows added by test_parity.py: (row text, hesse method, scipy method,
+#: hesse nfev, scipy nfev).
 PARITY_ROWS = []
 
 
@@ -19,5 +20,12 @@ def pytest_terminal_summary(terminalreporter):
         f" | {'scipy':<11} {'f':>10} {'st':>2} {'nfev':>5} {'njev':>5} {'nhev':>5}  same x"
     )
     tr.write_line(head)
-    for row in PARITY_ROWS:
-        tr.write_line(row)
+    sums = {}
+    for text, hm, sm, hn, sn in PARITY_ROWS:
+        tr.write_line(text)
+        a = sums.setdefault((hm, sm), [0, 0])
+        a[0] += hn
+        a[1] += sn
+    tr.write_line("nfev summed over the problems:")
+    for (hm, sm), (hn, sn) in sums.items():
+        tr.write_line(f"  {hm:<13} {hn:6d}   {sm:<11} {sn:6d}")

@@ -78,11 +78,12 @@ def test_parity(name, res, x0, minima, hm, sm):
         for fs in minima
     )
     same_x = bool(np.allclose(h.x, s.x, rtol=1e-4, atol=1e-6))
-    PARITY_ROWS.append(
+    PARITY_ROWS.append((
         f"{name:<22} {hm:<13} {h.fun:10.3e} {h.nfev:5d} {h.njev:5d} {h.nhev:5d} {h.hv_evals:5d}"
         f" | {sm:<11} {s.fun:10.3e} {s.status:2d} {s.nfev:5d} {getattr(s, 'njev', 0):5d}"
-        f" {getattr(s, 'nhev', 0):5d}  {'yes' if same_x else 'no'}"
-    )
+        f" {getattr(s, 'nhev', 0):5d}  {'yes' if same_x else 'no'}",
+        hm, sm, h.nfev, s.nfev,
+    ))
     # The counts hesse reports are consistent with what it was asked to use.
     assert h.nfev >= h.njev > 0
     if hm in ("newton-cg", "newton-cg-tr"):
