@@ -888,3 +888,19 @@ fn measure_cg_steps() {
         }
     }
 }
+
+/// `dot` over slices of different lengths sums the common prefix, whichever
+/// slice is shorter (it used to drop the tail when `y` was the shorter one and
+/// its length was not a multiple of 4: `x` of 8 and `y` of 6 summed 4 terms).
+#[test]
+fn dot_of_different_lengths_sums_the_common_prefix() {
+    for nx in 0..13usize {
+        for ny in 0..13usize {
+            let x: Vec<f64> = (0..nx).map(|i| (i + 1) as f64).collect();
+            let y: Vec<f64> = (0..ny).map(|i| (2 * i + 1) as f64).collect();
+            let expected: f64 = x.iter().zip(&y).map(|(a, b)| a * b).sum();
+            assert_eq!(dot(&x, &y), expected, "nx = {nx}, ny = {ny}");
+            assert_eq!(dot(&y, &x), expected, "nx = {nx}, ny = {ny}");
+        }
+    }
+}

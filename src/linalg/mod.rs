@@ -77,13 +77,17 @@ use nalgebra::DMatrix;
 // them and they are memory-bound at the sizes where they matter.
 // ---------------------------------------------------------------------------
 
-/// `xᵀy`. The slices must have the same length (shorter one wins otherwise).
+/// `xᵀy` over the first `min(x.len(), y.len())` entries: with slices of
+/// different lengths the shorter one wins, whichever it is.
 ///
 /// ```
 /// assert_eq!(hesse::linalg::dot(&[1.0, 2.0], &[3.0, 4.0]), 11.0);
+/// assert_eq!(hesse::linalg::dot(&[1.0, 2.0, 5.0], &[3.0, 4.0]), 11.0);
 /// ```
 #[inline]
 pub fn dot(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len().min(y.len());
+    let (x, y) = (&x[..n], &y[..n]);
     // Four accumulators break the dependency chain so the loop vectorizes.
     let mut acc = [0.0f64; 4];
     let (xc, xr) = x.split_at(x.len() - x.len() % 4);

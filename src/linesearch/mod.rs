@@ -157,6 +157,12 @@ pub struct ProblemLine<'a, P: ?Sized> {
 impl<'a, P: Gradient + ?Sized> ProblemLine<'a, P> {
     /// The line through `x` along `d`; `x_trial` and `g_trial` are work
     /// buffers of the same length.
+    ///
+    /// # Panics
+    /// If the four slices do not all have the same length (checked in release
+    /// builds too: a shorter buffer would silently truncate every trial point
+    /// and hand the problem a wrong-size vector).
+    #[track_caller]
     pub fn new(
         problem: &'a P,
         x: &'a [f64],
@@ -164,7 +170,14 @@ impl<'a, P: Gradient + ?Sized> ProblemLine<'a, P> {
         x_trial: &'a mut [f64],
         g_trial: &'a mut [f64],
     ) -> Self {
-        debug_assert!(x.len() == d.len() && x.len() == x_trial.len() && x.len() == g_trial.len());
+        assert!(
+            x.len() == d.len() && x.len() == x_trial.len() && x.len() == g_trial.len(),
+            "ProblemLine::new: x, d, x_trial and g_trial must have one length; got {}, {}, {}, {}",
+            x.len(),
+            d.len(),
+            x_trial.len(),
+            g_trial.len()
+        );
         ProblemLine {
             problem,
             x,

@@ -218,7 +218,17 @@ impl KfacEstimator {
     /// `Σⱼ sⱼ sⱼᵀ = H_F(o)` (softmax `√pⱼ (eⱼ − p)`, logistic
     /// `√(pⱼ(1 − pⱼ)) eⱼ`, squared error `eⱼ`). For
     /// [`MlpProblem::kfac_factors_batch`].
+    ///
+    /// # Panics
+    /// If `k = 0` or `p.len()` is not a multiple of `k` (`p` must hold whole
+    /// columns of `k` outputs); the message gives both numbers.
+    #[track_caller]
     pub fn output_vectors(self, loss: Loss, k: usize, p: &[f64], seed: u64) -> Vec<Vec<f64>> {
+        assert!(
+            k > 0 && p.len().is_multiple_of(k),
+            "output_vectors needs k ≥ 1 outputs and p of whole k-columns: k = {k}, p.len() = {}",
+            p.len()
+        );
         match self {
             KfacEstimator::Sampled => vec![sampled_residuals(loss, k, p, 1, seed)],
             KfacEstimator::Exact => (0..k)

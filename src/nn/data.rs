@@ -128,13 +128,32 @@ impl Dataset {
     }
 
     /// Example `i`'s input.
+    ///
+    /// # Panics
+    /// If `i ≥` [`len`](Dataset::len); the message gives both numbers.
+    #[track_caller]
     pub fn input(&self, i: usize) -> &[f64] {
+        self.check_example(i);
         &self.inputs[i * self.dim..(i + 1) * self.dim]
     }
 
     /// Example `i`'s target.
+    ///
+    /// # Panics
+    /// If `i ≥` [`len`](Dataset::len); the message gives both numbers.
+    #[track_caller]
     pub fn target(&self, i: usize) -> &[f64] {
+        self.check_example(i);
         &self.targets[i * self.target_dim..(i + 1) * self.target_dim]
+    }
+
+    #[track_caller]
+    fn check_example(&self, i: usize) {
+        assert!(
+            i < self.len(),
+            "example index {i} out of range: the data set has {} examples",
+            self.len()
+        );
     }
 
     /// The class of each example: the position of its largest target.

@@ -262,6 +262,29 @@ impl Mlp {
         self.bn_delta
     }
 
+    /// Checks a layer index of the public accessors, panicking with both
+    /// numbers (as slice indexing would, but saying what was indexed).
+    #[track_caller]
+    fn check_layer(&self, l: usize) {
+        assert!(
+            l < self.layers.len(),
+            "layer index {l} out of range: the network has {} layers (0..{})",
+            self.layers.len(),
+            self.layers.len()
+        );
+    }
+
+    /// Checks that `params` is a full parameter vector of this network.
+    #[track_caller]
+    fn assert_params(&self, params: &[f64]) {
+        assert!(
+            params.len() == self.num_params(),
+            "params has {} entries, the network has {} parameters",
+            params.len(),
+            self.num_params()
+        );
+    }
+
     /// Input width of layer `l` (0-based).
     fn fan_in(&self, l: usize) -> usize {
         if l == 0 {
@@ -273,20 +296,36 @@ impl Mlp {
 
     /// Range of layer `l`'s weights `W_l` in the flat vector, and its shape
     /// `(n_l, n_{l−1})`.
+    ///
+    /// # Panics
+    /// If `l` is not a layer index (`l ≥` the number of layers); the message
+    /// gives both numbers. The same holds for every accessor taking a layer.
+    #[track_caller]
     pub fn weights_range(&self, l: usize) -> (std::ops::Range<usize>, (usize, usize)) {
+        self.check_layer(l);
         let (m, k) = (self.layers[l].width, self.fan_in(l));
         let w = self.offsets[l].w;
         (w..w + m * k, (m, k))
     }
 
     /// Range of layer `l`'s bias `b_l` (or `β_l` with batch normalization).
+    ///
+    /// # Panics
+    /// If `l` is not a layer index.
+    #[track_caller]
     pub fn bias_range(&self, l: usize) -> std::ops::Range<usize> {
+        self.check_layer(l);
         let b = self.offsets[l].b;
         b..b + self.layers[l].width
     }
 
     /// Range of layer `l`'s batch-norm scale `γ_l`, if it has one.
+    ///
+    /// # Panics
+    /// If `l` is not a layer index.
+    #[track_caller]
     pub fn gamma_range(&self, l: usize) -> Option<std::ops::Range<usize>> {
+        self.check_layer(l);
         self.offsets[l].gamma.map(|g| g..g + self.layers[l].width)
     }
 
@@ -301,13 +340,25 @@ impl Mlp {
     /// assert_eq!(w[(1, 0)], 1.0); // column-major
     /// assert_eq!(mlp.bias(&params, 0), &[6.0, 7.0, 8.0]);
     /// ```
+    ///
+    /// # Panics
+    /// If `l` is not a layer index, or `params` is not of length
+    /// [`num_params`](Mlp::num_params) (never a silently truncated view).
+    #[track_caller]
     pub fn weights<'p>(&self, params: &'p [f64], l: usize) -> DMatrixView<'p, f64> {
+        self.assert_params(params);
         let (range, (m, k)) = self.weights_range(l);
         DMatrixView::from_slice(&params[range], m, k)
     }
 
     /// Layer `l`'s bias `b_l` (or `β_l` with batch normalization).
+    ///
+    /// # Panics
+    /// If `l` is not a layer index, or `params` is not of length
+    /// [`num_params`](Mlp::num_params).
+    #[track_caller]
     pub fn bias<'p>(&self, params: &'p [f64], l: usize) -> &'p [f64] {
+        self.assert_params(params);
         &params[self.bias_range(l)]
     }
 
