@@ -306,31 +306,44 @@ def test_keyboard_interrupt_stops_a_long_run():
 
 
 def test_other_python_threads_run_during_a_run():
-    """The GIL is released while the solver works: a Python thread makes
-    progress while a run spends its time in Rust (a dense Newton step on n =
-    400 between calls of fun)."""
+    """The GIL is released while the solver works: a Python thread ticks
+    inside the stretches where the run is in Rust only (a dense Newton
+    trust-region step on n = 400, between the return of hess and the next
+    call of fun). With the GIL held through the run, no tick could land there."""
     import threading
 
     n = 400
-    A = np.eye(n) * 2.0
     ticks = []
+    stretches = []  # (end of hess, start of the next fun call)
+    hess_end = [None]
     stop = threading.Event()
 
     def ticker():
         while not stop.is_set():
-            ticks.append(1)
+            ticks.append(time.perf_counter())
             time.sleep(0)
 
-    fun = lambda x: (float(x @ x), 2.0 * x)  # noqa: E731
+    def fun(x):
+        if hess_end[0] is not None:
+            stretches.append((hess_end[0], time.perf_counter()))
+            hess_end[0] = None
+        return float(np.sum(x**4) / 4 + x @ x / 2), x**3 + x
+
+    def hess(x):
+        h = np.diag(3 * x**2 + 1.0) + 1e-3 * np.ones((n, n))
+        hess_end[0] = time.perf_counter()
+        return h
+
     t = threading.Thread(target=ticker)
     t.start()
     try:
-        r = hesse.minimize(fun, np.ones(n), jac=True, hess=lambda x: A, method="newton-tr")
+        r = hesse.minimize(fun, np.linspace(1.0, 3.0, n), jac=True, hess=hess, method="newton-tr")
     finally:
         stop.set()
         t.join()
-    assert r.success
-    assert len(ticks) > 0
+    assert r.success and len(stretches) >= 3
+    inside = sum(any(a < tk < b for a, b in stretches) for tk in ticks)
+    assert inside > 0, (inside, len(ticks), stretches)
 
 
 # --- bounds (parsed now, refused until a bounded method lands) ---------------------
