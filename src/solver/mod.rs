@@ -297,7 +297,9 @@ where
         })
     }
 
-    /// Calls `observer` after every iteration; it may stop the run.
+    /// Calls `observer` after every completed iteration, the last one
+    /// included; it may stop the run (a stop asked on the iteration that ends
+    /// the run anyway leaves that run's own termination).
     #[must_use]
     pub fn with_observer(mut self, observer: impl FnMut(&State) -> Control + 'p) -> Self {
         self.observer = Some(Box::new(observer));
@@ -352,9 +354,11 @@ where
         }
         self.complete_iteration(f_before);
         self.finished = self.iteration_tests();
-        if self.finished.is_none()
-            && let Some(obs) = &mut self.observer
+        // The observer sees every completed iteration, the one that ends the
+        // run included (a progress bar or an epoch log must not miss the last).
+        if let Some(obs) = &mut self.observer
             && obs(&self.state) == Control::Stop
+            && self.finished.is_none()
         {
             self.finished = Some(Termination::UserStop);
         }
