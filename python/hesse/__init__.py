@@ -124,6 +124,9 @@ else:
 #: The methods of :func:`minimize` by hesse's names (``hesse minimize``'s).
 METHODS = tuple(_hesse.methods())
 
+#: The methods of METHODS that take bounds.
+BOUNDED_METHODS = tuple(_hesse.bounded_methods())
+
 #: scipy's names (lower-cased) and the hesse method each maps onto.
 SCIPY_METHODS = {
     "bfgs": "bfgs",
@@ -412,12 +415,18 @@ def minimize(
     if constraints:
         raise ValueError("hesse takes no general constraints (only bounds)")
     m = _method(method, bounds)
+    lower = upper = None
     if bounds is not None:
-        parse_bounds(bounds, n)
-        raise ValueError(
-            f"bounds are not supported by method {m!r}: no bounded method "
-            "(L-BFGS-B, TRON) is available in this build of hesse yet"
-        )
+        lower, upper = parse_bounds(bounds, n)
+        if m not in BOUNDED_METHODS:
+            if not BOUNDED_METHODS:
+                raise ValueError(
+                    f"bounds are not supported by method {m!r}: no bounded method "
+                    "(L-BFGS-B, TRON) is available in this build of hesse yet"
+                )
+            raise ValueError(
+                f"method {m!r} does not take bounds; methods that do: {', '.join(BOUNDED_METHODS)}"
+            )
     if not isinstance(args, tuple):
         args = (args,)
     opts, disp = _options(options, tol)
@@ -451,6 +460,8 @@ def minimize(
         hessp,
         opts,
         _callback(callback),
+        lower,
+        upper,
     )
     return _finish(d, disp)
 

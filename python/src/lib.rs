@@ -423,14 +423,35 @@ const METHODS: &[&str] = &[
     "saddle-free-newton",
 ];
 
+/// The methods of [`METHODS`] that take bounds (none yet: `LbfgsB` and
+/// `Tron` are being built).
+const BOUNDED: &[&str] = &[];
+
+/// A box `lower ≤ x ≤ upper` as the caller gave it (±∞ for an open side).
+struct Box {
+    lower: Vec<f64>,
+    upper: Vec<f64>,
+}
+
 /// Runs the method `name` (a command-line name) on `p`.
 fn run_method<'p>(
     name: &str,
     p: &'p PyObjective,
     x0: &[f64],
     o: &Options,
+    bounds: Option<&Box>,
     obs: impl FnMut(&State) -> Control + Clone + 'p,
 ) -> Result<Outcome, Error> {
+    if bounds.is_some() && !BOUNDED.contains(&name) {
+        return Err(Error::InvalidProblem(if BOUNDED.is_empty() {
+            format!("method '{name}' does not take bounds, and no bounded method is available yet")
+        } else {
+            format!(
+                "method '{name}' does not take bounds; methods that do: {}",
+                BOUNDED.join(", ")
+            )
+        }));
+    }
     let stop = o.stop.clone();
     let cg = |beta: Beta| {
         drive(
@@ -502,7 +523,7 @@ fn observer<'a>(
 /// The core of `hesse.minimize`: see the wrapper's docstring. Returns a dict
 /// with hesse's names; the wrapper makes it an `OptimizeResult`.
 #[pyfunction]
-#[pyo3(signature = (fun, x0, args, method, jac_mode, jac=None, hess=None, hessp=None, options=None, callback=None))]
+#[pyo3(signature = (fun, x0, args, method, jac_mode, jac=None, hess=None, hessp=None, options=None, callback=None, lower=None, upper=None))]
 #[allow(clippy::too_many_arguments)]
 fn minimize<'py>(
     py: Python<'py>,
@@ -516,8 +537,29 @@ fn minimize<'py>(
     hessp: Option<Py<PyAny>>,
     options: Option<&Bound<'py, PyDict>>,
     callback: Option<Py<PyAny>>,
+    lower: Option<Vec<f64>>,
+    upper: Option<Vec<f64>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let options = options_from(options)?;
+    let bounds = match (lower, upper) {
+        (None, None) => None,
+        (lower, upper) => {
+            let n = x0.len();
+            let b = Box {
+                lower: lower.unwrap_or_else(|| vec![f64::NEG_INFINITY; n]),
+                upper: upper.unwrap_or_else(|| vec![f64::INFINITY; n]),
+            };
+            for (what, v) in [("lower", &b.lower), ("upper", &b.upper)] {
+                if v.len() != n {
+                    return Err(PyValueError::new_err(format!(
+                        "bounds: {what} has {} entries, x0 has {n}",
+                        v.len()
+                    )));
+                }
+            }
+            Some(b)
+        }
+    };
     let jac = match (jac_mode, jac) {
         ("fun", _) => Jac::WithFun,
         ("callable", Some(j)) => Jac::Callable(j),
@@ -538,7 +580,7 @@ fn minimize<'py>(
     };
     let outcome = py.detach(|| {
         let obs = observer(&problem.calls, callback.as_ref());
-        run_method(method, &problem, &x0, &options, obs)
+        run_method(method, &problem, &x0, &options, bounds.as_ref(), obs)
     });
     if let Some(e) = problem.calls.take_error() {
         return Err(e);
@@ -782,10 +824,17 @@ fn methods() -> Vec<&'static str> {
     METHODS.to_vec()
 }
 
+/// The methods of `methods()` that take bounds.
+#[pyfunction]
+fn bounded_methods() -> Vec<&'static str> {
+    BOUNDED.to_vec()
+}
+
 #[pymodule]
 fn _hesse(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(minimize, m)?)?;
     m.add_function(wrap_pyfunction!(least_squares, m)?)?;
     m.add_function(wrap_pyfunction!(methods, m)?)?;
+    m.add_function(wrap_pyfunction!(bounded_methods, m)?)?;
     Ok(())
 }

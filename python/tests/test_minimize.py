@@ -375,3 +375,13 @@ def test_bounds_are_refused_until_a_bounded_method_exists():
         hesse.minimize(rosen, X0, bounds=[(0, 2), (0, 2)], method="L-BFGS-B")
     with pytest.raises(ValueError, match=r"bounds\[1\]: lower 3.0 > upper 2.0"):
         hesse.minimize(rosen, X0, bounds=[(0, 2), (3, 2)])
+
+
+def test_the_core_refuses_bounds_for_a_method_that_does_not_take_them():
+    from hesse import _hesse
+
+    with pytest.raises(ValueError, match="method 'bfgs' does not take bounds"):
+        _hesse.minimize(rosen, [0.5, 0.5], (), "bfgs", "3-point", lower=[0.0, 0.0], upper=[1.0, 1.0])
+    with pytest.raises(ValueError, match="bounds: upper has 1 entries, x0 has 2"):
+        _hesse.minimize(rosen, [0.5, 0.5], (), "bfgs", "3-point", upper=[1.0])
+    assert set(hesse.BOUNDED_METHODS) <= set(hesse.METHODS)
