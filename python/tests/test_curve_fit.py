@@ -110,3 +110,30 @@ def test_least_squares_refuses_what_lm_does_not_have_yet():
     # Infinite bounds in any spelling are the default and accepted.
     r = hesse.least_squares(res, [0.0, 0.0], bounds=(-np.inf, np.inf))
     assert r.x.shape == (2,)
+
+
+def test_least_squares_jacobian_args_kwargs_and_errors():
+    t = np.linspace(0.0, 3.0, 20)
+    y = 2.0 * np.exp(-1.3 * t)
+
+    def res(b, t, y, scale=1.0):
+        return scale * (b[0] * np.exp(-b[1] * t) - y)
+
+    def jac(b, t, y, scale=1.0):
+        e = np.exp(-b[1] * t)
+        return scale * np.column_stack([e, -b[0] * t * e])
+
+    r = hesse.least_squares(res, [1.0, 1.0], jac=jac, args=(t, y), kwargs={"scale": 2.0})
+    assert r.success
+    np.testing.assert_allclose(r.x, [2.0, 1.3], rtol=1e-10)
+    assert r.njev > 0 and r.cost < 1e-20
+    r3 = hesse.least_squares(res, [1.0, 1.0], jac="3-point", args=(t, y))
+    np.testing.assert_allclose(r3.x, [2.0, 1.3], rtol=1e-8)
+    with pytest.raises(ValueError, match=r"jac must return a 2-d array of shape \(20, 2\)"):
+        hesse.least_squares(res, [1.0, 1.0], jac=lambda b, t, y: np.zeros((2, 20)), args=(t, y))
+
+    def boom(b, t, y):
+        raise ZeroDivisionError("boom in residuals")
+
+    with pytest.raises(ZeroDivisionError, match="boom in residuals"):
+        hesse.least_squares(lambda b, t, y: res(b, t, y) if b[0] == 1.0 else boom(b, t, y), [1.0, 1.0], args=(t, y))
