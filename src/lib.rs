@@ -67,7 +67,7 @@ pub mod prelude {
     };
     pub use crate::linesearch::{Backtracking, HagerZhang, LineSearch, MoreThuente};
     pub use crate::natural::{HessianFree, NaturalGradient};
-    pub use crate::newton::NewtonTrustRegion;
+    pub use crate::newton::{NewtonTrustRegion, Tron};
     pub use crate::newton::{LevenbergMarquardt, Newton};
     pub use crate::newton::{NewtonCg, SaddleFreeNewton};
     pub use crate::nn::{Activation, Dataset, Init, Loss, Mlp};
@@ -76,6 +76,6 @@ pub mod prelude {
         FnGradient, FnObjective, FnResiduals, Gradient, HessVec, Hessian, LeastSquares, Objective,
         Residuals,
     };
-    pub use crate::quasi_newton::{Bfgs, Lbfgs};
-    pub use crate::solver::{Error, Report, State, Stop, Termination};
+    pub use crate::quasi_newton::{Bfgs, Lbfgs, LbfgsB};
+    pub use crate::solver::{Bounds, Error, Report, Side, State, Stop, Termination};
 }

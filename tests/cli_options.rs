@@ -179,6 +179,7 @@ fn every_option_applies_or_exits_2() {
         "gd",
         "bfgs",
         "lbfgs",
+        "lbfgsb",
         "cg-fr",
         "cg-pr",
         "cg-pr+",
@@ -189,6 +190,7 @@ fn every_option_applies_or_exits_2() {
         "newton-tr",
         "newton-cg",
         "newton-cg-tr",
+        "tron",
         "saddle-free-newton",
         "sgd",
         "momentum",
@@ -200,9 +202,10 @@ fn every_option_applies_or_exits_2() {
         "adadelta",
         "coordinate-descent",
     ];
-    let fixed = &methods[14..22];
+    let fixed = &methods[16..24];
     let options: &[(&[&str], &[&str])] = &[
-        (&["--memory", "5"], &["lbfgs"]),
+        (&["--memory", "5"], &["lbfgs", "lbfgsb"]),
+        (&["--bounds", "x=0:1"], &["lbfgsb", "tron"]),
         (&["--ftol", "1e-12"], &methods),
         (&["--xtol", "1e-12"], &methods),
         (&["--max-evals", "500"], &methods),

@@ -378,5 +378,7 @@ fn report<P: Gradient + ?Sized>(
         stop: stop.clone(),
         history: None,
         elapsed,
+        active: None,
+        projected_start: false,
     })
 }

@@ -344,19 +344,25 @@ pub struct KfacStep<'s> {
 /// ```
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Kfac {
+    #[serde(with = "crate::solver::float_serde")]
     lambda0: f64,
     gamma0: Option<f64>,
     momentum: bool,
     t1: usize,
     t2: usize,
     t3: usize,
+    #[serde(with = "crate::solver::float_serde")]
     factor_decay: f64,
+    #[serde(with = "crate::solver::float_serde")]
     curvature_fraction: f64,
     estimator: KfacEstimator,
     adapt_gamma: bool,
+    #[serde(with = "crate::solver::float_serde")]
     min_damping: f64,
     step_check: bool,
+    #[serde(with = "crate::solver::float_serde")]
     lambda: f64,
+    #[serde(with = "crate::solver::float_serde")]
     gamma: f64,
     trace: KfacTrace,
 }

@@ -7,6 +7,9 @@
 //!   with [`fit_statistics`] for standard errors at the solution.
 //! - [`NewtonCg`]: truncated Newton on Hessian-vector products (N&W Alg. 7.1),
 //!   line-search or Steihaug trust-region variant.
+//! - [`Tron`]: trust-region Newton on a box `l ≤ x ≤ u` (Lin & Moré 1999), on
+//!   Hessian-vector products: projected Cauchy search, then Steihaug-CG on
+//!   the faces of the box with projected searches.
 //! - [`SaddleFreeNewton`]: the step `−(|H| + δI)⁻¹ g` (Dauphin et al. 2014), from the
 //!   dense eigen-decomposition or a Lanczos Krylov subspace.
 //! - [`NewtonTrustRegion`]: dense Hessian in a trust region, the subproblem
@@ -16,12 +19,14 @@ mod dense;
 pub mod levenberg_marquardt;
 mod newton_cg;
 mod saddle_free;
+mod tron;
 mod trust_region;
 
 pub use dense::{Damping, Newton};
 pub use levenberg_marquardt::{Fit, FitStatistics, LevenbergMarquardt, Scaling, fit_statistics};
 pub use newton_cg::{Globalization, NewtonCg};
 pub use saddle_free::{DenseEigen, KrylovSubspace, SaddleFreeNewton};
+pub use tron::Tron;
 pub use trust_region::{MoreSorensen, NewtonTrustRegion, StepKind, SubproblemInfo};
 
 /// The trust-region reduction ratio `ρ = (f − f₊) / pred` of a trial step

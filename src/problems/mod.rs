@@ -6,6 +6,8 @@
 //!   [`Residuals`](crate::problem::Residuals) and as the scalar objective
 //!   `f = Σ rᵢ²` with exact gradient, Hessian and Hessian-vector products
 //!   (dual numbers); [`mgh::all`] is the registry.
+//! - [`bounded`]: MGH problems in boxes that cut off their minimizers, for
+//!   [`LbfgsB`](crate::quasi_newton::LbfgsB) and other bounded methods.
 //! - [`Quadratic`]: `½ (x − x*)ᵀ A (x − x*) + f*` with a chosen condition number,
 //!   dense (seeded random rotation) or diagonal.
 //! - [`LogisticRegression`]: L2-regularized logistic regression, on any data or
@@ -21,6 +23,7 @@
 //! value is not known for every size (MGH problems at a non-standard `n`),
 //! these return `Option`.
 
+pub mod bounded;
 mod dual;
 mod logistic;
 pub mod mgh;

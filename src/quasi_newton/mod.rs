@@ -13,15 +13,17 @@
 //! line search guarantees and a backtracking (Armijo) search does not; the
 //! [`CurvatureGuard`] says what happens to a pair that fails the test.
 //!
-//! The bounds-constrained variant L-BFGS-B is not here: this library is
-//! unconstrained for now.
+//! - [`LbfgsB`]: L-BFGS on a box `l ≤ x ≤ u` (Byrd, Lu, Nocedal & Zhu 1995,
+//!   with Morales & Nocedal's 2011 subspace step).
 
 mod bfgs;
 mod kernels;
 mod lbfgs;
+mod lbfgsb;
 
 pub use bfgs::Bfgs;
 pub use lbfgs::{Lbfgs, LbfgsForm};
+pub use lbfgsb::LbfgsB;
 
 use serde::{Deserialize, Serialize};
 

@@ -40,6 +40,19 @@ pub enum Error {
         /// What it must be.
         expected: &'static str,
     },
+    /// A box with NaN, `lower > upper` or an infinite bound on the wrong side:
+    /// "bounds of x[1]: lower = 3, upper = 2: lower must be <= upper".
+    #[error("bounds of x[{index}]: lower = {lower}, upper = {upper}: {expected}")]
+    InvalidBounds {
+        /// The variable.
+        index: usize,
+        /// Its lower bound.
+        lower: f64,
+        /// Its upper bound.
+        upper: f64,
+        /// What they must be.
+        expected: &'static str,
+    },
     /// Anything else wrong with the problem (too few residuals, ...).
     #[error("{0}")]
     InvalidProblem(String),

@@ -21,6 +21,7 @@
 //! assert_eq!(report.termination, Termination::UserStop);
 //! ```
 
+mod bounds;
 mod error;
 pub mod float_serde;
 mod report;
@@ -31,6 +32,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+pub use bounds::{Bounds, Side};
 pub use error::{Error, check_nonneg, check_positive, check_start};
 pub use report::{IterRecord, Report};
 pub(crate) use stop::run_options;
@@ -53,7 +55,8 @@ pub struct State {
     /// `∇f(x_k)`.
     #[serde(with = "float_serde::vec")]
     pub g: Vec<f64>,
-    /// `‖g_k‖∞` (set by the driver).
+    /// `‖g_k‖∞`, or under bounds the projected gradient's
+    /// `‖P(x_k − g_k) − x_k‖∞` (set by the driver).
     #[serde(with = "float_serde")]
     pub grad_norm: f64,
     /// `‖g_0‖∞` (set by the driver).
@@ -77,6 +80,10 @@ pub struct State {
     /// Something the last iteration did that a reader should know ("skipped
     /// BFGS update: sᵀy ≤ 0", "restart"), set by the minimizer.
     pub note: Option<String>,
+    /// Whether the start lay outside the minimizer's bounds and was
+    /// projected onto them (set by the driver).
+    #[serde(default)]
+    pub projected_start: bool,
     /// Consecutive iterations without progress so far (set by the driver;
     /// see [`Stop::no_progress_iters`]).
     #[serde(default)]
@@ -99,6 +106,7 @@ impl State {
             evals: Evals::default(),
             seconds: 0.0,
             note: None,
+            projected_start: false,
             stalled_iterations: 0,
         }
     }
@@ -136,6 +144,14 @@ pub trait Minimizer<P> {
     /// [`Termination`] that the method itself detected (line search failed,
     /// non-finite value, ...), leaving `state` at the last good iterate.
     fn next_iter(&mut self, problem: &Counted<P>, state: &mut State) -> Option<Termination>;
+
+    /// The box the method keeps every point in, if it takes bounds and was
+    /// given some (default: none). With bounds, the driver projects the start
+    /// onto them before [`init`](Minimizer::init), measures `grad_norm` as
+    /// the projected gradient's ∞-norm, and reports the active set.
+    fn bounds(&self) -> Option<&Bounds> {
+        None
+    }
 }
 
 /// A checkpoint of a run: the solver with its internal state, the shared
@@ -199,9 +215,22 @@ impl Backup {
 }
 
 /// Evaluations in a row, each lower than the one before by a growing
-/// amount, in an iteration whose line search then failed, that make it
-/// [`Termination::Unbounded`] rather than a line-search failure.
+/// amount, that end an iteration whose line search failed and make it
+/// [`Termination::Unbounded`] rather than a line-search failure, if the last
+/// of them also lies [`UNBOUNDED_DROP`] below `f_k`.
 const UNBOUNDED_DESCENT_RUN: u32 = 5;
+
+/// How far below `f_k` the failed search's last value must lie, in units of
+/// `max(1, |f_k|)`, for [`UNBOUNDED_DESCENT_RUN`] to apply: a search whose
+/// budget ran out while it extrapolated toward a distant but finite minimum
+/// (MGH's Bard and Gaussian from 100× their starts with CG-FR, whose `f ≥ 0`)
+/// stays a line-search failure.
+const UNBOUNDED_DROP: f64 = 1e6;
+
+/// Whether a failed search's evaluations read as `f` falling without bound.
+fn extrapolated_without_bound((run, last): (u32, f64), f_k: f64) -> bool {
+    run >= UNBOUNDED_DESCENT_RUN && last <= f_k - UNBOUNDED_DROP * f_k.abs().max(1.0)
+}
 
 /// `x_k` is within rounding of `x_{k−1}` in every coordinate, and `f_k` not
 /// below `f_{k−1}` beyond rounding (the rule of [`Stop::no_progress_iters`]).
@@ -229,6 +258,10 @@ where
         check_start(x0, solver.dim(&counted))?;
         solver.options().stop.validate()?;
         let mut state = State::new(x0);
+        if let Some(b) = solver.bounds() {
+            b.check_dim(x0.len())?;
+            state.projected_start = b.project(&mut state.x);
+        }
         solver.init(&counted, &mut state)?;
         // The start is always evaluated; the limits apply from here on.
         let stop = &solver.options().stop;
@@ -238,7 +271,7 @@ where
             deadline,
             stop.f_lower,
         );
-        state.grad_norm = inf_norm(&state.g);
+        state.grad_norm = grad_norm(solver.bounds(), &state);
         state.grad_norm0 = state.grad_norm;
         state.evals = counted.evals();
         state.seconds = started.elapsed().as_secs_f64();
@@ -343,7 +376,7 @@ where
             // A line search that failed after extrapolating with ever larger
             // decreases in f: the objective appears unbounded below.
             let t = if t == Termination::LineSearchFailed
-                && self.problem.descent_run() >= UNBOUNDED_DESCENT_RUN
+                && extrapolated_without_bound(self.problem.descent_run(), f_before)
             {
                 Termination::Unbounded
             } else {
@@ -369,7 +402,7 @@ where
     fn complete_iteration(&mut self, f_before: f64) {
         self.state.iteration += 1;
         self.state.f_prev = f_before;
-        self.state.grad_norm = inf_norm(&self.state.g);
+        self.state.grad_norm = grad_norm(self.solver.bounds(), &self.state);
         if stalled(&self.backup.x, &self.state.x, f_before, self.state.f) {
             self.state.stalled_iterations += 1;
         } else {
@@ -401,6 +434,8 @@ where
             stop: self.solver.options().stop.clone(),
             history: self.history.clone(),
             elapsed: std::time::Duration::from_secs_f64(self.state.seconds),
+            active: self.solver.bounds().map(|b| b.active(&self.state.x)),
+            projected_start: self.state.projected_start,
         }
     }
 
@@ -501,6 +536,14 @@ where
     P: ?Sized,
 {
     Ok(Run::new(solver, problem, x0)?.finish())
+}
+
+/// `‖g‖∞`, or the projected gradient's ∞-norm under bounds.
+fn grad_norm(bounds: Option<&Bounds>, s: &State) -> f64 {
+    match bounds {
+        Some(b) => b.projected_grad_norm(&s.x, &s.g),
+        None => inf_norm(&s.g),
+    }
 }
 
 /// `‖v‖∞`, NaN if any entry is NaN.

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{State, Stop, Termination, float_serde};
+use super::{Side, State, Stop, Termination, float_serde};
 use crate::problem::Evals;
 
 /// One iteration's record, kept when history is on.
@@ -64,7 +64,8 @@ pub struct Report {
     /// `f(x)`.
     #[serde(with = "float_serde")]
     pub f: f64,
-    /// `‖∇f(x)‖∞`.
+    /// `‖∇f(x)‖∞`; under bounds the projected gradient's
+    /// `‖P(x − ∇f(x)) − x‖∞` (L-BFGS-B's `pgtol` measure).
     #[serde(with = "float_serde")]
     pub grad_norm: f64,
     /// Completed iterations.
@@ -85,6 +86,13 @@ pub struct Report {
     pub history: Option<Vec<IterRecord>>,
     /// Wall time.
     pub elapsed: Duration,
+    /// For a run under bounds, the variables at a bound at `x`, by index
+    /// with the side; `None` for a run without bounds.
+    #[serde(default)]
+    pub active: Option<Vec<(usize, Side)>>,
+    /// Whether the start lay outside the bounds and was projected onto them.
+    #[serde(default)]
+    pub projected_start: bool,
 }
 
 impl Report {

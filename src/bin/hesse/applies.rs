@@ -44,7 +44,8 @@ pub const APPLIES: &[(&str, Takers)] = &[
     ("max-evals", AllBut(ARGMIN)),
     ("trace", AllBut(ARGMIN)),
     // `minimize`: method options.
-    ("memory", Only(&["lbfgs"])),
+    ("memory", Only(&["lbfgs", "lbfgsb"])),
+    ("bounds", Only(BOUNDED)),
     // First-order hyper-parameters (`minimize` baselines, `train` optimizers;
     // natural gradient's step ε is `--lr` too).
     (
@@ -87,6 +88,9 @@ pub const APPLIES: &[(&str, Takers)] = &[
     // `train`: full-batch L-BFGS has no minibatches.
     ("batch", AllBut(&["lbfgs"])),
 ];
+
+/// The methods that take bounds (`--bounds`).
+pub const BOUNDED: &[&str] = &["lbfgsb", "tron"];
 
 /// The fixed-step first-order rules: they take a schedule, clipping and
 /// averaging.

@@ -24,7 +24,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::json::Num;
-use crate::methods::{METHODS, MethodError, MethodName, MethodOptions, run_method};
+use crate::methods::{METHODS, MethodError, MethodName, MethodOptions, run_method_bounded};
 
 /// Run methods over an embedded suite of test problems: a table, CSV files,
 /// convergence plots and performance profiles.
@@ -50,8 +50,10 @@ pub struct CompareArgs {
 
     /// The suite: `default` (Rosenbrock 2-d and 1000-d, quadratics of
     /// condition 1e2, 1e4, 1e6, logistic regression, the digits classifier,
-    /// the MGH problems),
-    /// `mgh` (the MGH problems only) or `quick` (a handful, for a smoke test).
+    /// the MGH problems, the bounded MGH problems for lbfgsb and tron),
+    /// `mgh` (the MGH problems only), `bounds` (the MGH problems in boxes
+    /// that cut off their minimizers, for lbfgsb and tron) or `quick` (a
+    /// handful, for a smoke test).
     #[arg(long, default_value = "default")]
     pub suite: String,
 
@@ -176,6 +178,8 @@ struct Case {
     problem: Box<dyn SuiteFn>,
     x0: Vec<f64>,
     f_star: f64,
+    /// A box for the methods that take bounds (only they run the case).
+    bounds: Option<hesse::solver::Bounds>,
 }
 
 /// The suites. `default`:
@@ -192,13 +196,20 @@ struct Case {
 /// - every Moré-Garbow-Hillstrom problem at its standard size with a
 ///   published f*, from its standard start (named `mghNN_name`).
 ///
-/// `mgh` is the last group alone; `quick` is Rosenbrock, the κ = 10²
-/// quadratic, logistic regression and MGH problems 1-5.
+/// - the bounded MGH problems ([`hesse::problems::bounded`]: boxes that cut
+///   off the minimizer) from their standard starts, projected, named
+///   `mghNN_name_box`, run by the methods that take bounds (lbfgsb, tron)
+///   only, with f* their [`f_ref`](hesse::problems::bounded::BoundedMgh::f_ref).
+///
+/// `mgh` is the unbounded MGH group alone; `bounds` the bounded group alone;
+/// `quick` is Rosenbrock, the κ = 10² quadratic, logistic regression and
+/// MGH problems 1-5.
 fn suite(name: &str) -> Result<Vec<Case>, CompareError> {
     let (classic, mgh_ids): (bool, Option<std::ops::RangeInclusive<usize>>) = match name {
         "default" => (true, None),
         "mgh" => (false, None),
         "quick" => (true, Some(1..=5)),
+        "bounds" => return Ok(bounded_cases()),
         other => return Err(CompareError::Suite(other.into())),
     };
     let mut cases = Vec::new();
@@ -209,6 +220,7 @@ fn suite(name: &str) -> Result<Vec<Case>, CompareError> {
             x0: rosen.start(),
             f_star: 0.0,
             problem: Box::new(rosen),
+            bounds: None,
         });
         if mgh_ids.is_none() {
             let ext = ExtendedRosenbrock::new(1000);
@@ -217,6 +229,7 @@ fn suite(name: &str) -> Result<Vec<Case>, CompareError> {
                 x0: ext.start(),
                 f_star: 0.0,
                 problem: Box::new(ext),
+                bounds: None,
             });
         }
         let kappas: &[(f64, &str)] = if mgh_ids.is_none() {
@@ -231,6 +244,7 @@ fn suite(name: &str) -> Result<Vec<Case>, CompareError> {
                 x0: quad.start(),
                 f_star: quad.f_star(),
                 problem: Box::new(quad),
+                bounds: None,
             });
         }
         let logistic = LogisticRegression::breast_cancer();
@@ -239,6 +253,7 @@ fn suite(name: &str) -> Result<Vec<Case>, CompareError> {
             x0: logistic.start(),
             f_star: logistic.f_star().expect("stored for the embedded data"),
             problem: Box::new(logistic),
+            bounds: None,
         });
         if mgh_ids.is_none() {
             let (digits, x0) = DigitsMlp::new();
@@ -247,6 +262,7 @@ fn suite(name: &str) -> Result<Vec<Case>, CompareError> {
                 x0,
                 f_star: DIGITS_F_STAR,
                 problem: Box::new(digits),
+                bounds: None,
             });
         }
     }
@@ -271,9 +287,39 @@ fn suite(name: &str) -> Result<Vec<Case>, CompareError> {
             x0: p.start(),
             f_star,
             problem: Box::new(p),
+            bounds: None,
         });
     }
+    if name == "default" {
+        cases.extend(bounded_cases());
+    }
     Ok(cases)
+}
+
+/// The bounded MGH group of the suites.
+fn bounded_cases() -> Vec<Case> {
+    hesse::problems::bounded::mgh_in_boxes()
+        .into_iter()
+        .map(|p| {
+            let slug: String = p
+                .mgh
+                .name()
+                .to_lowercase()
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { ' ' })
+                .collect::<String>()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join("_");
+            Case {
+                name: format!("mgh{:02}_{slug}_box", p.mgh.id()),
+                x0: p.mgh.start(),
+                f_star: p.f_ref(),
+                bounds: Some(p.bounds.clone()),
+                problem: Box::new(p.mgh),
+            }
+        })
+        .collect()
 }
 
 /// Methods whose every step costs O(n³) (a dense factorization or
@@ -367,7 +413,7 @@ pub enum CompareError {
     Gtol(f64),
     #[error("invalid option --time-limit {0}: must be a number of seconds > 0 and < 1e9")]
     TimeLimit(f64),
-    #[error("unknown suite '{0}' (known: default, mgh, quick)")]
+    #[error("unknown suite '{0}' (known: default, mgh, bounds, quick)")]
     Suite(String),
     #[error("unknown problem '{name}' in suite '{suite}' (known: {known})")]
     Problem {
@@ -436,6 +482,8 @@ pub fn run(args: &CompareArgs) -> Result<String, CompareError> {
         .iter()
         .flat_map(|&m| cases.iter().map(move |c| (m, c)))
         .filter(|(m, c)| !is_dense(m) || c.x0.len() <= args.dense_max_n || !args.methods.is_empty())
+        // A box only for the methods that take one.
+        .filter(|(m, c)| c.bounds.is_none() || crate::applies::BOUNDED.contains(m))
         .collect();
     // indicatif draws nothing when stderr is not a terminal.
     let bar = ProgressBar::new(work.len() as u64);
@@ -447,7 +495,8 @@ pub fn run(args: &CompareArgs) -> Result<String, CompareError> {
     for (method, case) in work {
         bar.set_message(format!("{method} on {}", case.name));
         let problem: &dyn SuiteFn = &*case.problem;
-        let report = run_method(method, &problem, &case.x0, &options).map_err(|source| {
+        let report = run_method_bounded(method, &problem, &case.x0, &options, case.bounds.as_ref())
+            .map_err(|source| {
             CompareError::Method {
                 method: method.into(),
                 problem: case.name.clone(),
@@ -752,6 +801,8 @@ mod tests {
                 stop: Default::default(),
                 history: None,
                 elapsed: Duration::ZERO,
+                active: None,
+                projected_start: false,
             };
             cmp.push(RunRecord::from_report("bfgs", problem, 0.0, &report));
         }

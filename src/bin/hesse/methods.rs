@@ -155,6 +155,10 @@ pub const METHODS: &[Method] = &[
         about: "L-BFGS, memory --memory (default 10), compact form, Moré-Thuente",
     },
     Method {
+        name: "lbfgsb",
+        about: "L-BFGS-B (Byrd, Lu, Nocedal & Zhu 1995): L-BFGS in a box (--bounds), Cauchy point, subspace step",
+    },
+    Method {
         name: "cg-fr",
         about: "nonlinear CG, Fletcher-Reeves β, Moré-Thuente (c2 = 0.1)",
     },
@@ -193,6 +197,10 @@ pub const METHODS: &[Method] = &[
     Method {
         name: "newton-cg-tr",
         about: "Newton-CG in a trust region: Steihaug-Toint CG (N&W 7.2), scipy's trust-ncg",
+    },
+    Method {
+        name: "tron",
+        about: "TRON (Lin & Moré 1999): trust-region Newton-CG in a box (--bounds), Hessian-vector products",
     },
     Method {
         name: "saddle-free-newton",
@@ -305,14 +313,19 @@ impl std::fmt::Display for MethodName {
 pub enum MethodError {
     #[error("unknown method '{name}' (known: {known})", known = MethodName::names().join(", "))]
     Unknown { name: String },
+    #[error("--bounds does not apply to method {name} (methods that take bounds: {})",
+        crate::applies::BOUNDED.join(", "))]
+    NoBounds { name: String },
     #[error(transparent)]
     Input(#[from] Error),
 }
 
-/// Runs the method called `name` on `problem` from `x0`.
+/// Runs the method called `name` on `problem` from `x0` (without bounds;
+/// the commands call [`run_method_bounded`]).
 ///
 /// `P` offers every derivative any method may want (gradient, dense
 /// Hessian, Hessian-vector products), so Newton-type methods slot in here.
+#[cfg(test)]
 pub fn run_method<P>(
     name: &str,
     problem: &P,
@@ -322,6 +335,25 @@ pub fn run_method<P>(
 where
     P: Hessian + HessVec,
 {
+    run_method_bounded(name, problem, x0, options, None)
+}
+
+/// [`run_method`] with `bounds` for the methods that take them
+/// ([`BOUNDED`](crate::applies::BOUNDED)); any other method given bounds is
+/// an error naming those that take them.
+pub fn run_method_bounded<P>(
+    name: &str,
+    problem: &P,
+    x0: &[f64],
+    options: &MethodOptions,
+    bounds: Option<&Bounds>,
+) -> Result<Report, MethodError>
+where
+    P: Hessian + HessVec,
+{
+    if bounds.is_some() && !crate::applies::BOUNDED.contains(&name) {
+        return Err(MethodError::NoBounds { name: name.into() });
+    }
     let (history, memory, trace) = (options.history, options.memory, options.trace);
     let stop = options.stop();
     let cg = |beta: Beta| {
@@ -366,6 +398,33 @@ where
             }
             minimize_traced(
                 lbfgs.with_stop(stop.clone()).with_history(history),
+                problem,
+                x0,
+                trace,
+            )?
+        }
+        "lbfgsb" => {
+            let mut lbfgsb = LbfgsB::default();
+            if let Some(m) = memory {
+                lbfgsb = lbfgsb.with_memory(m);
+            }
+            if let Some(b) = bounds {
+                lbfgsb = lbfgsb.with_bounds(b.clone());
+            }
+            minimize_traced(
+                lbfgsb.with_stop(stop.clone()).with_history(history),
+                problem,
+                x0,
+                trace,
+            )?
+        }
+        "tron" => {
+            let mut tron = Tron::default();
+            if let Some(b) = bounds {
+                tron = tron.with_bounds(b.clone());
+            }
+            minimize_traced(
+                tron.with_stop(stop.clone()).with_history(history),
                 problem,
                 x0,
                 trace,

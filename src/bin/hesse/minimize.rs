@@ -6,11 +6,11 @@ use hesse::continuation::{
 };
 use hesse::expr::{CompileError, Expr, ExprProblem, Function, ParseError};
 use hesse::problem::{HessVec, Hessian};
-use hesse::solver::Report;
+use hesse::solver::{Bounds, Report, Side};
 use serde::Serialize;
 
 use crate::json::{Named, Num};
-use crate::methods::{MethodError, MethodName, MethodOptions, run_method};
+use crate::methods::{MethodError, MethodName, MethodOptions, run_method_bounded};
 
 /// Minimize an expression in named variables, with exact derivatives.
 #[derive(Debug, Args)]
@@ -81,6 +81,15 @@ pub struct MinimizeArgs {
     #[arg(long)]
     pub memory: Option<usize>,
 
+    /// Box constraints LO ≤ NAME ≤ HI, NAME=LO:HI separated by commas (or
+    /// repeat the option); either side may be empty (unbounded) or
+    /// inf/-inf, and LO = HI fixes the variable. Variables not named are
+    /// unbounded. Methods that take bounds: lbfgsb, tron. A start outside
+    /// the box is projected onto it; --json adds `active` (name → "lower"
+    /// or "upper", the variables at a bound) and `projected_start`.
+    #[arg(long, value_name = "NAME=LO:HI,...", allow_hyphen_values = true)]
+    pub bounds: Vec<String>,
+
     /// Print one JSON object instead of the summary.
     #[arg(long)]
     pub json: bool,
@@ -108,6 +117,7 @@ impl MinimizeArgs {
             ("max-evals", self.max_evals.is_some()),
             ("trace", self.trace),
             ("memory", self.memory.is_some()),
+            ("bounds", !self.bounds.is_empty()),
         ]
         .into_iter()
         .filter_map(|(name, on)| on.then_some(name))
@@ -134,6 +144,8 @@ pub enum MinimizeError {
         vars: Vec<String>,
         hint: String,
     },
+    #[error("bad --bounds entry '{entry}': {why}")]
+    BadBounds { entry: String, why: String },
     #[error("the expression has no variables to minimize")]
     NoVariables,
     #[error("invalid option --{0} {1}: must be finite and >= 0")]
@@ -228,6 +240,7 @@ fn stage_json(vars: &[String], s: &StageRecord) -> StageJson {
 fn run_one<P: Hessian + HessVec>(
     args: &MinimizeArgs,
     options: &MethodOptions,
+    bounds: Option<&Bounds>,
     problem: &P,
     start: &[f64],
 ) -> Result<Report, MinimizeError> {
@@ -236,7 +249,7 @@ fn run_one<P: Hessian + HessVec>(
         crate::baselines::run_baseline(method, problem, start, options, &args.first_order)
             .map_err(|e| MinimizeError::from(MethodError::from(e)))
     } else {
-        Ok(run_method(method, problem, start, options)?)
+        Ok(run_method_bounded(method, problem, start, options, bounds)?)
     }
 }
 
@@ -299,6 +312,77 @@ pub fn parse_starts(args: &[String]) -> Result<Vec<(String, f64)>, MinimizeError
         starts.push((name.to_string(), v));
     }
     Ok(starts)
+}
+
+/// One side of a `--bounds` entry: empty is unbounded (`default`), else a
+/// number, `inf`/`-inf`, or a constant expression (`pi/2`); NaN is refused.
+fn parse_bound_side(text: &str, default: f64) -> Result<f64, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(default);
+    }
+    let v = match text.to_ascii_lowercase().as_str() {
+        "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
+        "-inf" | "-infinity" => f64::NEG_INFINITY,
+        "nan" | "+nan" | "-nan" => return Err("NaN is not a bound".into()),
+        _ => {
+            let e = Expr::parse(text).map_err(|_| format!("'{text}' is not a number"))?;
+            if !e.variables().is_empty() {
+                return Err(format!("'{text}' is not a number"));
+            }
+            e.eval(&[])
+        }
+    };
+    if v.is_nan() {
+        return Err(format!("'{text}' is NaN, not a bound"));
+    }
+    Ok(v)
+}
+
+/// Parses `--bounds x=0:1,y=:5,z=-inf:0` into the box over `vars` (a
+/// variable not named is unbounded), or an error naming the entry.
+pub fn parse_bounds(vars: &[String], args: &[String]) -> Result<Bounds, MinimizeError> {
+    let n = vars.len();
+    let (mut lower, mut upper) = (vec![f64::NEG_INFINITY; n], vec![f64::INFINITY; n]);
+    let mut seen = vec![false; n];
+    for entry in args.iter().flat_map(|a| a.split(',')) {
+        let bad = |why: String| MinimizeError::BadBounds {
+            entry: entry.to_string(),
+            why,
+        };
+        let Some((name, range)) = entry.split_once('=') else {
+            return Err(bad("expected NAME=LO:HI, as in x=0:1 or y=:5".into()));
+        };
+        let name = name.trim();
+        let Some(i) = vars.iter().position(|v| v == name) else {
+            return Err(bad(format!(
+                "'{name}' is not a variable of the expression (its variables: {})",
+                vars.join(", ")
+            )));
+        };
+        if std::mem::replace(&mut seen[i], true) {
+            return Err(bad(format!("{name} is bounded twice")));
+        }
+        let Some((lo, hi)) = range.split_once(':') else {
+            return Err(bad(
+                "expected LO:HI after '=', either side may be empty, as in x=0:1 or y=:5".into(),
+            ));
+        };
+        let lo = parse_bound_side(lo, f64::NEG_INFINITY).map_err(|w| bad(format!("LO: {w}")))?;
+        let hi = parse_bound_side(hi, f64::INFINITY).map_err(|w| bad(format!("HI: {w}")))?;
+        if lo > hi {
+            return Err(bad(format!("LO = {lo} exceeds HI = {hi}")));
+        }
+        if lo == f64::INFINITY || hi == f64::NEG_INFINITY {
+            return Err(bad(format!("{name} = {lo}:{hi} leaves no finite value")));
+        }
+        lower[i] = lo;
+        upper[i] = hi;
+    }
+    Bounds::new(lower, upper).map_err(|e| MinimizeError::BadBounds {
+        entry: args.join(","),
+        why: e.to_string(),
+    })
 }
 
 /// The start point in the order of `vars`, or an error naming the missing
@@ -364,6 +448,32 @@ struct Output<'a> {
     seconds: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     stages: Option<Vec<StageJson>>,
+    /// With bounds: the variables at a bound, name → "lower" | "upper".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    active: Option<ActiveJson>,
+    /// With bounds: whether the start was projected onto the box.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    projected_start: Option<bool>,
+}
+
+/// The active set as a JSON object in the order of the variables.
+struct ActiveJson(Vec<(String, Side)>);
+
+impl Serialize for ActiveJson {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (name, side) in &self.0 {
+            map.serialize_entry(name, side.as_str())?;
+        }
+        map.end()
+    }
+}
+
+fn active_named(vars: &[String], r: &Report) -> Option<ActiveJson> {
+    r.active
+        .as_ref()
+        .map(|a| ActiveJson(a.iter().map(|&(i, s)| (vars[i].clone(), s)).collect()))
 }
 
 /// Runs the command and returns what to print on stdout.
@@ -407,6 +517,11 @@ pub fn run(args: &MinimizeArgs) -> Result<String, MinimizeError> {
         return Err(MinimizeError::NoVariables);
     }
     let x0 = start_point(vars, &starts)?;
+    let bounds = if args.bounds.is_empty() {
+        None
+    } else {
+        Some(parse_bounds(vars, &args.bounds)?)
+    };
     let names: Vec<&str> = vars.iter().map(String::as_str).collect();
     let problem = ExprProblem::new(&expr, &names)?;
     let options = MethodOptions {
@@ -421,10 +536,10 @@ pub fn run(args: &MinimizeArgs) -> Result<String, MinimizeError> {
         ..MethodOptions::default()
     };
     let (report, stages) = match &continuation {
-        None => (run_one(args, &options, &problem, &x0)?, None),
+        None => (run_one(args, &options, bounds.as_ref(), &problem, &x0)?, None),
         Some(c) => {
             let r = c.minimize_with(&problem, &x0, |blurred, start| {
-                run_one(args, &options, blurred, start)
+                run_one(args, &options, bounds.as_ref(), blurred, start)
             })?;
             (r.result, Some(r.stages))
         }
@@ -479,6 +594,8 @@ fn json(expr: &Expr, vars: &[String], r: &Report, stages: Option<Vec<StageJson>>
         hv_evals: r.evals.hv,
         seconds: r.elapsed.as_secs_f64(),
         stages,
+        active: active_named(vars, r),
+        projected_start: r.active.is_some().then_some(r.projected_start),
     })
 }
 
@@ -486,8 +603,16 @@ fn summary(vars: &[String], r: &Report) -> String {
     let mut out = crate::summary::text(r, &crate::summary::driver_measures(r), "");
     out += "\n\n * Variables\n";
     let width = vars.iter().map(String::len).max().unwrap_or(0);
-    for (name, v) in vars.iter().zip(&r.x) {
-        out += &format!("    {name:width$} = {v:.16e}\n");
+    let active = r.active.as_deref().unwrap_or(&[]);
+    for (i, (name, v)) in vars.iter().zip(&r.x).enumerate() {
+        out += &format!("    {name:width$} = {v:.16e}");
+        if let Some((_, side)) = active.iter().find(|(j, _)| *j == i) {
+            out += &format!("  (at its {} bound)", side.as_str());
+        }
+        out += "\n";
+    }
+    if r.projected_start {
+        out += "    (the start lay outside the bounds and was projected onto them)\n";
     }
     out
 }

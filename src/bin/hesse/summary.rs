@@ -123,6 +123,8 @@ mod tests {
             stop,
             history: None,
             elapsed: std::time::Duration::ZERO,
+            active: None,
+            projected_start: false,
         }
     }
 
