@@ -28,6 +28,11 @@ hesse name                what it is, and scipy's name that maps onto it
 ``newton-cg``             truncated Newton, line search (scipy ``'Newton-CG'``)
 ``newton-cg-tr``          Steihaug-CG trust region (scipy ``'trust-ncg'``)
 ``saddle-free-newton``    -(|H| + delta I)^-1 g (Dauphin et al. 2014)
+``lbfgsb``                L-BFGS-B in a box (Byrd, Lu, Nocedal & Zhu 1995)
+                          (scipy ``'L-BFGS-B'`` with bounds; the default
+                          with bounds, as scipy's)
+``tron``                  TRON, trust-region Newton-CG in a box (Lin & More
+                          1999), on Hessian-vector products
 ========================  ====================================================
 
 Derivatives:
@@ -143,6 +148,7 @@ _NEEDS_GRADIENT = {
     "newton-cg",
     "newton-cg-tr",
     "saddle-free-newton",
+    "tron",
 }
 
 #: ``status`` for each termination (see the module docstring).
@@ -289,10 +295,12 @@ def _options(options, tol):
 
 def _method(method, bounds):
     if method is None:
-        return "lbfgs" if bounds is not None else "bfgs"
+        return "lbfgsb" if bounds is not None else "bfgs"
     if not isinstance(method, str):
         raise TypeError(f"method must be a string, got {type(method).__name__}")
     m = method.lower()
+    if m == "l-bfgs-b" and bounds is not None:
+        return "lbfgsb"
     m = SCIPY_METHODS.get(m, m)
     if m not in METHODS:
         known = ", ".join(list(METHODS) + sorted(set(SCIPY_METHODS) - set(METHODS)))
@@ -372,8 +380,13 @@ def minimize(
         Hessian ``hess(x, *args) -> (n, n)`` or product
         ``hessp(x, p, *args) -> (n,)``, for the Newton family.
     bounds : scipy.optimize.Bounds or sequence of (lo, hi), optional
-        Parsed and checked; no bounded method is available yet in this
-        build, so any ``bounds`` raises ValueError.
+        Box bounds (``None`` or +-inf for an open side), taken by ``lbfgsb``
+        and ``tron`` (``hesse.BOUNDED_METHODS``); any other method raises
+        ValueError. Every point hesse evaluates, finite-difference probes
+        included (one-sided next to a bound), lies inside the box; a start
+        outside is projected onto it (``res.projected_start``).
+        ``res.active`` lists ``(index, 'lower' | 'upper')`` of the bounds
+        active at ``x``.
     tol : float, optional
         Sets ``gtol`` (the gradient inf-norm tolerance).
     callback : callable, optional

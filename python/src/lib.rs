@@ -200,6 +200,8 @@ struct PyObjective {
     hessp: Option<Py<PyAny>>,
     calls: Calls,
     fd: Mutex<FdWork>,
+    /// The box of a bounded run: finite differences stay inside it.
+    bounds: Option<Box>,
 }
 
 impl PyObjective {
@@ -213,6 +215,46 @@ impl PyObjective {
                 _ => scalar(&out, "fun"),
             }
         })
+    }
+}
+
+impl PyObjective {
+    /// Finite differences of `fun` that stay inside the box `l ≤ x ≤ u` (as
+    /// scipy's `approx_derivative` with bounds): the step `hᵢ` of `scheme`
+    /// (`hesse::diff::Scheme::step`), central where `xᵢ ± hᵢ` are both
+    /// inside, else one-sided towards the inside, shortened to the room
+    /// there is; 0 for a fixed variable (`lᵢ = uᵢ`). `f(x)` is evaluated once
+    /// (returned), then one or two points per variable.
+    fn fd_gradient_in_box(&self, b: &Box, x: &[f64], g: &mut [f64], scheme: Scheme) -> f64 {
+        let f0 = self.fun_value(x);
+        let mut xp = x.to_vec();
+        for i in 0..self.n {
+            let (l, u, xi) = (b.lower[i], b.upper[i], x[i]);
+            let h = scheme.step(xi);
+            let (up, down) = (u - xi, xi - l);
+            g[i] = if scheme == Scheme::Central && up >= h && down >= h {
+                let hp = (xi + h) - xi;
+                xp[i] = xi + hp;
+                let fp = self.fun_value(&xp);
+                xp[i] = xi - hp;
+                let fm = self.fun_value(&xp);
+                (fp - fm) / (2.0 * hp)
+            } else if up <= 0.0 && down <= 0.0 {
+                0.0
+            } else {
+                // Forward if there is room above (or more room above than below).
+                let s = if up >= h || up >= down {
+                    h.min(up)
+                } else {
+                    -h.min(down)
+                };
+                let s = (xi + s) - xi;
+                xp[i] = xi + s;
+                (self.fun_value(&xp) - f0) / s
+            };
+            xp[i] = xi;
+        }
+        f0
     }
 }
 
@@ -241,6 +283,10 @@ impl Gradient for PyObjective {
     fn value_grad(&self, x: &[f64], g: &mut [f64]) -> f64 {
         let nan = |g: &mut [f64]| g.iter_mut().for_each(|v| *v = f64::NAN);
         let f = match &self.jac {
+            Jac::Fd(scheme) if self.bounds.is_some() => {
+                let b = self.bounds.as_ref().expect("checked");
+                self.fd_gradient_in_box(b, x, g, *scheme)
+            }
             Jac::Fd(scheme) => {
                 let mut work = self.fd.lock().unwrap_or_else(|p| p.into_inner());
                 fd_gradient(&ValueOnly(self), x, g, *scheme, &mut work).unwrap_or(f64::NAN)
@@ -421,11 +467,12 @@ const METHODS: &[&str] = &[
     "newton-cg",
     "newton-cg-tr",
     "saddle-free-newton",
+    "lbfgsb",
+    "tron",
 ];
 
-/// The methods of [`METHODS`] that take bounds (none yet: `LbfgsB` and
-/// `Tron` are being built).
-const BOUNDED: &[&str] = &[];
+/// The methods of [`METHODS`] that take bounds.
+const BOUNDED: &[&str] = &["lbfgsb", "tron"];
 
 /// A box `lower ≤ x ≤ upper` as the caller gave it (±∞ for an open side).
 struct Box {
@@ -486,6 +533,23 @@ fn run_method<'p>(
             drive(SaddleFreeNewton::default().with_stop(stop), p, x0, obs)
         }
         "saddle-free-newton" => drive(SaddleFreeNewton::krylov(20).with_stop(stop), p, x0, obs),
+        "lbfgsb" => {
+            let mut m = LbfgsB::default();
+            if let Some(k) = o.memory {
+                m = m.with_memory(k);
+            }
+            if let Some(b) = bounds {
+                m = m.with_bounds(Bounds::new(b.lower.clone(), b.upper.clone())?);
+            }
+            drive(m.with_stop(stop), p, x0, obs)
+        }
+        "tron" => {
+            let mut m = Tron::default();
+            if let Some(b) = bounds {
+                m = m.with_bounds(Bounds::new(b.lower.clone(), b.upper.clone())?);
+            }
+            drive(m.with_stop(stop), p, x0, obs)
+        }
         other => Err(Error::InvalidProblem(format!(
             "unknown method '{other}' (known: {})",
             METHODS.join(", ")
@@ -577,10 +641,18 @@ fn minimize<'py>(
         hessp,
         calls: Calls::default(),
         fd: Mutex::new(FdWork::new(n, 0)),
+        bounds,
     };
     let outcome = py.detach(|| {
         let obs = observer(&problem.calls, callback.as_ref());
-        run_method(method, &problem, &x0, &options, bounds.as_ref(), obs)
+        run_method(
+            method,
+            &problem,
+            &x0,
+            &options,
+            problem.bounds.as_ref(),
+            obs,
+        )
     });
     if let Some(e) = problem.calls.take_error() {
         return Err(e);
@@ -601,6 +673,11 @@ fn minimize<'py>(
     d.set_item("method", report.method.as_str())?;
     d.set_item("grad_norm", report.grad_norm)?;
     d.set_item("seconds", report.elapsed.as_secs_f64())?;
+    if let Some(active) = &report.active {
+        let a: Vec<(usize, &str)> = active.iter().map(|(i, s)| (*i, s.as_str())).collect();
+        d.set_item("active", a)?;
+        d.set_item("projected_start", report.projected_start)?;
+    }
     Ok(d)
 }
 

@@ -370,17 +370,61 @@ def test_bounds_are_parsed_in_both_scipy_forms():
         hesse.parse_bounds([(np.nan, 1), (0, 1)], 2)
 
 
-def test_bounds_are_refused_until_a_bounded_method_exists():
-    with pytest.raises(ValueError, match="no bounded method"):
-        hesse.minimize(rosen, X0, bounds=[(0, 2), (0, 2)], method="L-BFGS-B")
+def test_bounds_are_refused_by_methods_that_do_not_take_them():
+    with pytest.raises(ValueError, match="method 'bfgs' does not take bounds; methods that do: lbfgsb, tron"):
+        hesse.minimize(rosen, X0, bounds=[(0, 2), (0, 2)], method="BFGS")
     with pytest.raises(ValueError, match=r"bounds\[1\]: lower 3.0 > upper 2.0"):
         hesse.minimize(rosen, X0, bounds=[(0, 2), (3, 2)])
+    with pytest.raises(ValueError, match="method 'tron' needs the gradient"):
+        hesse.minimize(rosen, X0, bounds=[(0, 2), (0, 2)], method="tron")
+
+
+BOX = [(-2.0, 0.5), (-1.0, 2.0)]  # cuts off Rosenbrock's minimizer: x* = (0.5, 0.25)
+
+
+@pytest.mark.parametrize(
+    "method,kw",
+    [
+        (None, {}),  # the default with bounds: lbfgsb, central differences
+        ("L-BFGS-B", {"jac": rosen_der}),
+        ("lbfgsb", {"jac": "2-point"}),
+        ("tron", {"jac": rosen_der, "hessp": rosen_hess_prod}),
+        ("tron", {"jac": rosen_der, "hess": rosen_hess}),
+    ],
+)
+def test_bounded_methods_solve_a_box_and_stay_inside_it(method, kw):
+    seen = []
+
+    def f(x):
+        seen.append(x.copy())
+        return rosen(x)
+
+    r = hesse.minimize(f, X0, method=method, bounds=BOX, **kw)
+    assert r.success, r.termination
+    assert r.method == ("lbfgsb" if method in (None, "L-BFGS-B") else method)
+    np.testing.assert_allclose(r.x, [0.5, 0.25], atol=1e-6)
+    assert r.active == [(0, "upper")] and r.projected_start is False
+    lo, hi = np.array(BOX).T
+    pts = np.array(seen)
+    assert np.all(pts >= lo) and np.all(pts <= hi), "a point outside the box was evaluated"
+    s = so.minimize(rosen, X0, method="L-BFGS-B", jac=rosen_der, bounds=BOX)
+    np.testing.assert_allclose(r.x, s.x, atol=1e-5)
+
+
+def test_bounds_accept_scipy_bounds_and_project_a_start_outside():
+    r = hesse.minimize(rosen, [3.0, 3.0], jac=rosen_der, bounds=so.Bounds([-np.inf, 0.0], [0.5, np.inf]))
+    assert r.projected_start is True and r.method == "lbfgsb"
+    np.testing.assert_allclose(r.x, [0.5, 0.25], atol=1e-6)
+    # One-sided: a lower bound only, inactive at the solution.
+    r = hesse.minimize(rosen, [3.0, 3.0], jac=rosen_der, bounds=[(0.0, None), (None, None)], method="tron", hess=rosen_hess)
+    assert r.active == [] and r.success
+    np.testing.assert_allclose(r.x, [1.0, 1.0], atol=1e-6)
 
 
 def test_the_core_refuses_bounds_for_a_method_that_does_not_take_them():
     from hesse import _hesse
 
-    with pytest.raises(ValueError, match="method 'bfgs' does not take bounds"):
+    with pytest.raises(ValueError, match="method 'bfgs' does not take bounds; methods that do: lbfgsb, tron"):
         _hesse.minimize(rosen, [0.5, 0.5], (), "bfgs", "3-point", lower=[0.0, 0.0], upper=[1.0, 1.0])
     with pytest.raises(ValueError, match="bounds: upper has 1 entries, x0 has 2"):
         _hesse.minimize(rosen, [0.5, 0.5], (), "bfgs", "3-point", upper=[1.0])
