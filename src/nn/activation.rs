@@ -123,6 +123,8 @@ impl Activation {
     /// If the slices differ in length.
     pub fn values(self, y: &[f64], h: &mut [f64]) {
         assert_eq!(y.len(), h.len(), "Activation::values: lengths differ");
+        // The identity and ReLU loops are legacy SSE (issue 17).
+        elementwise::zero_upper();
         match self {
             Activation::Identity => h.copy_from_slice(y),
             Activation::Tanh => elementwise::apply(Function::Tanh, y, h),
@@ -145,6 +147,7 @@ impl Activation {
         match self {
             Activation::Softplus => elementwise::apply(Function::Logistic, y, d),
             _ => {
+                elementwise::zero_upper();
                 for ((d, &y), &h) in d.iter_mut().zip(y).zip(h) {
                     *d = self.d1(y, h);
                 }
