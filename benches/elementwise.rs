@@ -28,9 +28,10 @@
 //! | ln_1p | 19.5 | 60 | 5.91 | 4.19 | 72.0 | 7.7 |
 //! | tanh | 35.8 | 169 | 12.0 | 5.76 | 127 | 8.5 |
 //! | logistic | 23.7 | 133 | 8.29 | 4.55 | 34.0 | 6.4 |
-//! | softplus | 35.8 | 198 | 21.5 | 12.3 | 69.3 | (see text) |
+//! | softplus | 35.8 | 198 | 21.5 | 12.3 (10.5) | 69.3 (88.6) | 9.5 |
 //!
-//! The kernels (AVX-512, the path chosen on this CPU) run 4-6x the scalar
+//! (The softplus row's figures in parentheses are from a second run.)
+//! The kernels (AVX-512, the path chosen on this CPU) run 3-6x the scalar
 //! glibc rate. Even on this AMD CPU, scalar glibc is 1.4-3.6x slower right
 //! after a faer product (the kernel 1.5-2x, partly cache: the product's
 //! operands evict the pass's); the Intel cliff of issue 17 is 33x.
