@@ -21,6 +21,9 @@
 //! against glibc's `exp` (itself < 1 ulp) over the whole range: see the tests
 //! of [`super`].
 
+// The constants are written as published, with all their digits.
+#![allow(clippy::excessive_precision)]
+
 use super::lanes::Lanes;
 
 /// `log₂ e`.

@@ -21,6 +21,9 @@
 //! scaled by `2⁵⁴` first; `ln_1p(−1) = −∞`, `ln_1p(x < −1) = NaN`,
 //! `ln_1p(+∞) = +∞`; a NaN is returned quieted (`x + x`).
 
+// The constants are written as published, with all their digits.
+#![allow(clippy::excessive_precision)]
+
 use super::lanes::Lanes;
 use super::{exp::LN2_HI, exp::LN2_LO};
 

@@ -11,6 +11,9 @@
 //! lane and one is selected, so there is no branch. A NaN is returned
 //! quieted (`x + x`).
 
+// The constants are written as published, with all their digits.
+#![allow(clippy::excessive_precision)]
+
 use super::exp::exp;
 use super::lanes::Lanes;
 
