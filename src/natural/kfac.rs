@@ -642,6 +642,8 @@ impl Eig {
             1.0,
             par_for(n * n * n),
         );
+        // Scalar loops follow: no AVX-SSE transition penalty (issue 17).
+        crate::linalg::elementwise::zero_upper();
         out
     }
 
@@ -687,6 +689,8 @@ fn precondition(
         let dst = MatMut::from_column_major_slice_mut(&mut out[ls.start..ls.start + m * k1], m, k1);
         faer::linalg::matmul::matmul(dst, Accum::Replace, tmp.as_ref(), ai.as_ref(), -1.0, par);
     }
+    // Scalar loops follow: no AVX-SSE transition penalty (issue 17).
+    crate::linalg::elementwise::zero_upper();
 }
 
 /// `avg ← ε avg + (1 − ε) new` (`new` column-major, the same shape).
