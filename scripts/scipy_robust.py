@@ -14,13 +14,17 @@ Run by hand (not in CI), from the repository root:
     python3 scripts/scipy_robust.py > tests/data/scipy_robust.txt
 
 Prints one line per run: `loss bounded a b c F status`, F = 2 cost =
-f_scale^2 sum rho((r/f_scale)^2), hesse's objective.
+f_scale^2 sum rho((r/f_scale)^2), hesse's objective; then `se loss se_a se_b
+se_c`, the standard errors sqrt(diag(pcov)) of curve_fit(loss=..., f_scale=0.1)
+from the same start (unbounded), and `t975 dof value`, Student's t quantile of
+a 95% interval with m - n = 97 degrees of freedom (scipy.stats.t.ppf).
 """
 import csv
 
 import numpy as np
 import scipy
-from scipy.optimize import least_squares
+from scipy import stats
+from scipy.optimize import curve_fit, least_squares
 
 DATA = "tests/data/robust_exp.csv"
 LOSSES = ["linear", "soft_l1", "huber", "cauchy", "arctan"]
@@ -66,6 +70,24 @@ def main():
             )
             a, b, c = (repr(float(v)) for v in r.x)
             print(f"{loss} {bounded} {a} {b} {c} {float(2.0 * r.cost)!r} {r.status}")
+    for loss in LOSSES:
+        _, pcov = curve_fit(
+            lambda t_, a, b, c: a * np.exp(-b * t_) + c,
+            t,
+            y,
+            p0=START,
+            jac=lambda t_, a, b, c: jac([a, b, c]),
+            method="trf",
+            loss=loss,
+            f_scale=F_SCALE,
+            xtol=TOL,
+            ftol=TOL,
+            gtol=TOL,
+        )
+        se = " ".join(repr(float(v)) for v in np.sqrt(np.diag(pcov)))
+        print(f"se {loss} {se}")
+    dof = len(t) - 3
+    print(f"t975 {dof} {float(stats.t.ppf(0.975, dof))!r}")
 
 
 if __name__ == "__main__":

@@ -111,7 +111,8 @@ fn scipy() -> Vec<(String, bool, [f64; 3], f64)> {
     std::fs::read_to_string(SCIPY)
         .unwrap()
         .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter(|l| !l.starts_with('#') && !l.starts_with("se ") && !l.starts_with("t975"))
+        .filter(|l| !l.trim().is_empty())
         .map(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();
             let v = |k: usize| f[k].parse::<f64>().unwrap();
@@ -246,6 +247,44 @@ fn robust_standard_errors_are_near_those_of_the_clean_fit() {
         assert!(
             a.is_finite() && (a / b - 1.0).abs() < 0.5,
             "{j}: {a} vs {b}"
+        );
+    }
+}
+
+/// scipy `curve_fit(loss=..., f_scale=0.1)`'s standard errors per loss.
+fn scipy_std_errors(loss: RobustLoss) -> [f64; 3] {
+    let text = std::fs::read_to_string(SCIPY).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&format!("se {} ", loss.as_str())))
+        .unwrap_or_else(|| panic!("no se line for {loss:?}"));
+    let v: Vec<f64> = line
+        .split_whitespace()
+        .skip(2)
+        .map(|t| t.parse().unwrap())
+        .collect();
+    [v[0], v[1], v[2]]
+}
+
+/// `LevenbergMarquardt::fit` under each loss reports curve_fit's standard
+/// errors (`F/(m − n) · (J̃ᵀJ̃)⁻¹`) to 1e-6 relative.
+#[test]
+fn standard_errors_match_scipy_curve_fit() {
+    let (t, y) = read_data();
+    let p = problem(t, y);
+    for loss in LOSSES {
+        let fit = solver(loss, false).fit(&p, &START).unwrap();
+        let se = scipy_std_errors(loss);
+        let diff = rel_err(&fit.statistics.std_errors, &se);
+        println!(
+            "{:9} std errors {:?}, rel. diff. to curve_fit {diff:.2e}",
+            loss.as_str(),
+            fit.statistics.std_errors
+        );
+        assert!(
+            diff < 1e-6,
+            "{loss:?}: {:?} vs {se:?}",
+            fit.statistics.std_errors
         );
     }
 }

@@ -1125,6 +1125,10 @@ impl<P: Residuals> Minimizer<P> for LevenbergMarquardt {
             let ratio = if clipped && !(prered > 0.0) {
                 // A projected step the model says does not reduce F.
                 0.0
+            } else if self.loss != RobustLoss::Linear && !(actred / prered).is_finite() {
+                // F rounded to 0 (or overflowed): a failed trial, so that Δ
+                // shrinks to the xtol test instead of repeating the step.
+                0.0
             } else if prered != 0.0 {
                 actred / prered
             } else {

@@ -35,7 +35,10 @@
 //!
 //! # Deviation from scipy
 //!
-//! None in the losses or the scaling; scipy's `least_squares` applies them
+//! SoftL1's `ρ` is evaluated as `2z / (sqrt(1 + z) + 1)`, which equals
+//! scipy's `2 (sqrt(1 + z) − 1)` but keeps its digits for small `z` (near a
+//! zero-residual solution scipy's form rounds `F` to 0). Otherwise none in
+//! the losses or the scaling; scipy's `least_squares` applies them
 //! inside its `trf` and `dogbox` methods, here inside MINPACK's
 //! Levenberg-Marquardt ([`LevenbergMarquardt::with_loss`](super::LevenbergMarquardt::with_loss)).
 
@@ -91,7 +94,9 @@ impl RobustLoss {
             RobustLoss::SoftL1 => {
                 let t = 1.0 + z;
                 let s = t.sqrt();
-                [2.0 * (s - 1.0), 1.0 / s, -0.5 / (t * s)]
+                // 2 (s − 1) without cancellation for small z (scipy's form
+                // loses every digit below z ≈ ε, and F with it).
+                [2.0 * z / (s + 1.0), 1.0 / s, -0.5 / (t * s)]
             }
             RobustLoss::Huber => {
                 if z <= 1.0 {
