@@ -10,15 +10,21 @@
 //! summary table (per method: solved at 1×/10×/100×, total f and g
 //! evaluations); with `rows`, one line per problem, scale and method as well;
 //! with a method name (`bfgs`, `lbfgs`, `cg-pr`, …), that method only.
+//! `bt` runs BFGS and L-BFGS with an Armijo-only backtracking search instead,
+//! with the curvature guard skipping (`bfgs-bt`, `lbfgs-bt`) or Powell-damping
+//! (`bfgs-bt-damped`, `lbfgs-bt-damped`) the pairs.
 
 use hesse::prelude::*;
 use hesse::problems::mgh::{self, Mgh};
+use hesse::quasi_newton::CurvatureGuard;
 
 /// The methods and scales of the protocol.
 const METHODS: [&str; 8] = [
     "bfgs", "lbfgs", "cg-fr", "cg-pr", "cg-pr+", "cg-hs", "cg-dy", "cg-hz",
 ];
 const SCALES: [f64; 3] = [1.0, 10.0, 100.0];
+/// The backtracking variants (`bt`).
+const BACKTRACKING: [&str; 4] = ["bfgs-bt", "bfgs-bt-damped", "lbfgs-bt", "lbfgs-bt-damped"];
 
 fn run(method: &str, p: &Mgh, x0: &[f64]) -> Result<Report, Error> {
     let cg = |beta| {
@@ -27,7 +33,22 @@ fn run(method: &str, p: &Mgh, x0: &[f64]) -> Result<Report, Error> {
             .with_max_iter(20_000)
             .minimize(p, x0)
     };
+    let guard = if method.ends_with("-damped") {
+        CurvatureGuard::PowellDamping
+    } else {
+        CurvatureGuard::Skip
+    };
     match method {
+        "bfgs-bt" | "bfgs-bt-damped" => Bfgs::with_line_search(Backtracking::default())
+            .with_curvature_guard(guard)
+            .with_gtol(1e-10)
+            .with_max_iter(20_000)
+            .minimize(p, x0),
+        "lbfgs-bt" | "lbfgs-bt-damped" => Lbfgs::with_line_search(Backtracking::default())
+            .with_curvature_guard(guard)
+            .with_gtol(1e-10)
+            .with_max_iter(20_000)
+            .minimize(p, x0),
         "bfgs" => Bfgs::default()
             .with_gtol(1e-10)
             .with_max_iter(20_000)
@@ -53,14 +74,16 @@ fn solved(p: &Mgh, f: f64) -> bool {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let rows = args.iter().any(|a| a == "rows");
+    let bt = args.iter().any(|a| a == "bt");
+    let methods: &[&str] = if bt { &BACKTRACKING } else { &METHODS };
     let only: Vec<&str> = args
         .iter()
         .map(String::as_str)
-        .filter(|a| METHODS.contains(a))
+        .filter(|a| methods.contains(a))
         .collect();
     let suite = mgh::all();
     println!(
-        "{:<7} {:>4} {:>4} {:>4}   {:>8} {:>8}   (of {} problems per scale)",
+        "{:<15} {:>4} {:>4} {:>4}   {:>8} {:>8}   (of {} problems per scale)",
         "method",
         "1x",
         "10x",
@@ -69,7 +92,7 @@ fn main() {
         "g evals",
         suite.len()
     );
-    for method in METHODS {
+    for &method in methods {
         if !only.is_empty() && !only.contains(&method) {
             continue;
         }
@@ -98,7 +121,7 @@ fn main() {
             }
         }
         println!(
-            "{method:<7} {:>4} {:>4} {:>4}   {f_evals:>8} {g_evals:>8}",
+            "{method:<15} {:>4} {:>4} {:>4}   {f_evals:>8} {g_evals:>8}",
             solved_at[0], solved_at[1], solved_at[2]
         );
     }

@@ -472,12 +472,49 @@ impl std::ops::Sub for Evals {
 /// counted.value(&[2.0]);
 /// assert_eq!(counted.evals().f, 1);
 /// ```
+///
+/// # Limits enforced inside an iteration
+///
+/// [`with_limits`](Counted::with_limits) makes it the run's guard as well:
+/// it refuses a call once the evaluation budget is spent (`f + g + h + hv
+/// ≥ max_evals` before the call) or the deadline has passed, and refuses
+/// every call after a value `f ≤ f_lower` (the objective appears unbounded
+/// below). A refused call evaluates nothing and answers NaN (NaN value,
+/// gradient, Hessian, product or residuals), which every minimizer already
+/// treats as a failed trial, so a line search, trust-region retry loop or CG
+/// solve ends at its next call instead of at the end of the iteration;
+/// [`halted`](Counted::halted) then says why. A run therefore overshoots its
+/// evaluation budget by at most one call (two counts for a fused
+/// `value_grad`, which counts in `f` and `g`).
+///
+/// ```
+/// use hesse::problem::{Counted, FnObjective, Objective};
+/// use hesse::solver::Termination;
+/// let p = FnObjective::new(1, |x: &[f64]| x[0] * x[0]);
+/// let counted = Counted::new(&p).with_limits(Some(2), None, f64::NEG_INFINITY);
+/// assert_eq!(counted.value(&[2.0]), 4.0);
+/// assert_eq!(counted.value(&[3.0]), 9.0);
+/// assert!(counted.value(&[4.0]).is_nan()); // refused: the budget of 2 is spent
+/// assert_eq!(counted.evals().f, 2);
+/// assert_eq!(counted.halted(), Some(Termination::MaxEvaluations));
+/// ```
 pub struct Counted<P> {
     inner: P,
     f: Cell<u64>,
     g: Cell<u64>,
     h: Cell<u64>,
     hv: Cell<u64>,
+    max_evals: Option<u64>,
+    deadline: Option<std::time::Instant>,
+    f_lower: f64,
+    halted: Cell<Option<crate::solver::Termination>>,
+    /// The descent watch ([`Counted::descent_run`]): the last value seen,
+    /// the last decrease, the current run length and the longest run since
+    /// [`Counted::watch_from`].
+    last_v: Cell<f64>,
+    last_dec: Cell<f64>,
+    run: Cell<u32>,
+    best_run: Cell<u32>,
 }
 
 impl<P> Counted<P> {
@@ -494,7 +531,99 @@ impl<P> Counted<P> {
             g: Cell::new(evals.g),
             h: Cell::new(evals.h),
             hv: Cell::new(evals.hv),
+            max_evals: None,
+            deadline: None,
+            f_lower: f64::NEG_INFINITY,
+            halted: Cell::new(None),
+            last_v: Cell::new(f64::NAN),
+            last_dec: Cell::new(0.0),
+            run: Cell::new(0),
+            best_run: Cell::new(0),
         }
+    }
+
+    /// Enforces limits inside every call (see the type's docs): at most
+    /// `max_evals` counted evaluations (plus the one call that crosses it),
+    /// no call after `deadline`, and no call after a value `f ≤ f_lower`
+    /// (`f64::NEG_INFINITY`: only `f = −∞` counts).
+    #[must_use]
+    pub fn with_limits(
+        mut self,
+        max_evals: Option<u64>,
+        deadline: Option<std::time::Instant>,
+        f_lower: f64,
+    ) -> Self {
+        self.max_evals = max_evals;
+        self.deadline = deadline;
+        self.f_lower = f_lower;
+        self
+    }
+
+    /// Why calls are being refused: [`MaxEvaluations`], [`TimeLimit`] or
+    /// [`Unbounded`]; `None` while they are not.
+    ///
+    /// [`MaxEvaluations`]: crate::solver::Termination::MaxEvaluations
+    /// [`TimeLimit`]: crate::solver::Termination::TimeLimit
+    /// [`Unbounded`]: crate::solver::Termination::Unbounded
+    pub fn halted(&self) -> Option<crate::solver::Termination> {
+        self.halted.get()
+    }
+
+    /// Starts the descent watch from the value `f0` (the driver calls it at
+    /// the start of each iteration with `f(x_k)`).
+    pub fn watch_from(&self, f0: f64) {
+        self.last_v.set(f0);
+        self.last_dec.set(0.0);
+        self.run.set(0);
+        self.best_run.set(0);
+    }
+
+    /// The longest run of values since [`watch_from`](Counted::watch_from),
+    /// in evaluation order, each below the one before by at least the
+    /// previous decrease: what a line search extrapolating along a direction
+    /// on which `f` falls without bound produces (each longer step lowers `f`
+    /// by more), and an interpolating one does not (its decreases shrink).
+    pub fn descent_run(&self) -> u32 {
+        self.best_run.get()
+    }
+
+    /// Whether a call may be made; sets [`halted`](Counted::halted) if not.
+    fn admit(&self) -> bool {
+        if self.halted.get().is_some() {
+            return false;
+        }
+        use crate::solver::Termination;
+        if self.max_evals.is_some_and(|m| self.evals().total() >= m) {
+            self.halted.set(Some(Termination::MaxEvaluations));
+            return false;
+        }
+        if self
+            .deadline
+            .is_some_and(|d| std::time::Instant::now() >= d)
+        {
+            self.halted.set(Some(Termination::TimeLimit));
+            return false;
+        }
+        true
+    }
+
+    /// Records a value of `f`: the unboundedness threshold and the descent watch.
+    fn observe(&self, v: f64) -> f64 {
+        if v <= self.f_lower || v == f64::NEG_INFINITY {
+            self.halted.set(Some(crate::solver::Termination::Unbounded));
+        }
+        let last = self.last_v.get();
+        let dec = last - v;
+        if dec > 0.0 && dec >= self.last_dec.get() {
+            self.run.set(self.run.get() + 1);
+            self.last_dec.set(dec);
+        } else {
+            self.run.set(0);
+            self.last_dec.set(0.0);
+        }
+        self.best_run.set(self.best_run.get().max(self.run.get()));
+        self.last_v.set(v);
+        v
     }
 
     /// The counts so far.
@@ -522,21 +651,32 @@ impl<P: Objective> Objective for Counted<P> {
         self.inner.dim()
     }
     fn value(&self, x: &[f64]) -> f64 {
+        if !self.admit() {
+            return f64::NAN;
+        }
         Self::bump(&self.f);
-        self.inner.value(x)
+        self.observe(self.inner.value(x))
     }
 }
 
 impl<P: Gradient> Gradient for Counted<P> {
     fn value_grad(&self, x: &[f64], g: &mut [f64]) -> f64 {
+        if !self.admit() {
+            g.fill(f64::NAN);
+            return f64::NAN;
+        }
         Self::bump(&self.f);
         Self::bump(&self.g);
-        self.inner.value_grad(x, g)
+        self.observe(self.inner.value_grad(x, g))
     }
 }
 
 impl<P: Hessian> Hessian for Counted<P> {
     fn hessian(&self, x: &[f64], h: &mut DMatrix<f64>) {
+        if !self.admit() {
+            h.fill(f64::NAN);
+            return;
+        }
         Self::bump(&self.h);
         self.inner.hessian(x, h)
     }
@@ -544,6 +684,10 @@ impl<P: Hessian> Hessian for Counted<P> {
 
 impl<P: HessVec> HessVec for Counted<P> {
     fn hess_vec(&self, x: &[f64], v: &[f64], hv: &mut [f64]) {
+        if !self.admit() {
+            hv.fill(f64::NAN);
+            return;
+        }
         Self::bump(&self.hv);
         self.inner.hess_vec(x, v, hv)
     }
@@ -552,6 +696,10 @@ impl<P: HessVec> HessVec for Counted<P> {
 /// A Gauss-Newton product counts as a Hessian-vector product (`hv`).
 impl<P: GaussNewtonVec> GaussNewtonVec for Counted<P> {
     fn gauss_newton_vec(&self, x: &[f64], v: &[f64], gv: &mut [f64]) {
+        if !self.admit() {
+            gv.fill(f64::NAN);
+            return;
+        }
         Self::bump(&self.hv);
         self.inner.gauss_newton_vec(x, v, gv)
     }
@@ -565,10 +713,18 @@ impl<P: Residuals> Residuals for Counted<P> {
         self.inner.num_residuals()
     }
     fn residuals(&self, x: &[f64], r: &mut [f64]) {
+        if !self.admit() {
+            r.fill(f64::NAN);
+            return;
+        }
         Self::bump(&self.f);
         self.inner.residuals(x, r)
     }
     fn jacobian(&self, x: &[f64], jac: &mut DMatrix<f64>) {
+        if !self.admit() {
+            jac.fill(f64::NAN);
+            return;
+        }
         Self::bump(&self.g);
         self.inner.jacobian(x, jac)
     }

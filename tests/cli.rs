@@ -92,7 +92,10 @@ fn minimize_summary_names_the_variables() {
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(out.contains("Status: success"), "{out}");
-    assert!(out.contains("a = 3.0000"), "{out}");
+    assert!(
+        out.contains("a = 3.0000") || out.contains("a = 2.9999"),
+        "{out}"
+    );
     assert!(
         out.contains("b = -1.0000") || out.contains("b = -9.9999"),
         "{out}"
@@ -194,7 +197,7 @@ fn options_are_checked() {
         &[
             "minimize", ROSENBROCK, "--start", "x=1,y=1", "--method", "nope",
         ],
-        &["unknown method 'nope'", "known: gd"],
+        &["invalid value 'nope'", "possible values: gd, bfgs"],
     );
     fails(&["compare", "--gtol", "nan"], &["--gtol NaN"]);
     // clap's own usage errors also exit 2.
@@ -318,7 +321,7 @@ fn compare_writes_csv_and_plots() {
 fn compare_bad_options_are_clear_errors() {
     fails(
         &["compare", "--methods", "bfgs,nope"],
-        &["unknown method 'nope'"],
+        &["invalid value 'nope'", "possible values: gd, bfgs"],
     );
     fails(
         &["compare", "--problems", "nope"],

@@ -155,15 +155,36 @@ fn bad_input_exits_2_with_a_clear_message() {
         (&["--optimizer", "rmsprop", "--rho", "1"], "rho"),
         (&["--optimizer", "adadelta", "--rho", "-0.5"], "rho"),
         (&["--batch", "100000"], "training examples"),
-        (&["--optimizer", "newton"], "unknown optimizer"),
-        (&["--data", "cifar"], "unknown data set"),
-        (&["--activation", "gelu"], "unknown activation"),
-        (&["--loss", "hinge"], "unknown loss"),
+        (
+            &["--optimizer", "newton"],
+            "invalid value 'newton' for '--optimizer",
+        ),
+        (&["--data", "cifar"], "invalid value 'cifar' for '--data"),
+        (
+            &["--activation", "gelu"],
+            "invalid value 'gelu' for '--activation",
+        ),
+        (&["--loss", "hinge"], "invalid value 'hinge' for '--loss"),
         (&["--layers", "64,32,3"], "the last 10"),
         (&["--layers", "2,32,10"], "the first width must be 64"),
         (&["--layers", "64,x,10"], "positive widths"),
         (&["--task", "autoencoder", "--layers", "64,8,10"], "last 64"),
-        (&["--task", "regress"], "unknown task"),
+        (
+            &["--task", "regress"],
+            "invalid value 'regress' for '--task",
+        ),
+        // Typos get clap's "did you mean" and the possible values.
+        (&["--optimizer", "kfca"], "a similar value exists: 'kfac'"),
+        (
+            &["--data", "digts"],
+            "possible values: digits, spirals, teacher, mnist",
+        ),
+        (&["--batch", "-5"], "it must be a whole number >= 1"),
+        (&["--batch", "0"], "it must be a whole number >= 1"),
+        (
+            &["--optimizer", "lbfgs", "--batch", "64"],
+            "--batch does not apply to optimizer lbfgs",
+        ),
         (
             &["--optimizer", "sgd", "--beta1", "0.5"],
             "does not apply to optimizer sgd",

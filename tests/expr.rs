@@ -573,3 +573,114 @@ fn expr_problem_is_send_sync_clone() {
     assert_traits::<Expr>();
     assert_traits::<hesse::expr::Tape>();
 }
+
+// ---------------------------------------------------------------------------
+// Issue 18 item 9: atan2, min, max, hypot, erf, erfc, log10, log2
+// ---------------------------------------------------------------------------
+
+/// Each new function: value against std/statrs, and gradient, Hessian-vector
+/// products and the dense Hessian against finite differences, away from
+/// kinks and composed with other operations.
+#[test]
+fn new_functions_against_finite_differences() {
+    let cases: &[(&str, &[f64])] = &[
+        ("atan2(y, x)", &[0.7, -1.3]),
+        ("atan2(y, x)", &[-0.4, 2.0]),
+        ("atan2(x*y, x^2 + 1) * exp(y)", &[0.8, -0.6]),
+        ("min(x, y)", &[0.3, 1.1]),
+        ("min(x, y)", &[1.3, -0.1]),
+        ("max(x, y)", &[0.3, 1.1]),
+        ("max(x^2, sin(y)) * y", &[1.4, 0.5]),
+        ("min(x*y, 2) + max(exp(x), y^2)", &[0.9, 1.7]),
+        ("hypot(x, y)", &[3.0, -4.0]),
+        ("hypot(x*y, x - y)^3", &[0.5, 1.5]),
+        ("erf(x)", &[0.4]),
+        ("erf(x*y) + erfc(x - y)", &[0.8, -0.3]),
+        ("erfc(x)", &[2.5]),
+        ("log10(x)", &[7.0]),
+        ("log2(x*y)", &[3.0, 0.25]),
+        ("log10(1 + x^2) * log2(2 + y)", &[-0.7, 1.4]),
+        // Square brackets, as NIST model lines write calls.
+        ("hypot[x, y] + atan2[y, 2]", &[1.1, 0.2]),
+    ];
+    for &(src, x) in cases {
+        check_derivatives(src, x);
+    }
+    let v = |src: &str| eval(src);
+    assert_eq!(v("atan2(1, -1)"), 1f64.atan2(-1.0));
+    assert_eq!(v("min(2, -3) + max(2, -3)"), -1.0);
+    assert_eq!(v("hypot(3, 4)"), 5.0);
+    assert_eq!(v("log10(1000)"), 3.0);
+    assert_eq!(v("log2(1024)"), 10.0);
+    assert!((v("erf(0.5)") - 0.520_499_877_813_046_5).abs() < 1e-15);
+    assert!((v("erfc(3)") - 2.209_049_699_858_544e-5).abs() < 1e-19);
+}
+
+/// At the kinks: a tie of min/max splits the gradient equally (so min(x, x)
+/// has derivative 1), hypot at the origin has gradient 0, second derivatives
+/// of min/max are 0, and a NaN argument of min/max is NaN (not dropped).
+#[test]
+fn new_functions_at_kinks() {
+    let grad = |src: &str, x: &[f64]| {
+        let e = Expr::parse(src).unwrap();
+        let names: Vec<&str> = e.variables().iter().map(String::as_str).collect();
+        let p = ExprProblem::new(&e, &names).unwrap();
+        let mut g = vec![0.0; x.len()];
+        let f = p.value_grad(x, &mut g);
+        let mut hv = vec![0.0; x.len()];
+        p.hess_vec(x, &vec![1.0; x.len()], &mut hv);
+        (f, g, hv)
+    };
+    assert_eq!(
+        grad("min(x, y)", &[1.0, 1.0]),
+        (1.0, vec![0.5, 0.5], vec![0.0, 0.0])
+    );
+    assert_eq!(
+        grad("max(x, y)", &[2.0, 2.0]),
+        (2.0, vec![0.5, 0.5], vec![0.0, 0.0])
+    );
+    assert_eq!(grad("min(x, x)", &[3.0]).1, [1.0]);
+    assert_eq!(grad("max(x, 2*x)", &[0.0]).1, [1.5]);
+    assert_eq!(
+        grad("hypot(x, y)", &[0.0, 0.0]),
+        (0.0, vec![0.0, 0.0], vec![0.0, 0.0])
+    );
+    let (f, g, _) = grad("min(x, y)", &[f64::NAN, 1.0]);
+    assert!(f.is_nan() && g.iter().all(|v| v.is_nan()), "{f} {g:?}");
+    let (f, _, _) = grad("max(x, y)", &[1.0, f64::NAN]);
+    assert!(f.is_nan());
+    // atan2 at the origin: IEEE's value, NaN derivatives (0/0).
+    let (f, g, _) = grad("atan2(y, x)", &[0.0, 0.0]);
+    assert_eq!(f, 0.0);
+    assert!(g.iter().all(|v| v.is_nan()), "{g:?}");
+}
+
+/// Arity errors say what the function takes; the names cannot be variables.
+#[test]
+fn new_functions_arity_and_names() {
+    for (src, needle) in [
+        ("atan2(y)", "'atan2' takes 2 arguments"),
+        ("min(x, y, z)", "takes 2 arguments"),
+        (
+            "sin(x, y)",
+            "only atan2, min, max and hypot take two arguments",
+        ),
+        ("max", "function 'max' needs an argument"),
+        ("hypot + 1", "function 'hypot' needs an argument"),
+        ("x, y", "expected an operator or end of input"),
+        ("min(, y)", "expected a number"),
+    ] {
+        let err = Expr::parse(src).unwrap_err().to_string();
+        assert!(err.contains(needle), "{src}: {err}");
+    }
+    let err = Expr::parse("foo(x)").unwrap_err().to_string();
+    for name in [
+        "atan2", "min", "max", "hypot", "erf", "erfc", "log10", "log2",
+    ] {
+        assert!(err.contains(name), "{err}");
+    }
+    // Constant arguments fold.
+    let e = Expr::parse("x + max(1, 2) * atan2(0, -1)").unwrap();
+    let t = e.compile(&["x"], &[]).unwrap();
+    assert_eq!(t.len(), 1, "{t:?}");
+}

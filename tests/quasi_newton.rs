@@ -447,3 +447,71 @@ fn failed_line_search_resets_to_steepest_descent() {
     assert_eq!(r.termination, Termination::LineSearchFailed);
     assert_eq!(r.x, x0);
 }
+
+/// Issue 18 item 7: Powell damping (N&W Procedure 18.2) fires whenever
+/// `sᵀy < 0.2 sᵀBs`, also on pairs with `sᵀy > 0` that the curvature test
+/// accepts (on main only pairs that would be skipped were damped). BFGS with
+/// an Armijo-only search on Rosenbrock: each damped pair has
+/// `sᵀr = 0.2 sᵀBs`, and the update satisfies the secant equation with it,
+/// `H_{k+1} r_k = s_k`.
+#[test]
+fn powell_damping_damps_every_pair_below_a_fifth_of_s_b_s() {
+    let p = Rosenbrock::new(2);
+    let solver = Bfgs::with_line_search(Backtracking::default())
+        .with_curvature_guard(CurvatureGuard::PowellDamping)
+        .with_gtol(1e-8);
+    let mut run = Run::new(solver, &p, &[-1.2, 1.0]).unwrap();
+    let (mut damped, mut damped_positive) = (0, 0);
+    loop {
+        let (x, g) = (run.state().x.clone(), run.state().g.clone());
+        if run.step().is_some() {
+            break;
+        }
+        let st = run.state();
+        let alpha = st.alpha;
+        let s: Vec<f64> = st.x.iter().zip(&x).map(|(a, b)| a - b).collect();
+        let y: Vec<f64> = st.g.iter().zip(&g).map(|(a, b)| a - b).collect();
+        let bs: Vec<f64> = g.iter().map(|gi| -alpha * gi).collect(); // B_k s_k
+        let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(u, v)| u * v).sum::<f64>();
+        let (sy, sbs) = (dot(&s, &y), dot(&s, &bs));
+        let note = st.note.clone().unwrap_or_default();
+        let is_damped = note.contains("Powell-damped");
+        assert_eq!(
+            is_damped,
+            sy < 0.2 * sbs,
+            "iteration {}: sᵀy = {sy:e}, sᵀBs = {sbs:e}, note {note:?}",
+            st.iteration
+        );
+        if is_damped {
+            damped += 1;
+            damped_positive += usize::from(sy > 1e-10 * dot(&s, &s).sqrt() * dot(&y, &y).sqrt());
+            let theta = 0.8 * sbs / (sbs - sy);
+            let r: Vec<f64> = y
+                .iter()
+                .zip(&bs)
+                .map(|(yi, bi)| theta * yi + (1.0 - theta) * bi)
+                .collect();
+            let sr = dot(&s, &r);
+            assert!(
+                (sr - 0.2 * sbs).abs() <= 1e-10 * sbs.abs(),
+                "{sr:e} vs {sbs:e}"
+            );
+            // H_{k+1} r = s.
+            let h = run.solver().inverse_hessian();
+            for i in 0..2 {
+                let hr = h[i] * r[0] + h[2 + i] * r[1];
+                assert!(
+                    (hr - s[i]).abs() <= 1e-8 * s[i].abs().max(1e-12),
+                    "secant: {hr:e} vs {:e}",
+                    s[i]
+                );
+            }
+        }
+    }
+    let report = run.report();
+    assert!(report.converged(), "{report}");
+    assert!(
+        damped_positive > 0,
+        "no damped pair with positive curvature ({damped} damped)"
+    );
+}

@@ -1,6 +1,7 @@
 //! `hesse`: the command-line tool.
 //!
-//! - `hesse minimize EXPR --start x=-1.2,y=1 [--method gd] [--gtol G] [--max-iter N] [--json]`
+//! - `hesse minimize EXPR --start x=-1.2,y=1 [--method bfgs] [--gtol G] [--ftol F] [--xtol X]
+//!   [--max-iter N] [--max-evals N] [--time-limit S] [--trace] [--json]`
 //!   (first-order baselines: `--method sgd|momentum|nesterov|adagrad|rmsprop|rmsprop-nesterov|adam|adadelta`
 //!   with `--lr --momentum --rho --beta1 --beta2 --eps --schedule --clip-norm --clip-value --average`)
 //! - `hesse compare [--gtol G] [--max-iter N] [--json]`
@@ -17,6 +18,8 @@
 
 // The submodules live in src/bin/hesse/ (a crate root finds its modules
 // beside itself, hence the paths).
+#[path = "hesse/applies.rs"]
+mod applies;
 #[path = "hesse/baselines.rs"]
 mod baselines;
 #[path = "hesse/compare.rs"]
@@ -29,6 +32,8 @@ mod json;
 mod methods;
 #[path = "hesse/minimize.rs"]
 mod minimize;
+#[path = "hesse/summary.rs"]
+mod summary;
 #[path = "hesse/train.rs"]
 mod train;
 

@@ -33,7 +33,8 @@ pub enum ParseErrorKind {
         found: String,
     },
     /// A name followed by `(` or `[` that is not a function.
-    #[error("unknown function '{name}' (known: {known})", known = super::Function::names().join(", "))]
+    #[error("unknown function '{name}' (known: {known})",
+        known = super::Function::names().into_iter().chain(super::Function2::names()).collect::<Vec<_>>().join(", "))]
     UnknownFunction {
         /// The name as written.
         name: String,
@@ -43,6 +44,18 @@ pub enum ParseErrorKind {
     MissingArgument {
         /// The function's name as written.
         name: String,
+    },
+    /// A function of two arguments given one: `atan2(y)`.
+    #[error(
+        "function '{name}' takes {expected} arguments separated by a comma, as in {name}(a, b); found {found}"
+    )]
+    Arity {
+        /// The function's name as written.
+        name: String,
+        /// How many arguments it takes.
+        expected: usize,
+        /// What came where the comma should be.
+        found: String,
     },
     /// A malformed number: `1e`, `1.2.3`.
     #[error("malformed number {text:?}: {expected}")]

@@ -38,7 +38,8 @@
 //! | `( )`, `[ ]` | grouping; square brackets as NIST StRD model lines write them, `exp[-b1*x]` |
 //! | `1`, `2.5`, `.5`, `1e-3`, `2.5E+4` | numbers |
 //! | `pi`, `e` | the constants π and Euler's number |
-//! | `exp ln log sqrt abs sin cos tan asin acos atan arctan sinh cosh tanh` | functions of one argument; `log` is the natural logarithm, as in NIST StRD and most programming languages (`log(e) = 1`), and `arctan` is `atan` |
+//! | `exp ln log log10 log2 sqrt abs sin cos tan asin acos atan arctan sinh cosh tanh erf erfc` | functions of one argument; `log` is the natural logarithm, as in NIST StRD and most programming languages (`log(e) = 1`), and `arctan` is `atan` |
+//! | `atan2(y, x)`, `min(a, b)`, `max(a, b)`, `hypot(a, b)` | functions of two arguments, separated by a comma ([`Function2`]) |
 //! | `x`, `y`, `x1`, `b12`, `_t` | variables: `[A-Za-z_][A-Za-z0-9_]*` |
 //!
 //! The names `pi` and `e` are always the constants, and function names are
@@ -52,7 +53,9 @@
 //! Every value and derivative is computed in `f64` with the usual IEEE
 //! rules: `ln(-1)` is NaN, `1/0` is ∞, and NaN propagates to `f`; minimizers
 //! treat non-finite values as a typed outcome. Where a function is not
-//! differentiable the tape uses: `abs'(0) = 0`; `sqrt'(0) = +∞`; for `a^b`
+//! differentiable the tape uses: `abs'(0) = 0`; `sqrt'(0) = +∞`; at a tie
+//! `min` and `max` take the mean of the two one-sided gradients, and
+//! `hypot` has gradient 0 at the origin ([`Function2`]); for `a^b`
 //! with a variable exponent, `∂/∂b = a^b ln a`, which is NaN for `a < 0` and
 //! 0 for `a = 0, b > 0`. An integer constant exponent (`x^2`, `x^3`, `x^-1`)
 //! is computed by repeated multiplication and is defined for negative `x`;
@@ -116,6 +119,7 @@ pub(crate) enum Node {
     Neg(u32),
     Bin(BinOp, u32, u32),
     Call(Function, u32),
+    Call2(Function2, u32, u32),
 }
 
 /// A binary operator.
@@ -170,6 +174,16 @@ pub enum Function {
     Cosh,
     /// `tanh(u)`.
     Tanh,
+    /// The error function `erf(u) = 2/√π ∫₀ᵘ e^(−t²) dt` (libm's, FreeBSD
+    /// msun's `s_erf.c`, within an ulp).
+    Erf,
+    /// The complementary error function `erfc(u) = 1 − erf(u)`, accurate
+    /// where `erf(u)` is close to 1 (libm's).
+    Erfc,
+    /// The base-10 logarithm `log10(u)`.
+    Log10,
+    /// The base-2 logarithm `log2(u)`.
+    Log2,
 }
 
 const FUNCTIONS: &[(&str, Function)] = &[
@@ -188,7 +202,14 @@ const FUNCTIONS: &[(&str, Function)] = &[
     ("sinh", Function::Sinh),
     ("cosh", Function::Cosh),
     ("tanh", Function::Tanh),
+    ("erf", Function::Erf),
+    ("erfc", Function::Erfc),
+    ("log10", Function::Log10),
+    ("log2", Function::Log2),
 ];
+
+/// `2/√π`, the factor of `erf'(u) = 2/√π e^(−u²)`.
+const TWO_OVER_SQRT_PI: f64 = std::f64::consts::FRAC_2_SQRT_PI;
 
 impl Function {
     /// The function a name stands for (`"log"` and `"ln"` are both
@@ -197,9 +218,15 @@ impl Function {
         FUNCTIONS.iter().find(|(n, _)| *n == name).map(|&(_, f)| f)
     }
 
-    /// Every name the parser accepts as a function.
+    /// Every name the parser accepts as a function of one argument.
     pub fn names() -> Vec<&'static str> {
         FUNCTIONS.iter().map(|&(n, _)| n).collect()
+    }
+
+    /// Whether `name` is a function of one or two arguments (it cannot
+    /// name a variable).
+    pub fn is_function_name(name: &str) -> bool {
+        Function::from_name(name).is_some() || Function2::from_name(name).is_some()
     }
 
     /// `f(u)`.
@@ -218,6 +245,10 @@ impl Function {
             Function::Sinh => u.sinh(),
             Function::Cosh => u.cosh(),
             Function::Tanh => u.tanh(),
+            Function::Erf => libm::erf(u),
+            Function::Erfc => libm::erfc(u),
+            Function::Log10 => u.log10(),
+            Function::Log2 => u.log2(),
         }
     }
 
@@ -239,6 +270,10 @@ impl Function {
             Function::Sinh => u.cosh(),
             Function::Cosh => u.sinh(),
             Function::Tanh => 1.0 - v * v,
+            Function::Erf => TWO_OVER_SQRT_PI * (-u * u).exp(),
+            Function::Erfc => -TWO_OVER_SQRT_PI * (-u * u).exp(),
+            Function::Log10 => 1.0 / (u * std::f64::consts::LN_10),
+            Function::Log2 => 1.0 / (u * std::f64::consts::LN_2),
         }
     }
 
@@ -282,7 +317,126 @@ impl Function {
                 let d = 1.0 - v * v;
                 (d, -2.0 * v * d)
             }
+            // erf'' = −2u erf', erfc'' = −2u erfc'.
+            Function::Erf | Function::Erfc => {
+                let d = self.d1(u, v);
+                (d, -2.0 * u * d)
+            }
+            Function::Log10 | Function::Log2 => {
+                let d = self.d1(u, v);
+                (d, -d / u)
+            }
         }
+    }
+}
+
+/// The functions of two arguments the language knows, written `f(a, b)`.
+///
+/// Where one is not differentiable the tape takes, as for `abs'(0) = 0`:
+/// - `min(a, b)` and `max(a, b)` at a tie `a = b`: the gradient `½ ∇a +
+///   ½ ∇b`, the midpoint of the two one-sided gradients (JAX's choice; an
+///   element of Clarke's subdifferential, so that `min(x, x)` has derivative
+///   1), and zero second derivatives (they are piecewise linear in `a, b`).
+///   A NaN argument gives NaN (IEEE `minNum` would drop it).
+/// - `hypot(a, b)` at the origin: gradient 0 (a subgradient of the cone
+///   `‖(a, b)‖₂`) and zero second derivatives.
+/// - `atan2(y, x)` at the origin: NaN derivatives (`0/0`); its value there
+///   is IEEE's (`atan2(0, 0) = 0`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Function2 {
+    /// `atan2(y, x)`: the angle of the point `(x, y)`, in `(−π, π]`.
+    Atan2,
+    /// `min(a, b)`.
+    Min,
+    /// `max(a, b)`.
+    Max,
+    /// `hypot(a, b) = √(a² + b²)`, without overflow or underflow in between.
+    Hypot,
+}
+
+const FUNCTIONS2: &[(&str, Function2)] = &[
+    ("atan2", Function2::Atan2),
+    ("min", Function2::Min),
+    ("max", Function2::Max),
+    ("hypot", Function2::Hypot),
+];
+
+impl Function2 {
+    /// The function a name stands for.
+    pub fn from_name(name: &str) -> Option<Function2> {
+        FUNCTIONS2.iter().find(|(n, _)| *n == name).map(|&(_, f)| f)
+    }
+
+    /// Every name the parser accepts as a function of two arguments.
+    pub fn names() -> Vec<&'static str> {
+        FUNCTIONS2.iter().map(|&(n, _)| n).collect()
+    }
+
+    /// `f(a, b)`.
+    pub fn apply(self, a: f64, b: f64) -> f64 {
+        match self {
+            Function2::Atan2 => a.atan2(b),
+            Function2::Min if a.is_nan() || b.is_nan() => f64::NAN,
+            Function2::Max if a.is_nan() || b.is_nan() => f64::NAN,
+            Function2::Min => a.min(b),
+            Function2::Max => a.max(b),
+            Function2::Hypot => a.hypot(b),
+        }
+    }
+
+    /// `(∂f/∂a, ∂f/∂b)` given `a`, `b` and `v = f(a, b)`.
+    #[inline]
+    pub fn d1(self, a: f64, b: f64, v: f64) -> (f64, f64) {
+        match self {
+            Function2::Atan2 => {
+                // atan2(y, x): (x, −y) / (x² + y²).
+                let r = a * a + b * b;
+                (b / r, -a / r)
+            }
+            Function2::Min => pick(a < b, a > b, a, b),
+            Function2::Max => pick(a > b, a < b, a, b),
+            Function2::Hypot if v == 0.0 => (0.0, 0.0),
+            Function2::Hypot => (a / v, b / v),
+        }
+    }
+
+    /// `(∂a, ∂b, ∂²aa, ∂²ab, ∂²bb)` given `a`, `b` and `v = f(a, b)`.
+    #[inline]
+    pub fn d2(self, a: f64, b: f64, v: f64) -> (f64, f64, f64, f64, f64) {
+        let (da, db) = self.d1(a, b, v);
+        match self {
+            Function2::Atan2 => {
+                // ∂²yy = −2xy/r², ∂²yx = (y² − x²)/r², ∂²xx = 2xy/r².
+                let r = a * a + b * b;
+                let r2 = r * r;
+                let c = 2.0 * a * b / r2;
+                (da, db, -c, (a * a - b * b) / r2, c)
+            }
+            Function2::Min | Function2::Max => (da, db, 0.0, 0.0, 0.0),
+            Function2::Hypot if v == 0.0 => (da, db, 0.0, 0.0, 0.0),
+            Function2::Hypot => {
+                // ∂²aa = b²/h³, ∂²ab = −ab/h³, ∂²bb = a²/h³.
+                let h3 = v * v * v;
+                (da, db, b * b / h3, -a * b / h3, a * a / h3)
+            }
+        }
+    }
+}
+
+/// The gradient of `min`/`max` with respect to `(a, b)`: `(1, 0)` where `a`
+/// is the one taken, `(0, 1)` where `b` is, `(½, ½)` at a tie, NaN if either
+/// is NaN.
+#[inline]
+fn pick(a_taken: bool, b_taken: bool, a: f64, b: f64) -> (f64, f64) {
+    if a_taken {
+        (1.0, 0.0)
+    } else if b_taken {
+        (0.0, 1.0)
+    } else if a.is_nan() || b.is_nan() {
+        (f64::NAN, f64::NAN)
+    } else {
+        (0.5, 0.5)
     }
 }
 
@@ -362,6 +516,7 @@ impl Expr {
                 Node::Neg(a) => -v[a as usize],
                 Node::Bin(op, a, b) => op.apply(v[a as usize], v[b as usize]),
                 Node::Call(f, a) => f.apply(v[a as usize]),
+                Node::Call2(f, a, b) => f.apply(v[a as usize], v[b as usize]),
             };
             v.push(x);
         }

@@ -9,6 +9,7 @@
 //! power   = atom [ ("^" | "**") unary ]          right-associative
 //! atom    = number | constant | variable
 //!         | function ( "(" sum ")" | "[" sum "]" )
+//!         | function2 ( "(" sum "," sum ")" | "[" sum "," sum "]" )
 //!         | "(" sum ")" | "[" sum "]"
 //! ```
 //!
@@ -18,7 +19,7 @@
 //! it need no recursion; only nesting depth recurses, and it is capped.
 
 use super::error::{ParseError, ParseErrorKind};
-use super::{BinOp, Function, Node};
+use super::{BinOp, Function, Function2, Node};
 
 /// The deepest nesting of brackets, unary signs and powers accepted.
 pub(crate) const MAX_DEPTH: usize = 256;
@@ -34,6 +35,7 @@ enum Tok<'a> {
     Pow,
     Open(char),
     Close(char),
+    Comma,
     End,
 }
 
@@ -48,6 +50,7 @@ impl Tok<'_> {
             Tok::Slash => "'/'".into(),
             Tok::Pow => "'^'".into(),
             Tok::Open(c) | Tok::Close(c) => format!("'{c}'"),
+            Tok::Comma => "','".into(),
             Tok::End => "end of input".into(),
         }
     }
@@ -89,6 +92,7 @@ impl<'a> Lexer<'a> {
             b'[' => one(Tok::Open('[')),
             b')' => one(Tok::Close(')')),
             b']' => one(Tok::Close(']')),
+            b',' => one(Tok::Comma),
             b'0'..=b'9' | b'.' => {
                 self.pos = start;
                 return self.number();
@@ -311,6 +315,22 @@ impl<'a> Parser<'a> {
 
     /// `( sum )` or `[ sum ]`, the opening bracket being the current token.
     fn bracketed(&mut self, open: char) -> Result<u32, ParseError> {
+        self.arguments(open, None).map(|(a, _)| a)
+    }
+
+    /// `( sum , sum )` or `[ sum , sum ]`: the two arguments of `name`.
+    fn two_arguments(&mut self, open: char, name: &str) -> Result<(u32, u32), ParseError> {
+        let (a, b) = self.arguments(open, Some(name))?;
+        Ok((a, b.expect("two arguments parsed")))
+    }
+
+    /// One bracketed `sum`, or with `two = Some(function name)` two separated
+    /// by a comma.
+    fn arguments(
+        &mut self,
+        open: char,
+        two: Option<&str>,
+    ) -> Result<(u32, Option<u32>), ParseError> {
         let src = self.lex.src;
         let open_column = 1 + src[..self.at]
             .rsplit('\n')
@@ -319,8 +339,38 @@ impl<'a> Parser<'a> {
         self.enter()?;
         self.bump()?;
         let inner = self.sum()?;
+        let second = match two {
+            Some(name) => {
+                if self.tok != Tok::Comma {
+                    self.depth -= 1;
+                    return Err(ParseError::new(
+                        ParseErrorKind::Arity {
+                            name: name.to_string(),
+                            expected: 2,
+                            found: self.tok.describe(),
+                        },
+                        src,
+                        self.at,
+                    ));
+                }
+                self.bump()?;
+                Some(self.sum()?)
+            }
+            None => None,
+        };
         self.depth -= 1;
         let close = if open == '(' { ')' } else { ']' };
+        if self.tok == Tok::Comma {
+            return Err(self.unexpected(match (two, close) {
+                (Some(_), _) => "the closing bracket: this function takes 2 arguments",
+                (None, ')') => {
+                    "an operator or ')' (only atan2, min, max and hypot take two arguments)"
+                }
+                (None, _) => {
+                    "an operator or ']' (only atan2, min, max and hypot take two arguments)"
+                }
+            }));
+        }
         if self.tok != Tok::Close(close) {
             if matches!(self.tok, Tok::Close(_) | Tok::End) {
                 return Err(ParseError::new(
@@ -340,7 +390,7 @@ impl<'a> Parser<'a> {
             }));
         }
         self.bump()?;
-        Ok(inner)
+        Ok((inner, second))
     }
 
     fn atom(&mut self) -> Result<u32, ParseError> {
@@ -353,6 +403,12 @@ impl<'a> Parser<'a> {
             Tok::Ident(name) => {
                 let at = self.at;
                 self.bump()?;
+                if let Tok::Open(c) = self.tok
+                    && let Some(func) = Function2::from_name(name)
+                {
+                    let (a, b) = self.two_arguments(c, name)?;
+                    return Ok(self.push(Node::Call2(func, a, b)));
+                }
                 if let Tok::Open(c) = self.tok {
                     let Some(func) = Function::from_name(name) else {
                         return Err(ParseError::new(
@@ -364,7 +420,7 @@ impl<'a> Parser<'a> {
                     let arg = self.bracketed(c)?;
                     return Ok(self.push(Node::Call(func, arg)));
                 }
-                if Function::from_name(name).is_some() {
+                if Function::is_function_name(name) {
                     return Err(ParseError::new(
                         ParseErrorKind::MissingArgument { name: name.into() },
                         self.lex.src,

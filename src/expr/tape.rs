@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use nalgebra::DMatrix;
 
 use super::error::CompileError;
-use super::{BinOp, Expr, Function, Node};
+use super::{BinOp, Expr, Function, Function2, Node};
 
 /// One operation; arguments are slot indices (`I = u32` on the tape, a
 /// symbolic [`Ref`] while compiling).
@@ -42,6 +42,7 @@ enum Op<I> {
     /// `a^c` for the constant in the second slot.
     Powf(I, I),
     Call(Function, I),
+    Call2(Function2, I, I),
 }
 
 impl<I: Copy> Op<I> {
@@ -57,6 +58,7 @@ impl<I: Copy> Op<I> {
             Op::Powi(a, n) => Op::Powi(f(a), n),
             Op::Powf(a, c) => Op::Powf(f(a), f(c)),
             Op::Call(g, a) => Op::Call(g, f(a)),
+            Op::Call2(g, a, b) => Op::Call2(g, f(a), f(b)),
         }
     }
 }
@@ -234,6 +236,13 @@ pub(super) fn compile(expr: &Expr, params: &[&str], data: &[&str]) -> Result<Tap
                 Val::R(r) => b.emit(Op::Call(f, r)),
             },
             Node::Bin(op, x, y) => b.binary(op, vals[x as usize], vals[y as usize]),
+            Node::Call2(f, x, y) => match (vals[x as usize], vals[y as usize]) {
+                (Val::C(p), Val::C(q)) => Val::C(f.apply(p, q)),
+                (p, q) => {
+                    let (p, q) = (b.r(p), b.r(q));
+                    b.emit(Op::Call2(f, p, q))
+                }
+            },
         };
         vals.push(val);
     }
@@ -334,6 +343,7 @@ impl Tape {
                 Op::Square(a) => v[a as usize] * v[a as usize],
                 Op::Powi(a, n) => v[a as usize].powi(n),
                 Op::Call(f, a) => f.apply(v[a as usize]),
+                Op::Call2(f, a, b) => f.apply(v[a as usize], v[b as usize]),
             };
             v[base + k] = x;
         }
@@ -384,6 +394,11 @@ impl Tape {
                     a[x as usize] += w * c * v[x as usize].powf(c - 1.0);
                 }
                 Op::Call(f, x) => a[x as usize] += w * f.d1(v[x as usize], v[r]),
+                Op::Call2(f, x, y) => {
+                    let (dx, dy) = f.d1(v[x as usize], v[y as usize], v[r]);
+                    a[x as usize] += w * dx;
+                    a[y as usize] += w * dy;
+                }
             }
         }
     }
@@ -429,6 +444,18 @@ impl Tape {
                         0.0
                     } else {
                         f.d1(v[a as usize], v[r]) * ta
+                    }
+                }
+                Op::Call2(f, a, b) => {
+                    let (ta, tb) = (t[a as usize], t[b as usize]);
+                    if ta == 0.0 && tb == 0.0 {
+                        0.0
+                    } else {
+                        let (da, db) = f.d1(v[a as usize], v[b as usize], v[r]);
+                        // A zero tangent contributes nothing, even where the
+                        // partial is NaN (atan2 at the origin).
+                        let part = |d: f64, t: f64| if t == 0.0 { 0.0 } else { d * t };
+                        part(da, ta) + part(db, tb)
                     }
                 }
             };
@@ -517,6 +544,14 @@ impl Tape {
                     let (d1, d2) = f.d2(v[x], v[r]);
                     let second = if t[x] == 0.0 { 0.0 } else { w * d2 * t[x] };
                     at[x] += wt * d1 + second;
+                }
+                Op::Call2(f, x, y) => {
+                    let (x, y) = (x as usize, y as usize);
+                    let (dx, dy, dxx, dxy, dyy) = f.d2(v[x], v[y], v[r]);
+                    let part = |d: f64, t: f64| if t == 0.0 { 0.0 } else { d * t };
+                    let first = |d: f64| if wt == 0.0 { 0.0 } else { wt * d };
+                    at[x] += first(dx) + w * (part(dxx, t[x]) + part(dxy, t[y]));
+                    at[y] += first(dy) + w * (part(dxy, t[x]) + part(dyy, t[y]));
                 }
             }
         }

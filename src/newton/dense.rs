@@ -314,7 +314,6 @@ impl<L> Newton<L> {
         } else {
             1e-3
         };
-        let max_evals = self.options.stop.max_evals;
         loop {
             // H + μI = LLᵀ, raising μ until it succeeds.
             let buf = reg.matrix_mut();
@@ -383,8 +382,9 @@ impl<L> Newton<L> {
                     .then(|| format!("regularized Hessian: next mu = {:.3e}", self.mu));
                 return None;
             }
-            if max_evals.is_some_and(|m| problem.evals().total() >= m) {
-                return Some(Termination::MaxEvaluations);
+            if let Some(t) = problem.halted() {
+                // A limit reached inside the retries (see `Counted`).
+                return Some(t);
             }
         }
     }

@@ -1253,12 +1253,9 @@ impl<P: Residuals> Minimizer<P> for LevenbergMarquardt {
                 state.note = note;
                 return Some(t);
             }
-            let stop = &self.options.stop;
-            if stop
-                .max_evals
-                .is_some_and(|max| problem.evals().total() >= max)
-            {
-                return Some(Termination::MaxEvaluations);
+            if let Some(t) = problem.halted() {
+                // A limit reached inside the retries (see `Counted`).
+                return Some(t);
             }
             if self.iter.delta.is_nan() || self.iter.delta <= 0.0 {
                 // Δ underflowed with ‖D x‖ = 0 and xtol·0 = 0 not reached.

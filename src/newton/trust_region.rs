@@ -629,7 +629,6 @@ impl<P: Hessian> Minimizer<P> for NewtonTrustRegion {
             g_trial,
         } = &mut self.work;
         problem.hessian(&state.x, h);
-        let max_evals = self.options.stop.max_evals;
         loop {
             let info = match sub.solve(h, &state.g, self.delta, p) {
                 Ok(info) => info,
@@ -689,8 +688,9 @@ impl<P: Hessian> Minimizer<P> for NewtonTrustRegion {
                 };
                 return None;
             }
-            if max_evals.is_some_and(|m| problem.evals().total() >= m) {
-                return Some(Termination::MaxEvaluations);
+            if let Some(t) = problem.halted() {
+                // A limit reached inside the retries (see `Counted`).
+                return Some(t);
             }
             if self.delta.is_nan() || self.delta <= 0.0 {
                 return Some(Termination::TrustRegionTooSmall);

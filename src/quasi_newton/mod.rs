@@ -42,10 +42,14 @@ pub enum CurvatureGuard {
     Skip,
     /// Powell's damping (N&W Procedure 18.2): replace `y_k` by
     /// `r_k = θ y_k + (1 − θ) B_k s_k` with
-    /// `θ = 0.8 sᵀBs / (sᵀBs − sᵀy)` when `sᵀy < 0.2 sᵀBs`, so that
-    /// `s_kᵀr_k = 0.2 s_kᵀB_k s_k > 0`. In the inverse form `B_k s_k = −α_k ∇f_k`
-    /// exactly, since `s_k = −α_k H_k ∇f_k`. Falls back to skipping when
-    /// `θ` would be 1.
+    /// `θ = 0.8 sᵀBs / (sᵀBs − sᵀy)` whenever `sᵀy < 0.2 sᵀBs` (N&W (18.15)),
+    /// so that `s_kᵀr_k = 0.2 s_kᵀB_k s_k > 0`; this applies to every pair
+    /// with `sᵀy < 0.2 sᵀBs`, also those with `sᵀy > 0` that the curvature
+    /// test alone would accept. A pair with `sᵀy ≥ 0.2 sᵀBs` is used as it
+    /// is (`θ = 1`), after the curvature test. In the inverse form
+    /// `B_k s_k = −α_k ∇f_k` exactly, since `s_k = −α_k H_k ∇f_k` (for
+    /// L-BFGS, `B_k` is the inverse of its `H_k`), so no product with `B_k`
+    /// is needed. Skips the pair if `sᵀBs` is not positive and finite.
     PowellDamping,
 }
 
@@ -251,20 +255,57 @@ pub(crate) fn curvature_test(
     s_norm_y_norm: f64,
     s_b_s: f64,
 ) -> Curvature {
+    if guard == CurvatureGuard::PowellDamping {
+        // N&W Procedure 18.2, (18.15): damp whenever sᵀy < 0.2 sᵀBs, also a
+        // pair the curvature test below would accept; θ ∈ (0, 1) there.
+        if s_b_s > 0.0 && s_b_s.is_finite() && sy.is_finite() && sy < 0.2 * s_b_s {
+            let theta = 0.8 * s_b_s / (s_b_s - sy);
+            if theta.is_finite() && theta > 0.0 && theta < 1.0 {
+                return Curvature::Damp { theta };
+            }
+        }
+    }
     if sy > eps * s_norm_y_norm && sy.is_finite() {
         return Curvature::Accept;
     }
-    match guard {
-        CurvatureGuard::Skip => Curvature::Skip,
-        CurvatureGuard::PowellDamping => {
-            // N&W (18.15): θ = 0.8 sᵀBs / (sᵀBs − sᵀy) when sᵀy < 0.2 sᵀBs.
-            if s_b_s > 0.0 && s_b_s.is_finite() && sy < 0.2 * s_b_s {
-                let theta = 0.8 * s_b_s / (s_b_s - sy);
-                if theta.is_finite() && theta > 0.0 && theta < 1.0 {
-                    return Curvature::Damp { theta };
-                }
+    Curvature::Skip
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// N&W Procedure 18.2 damps whenever `sᵀy < 0.2 sᵀBs`, also when `sᵀy`
+    /// passes the curvature test (before issue 18 only skipped pairs were
+    /// damped), and the damped pair has `sᵀr = 0.2 sᵀBs`.
+    #[test]
+    fn powell_damping_fires_below_a_fifth_of_s_b_s() {
+        let (sy, s_b_s) = (0.1, 1.0);
+        match curvature_test(CurvatureGuard::PowellDamping, 1e-10, sy, 1.0, s_b_s) {
+            Curvature::Damp { theta } => {
+                assert!((theta - 0.8 / 0.9).abs() < 1e-15);
+                let sr = theta * sy + (1.0 - theta) * s_b_s;
+                assert!((sr - 0.2 * s_b_s).abs() < 1e-15);
             }
-            Curvature::Skip
+            _ => panic!("a pair with sᵀy = 0.1 sᵀBs must be damped"),
         }
+        // At or above 0.2 sᵀBs: as it is. Skip never damps.
+        assert!(matches!(
+            curvature_test(CurvatureGuard::PowellDamping, 1e-10, 0.2, 1.0, 1.0),
+            Curvature::Accept
+        ));
+        assert!(matches!(
+            curvature_test(CurvatureGuard::Skip, 1e-10, 0.1, 1.0, 1.0),
+            Curvature::Accept
+        ));
+        assert!(matches!(
+            curvature_test(CurvatureGuard::Skip, 1e-10, -0.1, 1.0, 1.0),
+            Curvature::Skip
+        ));
+        // sᵀBs not positive: nothing to damp toward.
+        assert!(matches!(
+            curvature_test(CurvatureGuard::PowellDamping, 1e-10, -0.1, 1.0, 0.0),
+            Curvature::Skip
+        ));
     }
 }

@@ -77,6 +77,10 @@ pub struct State {
     /// Something the last iteration did that a reader should know ("skipped
     /// BFGS update: sᵀy ≤ 0", "restart"), set by the minimizer.
     pub note: Option<String>,
+    /// Consecutive iterations without progress so far (set by the driver;
+    /// see [`Stop::no_progress_iters`]).
+    #[serde(default)]
+    pub stalled_iterations: u64,
 }
 
 impl State {
@@ -95,6 +99,7 @@ impl State {
             evals: Evals::default(),
             seconds: 0.0,
             note: None,
+            stalled_iterations: 0,
         }
     }
 }
@@ -160,6 +165,53 @@ pub struct Run<'p, M, P: ?Sized> {
     started: Instant,
     seconds_before: f64,
     finished: Option<Termination>,
+    backup: Backup,
+}
+
+/// The iterate before the current iteration: restored when the iteration is
+/// abandoned at a limit, and compared with the new one by the no-progress
+/// test. Sized once per run.
+#[derive(Default)]
+struct Backup {
+    x: Vec<f64>,
+    g: Vec<f64>,
+    f: f64,
+    step_norm: f64,
+    alpha: f64,
+}
+
+impl Backup {
+    fn save(&mut self, s: &State) {
+        self.x.clone_from(&s.x);
+        self.g.clone_from(&s.g);
+        self.f = s.f;
+        self.step_norm = s.step_norm;
+        self.alpha = s.alpha;
+    }
+
+    fn restore(&self, s: &mut State) {
+        s.x.clone_from(&self.x);
+        s.g.clone_from(&self.g);
+        s.f = self.f;
+        s.step_norm = self.step_norm;
+        s.alpha = self.alpha;
+    }
+}
+
+/// Evaluations in a row, each lower than the one before by a growing
+/// amount, in an iteration whose line search then failed, that make it
+/// [`Termination::Unbounded`] rather than a line-search failure.
+const UNBOUNDED_DESCENT_RUN: u32 = 5;
+
+/// `x_k` is within rounding of `x_{k−1}` in every coordinate, and `f_k` not
+/// below `f_{k−1}` beyond rounding (the rule of [`Stop::no_progress_iters`]).
+fn stalled(x_prev: &[f64], x: &[f64], f_prev: f64, f: f64) -> bool {
+    let tol = 4.0 * f64::EPSILON;
+    f >= f_prev - tol * f_prev.abs()
+        && x_prev
+            .iter()
+            .zip(x)
+            .all(|(&a, &b)| (b - a).abs() <= tol * b.abs())
 }
 
 impl<'p, M, P> Run<'p, M, P>
@@ -178,6 +230,14 @@ where
         solver.options().stop.validate()?;
         let mut state = State::new(x0);
         solver.init(&counted, &mut state)?;
+        // The start is always evaluated; the limits apply from here on.
+        let stop = &solver.options().stop;
+        let deadline = stop.time_limit.and_then(|t| started.checked_add(t));
+        let counted = Counted::with_evals(problem, counted.evals()).with_limits(
+            stop.max_evals,
+            deadline,
+            stop.f_lower,
+        );
         state.grad_norm = inf_norm(&state.g);
         state.grad_norm0 = state.grad_norm;
         state.evals = counted.evals();
@@ -192,6 +252,7 @@ where
             started,
             seconds_before: 0.0,
             finished: None,
+            backup: Backup::default(),
         };
         run.finished = run.start_tests();
         if let Some(h) = &mut run.history {
@@ -202,7 +263,20 @@ where
 
     /// Continues a checkpointed run on the same problem.
     pub fn resume(checkpoint: Checkpoint<M>, problem: &'p P) -> Result<Self, Error> {
-        let counted = Counted::with_evals(problem, checkpoint.state.evals);
+        let started = Instant::now();
+        let stop = &checkpoint.solver.options().stop;
+        stop.validate()?;
+        let deadline = stop.time_limit.map(|t| {
+            let left = t.as_secs_f64() - checkpoint.state.seconds;
+            started
+                .checked_add(std::time::Duration::from_secs_f64(left.max(0.0)))
+                .unwrap_or(started)
+        });
+        let counted = Counted::with_evals(problem, checkpoint.state.evals).with_limits(
+            stop.max_evals,
+            deadline,
+            stop.f_lower,
+        );
         check_start(&checkpoint.state.x, checkpoint.solver.dim(&counted))?;
         let Checkpoint {
             solver,
@@ -217,12 +291,15 @@ where
             state,
             history,
             observer: None,
-            started: Instant::now(),
+            started,
             finished,
+            backup: Backup::default(),
         })
     }
 
-    /// Calls `observer` after every iteration; it may stop the run.
+    /// Calls `observer` after every completed iteration, the last one
+    /// included; it may stop the run (a stop asked on the iteration that ends
+    /// the run anyway leaves that run's own termination).
     #[must_use]
     pub fn with_observer(mut self, observer: impl FnMut(&State) -> Control + 'p) -> Self {
         self.observer = Some(Box::new(observer));
@@ -237,27 +314,70 @@ where
         }
         let f_before = self.state.f;
         self.state.note = None;
+        self.backup.save(&self.state);
+        self.problem.watch_from(f_before);
         let outcome = self.solver.next_iter(&self.problem, &mut self.state);
         self.state.evals = self.problem.evals();
         self.state.seconds = self.seconds_before + self.started.elapsed().as_secs_f64();
-        if let Some(t) = outcome {
+        if let Some(halt) = self.problem.halted() {
+            // A limit was reached inside the iteration (or f fell below
+            // f_lower). Keep its iterate only if the iteration completed on
+            // evaluated values; else end at the last complete iterate.
+            let s = &self.state;
+            let complete = outcome.is_none()
+                && s.f.is_finite()
+                && s.x.iter().chain(&s.g).all(|v| v.is_finite());
+            let mut t = halt;
+            if complete {
+                self.complete_iteration(f_before);
+                if let Some(c) = self.iteration_tests().filter(|c| c.converged()) {
+                    t = c;
+                }
+            } else {
+                self.backup.restore(&mut self.state);
+            }
             self.finished = Some(t);
             return self.finished;
         }
-        self.state.iteration += 1;
-        self.state.f_prev = f_before;
-        self.state.grad_norm = inf_norm(&self.state.g);
-        if let Some(h) = &mut self.history {
-            h.push(IterRecord::from_state(&self.state));
+        if let Some(t) = outcome {
+            // A line search that failed after extrapolating with ever larger
+            // decreases in f: the objective appears unbounded below.
+            let t = if t == Termination::LineSearchFailed
+                && self.problem.descent_run() >= UNBOUNDED_DESCENT_RUN
+            {
+                Termination::Unbounded
+            } else {
+                t
+            };
+            self.finished = Some(t);
+            return self.finished;
         }
+        self.complete_iteration(f_before);
         self.finished = self.iteration_tests();
-        if self.finished.is_none()
-            && let Some(obs) = &mut self.observer
+        // The observer sees every completed iteration, the one that ends the
+        // run included (a progress bar or an epoch log must not miss the last).
+        if let Some(obs) = &mut self.observer
             && obs(&self.state) == Control::Stop
+            && self.finished.is_none()
         {
             self.finished = Some(Termination::UserStop);
         }
         self.finished
+    }
+
+    /// The driver's bookkeeping after an iteration that reached a new iterate.
+    fn complete_iteration(&mut self, f_before: f64) {
+        self.state.iteration += 1;
+        self.state.f_prev = f_before;
+        self.state.grad_norm = inf_norm(&self.state.g);
+        if stalled(&self.backup.x, &self.state.x, f_before, self.state.f) {
+            self.state.stalled_iterations += 1;
+        } else {
+            self.state.stalled_iterations = 0;
+        }
+        if let Some(h) = &mut self.history {
+            h.push(IterRecord::from_state(&self.state));
+        }
     }
 
     /// Runs to the end and returns the report.
@@ -314,10 +434,13 @@ where
 
     fn start_tests(&self) -> Option<Termination> {
         let s = &self.state;
+        let stop = &self.solver.options().stop;
+        if s.f == f64::NEG_INFINITY || s.f <= stop.f_lower {
+            return Some(Termination::Unbounded);
+        }
         if !s.f.is_finite() || !s.grad_norm.is_finite() {
             return Some(Termination::NonFiniteValue);
         }
-        let stop = &self.solver.options().stop;
         if s.grad_norm <= stop.g_threshold(s.grad_norm0) {
             return Some(Termination::GradientTolerance);
         }
@@ -350,6 +473,9 @@ where
             if s.step_norm <= stop.x_abs.max(stop.x_rel * x_scale) {
                 return Some(Termination::StepTolerance);
             }
+        }
+        if stop.no_progress_iters > 0 && s.stalled_iterations >= stop.no_progress_iters {
+            return Some(Termination::NoProgress);
         }
         if s.iteration >= stop.max_iter {
             return Some(Termination::MaxIterations);

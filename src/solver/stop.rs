@@ -18,10 +18,34 @@ use super::error::{Error, check_nonneg};
 /// 1. gradient: `‖g_k‖∞ ≤ max(g_abs, g_rel ‖g_0‖∞)` (scipy's `gtol`, Optim's `g_abstol`);
 /// 2. function change: `|f_{k−1} − f_k| ≤ max(f_abs, f_rel |f_k|)`;
 /// 3. step: `‖x_k − x_{k−1}‖∞ ≤ max(x_abs, x_rel ‖x_k‖∞)`;
-/// 4. limits: iterations, evaluations (`f + g + h + hv` calls), wall time.
+/// 4. no progress ([`Termination::NoProgress`]): `no_progress_iters`
+///    iterations in a row (default 5) each of which left every coordinate
+///    within rounding of where it was, `|x_{k,i} − x_{k−1,i}| ≤ 4 ε |x_{k,i}|`
+///    (ε the machine epsilon; a zero step from the line search or trust
+///    region is one), and did not lower `f` by more than rounding,
+///    `f_k ≥ f_{k−1} − 4 ε |f_{k−1}|`. Such a run sits at the rounding floor of
+///    `f`: the gradient there may exceed `g_abs`, and no further iteration
+///    changes anything. A run that still lowers `f`, however slowly, or still
+///    moves `x` by more than rounding, is not stopped;
+/// 5. limits: iterations, evaluations (`f + g + h + hv` calls), wall time.
+///
+/// The evaluation and time limits, and the unboundedness threshold `f_lower`
+/// ([`Termination::Unbounded`]), are also enforced inside an iteration, at
+/// each call of the problem ([`Counted`](crate::problem::Counted)): once the
+/// budget is spent or the time is up, the next call is refused, the iteration
+/// is abandoned and the run ends at the last complete iterate, so a run makes
+/// at most one call (one `value_grad`: two counts) past `max_evals`. A value
+/// `f ≤ f_lower` (default `−1e20`) or `f = −∞` ends the run with
+/// [`Termination::Unbounded`], as does an iteration whose line search failed
+/// after at least five trial values each lower than the one before by a
+/// growing amount (a search extrapolating along a direction on which `f`
+/// falls without bound).
 ///
 /// The gradient test is also made at the start, so a start that is already
 /// stationary ends after zero iterations.
+///
+/// [`Termination::NoProgress`]: crate::solver::Termination::NoProgress
+/// [`Termination::Unbounded`]: crate::solver::Termination::Unbounded
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Stop {
     /// Absolute gradient tolerance on the ∞-norm. Default `1e-8` (Optim.jl).
@@ -42,7 +66,38 @@ pub struct Stop {
     pub max_evals: Option<u64>,
     /// Wall-time limit. Default: none.
     pub time_limit: Option<Duration>,
+    /// The unboundedness threshold: a value `f ≤ f_lower` ends the run with
+    /// [`Termination::Unbounded`](crate::solver::Termination::Unbounded).
+    /// Default `−1e20`, Knitro's `objrange` ("the extreme limits of the
+    /// objective function for purposes of determining unboundedness"):
+    /// far below any objective scaled for computing, yet reached within a
+    /// few dozen steps of a line search that extrapolates along an unbounded
+    /// direction (scipy and Optim.jl have no such test and run to their
+    /// limits or fail the line search). `f64::NEG_INFINITY` turns the
+    /// threshold off (`f = −∞` still ends the run).
+    #[serde(with = "super::float_serde", default = "default_f_lower")]
+    pub f_lower: f64,
+    /// Consecutive iterations without progress (see the list above) after
+    /// which the run ends with
+    /// [`Termination::NoProgress`](crate::solver::Termination::NoProgress).
+    /// Default 5; 0 turns the test off.
+    #[serde(default = "default_no_progress_iters")]
+    pub no_progress_iters: u64,
 }
+
+fn default_f_lower() -> f64 {
+    DEFAULT_F_LOWER
+}
+
+fn default_no_progress_iters() -> u64 {
+    DEFAULT_NO_PROGRESS_ITERS
+}
+
+/// The default of [`Stop::f_lower`].
+pub(crate) const DEFAULT_F_LOWER: f64 = -1e20;
+
+/// The default of [`Stop::no_progress_iters`].
+pub(crate) const DEFAULT_NO_PROGRESS_ITERS: u64 = 5;
 
 impl Default for Stop {
     fn default() -> Self {
@@ -56,6 +111,8 @@ impl Default for Stop {
             max_iter: 1000,
             max_evals: None,
             time_limit: None,
+            f_lower: DEFAULT_F_LOWER,
+            no_progress_iters: DEFAULT_NO_PROGRESS_ITERS,
         }
     }
 }
@@ -69,6 +126,13 @@ impl Stop {
         check_nonneg("ftol", self.f_rel)?;
         check_nonneg("xtol_abs", self.x_abs)?;
         check_nonneg("xtol", self.x_rel)?;
+        if self.f_lower.is_nan() || self.f_lower == f64::INFINITY {
+            return Err(Error::invalid_option(
+                "f_lower",
+                self.f_lower,
+                "must be a number below +inf (-inf turns the threshold off)",
+            ));
+        }
         Ok(())
     }
 
@@ -149,6 +213,24 @@ macro_rules! run_options {
             #[must_use]
             pub fn with_time_limit(mut self, limit: std::time::Duration) -> Self {
                 self.options.stop.time_limit = Some(limit);
+                self
+            }
+            /// The unboundedness threshold: `f ≤ f_lower` ends the run with
+            /// [`Termination::Unbounded`](crate::solver::Termination::Unbounded)
+            /// (default `−1e20`; `f64::NEG_INFINITY` for off).
+            #[must_use]
+            pub fn with_f_lower(mut self, f_lower: f64) -> Self {
+                self.options.stop.f_lower = f_lower;
+                self
+            }
+            /// Ends the run with
+            /// [`Termination::NoProgress`](crate::solver::Termination::NoProgress)
+            /// after `iters` consecutive iterations that neither lower `f`
+            /// nor move `x` beyond rounding (default 5; 0 for off; the rule
+            /// is in [`Stop`](crate::solver::Stop)'s docs).
+            #[must_use]
+            pub fn with_no_progress_iters(mut self, iters: u64) -> Self {
+                self.options.stop.no_progress_iters = iters;
                 self
             }
             /// Replaces all stopping criteria.

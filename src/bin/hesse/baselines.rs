@@ -18,7 +18,7 @@ use hesse::first_order::{
     Optimizer, RmsProp, RmsPropNesterov, Schedule, Sgd,
 };
 use hesse::problem::Gradient;
-use hesse::solver::{Error, Report};
+use hesse::solver::{Error, Report, Run, inf_norm};
 
 use crate::methods::MethodOptions;
 
@@ -54,10 +54,11 @@ pub struct FirstOrderArgs {
     #[arg(long, allow_hyphen_values = true)]
     pub eps: Option<f64>,
 
-    /// Learning-rate schedule over the --max-iter steps: constant,
+    /// Learning-rate schedule over the run's steps (minimize: its iteration
+    /// limit; train: epochs × minibatches per epoch): constant,
     /// linear:tau=..,final=.. (ε_τ/ε₀), inverse-time:decay=..,
     /// step:every=..,gamma=.., exponential:gamma=.., cosine:period=..,final=..,
-    /// warmup:steps=.. (omitted parameters scale with --max-iter).
+    /// warmup:steps=.. (omitted parameters scale with the number of steps).
     #[arg(long, value_name = "SCHEDULE")]
     pub schedule: Option<String>,
 
@@ -74,29 +75,6 @@ pub struct FirstOrderArgs {
     /// (running mean) or ema:ALPHA (moving average, ALPHA in [0, 1)).
     #[arg(long, value_name = "polyak|ema:ALPHA")]
     pub average: Option<String>,
-}
-
-/// The hyper-parameter flags each baseline takes, besides [`COMMON`].
-const FLAGS: &[(&str, &[&str])] = &[
-    ("sgd", &["lr"]),
-    ("momentum", &["lr", "momentum"]),
-    ("nesterov", &["lr", "momentum"]),
-    ("adagrad", &["lr", "eps"]),
-    ("rmsprop", &["lr", "rho", "eps"]),
-    ("rmsprop-nesterov", &["lr", "rho", "momentum", "eps"]),
-    ("adam", &["lr", "beta1", "beta2", "eps"]),
-    ("adadelta", &["lr", "rho", "eps"]),
-];
-
-/// The flags every fixed-step baseline (every entry of [`FLAGS`]) takes.
-const COMMON: &[&str] = &["schedule", "clip-norm", "clip-value", "average"];
-
-/// Whether `method` takes `flag`.
-fn takes(method: &str, flag: &str) -> bool {
-    FLAGS
-        .iter()
-        .find(|(m, _)| *m == method)
-        .is_some_and(|(_, f)| f.contains(&flag) || COMMON.contains(&flag))
 }
 
 impl FirstOrderArgs {
@@ -151,20 +129,10 @@ impl FirstOrderArgs {
         }
     }
 
-    /// Checks that every flag given applies to `method`.
-    pub fn check_applies(&self, method: &str) -> Result<(), Error> {
-        if let Some(flag) = self.given().into_iter().find(|f| !takes(method, f)) {
-            let takers: Vec<&str> = FLAGS
-                .iter()
-                .map(|(m, _)| *m)
-                .filter(|m| takes(m, flag))
-                .collect();
-            return Err(Error::InvalidProblem(format!(
-                "--{flag} does not apply to method {method} (it applies to {})",
-                takers.join(", ")
-            )));
-        }
-        Ok(())
+    /// Checks that every flag given applies to `method` (the table in
+    /// [`applies`](crate::applies)); `noun` and `universe` as there.
+    pub fn check_applies(&self, method: &str, noun: &str, universe: &[&str]) -> Result<(), String> {
+        crate::applies::check(method, &self.given(), noun, universe)
     }
 }
 
@@ -184,7 +152,8 @@ pub fn run_baseline<P: Gradient>(
     options: &MethodOptions,
     args: &FirstOrderArgs,
 ) -> Result<Report, Error> {
-    args.check_applies(name)?;
+    args.check_applies(name, "method", &crate::methods::MethodName::names())
+        .map_err(Error::InvalidProblem)?;
     let schedule = match &args.schedule {
         Some(spec) => Schedule::parse(spec, options.max_iter)?,
         None => Schedule::Constant,
@@ -205,15 +174,32 @@ pub fn run_baseline<P: Gradient>(
     ) -> Result<Report, Error> {
         let mut solver = FullBatch::new(opt)
             .with_schedule(setup.schedule)
-            .with_gtol(options.gtol)
-            .with_max_iter(options.max_iter);
+            .with_stop(options.stop());
         if let Some(c) = setup.clip {
             solver = solver.with_clip(c);
         }
         if let Some(a) = setup.average {
             solver = solver.with_averaging(a);
         }
-        solver.minimize(problem, x0)
+        if !options.trace {
+            return solver.minimize(problem, x0);
+        }
+        // `FullBatch::minimize` with the trace: run, then report at the
+        // average of the iterates when one is kept (one more evaluation).
+        let run = crate::methods::drive(Run::new(solver, problem, x0)?, true);
+        let mut report = run.report();
+        if let Some(avg) = run.solver().averager()
+            && avg.count() > 0
+        {
+            let x = avg.average().to_vec();
+            let mut g = vec![0.0; x.len()];
+            report.f = problem.value_grad(&x, &mut g);
+            report.evals.f += 1;
+            report.evals.g += 1;
+            report.grad_norm = inf_norm(&g);
+            report.x = x;
+        }
+        Ok(report)
     }
     let lr = |default: f64| args.lr.unwrap_or(default);
     let momentum = args.momentum.unwrap_or(0.9);
@@ -269,10 +255,12 @@ pub fn run_baseline<P: Gradient>(
             }
             full(o, setup, options, problem, x0)
         }
-        "coordinate-descent" => CoordinateDescent::default()
-            .with_gtol(options.gtol)
-            .with_max_iter(options.max_iter)
-            .minimize(problem, x0),
+        "coordinate-descent" => crate::methods::minimize_traced(
+            CoordinateDescent::default().with_stop(options.stop()),
+            problem,
+            x0,
+            options.trace,
+        ),
         other => Err(Error::InvalidProblem(format!(
             "{other} is not a first-order baseline"
         ))),

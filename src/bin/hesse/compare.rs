@@ -24,7 +24,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::json::Num;
-use crate::methods::{METHODS, MethodError, MethodOptions, check_method, run_method};
+use crate::methods::{METHODS, MethodError, MethodName, MethodOptions, run_method};
 
 /// Run methods over an embedded suite of test problems: a table, CSV files,
 /// convergence plots and performance profiles.
@@ -55,10 +55,11 @@ pub struct CompareArgs {
     #[arg(long, default_value = "default")]
     pub suite: String,
 
-    /// Comma-separated methods to run (default: all). Dense methods with
-    /// O(n³) steps run on problems above `--dense-max-n` only when named here.
-    #[arg(long, value_delimiter = ',')]
-    pub methods: Vec<String>,
+    /// Comma-separated methods to run (default: all but the first-order
+    /// baselines). Dense methods with O(n³) steps run on problems above
+    /// `--dense-max-n` only when named here.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub methods: Vec<MethodName>,
 
     /// Comma-separated problems of the suite to run (default: all).
     #[arg(long, value_delimiter = ',')]
@@ -76,6 +77,14 @@ pub struct CompareArgs {
     /// Write the CSV files but no plots.
     #[arg(long)]
     pub no_plots: bool,
+
+    /// Write every iteration of every run to history.csv (139 MB for the
+    /// default suite). By default history.csv keeps, per run, iterations
+    /// 0-9, then about 10 per decade (log-spaced), and the last one: enough
+    /// to plot f − f* against iterations or evaluations on log axes. The
+    /// SVG plots are drawn from the full histories either way.
+    #[arg(long)]
+    pub full_history: bool,
 
     /// Print one JSON object `{"runs": [...], "summary": [...]}` instead of
     /// the table.
@@ -343,6 +352,10 @@ struct Output {
     suite: String,
     cost: String,
     out: Option<String>,
+    /// Whether SVG plots were written (`--no-plots` not given).
+    plots: bool,
+    /// Whether history.csv has every iteration (`--full-history`).
+    full_history: bool,
     runs: Vec<Run>,
     summary: Vec<Summary>,
 }
@@ -352,7 +365,7 @@ struct Output {
 pub enum CompareError {
     #[error("invalid option --gtol {0}: must be finite and >= 0")]
     Gtol(f64),
-    #[error("invalid option --time-limit {0}: must be finite and > 0 (seconds)")]
+    #[error("invalid option --time-limit {0}: must be a number of seconds > 0 and < 1e9")]
     TimeLimit(f64),
     #[error("unknown suite '{0}' (known: default, mgh, quick)")]
     Suite(String),
@@ -362,8 +375,6 @@ pub enum CompareError {
         suite: String,
         known: String,
     },
-    #[error(transparent)]
-    UnknownMethod(MethodError),
     #[error("{method} on {problem}: {source}")]
     Method {
         method: String,
@@ -388,11 +399,9 @@ pub fn run(args: &CompareArgs) -> Result<String, CompareError> {
     if !(args.gtol.is_finite() && args.gtol >= 0.0) {
         return Err(CompareError::Gtol(args.gtol));
     }
-    if !(args.time_limit.is_finite() && args.time_limit > 0.0) {
+    // Below 1e9 s (31 years): `Duration::from_secs_f64` panics past u64 seconds.
+    if !(args.time_limit.is_finite() && args.time_limit > 0.0 && args.time_limit < 1e9) {
         return Err(CompareError::TimeLimit(args.time_limit));
-    }
-    for m in &args.methods {
-        check_method(m).map_err(CompareError::UnknownMethod)?;
     }
     let mut cases = suite(&args.suite)?;
     if !args.problems.is_empty() {
@@ -411,7 +420,7 @@ pub fn run(args: &CompareArgs) -> Result<String, CompareError> {
     let methods: Vec<&str> = if args.methods.is_empty() {
         METHODS.iter().map(|m| m.name).collect()
     } else {
-        args.methods.iter().map(String::as_str).collect()
+        args.methods.iter().map(|m| m.name()).collect()
     };
     // Fail on an unwritable --out before spending minutes on the runs.
     fs::create_dir_all(&args.out).map_err(|e| out_error(&args.out, e))?;
@@ -476,7 +485,15 @@ fn write_files(cmp: &Comparison, args: &CompareArgs) -> Result<(), CompareError>
     };
     cmp.write_runs_csv(create("runs.csv")?)
         .map_err(|e| out_error(&dir.join("runs.csv"), e))?;
-    cmp.write_history_csv(create("history.csv")?)
+    let thinned;
+    let history = if args.full_history {
+        cmp
+    } else {
+        thinned = thin(cmp);
+        &thinned
+    };
+    history
+        .write_history_csv(create("history.csv")?)
         .map_err(|e| out_error(&dir.join("history.csv"), e))?;
     if args.no_plots {
         return Ok(());
@@ -532,6 +549,28 @@ fn write_files(cmp: &Comparison, args: &CompareArgs) -> Result<(), CompareError>
     Ok(())
 }
 
+/// Whether iteration `i` of a run of `len` records is kept in the thinned
+/// history: `0..10`, then the first iteration of each tenth of a decade
+/// (`⌊10 log₁₀ i⌋` changes: 10, 12, 15, 19, 24, ...), and the last.
+fn keep(i: usize, len: usize) -> bool {
+    let bucket = |i: usize| (10.0 * (i as f64).log10()).floor() as i64;
+    i < 10 || i + 1 == len || bucket(i) != bucket(i - 1)
+}
+
+/// `cmp` with each run's history thinned by [`keep`].
+fn thin(cmp: &Comparison) -> Comparison {
+    let mut thinned = cmp.clone();
+    for run in &mut thinned.runs {
+        let len = run.history.len();
+        let mut i = 0;
+        run.history.retain(|_| {
+            i += 1;
+            keep(i - 1, len)
+        });
+    }
+    thinned
+}
+
 fn output(cmp: &Comparison, args: &CompareArgs) -> Output {
     let weights = EvalWeights::default();
     let perf_evals = cmp.performance_profile(Cost::Evaluations(weights)).ok();
@@ -565,6 +604,8 @@ fn output(cmp: &Comparison, args: &CompareArgs) -> Output {
         suite: args.suite.clone(),
         cost: weights.describe(),
         out: Some(args.out.display().to_string()),
+        plots: !args.no_plots,
+        full_history: args.full_history,
         runs: cmp.runs.iter().map(Run::from).collect(),
         summary,
     }
@@ -649,9 +690,13 @@ fn table(out: &Output) -> String {
         out.cost
     );
     if let Some(dir) = &out.out {
-        s += &format!(
-            "CSV and SVG plots (convergence per problem, performance and data profiles) in {dir}/\n"
-        );
+        s += &if out.plots {
+            format!(
+                "CSV and SVG plots (convergence per problem, performance and data profiles) in {dir}/\n"
+            )
+        } else {
+            format!("CSV files (runs.csv, history.csv) in {dir}/\n")
+        };
     }
     let solved = out.runs.iter().filter(|r| r.solved).count();
     s += &format!("\n{solved} of {} runs solved\n", out.runs.len());
@@ -676,6 +721,66 @@ mod tests {
             "f(x0) = {f0:.17e}"
         );
         assert!(DIGITS_F_STAR < f0);
+    }
+
+    /// Issue 18 item 6: `no_progress` and `unbounded` reach the table as
+    /// their snake_case names, and `--no-plots` claims no plots.
+    #[test]
+    fn table_shows_new_terminations_and_no_plots() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Wrap {
+            #[command(flatten)]
+            args: CompareArgs,
+        }
+        let args = Wrap::parse_from(["compare", "--no-plots", "--out", "somewhere"]).args;
+        let mut cmp = Comparison::default();
+        for (t, problem) in [
+            (hesse::solver::Termination::NoProgress, "p1"),
+            (hesse::solver::Termination::Unbounded, "p2"),
+        ] {
+            let report = hesse::solver::Report {
+                method: "bfgs".into(),
+                x: vec![0.0],
+                f: -1e300,
+                grad_norm: 1.0,
+                iterations: 3,
+                evals: Default::default(),
+                termination: t,
+                f_change: 1.0,
+                step_norm: 1.0,
+                stop: Default::default(),
+                history: None,
+                elapsed: Duration::ZERO,
+            };
+            cmp.push(RunRecord::from_report("bfgs", problem, 0.0, &report));
+        }
+        let text = table(&output(&cmp, &args));
+        let row = |p: &str| {
+            text.lines()
+                .find(|l| l.starts_with("bfgs ") && l.contains(&format!(" {p} ")))
+                .unwrap_or_default()
+        };
+        assert!(row("p1").ends_with("  no_progress"), "{text}");
+        assert!(row("p2").ends_with("  unbounded"), "{text}");
+        assert!(
+            text.contains("CSV files (runs.csv, history.csv) in somewhere/"),
+            "{text}"
+        );
+        assert!(!text.contains("SVG"), "{text}");
+        let json = crate::json::to_line(&output(&cmp, &args));
+        assert!(json.contains(r#""termination":"unbounded""#), "{json}");
+    }
+
+    /// The thinned history keeps 0..10, about ten iterations per decade and
+    /// the last: at most 10 + 10·log₁₀(20000/10) + 1 ≈ 44 of 20,000.
+    #[test]
+    fn thinning_is_log_spaced() {
+        let kept: Vec<usize> = (0..20_000).filter(|&i| keep(i, 20_000)).collect();
+        assert_eq!(&kept[..13], &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 13, 16]);
+        assert_eq!(kept.last(), Some(&19_999));
+        assert!((40..=46).contains(&kept.len()), "{}", kept.len());
+        assert_eq!((0..7).filter(|&i| keep(i, 7)).count(), 7);
     }
 
     /// The dense Hessian built from Hessian-vector products is symmetric

@@ -85,6 +85,7 @@ use serde::Serialize;
 
 use crate::json::{Named, Num};
 use crate::minimize::{MinimizeError, parse_starts, start_point};
+use crate::summary::Measure;
 
 /// Least-squares fit of y = MODEL(x) to data, by Levenberg-Marquardt with an
 /// exact Jacobian.
@@ -794,7 +795,13 @@ pub fn run(args: &FitArgs) -> Result<String, FitError> {
             &extras,
         )
     } else {
-        table(&params, &fit, lre.as_ref(), &extras)
+        table(
+            &params,
+            &fit,
+            lre.as_ref(),
+            &minpack_tolerances(&solver),
+            &extras,
+        )
     })
 }
 
@@ -1089,12 +1096,62 @@ fn json(
     })
 }
 
-fn table(params: &[String], fit: &Fit, lre: Option<&(Vec<f64>, f64)>, extras: &Extras) -> String {
+/// MINPACK's `(ftol, xtol, gtol)` of `solver`, read from its serialized
+/// options (the CLI shows the solver as used, it does not restate defaults).
+fn minpack_tolerances(solver: &LevenbergMarquardt) -> [f64; 3] {
+    let v = serde_json::to_value(solver).unwrap_or_default();
+    ["ftol", "xtol", "gtol"].map(|k| v[k].as_f64().unwrap_or(f64::NAN))
+}
+
+/// The convergence measures of an LM fit: MINPACK's tests (`lmder`'s
+/// `info` 1, 2, 4) rather than the driver's f and x tests, which LM does
+/// not use. The printed values are the unscaled counterparts of MINPACK's
+/// (relative change of ‖r‖² and of x); its tests use the predicted
+/// reduction and the scaled step `‖D p‖ ≤ xtol ‖D x‖`, so no ≤ is claimed.
+fn minpack_measures(r: &hesse::solver::Report, [ftol, xtol, gtol]: [f64; 3]) -> Vec<Measure> {
+    let eps = f64::EPSILON;
+    let on = |t: f64, what: &str| Measure {
+        label: String::new(),
+        value: f64::NAN,
+        threshold: None,
+        note: format!("{what} {:.1e}", t.max(eps)),
+    };
+    let mut f = on(ftol, "ftol");
+    f.label = "|Δ‖r‖²| / ‖r‖²".into();
+    f.value = r.f_change / r.f;
+    let mut x = on(xtol, "xtol");
+    x.label = "|x - x'| / |x|".into();
+    x.value = r.step_norm / hesse::solver::inf_norm(&r.x);
+    let g = Measure {
+        label: "|g(x)|∞".into(),
+        value: r.grad_norm,
+        threshold: None,
+        note: if gtol > 0.0 {
+            format!("gtol {gtol:.1e} on the cosines |J_jᵀ r| / (‖J_j‖ ‖r‖)")
+        } else {
+            "gtol off (0, MINPACK's lmder1)".into()
+        },
+    };
+    vec![f, x, g]
+}
+
+fn table(
+    params: &[String],
+    fit: &Fit,
+    lre: Option<&(Vec<f64>, f64)>,
+    tolerances: &[f64; 3],
+    extras: &Extras,
+) -> String {
     let r = &fit.report;
     let s = &fit.statistics;
     let u = extras.uncertainty;
     let width = params.iter().map(String::len).max().unwrap_or(0).max(9);
-    let mut out = format!("{r}\n\n * Parameters\n");
+    let mut out = crate::summary::text(
+        r,
+        &minpack_measures(r, *tolerances),
+        " (MINPACK lmder's tests: ftol on the relative reduction of ‖r‖², xtol on the scaled step)",
+    );
+    out += "\n\n * Parameters\n";
     let ci = format!("{}% confidence interval", 100.0 * u.confidence);
     out += &format!(
         "    {:width$} {:>24} {:>24} {:>49}",

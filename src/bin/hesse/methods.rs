@@ -4,32 +4,134 @@
 //! [`run_method`]; `hesse minimize --method` and `hesse compare` pick it up.
 
 use hesse::prelude::*;
+use hesse::solver::{Minimizer, Run, State, Stop};
 
 /// Options every method takes from the command line.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MethodOptions {
     /// Absolute gradient tolerance `‖g‖∞ ≤ gtol`.
     pub gtol: f64,
+    /// Relative tolerance on the change in f, `|f_{k−1} − f_k| ≤ ftol |f_k|`
+    /// (`with_ftol`); `None` is off.
+    pub ftol: Option<f64>,
+    /// Relative tolerance on the step, `‖Δx‖∞ ≤ xtol ‖x‖∞` (`with_xtol`);
+    /// `None` is off.
+    pub xtol: Option<f64>,
     /// Iteration limit.
     pub max_iter: u64,
+    /// Limit on f + g + H + Hv evaluations (`with_max_evals`); `None` is no
+    /// limit.
+    pub max_evals: Option<u64>,
     /// L-BFGS memory `m` (pairs kept); `None` is the library default (10).
     pub memory: Option<usize>,
     /// Keep a per-iteration history in the report (for `compare`'s plots).
     pub history: bool,
-    /// Wall-time limit per run (`compare`'s cap); `None` is no limit.
+    /// Wall-time limit per run; `None` is no limit.
     pub time_limit: Option<std::time::Duration>,
+    /// Print one line per iteration to stderr (`minimize --trace`).
+    pub trace: bool,
 }
 
 impl Default for MethodOptions {
     fn default() -> Self {
         MethodOptions {
             gtol: 1e-8,
+            ftol: None,
+            xtol: None,
             max_iter: 100_000,
+            max_evals: None,
             memory: None,
             history: false,
             time_limit: None,
+            trace: false,
         }
     }
+}
+
+impl MethodOptions {
+    /// The stopping criteria these options ask for (the f and x tests off
+    /// unless given, as in [`Stop::default`]).
+    pub fn stop(&self) -> Stop {
+        Stop {
+            g_abs: self.gtol,
+            f_rel: self.ftol.unwrap_or(0.0),
+            x_rel: self.xtol.unwrap_or(0.0),
+            max_iter: self.max_iter,
+            max_evals: self.max_evals,
+            time_limit: self.time_limit,
+            ..Stop::default()
+        }
+    }
+}
+
+/// The header of `--trace`, printed before the first line.
+pub const TRACE_HEADER: &str = "trace:      k                        f     ‖g‖∞   ‖Δx‖∞       α  f evals  g evals  H evals Hv evals";
+
+/// One `--trace` line: iteration k, f, ‖g‖∞, the step ‖x_k − x_{k−1}‖∞, the
+/// line-search step α (`-` where none), and the evaluations so far.
+pub fn trace_line(s: &State) -> String {
+    let num = |v: f64| {
+        if v.is_nan() {
+            format!("{:>8}", "-")
+        } else {
+            format!("{v:>8.1e}")
+        }
+    };
+    format!(
+        "trace: {:>6} {:>24.16e} {} {} {} {:>8} {:>8} {:>8} {:>8}",
+        s.iteration,
+        s.f,
+        num(s.grad_norm),
+        num(s.step_norm),
+        num(s.alpha),
+        s.evals.f,
+        s.evals.g,
+        s.evals.h,
+        s.evals.hv
+    )
+}
+
+/// Runs `run` to the end; with `trace`, prints [`trace_line`] to stderr for
+/// the start and after every iteration (the last included), as it goes.
+pub fn drive<'p, M, P>(mut run: Run<'p, M, P>, trace: bool) -> Run<'p, M, P>
+where
+    M: Minimizer<&'p P>,
+    P: ?Sized,
+{
+    if !trace {
+        while run.step().is_none() {}
+        return run;
+    }
+    eprintln!("{TRACE_HEADER}");
+    eprintln!("{}", trace_line(run.state()));
+    let mut last = run.state().iteration;
+    loop {
+        let done = run.step();
+        // An iteration the method itself ended (a failed line search) leaves
+        // the state where it was: nothing new to print.
+        if run.state().iteration > last {
+            last = run.state().iteration;
+            eprintln!("{}", trace_line(run.state()));
+        }
+        if done.is_some() {
+            return run;
+        }
+    }
+}
+
+/// Runs `solver` on `problem` from `x0` through the shared driver, with
+/// `--trace` lines when asked for: what `solver.minimize(problem, x0)` does.
+pub fn minimize_traced<'p, M, P>(
+    solver: M,
+    problem: &'p P,
+    x0: &[f64],
+    trace: bool,
+) -> Result<Report, Error>
+where
+    M: Minimizer<&'p P>,
+    P: ?Sized,
+{
+    Ok(drive(Run::new(solver, problem, x0)?, trace).report())
 }
 
 /// A method the command line knows: its name and a one-line description.
@@ -147,47 +249,64 @@ pub fn is_baseline(name: &str) -> bool {
     BASELINES.iter().any(|m| m.name == name)
 }
 
-/// The names of [`METHODS`] and [`BASELINES`], comma-separated, for error
-/// messages; with the `argmin` feature also argmin's solvers
-/// (`hesse::interop::argmin::ARGMIN_METHODS`), which [`run_method`] accepts
-/// too.
-pub fn known_methods() -> String {
-    let names = METHODS.iter().chain(BASELINES).map(|m| m.name);
-    #[cfg(feature = "argmin")]
-    let names = names.chain(hesse::interop::argmin::ARGMIN_METHODS.iter().copied());
-    names.collect::<Vec<_>>().join(", ")
+/// A method name `--method` accepts: one of [`METHODS`], [`BASELINES`] and,
+/// with the `argmin` feature, argmin's solvers. A `clap::ValueEnum`, so that
+/// `--help` lists every method with its description and a typo gets clap's
+/// "did you mean".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MethodName(pub &'static str);
+
+impl MethodName {
+    /// The name as the command line spells it.
+    pub fn name(self) -> &'static str {
+        self.0
+    }
+
+    /// Every method `--method` accepts, in the order of the tables.
+    pub fn all() -> &'static [MethodName] {
+        static ALL: std::sync::OnceLock<Vec<MethodName>> = std::sync::OnceLock::new();
+        ALL.get_or_init(|| {
+            let names = METHODS.iter().chain(BASELINES).map(|m| m.name);
+            #[cfg(feature = "argmin")]
+            let names = names.chain(hesse::interop::argmin::ARGMIN_METHODS.iter().copied());
+            names.map(MethodName).collect()
+        })
+    }
+
+    /// Every name, as strings.
+    pub fn names() -> Vec<&'static str> {
+        Self::all().iter().map(|m| m.0).collect()
+    }
 }
 
-/// The `--method` help: every method with its description.
-pub fn method_help() -> String {
-    let list: Vec<String> = METHODS
-        .iter()
-        .chain(BASELINES)
-        .map(|m| format!("{} = {}", m.name, m.about))
-        .collect();
-    format!("The method: {}", list.join("; "))
+impl clap::ValueEnum for MethodName {
+    fn value_variants<'a>() -> &'a [Self] {
+        Self::all()
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        let about = METHODS
+            .iter()
+            .chain(BASELINES)
+            .find(|m| m.name == self.0)
+            .map_or("argmin's solver (the argmin feature)", |m| m.about);
+        Some(clap::builder::PossibleValue::new(self.0).help(about))
+    }
+}
+
+impl std::fmt::Display for MethodName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
 }
 
 /// Why a method could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum MethodError {
-    #[error("unknown method '{name}' (known: {known})", known = known_methods())]
+    #[error("unknown method '{name}' (known: {known})", known = MethodName::names().join(", "))]
     Unknown { name: String },
     #[error(transparent)]
     Input(#[from] Error),
-}
-
-/// Checks that `name` is in [`METHODS`].
-pub fn check_method(name: &str) -> Result<(), MethodError> {
-    #[cfg(feature = "argmin")]
-    if hesse::interop::argmin::ARGMIN_METHODS.contains(&name) {
-        return Ok(());
-    }
-    if METHODS.iter().any(|m| m.name == name) || is_baseline(name) {
-        Ok(())
-    } else {
-        Err(MethodError::Unknown { name: name.into() })
-    }
 }
 
 /// Runs the method called `name` on `problem` from `x0`.
@@ -203,24 +322,17 @@ pub fn run_method<P>(
 where
     P: Hessian + HessVec,
 {
-    let MethodOptions {
-        gtol,
-        max_iter,
-        memory,
-        history,
-        time_limit,
-    } = *options;
-    let stop = Stop {
-        g_abs: gtol,
-        max_iter,
-        time_limit,
-        ..Stop::default()
-    };
+    let (history, memory, trace) = (options.history, options.memory, options.trace);
+    let stop = options.stop();
     let cg = |beta: Beta| {
-        NonlinearCg::new(beta)
-            .with_stop(stop.clone())
-            .with_history(history)
-            .minimize(problem, x0)
+        minimize_traced(
+            NonlinearCg::new(beta)
+                .with_stop(stop.clone())
+                .with_history(history),
+            problem,
+            x0,
+            trace,
+        )
     };
     // argmin's solvers, by name, when built with the feature (never run by
     // default: `compare --methods argmin-lbfgs,...` asks for them).
@@ -231,23 +343,33 @@ where
         )?);
     }
     let report = match name {
-        "gd" => GradientDescent::default()
-            .with_stop(stop.clone())
-            .with_history(history)
-            .minimize(problem, x0)?,
-        "bfgs" => Bfgs::default()
-            .with_stop(stop.clone())
-            .with_history(history)
-            .minimize(problem, x0)?,
+        "gd" => minimize_traced(
+            GradientDescent::default()
+                .with_stop(stop.clone())
+                .with_history(history),
+            problem,
+            x0,
+            trace,
+        )?,
+        "bfgs" => minimize_traced(
+            Bfgs::default()
+                .with_stop(stop.clone())
+                .with_history(history),
+            problem,
+            x0,
+            trace,
+        )?,
         "lbfgs" => {
             let mut lbfgs = Lbfgs::default();
             if let Some(m) = memory {
                 lbfgs = lbfgs.with_memory(m);
             }
-            lbfgs
-                .with_stop(stop.clone())
-                .with_history(history)
-                .minimize(problem, x0)?
+            minimize_traced(
+                lbfgs.with_stop(stop.clone()).with_history(history),
+                problem,
+                x0,
+                trace,
+            )?
         }
         "cg-fr" => cg(Beta::FletcherReeves)?,
         "cg-pr" => cg(Beta::PolakRibiere)?,
@@ -255,30 +377,54 @@ where
         "cg-hs" => cg(Beta::HestenesStiefel)?,
         "cg-dy" => cg(Beta::DaiYuan)?,
         "cg-hz" => cg(Beta::HagerZhang)?,
-        "newton" => Newton::default()
-            .with_stop(stop.clone())
-            .with_history(history)
-            .minimize(problem, x0)?,
-        "newton-tr" => NewtonTrustRegion::default()
-            .with_stop(stop.clone())
-            .with_history(history)
-            .minimize(problem, x0)?,
-        "newton-cg" => NewtonCg::default()
-            .with_stop(stop.clone())
-            .with_history(history)
-            .minimize(problem, x0)?,
-        "newton-cg-tr" => NewtonCg::trust_region()
-            .with_stop(stop.clone())
-            .with_history(history)
-            .minimize(problem, x0)?,
-        "saddle-free-newton" if x0.len() <= 500 => SaddleFreeNewton::default()
-            .with_stop(stop.clone())
-            .with_history(history)
-            .minimize(problem, x0)?,
-        "saddle-free-newton" => SaddleFreeNewton::krylov(20)
-            .with_stop(stop.clone())
-            .with_history(history)
-            .minimize(problem, x0)?,
+        "newton" => minimize_traced(
+            Newton::default()
+                .with_stop(stop.clone())
+                .with_history(history),
+            problem,
+            x0,
+            trace,
+        )?,
+        "newton-tr" => minimize_traced(
+            NewtonTrustRegion::default()
+                .with_stop(stop.clone())
+                .with_history(history),
+            problem,
+            x0,
+            trace,
+        )?,
+        "newton-cg" => minimize_traced(
+            NewtonCg::default()
+                .with_stop(stop.clone())
+                .with_history(history),
+            problem,
+            x0,
+            trace,
+        )?,
+        "newton-cg-tr" => minimize_traced(
+            NewtonCg::trust_region()
+                .with_stop(stop.clone())
+                .with_history(history),
+            problem,
+            x0,
+            trace,
+        )?,
+        "saddle-free-newton" if x0.len() <= 500 => minimize_traced(
+            SaddleFreeNewton::default()
+                .with_stop(stop.clone())
+                .with_history(history),
+            problem,
+            x0,
+            trace,
+        )?,
+        "saddle-free-newton" => minimize_traced(
+            SaddleFreeNewton::krylov(20)
+                .with_stop(stop.clone())
+                .with_history(history),
+            problem,
+            x0,
+            trace,
+        )?,
         name if is_baseline(name) => crate::baselines::run_baseline(
             name,
             problem,
@@ -320,17 +466,19 @@ mod tests {
         ));
     }
 
-    /// The "known:" list names exactly what `check_method` accepts.
+    /// `--method`'s possible values are exactly the tables' names.
     #[test]
-    fn known_methods_lists_every_accepted_name() {
-        let known = known_methods();
-        let names: Vec<&str> = known.split(", ").collect();
-        for name in &names {
-            assert!(check_method(name).is_ok(), "{name}");
-        }
+    fn method_names_are_the_tables() {
+        use clap::ValueEnum;
+        let names: Vec<&str> = MethodName::value_variants()
+            .iter()
+            .map(|m| m.to_possible_value().unwrap().get_name().to_string().leak() as &str)
+            .collect();
         let all = METHODS.iter().chain(BASELINES).map(|m| m.name);
         #[cfg(feature = "argmin")]
         let all = all.chain(hesse::interop::argmin::ARGMIN_METHODS.iter().copied());
         assert_eq!(names, all.collect::<Vec<_>>());
+        assert_eq!(MethodName::from_str("bfgs", false), Ok(MethodName("bfgs")));
+        assert!(MethodName::from_str("bgfs", false).is_err());
     }
 }
