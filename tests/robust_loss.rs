@@ -13,7 +13,7 @@
 //! `HESSE_WRITE_ROBUST_DATA=1 cargo test --release --test robust_loss data_file`.
 
 use hesse::newton::{LevenbergMarquardt, RobustLoss};
-use hesse::problem::FnResiduals;
+use hesse::problem::{FnResiduals, Residuals};
 use nalgebra::DMatrix;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -81,10 +81,7 @@ fn read_data() -> (Vec<f64>, Vec<f64>) {
     (t, y)
 }
 
-fn problem(
-    t: Vec<f64>,
-    y: Vec<f64>,
-) -> FnResiduals<impl Fn(&[f64], &mut [f64]), impl Fn(&[f64], &mut DMatrix<f64>)> {
+fn problem(t: Vec<f64>, y: Vec<f64>) -> impl Residuals {
     let m = t.len();
     let t2 = t.clone();
     FnResiduals::new(

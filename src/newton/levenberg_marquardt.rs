@@ -1122,7 +1122,7 @@ impl<P: Residuals> Minimizer<P> for LevenbergMarquardt {
                 let t2 = it.lambda.sqrt() * pnorm / it.rnorm;
                 (t1 * t1 + 2.0 * t2 * t2, -(t1 * t1 + t2 * t2))
             };
-            let ratio = if clipped && !(prered > 0.0) {
+            let ratio = if clipped && (prered <= 0.0 || prered.is_nan()) {
                 // A projected step the model says does not reduce F.
                 0.0
             } else if self.loss != RobustLoss::Linear && !(actred / prered).is_finite() {

@@ -599,13 +599,13 @@ pub fn run(args: &FitArgs) -> Result<String, FitError> {
                 .into(),
         ));
     }
-    if !(args.confidence > 0.0 && args.confidence < 1.0) {
+    if args.confidence.is_nan() || args.confidence <= 0.0 || args.confidence >= 1.0 {
         return Err(FitError::Option(format!(
             "--confidence {}: must lie strictly between 0 and 1",
             args.confidence
         )));
     }
-    if !(args.f_scale.is_finite() && args.f_scale > 0.0) {
+    if !args.f_scale.is_finite() || args.f_scale <= 0.0 {
         return Err(FitError::Option(format!(
             "--f-scale {}: must be finite and > 0",
             args.f_scale
@@ -805,12 +805,12 @@ pub fn run(args: &FitArgs) -> Result<String, FitError> {
     })
 }
 
+/// `(lower, upper)` bounds, one pair per parameter.
+type BoundsPair = (Vec<f64>, Vec<f64>);
+
 /// `--bounds NAME=LO:HI,...` as `(lower, upper)` over `params` (a
 /// parameter not named is free); `None` without `--bounds`.
-fn parse_bounds(
-    specs: &[String],
-    params: &[String],
-) -> Result<Option<(Vec<f64>, Vec<f64>)>, FitError> {
+fn parse_bounds(specs: &[String], params: &[String]) -> Result<Option<BoundsPair>, FitError> {
     if specs.is_empty() {
         return Ok(None);
     }
