@@ -512,3 +512,188 @@ fn scaling_column_norms_and_identity() {
     );
     assert!(stdout(&o).is_empty());
 }
+
+/// The outlier data of `tests/robust_loss.rs` with the CLI's column names.
+fn robust_csv() -> String {
+    let text = std::fs::read_to_string(format!(
+        "{}/tests/data/robust_exp.csv",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    temp_file("robust_exp_xy.csv", &text.replacen("t,y", "x,y", 1))
+}
+
+/// `--loss`, `--f-scale`, `--bounds` and the uncertainty report: scipy's
+/// numbers from `tests/data/scipy_robust.txt` (least_squares and
+/// curve_fit, `scripts/scipy_robust.py`).
+#[test]
+fn robust_bounded_fit_with_the_full_report() {
+    let data = robust_csv();
+    let model = "a*exp(-b*x)+c";
+    let o = hesse(&[
+        "fit",
+        model,
+        "--data",
+        &data,
+        "--start",
+        "a=1,b=1,c=0",
+        "--loss",
+        "soft-l1",
+        "--f-scale",
+        "0.1",
+        "--json",
+    ]);
+    let v = json(&o);
+    assert_eq!(v["loss"], "soft-l1");
+    // scipy: least_squares(loss='soft_l1', f_scale=0.1) and curve_fit's std errors.
+    let close = |a: &Value, b: f64| (a.as_f64().unwrap() / b - 1.0).abs() < 1e-6;
+    assert!(
+        close(&v["params"]["a"], 2.9952480461654325),
+        "{}",
+        v["params"]
+    );
+    assert!(
+        close(&v["params"]["b"], 0.7046844884829618),
+        "{}",
+        v["params"]
+    );
+    assert!(
+        close(&v["std_errors"]["a"], 0.15612801283004515),
+        "{}",
+        v["std_errors"]
+    );
+    assert!(
+        close(&v["std_errors"]["c"], 0.04688643827840988),
+        "{}",
+        v["std_errors"]
+    );
+    // t quantile with 97 dof (scipy.stats.t.ppf(0.975, 97)) and the interval.
+    assert!(close(&v["quantile"], 1.9847231860139845));
+    let (a, se) = (
+        v["params"]["a"].as_f64().unwrap(),
+        v["std_errors"]["a"].as_f64().unwrap(),
+    );
+    let lo = v["confidence_intervals"]["a"][0].as_f64().unwrap();
+    assert!((lo - (a - 1.9847231860139845 * se)).abs() < 1e-10);
+    // Correlation: unit diagonal, symmetric; covariance diagonal = se².
+    assert!((v["correlation"]["b"]["b"].as_f64().unwrap() - 1.0).abs() < 1e-12);
+    assert_eq!(v["correlation"]["a"]["c"], v["correlation"]["c"]["a"]);
+    assert!(close(&v["covariance"]["a"]["a"], se * se));
+    assert_eq!(v["dof"], 97);
+    assert!(v.get("active").is_none());
+
+    // Bounds cutting b off: b ends on its upper bound, as scipy's trf.
+    let o = hesse(&[
+        "fit",
+        model,
+        "--data",
+        &data,
+        "--start",
+        "a=1,b=0.5,c=0",
+        "--loss",
+        "soft-l1",
+        "--f-scale",
+        "0.1",
+        "--bounds",
+        "b=0:0.6,c=-1:1,a=:",
+        "--json",
+    ]);
+    let v = json(&o);
+    assert_eq!(v["active"], serde_json::json!({"b": "upper"}));
+    assert_eq!(v["params"]["b"], 0.6);
+    assert!(
+        close(&v["params"]["a"], 2.8353469725021134),
+        "{}",
+        v["params"]
+    );
+    // The table shows the interval header and the bound.
+    let o = hesse(&[
+        "fit",
+        model,
+        "--data",
+        &data,
+        "--start",
+        "a=1,b=0.5,c=0",
+        "--bounds",
+        "b=:0.6",
+        "--confidence",
+        "0.9",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("90% confidence interval") && out.contains("upper"),
+        "{out}"
+    );
+    assert!(out.contains("* Correlation"), "{out}");
+}
+
+#[test]
+fn bad_bounds_loss_and_report_options_exit_2() {
+    let data = robust_csv();
+    let base = [
+        "fit",
+        "a*exp(-b*x)+c",
+        "--data",
+        data.as_str(),
+        "--start",
+        "a=1,b=1,c=0",
+    ];
+    for (extra, message) in [
+        (
+            vec!["--bounds", "b=1:0"],
+            "lower bound 1 above upper bound 0",
+        ),
+        (vec!["--bounds", "q=0:1"], "no parameter q"),
+        (vec!["--bounds", "b=nan:1"], "is not a number"),
+        (vec!["--bounds", "b0:1"], "expected NAME=LO:HI"),
+        (vec!["--bounds", "b=0"], "expected NAME=LO:HI"),
+        (vec!["--f-scale", "0"], "--f-scale 0"),
+        (vec!["--f-scale", "nan"], "--f-scale NaN"),
+        (vec!["--confidence", "1.5"], "--confidence 1.5"),
+        (
+            vec!["--absolute-sigma"],
+            "--absolute-sigma needs a w or sigma column",
+        ),
+        (vec!["--loss", "l2"], "invalid value 'l2'"),
+    ] {
+        let mut args: Vec<&str> = base.to_vec();
+        args.extend(extra.iter());
+        let o = hesse(&args);
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(message), "{extra:?}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn drop_nonfinite_and_absolute_sigma() {
+    let data = temp_file(
+        "nonfinite.csv",
+        "x,y,sigma\n0,1.1,0.1\n1,2.9,0.1\n2,nan,0.1\n3,7.2,0.2\ninf,1,0.1\n4,8.8,0.2\n",
+    );
+    let base = [
+        "fit",
+        "a+b*x",
+        "--data",
+        data.as_str(),
+        "--start",
+        "a=0,b=1",
+        "--json",
+    ];
+    let o = hesse(&base);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--drop-nonfinite"), "{}", stderr(&o));
+    let mut args = base.to_vec();
+    args.push("--drop-nonfinite");
+    let v = json(&hesse(&args));
+    assert_eq!(v["dropped_rows"], 2);
+    assert_eq!(v["observations"], 4);
+    let relative = v["std_errors"]["b"].as_f64().unwrap();
+    let chi2 = v["reduced_chi_square"].as_f64().unwrap();
+    args.push("--absolute-sigma");
+    let v = json(&hesse(&args));
+    assert_eq!(v["absolute_sigma"], true);
+    // curve_fit: the relative covariance is the absolute one times χ²/dof.
+    let absolute = v["std_errors"]["b"].as_f64().unwrap();
+    assert!((relative / absolute - chi2.sqrt()).abs() < 1e-12 * relative / absolute);
+}

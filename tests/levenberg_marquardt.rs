@@ -2,7 +2,7 @@
 //! input: rank-deficient Jacobians, too few residuals, NaN residuals at the
 //! start, mid-run and everywhere, invalid options; checkpoint and resume.
 
-use hesse::newton::{LevenbergMarquardt, fit_statistics};
+use hesse::newton::{LevenbergMarquardt, RobustLoss, fit_statistics};
 use hesse::prelude::*;
 use hesse::problems::ExtendedRosenbrock;
 use hesse::solver::{Checkpoint, Run};
@@ -338,4 +338,117 @@ fn checkpoint_resume_is_bit_identical() {
     assert_eq!(resumed.evals, full.evals);
     assert_eq!(resumed.iterations, full.iterations);
     assert_eq!(resumed.termination, full.termination);
+}
+
+/// Rosenbrock with `x0 ≥ 1.2`, `x1 ≤ 1.0`: `x1 < x0²` everywhere in the
+/// box, so the minimizer is the corner `(1.2, 1.0)`, both bounds active.
+fn bounded_rosenbrock() -> LevenbergMarquardt {
+    LevenbergMarquardt::default()
+        .with_bounds(vec![1.2, f64::NEG_INFINITY], vec![f64::INFINITY, 1.0])
+}
+
+#[test]
+fn bounds_project_the_start_and_end_on_the_active_bounds() {
+    let p = ExtendedRosenbrock::new(2);
+    // (−1.2, 1) is outside: projected to (1.2, 1).
+    let report = bounded_rosenbrock().minimize(&p, &[-1.2, 1.0]).unwrap();
+    assert!(report.converged(), "{report}");
+    assert_eq!(report.x, vec![1.2, 1.0]);
+    // Both bounds binding: the gtol test over no free column passes at once.
+    assert_eq!(report.termination, Termination::GradientTolerance);
+    assert_eq!(report.evals.f, 1);
+    // From inside the box, the same point.
+    let report = bounded_rosenbrock().minimize(&p, &[3.0, -2.0]).unwrap();
+    assert!(report.converged(), "{report}");
+    assert_eq!(report.x, vec![1.2, 1.0]);
+}
+
+#[test]
+fn bounded_robust_run_resumes_bit_for_bit() {
+    let p = ExtendedRosenbrock::new(4);
+    let x0 = p.start();
+    let solver = LevenbergMarquardt::default()
+        .with_bounds(vec![-2.0, 0.0, -2.0, 0.0], vec![0.9, 0.8, 0.9, 0.8])
+        .with_loss(RobustLoss::SoftL1)
+        .with_f_scale(0.5);
+    let full = solver.minimize(&p, &x0).unwrap();
+    assert!(full.converged(), "{full}");
+    let mut run = Run::new(solver, &p, &x0).unwrap();
+    for _ in 0..5 {
+        assert!(run.step().is_none());
+    }
+    let json = serde_json::to_string(&run.checkpoint()).unwrap();
+    drop(run);
+    let checkpoint: Checkpoint<LevenbergMarquardt> = serde_json::from_str(&json).unwrap();
+    let resumed = Run::resume(checkpoint, &p).unwrap().finish();
+    assert_eq!(resumed.x, full.x);
+    assert_eq!(resumed.f.to_bits(), full.f.to_bits());
+    assert_eq!(resumed.evals, full.evals);
+    assert_eq!(resumed.termination, full.termination);
+}
+
+#[test]
+fn invalid_bounds_and_loss_options_are_errors() {
+    let p = ExtendedRosenbrock::new(2);
+    let x0 = [0.0, 0.0];
+    let lm = LevenbergMarquardt::default;
+    let err = |s: LevenbergMarquardt| s.minimize(&p, &x0).unwrap_err().to_string();
+    assert_eq!(
+        err(lm().with_bounds(vec![0.0], vec![1.0, 1.0])),
+        "lower bounds has 1 entries, problem has 2"
+    );
+    assert!(err(lm().with_bounds(vec![0.0, 2.0], vec![1.0, 1.0])).contains("parameter 1: [2, 1]"));
+    assert!(err(lm().with_bounds(vec![0.0, f64::NAN], vec![1.0, 1.0])).contains("parameter 1"));
+    assert!(err(lm().with_f_scale(0.0)).contains("f_scale"));
+    assert!(err(lm().with_f_scale(f64::INFINITY)).contains("f_scale"));
+    assert!(
+        err(lm()
+            .with_loss(RobustLoss::Huber)
+            .with_geodesic_acceleration(Some(0.75)))
+        .contains("geodesic")
+    );
+}
+
+/// The robust objective and its gradient: `f = C² Σ ρ((r/C)²)` and
+/// `g = ∇f` (central differences) at the start.
+#[test]
+fn robust_objective_and_gradient() {
+    let p = ExtendedRosenbrock::new(2);
+    let x0 = [-1.2, 1.0];
+    for loss in [
+        RobustLoss::SoftL1,
+        RobustLoss::Huber,
+        RobustLoss::Cauchy,
+        RobustLoss::Arctan,
+    ] {
+        let c = 2.0;
+        let f = |x: &[f64]| {
+            let mut r = [0.0; 2];
+            p.residuals(x, &mut r);
+            loss.objective(&r, c)
+        };
+        let run = Run::new(
+            LevenbergMarquardt::default()
+                .with_loss(loss)
+                .with_f_scale(c),
+            &p,
+            &x0,
+        )
+        .unwrap();
+        let state = run.state();
+        assert_eq!(state.f, f(&x0));
+        for j in 0..2 {
+            let h = 1e-6;
+            let (mut a, mut b) = (x0, x0);
+            a[j] += h;
+            b[j] -= h;
+            let fd = (f(&a) - f(&b)) / (2.0 * h);
+            assert!(
+                (state.g[j] - fd).abs() < 1e-6 * (1.0 + fd.abs()),
+                "{loss:?} {j}: {} vs {fd}",
+                state.g[j]
+            );
+        }
+        assert!(run.finish().converged());
+    }
 }

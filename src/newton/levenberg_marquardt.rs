@@ -112,6 +112,7 @@ use faer::{Conj, MatMut, MatRef, Par};
 use nalgebra::DMatrix;
 use serde::{Deserialize, Serialize};
 
+use super::robust_loss::RobustLoss;
 use crate::problem::{Counted, Residuals};
 use crate::solver::{
     Error, Minimizer, Report, RunOptions, State, Stop, Termination, check_nonneg, check_positive,
@@ -205,6 +206,15 @@ pub struct LevenbergMarquardt {
     /// Skip the ftol test at contracting Gauss-Newton steps.
     #[serde(default)]
     defer_ftol: bool,
+    /// The robust loss `ρ` (scipy's `loss`).
+    #[serde(default)]
+    loss: RobustLoss,
+    /// The residual scale `C` of the loss (scipy's `f_scale`).
+    #[serde(default = "default_f_scale", with = "float_serde")]
+    f_scale: f64,
+    /// The box `l ≤ x ≤ u`, if any.
+    #[serde(default)]
+    bounds: Option<BoxBounds>,
     /// The iteration's state (checkpointed).
     iter: IterState,
     #[serde(skip)]
@@ -226,7 +236,8 @@ struct IterState {
     /// The scaling `d_j` (running maximum of column norms).
     #[serde(with = "float_serde::vec")]
     diag: Vec<f64>,
-    /// `‖r(x_k)‖₂`.
+    /// `sqrt(F(x_k))`, `F = C² Σ ρ((rᵢ/C)²)` the objective: `‖r(x_k)‖₂` for
+    /// the linear loss.
     #[serde(with = "float_serde")]
     rnorm: f64,
     /// `‖D x_k‖₂`.
@@ -246,9 +257,62 @@ struct IterState {
     /// `r(x_k)`.
     #[serde(with = "float_serde::vec")]
     r: Vec<f64>,
-    /// `J(x_k)`, `m × n` column-major.
+    /// `J(x_k)`, `m × n` column-major; under a robust loss the rescaled
+    /// `J̃` (rows times `wᵢ`, see [`RobustLoss`]).
     #[serde(with = "float_serde::vec")]
     jac: Vec<f64>,
+}
+
+/// The box `l ≤ x ≤ u` of [`LevenbergMarquardt::with_bounds`] (either side
+/// possibly infinite).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct BoxBounds {
+    #[serde(with = "float_serde::vec")]
+    lower: Vec<f64>,
+    #[serde(with = "float_serde::vec")]
+    upper: Vec<f64>,
+}
+
+impl BoxBounds {
+    /// `Err` unless there are `n` pairs with `lᵢ ≤ uᵢ`, neither NaN,
+    /// `lᵢ < +∞` and `uᵢ > −∞`.
+    fn check(&self, n: usize) -> Result<(), Error> {
+        for (what, v) in [("lower bounds", &self.lower), ("upper bounds", &self.upper)] {
+            if v.len() != n {
+                return Err(Error::DimensionMismatch {
+                    what,
+                    got: v.len(),
+                    expected: n,
+                    expected_from: "problem",
+                });
+            }
+        }
+        for (i, (&lo, &hi)) in self.lower.iter().zip(&self.upper).enumerate() {
+            if lo.is_nan()
+                || hi.is_nan()
+                || lo > hi
+                || lo == f64::INFINITY
+                || hi == f64::NEG_INFINITY
+            {
+                return Err(Error::InvalidProblem(format!(
+                    "bounds of parameter {i}: [{lo}, {hi}] is not an interval \
+                     (need lower <= upper, not NaN, lower < inf, upper > -inf)"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// `x ← P(x)`, the projection onto the box; whether any entry moved.
+    fn project(&self, x: &mut [f64]) -> bool {
+        let mut moved = false;
+        for ((v, &lo), &hi) in x.iter_mut().zip(&self.lower).zip(&self.upper) {
+            let p = v.max(lo).min(hi);
+            moved |= p != *v;
+            *v = p;
+        }
+        moved
+    }
 }
 
 /// Scratch sized once per run (not checkpointed).
@@ -280,6 +344,16 @@ struct Work {
     jv: Vec<f64>,
     /// The acceleration `a` (`n`).
     accel: Vec<f64>,
+    /// The rescaled residuals `r̃` under a robust loss (`m`).
+    r_scaled: Vec<f64>,
+    /// Bounds: which variables are held at their bound this iteration.
+    binding: Vec<bool>,
+    /// Some variable is binding: `J` was factored with those columns zeroed.
+    any_binding: bool,
+    /// `J` with the binding columns zeroed (`m × n`, sized on first use).
+    jac_free: Vec<f64>,
+    /// Column norms of the whole `J` (when `any_binding`).
+    full_col_norms: Vec<f64>,
 }
 
 impl Clone for Work {
@@ -308,6 +382,11 @@ impl Work {
             r_h: vec![0.0; m],
             jv: vec![0.0; m],
             accel: vec![0.0; n],
+            r_scaled: Vec::new(),
+            binding: vec![false; n],
+            any_binding: false,
+            jac_free: Vec::new(),
+            full_col_norms: vec![0.0; n],
         }
     }
 }
@@ -330,6 +409,9 @@ impl Default for LevenbergMarquardt {
             scaling: Scaling::ColumnNorms,
             noise_contraction: default_noise_contraction(),
             defer_ftol: false,
+            loss: RobustLoss::Linear,
+            f_scale: 1.0,
+            bounds: None,
             iter: IterState::default(),
             work: Work::default(),
         }
@@ -498,6 +580,130 @@ impl LevenbergMarquardt {
         self
     }
 
+    /// A robust loss (scipy `least_squares`'s `loss`): minimize
+    /// `F(x) = C² Σ ρ((rᵢ(x)/C)²)` with `C` the [`f_scale`](Self::with_f_scale)
+    /// instead of `Σ rᵢ²`, each step solving the least-squares model in the
+    /// rescaled residuals and Jacobian of Triggs et al. (2000), see
+    /// [`RobustLoss`]. The trust region, `λ`, the ratio test and MINPACK's
+    /// convergence tests are unchanged, with `‖r‖²` read as `F` and `r`, `J`
+    /// as `r̃`, `J̃` (the `gtol` test: cosines of `r̃` with the columns of
+    /// `J̃`). The report's `f` is `F` and its gradient `∇F = 2 J̃ᵀ r̃`.
+    /// Default [`RobustLoss::Linear`], which is MINPACK's method bit for bit.
+    /// Not available with [geodesic
+    /// acceleration](Self::with_geodesic_acceleration) (an error at
+    /// `minimize`).
+    ///
+    /// ```
+    /// use hesse::newton::{LevenbergMarquardt, RobustLoss};
+    /// use hesse::problem::FnResiduals;
+    /// // A constant c fitted to 1, 1.1, 0.9, 1.05 and a gross outlier 50.
+    /// let y = [1.0, 1.1, 0.9, 1.05, 50.0];
+    /// let p = FnResiduals::new(
+    ///     1,
+    ///     5,
+    ///     move |x: &[f64], r: &mut [f64]| {
+    ///         for i in 0..5 { r[i] = x[0] - y[i]; }
+    ///     },
+    ///     |_: &[f64], j: &mut nalgebra::DMatrix<f64>| j.fill(1.0),
+    /// );
+    /// let plain = LevenbergMarquardt::default().minimize(&p, &[0.0]).unwrap();
+    /// assert!((plain.x[0] - 10.81).abs() < 1e-9); // the mean
+    /// let robust = LevenbergMarquardt::default()
+    ///     .with_loss(RobustLoss::Cauchy)
+    ///     .with_f_scale(0.1)
+    ///     .minimize(&p, &[0.0])
+    ///     .unwrap();
+    /// assert!((robust.x[0] - 1.0).abs() < 0.1);
+    /// ```
+    #[must_use]
+    pub fn with_loss(mut self, loss: RobustLoss) -> Self {
+        self.loss = loss;
+        self
+    }
+
+    /// The scale `C` of the [robust loss](Self::with_loss) (scipy's
+    /// `f_scale`): residuals well below `C` count as in least squares, those
+    /// above it are down-weighted. Default `1`; must be positive and finite.
+    #[must_use]
+    pub fn with_f_scale(mut self, f_scale: f64) -> Self {
+        self.f_scale = f_scale;
+        self
+    }
+
+    /// Bounds `lower ≤ x ≤ upper` (either side may be infinite; `lᵢ = uᵢ`
+    /// fixes a variable): a projected Levenberg-Marquardt method that keeps
+    /// every point at which the residuals or the Jacobian are evaluated in
+    /// the box. Checked at `minimize` (one pair per parameter, `lᵢ ≤ uᵢ`, no
+    /// NaN); a start outside the box is projected onto it.
+    ///
+    /// The method (Kanzow, Yamashita & Fukushima 2004, "Levenberg–Marquardt
+    /// methods with strong local convergence properties for solving
+    /// nonlinear equations with convex constraints", *J. Comput. Appl.
+    /// Math.* 172, 375–397: the LM step projected onto the box, `x₊ =
+    /// P(x + p)`) inside MINPACK's trust region, with the binding variables
+    /// of Bertsekas (1982, "Projected Newton methods for optimization
+    /// problems with simple constraints", *SIAM J. Control Optim.* 20,
+    /// 221–246) held fixed: a variable at a bound whose gradient component
+    /// `∂F/∂xⱼ` points out of the box has its column of `J` zeroed before the
+    /// QR, so the step on the others is the LM step of the problem restricted
+    /// to them (and a Gauss-Newton step when `λ = 0`, which keeps MINPACK's
+    /// fast local convergence at a solution with active bounds). When the
+    /// projection cuts the step, the predicted reduction is that of the step
+    /// actually taken, `‖r̃‖² − ‖r̃ + J̃ s‖²`, and a step predicted not to
+    /// reduce `F` is rejected (the region shrinks toward the projected
+    /// steepest descent direction, which does reduce `F` unless `x` is
+    /// stationary). The `gtol` test looks only at the free columns. With
+    /// every bound infinite nothing is ever projected or held, and the
+    /// method is MINPACK's bit for bit. Not available with [geodesic
+    /// acceleration](Self::with_geodesic_acceleration) (an error at
+    /// `minimize`).
+    ///
+    /// ```
+    /// use hesse::newton::LevenbergMarquardt;
+    /// use hesse::problem::FnResiduals;
+    /// // Rosenbrock with x1 ≤ 0.5: the minimizer is on the bound.
+    /// let rosen = FnResiduals::new(
+    ///     2,
+    ///     2,
+    ///     |x: &[f64], r: &mut [f64]| {
+    ///         r[0] = 10.0 * (x[1] - x[0] * x[0]);
+    ///         r[1] = 1.0 - x[0];
+    ///     },
+    ///     |x: &[f64], j: &mut nalgebra::DMatrix<f64>| {
+    ///         j[(0, 0)] = -20.0 * x[0];
+    ///         j[(0, 1)] = 10.0;
+    ///         j[(1, 0)] = -1.0;
+    ///         j[(1, 1)] = 0.0;
+    ///     },
+    /// );
+    /// let report = LevenbergMarquardt::default()
+    ///     .with_bounds(vec![f64::NEG_INFINITY; 2], vec![f64::INFINITY, 0.5])
+    ///     .minimize(&rosen, &[-1.2, 1.0])
+    ///     .unwrap();
+    /// assert!(report.converged());
+    /// assert_eq!(report.x[1], 0.5);
+    /// // 200 x0 (x0² − 0.5) = 1 − x0 on the bound x1 = 0.5.
+    /// assert!((report.x[0] - 0.7085595037617708).abs() < 1e-12);
+    /// ```
+    #[must_use]
+    pub fn with_bounds(mut self, lower: Vec<f64>, upper: Vec<f64>) -> Self {
+        self.bounds = Some(BoxBounds { lower, upper });
+        self
+    }
+
+    /// The bounds given to [`with_bounds`](Self::with_bounds), as
+    /// `(lower, upper)`.
+    pub fn bounds(&self) -> Option<(&[f64], &[f64])> {
+        self.bounds
+            .as_ref()
+            .map(|b| (b.lower.as_slice(), b.upper.as_slice()))
+    }
+
+    /// The robust loss and its scale `C`.
+    pub fn loss(&self) -> (RobustLoss, f64) {
+        (self.loss, self.f_scale)
+    }
+
     /// Iteration (Jacobian) limit, default 1000.
     #[must_use]
     pub fn with_max_iter(mut self, max_iter: u64) -> Self {
@@ -547,10 +753,12 @@ impl LevenbergMarquardt {
 
     /// Runs to the end from `x0`, then computes [`fit_statistics`] at the
     /// final point (one more residual and Jacobian evaluation, not counted in
-    /// the report).
+    /// the report). Under a [robust loss](Self::with_loss) the statistics are
+    /// [`fit_statistics_with_loss`]'s: what scipy's `curve_fit(loss=...)`
+    /// reports.
     pub fn fit<P: Residuals + ?Sized>(&self, problem: &P, x0: &[f64]) -> Result<Fit, Error> {
         let report = self.minimize(problem, x0)?;
-        let statistics = fit_statistics(problem, &report.x)?;
+        let statistics = fit_statistics_with_loss(problem, &report.x, self.loss, self.f_scale)?;
         Ok(Fit { report, statistics })
     }
 
@@ -561,6 +769,12 @@ impl LevenbergMarquardt {
         check_positive("step_bound", self.factor)?;
         if let Some(alpha) = self.geodesic {
             check_positive("geodesic acceleration alpha", alpha)?;
+        }
+        check_positive("f_scale", self.f_scale)?;
+        if self.geodesic.is_some() && (self.bounds.is_some() || self.loss != RobustLoss::Linear) {
+            return Err(Error::InvalidProblem(
+                "geodesic acceleration is not available with bounds or a robust loss".into(),
+            ));
         }
         let q = check_nonneg("noise step contraction", self.noise_contraction)?;
         if q >= 1.0 {
@@ -573,20 +787,94 @@ impl LevenbergMarquardt {
         Ok(())
     }
 
-    /// Factors `J` (in `iter.jac`), forms `Qᵀ r` and the MINPACK `gtol`
-    /// measure. Returns `None` when `J` has a non-finite entry.
-    fn factor_jacobian(&mut self) -> Option<f64> {
+    /// Under a robust loss, `r̃ = (ρ'/w) r` from `iter.r` into `work.r_scaled`.
+    fn scale_residuals(&mut self) {
+        if self.loss == RobustLoss::Linear {
+            return;
+        }
+        let m = self.work.m;
+        self.work.r_scaled.resize(m, 0.0);
+        for (rt, &r) in self.work.r_scaled.iter_mut().zip(&self.iter.r) {
+            *rt = self.loss.scaling(r, self.f_scale).0 * r;
+        }
+    }
+
+    /// The residuals of the least-squares model: `r`, or `r̃` under a robust
+    /// loss.
+    fn model_residuals(&self) -> &[f64] {
+        if self.loss == RobustLoss::Linear {
+            &self.iter.r
+        } else {
+            &self.work.r_scaled
+        }
+    }
+
+    /// The column norms of the whole `J` (for `D`), also when binding
+    /// columns were zeroed for the QR.
+    fn col_norms(&self) -> &[f64] {
+        if self.work.any_binding {
+            &self.work.full_col_norms
+        } else {
+            &self.work.qr.as_ref().expect("sized").col_norms
+        }
+    }
+
+    /// Marks the binding variables (Bertsekas 1982): at a bound with the
+    /// gradient `g` pointing out of the box. Returns whether there is one.
+    fn mark_binding(&mut self, x: &[f64], g: &[f64]) -> bool {
+        let Some(b) = &self.bounds else {
+            return false;
+        };
+        let mut any = false;
+        for j in 0..x.len() {
+            let binding =
+                (x[j] <= b.lower[j] && g[j] >= 0.0) || (x[j] >= b.upper[j] && g[j] <= 0.0);
+            self.work.binding[j] = binding;
+            any |= binding;
+        }
+        any
+    }
+
+    /// Factors `J` (in `iter.jac`; with the binding columns zeroed when
+    /// there are bounds), forms `Qᵀ r` (`Qᵀ r̃`) and the MINPACK `gtol`
+    /// measure. `x` and `g` are the current point and gradient (they decide
+    /// the binding variables). Returns `None` when `J` has a non-finite
+    /// entry.
+    fn factor_jacobian(&mut self, x: &[f64], g: &[f64]) -> Option<f64> {
         let (m, n) = (self.work.m, self.work.n);
         if !self.iter.jac.iter().all(|v| v.is_finite()) {
             return None;
         }
+        self.work.any_binding = self.mark_binding(x, g);
         let qr = self.work.qr.get_or_insert_with(|| PivotedQr::new(m, n));
-        qr.factor(&self.iter.jac);
-        self.work.qtr.copy_from_slice(&self.iter.r);
+        if self.work.any_binding {
+            self.work.jac_free.clear();
+            self.work.jac_free.extend_from_slice(&self.iter.jac);
+            for j in 0..n {
+                let col = &mut self.work.jac_free[j * m..(j + 1) * m];
+                self.work.full_col_norms[j] = enorm(col);
+                if self.work.binding[j] {
+                    col.iter_mut().for_each(|v| *v = 0.0);
+                }
+            }
+            qr.factor(&self.work.jac_free);
+        } else {
+            qr.factor(&self.iter.jac);
+        }
+        let rt = if self.loss == RobustLoss::Linear {
+            &self.iter.r
+        } else {
+            &self.work.r_scaled
+        };
+        self.work.qtr.copy_from_slice(rt);
         qr.apply_qt(&mut self.work.qtr);
         self.work.qtf.copy_from_slice(&self.work.qtr[..n]);
         // gnorm = max_j |(J P)_jᵀ r| / (‖J_j‖ ‖r‖), with (JP)ᵀ r = Rᵀ Qᵀ r.
-        let rnorm = self.iter.rnorm;
+        let rnorm = if self.loss == RobustLoss::Linear {
+            self.iter.rnorm
+        } else {
+            enorm(rt)
+        };
         let mut gnorm = 0.0f64;
         if rnorm != 0.0 {
             for j in 0..n {
@@ -602,9 +890,10 @@ impl LevenbergMarquardt {
         Some(gnorm)
     }
 
-    /// Evaluates `J` at `state.x`, writes `g = 2Jᵀr`, factors `J`. Returns the
-    /// `gtol` measure, or `None` if `J` is not finite (then `g` is NaN and
-    /// the driver ends the run).
+    /// Evaluates `J` at `state.x` (rescaled to `J̃` under a robust loss),
+    /// writes `g = 2Jᵀr` (`2J̃ᵀr̃ = ∇F`), factors `J`. Returns the `gtol`
+    /// measure, or `None` if `J` is not finite (then `g` is NaN and the
+    /// driver ends the run).
     fn jacobian_at<P: Residuals>(
         &mut self,
         problem: &Counted<P>,
@@ -613,17 +902,23 @@ impl LevenbergMarquardt {
         let (m, n) = (self.work.m, self.work.n);
         problem.jacobian(&state.x, &mut self.work.jac);
         self.iter.jac.copy_from_slice(self.work.jac.as_slice());
+        if self.loss != RobustLoss::Linear {
+            // Triggs et al. (2000) §4.3: J̃ᵢ = wᵢ Jᵢ.
+            for i in 0..m {
+                let (_, w) = self.loss.scaling(self.iter.r[i], self.f_scale);
+                for j in 0..n {
+                    self.iter.jac[i + j * m] *= w;
+                }
+            }
+        }
+        self.scale_residuals();
+        let rt = self.model_residuals();
         for (j, gj) in state.g.iter_mut().enumerate() {
             let col = &self.iter.jac[j * m..(j + 1) * m];
-            *gj = 2.0
-                * col
-                    .iter()
-                    .zip(&self.iter.r)
-                    .map(|(a, b)| a * b)
-                    .sum::<f64>();
+            *gj = 2.0 * col.iter().zip(rt).map(|(a, b)| a * b).sum::<f64>();
         }
         debug_assert_eq!(state.g.len(), n);
-        let gnorm = self.factor_jacobian();
+        let gnorm = self.factor_jacobian(&state.x, &state.g);
         if gnorm.is_none() {
             state.g.iter_mut().for_each(|g| *g = f64::NAN);
         }
@@ -667,6 +962,12 @@ impl<P: Residuals> Minimizer<P> for LevenbergMarquardt {
                 check_positive("scaling diagonal entry", v)?;
             }
         }
+        if let Some(b) = &self.bounds {
+            b.check(n)?;
+            if b.project(&mut state.x) {
+                state.note = Some("the start was projected onto the bounds".into());
+            }
+        }
         self.work = Work::new(m, n);
         self.iter = IterState {
             delta: f64::NAN,
@@ -682,8 +983,12 @@ impl<P: Residuals> Minimizer<P> for LevenbergMarquardt {
             jac: vec![0.0; m * n],
         };
         problem.residuals(&state.x, &mut self.iter.r);
-        self.iter.rnorm = enorm(&self.iter.r);
-        state.f = sum_of_squares(&self.iter.r);
+        state.f = self.loss.objective(&self.iter.r, self.f_scale);
+        self.iter.rnorm = if self.loss == RobustLoss::Linear {
+            enorm(&self.iter.r)
+        } else {
+            state.f.sqrt()
+        };
         if !self.iter.rnorm.is_finite() || !state.f.is_finite() {
             // The driver ends the run with NonFiniteValue.
             state.f = f64::NAN;
@@ -695,10 +1000,10 @@ impl<P: Residuals> Minimizer<P> for LevenbergMarquardt {
         };
         // Moré §6: D₀ = column norms of J₀ (1 for a zero column), or the
         // caller's fixed D (MINPACK mode = 2).
-        let qr = self.work.qr.as_ref().expect("sized above");
         match &self.scaling {
             Scaling::ColumnNorms => {
-                for (d, &c) in self.iter.diag.iter_mut().zip(&qr.col_norms) {
+                let norms = self.col_norms().to_vec();
+                for (d, &c) in self.iter.diag.iter_mut().zip(&norms) {
                     *d = if c == 0.0 { 1.0 } else { c };
                 }
             }
@@ -728,7 +1033,8 @@ impl<P: Residuals> Minimizer<P> for LevenbergMarquardt {
             // Resumed from a checkpoint: rebuild the scratch and the QR of the
             // stored Jacobian (no evaluation).
             self.work = Work::new(m, n);
-            if self.factor_jacobian().is_none() {
+            self.scale_residuals();
+            if self.factor_jacobian(&state.x, &state.g).is_none() {
                 return Some(Termination::NonFiniteValue);
             }
         }
@@ -759,6 +1065,16 @@ impl<P: Residuals> Minimizer<P> for LevenbergMarquardt {
                 w.dstep[j] = it.diag[j] * w.step[j];
             }
             let pnorm = enorm(&w.dstep);
+            // Kanzow et al. (2004): x₊ = P(x + p); the step is what is left.
+            let clipped = match &self.bounds {
+                Some(b) if b.project(&mut w.x_trial) => {
+                    for j in 0..n {
+                        w.step[j] = w.x_trial[j] - state.x[j];
+                    }
+                    true
+                }
+                _ => false,
+            };
             if it.first {
                 it.delta = it.delta.min(pnorm);
             }
@@ -770,7 +1086,11 @@ impl<P: Residuals> Minimizer<P> for LevenbergMarquardt {
             let it = &mut self.iter;
             let qr = w.qr.as_ref().expect("sized");
             problem.residuals(&w.x_trial, &mut w.r_trial);
-            let rnorm1 = enorm(&w.r_trial);
+            let rnorm1 = if self.loss == RobustLoss::Linear {
+                enorm(&w.r_trial)
+            } else {
+                self.loss.objective(&w.r_trial, self.f_scale).sqrt()
+            };
             let finite = rnorm1.is_finite();
             all_trials_non_finite &= !finite;
             // Moré (§4): actual and predicted relative reductions of ‖r‖².
@@ -794,11 +1114,31 @@ impl<P: Residuals> Minimizer<P> for LevenbergMarquardt {
                     w.step[j] = w.x_trial[j] - state.x[j];
                 }
             }
-            let t1 = enorm(&w.rp) / it.rnorm;
-            let t2 = it.lambda.sqrt() * pnorm / it.rnorm;
-            let prered = t1 * t1 + 2.0 * t2 * t2;
-            let dirder = -(t1 * t1 + t2 * t2);
-            let ratio = if prered != 0.0 { actred / prered } else { 0.0 };
+            let (prered, dirder) = if clipped {
+                // The model's reduction along the step taken:
+                // ‖r‖² − ‖r + J s‖² = −(2 (Qᵀr)ᵀ R Pᵀ s + ‖R Pᵀ s‖²).
+                let t1 = enorm(&w.rp) / it.rnorm;
+                let a: f64 = (0..n)
+                    .map(|i| (w.qtf[i] / it.rnorm) * (w.rp[i] / it.rnorm))
+                    .sum();
+                (-(2.0 * a + t1 * t1), a)
+            } else {
+                let t1 = enorm(&w.rp) / it.rnorm;
+                let t2 = it.lambda.sqrt() * pnorm / it.rnorm;
+                (t1 * t1 + 2.0 * t2 * t2, -(t1 * t1 + t2 * t2))
+            };
+            let ratio = if clipped && (prered <= 0.0 || prered.is_nan()) {
+                // A projected step the model says does not reduce F.
+                0.0
+            } else if self.loss != RobustLoss::Linear && !(actred / prered).is_finite() {
+                // F rounded to 0 (or overflowed): a failed trial, so that Δ
+                // shrinks to the xtol test instead of repeating the step.
+                0.0
+            } else if prered != 0.0 {
+                actred / prered
+            } else {
+                0.0
+            };
 
             let lambda_step = it.lambda;
             // Moré §4: update the step bound Δ (and λ with it).
@@ -827,6 +1167,7 @@ impl<P: Residuals> Minimizer<P> for LevenbergMarquardt {
             // most `noise_contraction` times the last accepted one (so these
             // steps converge).
             let noise_step = finite
+                && !clipped
                 && lambda_step == 0.0
                 && prered <= NOISE
                 && actred >= -NOISE
@@ -876,7 +1217,7 @@ impl<P: Residuals> Minimizer<P> for LevenbergMarquardt {
             });
 
             if accepted {
-                state.f = sum_of_squares(&self.iter.r);
+                state.f = self.loss.objective(&self.iter.r, self.f_scale);
                 state.step_norm = inf_norm(&self.work.step);
                 state.alpha = f64::NAN;
                 let gnorm = self.jacobian_at(problem, state);
@@ -884,8 +1225,12 @@ impl<P: Residuals> Minimizer<P> for LevenbergMarquardt {
                     // Moré §6: D keeps the largest column norms seen (mode 1;
                     // a fixed D stays).
                     if self.scaling == Scaling::ColumnNorms {
-                        let qr = self.work.qr.as_ref().expect("sized");
-                        for (d, &c) in self.iter.diag.iter_mut().zip(&qr.col_norms) {
+                        let norms = if self.work.any_binding {
+                            &self.work.full_col_norms
+                        } else {
+                            &self.work.qr.as_ref().expect("sized").col_norms
+                        };
+                        for (d, &c) in self.iter.diag.iter_mut().zip(norms) {
                             *d = d.max(c);
                         }
                     }
@@ -983,6 +1328,11 @@ fn geodesic_step<P: Residuals>(
     }
     w.accel = pa;
     ok
+}
+
+/// The default of [`LevenbergMarquardt::with_f_scale`] (scipy's).
+fn default_f_scale() -> f64 {
+    1.0
 }
 
 /// The default of [`LevenbergMarquardt::with_noise_steps`].
@@ -1427,6 +1777,34 @@ pub fn fit_statistics<P: Residuals + ?Sized>(
     problem: &P,
     x: &[f64],
 ) -> Result<FitStatistics, Error> {
+    fit_statistics_with_loss(problem, x, RobustLoss::Linear, 1.0)
+}
+
+/// [`fit_statistics`] under a robust loss `ρ` with scale `C` (see
+/// [`RobustLoss`]), as scipy's `curve_fit(loss=..., f_scale=...)` computes
+/// them: the Gauss-Newton covariance of the robust objective
+/// `F = C² Σ ρ((rᵢ/C)²)`,
+///
+/// ```text
+/// s² = F / (m − n),   Cov = s² (J̃ᵀJ̃)⁻¹,   J̃ᵢ = wᵢ Jᵢ  (Triggs et al.'s rows),
+/// ```
+///
+/// reported in [`FitStatistics::covariance`] and `std_errors`, with
+/// `residual_std = s`; `rss` stays the plain `Σ rᵢ²`. What they are: a
+/// linearization in which outliers (`wᵢ ≈ 0`) hardly count, not a sandwich
+/// (Huber–White) estimate and not exact for any finite sample; with few
+/// outliers and `C` near the noise level they are close to the standard
+/// errors of a least-squares fit to the clean points, with
+/// [`RobustLoss::Linear`] exactly [`fit_statistics`]. Where the curvature
+/// factor of a row was clipped (Cauchy and Arctan beyond their convex
+/// range) that row contributes `ε` to `J̃ᵀJ̃`.
+pub fn fit_statistics_with_loss<P: Residuals + ?Sized>(
+    problem: &P,
+    x: &[f64],
+    loss: RobustLoss,
+    f_scale: f64,
+) -> Result<FitStatistics, Error> {
+    check_positive("f_scale", f_scale)?;
     let n = problem.num_params();
     let m = problem.num_residuals();
     crate::solver::check_start(x, n)?;
@@ -1456,8 +1834,17 @@ pub fn fit_statistics<P: Residuals + ?Sized>(
     }
     let rss = sum_of_squares(&r);
     let dof = m - n;
+    let objective = loss.objective(&r, f_scale);
+    if loss != RobustLoss::Linear {
+        for i in 0..m {
+            let (_, w) = loss.scaling(r[i], f_scale);
+            for j in 0..n {
+                jac[(i, j)] *= w;
+            }
+        }
+    }
     let residual_std = if dof > 0 {
-        (rss / dof as f64).sqrt()
+        (objective / dof as f64).sqrt()
     } else {
         f64::NAN
     };

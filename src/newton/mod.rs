@@ -4,7 +4,8 @@
 //!   backtracking line search (N&W Alg. 3.2); or, with [`Damping::Regularized`],
 //!   the Hessian regularized as `H + μI` with `μ` adapted from actual/predicted reduction.
 //! - [`LevenbergMarquardt`]: nonlinear least squares, Moré (1978) as MINPACK's `lmder`,
-//!   with [`fit_statistics`] for standard errors at the solution.
+//!   with [`fit_statistics`] for standard errors at the solution, robust losses
+//!   ([`RobustLoss`], scipy's `loss`/`f_scale`) and bounds.
 //! - [`NewtonCg`]: truncated Newton on Hessian-vector products (N&W Alg. 7.1),
 //!   line-search or Steihaug trust-region variant.
 //! - [`Tron`]: trust-region Newton on a box `l ≤ x ≤ u` (Lin & Moré 1999), on
@@ -18,13 +19,17 @@
 mod dense;
 pub mod levenberg_marquardt;
 mod newton_cg;
+pub mod robust_loss;
 mod saddle_free;
 mod tron;
 mod trust_region;
 
 pub use dense::{Damping, Newton};
-pub use levenberg_marquardt::{Fit, FitStatistics, LevenbergMarquardt, Scaling, fit_statistics};
+pub use levenberg_marquardt::{
+    Fit, FitStatistics, LevenbergMarquardt, Scaling, fit_statistics, fit_statistics_with_loss,
+};
 pub use newton_cg::{Globalization, NewtonCg};
+pub use robust_loss::RobustLoss;
 pub use saddle_free::{DenseEigen, KrylovSubspace, SaddleFreeNewton};
 pub use tron::Tron;
 pub use trust_region::{MoreSorensen, NewtonTrustRegion, StepKind, SubproblemInfo};

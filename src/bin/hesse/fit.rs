@@ -1,5 +1,7 @@
 //! `hesse fit MODEL --data FILE [--start 1|2|NAME=VALUE,...] [--response EXPR]
-//! [--scaling column-norms|identity]`
+//! [--scaling column-norms|identity] [--loss linear|soft-l1|huber|cauchy|arctan]
+//! [--f-scale C] [--bounds NAME=LO:HI,...] [--confidence P] [--absolute-sigma]
+//! [--drop-nonfinite]`
 //!
 //! Least-squares fit of `y = MODEL(x)` by Levenberg-Marquardt
 //! ([`LevenbergMarquardt`], MINPACK's `lmder`, tolerances `1e-15`) with the
@@ -39,6 +41,32 @@
 //!
 //! # Jacobian
 //!
+//! # Robust losses and bounds
+//!
+//! `--loss` and `--f-scale` minimize `F = C² Σ ρ((rᵢ/C)²)` instead of `RSS`
+//! ([`RobustLoss`], scipy `least_squares`'s `loss` and `f_scale`); the
+//! statistics are then those of scipy's `curve_fit(loss=...)`: `s² = F/(m −
+//! n)` and `J` with Triggs et al.'s rescaled rows
+//! ([`hesse::newton::fit_statistics_with_loss`]). `--bounds b1=0:,b2=:10`
+//! keeps parameters in a box (either side empty or `inf`/`-inf` for none;
+//! parameters not named are free); the JSON report lists the parameters
+//! that end on a bound under `active` (`"lower"` or `"upper"`). Standard
+//! errors ignore the bounds (as `curve_fit`'s).
+//!
+//! # The report
+//!
+//! Covariance and correlation matrices, standard errors, t-based confidence
+//! intervals `b ± t_{(1+P)/2, m−n} · se` (`--confidence P`, default 0.95,
+//! Student's t quantile from statrs), degrees of freedom and the reduced
+//! chi-square `s² = RSS/(m − n)` (`F/(m − n)` under a loss). With a `w` or
+//! `sigma` column, `--absolute-sigma` takes the weights as exact (`Cov =
+//! (JᵀJ)⁻¹`, scipy `curve_fit(absolute_sigma=True)`) instead of scaling the
+//! covariance by `s²`; confidence intervals then use the normal quantile.
+//! `--drop-nonfinite` skips CSV rows with a NaN or infinite field (their
+//! count is reported) instead of refusing the file.
+//!
+//! # Jacobian
+//!
 //! Row `i` of `J` is `−√wᵢ ∇_b MODEL(xᵢ; b)`, one forward and one reverse
 //! sweep of the tape per observation (reverse mode: its cost does not grow
 //! with the number of parameters, where forward mode needs `n` tangent
@@ -49,7 +77,7 @@ use std::path::Path;
 
 use clap::Args;
 use hesse::expr::{CompileError, Expr, ParseError, Tape, Workspace};
-use hesse::newton::{Fit, LevenbergMarquardt, Scaling};
+use hesse::newton::{Fit, LevenbergMarquardt, RobustLoss, Scaling};
 use hesse::problem::Residuals;
 use hesse::problems::nist::{NistDataset, NistError, lre};
 use nalgebra::DMatrix;
@@ -95,9 +123,88 @@ pub struct FitArgs {
     #[arg(long, value_enum, default_value_t = ScalingArg::ColumnNorms)]
     pub scaling: ScalingArg,
 
+    /// Robust loss rho applied to (r/f_scale)^2 (scipy least_squares's loss):
+    /// outliers count less than in least squares (linear).
+    #[arg(long, value_enum, default_value_t = LossArg::Linear)]
+    pub loss: LossArg,
+
+    /// The residual scale C of --loss: residuals well below C count as in
+    /// least squares.
+    #[arg(
+        long,
+        value_name = "C",
+        default_value_t = 1.0,
+        allow_hyphen_values = true
+    )]
+    pub f_scale: f64,
+
+    /// Bounds on parameters, NAME=LO:HI,... (either side may be empty or
+    /// inf/-inf; unnamed parameters are free).
+    #[arg(long, value_name = "NAME=LO:HI,...", allow_hyphen_values = true)]
+    pub bounds: Vec<String>,
+
+    /// Confidence level of the t-based confidence intervals.
+    #[arg(
+        long,
+        value_name = "P",
+        default_value_t = 0.95,
+        allow_hyphen_values = true
+    )]
+    pub confidence: f64,
+
+    /// With a w or sigma column: take the weights as exact (Cov = (JᵀJ)⁻¹, as
+    /// scipy's curve_fit(absolute_sigma=True)) instead of scaling by the
+    /// reduced chi-square.
+    #[arg(long)]
+    pub absolute_sigma: bool,
+
+    /// Skip CSV rows with a NaN or infinite field (their count is reported)
+    /// instead of refusing the file.
+    #[arg(long)]
+    pub drop_nonfinite: bool,
+
     /// Print one JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `--loss`: [`RobustLoss`] on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LossArg {
+    /// rho(z) = z: least squares.
+    Linear,
+    /// rho(z) = 2 (sqrt(1 + z) - 1).
+    SoftL1,
+    /// rho(z) = z for z <= 1, 2 sqrt(z) - 1 above.
+    Huber,
+    /// rho(z) = ln(1 + z).
+    Cauchy,
+    /// rho(z) = arctan(z).
+    Arctan,
+}
+
+impl LossArg {
+    /// The library's value.
+    fn loss(self) -> RobustLoss {
+        match self {
+            Self::Linear => RobustLoss::Linear,
+            Self::SoftL1 => RobustLoss::SoftL1,
+            Self::Huber => RobustLoss::Huber,
+            Self::Cauchy => RobustLoss::Cauchy,
+            Self::Arctan => RobustLoss::Arctan,
+        }
+    }
+
+    /// The name on the command line and in the JSON report.
+    fn name(self) -> &'static str {
+        match self {
+            Self::Linear => "linear",
+            Self::SoftL1 => "soft-l1",
+            Self::Huber => "huber",
+            Self::Cauchy => "cauchy",
+            Self::Arctan => "arctan",
+        }
+    }
 }
 
 /// `--scaling`: the [`Scaling`] modes the command line offers (a fixed
@@ -151,6 +258,8 @@ pub enum FitError {
     #[error("{0}")]
     Model(String),
     #[error("{0}")]
+    Option(String),
+    #[error("{0}")]
     Start(#[from] MinimizeError),
     #[error("{0}")]
     Compile(#[from] CompileError),
@@ -166,6 +275,8 @@ struct Data {
     y: Vec<f64>,
     /// `wᵢ` (1 when the file has no weights).
     w: Vec<f64>,
+    /// The file has a `w` or `sigma` column.
+    weighted: bool,
 }
 
 /// A NIST file's extras: starting values and certified values.
@@ -180,8 +291,10 @@ fn is_nist(path: &str, text: &str) -> bool {
         || text.trim_start().starts_with("NIST/ITL StRD")
 }
 
-/// Reads a CSV file (see the module docs for the columns).
-fn read_csv(path: &str, text: &str) -> Result<Data, FitError> {
+/// Reads a CSV file (see the module docs for the columns); with
+/// `drop_nonfinite`, rows with a NaN or infinite field are skipped and
+/// counted (the second value).
+fn read_csv(path: &str, text: &str, drop_nonfinite: bool) -> Result<(Data, usize), FitError> {
     let err = |line: u64, message: String| FitError::Csv {
         path: path.to_string(),
         line,
@@ -196,7 +309,8 @@ fn read_csv(path: &str, text: &str) -> Result<Data, FitError> {
     let mut names: Option<Vec<String>> = None;
     let mut rows: Vec<Vec<f64>> = Vec::new();
     let mut width = 0;
-    for (k, record) in reader.records().enumerate() {
+    let mut dropped = 0;
+    'rows: for (k, record) in reader.records().enumerate() {
         let record = record.map_err(|e| {
             let line = e.position().map_or(0, |p| p.line());
             err(line, e.to_string())
@@ -266,7 +380,17 @@ fn read_csv(path: &str, text: &str) -> Result<Data, FitError> {
                 .parse()
                 .map_err(|_| err(line, format!("field {} ({field:?}) is not a number", j + 1)))?;
             if !v.is_finite() {
-                return Err(err(line, format!("field {} is {v}, not finite", j + 1)));
+                if drop_nonfinite {
+                    dropped += 1;
+                    continue 'rows;
+                }
+                return Err(err(
+                    line,
+                    format!(
+                        "field {} is {v}, not finite (--drop-nonfinite skips such rows)",
+                        j + 1
+                    ),
+                ));
             }
             row.push(v);
         }
@@ -287,6 +411,12 @@ fn read_csv(path: &str, text: &str) -> Result<Data, FitError> {
             message: "no data rows".into(),
         });
     };
+    if rows.is_empty() && dropped > 0 {
+        return Err(FitError::Data {
+            path: path.to_string(),
+            message: format!("every data row ({dropped}) has a non-finite field"),
+        });
+    }
     let col = |name: &str| -> Option<Vec<f64>> {
         let j = names.iter().position(|n| n == name)?;
         Some(rows.iter().map(|r| r[j]).collect())
@@ -304,7 +434,16 @@ fn read_csv(path: &str, text: &str) -> Result<Data, FitError> {
         .filter(|n| n.starts_with('x'))
         .map(|n| (n.clone(), col(n).expect("named")))
         .collect();
-    Ok(Data { columns, y, w })
+    let weighted = names.iter().any(|n| n == "w" || n == "sigma");
+    Ok((
+        Data {
+            columns,
+            y,
+            w,
+            weighted,
+        },
+        dropped,
+    ))
 }
 
 /// The model line of a NIST file as `(response, model)`: `y = f + e` gives
@@ -385,6 +524,24 @@ struct Output<'a> {
     message: &'static str,
     params: Named,
     std_errors: Named,
+    /// `--loss` and `--f-scale`.
+    loss: &'static str,
+    f_scale: f64,
+    covariance: NamedMap<Named>,
+    correlation: NamedMap<Named>,
+    /// `--confidence` and the intervals `[low, high]` per parameter.
+    confidence: f64,
+    confidence_intervals: NamedMap<[Num; 2]>,
+    /// The t (or, with `--absolute-sigma`, normal) quantile of the intervals.
+    quantile: Num,
+    reduced_chi_square: Num,
+    absolute_sigma: bool,
+    /// With `--bounds`: parameter → "lower" | "upper", those on a bound.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    active: Option<NamedMap<&'static str>>,
+    /// With `--drop-nonfinite`: CSV rows skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dropped_rows: Option<usize>,
     rss: Num,
     f: Num,
     residual_std: Num,
@@ -414,7 +571,7 @@ pub fn run(args: &FitArgs) -> Result<String, FitError> {
         path: path.to_string(),
         message: e.to_string(),
     })?;
-    let (data, certified, file_model) = if is_nist(path, &text) {
+    let (data, certified, file_model, dropped) = if is_nist(path, &text) {
         let dataset = NistDataset::parse(&text).map_err(|source| FitError::Nist {
             path: path.to_string(),
             source,
@@ -428,12 +585,32 @@ pub fn run(args: &FitArgs) -> Result<String, FitError> {
             columns,
             y: dataset.y.clone(),
             w,
+            weighted: false,
         };
         let file_model = nist_model(&dataset.model);
-        (data, Some(Certified { dataset }), file_model)
+        (data, Some(Certified { dataset }), file_model, 0)
     } else {
-        (read_csv(path, &text)?, None, None)
+        let (data, dropped) = read_csv(path, &text, args.drop_nonfinite)?;
+        (data, None, None, dropped)
     };
+    if args.absolute_sigma && !data.weighted {
+        return Err(FitError::Option(
+            "--absolute-sigma needs a w or sigma column in the data (the weights it takes as exact)"
+                .into(),
+        ));
+    }
+    if args.confidence.is_nan() || args.confidence <= 0.0 || args.confidence >= 1.0 {
+        return Err(FitError::Option(format!(
+            "--confidence {}: must lie strictly between 0 and 1",
+            args.confidence
+        )));
+    }
+    if !args.f_scale.is_finite() || args.f_scale <= 0.0 {
+        return Err(FitError::Option(format!(
+            "--f-scale {}: must be finite and > 0",
+            args.f_scale
+        )));
+    }
 
     // The model and the response transform.
     let (model_src, response_src) = match (&args.model, &file_model) {
@@ -566,10 +743,40 @@ pub fn run(args: &FitArgs) -> Result<String, FitError> {
         sqrt_w: data.w.iter().map(|w| w.sqrt()).collect(),
         ws: RefCell::new((ws, vec![0.0; n])),
     };
-    let solver = LevenbergMarquardt::default()
+    let mut solver = LevenbergMarquardt::default()
         .with_max_iter(args.max_iter)
-        .with_scaling(args.scaling.scaling());
+        .with_scaling(args.scaling.scaling())
+        .with_loss(args.loss.loss())
+        .with_f_scale(args.f_scale);
+    let bounds = parse_bounds(&args.bounds, &params)?;
+    if let Some((lo, hi)) = &bounds {
+        solver = solver.with_bounds(lo.clone(), hi.clone());
+    }
     let fit = solver.fit(&problem, &x0)?;
+    let report = Uncertainty::new(&fit, args.confidence, args.absolute_sigma);
+    let active: Vec<(String, &'static str)> = bounds
+        .iter()
+        .flat_map(|(lo, hi)| {
+            let x = &fit.report.x;
+            params.iter().enumerate().filter_map(move |(j, name)| {
+                if x[j] == lo[j] {
+                    Some((name.clone(), "lower"))
+                } else if x[j] == hi[j] {
+                    Some((name.clone(), "upper"))
+                } else {
+                    None
+                }
+            })
+        })
+        .collect();
+    let extras = Extras {
+        loss: args.loss,
+        f_scale: args.f_scale,
+        uncertainty: &report,
+        active: bounds.is_some().then_some(&active),
+        dropped,
+        drop_nonfinite: args.drop_nonfinite,
+    };
 
     let lre = certified.as_ref().and_then(|c| {
         (c.dataset.param_names == params).then(|| {
@@ -585,10 +792,171 @@ pub fn run(args: &FitArgs) -> Result<String, FitError> {
             &params,
             &fit,
             lre.as_ref(),
+            &extras,
         )
     } else {
-        table(&params, &fit, lre.as_ref(), &minpack_tolerances(&solver))
+        table(
+            &params,
+            &fit,
+            lre.as_ref(),
+            &minpack_tolerances(&solver),
+            &extras,
+        )
     })
+}
+
+/// `(lower, upper)` bounds, one pair per parameter.
+type BoundsPair = (Vec<f64>, Vec<f64>);
+
+/// `--bounds NAME=LO:HI,...` as `(lower, upper)` over `params` (a
+/// parameter not named is free); `None` without `--bounds`.
+fn parse_bounds(specs: &[String], params: &[String]) -> Result<Option<BoundsPair>, FitError> {
+    if specs.is_empty() {
+        return Ok(None);
+    }
+    let n = params.len();
+    let (mut lo, mut hi) = (vec![f64::NEG_INFINITY; n], vec![f64::INFINITY; n]);
+    let mut seen = vec![false; n];
+    let bad = |item: &str, why: String| FitError::Option(format!("--bounds {item:?}: {why}"));
+    for item in specs.iter().flat_map(|s| s.split(',')).map(str::trim) {
+        if item.is_empty() {
+            continue;
+        }
+        let Some((name, range)) = item.split_once('=') else {
+            return Err(bad(
+                item,
+                "expected NAME=LO:HI (LO or HI may be empty)".into(),
+            ));
+        };
+        let name = name.trim();
+        let Some(j) = params.iter().position(|p| p == name) else {
+            return Err(bad(
+                item,
+                format!("no parameter {name} (parameters: {})", params.join(", ")),
+            ));
+        };
+        if seen[j] {
+            return Err(bad(item, format!("{name} is bounded twice")));
+        }
+        seen[j] = true;
+        let Some((l, h)) = range.split_once(':') else {
+            return Err(bad(
+                item,
+                "expected NAME=LO:HI (LO or HI may be empty)".into(),
+            ));
+        };
+        let side = |text: &str, empty: f64| -> Result<f64, FitError> {
+            let text = text.trim();
+            if text.is_empty() {
+                return Ok(empty);
+            }
+            match text.parse::<f64>() {
+                Ok(v) if !v.is_nan() => Ok(v),
+                _ => Err(bad(
+                    item,
+                    format!("{text:?} is not a number (or inf, -inf)"),
+                )),
+            }
+        };
+        let (l, h) = (side(l, f64::NEG_INFINITY)?, side(h, f64::INFINITY)?);
+        if l > h || l == f64::INFINITY || h == f64::NEG_INFINITY {
+            return Err(bad(item, format!("lower bound {l} above upper bound {h}")));
+        }
+        lo[j] = l;
+        hi[j] = h;
+    }
+    Ok(Some((lo, hi)))
+}
+
+/// Name → `T`, serialized as an object in the given order.
+struct NamedMap<T>(Vec<(String, T)>);
+
+impl<T: Serialize> Serialize for NamedMap<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+/// The uncertainty report: covariance (scaled by `s²`, or with
+/// `--absolute-sigma` not), correlation, standard errors and confidence
+/// intervals.
+struct Uncertainty {
+    covariance: Vec<Vec<f64>>,
+    correlation: Vec<Vec<f64>>,
+    std_errors: Vec<f64>,
+    /// `(low, high)` per parameter.
+    intervals: Vec<(f64, f64)>,
+    /// The quantile used: `t_{(1+P)/2, dof}` or the normal one.
+    quantile: f64,
+    confidence: f64,
+    reduced_chi_square: f64,
+    absolute_sigma: bool,
+}
+
+impl Uncertainty {
+    fn new(fit: &Fit, confidence: f64, absolute_sigma: bool) -> Self {
+        use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
+        let s = &fit.statistics;
+        let n = s.std_errors.len();
+        let s2 = s.residual_std * s.residual_std;
+        // curve_fit(absolute_sigma=True): (JᵀJ)⁻¹ without the factor s².
+        let covariance: Vec<Vec<f64>> = if absolute_sigma {
+            s.covariance
+                .iter()
+                .map(|row| row.iter().map(|c| c / s2).collect())
+                .collect()
+        } else {
+            s.covariance.clone()
+        };
+        let std_errors: Vec<f64> = (0..n).map(|j| covariance[j][j].sqrt()).collect();
+        let correlation = (0..n)
+            .map(|i| {
+                (0..n)
+                    .map(|j| covariance[i][j] / (std_errors[i] * std_errors[j]))
+                    .collect()
+            })
+            .collect();
+        let p = 0.5 * (1.0 + confidence);
+        let quantile = if absolute_sigma {
+            Normal::new(0.0, 1.0).map_or(f64::NAN, |d| d.inverse_cdf(p))
+        } else if s.dof > 0 {
+            StudentsT::new(0.0, 1.0, s.dof as f64).map_or(f64::NAN, |d| d.inverse_cdf(p))
+        } else {
+            f64::NAN
+        };
+        let intervals = (0..n)
+            .map(|j| {
+                let half = quantile * std_errors[j];
+                (fit.report.x[j] - half, fit.report.x[j] + half)
+            })
+            .collect();
+        Uncertainty {
+            covariance,
+            correlation,
+            std_errors,
+            intervals,
+            quantile,
+            confidence,
+            reduced_chi_square: s2,
+            absolute_sigma,
+        }
+    }
+}
+
+/// What `--loss`, `--bounds`, `--confidence`, ... add to the report.
+struct Extras<'a> {
+    loss: LossArg,
+    f_scale: f64,
+    uncertainty: &'a Uncertainty,
+    /// With `--bounds`: the parameters on a bound.
+    active: Option<&'a Vec<(String, &'static str)>>,
+    dropped: usize,
+    drop_nonfinite: bool,
 }
 
 /// `--start`: `1`/`2` for a NIST file, else `NAME=VALUE,...` for every
@@ -665,11 +1033,41 @@ fn json(
     params: &[String],
     fit: &Fit,
     lre: Option<&(Vec<f64>, f64)>,
+    extras: &Extras,
 ) -> String {
     let r = &fit.report;
     let s = &fit.statistics;
+    let u = extras.uncertainty;
     let named = |v: &[f64]| Named(params.iter().cloned().zip(v.iter().copied()).collect());
+    let matrix = |m: &[Vec<f64>]| {
+        NamedMap(
+            params
+                .iter()
+                .cloned()
+                .zip(m.iter().map(|row| named(row)))
+                .collect(),
+        )
+    };
     crate::json::to_line(&Output {
+        loss: extras.loss.name(),
+        f_scale: extras.f_scale,
+        covariance: matrix(&u.covariance),
+        correlation: matrix(&u.correlation),
+        confidence: u.confidence,
+        confidence_intervals: NamedMap(
+            params
+                .iter()
+                .cloned()
+                .zip(u.intervals.iter().map(|&(a, b)| [Num(a), Num(b)]))
+                .collect(),
+        ),
+        quantile: Num(u.quantile),
+        reduced_chi_square: Num(u.reduced_chi_square),
+        absolute_sigma: u.absolute_sigma,
+        active: extras
+            .active
+            .map(|a| NamedMap(a.iter().map(|(k, v)| (k.clone(), *v)).collect())),
+        dropped_rows: extras.drop_nonfinite.then_some(extras.dropped),
         method: &r.method,
         model,
         response,
@@ -678,7 +1076,7 @@ fn json(
         termination: r.termination.as_str(),
         message: r.termination.message(),
         params: named(&r.x),
-        std_errors: named(&s.std_errors),
+        std_errors: named(&u.std_errors),
         rss: Num(s.rss),
         f: Num(r.f),
         residual_std: Num(s.residual_std),
@@ -742,9 +1140,11 @@ fn table(
     fit: &Fit,
     lre: Option<&(Vec<f64>, f64)>,
     tolerances: &[f64; 3],
+    extras: &Extras,
 ) -> String {
     let r = &fit.report;
     let s = &fit.statistics;
+    let u = extras.uncertainty;
     let width = params.iter().map(String::len).max().unwrap_or(0).max(9);
     let mut out = crate::summary::text(
         r,
@@ -752,27 +1152,67 @@ fn table(
         " (MINPACK lmder's tests: ftol on the relative reduction of ‖r‖², xtol on the scaled step)",
     );
     out += "\n\n * Parameters\n";
+    let ci = format!("{}% confidence interval", 100.0 * u.confidence);
     out += &format!(
-        "    {:width$} {:>24} {:>24}",
-        "parameter", "estimate", "std error"
+        "    {:width$} {:>24} {:>24} {:>49}",
+        "parameter", "estimate", "std error", ci
     );
     if lre.is_some() {
         out += &format!(" {:>5}", "LRE");
     }
+    if extras.active.is_some() {
+        out += "  bound";
+    }
     out += "\n";
     for (j, name) in params.iter().enumerate() {
         out += &format!(
-            "    {name:width$} {:>24.16e} {:>24.16e}",
-            r.x[j], s.std_errors[j]
+            "    {name:width$} {:>24.16e} {:>24.16e} {:>24.16e} {:>24.16e}",
+            r.x[j], u.std_errors[j], u.intervals[j].0, u.intervals[j].1
         );
         if let Some((p, _)) = lre {
             out += &format!(" {:>5.1}", p[j]);
         }
+        if let Some(active) = extras.active
+            && let Some((_, side)) = active.iter().find(|(k, _)| k == name)
+        {
+            out += &format!("  {side}");
+        }
         out += "\n";
     }
+    out += &format!("\n * Correlation\n    {:width$}", "");
+    for name in params {
+        out += &format!(" {name:>9}");
+    }
+    out += "\n";
+    for (i, name) in params.iter().enumerate() {
+        out += &format!("    {name:width$}");
+        for j in 0..params.len() {
+            out += &format!(" {:>9.4}", u.correlation[i][j]);
+        }
+        out += "\n";
+    }
+    if extras.loss != LossArg::Linear {
+        out += &format!(
+            "\n    loss = {}, f_scale = {}: F = C² Σ ρ((r/C)²) = {:.16e}; standard errors from \
+             F/dof and the loss-weighted Jacobian (scipy's curve_fit)",
+            extras.loss.name(),
+            extras.f_scale,
+            r.f
+        );
+    }
+    if u.absolute_sigma {
+        out +=
+            "\n    --absolute-sigma: covariance (JᵀJ)⁻¹ with the weights as exact, normal quantile";
+    }
+    if extras.drop_nonfinite {
+        out += &format!(
+            "\n    dropped {} rows with a non-finite field",
+            extras.dropped
+        );
+    }
     out += &format!(
-        "\n    RSS = {:.16e}   residual std = {:.6e}   dof = {}   rank = {}",
-        s.rss, s.residual_std, s.dof, s.rank
+        "\n    RSS = {:.16e}   residual std = {:.6e}   reduced chi-square = {:.6e}   dof = {}   rank = {}",
+        s.rss, s.residual_std, u.reduced_chi_square, s.dof, s.rank
     );
     if let Some((_, rss)) = lre {
         out += &format!("   LRE(RSS) = {rss:.1}");
@@ -805,6 +1245,38 @@ mod tests {
     }
 
     #[test]
+    fn drop_nonfinite_skips_and_counts() {
+        let text = "x,y\n1,2\n2,nan\ninf,3\n4,5\n";
+        assert!(read_csv("a.csv", text, false).is_err());
+        let (d, dropped) = read_csv("a.csv", text, true).unwrap();
+        assert_eq!((d.y, dropped), (vec![2.0, 5.0], 2));
+    }
+
+    #[test]
+    fn bounds_syntax() {
+        let p = ["a".to_string(), "b".to_string(), "c".to_string()];
+        let (lo, hi) = parse_bounds(&["a=0:1,b=-2:".into(), "c=-inf:inf".into()], &p)
+            .unwrap()
+            .unwrap();
+        assert_eq!(lo, [0.0, -2.0, f64::NEG_INFINITY]);
+        assert_eq!(hi, [1.0, f64::INFINITY, f64::INFINITY]);
+        for bad in [
+            "a=1:0",
+            "b=:-inf",
+            "q=0:1",
+            "a=0",
+            "a",
+            "a=nan:1",
+            "a=0:x",
+            "a=0:1,a=0:2",
+            "a=inf:",
+        ] {
+            let e = parse_bounds(&[bad.into()], &p).unwrap_err().to_string();
+            assert!(e.starts_with("--bounds"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
     fn nist_model_lines() {
         assert_eq!(
             nist_model("y = b1*(1-exp[-b2*x])  +  e"),
@@ -832,11 +1304,11 @@ mod tests {
 
     #[test]
     fn csv_with_and_without_header() {
-        let d = read_csv("a.csv", "1,2\n3, 4\n\n# comment\n5,6\n").unwrap();
+        let (d, _) = read_csv("a.csv", "1,2\n3, 4\n\n# comment\n5,6\n", false).unwrap();
         assert_eq!(d.y, [2.0, 4.0, 6.0]);
         assert_eq!(d.columns[0].1, [1.0, 3.0, 5.0]);
         assert_eq!(d.w, [1.0; 3]);
-        let d = read_csv("a.csv", "y,x1,x2,sigma\n1,2,3,0.5\n").unwrap();
+        let (d, _) = read_csv("a.csv", "y,x1,x2,sigma\n1,2,3,0.5\n", false).unwrap();
         assert_eq!(d.w, [4.0]);
         assert_eq!(d.columns.len(), 2);
         for (bad, line) in [
@@ -847,7 +1319,7 @@ mod tests {
             ("x,y,w\n1,2,-1\n", "line 2"),
             ("x,x\n", "line 1"),
         ] {
-            let e = read_csv("a.csv", bad).unwrap_err().to_string();
+            let e = read_csv("a.csv", bad, false).unwrap_err().to_string();
             assert!(e.contains(line), "{bad:?}: {e}");
         }
     }
