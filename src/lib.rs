@@ -67,9 +67,9 @@ pub mod prelude {
     };
     pub use crate::linesearch::{Backtracking, HagerZhang, LineSearch, MoreThuente};
     pub use crate::natural::{HessianFree, NaturalGradient};
-    pub use crate::newton::{NewtonTrustRegion, Tron};
     pub use crate::newton::{LevenbergMarquardt, Newton};
     pub use crate::newton::{NewtonCg, SaddleFreeNewton};
+    pub use crate::newton::{NewtonTrustRegion, Tron};
     pub use crate::nn::{Activation, Dataset, Init, Loss, Mlp};
     pub use crate::problem::GaussNewtonVec;
     pub use crate::problem::{

@@ -17,7 +17,12 @@ fn hesse(args: &[&str]) -> Output {
 
 fn ok_json(args: &[&str]) -> Value {
     let o = hesse(args);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     serde_json::from_slice(&o.stdout).expect("one JSON object")
 }
 
@@ -35,8 +40,15 @@ fn fails(args: &[&str], needles: &[&str]) {
 fn rosenbrock_cut_off_by_an_upper_bound() {
     for method in ["lbfgsb", "tron"] {
         let v = ok_json(&[
-            "minimize", ROSEN, "--start", "x=-1.2,y=1", "--method", method, "--bounds",
-            "x=:0.5,y=-2:2", "--json",
+            "minimize",
+            ROSEN,
+            "--start",
+            "x=-1.2,y=1",
+            "--method",
+            method,
+            "--bounds",
+            "x=:0.5,y=-2:2",
+            "--json",
         ]);
         assert_eq!(v["method"], method);
         assert_eq!(v["converged"], true, "{v}");
@@ -51,13 +63,29 @@ fn rosenbrock_cut_off_by_an_upper_bound() {
 #[test]
 fn start_outside_is_projected_and_reported() {
     let v = ok_json(&[
-        "minimize", ROSEN, "--start", "x=3,y=1", "--method", "tron", "--bounds", "x=-inf:0.5",
+        "minimize",
+        ROSEN,
+        "--start",
+        "x=3,y=1",
+        "--method",
+        "tron",
+        "--bounds",
+        "x=-inf:0.5",
         "--json",
     ]);
     assert_eq!(v["projected_start"], true);
     assert_eq!(v["x"]["x"], 0.5);
     // The text summary says it too.
-    let o = hesse(&["minimize", ROSEN, "--start", "x=3,y=1", "--method", "lbfgsb", "--bounds", "x=-inf:0.5"]);
+    let o = hesse(&[
+        "minimize",
+        ROSEN,
+        "--start",
+        "x=3,y=1",
+        "--method",
+        "lbfgsb",
+        "--bounds",
+        "x=-inf:0.5",
+    ]);
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("at its upper bound"), "{out}");
     assert!(out.contains("projected onto them"), "{out}");
@@ -68,12 +96,20 @@ fn every_accepted_form() {
     // (bounds, expected x, expected active) on f = (x - 2)² + (y + 3)².
     let f = "(x-2)^2 + (y+3)^2";
     let cases: &[(&str, [f64; 2], Value)] = &[
-        ("x=0:1,y=0:1", [1.0, 0.0], serde_json::json!({"x": "upper", "y": "lower"})),
+        (
+            "x=0:1,y=0:1",
+            [1.0, 0.0],
+            serde_json::json!({"x": "upper", "y": "lower"}),
+        ),
         ("x=:1", [1.0, -3.0], serde_json::json!({"x": "upper"})),
         ("y=-1:", [2.0, -1.0], serde_json::json!({"y": "lower"})),
         ("x=-inf:inf,y=-inf:+inf", [2.0, -3.0], serde_json::json!({})),
         ("x=-Infinity:,y=:INF", [2.0, -3.0], serde_json::json!({})),
-        ("x=pi:2*pi", [std::f64::consts::PI, -3.0], serde_json::json!({"x": "lower"})),
+        (
+            "x=pi:2*pi",
+            [std::f64::consts::PI, -3.0],
+            serde_json::json!({"x": "lower"}),
+        ),
         ("x=1.5:1.5", [1.5, -3.0], serde_json::json!({"x": "lower"})),
         ("x=-1e3:3", [2.0, -3.0], serde_json::json!({})),
     ];
@@ -81,14 +117,28 @@ fn every_accepted_form() {
         for method in ["lbfgsb", "tron"] {
             // Repeating the option works as commas do.
             let parts: Vec<&str> = bounds.split(',').collect();
-            let mut args = vec!["minimize", f, "--start", "x=0.5,y=0.5", "--method", method, "--json"];
+            let mut args = vec![
+                "minimize",
+                f,
+                "--start",
+                "x=0.5,y=0.5",
+                "--method",
+                method,
+                "--json",
+            ];
             for p in &parts {
                 args.extend(["--bounds", p]);
             }
             let v = ok_json(&args);
             assert_eq!(v["converged"], true, "{bounds} {method}: {v}");
-            assert!((v["x"]["x"].as_f64().unwrap() - x[0]).abs() < 1e-7, "{bounds} {method}: {v}");
-            assert!((v["x"]["y"].as_f64().unwrap() - x[1]).abs() < 1e-7, "{bounds} {method}: {v}");
+            assert!(
+                (v["x"]["x"].as_f64().unwrap() - x[0]).abs() < 1e-7,
+                "{bounds} {method}: {v}"
+            );
+            assert!(
+                (v["x"]["y"].as_f64().unwrap() - x[1]).abs() < 1e-7,
+                "{bounds} {method}: {v}"
+            );
             assert_eq!(&v["active"], active, "{bounds} {method}");
         }
     }
@@ -98,7 +148,9 @@ fn every_accepted_form() {
 fn every_malformed_form_exits_2_naming_it() {
     let run = |b: &str, needles: &[&str]| {
         fails(
-            &["minimize", "x^2+y^2", "--start", "x=1,y=1", "--method", "lbfgsb", "--bounds", b],
+            &[
+                "minimize", "x^2+y^2", "--start", "x=1,y=1", "--method", "lbfgsb", "--bounds", b,
+            ],
             needles,
         )
     };
@@ -122,7 +174,9 @@ fn every_malformed_form_exits_2_naming_it() {
 fn other_methods_refuse_bounds_naming_those_that_take_them() {
     for method in ["bfgs", "lbfgs", "newton", "newton-cg-tr", "gd", "adam"] {
         fails(
-            &["minimize", "x^2", "--start", "x=1", "--method", method, "--bounds", "x=0:1"],
+            &[
+                "minimize", "x^2", "--start", "x=1", "--method", method, "--bounds", "x=0:1",
+            ],
             &["--bounds does not apply to method", method, "lbfgsb, tron"],
         );
     }
@@ -130,9 +184,20 @@ fn other_methods_refuse_bounds_naming_those_that_take_them() {
 
 #[test]
 fn no_bounds_no_bounds_fields() {
-    let v = ok_json(&["minimize", ROSEN, "--start", "x=-1.2,y=1", "--method", "lbfgsb", "--json"]);
+    let v = ok_json(&[
+        "minimize",
+        ROSEN,
+        "--start",
+        "x=-1.2,y=1",
+        "--method",
+        "lbfgsb",
+        "--json",
+    ]);
     assert_eq!(v["converged"], true);
-    assert!(v.get("active").is_none() && v.get("projected_start").is_none(), "{v}");
+    assert!(
+        v.get("active").is_none() && v.get("projected_start").is_none(),
+        "{v}"
+    );
     assert!((v["x"]["x"].as_f64().unwrap() - 1.0).abs() < 1e-6);
 }
 
@@ -140,17 +205,34 @@ fn no_bounds_no_bounds_fields() {
 fn compare_suite_bounds_runs_the_bounded_methods_only() {
     let out = std::env::temp_dir().join(format!("hesse-cli-bounds-{}", std::process::id()));
     let o = hesse(&[
-        "compare", "--suite", "bounds", "--no-plots", "--json", "--out", out.to_str().unwrap(),
+        "compare",
+        "--suite",
+        "bounds",
+        "--no-plots",
+        "--json",
+        "--out",
+        out.to_str().unwrap(),
     ]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     let runs = v["runs"].as_array().expect("runs");
     assert_eq!(runs.len(), 36, "18 problems × lbfgsb, tron");
-    assert!(runs.iter().all(|r| r["method"] == "lbfgsb" || r["method"] == "tron"));
+    assert!(
+        runs.iter()
+            .all(|r| r["method"] == "lbfgsb" || r["method"] == "tron")
+    );
     // From the standard starts: 14 of 18 each (Gulf, Wood, Biggs EXP6 and
     // extended Rosenbrock end at higher local minima of the box).
     for m in ["lbfgsb", "tron"] {
-        let solved = runs.iter().filter(|r| r["method"] == m && r["solved"] == true).count();
+        let solved = runs
+            .iter()
+            .filter(|r| r["method"] == m && r["solved"] == true)
+            .count();
         assert_eq!(solved, 14, "{m}");
     }
     let _ = std::fs::remove_dir_all(out);

@@ -494,9 +494,8 @@ impl LbfgsB {
         for i in 0..x.len() {
             w.xcp[i] = x[i];
             let gi = g[i];
-            let stuck = lo[i] == hi[i]
-                || (x[i] <= lo[i] && gi >= 0.0)
-                || (x[i] >= hi[i] && gi <= 0.0);
+            let stuck =
+                lo[i] == hi[i] || (x[i] <= lo[i] && gi >= 0.0) || (x[i] >= hi[i] && gi <= 0.0);
             w.at_bound[i] = stuck;
             if stuck || gi == 0.0 {
                 w.d[i] = 0.0;
@@ -524,8 +523,10 @@ impl LbfgsB {
         let mut dt_min = if f2 > 0.0 { -f1 / f2 } else { 0.0 };
         let mut t_old = 0.0;
         // Breakpoints in increasing order, from a heap (BLNZ §4: "heapsort").
-        let mut heap: std::collections::BinaryHeap<Break> =
-            std::mem::take(&mut w.breaks).into_iter().map(Break).collect();
+        let mut heap: std::collections::BinaryHeap<Break> = std::mem::take(&mut w.breaks)
+            .into_iter()
+            .map(Break)
+            .collect();
         while let Some(&Break((t, b))) = heap.peek() {
             let dt = t - t_old;
             if dt_min < dt {

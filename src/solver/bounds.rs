@@ -308,7 +308,10 @@ mod tests {
                 assert_eq!(-pg[i], xg[i] - x[i], "i = {i}, g = {g:?}");
             }
         }
-        assert!(b.projected_grad_norm(&x, &[f64::NAN, 0.0, 0.0, 0.0]).is_nan());
+        assert!(
+            b.projected_grad_norm(&x, &[f64::NAN, 0.0, 0.0, 0.0])
+                .is_nan()
+        );
     }
 
     #[test]

@@ -495,13 +495,11 @@ pub fn run(args: &CompareArgs) -> Result<String, CompareError> {
         bar.set_message(format!("{method} on {}", case.name));
         let problem: &dyn SuiteFn = &*case.problem;
         let report = run_method_bounded(method, &problem, &case.x0, &options, case.bounds.as_ref())
-            .map_err(|source| {
-            CompareError::Method {
+            .map_err(|source| CompareError::Method {
                 method: method.into(),
                 problem: case.name.clone(),
                 source,
-            }
-        })?;
+            })?;
         cmp.push(RunRecord::from_report(
             method,
             &case.name,

@@ -536,7 +536,10 @@ pub fn run(args: &MinimizeArgs) -> Result<String, MinimizeError> {
         ..MethodOptions::default()
     };
     let (report, stages) = match &continuation {
-        None => (run_one(args, &options, bounds.as_ref(), &problem, &x0)?, None),
+        None => (
+            run_one(args, &options, bounds.as_ref(), &problem, &x0)?,
+            None,
+        ),
         Some(c) => {
             let r = c.minimize_with(&problem, &x0, |blurred, start| {
                 run_one(args, &options, bounds.as_ref(), blurred, start)
