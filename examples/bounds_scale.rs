@@ -116,10 +116,10 @@ fn main() {
     } else {
         let (a, b) = (median(lb), median(l));
         println!(
-        "n = {n}: lbfgsb (bounded, {lb_it} it) {:.2} ms / iteration outside f, lbfgs (unbounded, {l_it} it) {:.2} ms: ratio {:.2}",
-        a * 1e3,
-        b * 1e3,
-        a / b
+            "n = {n}: lbfgsb (bounded, {lb_it} it) {:.2} ms / iteration outside f, lbfgs (unbounded, {l_it} it) {:.2} ms: ratio {:.2}",
+            a * 1e3,
+            b * 1e3,
+            a / b
         );
     }
     p.seconds.set(0.0);

@@ -33,6 +33,10 @@
 //! norm, as in LIBLINEAR's TRON; the trust-radius update omits TRON's
 //! quadratic interpolation of the step factor.
 
+// Index loops over several vectors at once read like the paper's
+// componentwise formulas.
+#![allow(clippy::needless_range_loop)]
+
 use serde::{Deserialize, Serialize};
 
 use crate::linalg::{dot, norm2};
