@@ -509,12 +509,10 @@ pub struct Counted<P> {
     f_lower: f64,
     halted: Cell<Option<crate::solver::Termination>>,
     /// The descent watch ([`Counted::descent_run`]): the last value seen,
-    /// the last decrease, the current run length and the longest run since
-    /// [`Counted::watch_from`].
+    /// the last decrease and the current run length.
     last_v: Cell<f64>,
     last_dec: Cell<f64>,
     run: Cell<u32>,
-    best_run: Cell<u32>,
 }
 
 impl<P> Counted<P> {
@@ -538,7 +536,6 @@ impl<P> Counted<P> {
             last_v: Cell::new(f64::NAN),
             last_dec: Cell::new(0.0),
             run: Cell::new(0),
-            best_run: Cell::new(0),
         }
     }
 
@@ -575,16 +572,16 @@ impl<P> Counted<P> {
         self.last_v.set(f0);
         self.last_dec.set(0.0);
         self.run.set(0);
-        self.best_run.set(0);
     }
 
-    /// The longest run of values since [`watch_from`](Counted::watch_from),
-    /// in evaluation order, each below the one before by at least the
-    /// previous decrease: what a line search extrapolating along a direction
-    /// on which `f` falls without bound produces (each longer step lowers `f`
-    /// by more), and an interpolating one does not (its decreases shrink).
-    pub fn descent_run(&self) -> u32 {
-        self.best_run.get()
+    /// The run of values that ends with the last one seen since
+    /// [`watch_from`](Counted::watch_from), in evaluation order, each below
+    /// the one before by at least the previous decrease, as `(length, last
+    /// value)`: what a line search extrapolating along a direction on which
+    /// `f` falls without bound produces (each longer step lowers `f` by
+    /// more), and an interpolating one does not (its decreases shrink).
+    pub fn descent_run(&self) -> (u32, f64) {
+        (self.run.get(), self.last_v.get())
     }
 
     /// Whether a call may be made; sets [`halted`](Counted::halted) if not.
@@ -621,7 +618,6 @@ impl<P> Counted<P> {
             self.run.set(0);
             self.last_dec.set(0.0);
         }
-        self.best_run.set(self.best_run.get().max(self.run.get()));
         self.last_v.set(v);
         v
     }

@@ -201,7 +201,7 @@ fn bad_input_is_a_clear_error() {
         ),
         (&["--method", "momentum", "--momentum", "1.5"], "momentum"),
         (&["--method", "adam", "--beta2", "1"], "beta2"),
-        (&["--method", "adamw"], "unknown method 'adamw'"),
+        (&["--method", "adamw"], "a similar value exists: 'adam'"),
         (
             &["--method", "sgd", "--schedule", "sawtooth"],
             "unknown schedule",

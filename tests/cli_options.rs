@@ -357,6 +357,7 @@ fn new_stopping_options() {
         ("--xtol", "nan", "--xtol NaN"),
         ("--time-limit", "0", "--time-limit 0"),
         ("--time-limit", "inf", "--time-limit inf"),
+        ("--time-limit", "1e300", "--time-limit 1000000"),
         ("--max-evals", "0", "--max-evals 0"),
         ("--max-evals", "-3", "invalid value '-3'"),
     ] {
@@ -668,6 +669,53 @@ proptest! {
             "train", "--data", "spirals", "--epochs", "1", "--batch", "200", "--out",
             out.to_str().unwrap(), option, &value, "--json",
         ];
+        let o = hesse(&args);
+        let code = o.status.code();
+        prop_assert!(code == Some(0) || code == Some(2), "{args:?}: {code:?} {}", stderr(&o));
+        if code == Some(2) {
+            prop_assert!(stderr(&o).starts_with("error:"), "{args:?}: {}", stderr(&o));
+        }
+        let _ = std::fs::remove_dir_all(&out);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
+    /// `compare --time-limit` past 1e9 s is refused, not a panic (main
+    /// panicked in `Duration::from_secs_f64`).
+    #[test]
+    fn compare_never_panics_on_huge_time_limits(t in 1e9f64..1e308) {
+        let out = scratch("prop-compare-t");
+        let t = t.to_string();
+        let o = hesse(&["compare", "--time-limit", &t, "--out", out.to_str().unwrap()]);
+        prop_assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        prop_assert!(stderr(&o).contains("< 1e9"), "{}", stderr(&o));
+    }
+
+    /// `compare` with random method lists and option values on one small
+    /// problem: exit 0 or 2, never a panic.
+    #[test]
+    fn compare_never_panics(
+        methods in prop::collection::vec(
+            prop::sample::select(vec!["gd", "bfgs", "newton-cg", "cg-hz", "adam", "nope", ""]),
+            1..3,
+        ),
+        option in prop::sample::select(vec![
+            "--gtol", "--max-iter", "--time-limit", "--dense-max-n", "--suite", "--problems",
+        ]),
+        value in value(),
+        full in any::<bool>(),
+    ) {
+        let out = scratch("prop-compare");
+        let list = methods.join(",");
+        let mut args = vec![
+            "compare", "--suite", "quick", "--problems", "rosenbrock", "--max-iter", "30",
+            "--no-plots", "--methods", &list, "--out", out.to_str().unwrap(), option, &value,
+        ];
+        if full {
+            args.push("--full-history");
+        }
         let o = hesse(&args);
         let code = o.status.code();
         prop_assert!(code == Some(0) || code == Some(2), "{args:?}: {code:?} {}", stderr(&o));

@@ -209,6 +209,42 @@ fn observer_sees_each_iteration_and_can_stop() {
     assert_eq!(seen, vec![1, 2, 3]);
 }
 
+/// The observer also sees the iteration that ends the run (it used to be
+/// skipped, so `hesse train --optimizer lbfgs --epochs 5` logged 4 epochs).
+#[test]
+fn observer_sees_the_iteration_that_ends_the_run() {
+    let mut seen = Vec::new();
+    let p = Rosenbrock::new(2);
+    let report = Run::new(
+        GradientDescent::default().with_max_iter(5),
+        &p,
+        &[-1.2, 1.0],
+    )
+    .unwrap()
+    .with_observer(|s: &State| {
+        seen.push(s.iteration);
+        Control::Stop // asked on the last iteration too: max_iter wins there
+    })
+    .finish();
+    assert_eq!(report.termination, Termination::UserStop);
+    assert_eq!(seen, vec![1]);
+
+    let mut seen = Vec::new();
+    let report = Run::new(
+        GradientDescent::default().with_max_iter(5),
+        &p,
+        &[-1.2, 1.0],
+    )
+    .unwrap()
+    .with_observer(|s: &State| {
+        seen.push(s.iteration);
+        Control::Continue
+    })
+    .finish();
+    assert_eq!(report.termination, Termination::MaxIterations);
+    assert_eq!(seen, vec![1, 2, 3, 4, 5]);
+}
+
 #[test]
 fn checkpoint_resume_is_bit_identical() {
     let p = Rosenbrock::new(4);

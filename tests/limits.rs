@@ -283,3 +283,21 @@ fn minus_infinity_and_the_threshold_are_unbounded() {
             .is_err()
     );
 }
+
+/// A bounded objective is not called unbounded: CG-FR on Bard and Gaussian
+/// (sums of squares, `f ≥ 0`) from 100× their starts fails a line search
+/// after a run of growing decreases that ends far from any `−∞`; that stays
+/// a line-search failure.
+#[test]
+fn bounded_sums_of_squares_are_not_unbounded() {
+    for id in [8, 9] {
+        let p = Mgh::from_id(id).unwrap();
+        let r = NonlinearCg::new(Beta::FletcherReeves)
+            .with_gtol(1e-10)
+            .with_max_iter(20_000)
+            .minimize(&p, &p.start_scaled(100.0))
+            .unwrap();
+        assert_ne!(r.termination, Termination::Unbounded, "MGH {id}: {r:?}");
+        assert!(r.f >= 0.0);
+    }
+}

@@ -244,6 +244,7 @@ pub struct NonlinearCg<L = CgLineSearch, I = CgInitialStep> {
     beta: Beta,
     restart_every: Option<u64>,
     powell: Option<f64>,
+    #[serde(with = "crate::solver::float_serde")]
     eta: f64,
     /// `d_k`, the direction of the next iteration (empty before the start).
     #[serde(with = "float_serde::vec")]

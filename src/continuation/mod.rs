@@ -206,6 +206,7 @@ pub struct StageRecord {
     /// plus one for `J(end)` on blurred stages).
     pub evals: Evals,
     /// Wall time of the stage.
+    #[serde(with = "crate::solver::float_serde")]
     pub seconds: f64,
 }
 

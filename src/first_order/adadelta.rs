@@ -36,10 +36,13 @@ use crate::solver::Error;
 pub struct AdaDelta {
     /// Multiplier on the step as applied (PyTorch's `lr`). Default `1`
     /// (Zeiler's rule has none).
+    #[serde(with = "crate::solver::float_serde")]
     pub lr: f64,
     /// Decay rate `ρ ∈ [0, 1)`. Default `0.95` (Zeiler 2012, §4).
+    #[serde(with = "crate::solver::float_serde")]
     pub rho: f64,
     /// `ε` inside both RMS roots. Default `10⁻⁶` (Zeiler 2012, §4).
+    #[serde(with = "crate::solver::float_serde")]
     pub eps: f64,
     /// `E[g²]`.
     #[serde(with = "crate::solver::float_serde::vec")]

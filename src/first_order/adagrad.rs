@@ -33,8 +33,10 @@ use crate::solver::Error;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AdaGrad {
     /// Global learning rate `ε`. Default `0.01` (the book gives none; PyTorch's).
+    #[serde(with = "crate::solver::float_serde")]
     pub lr: f64,
     /// `δ`, added to `√r`. Default `10⁻⁷` (GBC alg. 8.4).
+    #[serde(with = "crate::solver::float_serde")]
     pub delta: f64,
     /// Accumulated squared gradient `r`.
     #[serde(with = "crate::solver::float_serde::vec")]

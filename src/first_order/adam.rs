@@ -33,12 +33,16 @@ use crate::solver::Error;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Adam {
     /// Step size `ε`. Default `0.001` (GBC alg. 8.7).
+    #[serde(with = "crate::solver::float_serde")]
     pub lr: f64,
     /// Decay rate `ρ₁` of the first moment. Default `0.9`.
+    #[serde(with = "crate::solver::float_serde")]
     pub rho1: f64,
     /// Decay rate `ρ₂` of the second moment. Default `0.999`.
+    #[serde(with = "crate::solver::float_serde")]
     pub rho2: f64,
     /// `δ`, added to `√r̂`. Default `10⁻⁸`.
+    #[serde(with = "crate::solver::float_serde")]
     pub delta: f64,
     /// Time step `t` (steps taken).
     t: u64,

@@ -41,12 +41,16 @@ use crate::solver::Error;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeltaBarDelta {
     /// Initial rate `ε₀` of every parameter. Default `0.01`.
+    #[serde(with = "crate::solver::float_serde")]
     pub lr: f64,
     /// Additive increase `κ > 0`. Default `0.001`.
+    #[serde(with = "crate::solver::float_serde")]
     pub kappa: f64,
     /// Multiplicative decrease `φ ∈ [0, 1)`. Default `0.1`.
+    #[serde(with = "crate::solver::float_serde")]
     pub phi: f64,
     /// Averaging weight `ξ ∈ [0, 1)` of delta-bar (Jacobs' `θ`). Default `0.7`.
+    #[serde(with = "crate::solver::float_serde")]
     pub xi: f64,
     /// Per-parameter rates `εᵢ`.
     #[serde(with = "crate::solver::float_serde::vec")]

@@ -58,6 +58,7 @@ pub struct FullBatch<O> {
     clip: Option<Clip>,
     averager: Option<Averager>,
     /// The base rate `ε₀`, read from the optimizer at the start.
+    #[serde(with = "crate::solver::float_serde")]
     eps0: f64,
     /// Steps taken, `k`.
     k: u64,

@@ -41,10 +41,13 @@ use crate::solver::Error;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RmsProp {
     /// Global learning rate `ε`. Default `0.001`.
+    #[serde(with = "crate::solver::float_serde")]
     pub lr: f64,
     /// Decay rate `ρ ∈ [0, 1)`. Default `0.9` (Hinton 2012).
+    #[serde(with = "crate::solver::float_serde")]
     pub rho: f64,
     /// `δ`, inside the root. Default `10⁻⁶` (GBC alg. 8.5).
+    #[serde(with = "crate::solver::float_serde")]
     pub delta: f64,
     /// Running average of squared gradients `r`.
     #[serde(with = "crate::solver::float_serde::vec")]
@@ -123,13 +126,17 @@ impl Optimizer for RmsProp {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RmsPropNesterov {
     /// Global learning rate `ε`. Default `0.001`.
+    #[serde(with = "crate::solver::float_serde")]
     pub lr: f64,
     /// Decay rate `ρ ∈ [0, 1)`. Default `0.9`.
+    #[serde(with = "crate::solver::float_serde")]
     pub rho: f64,
     /// Momentum coefficient `α ∈ [0, 1)`. Default `0.9`.
+    #[serde(with = "crate::solver::float_serde")]
     pub alpha: f64,
     /// `δ`, inside the root (not in the book's alg. 8.6; see the module
     /// docs). Default `10⁻⁶`.
+    #[serde(with = "crate::solver::float_serde")]
     pub delta: f64,
     /// Running average of squared gradients `r`.
     #[serde(with = "crate::solver::float_serde::vec")]

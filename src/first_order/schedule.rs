@@ -38,11 +38,13 @@ pub enum Schedule {
         /// The step `τ > 0` where the decay ends.
         tau: u64,
         /// `ε_τ / ε₀ ≥ 0`.
+        #[serde(with = "crate::solver::float_serde")]
         final_ratio: f64,
     },
     /// `ε_k = ε₀ / (1 + decay·k)` (the seeds' `1/(1 + decay·t)`).
     InverseTime {
         /// `decay ≥ 0`.
+        #[serde(with = "crate::solver::float_serde")]
         decay: f64,
     },
     /// `ε_k = ε₀ · γ^⌊k / every⌋` (PyTorch's `StepLR`).
@@ -50,11 +52,13 @@ pub enum Schedule {
         /// Steps between cuts, `> 0`.
         every: u64,
         /// Factor `γ ∈ (0, 1]`.
+        #[serde(with = "crate::solver::float_serde")]
         gamma: f64,
     },
     /// `ε_k = ε₀ · γ^k` (PyTorch's `ExponentialLR`).
     Exponential {
         /// Factor per step `γ ∈ (0, 1]`.
+        #[serde(with = "crate::solver::float_serde")]
         gamma: f64,
     },
     /// Cosine annealing: `ε_k = ε_min + (ε₀ − ε_min)(1 + cos(πk/T))/2` for
@@ -64,6 +68,7 @@ pub enum Schedule {
         /// Length `T > 0` of the half cosine.
         period: u64,
         /// `ε_min / ε₀ ≥ 0`.
+        #[serde(with = "crate::solver::float_serde")]
         final_ratio: f64,
     },
     /// Linear warm-up: `ε_k = ε₀ (k + 1) / W` for `k < W`, then `ε₀`

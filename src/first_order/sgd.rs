@@ -39,6 +39,7 @@ use crate::solver::Error;
 pub struct Sgd {
     /// Learning rate `ε`. Default `0.01` (the book gives none; PyTorch's
     /// tutorials' value).
+    #[serde(with = "crate::solver::float_serde")]
     pub lr: f64,
 }
 
@@ -95,8 +96,10 @@ impl Optimizer for Sgd {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Momentum {
     /// Learning rate `ε`. Default `0.01`.
+    #[serde(with = "crate::solver::float_serde")]
     pub lr: f64,
     /// Momentum coefficient `α ∈ [0, 1)`. Default `0.9` (GBC §8.3.2).
+    #[serde(with = "crate::solver::float_serde")]
     pub alpha: f64,
     /// Velocity `v`.
     #[serde(with = "crate::solver::float_serde::vec")]
@@ -176,8 +179,10 @@ impl Optimizer for Momentum {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Nesterov {
     /// Learning rate `ε`. Default `0.01`.
+    #[serde(with = "crate::solver::float_serde")]
     pub lr: f64,
     /// Momentum coefficient `α ∈ [0, 1)`. Default `0.9`.
+    #[serde(with = "crate::solver::float_serde")]
     pub alpha: f64,
     /// Velocity `v`.
     #[serde(with = "crate::solver::float_serde::vec")]

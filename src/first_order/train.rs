@@ -82,6 +82,7 @@ pub struct EpochRecord {
     #[serde(with = "crate::solver::float_serde")]
     pub lr: f64,
     /// Wall time since the start of training, over resumed segments.
+    #[serde(with = "crate::solver::float_serde")]
     pub seconds: f64,
 }
 

@@ -49,6 +49,7 @@
 mod cg;
 mod cholesky;
 mod eigen;
+pub mod elementwise;
 mod error;
 mod lanczos;
 mod ldlt;

@@ -26,10 +26,13 @@ use super::{LineFunction, LineSearch, LineSearchError, LineSearchResult};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Backtracking {
     /// Sufficient-decrease constant `c₁ ∈ (0, 1)`.
+    #[serde(with = "crate::solver::float_serde")]
     pub c1: f64,
     /// Smallest fraction of the previous step a backtrack may take.
+    #[serde(with = "crate::solver::float_serde")]
     pub rho_lo: f64,
     /// Largest fraction of the previous step a backtrack may take.
+    #[serde(with = "crate::solver::float_serde")]
     pub rho_hi: f64,
     /// Evaluation budget.
     pub max_evals: u32,

@@ -63,10 +63,12 @@ fn secant(a: Point, b: Point) -> f64 {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Exact {
     /// Relative tolerance on the derivative: stop at `|φ'(α)| ≤ tol |φ'(0)|`.
+    #[serde(with = "crate::solver::float_serde")]
     pub tol: f64,
     /// Evaluation budget (each of `φ` and `φ'` together).
     pub max_evals: u32,
     /// Largest step.
+    #[serde(with = "crate::solver::float_serde")]
     pub alpha_max: f64,
 }
 

@@ -70,28 +70,38 @@ use crate::solver::Error;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HagerZhang {
     /// `δ ∈ (0, 0.5)`: sufficient decrease in T1, and the slope bound `(2δ − 1)φ'(0)` in T2.
+    #[serde(with = "crate::solver::float_serde")]
     pub delta: f64,
     /// `σ ∈ [δ, 1)`: the curvature condition `φ'(α) ≥ σ φ'(0)`.
+    #[serde(with = "crate::solver::float_serde")]
     pub sigma: f64,
     /// `ε ≥ 0`: the allowed rise `ε_k = ε C_k` of `φ` under approximate Wolfe.
+    #[serde(with = "crate::solver::float_serde")]
     pub epsilon: f64,
     /// `θ ∈ (0, 1)`: where U3 cuts its interval (0.5 = bisection).
+    #[serde(with = "crate::solver::float_serde")]
     pub theta: f64,
     /// `γ ∈ (0, 1)`: a secant² round that shrinks the interval by less is followed by a bisection.
+    #[serde(with = "crate::solver::float_serde")]
     pub gamma: f64,
     /// `ρ > 1`: the expansion factor of `bracket`.
+    #[serde(with = "crate::solver::float_serde")]
     pub rho: f64,
     /// `ω`: switch to approximate Wolfe once `|f_{k+1} − f_k| ≤ ω C_k`.
+    #[serde(with = "crate::solver::float_serde")]
     pub omega: f64,
     /// `Δ ∈ [0, 1]`: the weight of the past in `C_k`.
+    #[serde(with = "crate::solver::float_serde")]
     pub big_delta: f64,
     /// Whether approximate Wolfe may be used at all (the switch still applies).
     pub approximate_wolfe: bool,
     /// Evaluation budget per search.
     pub max_evals: u32,
     /// `C_k`, the average of `|f|` (NaN before the first search of a run).
+    #[serde(with = "crate::solver::float_serde")]
     c_k: f64,
     /// `Q_k`, the normalizer of `C_k`.
+    #[serde(with = "crate::solver::float_serde")]
     q_k: f64,
     /// Whether the switch to approximate Wolfe has happened.
     use_approximate: bool,

@@ -106,8 +106,10 @@ impl InitialStep for UnitStep {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ScaledPrevious {
     /// `α_{k−1}` (NaN before the first step).
+    #[serde(with = "crate::solver::float_serde")]
     alpha_prev: f64,
     /// `φ'_{k−1}(0)`.
+    #[serde(with = "crate::solver::float_serde")]
     dphi0_prev: f64,
 }
 
@@ -161,8 +163,10 @@ impl InitialStep for ScaledPrevious {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct QuadraticInterpolation {
     /// The cap on `α₀` (default 1, N&W p. 59).
+    #[serde(with = "crate::solver::float_serde")]
     pub alpha_max: f64,
     /// `f_{k−1}` (NaN before the first step).
+    #[serde(with = "crate::solver::float_serde")]
     f_prev: f64,
 }
 
@@ -227,14 +231,18 @@ impl InitialStep for QuadraticInterpolation {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct HagerZhangInitial {
     /// `ψ₀`: the first step as a fraction of `‖x_0‖∞ / ‖d_0‖∞`.
+    #[serde(with = "crate::solver::float_serde")]
     pub psi0: f64,
     /// `ψ₁`: where I1 probes, as a fraction of `α_{k−1}`.
+    #[serde(with = "crate::solver::float_serde")]
     pub psi1: f64,
     /// `ψ₂`: the expansion of I2.
+    #[serde(with = "crate::solver::float_serde")]
     pub psi2: f64,
     /// Whether to try the quadratic step I1.
     pub quad_step: bool,
     /// `α_{k−1}` (NaN before the first step).
+    #[serde(with = "crate::solver::float_serde")]
     alpha_prev: f64,
 }
 

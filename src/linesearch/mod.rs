@@ -56,8 +56,10 @@ pub trait LineFunction {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LineSearchResult {
     /// The step length `α`.
+    #[serde(with = "crate::solver::float_serde")]
     pub alpha: f64,
     /// `φ(α)`.
+    #[serde(with = "crate::solver::float_serde")]
     pub phi: f64,
     /// `φ'(α)` when the search evaluated it at `α`.
     pub dphi: Option<f64>,
@@ -74,12 +76,14 @@ pub enum LineSearchError {
     #[error("not a descent direction: phi'(0) = {dphi0}")]
     NotDescent {
         /// `φ'(0)`.
+        #[serde(with = "crate::solver::float_serde")]
         dphi0: f64,
     },
     /// Every trial point gave a non-finite value, down to the smallest step.
     #[error("objective not finite along the direction, down to alpha = {alpha:e}")]
     NonFinite {
         /// The last step tried.
+        #[serde(with = "crate::solver::float_serde")]
         alpha: f64,
     },
     /// The evaluation budget ran out before the conditions held.
@@ -95,6 +99,7 @@ pub enum LineSearchError {
     #[error("interval of uncertainty below rounding at alpha = {alpha:e}")]
     RoundingErrors {
         /// The step where it stalled.
+        #[serde(with = "crate::solver::float_serde")]
         alpha: f64,
         /// The best decreasing step seen, as `(α, φ(α))`.
         best: Option<(f64, f64)>,
@@ -103,6 +108,7 @@ pub enum LineSearchError {
     #[error("step reached its bound alpha = {alpha:e}")]
     StepBound {
         /// The bound.
+        #[serde(with = "crate::solver::float_serde")]
         alpha: f64,
         /// The best decreasing step seen, as `(α, φ(α))`.
         best: Option<(f64, f64)>,

@@ -98,16 +98,21 @@ const EXTRAP_HI: f64 = 4.0;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MoreThuente {
     /// Sufficient-decrease constant `μ = c1 ∈ (0, 1)` (dcsrch's `ftol`).
+    #[serde(with = "crate::solver::float_serde")]
     pub c1: f64,
     /// Curvature constant `η = c2 ∈ (0, 1)` (dcsrch's `gtol`). MT's tables use
     /// `c2 = c1`; with `c2 < c1` a step meeting both conditions need not exist
     /// and the search may end with an error.
+    #[serde(with = "crate::solver::float_serde")]
     pub c2: f64,
     /// Relative interval width that ends the search (dcsrch's `xtol`).
+    #[serde(with = "crate::solver::float_serde")]
     pub xtol: f64,
     /// Smallest step (dcsrch's `stpmin`).
+    #[serde(with = "crate::solver::float_serde")]
     pub alpha_min: f64,
     /// Largest step (dcsrch's `stpmax`).
+    #[serde(with = "crate::solver::float_serde")]
     pub alpha_max: f64,
     /// Evaluation budget (each evaluation is of `φ` and `φ'` together).
     pub max_evals: u32,

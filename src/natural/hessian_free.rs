@@ -78,12 +78,15 @@ pub struct HfTrace {
 pub struct HessianFree {
     options: RunOptions,
     /// Initial damping `λ_0` (Martens 2010 §4.1 does not fix it; default 1).
+    #[serde(with = "crate::solver::float_serde")]
     lambda0: f64,
     /// Decay of the CG warm start (0.95, §4.8).
+    #[serde(with = "crate::solver::float_serde")]
     decay: f64,
     /// Cap on CG steps per outer iteration (250, §4.4's experiments).
     max_cg_iter: usize,
     /// `ε` of the relative-progress stop (5·10⁻⁴, §4.4).
+    #[serde(with = "crate::solver::float_serde")]
     cg_epsilon: f64,
     /// Floor on `λ_k` (default 0: none). On small minibatches the LM rule,
     /// judging `ρ` on the batch the step was fitted to, can drive `λ` to
@@ -91,16 +94,19 @@ pub struct HessianFree {
     #[serde(default)]
     min_damping: f64,
     /// `λ_k`.
+    #[serde(with = "crate::solver::float_serde")]
     lambda: f64,
     trace: HfTrace,
+    /// Previous CG solution `p_{k−1}`, the next warm start (saved in a
+    /// checkpoint, so that a resumed run starts CG where it would have).
+    #[serde(with = "crate::solver::float_serde::vec", default)]
+    p_prev: Vec<f64>,
     #[serde(skip)]
     work: Work,
 }
 
 #[derive(Debug, Clone, Default)]
 struct Work {
-    /// Previous CG solution `p_{k−1}`.
-    p_prev: Vec<f64>,
     /// The right-hand side `−g`.
     b: Vec<f64>,
     x_trial: Vec<f64>,
@@ -118,6 +124,7 @@ impl Default for HessianFree {
             min_damping: 0.0,
             lambda: 1.0,
             trace: HfTrace::default(),
+            p_prev: Vec::new(),
             work: Work::default(),
         }
     }
@@ -342,13 +349,8 @@ fn hf_iteration(
 ) -> Option<f64> {
     let n = x.len();
     let lambda = hf.lambda;
-    let Work {
-        p_prev,
-        b,
-        x_trial,
-        cg,
-        ..
-    } = &mut hf.work;
+    let Work { b, x_trial, cg, .. } = &mut hf.work;
+    let p_prev = &mut hf.p_prev;
     p_prev.resize(n, 0.0);
     x_trial.resize(n, 0.0);
     b.resize(n, 0.0);
@@ -423,7 +425,7 @@ fn hf_iteration(
             Some(f_new)
         }
         None => {
-            hf.work.p_prev.fill(0.0);
+            hf.p_prev.fill(0.0);
             hf.trace.f.push(f);
             None
         }
@@ -447,6 +449,7 @@ impl<P: GaussNewtonVec> Minimizer<P> for HessianFree {
         self.validate()?;
         self.lambda = self.lambda0;
         self.trace = HfTrace::default();
+        self.p_prev.clear();
         self.work = Work::default();
         state.f = problem.value_grad(&state.x, &mut state.g);
         Ok(())
@@ -628,6 +631,7 @@ impl HessianFree {
         let gb = opts.grad_batch_size(n_data)?;
         self.lambda = self.lambda0;
         self.trace = HfTrace::default();
+        self.p_prev.clear();
         self.work = Work::default();
         let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
         let mut order: Vec<usize> = (0..n_data).collect();

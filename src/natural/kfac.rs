@@ -344,19 +344,25 @@ pub struct KfacStep<'s> {
 /// ```
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Kfac {
+    #[serde(with = "crate::solver::float_serde")]
     lambda0: f64,
     gamma0: Option<f64>,
     momentum: bool,
     t1: usize,
     t2: usize,
     t3: usize,
+    #[serde(with = "crate::solver::float_serde")]
     factor_decay: f64,
+    #[serde(with = "crate::solver::float_serde")]
     curvature_fraction: f64,
     estimator: KfacEstimator,
     adapt_gamma: bool,
+    #[serde(with = "crate::solver::float_serde")]
     min_damping: f64,
     step_check: bool,
+    #[serde(with = "crate::solver::float_serde")]
     lambda: f64,
+    #[serde(with = "crate::solver::float_serde")]
     gamma: f64,
     trace: KfacTrace,
 }
@@ -636,6 +642,8 @@ impl Eig {
             1.0,
             par_for(n * n * n),
         );
+        // Scalar loops follow: no AVX-SSE transition penalty (issue 17).
+        crate::linalg::elementwise::zero_upper();
         out
     }
 
@@ -681,6 +689,8 @@ fn precondition(
         let dst = MatMut::from_column_major_slice_mut(&mut out[ls.start..ls.start + m * k1], m, k1);
         faer::linalg::matmul::matmul(dst, Accum::Replace, tmp.as_ref(), ai.as_ref(), -1.0, par);
     }
+    // Scalar loops follow: no AVX-SSE transition penalty (issue 17).
+    crate::linalg::elementwise::zero_upper();
 }
 
 /// `avg ← ε avg + (1 − ε) new` (`new` column-major, the same shape).

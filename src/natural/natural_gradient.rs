@@ -68,16 +68,20 @@ pub enum NgSolve {
 pub struct NaturalGradient {
     options: RunOptions,
     /// Step size `ε` (default 1: the damped Gauss-Newton step).
+    #[serde(with = "crate::solver::float_serde")]
     lr: f64,
     /// Initial damping `λ_0` (default 1).
+    #[serde(with = "crate::solver::float_serde")]
     lambda0: f64,
     /// CG relative-residual tolerance (default 10⁻²).
+    #[serde(with = "crate::solver::float_serde")]
     cg_rtol: f64,
     /// CG steps per solve (default 50).
     max_cg_iter: usize,
     /// CG or dense Cholesky (default CG).
     #[serde(default)]
     solve: NgSolve,
+    #[serde(with = "crate::solver::float_serde")]
     lambda: f64,
     trace: HfTrace,
 }

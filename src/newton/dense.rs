@@ -89,6 +89,7 @@ pub struct Newton<L = Backtracking> {
     line_search: L,
     damping: Damping,
     /// The regularization `μ_k` of [`Damping::Regularized`].
+    #[serde(with = "crate::solver::float_serde")]
     mu: f64,
     /// Cholesky factorizations over the run (`≥` iterations; the excess is
     /// the cost of modifying indefinite Hessians).

@@ -180,12 +180,16 @@ use crate::solver::{
 pub struct LevenbergMarquardt {
     options: RunOptions,
     /// MINPACK `ftol`: relative reduction of `‖r‖²`.
+    #[serde(with = "crate::solver::float_serde")]
     ftol: f64,
     /// MINPACK `xtol`: relative change of `D x`.
+    #[serde(with = "crate::solver::float_serde")]
     xtol: f64,
     /// MINPACK `gtol`: cosine between `r` and the columns of `J`.
+    #[serde(with = "crate::solver::float_serde")]
     gtol: f64,
     /// MINPACK `factor`: `Δ₀ = factor ‖D x₀‖`.
+    #[serde(with = "crate::solver::float_serde")]
     factor: f64,
     /// Geodesic acceleration (Transtrum & Sethna 2012): `None` is off, else
     /// the bound `α` on `2‖D a‖ / ‖D v‖`.

@@ -105,14 +105,18 @@ pub struct NewtonCg<L = Backtracking> {
     line_search: L,
     globalization: Globalization,
     /// Initial trust radius `Δ_0`.
+    #[serde(with = "crate::solver::float_serde")]
     delta0: f64,
     /// Largest trust radius `Δ_max`.
+    #[serde(with = "crate::solver::float_serde")]
     delta_max: f64,
     /// Acceptance threshold `η` on `ρ_k`.
+    #[serde(with = "crate::solver::float_serde")]
     eta: f64,
     /// Cap on inner CG steps per outer iteration (`None`: `10 n`).
     max_cg_iter: Option<usize>,
     /// The current trust radius `Δ_k`.
+    #[serde(with = "crate::solver::float_serde")]
     delta: f64,
     /// Inner CG steps over the run.
     cg_iterations: u64,

@@ -125,10 +125,13 @@ pub struct SaddleFreeNewton<C = DenseEigen> {
     options: RunOptions,
     curvature: C,
     /// Initial relative damping `μ₀`.
+    #[serde(with = "crate::solver::float_serde")]
     mu0: f64,
     /// Floor of `μ`.
+    #[serde(with = "crate::solver::float_serde")]
     mu_min: f64,
     /// Current relative damping `μ_k`.
+    #[serde(with = "crate::solver::float_serde")]
     mu: f64,
     /// Trials rejected (`ρ ≤ η`).
     rejected: u64,

@@ -467,10 +467,14 @@ impl MoreSorensen {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NewtonTrustRegion {
     options: RunOptions,
+    #[serde(with = "crate::solver::float_serde")]
     initial_radius: f64,
+    #[serde(with = "crate::solver::float_serde")]
     max_radius: f64,
+    #[serde(with = "crate::solver::float_serde")]
     eta: f64,
     /// The current radius `Δ_k`.
+    #[serde(with = "crate::solver::float_serde")]
     delta: f64,
     /// Cholesky factorizations over the run (failed attempts included).
     factorizations: u64,

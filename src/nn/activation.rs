@@ -4,8 +4,15 @@
 //! value `h = φ(y)`, so that the backward pass (which needs `φ'`) and the
 //! R-operator pass (which also needs `φ''`, Pearlmutter 1994, eq. (8)) reuse
 //! the forward values instead of calling `tanh` or `exp` again.
+//!
+//! The transcendental ones (`tanh`, logistic, softplus) are the vectorized
+//! kernels of [`crate::linalg::elementwise`] (issue 17): the slice methods
+//! ([`Activation::values`], [`Activation::d1s`]) run them on whole layers,
+//! and the one-value methods compute the same bits, on any CPU.
 
 use serde::{Deserialize, Serialize};
+
+use crate::linalg::elementwise::{self, Function};
 
 /// An elementwise activation function `φ`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,19 +32,16 @@ pub enum Activation {
     Softplus,
 }
 
-/// `1/(1 + e^{−y})` without overflow for large `|y|`.
+/// `1/(1 + e^{−y})` without overflow for large `|y|`
+/// ([`Function::Logistic`]).
 pub(crate) fn logistic(y: f64) -> f64 {
-    if y >= 0.0 {
-        1.0 / (1.0 + (-y).exp())
-    } else {
-        let e = y.exp();
-        e / (1.0 + e)
-    }
+    Function::Logistic.scalar(y)
 }
 
-/// `ln(1 + e^y)` without overflow: `max(y, 0) + ln(1 + e^{−|y|})`.
+/// `ln(1 + e^y)` without overflow: `max(y, 0) + ln(1 + e^{−|y|})`
+/// ([`Function::Softplus`]).
 pub(crate) fn softplus(y: f64) -> f64 {
-    y.max(0.0) + (-y.abs()).exp().ln_1p()
+    Function::Softplus.scalar(y)
 }
 
 impl Activation {
@@ -52,7 +56,7 @@ impl Activation {
     pub fn value(self, y: f64) -> f64 {
         match self {
             Activation::Identity => y,
-            Activation::Tanh => y.tanh(),
+            Activation::Tanh => Function::Tanh.scalar(y),
             Activation::Logistic => logistic(y),
             Activation::Relu => y.max(0.0),
             Activation::Softplus => softplus(y),
@@ -91,6 +95,66 @@ impl Activation {
         }
     }
 
+    /// `φ''` from `h = φ(y)` and `d1 = φ'(y)` (as [`d1`](Activation::d1)
+    /// returned it): the bits of [`d2`](Activation::d2) without a second
+    /// logistic for softplus.
+    #[inline]
+    pub(crate) fn d2_from_d1(self, h: f64, d1: f64) -> f64 {
+        match self {
+            Activation::Identity | Activation::Relu => 0.0,
+            Activation::Tanh => -2.0 * h * d1,
+            Activation::Logistic => d1 * (1.0 - 2.0 * h),
+            Activation::Softplus => d1 * (1.0 - d1),
+        }
+    }
+
+    /// `h[i] = φ(y[i])` over a slice, vectorized for the transcendental
+    /// activations; the same bits as [`value`](Activation::value).
+    ///
+    /// ```
+    /// use hesse::nn::Activation;
+    /// let y = [-1.0, 0.0, 2.0];
+    /// let mut h = [0.0; 3];
+    /// Activation::Tanh.values(&y, &mut h);
+    /// assert_eq!(h[2], Activation::Tanh.value(2.0));
+    /// ```
+    ///
+    /// # Panics
+    /// If the slices differ in length.
+    pub fn values(self, y: &[f64], h: &mut [f64]) {
+        assert_eq!(y.len(), h.len(), "Activation::values: lengths differ");
+        // The identity and ReLU loops are legacy SSE (issue 17).
+        elementwise::zero_upper();
+        match self {
+            Activation::Identity => h.copy_from_slice(y),
+            Activation::Tanh => elementwise::apply(Function::Tanh, y, h),
+            Activation::Logistic => elementwise::apply(Function::Logistic, y, h),
+            Activation::Relu => h.iter_mut().zip(y).for_each(|(h, &y)| *h = y.max(0.0)),
+            Activation::Softplus => elementwise::apply(Function::Softplus, y, h),
+        }
+    }
+
+    /// `d[i] = φ'(y[i])` given `h = φ(y)`, over slices; the same bits as
+    /// [`d1`](Activation::d1).
+    ///
+    /// # Panics
+    /// If the slices differ in length.
+    pub fn d1s(self, y: &[f64], h: &[f64], d: &mut [f64]) {
+        assert!(
+            y.len() == d.len() && h.len() == d.len(),
+            "Activation::d1s: lengths differ"
+        );
+        match self {
+            Activation::Softplus => elementwise::apply(Function::Logistic, y, d),
+            _ => {
+                elementwise::zero_upper();
+                for ((d, &y), &h) in d.iter_mut().zip(y).zip(h) {
+                    *d = self.d1(y, h);
+                }
+            }
+        }
+    }
+
     /// Whether `φ'' ≡ 0`, so the R-operator's second-order term vanishes.
     pub fn is_piecewise_linear(self) -> bool {
         matches!(self, Activation::Identity | Activation::Relu)
@@ -120,6 +184,26 @@ mod tests {
                 let fd2 = (d1(y + e) - d1(y - e)) / (2.0 * e);
                 assert!((act.d1(y, act.value(y)) - fd1).abs() < 1e-8, "{act:?} {y}");
                 assert!((act.d2(y, act.value(y)) - fd2).abs() < 1e-8, "{act:?} {y}");
+            }
+        }
+    }
+
+    #[test]
+    fn slices_match_one_value_methods() {
+        let y: Vec<f64> = (0..1001).map(|i| (i as f64 - 500.0) * 0.0731).collect();
+        for act in Activation::ALL {
+            let mut h = vec![0.0; y.len()];
+            let mut d = vec![0.0; y.len()];
+            act.values(&y, &mut h);
+            act.d1s(&y, &h, &mut d);
+            for i in 0..y.len() {
+                assert_eq!(h[i].to_bits(), act.value(y[i]).to_bits(), "{act:?}");
+                assert_eq!(d[i].to_bits(), act.d1(y[i], h[i]).to_bits(), "{act:?}");
+                assert_eq!(
+                    act.d2_from_d1(h[i], d[i]).to_bits(),
+                    act.d2(y[i], h[i]).to_bits(),
+                    "{act:?}"
+                );
             }
         }
     }

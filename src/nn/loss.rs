@@ -20,6 +20,50 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::linalg::elementwise::{self, Function};
+
+/// Columns per block of the softmax pass (its per-column sums live on the
+/// stack).
+const COLS: usize = 64;
+/// Elements per block of the logistic cross-entropy pass.
+const ELEMS: usize = 512;
+
+/// Softmax and its cross-entropy on up to [`COLS`] columns:
+/// `pₖ = e^{oₖ − max}/z`, `ℓ = (Σt) ln z − Σₖ tₖ (oₖ − max)` with
+/// `z = Σₖ e^{oₖ − max}` (the log-sum-exp `max + ln z` with the `max`
+/// cancelled exactly instead of in rounding).
+fn softmax_block(k: usize, o: &[f64], t: &[f64], p: &mut [f64], losses: &mut [f64]) {
+    let cols = losses.len();
+    let (mut z, mut d, mut ts) = ([0.0; COLS], [0.0; COLS], [0.0; COLS]);
+    for (j, ((pc, oc), tc)) in p
+        .chunks_exact_mut(k)
+        .zip(o.chunks_exact(k))
+        .zip(t.chunks_exact(k))
+        .enumerate()
+    {
+        let max = oc.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let (mut dot, mut t_sum) = (0.0, 0.0);
+        for ((pi, &oi), &ti) in pc.iter_mut().zip(oc).zip(tc) {
+            *pi = oi - max;
+            dot += ti * *pi;
+            t_sum += ti;
+        }
+        d[j] = dot;
+        ts[j] = t_sum;
+    }
+    elementwise::apply_in_place(Function::Exp, p);
+    for (j, pc) in p.chunks_exact_mut(k).enumerate() {
+        let zj: f64 = pc.iter().sum();
+        let inv = 1.0 / zj;
+        pc.iter_mut().for_each(|pi| *pi *= inv);
+        z[j] = zj;
+    }
+    elementwise::apply_in_place(Function::Ln, &mut z[..cols]);
+    for j in 0..cols {
+        losses[j] = ts[j] * z[j] - d[j];
+    }
+}
+
 /// A loss `ℓ(o, t)` on the output `o ∈ ℝᵏ` of the network for one example
 /// with target `t ∈ ℝᵏ`. The objective is the mean over the examples of a
 /// batch.
@@ -45,70 +89,61 @@ impl Loss {
     ];
 
     /// Computes `p = p(o)` column by column (`o` and `p` are `k × B`) and
-    /// writes each column's loss `ℓ(o, t)` into `losses` (length `B`).
+    /// writes each column's loss `ℓ(o, t)` into `losses` (length `B`; `o`
+    /// and `t` may be longer than `p`, the rest is ignored).
+    ///
+    /// The exponentials and logarithms run through the vectorized kernels of
+    /// [`crate::linalg::elementwise`] on blocks of columns (issue 17).
     pub(crate) fn forward(self, k: usize, o: &[f64], t: &[f64], p: &mut [f64], losses: &mut [f64]) {
-        for (((pc, oc), tc), lc) in p
-            .chunks_exact_mut(k)
-            .zip(o.chunks_exact(k))
-            .zip(t.chunks_exact(k))
-            .zip(losses.iter_mut())
-        {
-            *lc = self.forward_column(pc, oc, tc);
-        }
-    }
-
-    /// One column of [`forward`](Loss::forward).
-    fn forward_column(self, p: &mut [f64], o: &[f64], t: &[f64]) -> f64 {
-        let k = o.len();
-        let mut sum = 0.0;
+        let n = p.len();
+        let (o, t) = (&o[..n], &t[..n]);
         match self {
             Loss::MeanSquaredError => {
-                for ((pi, &oi), &ti) in p.iter_mut().zip(o).zip(t) {
-                    *pi = oi;
-                    sum += 0.5 * (oi - ti) * (oi - ti);
-                }
-            }
-            Loss::SoftmaxCrossEntropy => {
-                for ((pc, oc), tc) in p
+                for (((pc, oc), tc), lc) in p
                     .chunks_exact_mut(k)
                     .zip(o.chunks_exact(k))
                     .zip(t.chunks_exact(k))
+                    .zip(losses.iter_mut())
                 {
-                    let max = oc.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                    let mut z = 0.0;
-                    for (pi, &oi) in pc.iter_mut().zip(oc) {
-                        *pi = (oi - max).exp();
-                        z += *pi;
-                    }
-                    let lse = max + z.ln();
-                    let inv = 1.0 / z;
-                    let mut t_sum = 0.0;
-                    let mut t_dot_o = 0.0;
+                    let mut sum = 0.0;
                     for ((pi, &oi), &ti) in pc.iter_mut().zip(oc).zip(tc) {
-                        *pi *= inv;
-                        t_sum += ti;
-                        t_dot_o += ti * oi;
+                        *pi = oi;
+                        sum += 0.5 * (oi - ti) * (oi - ti);
                     }
-                    sum += t_sum * lse - t_dot_o;
+                    *lc = sum;
+                }
+            }
+            Loss::SoftmaxCrossEntropy => {
+                for (((pg, og), tg), lg) in p
+                    .chunks_mut(COLS * k)
+                    .zip(o.chunks(COLS * k))
+                    .zip(t.chunks(COLS * k))
+                    .zip(losses.chunks_mut(COLS))
+                {
+                    softmax_block(k, og, tg, pg, lg);
                 }
             }
             Loss::LogisticCrossEntropy => {
-                for ((pi, &oi), &ti) in p.iter_mut().zip(o).zip(t) {
-                    // One exp serves both: e = e^{−|o|}, σ(o) = 1/(1 + e) or
-                    // e/(1 + e), softplus(o) = max(o, 0) + ln(1 + e).
-                    let e = (-oi.abs()).exp();
-                    *pi = if oi >= 0.0 {
-                        1.0 / (1.0 + e)
-                    } else {
-                        e / (1.0 + e)
-                    };
-                    sum += oi.max(0.0) + e.ln_1p() - ti * oi;
+                losses[..n / k].fill(0.0);
+                let mut sp = [0.0; ELEMS];
+                for (b, ((pb, ob), tb)) in p
+                    .chunks_mut(ELEMS)
+                    .zip(o.chunks(ELEMS))
+                    .zip(t.chunks(ELEMS))
+                    .enumerate()
+                {
+                    // σ(o) and softplus(o) = max(o, 0) + ln(1 + e^{−|o|});
+                    // ℓ = Σₖ softplus(oₖ) − tₖ oₖ.
+                    let sp = &mut sp[..ob.len()];
+                    elementwise::apply(Function::Logistic, ob, pb);
+                    elementwise::apply(Function::Softplus, ob, sp);
+                    for (i, ((&s, &oi), &ti)) in sp.iter().zip(ob).zip(tb).enumerate() {
+                        losses[(b * ELEMS + i) / k] += s - ti * oi;
+                    }
                 }
             }
         }
-        sum
     }
-
     /// `g = scale · ∂ℓ/∂o` from `p = p(o)` and the targets.
     pub(crate) fn gradient(self, k: usize, p: &[f64], t: &[f64], scale: f64, g: &mut [f64]) {
         match self {

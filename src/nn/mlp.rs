@@ -54,7 +54,7 @@ use serde::{Deserialize, Serialize};
 
 use super::batchnorm::{self, BatchNormStats};
 use super::{Activation, Dataset, Loss, NnError};
-use crate::linalg::par;
+use crate::linalg::{elementwise, par};
 use crate::problem::{GaussNewtonVec, Gradient, HessVec, Objective};
 
 /// One fully connected layer: its width (number of units) and what it does
@@ -480,9 +480,8 @@ impl Mlp {
             } else {
                 add_bias(&mut y, self.bias(params, l));
             }
-            for v in y.iter_mut() {
-                *v = layer.activation.value(*v);
-            }
+            let z = y.clone();
+            layer.activation.values(&z, &mut y);
             if layer.skip {
                 for (v, &p) in y.iter_mut().zip(&a) {
                     *v += p;
@@ -548,6 +547,10 @@ fn gemm(
     };
     let par = small_par(m * n * lhs.ncols());
     faer::linalg::matmul::matmul(dst, accum, lhs, rhs, 1.0, par);
+    // faer returns with the upper halves of the vector registers dirty; the
+    // scalar (legacy-SSE) loops after it would pay for that on every
+    // instruction on Intel CPUs (issue 17). Workers: see `par_cols`.
+    elementwise::zero_upper();
 }
 
 /// faer's parallelism for a product of `flops` multiply-adds: sequential
@@ -570,9 +573,11 @@ const TASK: usize = 1 << 15;
 fn par_cols(n: usize, out: &mut [f64], f: impl Fn(usize, &mut [f64]) + Sync + Send) {
     let block = n * (TASK / n).max(1);
     if out.len() > block && !matches!(par(), faer::Par::Seq) {
-        out.par_chunks_mut(block)
-            .enumerate()
-            .for_each(|(i, c)| f(i * block, c));
+        out.par_chunks_mut(block).enumerate().for_each(|(i, c)| {
+            // The worker may come from a faer product (issue 17).
+            elementwise::zero_upper();
+            f(i * block, c)
+        });
     } else {
         f(0, out);
     }
@@ -960,11 +965,7 @@ impl<'a> MlpProblem<'a> {
             }
             let act = layer.activation;
             let y = &cur.y;
-            par_cols(m, &mut cur.h, |s, hc| {
-                for (h, &y) in hc.iter_mut().zip(&y[s..]) {
-                    *h = act.value(y);
-                }
-            });
+            par_cols(m, &mut cur.h, |s, hc| act.values(&y[s..s + hc.len()], hc));
             if layer.skip {
                 let h = &cur.h;
                 par_cols(m, &mut cur.a, |s, ac| {
@@ -984,6 +985,7 @@ impl<'a> MlpProblem<'a> {
                 .zip(col_loss.par_chunks_mut(block))
                 .enumerate()
                 .for_each(|(i, (pc, lc))| {
+                    elementwise::zero_upper();
                     let s = i * block * k;
                     loss.forward(k, &o[s..], &targets[s..], pc, lc);
                 });
@@ -1034,8 +1036,10 @@ impl<'a> MlpProblem<'a> {
             };
             let (y, h) = (&cur.y, &cur.h);
             par_cols(m, dy, |s, dyc| {
-                for (((d, &a), &y), &h) in dyc.iter_mut().zip(&da[s..]).zip(&y[s..]).zip(&h[s..]) {
-                    *d = a * act.d1(y, h);
+                let e = s + dyc.len();
+                act.d1s(&y[s..e], &h[s..e], dyc);
+                for (d, &a) in dyc.iter_mut().zip(&da[s..e]) {
+                    *d *= a;
                 }
             });
             let dz: &[f64] = if let Some(g) = mlp.gamma_range(l) {
@@ -1215,9 +1219,10 @@ impl<'a> MlpProblem<'a> {
             let act = layer.activation;
             let (ry, y, h) = (&cur.ry, &cur.y, &cur.h);
             par_cols(m, &mut cur.rh, |s, rhc| {
-                for (((rh, &ry), &y), &h) in rhc.iter_mut().zip(&ry[s..]).zip(&y[s..]).zip(&h[s..])
-                {
-                    *rh = act.d1(y, h) * ry;
+                let e = s + rhc.len();
+                act.d1s(&y[s..e], &h[s..e], rhc);
+                for (rh, &ry) in rhc.iter_mut().zip(&ry[s..e]) {
+                    *rh *= ry;
                 }
             });
             if layer.skip {
@@ -1291,11 +1296,13 @@ impl<'a> MlpProblem<'a> {
             // R dy = R da ⊙ φ'(y) + da ⊙ φ''(y) ⊙ R y
             let (y, h, rda, da, ry) = (&cur.y, &cur.h, &cur.rda, &cur.da, &cur.ry);
             par_cols(m, &mut cur.rdy, |s, rdyc| {
+                let e = s + rdyc.len();
+                act.d1s(&y[s..e], &h[s..e], rdyc);
                 for (i, rdy) in (s..).zip(rdyc.iter_mut()) {
-                    let (y, h) = (y[i], h[i]);
-                    let mut r = rda[i] * act.d1(y, h);
+                    let d1 = *rdy;
+                    let mut r = rda[i] * d1;
                     if !act.is_piecewise_linear() {
-                        r += da[i] * act.d2(y, h) * ry[i];
+                        r += da[i] * act.d2_from_d1(h[i], d1) * ry[i];
                     }
                     *rdy = r;
                 }
@@ -1788,6 +1795,7 @@ impl MlpProblem<'_> {
                     inv_b,
                     small_par(k * k * b),
                 );
+                elementwise::zero_upper();
             }
             let mut mean = vec![0.0; k];
             row_sum(k, b, input, &mut mean);
@@ -1817,6 +1825,7 @@ impl MlpProblem<'_> {
                     inv_b,
                     small_par(m * m * b),
                 );
+                elementwise::zero_upper();
             }
         }
         Ok(factors)

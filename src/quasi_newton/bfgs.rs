@@ -72,6 +72,7 @@ pub struct Bfgs<L = MoreThuente, I = UnitLengthFirstStep> {
     initial_step: I,
     initial_scaling: bool,
     guard: CurvatureGuard,
+    #[serde(with = "crate::solver::float_serde")]
     curvature_eps: f64,
     /// `H_k`, `n × n`, column-major, both triangles stored (exactly symmetric).
     #[serde(with = "float_serde::vec")]

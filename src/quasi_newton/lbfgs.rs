@@ -125,6 +125,7 @@ pub struct Lbfgs<L = MoreThuente, I = UnitLengthFirstStep> {
     form: LbfgsForm,
     initial_scaling: bool,
     guard: CurvatureGuard,
+    #[serde(with = "crate::solver::float_serde")]
     curvature_eps: f64,
     history: History,
     #[serde(skip)]

@@ -215,9 +215,22 @@ impl Backup {
 }
 
 /// Evaluations in a row, each lower than the one before by a growing
-/// amount, in an iteration whose line search then failed, that make it
-/// [`Termination::Unbounded`] rather than a line-search failure.
+/// amount, that end an iteration whose line search failed and make it
+/// [`Termination::Unbounded`] rather than a line-search failure, if the last
+/// of them also lies [`UNBOUNDED_DROP`] below `f_k`.
 const UNBOUNDED_DESCENT_RUN: u32 = 5;
+
+/// How far below `f_k` the failed search's last value must lie, in units of
+/// `max(1, |f_k|)`, for [`UNBOUNDED_DESCENT_RUN`] to apply: a search whose
+/// budget ran out while it extrapolated toward a distant but finite minimum
+/// (MGH's Bard and Gaussian from 100× their starts with CG-FR, whose `f ≥ 0`)
+/// stays a line-search failure.
+const UNBOUNDED_DROP: f64 = 1e6;
+
+/// Whether a failed search's evaluations read as `f` falling without bound.
+fn extrapolated_without_bound((run, last): (u32, f64), f_k: f64) -> bool {
+    run >= UNBOUNDED_DESCENT_RUN && last <= f_k - UNBOUNDED_DROP * f_k.abs().max(1.0)
+}
 
 /// `x_k` is within rounding of `x_{k−1}` in every coordinate, and `f_k` not
 /// below `f_{k−1}` beyond rounding (the rule of [`Stop::no_progress_iters`]).
@@ -317,7 +330,9 @@ where
         })
     }
 
-    /// Calls `observer` after every iteration; it may stop the run.
+    /// Calls `observer` after every completed iteration, the last one
+    /// included; it may stop the run (a stop asked on the iteration that ends
+    /// the run anyway leaves that run's own termination).
     #[must_use]
     pub fn with_observer(mut self, observer: impl FnMut(&State) -> Control + 'p) -> Self {
         self.observer = Some(Box::new(observer));
@@ -361,7 +376,7 @@ where
             // A line search that failed after extrapolating with ever larger
             // decreases in f: the objective appears unbounded below.
             let t = if t == Termination::LineSearchFailed
-                && self.problem.descent_run() >= UNBOUNDED_DESCENT_RUN
+                && extrapolated_without_bound(self.problem.descent_run(), f_before)
             {
                 Termination::Unbounded
             } else {
@@ -372,9 +387,11 @@ where
         }
         self.complete_iteration(f_before);
         self.finished = self.iteration_tests();
-        if self.finished.is_none()
-            && let Some(obs) = &mut self.observer
+        // The observer sees every completed iteration, the one that ends the
+        // run included (a progress bar or an epoch log must not miss the last).
+        if let Some(obs) = &mut self.observer
             && obs(&self.state) == Control::Stop
+            && self.finished.is_none()
         {
             self.finished = Some(Termination::UserStop);
         }

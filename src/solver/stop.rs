@@ -37,9 +37,9 @@ use super::error::{Error, check_nonneg};
 /// at most one call (one `value_grad`: two counts) past `max_evals`. A value
 /// `f ≤ f_lower` (default `−1e20`) or `f = −∞` ends the run with
 /// [`Termination::Unbounded`], as does an iteration whose line search failed
-/// after at least five trial values each lower than the one before by a
-/// growing amount (a search extrapolating along a direction on which `f`
-/// falls without bound).
+/// with its last five or more trial values each lower than the one before by
+/// a growing amount, the last at least `1e6 max(1, |f_k|)` below `f_k` (a
+/// search extrapolating along a direction on which `f` falls without bound).
 ///
 /// The gradient test is also made at the start, so a start that is already
 /// stationary ends after zero iterations.
@@ -49,16 +49,22 @@ use super::error::{Error, check_nonneg};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Stop {
     /// Absolute gradient tolerance on the ∞-norm. Default `1e-8` (Optim.jl).
+    #[serde(with = "crate::solver::float_serde")]
     pub g_abs: f64,
     /// Gradient tolerance relative to `‖g_0‖∞`. Default `0` (off).
+    #[serde(with = "crate::solver::float_serde")]
     pub g_rel: f64,
     /// Absolute tolerance on `|f_{k−1} − f_k|`. Default `0`.
+    #[serde(with = "crate::solver::float_serde")]
     pub f_abs: f64,
     /// Relative tolerance on `|f_{k−1} − f_k| / |f_k|`. Default `0`.
+    #[serde(with = "crate::solver::float_serde")]
     pub f_rel: f64,
     /// Absolute tolerance on `‖x_k − x_{k−1}‖∞`. Default `0`.
+    #[serde(with = "crate::solver::float_serde")]
     pub x_abs: f64,
     /// Relative tolerance on `‖x_k − x_{k−1}‖∞ / ‖x_k‖∞`. Default `0`.
+    #[serde(with = "crate::solver::float_serde")]
     pub x_rel: f64,
     /// Iteration limit. Default `1000` (Optim.jl).
     pub max_iter: u64,

@@ -39,11 +39,13 @@ pub enum Termination {
     /// The run stopped moving at the rounding level of `f`: no decrease in `f`
     /// and a negligible step over several iterations, or a zero step from the
     /// line search or trust region. Not convergence: the gradient tolerance
-    /// may be unreachable in floating point at this point.
+    /// may be unreachable in floating point at this point. The rule and its
+    /// default (5 iterations) are [`Stop::no_progress_iters`](crate::solver::Stop::no_progress_iters)'s.
     NoProgress,
-    /// `f` appears unbounded below: it fell below the unboundedness threshold,
-    /// reached −∞, or the line search extrapolated without bound while `f` kept
-    /// decreasing.
+    /// `f` appears unbounded below: it fell to the unboundedness threshold
+    /// [`Stop::f_lower`](crate::solver::Stop::f_lower) (default `−1e20`),
+    /// reached −∞, or the line search failed after extrapolating with ever
+    /// larger decreases in `f`. The last iterate is the last complete one.
     Unbounded,
 }
 

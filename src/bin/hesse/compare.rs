@@ -411,7 +411,7 @@ struct Output {
 pub enum CompareError {
     #[error("invalid option --gtol {0}: must be finite and >= 0")]
     Gtol(f64),
-    #[error("invalid option --time-limit {0}: must be finite and > 0 (seconds)")]
+    #[error("invalid option --time-limit {0}: must be a number of seconds > 0 and < 1e9")]
     TimeLimit(f64),
     #[error("unknown suite '{0}' (known: default, mgh, bounds, quick)")]
     Suite(String),
@@ -445,7 +445,8 @@ pub fn run(args: &CompareArgs) -> Result<String, CompareError> {
     if !(args.gtol.is_finite() && args.gtol >= 0.0) {
         return Err(CompareError::Gtol(args.gtol));
     }
-    if !(args.time_limit.is_finite() && args.time_limit > 0.0) {
+    // Below 1e9 s (31 years): `Duration::from_secs_f64` panics past u64 seconds.
+    if !(args.time_limit.is_finite() && args.time_limit > 0.0 && args.time_limit < 1e9) {
         return Err(CompareError::TimeLimit(args.time_limit));
     }
     let mut cases = suite(&args.suite)?;

@@ -150,7 +150,7 @@ pub enum MinimizeError {
     NoVariables,
     #[error("invalid option --{0} {1}: must be finite and >= 0")]
     Tolerance(&'static str, f64),
-    #[error("invalid option --time-limit {0}: must be finite and > 0 (seconds)")]
+    #[error("invalid option --time-limit {0}: must be a number of seconds > 0 and < 1e9")]
     TimeLimit(f64),
     #[error("invalid option --max-evals 0: must be at least 1")]
     MaxEvals,

@@ -1,0 +1,683 @@
+"""hesse: smooth numerical optimization centred on second-order methods, with
+scipy.optimize's calling conventions.
+
+    import hesse
+    res = hesse.minimize(fun, x0, jac=grad, method="bfgs")
+    popt, pcov = hesse.curve_fit(model, xdata, ydata, p0)
+
+The solvers are hesse's Rust implementations (see the repository's README);
+this module parses scipy's arguments, calls them, and returns
+``OptimizeResult`` objects (``scipy.optimize.OptimizeResult`` when scipy is
+installed, else a dict with attribute access that prints the same way).
+
+Methods of :func:`minimize` (case-insensitive):
+
+========================  ====================================================
+hesse name                what it is, and scipy's name that maps onto it
+========================  ====================================================
+``gd``                    gradient descent, Armijo backtracking
+``bfgs``                  BFGS, More-Thuente line search (scipy ``'BFGS'``)
+``lbfgs``                 L-BFGS, memory ``options['memory']`` (default 10)
+                          (scipy ``'L-BFGS-B'`` without bounds)
+``cg-fr``, ``cg-pr``,     nonlinear CG with the named beta; ``cg-pr+`` is
+``cg-pr+``, ``cg-hs``,    scipy's ``'CG'`` (Polak-Ribiere truncated at 0)
+``cg-dy``, ``cg-hz``
+``newton``                Newton, modified Cholesky, backtracking
+``newton-tr``             Newton trust region, exact subproblem (More-Sorensen)
+                          (scipy ``'trust-exact'``)
+``newton-cg``             truncated Newton, line search (scipy ``'Newton-CG'``)
+``newton-cg-tr``          Steihaug-CG trust region (scipy ``'trust-ncg'``)
+``saddle-free-newton``    -(|H| + delta I)^-1 g (Dauphin et al. 2014)
+``lbfgsb``                L-BFGS-B in a box (Byrd, Lu, Nocedal & Zhu 1995)
+                          (scipy ``'L-BFGS-B'`` with bounds; the default
+                          with bounds, as scipy's)
+``tron``                  TRON, trust-region Newton-CG in a box (Lin & More
+                          1999), on Hessian-vector products
+========================  ====================================================
+
+Derivatives:
+
+* ``jac=True``: ``fun`` returns ``(f, g)``; ``jac=callable``: ``jac(x, *args)``
+  returns ``g``.
+* ``jac=None`` (or ``'3-point'``): central differences of ``fun``, step
+  ``eps**(1/3) * max(1, |x_i|)`` (Nocedal & Wright (8.9)), ``2n + 1`` calls of
+  ``fun`` per gradient, all counted in ``nfev``; ``'2-point'``: forward
+  differences, step ``sqrt(eps) * max(1, |x_i|)``, ``n + 1`` calls. Accepted by
+  ``gd``, ``bfgs``, ``lbfgs`` and the ``cg-*`` methods; the Newton family
+  (``newton*``, ``saddle-free-newton``) needs an exact gradient and raises
+  ``ValueError`` without one (as scipy's Newton-CG does).
+* Newton family: ``hess(x, *args)`` returns the dense ``(n, n)`` Hessian,
+  ``hessp(x, p, *args)`` the product ``H p``. With only ``hessp``, a dense
+  Hessian is assembled from ``n`` products; with only ``hess``, products are
+  ``hess(x) @ p``; with neither, central differences of the gradient
+  (``2n`` gradients per Hessian, 2 per product), an approximation.
+
+Status codes (``res.status``; ``res.termination`` is hesse's own name):
+
+===  =======================================================================
+0    converged: ``gradient_tolerance``, ``function_tolerance``,
+     ``step_tolerance``
+1    a limit: ``max_iterations``, ``max_evaluations``, ``time_limit``
+2    no further progress possible: ``line_search_failed``,
+     ``not_descent_direction``, ``trust_region_too_small``, ``no_progress``,
+     ``linear_algebra_failure`` (scipy's "precision loss")
+3    ``non_finite_value`` (scipy's "NaN result encountered")
+4    ``unbounded``: f appears unbounded below
+99   ``user_stop``: the callback returned True or raised StopIteration
+===  =======================================================================
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import numbers
+
+import numpy as np
+
+from . import _hesse
+
+__all__ = [
+    "minimize",
+    "least_squares",
+    "curve_fit",
+    "OptimizeResult",
+    "Bounds",
+    "METHODS",
+    "STATUS",
+]
+
+try:  # pragma: no cover - exercised by whichever environment runs the tests
+    from scipy.optimize import OptimizeResult as _Base
+except ImportError:  # pragma: no cover
+    _Base = None
+
+if _Base is None:  # pragma: no cover
+
+    class OptimizeResult(dict):
+        """The result of an optimization: a dict with attribute access, printed
+        like scipy.optimize.OptimizeResult."""
+
+        def __getattr__(self, name):
+            try:
+                return self[name]
+            except KeyError as e:
+                raise AttributeError(name) from e
+
+        __setattr__ = dict.__setitem__
+        __delattr__ = dict.__delitem__
+
+        def __repr__(self):
+            if not self:
+                return self.__class__.__name__ + "()"
+            width = max(map(len, self.keys())) + 1
+            return "\n".join(
+                k.rjust(width) + ": " + repr(v).replace("\n", "\n" + " " * (width + 2))
+                for k, v in sorted(self.items())
+            )
+
+        def __dir__(self):
+            return list(self.keys())
+
+else:
+
+    class OptimizeResult(_Base):
+        """scipy.optimize.OptimizeResult, with hesse's extra fields
+        ``termination`` and ``hv_evals``."""
+
+
+#: The methods of :func:`minimize` by hesse's names (``hesse minimize``'s).
+METHODS = tuple(_hesse.methods())
+
+#: The methods of METHODS that take bounds.
+BOUNDED_METHODS = tuple(_hesse.bounded_methods())
+
+#: scipy's names (lower-cased) and the hesse method each maps onto.
+SCIPY_METHODS = {
+    "bfgs": "bfgs",
+    "l-bfgs-b": "lbfgs",
+    "cg": "cg-pr+",
+    "newton-cg": "newton-cg",
+    "trust-ncg": "newton-cg-tr",
+    "trust-exact": "newton-tr",
+}
+
+_NEEDS_GRADIENT = {
+    "newton",
+    "newton-tr",
+    "newton-cg",
+    "newton-cg-tr",
+    "saddle-free-newton",
+    "tron",
+}
+
+#: ``status`` for each termination (see the module docstring).
+STATUS = {
+    "gradient_tolerance": 0,
+    "function_tolerance": 0,
+    "step_tolerance": 0,
+    "max_iterations": 1,
+    "max_evaluations": 1,
+    "time_limit": 1,
+    "line_search_failed": 2,
+    "not_descent_direction": 2,
+    "trust_region_too_small": 2,
+    "no_progress": 2,
+    "linear_algebra_failure": 2,
+    "non_finite_value": 3,
+    "unbounded": 4,
+    "user_stop": 99,
+}
+
+#: Options of :func:`minimize`: the accepted key and the hesse option it sets.
+#: scipy's keys: ``maxiter``, ``gtol``, ``ftol``, ``xtol``, ``maxfun``,
+#: ``maxfev``, ``maxcor``, ``disp``; hesse's own: the rest.
+_OPTION_KEYS = {
+    # scipy
+    "maxiter": "max_iter",
+    "gtol": "gtol",
+    "ftol": "ftol",
+    "xtol": "xtol",
+    "maxfun": "max_evals",
+    "maxfev": "max_evals",
+    "maxcor": "memory",
+    "disp": None,
+    # hesse
+    "max_iter": "max_iter",
+    "max_evals": "max_evals",
+    "gtol_rel": "gtol_rel",
+    "ftol_abs": "ftol_abs",
+    "xtol_abs": "xtol_abs",
+    "time_limit": "time_limit",
+    "memory": "memory",
+}
+_INT_OPTIONS = {"max_iter", "max_evals", "memory"}
+
+
+class Bounds:
+    """Box bounds ``lb <= x <= ub`` (either side may be infinite), as
+    scipy.optimize.Bounds; scipy's own ``Bounds`` objects are accepted too."""
+
+    def __init__(self, lb=-np.inf, ub=np.inf, keep_feasible=False):
+        self.lb = lb
+        self.ub = ub
+        self.keep_feasible = keep_feasible
+
+    def __repr__(self):
+        return f"Bounds({self.lb!r}, {self.ub!r})"
+
+
+def _as_x0(x0, name="x0"):
+    """``x0`` as a 1-d float64 array (a list or a 0-d scalar accepted)."""
+    try:
+        arr = np.asarray(x0)
+    except Exception as e:  # ragged lists and the like
+        raise ValueError(f"{name} must be a 1-d array of real numbers: {e}") from None
+    if arr.dtype.kind == "c":
+        raise ValueError(f"{name} is complex ({arr.dtype}); hesse minimizes over real numbers")
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    arr = np.atleast_1d(arr).astype(np.float64)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-d, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty: the problem has no variables")
+    bad = np.flatnonzero(~np.isfinite(arr))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"{name}[{i}] = {arr[i]} is not finite")
+    return arr
+
+
+def parse_bounds(bounds, n):
+    """``(lb, ub)`` float arrays of length ``n`` from scipy's ``Bounds`` object
+    (or ours) or a sequence of ``n`` pairs ``(lo, hi)`` with ``None`` for an
+    infinite side. Raises ValueError for a wrong count, a NaN, or ``lo > hi``."""
+    if hasattr(bounds, "lb") and hasattr(bounds, "ub"):
+        lb = np.asarray(bounds.lb, dtype=float)
+        ub = np.asarray(bounds.ub, dtype=float)
+        # A scalar (or scipy's 1-element array) applies to every variable.
+        lb = np.full(n, float(lb.ravel()[0])) if lb.size == 1 else lb
+        ub = np.full(n, float(ub.ravel()[0])) if ub.size == 1 else ub
+    else:
+        pairs = list(bounds)
+        if len(pairs) != n:
+            raise ValueError(f"bounds has {len(pairs)} pairs, x0 has {n} entries")
+        lb = np.empty(n)
+        ub = np.empty(n)
+        for i, pair in enumerate(pairs):
+            try:
+                lo, hi = pair
+            except (TypeError, ValueError):
+                raise ValueError(f"bounds[{i}] = {pair!r} is not a pair (lo, hi)") from None
+            lb[i] = -np.inf if lo is None else float(lo)
+            ub[i] = np.inf if hi is None else float(hi)
+    if lb.shape != (n,) or ub.shape != (n,):
+        raise ValueError(f"bounds: lb has shape {lb.shape} and ub {ub.shape}, x0 has {n} entries")
+    if np.isnan(lb).any() or np.isnan(ub).any():
+        raise ValueError("bounds contain NaN")
+    bad = np.flatnonzero(lb > ub)
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"bounds[{i}]: lower {lb[i]} > upper {ub[i]}")
+    return lb, ub
+
+
+def _options(options, tol):
+    out = {}
+    disp = False
+    if tol is not None:
+        out["gtol"] = float(tol)
+    for key, value in (options or {}).items():
+        if key not in _OPTION_KEYS:
+            accepted = ", ".join(sorted(_OPTION_KEYS))
+            raise ValueError(f"unknown option {key!r}; accepted: {accepted}")
+        name = _OPTION_KEYS[key]
+        if name is None:
+            disp = bool(value)
+            continue
+        if name in _INT_OPTIONS:
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < (1 if name == "memory" else 0):
+                raise ValueError(f"option {key} = {value!r} must be a non-negative integer" + (" >= 1" if name == "memory" else ""))
+            out[name] = int(value)
+        else:
+            v = float(value)
+            if not (math.isfinite(v) and v >= 0):
+                raise ValueError(f"option {key} = {value!r} must be finite and >= 0")
+            if key == "ftol":
+                # scipy's ftol (L-BFGS-B's factr * eps): relative change of f,
+                # measured against max(|f|, 1): both the relative and the
+                # absolute f test.
+                out["ftol_abs"] = v
+            out[name] = v
+    return out, disp
+
+
+def _method(method, bounds):
+    if method is None:
+        return "lbfgsb" if bounds is not None else "bfgs"
+    if not isinstance(method, str):
+        raise TypeError(f"method must be a string, got {type(method).__name__}")
+    m = method.lower()
+    if m == "l-bfgs-b" and bounds is not None:
+        return "lbfgsb"
+    m = SCIPY_METHODS.get(m, m)
+    if m not in METHODS:
+        known = ", ".join(list(METHODS) + sorted(set(SCIPY_METHODS) - set(METHODS)))
+        raise ValueError(f"unknown method {method!r}; known: {known}")
+    return m
+
+
+def _callback(callback):
+    """The callback as the core calls it, ``cb(x, f, nit) -> bool`` (True stops)."""
+    if callback is None:
+        return None
+    try:
+        params = inspect.signature(callback).parameters
+        new_style = set(params) == {"intermediate_result"}
+    except (TypeError, ValueError):
+        new_style = False
+
+    def cb(x, f, nit):
+        try:
+            if new_style:
+                out = callback(intermediate_result=OptimizeResult(x=x, fun=f, nit=nit))
+            else:
+                out = callback(x)
+        except StopIteration:
+            return True
+        return bool(out)
+
+    return cb
+
+
+def _finish(d, disp=False):
+    res = OptimizeResult(d)
+    res["status"] = STATUS.get(res["termination"], 2)
+    if disp:
+        print(f"hesse {res['method']}: {res['message']}")
+        print(f"         Current function value: {res['fun']:.6g}")
+        print(f"         Iterations: {res['nit']}")
+        print(f"         Function evaluations: {res['nfev']}")
+        print(f"         Gradient evaluations: {res['njev']}")
+    return res
+
+
+def minimize(
+    fun,
+    x0,
+    args=(),
+    method=None,
+    jac=None,
+    hess=None,
+    hessp=None,
+    bounds=None,
+    constraints=(),
+    tol=None,
+    callback=None,
+    options=None,
+):
+    """Minimize ``fun(x, *args)`` over ``x`` from ``x0``, with
+    scipy.optimize.minimize's arguments and meanings.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(x, *args) -> float`` (or ``(float, ndarray)`` with ``jac=True``).
+        ``x`` is a fresh float64 array of shape ``(n,)`` on each call.
+    x0 : array_like, shape (n,)
+        The start: a list, array or scalar of real numbers, all finite.
+    args : tuple
+        Extra arguments passed to ``fun``, ``jac``, ``hess``, ``hessp``.
+    method : str, optional
+        A hesse method (``hesse.METHODS``) or a scipy name that maps onto one
+        (``'BFGS'``, ``'L-BFGS-B'``, ``'CG'``, ``'Newton-CG'``,
+        ``'trust-ncg'``, ``'trust-exact'``); case-insensitive. Default
+        ``'bfgs'``, as scipy's default without bounds.
+    jac : callable, bool, '2-point', '3-point' or None
+        The gradient: see the module docstring for finite differences.
+    hess, hessp : callable, optional
+        Hessian ``hess(x, *args) -> (n, n)`` or product
+        ``hessp(x, p, *args) -> (n,)``, for the Newton family.
+    bounds : scipy.optimize.Bounds or sequence of (lo, hi), optional
+        Box bounds (``None`` or +-inf for an open side), taken by ``lbfgsb``
+        and ``tron`` (``hesse.BOUNDED_METHODS``); any other method raises
+        ValueError. Every point hesse evaluates, finite-difference probes
+        included (one-sided next to a bound), lies inside the box; a start
+        outside is projected onto it (``res.projected_start``).
+        ``res.active`` lists ``(index, 'lower' | 'upper')`` of the bounds
+        active at ``x``.
+    tol : float, optional
+        Sets ``gtol`` (the gradient inf-norm tolerance).
+    callback : callable, optional
+        ``callback(xk)`` or ``callback(intermediate_result=OptimizeResult)``
+        after each iteration; returning True or raising StopIteration stops
+        the run (``termination='user_stop'``, status 99).
+    options : dict, optional
+        scipy's keys ``maxiter``, ``gtol`` (inf-norm of the gradient),
+        ``ftol`` (relative change of f, against ``max(|f|, 1)``), ``xtol``
+        (relative step ``|dx|_inf / |x|_inf``), ``maxfun``/``maxfev`` (limit
+        on the total of f, g, H and Hv evaluations), ``maxcor`` (L-BFGS
+        memory), ``disp``; hesse's ``max_iter``, ``max_evals``, ``gtol_rel``,
+        ``ftol_abs``, ``xtol_abs``, ``time_limit`` (seconds), ``memory``.
+        hesse's defaults: ``gtol = 1e-8``, ``max_iter = 1000``, other tests
+        off. An unknown key raises ValueError listing the accepted ones.
+
+    Returns
+    -------
+    OptimizeResult
+        ``x, fun, jac, nit, nfev, njev, nhev, status, success, message``, and
+        hesse's ``termination`` (snake_case reason), ``hv_evals``
+        (Hessian-vector products), ``grad_norm``, ``method``, ``seconds``.
+        ``nfev`` counts calls of ``fun`` (finite differences included),
+        ``njev`` gradients, ``nhev`` Hessians.
+
+    Raises
+    ------
+    ValueError
+        Bad input: shapes, a non-finite ``x0``, unknown method or option,
+        missing derivatives, bounds.
+    Exception
+        Whatever ``fun``, ``jac``, ``hess``, ``hessp`` or ``callback``
+        raised (the run stops at once), and KeyboardInterrupt on Ctrl-C.
+    """
+    if not callable(fun):
+        raise TypeError("fun must be callable")
+    x0 = _as_x0(x0)
+    n = x0.size
+    if constraints:
+        raise ValueError("hesse takes no general constraints (only bounds)")
+    m = _method(method, bounds)
+    lower = upper = None
+    if bounds is not None:
+        lower, upper = parse_bounds(bounds, n)
+        if m not in BOUNDED_METHODS:
+            if not BOUNDED_METHODS:
+                raise ValueError(
+                    f"bounds are not supported by method {m!r}: no bounded method "
+                    "(L-BFGS-B, TRON) is available in this build of hesse yet"
+                )
+            raise ValueError(
+                f"method {m!r} does not take bounds; methods that do: {', '.join(BOUNDED_METHODS)}"
+            )
+    if not isinstance(args, tuple):
+        args = (args,)
+    opts, disp = _options(options, tol)
+    jac_callable = None
+    if jac is True:
+        jac_mode = "fun"
+    elif callable(jac):
+        jac_mode, jac_callable = "callable", jac
+    elif jac is None or jac is False or (isinstance(jac, str) and jac == "3-point"):
+        jac_mode = "3-point"
+    elif isinstance(jac, str) and jac == "2-point":
+        jac_mode = "2-point"
+    else:
+        raise ValueError(f"jac must be True, a callable, '2-point', '3-point' or None, got {jac!r}")
+    if jac_mode in ("2-point", "3-point") and m in _NEEDS_GRADIENT:
+        raise ValueError(
+            f"method {m!r} needs the gradient: pass jac=callable or jac=True "
+            "(finite-difference gradients are accepted by gd, bfgs, lbfgs and cg-*)"
+        )
+    for name, h in (("hess", hess), ("hessp", hessp)):
+        if h is not None and not callable(h):
+            raise ValueError(f"{name} must be callable (finite-difference strategies are the default when it is None)")
+    d = _hesse.minimize(
+        fun,
+        x0,
+        args,
+        m,
+        jac_mode,
+        jac_callable,
+        hess,
+        hessp,
+        opts,
+        _callback(callback),
+        lower,
+        upper,
+    )
+    return _finish(d, disp)
+
+
+_LOSSES = ("linear", "soft_l1", "huber", "cauchy", "arctan")
+
+
+def _check_no_bounds(bounds, n, what):
+    if bounds is None:
+        return
+    try:
+        lb, ub = bounds.lb, bounds.ub
+    except AttributeError:
+        try:
+            lb, ub = bounds
+        except (TypeError, ValueError):
+            raise ValueError(f"{what}: bounds must be a pair (lb, ub) or a Bounds object") from None
+    lb = np.broadcast_to(np.asarray(lb, dtype=float), (n,))
+    ub = np.broadcast_to(np.asarray(ub, dtype=float), (n,))
+    if np.all(lb == -np.inf) and np.all(ub == np.inf):
+        return
+    raise ValueError(
+        f"{what}: bounds are not supported yet by hesse's Levenberg-Marquardt "
+        "(bounds and robust losses for least squares are a separate, unfinished piece)"
+    )
+
+
+def least_squares(
+    fun,
+    x0,
+    jac="2-point",
+    bounds=(-np.inf, np.inf),
+    method="lm",
+    ftol=None,
+    xtol=None,
+    gtol=None,
+    x_scale=1.0,
+    loss="linear",
+    f_scale=1.0,
+    max_nfev=None,
+    args=(),
+    kwargs=None,
+):
+    """Minimize ``0.5 * sum(fun(x, *args)**2)`` by Levenberg-Marquardt
+    (hesse's ``LevenbergMarquardt``, MINPACK's lmder), with
+    scipy.optimize.least_squares's arguments.
+
+    ``jac`` is a callable returning the ``(m, n)`` Jacobian, ``'2-point'``
+    (forward differences, scipy's default) or ``'3-point'`` (central), with
+    MINPACK lmdif's relative steps ``h_j = s |x_j|`` (``s`` where ``x_j = 0``;
+    ``s = sqrt(eps)`` forward, ``eps**(1/3)`` central), all counted in
+    ``nfev``.
+    ``ftol``, ``xtol``, ``gtol`` are MINPACK's tests (hesse's defaults
+    1e-15, 1e-15, 0 when None); ``max_nfev`` limits evaluations (residuals
+    plus Jacobians); at most ``100 (n + 1)`` iterations (MINPACK lmder's
+    default ``maxfev``). Only ``method='lm'``, ``loss='linear'``, ``x_scale=1``
+    and infinite bounds are accepted for now; anything else raises
+    ValueError.
+
+    Returns an OptimizeResult with ``x, cost, fun, jac, grad, nfev, njev,
+    nit, status, success, message, termination``, and ``covariance``
+    (``s^2 (J^T J)^-1``) when ``m > n``. ``status``: as :func:`minimize`'s.
+    """
+    if not callable(fun):
+        raise TypeError("fun must be callable")
+    x0 = _as_x0(x0)
+    n = x0.size
+    if method not in ("lm", None):
+        raise ValueError(f"method {method!r}: hesse's least_squares has only 'lm' (Levenberg-Marquardt)")
+    if loss not in _LOSSES:
+        raise ValueError(f"loss {loss!r} unknown; scipy's losses: {', '.join(_LOSSES)}")
+    if loss != "linear" or f_scale != 1.0:
+        raise ValueError(
+            f"loss={loss!r}, f_scale={f_scale!r}: robust losses are not supported yet by "
+            "hesse's Levenberg-Marquardt (only loss='linear')"
+        )
+    if not (isinstance(x_scale, numbers.Real) and x_scale == 1.0):
+        raise ValueError("x_scale: only the default 1.0 is supported")
+    _check_no_bounds(bounds, n, "least_squares")
+    if not isinstance(args, tuple):
+        args = (args,)
+    if kwargs:
+        f0 = fun
+        fun = lambda x, *a: f0(x, *a, **kwargs)  # noqa: E731
+        if callable(jac):
+            j0 = jac
+            jac = lambda x, *a: j0(x, *a, **kwargs)  # noqa: E731
+    r0 = np.atleast_1d(np.asarray(fun(x0.copy(), *args), dtype=float))
+    if r0.ndim != 1:
+        raise ValueError(f"fun must return a 1-d array of residuals, got shape {r0.shape}")
+    m = r0.size
+    if m < n:
+        raise ValueError(f"fun returned {m} residuals for {n} parameters: Levenberg-Marquardt needs m >= n")
+    if callable(jac):
+        jac_mode, jac_callable = "callable", jac
+    elif isinstance(jac, str) and jac in ("2-point", "3-point"):
+        jac_mode, jac_callable = jac, None
+    else:
+        raise ValueError(f"jac must be a callable, '2-point' or '3-point', got {jac!r}")
+    if max_nfev is not None and (isinstance(max_nfev, bool) or not isinstance(max_nfev, numbers.Integral) or max_nfev < 1):
+        raise ValueError(f"max_nfev = {max_nfev!r} must be a positive integer")
+    d = _hesse.least_squares(
+        fun, x0, m, args, jac_mode, jac_callable, ftol, xtol, gtol, max_nfev, None
+    )
+    d["nfev"] += 1  # the call above that found m
+    d["optimality"] = float(np.max(np.abs(d["grad"])))
+    d["active_mask"] = np.zeros(n, dtype=int)
+    d["method"] = "lm"
+    return _finish(d)
+
+
+def curve_fit(
+    f,
+    xdata,
+    ydata,
+    p0=None,
+    sigma=None,
+    absolute_sigma=False,
+    check_finite=True,
+    bounds=(-np.inf, np.inf),
+    method=None,
+    jac=None,
+    *,
+    full_output=False,
+    **kwargs,
+):
+    """Fit ``ydata ~ f(xdata, *params)`` by least squares, as
+    scipy.optimize.curve_fit: returns ``(popt, pcov)``.
+
+    ``sigma`` is a 1-d array of standard deviations (residuals are divided by
+    it) or a 2-d covariance matrix (residuals are whitened by its Cholesky
+    factor). ``pcov`` is ``s^2 (J^T J)^-1`` with ``s^2 = RSS / (m - n)``, or
+    ``(J^T J)^-1`` with ``absolute_sigma=True``; ``inf`` where ``J`` is
+    rank deficient or ``m <= n`` (scipy's convention). ``jac`` is a callable
+    ``jac(xdata, *params) -> (m, n)`` or ``'2-point'``/``'3-point'``
+    (default ``'3-point'``: central differences, whose ``pcov`` agrees with
+    an exact Jacobian's to about 10 digits). Extra keyword arguments go to
+    :func:`least_squares` (``ftol``, ``xtol``, ``gtol``, ``max_nfev``).
+    Bounds and methods other than ``'lm'`` raise ValueError for now.
+    """
+    if p0 is None:
+        try:
+            nparams = len(inspect.signature(f).parameters) - 1
+        except (TypeError, ValueError):
+            raise ValueError("p0 is needed: the number of parameters cannot be read from f") from None
+        if nparams < 1:
+            raise ValueError("f must take xdata and at least one parameter")
+        p0 = np.ones(nparams)
+    p0 = _as_x0(p0, "p0")
+    n = p0.size
+    if method not in (None, "lm"):
+        raise ValueError(f"method {method!r}: hesse's curve_fit has only 'lm' (Levenberg-Marquardt)")
+    _check_no_bounds(bounds, n, "curve_fit")
+    ydata = np.asarray(ydata, dtype=float)
+    if ydata.ndim != 1:
+        ydata = ydata.ravel()
+    if isinstance(xdata, (list, tuple, np.ndarray)):
+        xdata = np.asarray(xdata, dtype=float)
+    if check_finite and not (np.all(np.isfinite(ydata)) and np.all(np.isfinite(xdata))):
+        raise ValueError("xdata or ydata contains a NaN or an infinity (check_finite=True)")
+    m = ydata.size
+    if sigma is None:
+        transform = None
+    else:
+        sigma = np.asarray(sigma, dtype=float)
+        if sigma.shape == (m,):
+            if np.any(sigma <= 0):
+                raise ValueError("sigma must be positive")
+            transform = 1.0 / sigma
+        elif sigma.shape == (m, m):
+            try:
+                transform = np.linalg.cholesky(sigma)
+            except np.linalg.LinAlgError:
+                raise ValueError("sigma (a covariance matrix) must be positive definite") from None
+        else:
+            raise ValueError(f"sigma has shape {sigma.shape}; expected ({m},) or ({m}, {m})")
+
+    def whiten(r):
+        if transform is None:
+            return r
+        if transform.ndim == 1:
+            return r * transform
+        return np.linalg.solve(transform, r)  # L^-1 r, L L^T = sigma
+
+    def residuals(p):
+        return whiten(np.asarray(f(xdata, *p), dtype=float).ravel() - ydata)
+
+    if callable(jac):
+
+        def jacobian(p):
+            return whiten(np.asarray(jac(xdata, *p), dtype=float).reshape(m, n))
+
+    else:
+        jacobian = "3-point" if jac is None else jac
+    res = least_squares(residuals, p0, jac=jacobian, **kwargs)
+    popt = res.x
+    cov = res.get("covariance")
+    if cov is None or not np.all(np.isfinite(cov)):
+        pcov = np.full((n, n), np.inf)
+    else:
+        pcov = np.array(cov)
+        if absolute_sigma:
+            pcov = pcov / res["residual_variance"]
+    if full_output:
+        return popt, pcov, res
+    return popt, pcov

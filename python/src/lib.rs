@@ -1,0 +1,917 @@
+//! `hesse._hesse`: the compiled core of the Python package `hesse`.
+//!
+//! The Python wrapper (`python/hesse/__init__.py`) parses scipy.optimize's
+//! arguments (method names, option aliases, bounds, dtypes) and calls the two
+//! functions here, [`minimize`] and [`least_squares`], with hesse's own names.
+//! They wrap the user's callables in a problem type that implements hesse's
+//! traits ([`PyObjective`], [`PyResiduals`]) and run a hesse minimizer on it
+//! through [`Run`], whose observer calls the user's callback and stops the
+//! run on request, on an exception, or on Ctrl-C.
+//!
+//! The GIL is released for the whole run ([`Python::detach`]) and taken back
+//! for each call into Python ([`Python::attach`]), so that linear algebra
+//! (Newton's factorizations, L-BFGS's updates) lets other Python threads run.
+//!
+//! An exception raised by a user's callable, and a `KeyboardInterrupt` seen
+//! by [`Python::check_signals`] before each call, is kept; from then on every
+//! evaluation returns NaN without calling Python, the observer stops the run
+//! at the end of the iteration, and the kept exception is raised, with its
+//! traceback, in place of a result.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use hesse::diff::{FdWork, Scheme, fd_gradient, fd_hess_vec, fd_hessian};
+use hesse::newton::{FitStatistics, LevenbergMarquardt, fit_statistics};
+use hesse::prelude::*;
+use hesse::problem::{Gradient, HessVec, Hessian, Objective, Residuals};
+use hesse::solver::{Control, Minimizer, Run};
+use nalgebra::DMatrix;
+use numpy::{AllowTypeChange, PyArray1, PyArray2, PyArrayLike1, PyArrayLike2};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+
+/// How the gradient is obtained.
+enum Jac {
+    /// `jac=True`: `fun` returns `(f, g)`.
+    WithFun,
+    /// `jac=callable`: `jac(x, *args)` returns `g`.
+    Callable(Py<PyAny>),
+    /// `jac=None` or a scipy finite-difference name: differences of `fun`
+    /// (`hesse::diff::fd_gradient`; central unless `'2-point'`).
+    Fd(Scheme),
+}
+
+/// What a run keeps about the user's Python code: the first error, and how
+/// often each callable was called.
+#[derive(Default)]
+struct Calls {
+    failed: AtomicBool,
+    error: Mutex<Option<PyErr>>,
+    fun: AtomicU64,
+    jac: AtomicU64,
+    hess: AtomicU64,
+    hessp: AtomicU64,
+}
+
+impl Calls {
+    fn failed(&self) -> bool {
+        self.failed.load(Ordering::Relaxed)
+    }
+
+    fn fail(&self, e: PyErr) {
+        let mut slot = self.error.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_none() {
+            *slot = Some(e);
+        }
+        self.failed.store(true, Ordering::Relaxed);
+    }
+
+    fn take_error(&self) -> Option<PyErr> {
+        self.error.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
+    /// Runs `body` with the GIL unless a call already failed; a signal
+    /// (Ctrl-C) pending before the call, or an exception from it, is kept
+    /// and `default` returned.
+    fn eval<T>(&self, default: T, body: impl FnOnce(Python<'_>) -> PyResult<T>) -> T {
+        if self.failed() {
+            return default;
+        }
+        Python::attach(|py| {
+            if let Err(e) = py.check_signals() {
+                self.fail(e);
+                return default;
+            }
+            match body(py) {
+                Ok(v) => v,
+                Err(e) => {
+                    self.fail(e);
+                    default
+                }
+            }
+        })
+    }
+}
+
+/// `x` as a new float64 array (the callee may keep or modify it).
+fn array<'py>(py: Python<'py>, x: &[f64]) -> Bound<'py, PyArray1<f64>> {
+    PyArray1::from_slice(py, x)
+}
+
+/// Calls `f(x, [v,] *args)`.
+fn call<'py>(
+    py: Python<'py>,
+    f: &Py<PyAny>,
+    x: &[f64],
+    v: Option<&[f64]>,
+    args: &Py<PyTuple>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let args = args.bind(py);
+    let f = f.bind(py);
+    if args.is_empty() {
+        return match v {
+            None => f.call1((array(py, x),)),
+            Some(v) => f.call1((array(py, x), array(py, v))),
+        };
+    }
+    let mut all: Vec<Bound<'py, PyAny>> = Vec::with_capacity(args.len() + 2);
+    all.push(array(py, x).into_any());
+    if let Some(v) = v {
+        all.push(array(py, v).into_any());
+    }
+    all.extend(args.iter());
+    f.call1(PyTuple::new(py, all)?)
+}
+
+/// A scalar returned by `what` as f64 (float, int, numpy scalar, 0-d array).
+fn scalar(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<f64> {
+    obj.extract::<f64>().map_err(|_| {
+        let t = obj
+            .get_type()
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_default();
+        PyTypeError::new_err(format!("{what} must return a real number, got {t}"))
+    })
+}
+
+/// The shape numpy sees for `obj`, for error messages.
+fn shape_of(obj: &Bound<'_, PyAny>) -> String {
+    let py = obj.py();
+    py.import("numpy")
+        .and_then(|np| np.call_method1("shape", (obj,)))
+        .and_then(|s| s.str())
+        .map(|s| s.to_string())
+        .unwrap_or_else(|_| "(unknown)".into())
+}
+
+/// Copies a 1-d array of `n` floats returned by `what` into `out`.
+fn vector_into(obj: &Bound<'_, PyAny>, out: &mut [f64], what: &str) -> PyResult<()> {
+    let arr: PyArrayLike1<'_, f64, AllowTypeChange> = obj.extract().map_err(|_| {
+        PyValueError::new_err(format!(
+            "{what} must return a 1-d array of {} floats, got shape {}",
+            out.len(),
+            shape_of(obj)
+        ))
+    })?;
+    let view = arr.as_array();
+    if view.len() != out.len() {
+        return Err(PyValueError::new_err(format!(
+            "{what} must return a 1-d array of {} floats, got shape ({},)",
+            out.len(),
+            view.len()
+        )));
+    }
+    for (o, v) in out.iter_mut().zip(view.iter()) {
+        *o = *v;
+    }
+    Ok(())
+}
+
+/// Copies an `m × n` array returned by `what` into `out`.
+fn matrix_into(obj: &Bound<'_, PyAny>, out: &mut DMatrix<f64>, what: &str) -> PyResult<()> {
+    let (m, n) = out.shape();
+    let bad = || {
+        PyValueError::new_err(format!(
+            "{what} must return a 2-d array of shape ({m}, {n}), got shape {}",
+            shape_of(obj)
+        ))
+    };
+    let arr: PyArrayLike2<'_, f64, AllowTypeChange> = obj.extract().map_err(|_| bad())?;
+    let view = arr.as_array();
+    if view.dim() != (m, n) {
+        return Err(bad());
+    }
+    for ((i, j), v) in view.indexed_iter() {
+        out[(i, j)] = *v;
+    }
+    Ok(())
+}
+
+/// A scalar objective made of the user's Python callables.
+struct PyObjective {
+    n: usize,
+    fun: Py<PyAny>,
+    args: Py<PyTuple>,
+    jac: Jac,
+    hess: Option<Py<PyAny>>,
+    hessp: Option<Py<PyAny>>,
+    calls: Calls,
+    fd: Mutex<FdWork>,
+    /// The box of a bounded run: finite differences stay inside it.
+    bounds: Option<Box>,
+}
+
+impl PyObjective {
+    /// `fun(x)`, the first element when `jac=True`; NaN after a failure.
+    fn fun_value(&self, x: &[f64]) -> f64 {
+        self.calls.eval(f64::NAN, |py| {
+            self.calls.fun.fetch_add(1, Ordering::Relaxed);
+            let out = call(py, &self.fun, x, None, &self.args)?;
+            match self.jac {
+                Jac::WithFun => scalar(&out.get_item(0)?, "fun (jac=True: the first of (f, g))"),
+                _ => scalar(&out, "fun"),
+            }
+        })
+    }
+}
+
+impl PyObjective {
+    /// Finite differences of `fun` that stay inside the box `l ≤ x ≤ u` (as
+    /// scipy's `approx_derivative` with bounds): the step `hᵢ` of `scheme`
+    /// (`hesse::diff::Scheme::step`), central where `xᵢ ± hᵢ` are both
+    /// inside, else one-sided towards the inside, shortened to the room
+    /// there is; 0 for a fixed variable (`lᵢ = uᵢ`). `f(x)` is evaluated once
+    /// (returned), then one or two points per variable.
+    fn fd_gradient_in_box(&self, b: &Box, x: &[f64], g: &mut [f64], scheme: Scheme) -> f64 {
+        let f0 = self.fun_value(x);
+        let mut xp = x.to_vec();
+        for i in 0..self.n {
+            let (l, u, xi) = (b.lower[i], b.upper[i], x[i]);
+            let h = scheme.step(xi);
+            let (up, down) = (u - xi, xi - l);
+            g[i] = if scheme == Scheme::Central && up >= h && down >= h {
+                let hp = (xi + h) - xi;
+                xp[i] = xi + hp;
+                let fp = self.fun_value(&xp);
+                xp[i] = xi - hp;
+                let fm = self.fun_value(&xp);
+                (fp - fm) / (2.0 * hp)
+            } else if up <= 0.0 && down <= 0.0 {
+                0.0
+            } else {
+                // Forward if there is room above (or more room above than below).
+                let s = if up >= h || up >= down {
+                    h.min(up)
+                } else {
+                    -h.min(down)
+                };
+                let s = (xi + s) - xi;
+                xp[i] = xi + s;
+                (self.fun_value(&xp) - f0) / s
+            };
+            xp[i] = xi;
+        }
+        f0
+    }
+}
+
+/// Evaluates `fun` only (for finite differences of `f`).
+struct ValueOnly<'a>(&'a PyObjective);
+
+impl Objective for ValueOnly<'_> {
+    fn dim(&self) -> usize {
+        self.0.n
+    }
+    fn value(&self, x: &[f64]) -> f64 {
+        self.0.fun_value(x)
+    }
+}
+
+impl Objective for PyObjective {
+    fn dim(&self) -> usize {
+        self.n
+    }
+    fn value(&self, x: &[f64]) -> f64 {
+        self.fun_value(x)
+    }
+}
+
+impl Gradient for PyObjective {
+    fn value_grad(&self, x: &[f64], g: &mut [f64]) -> f64 {
+        let nan = |g: &mut [f64]| g.iter_mut().for_each(|v| *v = f64::NAN);
+        let f = match &self.jac {
+            Jac::Fd(scheme) if self.bounds.is_some() => {
+                let b = self.bounds.as_ref().expect("checked");
+                self.fd_gradient_in_box(b, x, g, *scheme)
+            }
+            Jac::Fd(scheme) => {
+                let mut work = self.fd.lock().unwrap_or_else(|p| p.into_inner());
+                fd_gradient(&ValueOnly(self), x, g, *scheme, &mut work).unwrap_or(f64::NAN)
+            }
+            Jac::WithFun => self.calls.eval(f64::NAN, |py| {
+                self.calls.fun.fetch_add(1, Ordering::Relaxed);
+                let out = call(py, &self.fun, x, None, &self.args)?;
+                let what = "fun (jac=True: a pair (f, g))";
+                let pair = out.cast::<PyTuple>().ok().filter(|t| t.len() == 2);
+                let Some(pair) = pair else {
+                    return Err(PyValueError::new_err(
+                        "with jac=True, fun must return a tuple (f, g)",
+                    ));
+                };
+                vector_into(&pair.get_item(1)?, g, what)?;
+                scalar(&pair.get_item(0)?, what)
+            }),
+            Jac::Callable(jac) => {
+                let f = self.fun_value(x);
+                let ok = self.calls.eval(false, |py| {
+                    self.calls.jac.fetch_add(1, Ordering::Relaxed);
+                    let out = call(py, jac, x, None, &self.args)?;
+                    vector_into(&out, g, "jac")?;
+                    Ok(true)
+                });
+                if ok { f } else { f64::NAN }
+            }
+        };
+        if self.calls.failed() {
+            nan(g);
+            return f64::NAN;
+        }
+        f
+    }
+}
+
+impl Hessian for PyObjective {
+    fn hessian(&self, x: &[f64], h: &mut DMatrix<f64>) {
+        let ok = if let Some(hess) = &self.hess {
+            self.calls.eval(false, |py| {
+                self.calls.hess.fetch_add(1, Ordering::Relaxed);
+                let out = call(py, hess, x, None, &self.args)?;
+                matrix_into(&out, h, "hess")?;
+                Ok(true)
+            })
+        } else if self.hessp.is_some() {
+            // Column j is H e_j: n products.
+            let mut e = vec![0.0; self.n];
+            let mut col = vec![0.0; self.n];
+            for j in 0..self.n {
+                e[j] = 1.0;
+                self.hess_vec(x, &e, &mut col);
+                e[j] = 0.0;
+                h.column_mut(j).copy_from_slice(&col);
+            }
+            !self.calls.failed()
+        } else {
+            let mut work = FdWork::new(self.n, 0);
+            fd_hessian(self, x, h, Scheme::Central, &mut work).is_ok()
+        };
+        if !ok || self.calls.failed() {
+            h.fill(f64::NAN);
+        }
+    }
+}
+
+impl HessVec for PyObjective {
+    fn hess_vec(&self, x: &[f64], v: &[f64], hv: &mut [f64]) {
+        let ok = if let Some(hessp) = &self.hessp {
+            self.calls.eval(false, |py| {
+                self.calls.hessp.fetch_add(1, Ordering::Relaxed);
+                let out = call(py, hessp, x, Some(v), &self.args)?;
+                vector_into(&out, hv, "hessp")?;
+                Ok(true)
+            })
+        } else if self.hess.is_some() {
+            let mut h = DMatrix::zeros(self.n, self.n);
+            self.hessian(x, &mut h);
+            let prod = &h * nalgebra::DVector::from_column_slice(v);
+            hv.copy_from_slice(prod.as_slice());
+            true
+        } else {
+            let mut work = FdWork::new(self.n, 0);
+            fd_hess_vec(self, x, v, hv, Scheme::Central, &mut work).is_ok()
+        };
+        if !ok || self.calls.failed() {
+            hv.iter_mut().for_each(|e| *e = f64::NAN);
+        }
+    }
+}
+
+/// Stopping criteria and method options, with hesse's names (the wrapper maps
+/// scipy's onto these).
+#[derive(Default)]
+struct Options {
+    stop: Stop,
+    memory: Option<usize>,
+}
+
+fn options_from(dict: Option<&Bound<'_, PyDict>>) -> PyResult<Options> {
+    let mut o = Options::default();
+    let Some(dict) = dict else { return Ok(o) };
+    for (k, v) in dict.iter() {
+        let key: String = k.extract()?;
+        let s = &mut o.stop;
+        match key.as_str() {
+            "gtol" => s.g_abs = v.extract()?,
+            "gtol_rel" => s.g_rel = v.extract()?,
+            "ftol" => s.f_rel = v.extract()?,
+            "ftol_abs" => s.f_abs = v.extract()?,
+            "xtol" => s.x_rel = v.extract()?,
+            "xtol_abs" => s.x_abs = v.extract()?,
+            "max_iter" => s.max_iter = v.extract()?,
+            "max_evals" => s.max_evals = Some(v.extract()?),
+            "time_limit" => {
+                let t: f64 = v.extract()?;
+                if !(t.is_finite() && t >= 0.0) {
+                    return Err(PyValueError::new_err(format!(
+                        "invalid option time_limit = {t}: must be finite and >= 0"
+                    )));
+                }
+                s.time_limit = Some(std::time::Duration::from_secs_f64(t));
+            }
+            "memory" => o.memory = Some(v.extract()?),
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "internal: unknown option {other}"
+                )));
+            }
+        }
+    }
+    Ok(o)
+}
+
+fn value_error(e: Error) -> PyErr {
+    PyValueError::new_err(e.to_string())
+}
+
+/// What a finished run hands back besides its report.
+struct Outcome {
+    report: Report,
+    g: Vec<f64>,
+}
+
+/// Runs `solver` with the observer `obs`, to the end.
+fn drive<'p, M, P>(
+    solver: M,
+    problem: &'p P,
+    x0: &[f64],
+    obs: impl FnMut(&State) -> Control + 'p,
+) -> Result<Outcome, Error>
+where
+    M: Minimizer<&'p P>,
+    P: ?Sized,
+{
+    let mut run = Run::new(solver, problem, x0)?.with_observer(obs);
+    while run.step().is_none() {}
+    Ok(Outcome {
+        report: run.report(),
+        g: run.state().g.clone(),
+    })
+}
+
+/// The methods of `hesse minimize`, by their command-line names, and what
+/// each needs.
+const METHODS: &[&str] = &[
+    "gd",
+    "bfgs",
+    "lbfgs",
+    "cg-fr",
+    "cg-pr",
+    "cg-pr+",
+    "cg-hs",
+    "cg-dy",
+    "cg-hz",
+    "newton",
+    "newton-tr",
+    "newton-cg",
+    "newton-cg-tr",
+    "saddle-free-newton",
+    "lbfgsb",
+    "tron",
+];
+
+/// The methods of [`METHODS`] that take bounds.
+const BOUNDED: &[&str] = &["lbfgsb", "tron"];
+
+/// A box `lower ≤ x ≤ upper` as the caller gave it (±∞ for an open side).
+struct Box {
+    lower: Vec<f64>,
+    upper: Vec<f64>,
+}
+
+/// Runs the method `name` (a command-line name) on `p`.
+fn run_method<'p>(
+    name: &str,
+    p: &'p PyObjective,
+    x0: &[f64],
+    o: &Options,
+    bounds: Option<&Box>,
+    obs: impl FnMut(&State) -> Control + Clone + 'p,
+) -> Result<Outcome, Error> {
+    if bounds.is_some() && !BOUNDED.contains(&name) {
+        return Err(Error::InvalidProblem(if BOUNDED.is_empty() {
+            format!("method '{name}' does not take bounds, and no bounded method is available yet")
+        } else {
+            format!(
+                "method '{name}' does not take bounds; methods that do: {}",
+                BOUNDED.join(", ")
+            )
+        }));
+    }
+    let stop = o.stop.clone();
+    let cg = |beta: Beta| {
+        drive(
+            NonlinearCg::new(beta).with_stop(stop.clone()),
+            p,
+            x0,
+            obs.clone(),
+        )
+    };
+    match name {
+        "gd" => drive(GradientDescent::default().with_stop(stop), p, x0, obs),
+        "bfgs" => drive(Bfgs::default().with_stop(stop), p, x0, obs),
+        "lbfgs" => {
+            let mut m = Lbfgs::default();
+            if let Some(k) = o.memory {
+                m = m.with_memory(k);
+            }
+            drive(m.with_stop(stop), p, x0, obs)
+        }
+        "cg-fr" => cg(Beta::FletcherReeves),
+        "cg-pr" => cg(Beta::PolakRibiere),
+        "cg-pr+" => cg(Beta::PolakRibierePlus),
+        "cg-hs" => cg(Beta::HestenesStiefel),
+        "cg-dy" => cg(Beta::DaiYuan),
+        "cg-hz" => cg(Beta::HagerZhang),
+        "newton" => drive(Newton::default().with_stop(stop), p, x0, obs),
+        "newton-tr" => drive(NewtonTrustRegion::default().with_stop(stop), p, x0, obs),
+        "newton-cg" => drive(NewtonCg::default().with_stop(stop), p, x0, obs),
+        "newton-cg-tr" => drive(NewtonCg::trust_region().with_stop(stop), p, x0, obs),
+        // As the command line: dense eigen up to n = 500, Lanczos (k = 20) above.
+        "saddle-free-newton" if x0.len() <= 500 => {
+            drive(SaddleFreeNewton::default().with_stop(stop), p, x0, obs)
+        }
+        "saddle-free-newton" => drive(SaddleFreeNewton::krylov(20).with_stop(stop), p, x0, obs),
+        "lbfgsb" => {
+            let mut m = LbfgsB::default();
+            if let Some(k) = o.memory {
+                m = m.with_memory(k);
+            }
+            if let Some(b) = bounds {
+                m = m.with_bounds(Bounds::new(b.lower.clone(), b.upper.clone())?);
+            }
+            drive(m.with_stop(stop), p, x0, obs)
+        }
+        "tron" => {
+            let mut m = Tron::default();
+            if let Some(b) = bounds {
+                m = m.with_bounds(Bounds::new(b.lower.clone(), b.upper.clone())?);
+            }
+            drive(m.with_stop(stop), p, x0, obs)
+        }
+        other => Err(Error::InvalidProblem(format!(
+            "unknown method '{other}' (known: {})",
+            METHODS.join(", ")
+        ))),
+    }
+}
+
+/// The observer: the user's callback after each iteration (its truthy
+/// return stops the run), and a stop as soon as a call failed.
+fn observer<'a>(
+    calls: &'a Calls,
+    callback: Option<&'a Py<PyAny>>,
+) -> impl FnMut(&State) -> Control + Clone + 'a {
+    move |state: &State| {
+        if calls.failed() {
+            return Control::Stop;
+        }
+        let Some(cb) = callback else {
+            return Control::Continue;
+        };
+        let stop = calls.eval(false, |py| {
+            let out = cb
+                .bind(py)
+                .call1((array(py, &state.x), state.f, state.iteration))?;
+            out.is_truthy()
+        });
+        if stop || calls.failed() {
+            Control::Stop
+        } else {
+            Control::Continue
+        }
+    }
+}
+
+/// The core of `hesse.minimize`: see the wrapper's docstring. Returns a dict
+/// with hesse's names; the wrapper makes it an `OptimizeResult`.
+#[pyfunction]
+#[pyo3(signature = (fun, x0, args, method, jac_mode, jac=None, hess=None, hessp=None, options=None, callback=None, lower=None, upper=None))]
+#[allow(clippy::too_many_arguments)]
+fn minimize<'py>(
+    py: Python<'py>,
+    fun: Py<PyAny>,
+    x0: Vec<f64>,
+    args: Py<PyTuple>,
+    method: &str,
+    jac_mode: &str,
+    jac: Option<Py<PyAny>>,
+    hess: Option<Py<PyAny>>,
+    hessp: Option<Py<PyAny>>,
+    options: Option<&Bound<'py, PyDict>>,
+    callback: Option<Py<PyAny>>,
+    lower: Option<Vec<f64>>,
+    upper: Option<Vec<f64>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let options = options_from(options)?;
+    let bounds = match (lower, upper) {
+        (None, None) => None,
+        (lower, upper) => {
+            let n = x0.len();
+            let b = Box {
+                lower: lower.unwrap_or_else(|| vec![f64::NEG_INFINITY; n]),
+                upper: upper.unwrap_or_else(|| vec![f64::INFINITY; n]),
+            };
+            for (what, v) in [("lower", &b.lower), ("upper", &b.upper)] {
+                if v.len() != n {
+                    return Err(PyValueError::new_err(format!(
+                        "bounds: {what} has {} entries, x0 has {n}",
+                        v.len()
+                    )));
+                }
+            }
+            Some(b)
+        }
+    };
+    let jac = match (jac_mode, jac) {
+        ("fun", _) => Jac::WithFun,
+        ("callable", Some(j)) => Jac::Callable(j),
+        ("2-point", _) => Jac::Fd(Scheme::Forward),
+        ("3-point", _) => Jac::Fd(Scheme::Central),
+        (m, _) => return Err(PyValueError::new_err(format!("internal: jac_mode {m}"))),
+    };
+    let n = x0.len();
+    let problem = PyObjective {
+        n,
+        fun,
+        args,
+        jac,
+        hess,
+        hessp,
+        calls: Calls::default(),
+        fd: Mutex::new(FdWork::new(n, 0)),
+        bounds,
+    };
+    let outcome = py.detach(|| {
+        let obs = observer(&problem.calls, callback.as_ref());
+        run_method(
+            method,
+            &problem,
+            &x0,
+            &options,
+            problem.bounds.as_ref(),
+            obs,
+        )
+    });
+    if let Some(e) = problem.calls.take_error() {
+        return Err(e);
+    }
+    let Outcome { report, g } = outcome.map_err(value_error)?;
+    let d = PyDict::new(py);
+    d.set_item("x", array(py, &report.x))?;
+    d.set_item("fun", report.f)?;
+    d.set_item("jac", array(py, &g))?;
+    d.set_item("nit", report.iterations)?;
+    d.set_item("nfev", problem.calls.fun.load(Ordering::Relaxed))?;
+    d.set_item("njev", report.evals.g)?;
+    d.set_item("nhev", report.evals.h)?;
+    d.set_item("hv_evals", report.evals.hv)?;
+    d.set_item("termination", report.termination.as_str())?;
+    d.set_item("message", report.termination.message())?;
+    d.set_item("success", report.converged())?;
+    d.set_item("method", report.method.as_str())?;
+    d.set_item("grad_norm", report.grad_norm)?;
+    d.set_item("seconds", report.elapsed.as_secs_f64())?;
+    if let Some(active) = &report.active {
+        let a: Vec<(usize, &str)> = active.iter().map(|(i, s)| (*i, s.as_str())).collect();
+        d.set_item("active", a)?;
+        d.set_item("projected_start", report.projected_start)?;
+    }
+    Ok(d)
+}
+
+/// How the Jacobian of the residuals is obtained.
+enum ResJac {
+    Callable(Py<PyAny>),
+    Fd(Scheme),
+}
+
+/// Residuals `r(x) ∈ ℝᵐ` made of the user's Python callables.
+struct PyResiduals {
+    n: usize,
+    m: usize,
+    fun: Py<PyAny>,
+    args: Py<PyTuple>,
+    jac: ResJac,
+    calls: Calls,
+    /// Scratch for differences: the perturbed point, r(x + h), r(x − h) or r(x).
+    fd: Mutex<(Vec<f64>, Vec<f64>, Vec<f64>)>,
+}
+
+impl Residuals for PyResiduals {
+    fn num_params(&self) -> usize {
+        self.n
+    }
+    fn num_residuals(&self) -> usize {
+        self.m
+    }
+    fn residuals(&self, x: &[f64], r: &mut [f64]) {
+        let ok = self.calls.eval(false, |py| {
+            self.calls.fun.fetch_add(1, Ordering::Relaxed);
+            let out = call(py, &self.fun, x, None, &self.args)?;
+            vector_into(&out, r, "fun")?;
+            Ok(true)
+        });
+        if !ok {
+            r.iter_mut().for_each(|v| *v = f64::NAN);
+        }
+    }
+    fn jacobian(&self, x: &[f64], jac: &mut DMatrix<f64>) {
+        let ok = match &self.jac {
+            ResJac::Callable(j) => self.calls.eval(false, |py| {
+                self.calls.jac.fetch_add(1, Ordering::Relaxed);
+                let out = call(py, j, x, None, &self.args)?;
+                matrix_into(&out, jac, "jac")?;
+                Ok(true)
+            }),
+            ResJac::Fd(scheme) => self.fd_jacobian(x, jac, *scheme),
+        };
+        if !ok || self.calls.failed() {
+            jac.fill(f64::NAN);
+        }
+    }
+}
+
+impl PyResiduals {
+    /// The Jacobian by differences with MINPACK `lmdif`'s relative steps,
+    /// `h_j = s |x_j|` (`s` itself where `x_j = 0`), `s = √ε` forward or
+    /// `ε^{1/3}` central: unlike `hesse::diff`'s `s max(1, |x_j|)`, the step
+    /// stays relative for parameters far below 1 (NIST's Misra1a has
+    /// `b2 ≈ 5.5e-4`, where an absolute step of `6e-6` costs 5 digits of the
+    /// covariance). Returns false when a call failed.
+    fn fd_jacobian(&self, x: &[f64], jac: &mut DMatrix<f64>, scheme: Scheme) -> bool {
+        let (m, n) = (self.m, self.n);
+        let mut work = self.fd.lock().unwrap_or_else(|p| p.into_inner());
+        let (xp, rp, rm) = &mut *work;
+        xp.clear();
+        xp.extend_from_slice(x);
+        rp.resize(m, 0.0);
+        rm.resize(m, 0.0);
+        let s = scheme.relative_step();
+        if scheme == Scheme::Forward {
+            self.residuals(x, rm);
+        }
+        for j in 0..n {
+            let h0 = if x[j] == 0.0 { s } else { s * x[j].abs() };
+            // The step actually taken, so that the divisor is exact.
+            let h = (x[j] + h0) - x[j];
+            xp[j] = x[j] + h;
+            self.residuals(xp, rp);
+            let width = if scheme == Scheme::Central {
+                xp[j] = x[j] - h;
+                self.residuals(xp, rm);
+                2.0 * h
+            } else {
+                h
+            };
+            xp[j] = x[j];
+            for i in 0..m {
+                jac[(i, j)] = (rp[i] - rm[i]) / width;
+            }
+        }
+        !self.calls.failed()
+    }
+}
+
+/// The core of `hesse.least_squares` and `hesse.curve_fit`:
+/// Levenberg-Marquardt (MINPACK's lmder) on `fun(x, *args) ∈ ℝᵐ`. Returns a
+/// dict with the final residuals, Jacobian and, when `m > n`, the covariance
+/// `s² (JᵀJ)⁻¹` and `s²`.
+#[pyfunction]
+#[pyo3(signature = (fun, x0, m, args, jac_mode, jac=None, ftol=None, xtol=None, gtol=None, max_nfev=None, max_iter=None))]
+#[allow(clippy::too_many_arguments)]
+fn least_squares<'py>(
+    py: Python<'py>,
+    fun: Py<PyAny>,
+    x0: Vec<f64>,
+    m: usize,
+    args: Py<PyTuple>,
+    jac_mode: &str,
+    jac: Option<Py<PyAny>>,
+    ftol: Option<f64>,
+    xtol: Option<f64>,
+    gtol: Option<f64>,
+    max_nfev: Option<u64>,
+    max_iter: Option<u64>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let n = x0.len();
+    let jac = match (jac_mode, jac) {
+        ("callable", Some(j)) => ResJac::Callable(j),
+        ("2-point", _) => ResJac::Fd(Scheme::Forward),
+        ("3-point", _) => ResJac::Fd(Scheme::Central),
+        (m, _) => return Err(PyValueError::new_err(format!("internal: jac_mode {m}"))),
+    };
+    let problem = PyResiduals {
+        n,
+        m,
+        fun,
+        args,
+        jac,
+        calls: Calls::default(),
+        fd: Mutex::new((Vec::new(), Vec::new(), Vec::new())),
+    };
+    let mut lm = LevenbergMarquardt::default();
+    if let Some(t) = ftol {
+        lm = lm.with_ftol(t);
+    }
+    if let Some(t) = xtol {
+        lm = lm.with_xtol(t);
+    }
+    if let Some(t) = gtol {
+        lm = lm.with_gtol(t);
+    }
+    if let Some(k) = max_nfev {
+        lm = lm.with_max_evals(k);
+    }
+    lm = lm.with_max_iter(max_iter.unwrap_or(100 * (n as u64 + 1)).max(1));
+    type Final = (Vec<f64>, DMatrix<f64>, Option<FitStatistics>);
+    let outcome: Result<(Outcome, Final), Error> = py.detach(|| {
+        let obs = observer(&problem.calls, None);
+        let out = drive(lm, &problem, &x0, obs)?;
+        let x = &out.report.x;
+        let mut r = vec![0.0; m];
+        let mut j = DMatrix::zeros(m, n);
+        let mut stats = None;
+        if !problem.calls.failed() {
+            problem.residuals(x, &mut r);
+            problem.jacobian(x, &mut j);
+            if m > n && !problem.calls.failed() {
+                stats = fit_statistics(&Given(&r, &j), x).ok();
+            }
+        }
+        Ok((out, (r, j, stats)))
+    });
+    if let Some(e) = problem.calls.take_error() {
+        return Err(e);
+    }
+    let (Outcome { report, g }, (r, j, stats)) = outcome.map_err(value_error)?;
+    let d = PyDict::new(py);
+    d.set_item("x", array(py, &report.x))?;
+    d.set_item("cost", 0.5 * r.iter().map(|v| v * v).sum::<f64>())?;
+    d.set_item("fun", array(py, &r))?;
+    let rows: Vec<Vec<f64>> = (0..m).map(|i| j.row(i).iter().copied().collect()).collect();
+    d.set_item(
+        "jac",
+        PyArray2::from_vec2(py, &rows).map_err(|e| PyValueError::new_err(e.to_string()))?,
+    )?;
+    // scipy's grad is Jᵀr (of ½‖r‖²); hesse's g is 2Jᵀr.
+    let grad: Vec<f64> = g.iter().map(|v| 0.5 * v).collect();
+    d.set_item("grad", array(py, &grad))?;
+    d.set_item("nit", report.iterations)?;
+    d.set_item("nfev", problem.calls.fun.load(Ordering::Relaxed))?;
+    d.set_item("njev", report.evals.g)?;
+    d.set_item("termination", report.termination.as_str())?;
+    d.set_item("message", report.termination.message())?;
+    d.set_item("success", report.converged())?;
+    if let Some(s) = stats {
+        d.set_item(
+            "covariance",
+            PyArray2::from_vec2(py, &s.covariance)
+                .map_err(|e| PyValueError::new_err(e.to_string()))?,
+        )?;
+        d.set_item("residual_variance", s.residual_std * s.residual_std)?;
+        d.set_item("rank", s.rank)?;
+    }
+    Ok(d)
+}
+
+/// Residuals and Jacobian already evaluated at one point, for
+/// [`fit_statistics`] without calling Python again.
+struct Given<'a>(&'a [f64], &'a DMatrix<f64>);
+
+impl Residuals for Given<'_> {
+    fn num_params(&self) -> usize {
+        self.1.ncols()
+    }
+    fn num_residuals(&self) -> usize {
+        self.0.len()
+    }
+    fn residuals(&self, _: &[f64], r: &mut [f64]) {
+        r.copy_from_slice(self.0);
+    }
+    fn jacobian(&self, _: &[f64], jac: &mut DMatrix<f64>) {
+        jac.copy_from(self.1);
+    }
+}
+
+/// The methods `minimize` knows, by their command-line names.
+#[pyfunction]
+fn methods() -> Vec<&'static str> {
+    METHODS.to_vec()
+}
+
+/// The methods of `methods()` that take bounds.
+#[pyfunction]
+fn bounded_methods() -> Vec<&'static str> {
+    BOUNDED.to_vec()
+}
+
+#[pymodule]
+fn _hesse(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(minimize, m)?)?;
+    m.add_function(wrap_pyfunction!(least_squares, m)?)?;
+    m.add_function(wrap_pyfunction!(methods, m)?)?;
+    m.add_function(wrap_pyfunction!(bounded_methods, m)?)?;
+    Ok(())
+}
