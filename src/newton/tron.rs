@@ -33,6 +33,10 @@
 //! norm, as in LIBLINEAR's TRON; the trust-radius update omits TRON's
 //! quadratic interpolation of the step factor.
 
+// Index loops over several vectors at once read like the paper's
+// componentwise formulas.
+#![allow(clippy::needless_range_loop)]
+
 use serde::{Deserialize, Serialize};
 
 use crate::linalg::{dot, norm2};
@@ -517,8 +521,16 @@ impl Tron {
             let mut hit = false;
             for _ in 0..40 {
                 let (s, ww) = (&w.s, &w.w);
-                // Whether the search meets a bound that x + s + βw would cross.
-                hit = projected_step(b, x, |i| s[i] + beta * ww[i], &mut w.trial);
+                let _ = projected_step(b, x, |i| s[i] + beta * ww[i], &mut w.trial);
+                // Whether the search meets a bound that x + s + βw would
+                // cross, on the face's variables (a variable at its bound
+                // may be cut by rounding alone).
+                hit = b.is_some_and(|b| {
+                    (0..n).any(|i| {
+                        let t = x[i] + s[i] + beta * ww[i];
+                        w.free[i] && (t < b.lower()[i] || t > b.upper()[i])
+                    })
+                });
                 problem.hess_vec(x, &w.trial, &mut w.h_trial);
                 let q_new = dot(g, &w.trial) + 0.5 * dot(&w.trial, &w.h_trial);
                 let lin: f64 = (0..n).map(|i| w.d[i] * (w.trial[i] - w.s[i])).sum();

@@ -46,6 +46,10 @@
 //! that still descends ends there (`dcsrch`'s "stp = stpmax" warning, which
 //! `lnsrlb` accepts).
 
+// Index loops over several vectors at once read like the paper's
+// componentwise formulas.
+#![allow(clippy::needless_range_loop)]
+
 use serde::{Deserialize, Serialize};
 
 use super::{F_EPS, Watched, no_decrease};
@@ -862,7 +866,7 @@ impl LbfgsB {
             }
             let gd = dot(&state.g, &w.d);
             let d_norm2 = dot(&w.d, &w.d).sqrt();
-            if !(gd < 0.0) {
+            if gd >= 0.0 || gd.is_nan() {
                 if len > 0 && !restarted && gd.is_finite() {
                     // Rounding made B indefinite on the subspace: restart.
                     self.history.clear();

@@ -41,7 +41,7 @@ pub enum Error {
         expected: &'static str,
     },
     /// A box with NaN, `lower > upper` or an infinite bound on the wrong side:
-    /// "bounds of x[1]: lower = 3, upper = 2: lower must be <= upper".
+    /// `"bounds of x[1]: lower = 3, upper = 2: lower must be <= upper"`.
     #[error("bounds of x[{index}]: lower = {lower}, upper = {upper}: {expected}")]
     InvalidBounds {
         /// The variable.
