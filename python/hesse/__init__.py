@@ -482,9 +482,13 @@ def minimize(
 _LOSSES = ("linear", "soft_l1", "huber", "cauchy", "arctan")
 
 
-def _check_no_bounds(bounds, n, what):
+def _box(bounds, n, what):
+    """``(lb, ub)`` arrays of length ``n`` from least_squares's ``bounds``
+    (a pair of scalars or arrays, broadcast, or a ``Bounds`` object), or None
+    when every side is infinite. Raises ValueError for a wrong shape, a NaN or
+    ``lb > ub`` (``lb == ub`` fixes a variable)."""
     if bounds is None:
-        return
+        return None
     try:
         lb, ub = bounds.lb, bounds.ub
     except AttributeError:
@@ -492,14 +496,20 @@ def _check_no_bounds(bounds, n, what):
             lb, ub = bounds
         except (TypeError, ValueError):
             raise ValueError(f"{what}: bounds must be a pair (lb, ub) or a Bounds object") from None
-    lb = np.broadcast_to(np.asarray(lb, dtype=float), (n,))
-    ub = np.broadcast_to(np.asarray(ub, dtype=float), (n,))
+    try:
+        lb = np.broadcast_to(np.asarray(lb, dtype=float), (n,)).copy()
+        ub = np.broadcast_to(np.asarray(ub, dtype=float), (n,)).copy()
+    except ValueError:
+        raise ValueError(f"{what}: bounds must be scalars or arrays of {n} entries") from None
+    if np.isnan(lb).any() or np.isnan(ub).any():
+        raise ValueError(f"{what}: bounds contain NaN")
+    bad = np.flatnonzero(lb > ub)
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"{what}: bounds[{i}]: lower {lb[i]} > upper {ub[i]}")
     if np.all(lb == -np.inf) and np.all(ub == np.inf):
-        return
-    raise ValueError(
-        f"{what}: bounds are not supported yet by hesse's Levenberg-Marquardt "
-        "(bounds and robust losses for least squares are a separate, unfinished piece)"
-    )
+        return None
+    return lb, ub
 
 
 def least_squares(
@@ -530,9 +540,13 @@ def least_squares(
     ``ftol``, ``xtol``, ``gtol`` are MINPACK's tests (hesse's defaults
     1e-15, 1e-15, 0 when None); ``max_nfev`` limits evaluations (residuals
     plus Jacobians); at most ``100 (n + 1)`` iterations (MINPACK lmder's
-    default ``maxfev``). Only ``method='lm'``, ``loss='linear'``, ``x_scale=1``
-    and infinite bounds are accepted for now; anything else raises
-    ValueError.
+    default ``maxfev``). ``loss`` (``'linear'``, ``'soft_l1'``, ``'huber'``,
+    ``'cauchy'``, ``'arctan'``) and ``f_scale`` have scipy's meaning (Triggs
+    et al.'s rescaling in the Gauss-Newton model); ``bounds=(lb, ub)``
+    (scalars or arrays, or a ``Bounds`` object; ``lb == ub`` fixes a variable)
+    keeps every iterate and every difference step in the box (a projected LM,
+    Kanzow, Yamashita & Fukushima 2004; differences turn one-sided at a
+    bound). Only ``method='lm'`` and ``x_scale=1`` are accepted.
 
     Returns an OptimizeResult with ``x, cost, fun, jac, grad, nfev, njev,
     nit, status, success, message, termination``, and ``covariance``
@@ -546,14 +560,11 @@ def least_squares(
         raise ValueError(f"method {method!r}: hesse's least_squares has only 'lm' (Levenberg-Marquardt)")
     if loss not in _LOSSES:
         raise ValueError(f"loss {loss!r} unknown; scipy's losses: {', '.join(_LOSSES)}")
-    if loss != "linear" or f_scale != 1.0:
-        raise ValueError(
-            f"loss={loss!r}, f_scale={f_scale!r}: robust losses are not supported yet by "
-            "hesse's Levenberg-Marquardt (only loss='linear')"
-        )
+    if not (isinstance(f_scale, numbers.Real) and np.isfinite(f_scale) and f_scale > 0):
+        raise ValueError(f"f_scale = {f_scale!r} must be a positive finite number")
     if not (isinstance(x_scale, numbers.Real) and x_scale == 1.0):
         raise ValueError("x_scale: only the default 1.0 is supported")
-    _check_no_bounds(bounds, n, "least_squares")
+    box = _box(bounds, n, "least_squares")
     if not isinstance(args, tuple):
         args = (args,)
     if kwargs:
@@ -576,12 +587,16 @@ def least_squares(
         raise ValueError(f"jac must be a callable, '2-point' or '3-point', got {jac!r}")
     if max_nfev is not None and (isinstance(max_nfev, bool) or not isinstance(max_nfev, numbers.Integral) or max_nfev < 1):
         raise ValueError(f"max_nfev = {max_nfev!r} must be a positive integer")
+    lower, upper = (None, None) if box is None else (list(box[0]), list(box[1]))
     d = _hesse.least_squares(
-        fun, x0, m, args, jac_mode, jac_callable, ftol, xtol, gtol, max_nfev, None
+        fun, x0, m, args, jac_mode, jac_callable, ftol, xtol, gtol, max_nfev, None,
+        loss, float(f_scale), lower, upper,
     )
     d["nfev"] += 1  # the call above that found m
-    d["optimality"] = float(np.max(np.abs(d["grad"])))
-    d["active_mask"] = np.zeros(n, dtype=int)
+    mask = np.asarray(d.get("active_mask", np.zeros(n)), dtype=int)
+    # scipy's optimality under bounds: the gradient on the free variables.
+    d["optimality"] = float(np.max(np.abs(np.where(mask == 0, d["grad"], 0.0)), initial=0.0))
+    d["active_mask"] = mask
     d["method"] = "lm"
     return _finish(d)
 
@@ -613,7 +628,8 @@ def curve_fit(
     (default ``'3-point'``: central differences, whose ``pcov`` agrees with
     an exact Jacobian's to about 10 digits). Extra keyword arguments go to
     :func:`least_squares` (``ftol``, ``xtol``, ``gtol``, ``max_nfev``).
-    Bounds and methods other than ``'lm'`` raise ValueError for now.
+    ``bounds=(lb, ub)`` as in :func:`least_squares`; methods other than
+    ``'lm'`` raise ValueError.
     """
     if p0 is None:
         try:
@@ -627,7 +643,7 @@ def curve_fit(
     n = p0.size
     if method not in (None, "lm"):
         raise ValueError(f"method {method!r}: hesse's curve_fit has only 'lm' (Levenberg-Marquardt)")
-    _check_no_bounds(bounds, n, "curve_fit")
+    _box(bounds, n, "curve_fit")  # checked here, applied by least_squares
     ydata = np.asarray(ydata, dtype=float)
     if ydata.ndim != 1:
         ydata = ydata.ravel()
@@ -669,7 +685,7 @@ def curve_fit(
 
     else:
         jacobian = "3-point" if jac is None else jac
-    res = least_squares(residuals, p0, jac=jacobian, **kwargs)
+    res = least_squares(residuals, p0, jac=jacobian, bounds=bounds, **kwargs)
     popt = res.x
     cov = res.get("covariance")
     if cov is None or not np.all(np.isfinite(cov)):

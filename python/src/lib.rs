@@ -22,7 +22,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use hesse::diff::{FdWork, Scheme, fd_gradient, fd_hess_vec, fd_hessian};
-use hesse::newton::{FitStatistics, LevenbergMarquardt, fit_statistics};
+use hesse::newton::{
+    FitStatistics, LevenbergMarquardt, RobustLoss, fit_statistics, fit_statistics_with_loss,
+};
 use hesse::prelude::*;
 use hesse::problem::{Gradient, HessVec, Hessian, Objective, Residuals};
 use hesse::solver::{Control, Minimizer, Run};
@@ -697,6 +699,8 @@ struct PyResiduals {
     calls: Calls,
     /// Scratch for differences: the perturbed point, r(x + h), r(x − h) or r(x).
     fd: Mutex<(Vec<f64>, Vec<f64>, Vec<f64>)>,
+    /// The box `(lower, upper)` that difference steps must not leave.
+    bounds: Option<(Vec<f64>, Vec<f64>)>,
 }
 
 impl Residuals for PyResiduals {
@@ -749,20 +753,56 @@ impl PyResiduals {
         rp.resize(m, 0.0);
         rm.resize(m, 0.0);
         let s = scheme.relative_step();
+        // r(x), needed by forward differences and by one-sided steps at a bound.
+        let mut r0: Option<Vec<f64>> = None;
         if scheme == Scheme::Forward {
             self.residuals(x, rm);
+            r0 = Some(rm.clone());
         }
         for j in 0..n {
             let h0 = if x[j] == 0.0 { s } else { s * x[j].abs() };
+            let (lo, hi) = match &self.bounds {
+                Some((l, u)) => (l[j], u[j]),
+                None => (f64::NEG_INFINITY, f64::INFINITY),
+            };
+            if lo == hi {
+                // A variable fixed by its bounds: the solver never moves it.
+                for i in 0..m {
+                    jac[(i, j)] = 0.0;
+                }
+                continue;
+            }
+            let fits_up = x[j] + h0 <= hi;
+            let fits_down = x[j] - h0 >= lo;
+            let central = scheme == Scheme::Central && fits_up && fits_down;
+            // Inside the box: forward where the step up fits, else backward
+            // (a box narrower than the step uses its wider side).
+            let sign = if fits_up || (!fits_down && hi - x[j] >= x[j] - lo) {
+                1.0
+            } else {
+                -1.0
+            };
+            let target = (x[j] + sign * h0).clamp(lo, hi);
             // The step actually taken, so that the divisor is exact.
-            let h = (x[j] + h0) - x[j];
+            let h = target - x[j];
+            if h == 0.0 {
+                for i in 0..m {
+                    jac[(i, j)] = 0.0;
+                }
+                continue;
+            }
             xp[j] = x[j] + h;
             self.residuals(xp, rp);
-            let width = if scheme == Scheme::Central {
+            let width = if central {
                 xp[j] = x[j] - h;
                 self.residuals(xp, rm);
                 2.0 * h
             } else {
+                if r0.is_none() {
+                    self.residuals(x, rm);
+                    r0 = Some(rm.clone());
+                }
+                rm.copy_from_slice(r0.as_deref().unwrap_or(&[]));
                 h
             };
             xp[j] = x[j];
@@ -779,7 +819,7 @@ impl PyResiduals {
 /// dict with the final residuals, Jacobian and, when `m > n`, the covariance
 /// `s² (JᵀJ)⁻¹` and `s²`.
 #[pyfunction]
-#[pyo3(signature = (fun, x0, m, args, jac_mode, jac=None, ftol=None, xtol=None, gtol=None, max_nfev=None, max_iter=None))]
+#[pyo3(signature = (fun, x0, m, args, jac_mode, jac=None, ftol=None, xtol=None, gtol=None, max_nfev=None, max_iter=None, loss="linear", f_scale=1.0, lower=None, upper=None))]
 #[allow(clippy::too_many_arguments)]
 fn least_squares<'py>(
     py: Python<'py>,
@@ -794,8 +834,29 @@ fn least_squares<'py>(
     gtol: Option<f64>,
     max_nfev: Option<u64>,
     max_iter: Option<u64>,
+    loss: &str,
+    f_scale: f64,
+    lower: Option<Vec<f64>>,
+    upper: Option<Vec<f64>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let n = x0.len();
+    let loss = match loss {
+        "linear" => RobustLoss::Linear,
+        "soft_l1" => RobustLoss::SoftL1,
+        "huber" => RobustLoss::Huber,
+        "cauchy" => RobustLoss::Cauchy,
+        "arctan" => RobustLoss::Arctan,
+        other => return Err(PyValueError::new_err(format!("loss {other:?} unknown"))),
+    };
+    let bounds = match (lower, upper) {
+        (Some(l), Some(u)) if l.len() == n && u.len() == n => Some((l, u)),
+        (None, None) => None,
+        _ => {
+            return Err(PyValueError::new_err(
+                "internal: lower and upper must both have n entries",
+            ));
+        }
+    };
     let jac = match (jac_mode, jac) {
         ("callable", Some(j)) => ResJac::Callable(j),
         ("2-point", _) => ResJac::Fd(Scheme::Forward),
@@ -810,8 +871,15 @@ fn least_squares<'py>(
         jac,
         calls: Calls::default(),
         fd: Mutex::new((Vec::new(), Vec::new(), Vec::new())),
+        bounds: bounds.clone(),
     };
     let mut lm = LevenbergMarquardt::default();
+    if loss != RobustLoss::Linear {
+        lm = lm.with_loss(loss).with_f_scale(f_scale);
+    }
+    if let Some((l, u)) = &bounds {
+        lm = lm.with_bounds(l.clone(), u.clone());
+    }
     if let Some(t) = ftol {
         lm = lm.with_ftol(t);
     }
@@ -837,7 +905,11 @@ fn least_squares<'py>(
             problem.residuals(x, &mut r);
             problem.jacobian(x, &mut j);
             if m > n && !problem.calls.failed() {
-                stats = fit_statistics(&Given(&r, &j), x).ok();
+                stats = if loss == RobustLoss::Linear {
+                    fit_statistics(&Given(&r, &j), x).ok()
+                } else {
+                    fit_statistics_with_loss(&Given(&r, &j), x, loss, f_scale).ok()
+                };
             }
         }
         Ok((out, (r, j, stats)))
@@ -848,7 +920,24 @@ fn least_squares<'py>(
     let (Outcome { report, g }, (r, j, stats)) = outcome.map_err(value_error)?;
     let d = PyDict::new(py);
     d.set_item("x", array(py, &report.x))?;
-    d.set_item("cost", 0.5 * r.iter().map(|v| v * v).sum::<f64>())?;
+    // scipy's cost: ½ C² Σ ρ((rᵢ/C)²), ½‖r‖² for the linear loss.
+    d.set_item("cost", 0.5 * loss.objective(&r, f_scale))?;
+    if let Some((l, u)) = &bounds {
+        // scipy's active_mask: −1 on the lower bound, 1 on the upper, 0 free.
+        let mask: Vec<i64> = (0..n)
+            .map(|i| {
+                let xi = report.x[i];
+                if xi <= l[i] {
+                    -1
+                } else if xi >= u[i] {
+                    1
+                } else {
+                    0
+                }
+            })
+            .collect();
+        d.set_item("active_mask", mask)?;
+    }
     d.set_item("fun", array(py, &r))?;
     let rows: Vec<Vec<f64>> = (0..m).map(|i| j.row(i).iter().copied().collect()).collect();
     d.set_item(

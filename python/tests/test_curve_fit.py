@@ -93,18 +93,83 @@ def test_least_squares_matches_scipy_lm():
     np.testing.assert_allclose(r.x, cert, rtol=1e-6)
 
 
-def test_least_squares_refuses_what_lm_does_not_have_yet():
+def _outlier_data():
+    rng = np.random.default_rng(21)
+    t = np.linspace(0.0, 4.0, 60)
+    y = 2.5 * np.exp(-0.8 * t) + 0.3 + 0.01 * rng.standard_normal(t.size)
+    y[::10] += 2.0  # six gross outliers
+    return t, y
+
+
+@pytest.mark.parametrize("loss", ["soft_l1", "huber", "cauchy", "arctan"])
+def test_least_squares_robust_losses_match_scipy(loss):
+    t, y = _outlier_data()
+
+    def res(b):
+        return b[0] * np.exp(-b[1] * t) + b[2] - y
+
+    def jac(b):
+        e = np.exp(-b[1] * t)
+        return np.column_stack([e, -b[0] * t * e, np.ones_like(t)])
+
+    # From (1, 0.5, 0) arctan with f_scale 0.1 runs off to b1 < 0 in scipy too
+    # (bounded rho: every residual looks like an outlier there).
+    x0 = [2.0, 1.0, 0.2]
+    r = hesse.least_squares(res, x0, jac=jac, loss=loss, f_scale=0.1)
+    s = so.least_squares(res, x0, jac=jac, loss=loss, f_scale=0.1, method="trf",
+                         ftol=1e-15, xtol=1e-15, gtol=1e-15)
+    assert r.success
+    np.testing.assert_allclose(r.x, s.x, rtol=1e-6)
+    np.testing.assert_allclose(r.cost, s.cost, rtol=1e-8)
+    # The robust fit ignores the outliers; the linear one does not.
+    lin = hesse.least_squares(res, x0, jac=jac)
+    truth = np.array([2.5, 0.8, 0.3])
+    assert np.max(np.abs(r.x - truth) / truth) < 0.5 * np.max(np.abs(lin.x - truth) / truth)
+
+
+def test_least_squares_bounds_match_scipy_and_stay_inside():
+    t, y = _outlier_data()
+    seen = []
+
+    def res(b):
+        seen.append(np.array(b))
+        return b[0] * np.exp(-b[1] * t) + b[2] - y
+
+    lb, ub = [0.0, 0.0, 0.5], [10.0, 0.6, 1.0]  # cuts off the unbounded fit's b1 and b2
+    for jac in ("2-point", "3-point"):
+        seen.clear()
+        r = hesse.least_squares(res, [1.0, 0.5, 0.6], jac=jac, bounds=(lb, ub))
+        assert r.success, r.message
+        xs = np.array(seen)
+        assert np.all(xs >= np.array(lb)) and np.all(xs <= np.array(ub)), "an evaluation left the box"
+        s = so.least_squares(res, [1.0, 0.5, 0.6], bounds=(lb, ub), method="trf",
+                             ftol=1e-15, xtol=1e-15, gtol=1e-15)
+        np.testing.assert_allclose(r.cost, s.cost, rtol=1e-6)
+        np.testing.assert_allclose(r.x, s.x, rtol=1e-4, atol=1e-8)
+        assert list(r.active_mask) == list(s.active_mask)
+    # A start outside the box is projected; curve_fit takes the same bounds.
+    r = hesse.least_squares(res, [20.0, 0.5, 0.0], bounds=(lb, ub))
+    assert r.success and np.all(r.x <= np.array(ub)) and np.all(r.x >= np.array(lb))
+    model = lambda tt, a, b, c: a * np.exp(-b * tt) + c  # noqa: E731
+    popt, pcov = hesse.curve_fit(model, t, y, p0=[1.0, 0.5, 0.6], bounds=(lb, ub))
+    spopt, _ = so.curve_fit(model, t, y, p0=[1.0, 0.5, 0.6], bounds=(lb, ub),
+                            ftol=1e-15, xtol=1e-15, gtol=1e-15)
+    np.testing.assert_allclose(popt, spopt, rtol=1e-4, atol=1e-8)
+    assert pcov.shape == (3, 3)
+
+
+def test_least_squares_refuses_bad_options():
     res = lambda b: np.array([b[0] - 1.0, b[1] - 2.0, b[0] * b[1]])  # noqa: E731
-    with pytest.raises(ValueError, match="bounds are not supported yet"):
-        hesse.least_squares(res, [0.0, 0.0], bounds=([0, 0], [1, 1]))
-    with pytest.raises(ValueError, match="robust losses are not supported yet"):
-        hesse.least_squares(res, [0.0, 0.0], loss="soft_l1")
     with pytest.raises(ValueError, match="loss 'l2' unknown"):
         hesse.least_squares(res, [0.0, 0.0], loss="l2")
+    with pytest.raises(ValueError, match="f_scale"):
+        hesse.least_squares(res, [0.0, 0.0], loss="huber", f_scale=0.0)
+    with pytest.raises(ValueError, match="lower 2.0 > upper 1.0"):
+        hesse.least_squares(res, [0.0, 0.0], bounds=([0, 2], [1, 1]))
+    with pytest.raises(ValueError, match="NaN"):
+        hesse.least_squares(res, [0.0, 0.0], bounds=([0, np.nan], [1, 1]))
     with pytest.raises(ValueError, match="only 'lm'"):
         hesse.least_squares(res, [0.0, 0.0], method="trf")
-    with pytest.raises(ValueError, match="bounds are not supported yet"):
-        hesse.curve_fit(lambda t, a: a * t, [1.0, 2.0], [1.0, 2.0], p0=[1.0], bounds=(0, 2))
     with pytest.raises(ValueError, match="needs m >= n"):
         hesse.least_squares(lambda b: np.array([b[0]]), [0.0, 0.0])
     # Infinite bounds in any spelling are the default and accepted.
