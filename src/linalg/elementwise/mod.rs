@@ -3,7 +3,7 @@
 //! at run time and the same bits on every path.
 //!
 //! Each function is written once over a small set of lane operations
-//! ([`lanes`]): range reduction and a polynomial, every step one correctly
+//! (in `lanes.rs`): range reduction and a polynomial, every step one correctly
 //! rounded IEEE operation per lane (fused multiply-adds included), selects
 //! instead of branches. It is compiled three times: eight lanes with AVX-512F,
 //! four with AVX2 + FMA (VEX-encoded, so it never pays the AVX-SSE transition
@@ -14,11 +14,11 @@
 //! CPU changes the speed, never a result (DESIGN, principle 9). A slice tail
 //! shorter than a register is padded and computed as a whole register.
 //!
-//! Methods (one file each): [`exp`](exp) Cody-Waite reduction and a degree-13
-//! Taylor polynomial; [`log`](log) fdlibm's reduction and degree-7 Remez
-//! polynomial, with Knuth's two-sum correction for `ln_1p`; [`tanh`](tanh)
+//! Methods (one file each): `exp.rs`, Cody-Waite reduction and a degree-13
+//! Taylor polynomial; `log.rs`, fdlibm's reduction and degree-7 Remez
+//! polynomial, with Knuth's two-sum correction for `ln_1p`; `tanh.rs`,
 //! Cephes' rational approximation near 0 and `1 − 2/(e^{2|x|} + 1)` beyond;
-//! [`sigmoid`](sigmoid) the logistic and softplus from one `e^{−|x|}`.
+//! `sigmoid.rs`, the logistic and softplus from one `e^{−|x|}`.
 //!
 //! Accuracy, measured against glibc (`f64::exp`, `ln`, `ln_1p`, `tanh`,
 //! themselves within 1 ulp of the true value) on over 10⁶ points per
