@@ -12,10 +12,13 @@
 //!
 //! On CPUs without the penalty (AMD, where this was written: AMD EPYC,
 //! Zen 4) the test passes whatever the code does: it can only fail on a CPU
-//! that has the cliff, where it guards against its return. It is the one
-//! timing assertion of the suite, made robust by comparing medians of 41
-//! interleaved repetitions of the same work in the same process (a ratio,
-//! never an absolute time), with the cliff 10 times larger than the bound.
+//! that has the cliff, where it guards against its return. It compares
+//! medians of 41 interleaved repetitions of the same work in the same process
+//! (a ratio, never an absolute time), with the cliff 10 times larger than the
+//! bound. Speed is a benchmark's business, not the default test run's, so it
+//! is `#[ignore]`d: run it on a new machine with
+//! `cargo test --release --test elementwise -- --ignored`; `cargo bench
+//! --bench elementwise` prints the same before/after costs per kernel.
 
 use std::time::Instant;
 
@@ -29,6 +32,7 @@ fn median(v: &mut [f64]) -> f64 {
 }
 
 #[test]
+#[ignore = "timing guard: run with --ignored on the machine to check (see the module docs)"]
 fn activations_cost_the_same_after_a_faer_product() {
     let n = 1 << 14;
     let y: Vec<f64> = (0..n).map(|i| ((i % 401) as f64 - 200.0) * 0.037).collect();

@@ -753,11 +753,13 @@ impl PyResiduals {
         rp.resize(m, 0.0);
         rm.resize(m, 0.0);
         let s = scheme.relative_step();
-        // r(x), needed by forward differences and by one-sided steps at a bound.
+        // r(x), needed by forward differences and by one-sided steps at a
+        // bound; evaluated once, at the first column that needs it.
         let mut r0: Option<Vec<f64>> = None;
         if scheme == Scheme::Forward {
-            self.residuals(x, rm);
-            r0 = Some(rm.clone());
+            let mut r = vec![0.0; m];
+            self.residuals(x, &mut r);
+            r0 = Some(r);
         }
         for j in 0..n {
             let h0 = if x[j] == 0.0 { s } else { s * x[j].abs() };
@@ -765,13 +767,6 @@ impl PyResiduals {
                 Some((l, u)) => (l[j], u[j]),
                 None => (f64::NEG_INFINITY, f64::INFINITY),
             };
-            if lo == hi {
-                // A variable fixed by its bounds: the solver never moves it.
-                for i in 0..m {
-                    jac[(i, j)] = 0.0;
-                }
-                continue;
-            }
             let fits_up = x[j] + h0 <= hi;
             let fits_down = x[j] - h0 >= lo;
             let central = scheme == Scheme::Central && fits_up && fits_down;
@@ -782,32 +777,30 @@ impl PyResiduals {
             } else {
                 -1.0
             };
-            let target = (x[j] + sign * h0).clamp(lo, hi);
-            // The step actually taken, so that the divisor is exact.
-            let h = target - x[j];
+            // The step actually taken, so that the divisor is exact; 0 for a
+            // variable fixed by its bounds (lo = hi), which never moves.
+            let h = (x[j] + sign * h0).clamp(lo, hi) - x[j];
             if h == 0.0 {
-                for i in 0..m {
-                    jac[(i, j)] = 0.0;
-                }
+                jac.column_mut(j).fill(0.0);
                 continue;
             }
             xp[j] = x[j] + h;
             self.residuals(xp, rp);
-            let width = if central {
+            let (base, width): (&[f64], f64) = if central {
                 xp[j] = x[j] - h;
                 self.residuals(xp, rm);
-                2.0 * h
+                (rm, 2.0 * h)
             } else {
-                if r0.is_none() {
-                    self.residuals(x, rm);
-                    r0 = Some(rm.clone());
-                }
-                rm.copy_from_slice(r0.as_deref().unwrap_or(&[]));
-                h
+                let base = r0.get_or_insert_with(|| {
+                    let mut r = vec![0.0; m];
+                    self.residuals(x, &mut r);
+                    r
+                });
+                (base, h)
             };
             xp[j] = x[j];
             for i in 0..m {
-                jac[(i, j)] = (rp[i] - rm[i]) / width;
+                jac[(i, j)] = (rp[i] - base[i]) / width;
             }
         }
         !self.calls.failed()
