@@ -585,7 +585,15 @@ impl<P> Counted<P> {
     }
 
     /// Whether a call may be made; sets [`halted`](Counted::halted) if not.
+    ///
+    /// Every evaluation a solver makes passes here, so the upper halves of
+    /// the vector registers are cleared here too: a user's objective is
+    /// usually scalar code calling glibc's legacy-SSE `exp`, `ln`, `cos`, …,
+    /// and on Intel CPUs with AVX-512 each such call after a solver's faer
+    /// factorization would pay the AVX-SSE transition penalty (issue 17:
+    /// glibc's `exp` at 34x its cost). One `vzeroupper` per call.
     fn admit(&self) -> bool {
+        crate::linalg::elementwise::zero_upper();
         if self.halted.get().is_some() {
             return false;
         }
