@@ -23,8 +23,8 @@
 //! Run: `cargo bench --bench nn` (faer's global parallelism: all cores);
 //! `HESSE_BENCH_THREADS=1` for one thread.
 //!
-//! Measured on an idle machine (2 threads, load average < 0.5, 2026-12-01;
-//! criterion medians):
+//! Measured on an idle AMD EPYC (Zen 4; 2 threads, load average < 0.5,
+//! 2026-12-01; criterion medians):
 //!
 //! | | time | GFLOP/s | × gradient | flop ratio | × gradient / flop ratio |
 //! |---|---|---|---|---|---|
@@ -52,7 +52,35 @@
 //! a one-thread run (`HESSE_BENCH_THREADS=1`) was not repeated on the idle
 //! machine.
 //!
-//! An earlier run on the same machine under load average 13-14 (other builds)
+//! On an idle Intel Xeon with AVX-512 (`model name: Intel(R) Xeon(R)
+//! Processor`, avx512f/bw/dq/vl/fp16; 2 threads, load average < 0.6,
+//! 2026-12-06, after issue 17's vectorized activations; criterion medians):
+//!
+//! | | time | GFLOP/s | × gradient | flop ratio | × gradient / flop ratio |
+//! |---|---|---|---|---|---|
+//! | faer matmul 1000×784×1000 | 13.34 ms | 117.6 | | | |
+//! | autoencoder gradient | 163.3 ms | 94.5 (80% of matmul) | 1 | 1 | |
+//! | autoencoder Hv cold | 454.4 ms | 82.5 | 2.78 | 2.43 | 1.15 |
+//! | autoencoder Hv warm | 313.1 ms | 88.6 | 1.92 | 1.80 | 1.07 |
+//! | autoencoder GN cold | 315.9 ms | 79.8 | 1.93 | 1.63 | 1.19 |
+//! | autoencoder GN warm | 212.4 ms | 91.9 | 1.30 | 1.27 | 1.02 |
+//! | digits gradient | 7.35 ms | 64.5 (55% of matmul) | 1 | 1 | |
+//! | digits Hv cold / warm | 16.10 / 10.90 ms | 73.8 / 81.0 | 2.19 / 1.48 | 2.51 / 1.86 | 0.87 / 0.80 |
+//! | digits GN cold / warm | 10.41 / 7.81 ms | 74.9 / 78.2 | 1.42 / 1.06 | 1.64 / 1.29 | 0.86 / 0.82 |
+//!
+//! One thread (`HESSE_BENCH_THREADS=1`, same machine, same session): matmul
+//! 21.24 ms (73.8 GFLOP/s), autoencoder gradient 354.2 ms (43.6 GFLOP/s, 59%
+//! of matmul), digits gradient 9.43 ms (50.3 GFLOP/s, 68%). Before issue 17 on
+//! such a machine the 2-thread autoencoder gradient took 543 ms (24% of
+//! matmul) and the digits gradient 49.9 ms: the AVX-SSE transition penalty
+//! on glibc's scalar `exp`/`tanh` after every faer product. What remains on
+//! Intel: the autoencoder's Gauss-Newton product costs 1.93 gradients cold
+//! (1.44 on AMD), its Hessian-vector product 1.15× its flop ratio; `perf`
+//! puts 80% of the cold Gauss-Newton product's time in faer's AVX-512 gemm
+//! microkernels and under 4% in the elementwise passes, so the gap is in the
+//! products' efficiency at these shapes on this CPU, not in our loops.
+//!
+//! An earlier run on the AMD machine under load average 13-14 (other builds)
 //! gave a fifth of these rates (matmul 19.3 GFLOP/s, autoencoder gradient
 //! 1.26 s at 63% of it): compare ratios within one run.
 
