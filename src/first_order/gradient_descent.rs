@@ -2,18 +2,33 @@
 //!
 //! Nocedal & Wright (2006) §3.1: `d_k = −∇f(x_k)`, `x_{k+1} = x_k + α_k d_k`
 //! with `α_k` from any [`LineSearch`] and the first trial `α₀` from any
-//! [`InitialStep`]. The default, [`ScaledPrevious`], starts with
-//! `α₀ = min(1, 1/‖g₀‖∞)` and then uses N&W (3.60):
-//! `α₀ = α_{k−1} φ'_{k−1}(0) / φ'_k(0)`, which assumes the first-order change
-//! is the same as last time.
+//! [`InitialStep`]. The default, [`QuadraticInterpolation`] without a cap
+//! (N&W p. 59, who advise no cap for steepest descent), starts with
+//! `α₀ = min(1, 1/‖g₀‖∞)` and then uses `α₀ = 1.01 · 2 (f_k − f_{k−1}) / φ'_k(0)`,
+//! the minimizer of the quadratic through `f_{k−1}`, `f_k` and `φ'_k(0)`.
+//! Where `f` is linear along the path it doubles the step each iteration, so
+//! a run on an objective unbounded below reaches [`Stop::f_lower`] in tens of
+//! iterations, where N&W (3.60)'s [`ScaledPrevious`]
+//! (`α₀ = α_{k−1} φ'_{k−1}(0) / φ'_k(0)`, the default before issue 18) kept the
+//! step and never ended. The price is small and not one-sided: on the 35
+//! MGH problems from 1×, 10×, 100× (gtol 1e-6, 20,000 iterations) it solves
+//! 60 of 105 runs against 58, with 2,089,240 f+g evaluations against
+//! 2,102,602; in `hesse compare --suite mgh` (standard starts) both solve
+//! 18 of 35, with 370,793 evaluations of f against 354,866.
+//!
+//! [`Stop::f_lower`]: crate::solver::Stop::f_lower
 //!
 //! On a quadratic with condition number κ and an exact line search, the
 //! error in `f` falls by at most `((κ−1)/(κ+1))²` per iteration (N&W (3.29)).
 
 use serde::{Deserialize, Serialize};
 
+#[cfg(doc)]
+use crate::linesearch::ScaledPrevious;
 use crate::linesearch::initial::StepContext;
-use crate::linesearch::{Backtracking, InitialStep, LineSearch, ProblemLine, ScaledPrevious, dot};
+use crate::linesearch::{
+    Backtracking, InitialStep, LineSearch, ProblemLine, QuadraticInterpolation, dot,
+};
 use crate::problem::{Counted, Gradient, Objective};
 use crate::solver::{
     Error, Minimizer, Report, RunOptions, State, Termination, inf_norm, run_options,
@@ -48,7 +63,7 @@ use crate::solver::{
 /// assert!(report.converged());
 /// ```
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct GradientDescent<L = Backtracking, I = ScaledPrevious> {
+pub struct GradientDescent<L = Backtracking, I = QuadraticInterpolation> {
     options: RunOptions,
     line_search: L,
     /// The initial-step strategy, with its history (`α_{k−1}`, ...).
@@ -72,12 +87,12 @@ impl Default for GradientDescent<Backtracking> {
 
 impl<L> GradientDescent<L> {
     /// Steepest descent with the given line search and the default initial
-    /// step ([`ScaledPrevious`]).
+    /// step ([`QuadraticInterpolation`] with no cap on `α₀`).
     pub fn with_line_search(line_search: L) -> Self {
         GradientDescent {
             options: RunOptions::default(),
             line_search,
-            initial_step: ScaledPrevious::default(),
+            initial_step: QuadraticInterpolation::default().with_alpha_max(f64::INFINITY),
             work: Work::default(),
         }
     }

@@ -54,7 +54,7 @@ use crate::linalg::{
     CgOutcome, ConjugateGradient, HessianOperator, SteihaugCg, SteihaugOutcome, dot, forcing_term,
     norm2,
 };
-use crate::linesearch::{Backtracking, LineSearch, ProblemLine};
+use crate::linesearch::{Backtracking, LineFunction, LineSearch, LineSearchResult, ProblemLine};
 use crate::problem::{Counted, Gradient, HessVec, Objective};
 use crate::solver::{
     Error, Minimizer, Report, RunOptions, State, Termination, check_positive, run_options,
@@ -324,6 +324,33 @@ impl<P: HessVec, L: LineSearch> Minimizer<P> for NewtonCg<L> {
     }
 }
 
+/// Doublings of the step at most in one [`extrapolate`].
+const MAX_DOUBLINGS: u32 = 60;
+
+/// Along a direction of non-positive curvature the quadratic model falls
+/// without bound, so the unit step has no meaning: if the line search took
+/// it (or longer), keep doubling `α` while `φ` falls, at most
+/// [`MAX_DOUBLINGS`] times (one value evaluation each, one more for the
+/// doubling that stops). On a bounded problem the doublings stop where `φ`
+/// turns up, past a saddle's escape direction; on an objective unbounded
+/// below (a linear `f`, where the Hessian is zero and N&W Alg. 7.1 gives
+/// `−g` with `α = 1` forever) `f` reaches [`Stop::f_lower`] in a few
+/// iterations and the run ends `unbounded` (issue 18).
+///
+/// [`Stop::f_lower`]: crate::solver::Stop::f_lower
+fn extrapolate(line: &mut dyn LineFunction, alpha: f64, phi: f64) -> f64 {
+    let (mut alpha, mut phi) = (alpha, phi);
+    for _ in 0..MAX_DOUBLINGS {
+        let next = line.value(2.0 * alpha);
+        if !(next < phi) {
+            break;
+        }
+        alpha *= 2.0;
+        phi = next;
+    }
+    alpha
+}
+
 impl<L: LineSearch> NewtonCg<L> {
     /// N&W Algorithm 7.1, one outer iteration.
     fn line_search_iter<P: HessVec>(
@@ -357,10 +384,12 @@ impl<L: LineSearch> NewtonCg<L> {
             }
         };
         self.cg_iterations += result.iterations as u64;
+        let mut unbounded_model = false;
         match result.outcome {
             CgOutcome::Converged | CgOutcome::MaxIterations => {}
             CgOutcome::NegativeCurvature { curvature } => {
                 self.negative_curvature += 1;
+                unbounded_model = true;
                 if result.iterations == 0 {
                     // d_0ᵀ B d_0 ≤ 0 with d_0 = −g: steepest descent.
                     p.copy_from_slice(b);
@@ -391,6 +420,12 @@ impl<L: LineSearch> NewtonCg<L> {
                 return Some(Termination::LineSearchFailed);
             }
         };
+        let alpha = if unbounded_model && step.alpha >= 1.0 {
+            extrapolate(&mut line, step.alpha, step.phi)
+        } else {
+            step.alpha
+        };
+        let step = LineSearchResult { alpha, ..step };
         let f = line.finish(step.alpha);
         if !f.is_finite() {
             return Some(Termination::NonFiniteValue);
