@@ -54,7 +54,12 @@ pub fn driver_measures(r: &Report) -> Vec<Measure> {
             note: fnote,
         },
         Measure {
-            label: "|g(x)|∞".into(),
+            // Under bounds the driver measures the projected gradient.
+            label: if r.active.is_some() {
+                "|P(x - g) - x|∞".into()
+            } else {
+                "|g(x)|∞".into()
+            },
             value: r.grad_norm,
             threshold: Some(s.g_abs),
             note: String::new(),
@@ -171,5 +176,16 @@ mod tests {
             assert!(out.starts_with(" * Status: failure ("), "{out}");
             assert!(out.contains(needle), "{out}");
         }
+    }
+
+    /// Under bounds the gradient measure is the projected gradient's, and
+    /// says so.
+    #[test]
+    fn bounded_runs_name_the_projected_gradient() {
+        let mut r = report(Termination::GradientTolerance, Stop::default());
+        r.active = Some(vec![]);
+        let out = text(&r, &driver_measures(&r), "");
+        assert!(out.contains("|P(x - g) - x|∞     = 3.00e-9"), "{out}");
+        assert!(!out.contains("|g(x)|∞"), "{out}");
     }
 }
