@@ -353,13 +353,13 @@ mod mgh_in_boxes {
         });
         let (a, b, ea, eb) = compare(&ours, "L-BFGS-B");
         eprintln!("tron {a:?} scipy L-BFGS-B {b:?}; f+g evals on both solved: {ea} vs {eb}");
-        // Measured: 14/16/14 of 18 (scipy's L-BFGS-B 13/16/15); it loses
-        // Brown almost-linear from 100× (slow progress from f = 1.9e12 with
-        // the trust region small), which L-BFGS-B solves. 1302 f+g
-        // evaluations (plus Hessian-vector products) against scipy's 2892 on
-        // the runs both solve.
-        assert_eq!(a, [14, 16, 14]);
-        assert!(ea <= eb && ea <= 1302 * 105 / 100, "{ea} vs {eb}");
+        // Measured: 14/16/15 of 18, as many as our L-BFGS-B (scipy's
+        // L-BFGS-B 13/16/15); 1168 f+g evaluations (plus Hessian-vector
+        // products) against scipy's 3054 on the runs both solve. With CG's
+        // relative residual at TRON's 0.1 it lost Brown almost-linear from
+        // 100× (20,000 iterations crawling at f = 595.6): 14/16/14.
+        assert_eq!(a, [14, 16, 15]);
+        assert!(ea <= eb && ea <= 1168 * 105 / 100, "{ea} vs {eb}");
     }
 }
 
@@ -463,14 +463,23 @@ mod never_outside {
                 outside: &outside,
             };
             let x0: Vec<f64> = spec.iter().map(|s| s.5).collect();
+            // gtol 1e-9 can lie below the rounding floor of f (terms of
+            // size 1e3 that cancel to |f| < 1): a run may then end in a line
+            // search that cannot decrease f, or without progress, as
+            // scipy's L-BFGS-B ends ABNORMAL_TERMINATION_IN_LNSRCH; it must
+            // still be in the box and a KKT point to 1e-6.
+            let at_floor = |r: &Report| {
+                matches!(r.termination, Termination::LineSearchFailed | Termination::NoProgress)
+                    && r.grad_norm <= 1e-6
+            };
             let r = LbfgsB::default().with_bounds(b.clone()).with_gtol(1e-9).minimize(&p, &x0).unwrap();
             prop_assert_eq!(outside.get(), 0);
-            prop_assert!(r.converged(), "{}", r);
-            assert_kkt(&p, &b, &r, 1e-9);
+            prop_assert!(r.converged() || at_floor(&r), "{}", r);
+            assert_kkt(&p, &b, &r, if r.converged() { 1e-9 } else { 1e-6 });
             let t = Tron::default().with_bounds(b.clone()).with_gtol(1e-9).minimize(&p, &x0).unwrap();
             prop_assert_eq!(outside.get(), 0);
-            prop_assert!(t.converged(), "{}", t);
-            assert_kkt(&p, &b, &t, 1e-9);
+            prop_assert!(t.converged() || at_floor(&t), "{}", t);
+            assert_kkt(&p, &b, &t, if t.converged() { 1e-9 } else { 1e-6 });
         }
     }
 }

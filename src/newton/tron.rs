@@ -16,7 +16,7 @@
 //! 2. **Subspace steps** (LM §4, TRON's `dspcg`): on the face of the box at
 //!    the current point `x + s` (the variables strictly between their bounds
 //!    are free), Steihaug's truncated CG minimizes `q(s + w)` over `w` in the
-//!    free variables with `‖s + w‖ ≤ Δ` to a relative residual `0.1`; then a
+//!    free variables with `‖s + w‖ ≤ Δ` to a relative residual `0.01`; then a
 //!    projected search along `w` (LM (4.2): `β ← β/2` from 1 until
 //!    `q(s_new) ≤ q(s) + μ₀ ∇q(s)ᵀ(s_new − s)`, `s_new = P(x + s + βw) − x`)
 //!    moves onto a new face. This repeats while the search hits new bounds
@@ -30,7 +30,8 @@
 //!
 //! Deviations: no incomplete-Cholesky preconditioner (LM's `icfs`), since
 //! only Hessian-vector products are assumed, so CG runs in the Euclidean
-//! norm, as in LIBLINEAR's TRON; the trust-radius update omits TRON's
+//! norm, as in LIBLINEAR's TRON, and to a tighter relative residual (0.01,
+//! not 0.1: see [`Tron::with_cg_rtol`]); the trust-radius update omits TRON's
 //! quadratic interpolation of the step factor.
 
 // Index loops over several vectors at once read like the paper's
@@ -56,7 +57,8 @@ use crate::solver::{
 /// and `active` lists the variables at a bound.
 ///
 /// Defaults (LM §5, TRON): `μ₀ = 0.01`, `μ₁ = 1` (Cauchy step), `η₀ = 1e-4`
-/// (acceptance), CG relative residual `0.1`; no bounds (then it is a
+/// (acceptance), CG relative residual `0.01` (TRON's `cgtol` is 0.1: see
+/// [`with_cg_rtol`](Self::with_cg_rtol)); no bounds (then it is a
 /// trust-region Newton-CG).
 ///
 /// # Requirements on the optimization problem
@@ -152,7 +154,7 @@ impl Default for Tron {
         Tron {
             options: RunOptions::default(),
             bounds: None,
-            cg_rtol: 0.1,
+            cg_rtol: 0.01,
             delta: f64::NAN,
             alpha_c: 1.0,
             cg_iterations: 0,
@@ -170,7 +172,15 @@ impl Tron {
         self
     }
 
-    /// CG's relative residual on each face (default `0.1`, TRON's `cgtol`).
+    /// CG's relative residual on each face (default `0.01`). TRON's `cgtol`
+    /// is 0.1, but without its incomplete-Cholesky preconditioner a residual
+    /// cut by 10 is met once CG has resolved the stiffest directions alone,
+    /// and the step crawls along a narrow valley: MGH's Brown almost-linear in
+    /// its box from 100× took 20,000 iterations at `f = 595.6` with 0.1 and
+    /// converges in 64 with 0.01. Over the boxed MGH suite (1×/10×/100×,
+    /// gtol 1e-10) 0.01 solves 45 of 54 runs against 44 with 20,976 → 836 f
+    /// and 85,729 → 5,588 Hv evaluations; over the 35 MGH problems without
+    /// bounds 80 of 105 against 78, with half the evaluations.
     #[must_use]
     pub fn with_cg_rtol(mut self, rtol: f64) -> Self {
         self.cg_rtol = rtol;
