@@ -11,11 +11,12 @@ Values, gradients and boxes come from hesse itself
 Run by hand (not in CI), from the repository root:
     cargo build --release --example bounded_eval
     python3 -m venv /tmp/venv && /tmp/venv/bin/pip install scipy
-    /tmp/venv/bin/python scripts/scipy_bounds.py [rows] [all]
+    /tmp/venv/bin/python scripts/scipy_bounds.py [rows] [all] [x]
 
 Prints one line per L-BFGS-B run as `method id scale f nfev njev pg`
 (tests/data/scipy_bounds.txt holds that output); with `all`, TNC and
-trust-constr too. Solved counts are made by tests/bounds.rs, against the
+trust-constr too; with `x`, the solution follows on the line
+(tests/data/scipy_bounds_x.txt holds the L-BFGS-B lines with `x`). Solved counts are made by tests/bounds.rs, against the
 lowest f any method reached on the problem.
 """
 import subprocess
@@ -79,7 +80,10 @@ def main():
                 pg = projected_grad_norm(r.x, g, p.lo, p.hi)
                 p.close()
                 njev = getattr(r, "njev", r.nfev)
-                print(f"{method} {pid} {scale:g} {r.fun:.12e} {r.nfev} {njev} {pg:.3e}")
+                line = f"{method} {pid} {scale:g} {r.fun:.12e} {r.nfev} {njev} {pg:.3e}"
+                if "x" in sys.argv:
+                    line += " " + " ".join(repr(float(v)) for v in r.x)
+                print(line)
 
 
 if __name__ == "__main__":

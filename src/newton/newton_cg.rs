@@ -342,7 +342,7 @@ fn extrapolate(line: &mut dyn LineFunction, alpha: f64, phi: f64) -> f64 {
     let (mut alpha, mut phi) = (alpha, phi);
     for _ in 0..MAX_DOUBLINGS {
         let next = line.value(2.0 * alpha);
-        if !(next < phi) {
+        if next.is_nan() || next >= phi {
             break;
         }
         alpha *= 2.0;
