@@ -24,7 +24,7 @@
 //! iteration ends at the same point. The undamped model `q_θ` in `ρ` is as in
 //! Martens & Sutskever (2012), §8.5. On the full-batch driver
 //! ([`HessianFree::minimize`]) the gradient and the curvature come from the
-//! same problem; on the minibatch [`Driver`](crate::train::Driver) (HF is a
+//! same problem; on the minibatch [`Driver`] (HF is a
 //! [`Method`]) the curvature products use the driver's curvature sub-batch
 //! (§4.3: the first examples of the gradient's minibatch). The diagonal
 //! preconditioner of §4.7 needs per-example gradients (batched by

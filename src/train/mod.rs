@@ -40,11 +40,11 @@
 //! assert!(state.best.is_some());
 //! ```
 
-mod adahessian;
+pub mod adahessian;
 mod driver;
 mod first_order;
 pub mod registry;
-mod sampler;
+pub mod sampler;
 
 pub use adahessian::AdaHessian;
 pub use driver::{Best, Driver, EvalEvery, Progress, Record, StopReason, TrainingState};
