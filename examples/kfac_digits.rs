@@ -13,6 +13,9 @@
 //! `KFAC_EVAL_EVERY=n` sets how often K-FAC's full-set loss is recorded
 //! (default 10), `KFAC_BUDGET_SECONDS=s` trains each method for `s` seconds.
 
+// `Kfac::train` is a deprecated wrapper over `hesse::train::Driver`.
+#![allow(deprecated)]
+
 use std::time::Instant;
 
 use hesse::first_order::{Adam, Optimizer};

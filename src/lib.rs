@@ -34,6 +34,9 @@
 //! - [`first_order`]: gradient descent; SGD, momentum, Nesterov, AdaGrad,
 //!   RMSProp, Adam, AdaDelta, delta-bar-delta behind one `Optimizer` trait;
 //! - [`newton`]: Newton with a modified-Cholesky Hessian, Levenberg-Marquardt;
+//! - [`train`]: the one minibatch training driver (sampling, curvature
+//!   sub-batches, held-out evaluation, early stopping, checkpoints) every
+//!   training method runs through;
 //! - [`nn`]: small neural networks as objectives, with exact curvature products;
 //! - [`problems`]: test problems with known minima;
 //! - [`report`]: run records, CSV, performance and data profiles, SVG plots.
@@ -56,6 +59,7 @@ pub mod problems;
 pub mod quasi_newton;
 pub mod report;
 pub mod solver;
+pub mod train;
 
 /// The names most programs need.
 pub mod prelude {
@@ -78,4 +82,5 @@ pub mod prelude {
     };
     pub use crate::quasi_newton::{Bfgs, Lbfgs, LbfgsB};
     pub use crate::solver::{Bounds, Error, Report, Side, State, Stop, Termination};
+    pub use crate::train::{Driver, FirstOrder};
 }

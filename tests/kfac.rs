@@ -1,6 +1,10 @@
 //! K-FAC (Martens & Grosse 2015): the Kronecker factors, the invariance of
 //! the undamped step, the damping rules, training, and bad input.
 
+// The deprecated minibatch entry points (`train_with`, `Kfac::train`,
+// `HfStep`) stay tested as thin wrappers over `hesse::train::Driver`.
+#![allow(deprecated)]
+
 use hesse::first_order::{Adam, Optimizer};
 use hesse::natural::kfac::next_lambda;
 use hesse::natural::{Fisher, FisherKind, Kfac, KfacEstimator, KfacTraining};
@@ -456,14 +460,18 @@ fn the_step_check_stops_the_divergence_of_a_memorizing_classifier() {
     // K-FAC memorizes the set, the softmax Fisher vanishes, λ falls to ~1e-3
     // (ρ > ¾ at every T₁ check) and the steps ‖δ‖ ≲ ‖∇h‖/λ blow the loss up
     // (the paper's method, step check off). With the check every such step
-    // is rejected. Measured (seed 3; seeds 0-2 alike): unchecked final 1435
-    // after a minimum of 9.1e-5; checked final 1.1e-3, the full-set loss
-    // never above 1.3× its running minimum, 17 rejections.
+    // is rejected. Measured on the training driver's sampling (seed 1):
+    // unchecked final 137 after a minimum of 7.1e-4; checked final 4.9e-4,
+    // the full-set loss never above 2.1× its running minimum, 15
+    // rejections. Over seeds 0-9 the unchecked loss jumps 5e3-2e7× above its
+    // running minimum on 9 seeds (seed 8: 3×); the checked one stays within
+    // 2.6× on 9 (seed 0: one jump of 45×, then recovered to 4.5e-4).
+    // (Before the driver, with K-FAC's own sampling, seed 3 was used.)
     let d = Dataset::digits().unwrap();
     let data = d.subset(&(0..300).collect::<Vec<_>>()).unwrap();
     let mlp = Mlp::new(&[64, 16, 10], Activation::Tanh, Loss::SoftmaxCrossEntropy).unwrap();
     let problem = mlp.problem(&data).unwrap();
-    for seed in [3] {
+    for seed in [1] {
         let x0 = mlp.init(Init::Glorot, seed);
         let opts = KfacTraining {
             iterations: 200,

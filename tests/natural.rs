@@ -1,5 +1,9 @@
 //! Fisher-vector products and Hessian-free optimization (`hesse::natural`).
 
+// The deprecated minibatch entry points (`train_with`, `Kfac::train`,
+// `HfStep`) stay tested as thin wrappers over `hesse::train::Driver`.
+#![allow(deprecated)]
+
 use hesse::natural::{Fisher, FisherKind, HessianFree, HfTraining, NaturalGradient};
 use hesse::nn::{Activation, Dataset, Init, Loss, Mlp, MlpProblem};
 use hesse::prelude::*;

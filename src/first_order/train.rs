@@ -18,14 +18,16 @@
 //! same order, bit for bit. Wall times are the one thing that differs.
 //!
 //! The learning-rate [`Schedule`] counts steps (minibatches), not epochs.
+//!
+//! The loop itself is the one minibatch [`Driver`](crate::train::Driver)
+//! every training method runs through; [`Trainer`] keeps its epoch-based
+//! interface and [`TrainState`] (the driver's sampling with a short last
+//! minibatch per epoch, the optimizer as a
+//! [`FirstOrder`](crate::train::FirstOrder) method), with the same iterates
+//! as before the driver, bit for bit.
 
-use std::io::IsTerminal;
 use std::path::Path;
-use std::time::Instant;
 
-use rand::SeedableRng;
-use rand::seq::SliceRandom;
-use rand_chacha::ChaCha8Rng;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +36,9 @@ use super::clip::Clip;
 use super::optimizer::Optimizer;
 use super::schedule::Schedule;
 use crate::solver::Error;
+use crate::train::{
+    Best as DriverBest, Driver, EvalEvery, FirstOrder, Named, Record, StopReason, TrainingState,
+};
 
 /// An objective that is a mean over examples and can be evaluated on a
 /// minibatch: what the training loop needs (networks implement it).
@@ -380,6 +385,9 @@ impl<O: Optimizer + Clone> Trainer<O> {
 
     /// Runs epochs until `state.epoch == until` (at most the trainer's
     /// epochs) or training stops; a checkpoint can be saved in between.
+    ///
+    /// The loop is the [`Driver`]'s, with this trainer's sampling (a short
+    /// last minibatch per epoch) and the optimizer as a [`FirstOrder`] method.
     pub fn run_until<P: MinibatchObjective + ?Sized>(
         &self,
         objective: &P,
@@ -389,92 +397,107 @@ impl<O: Optimizer + Clone> Trainer<O> {
         self.validate(objective)?;
         crate::solver::check_start(&state.params, objective.n_params())?;
         let until = until.min(self.epochs);
-        let m = objective.n_examples();
-        let per_epoch = m.div_ceil(self.batch_size) as u64;
-        let bar = self.progress_bar(until.saturating_sub(state.epoch) * per_epoch);
-        let started = Instant::now();
-        let seconds_before = state.history.last().map_or(0.0, |r| r.seconds);
-        let mut grad = vec![0.0; objective.n_params()];
-        let mut at = vec![0.0; objective.n_params()];
-        let mut order: Vec<usize> = (0..m).collect();
-        while state.stopped.is_none() && state.epoch < until {
-            let epoch = state.epoch;
-            order.iter_mut().enumerate().for_each(|(i, o)| *o = i);
-            let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
-            rng.set_stream(epoch);
-            order.shuffle(&mut rng);
-            let mut loss_sum = 0.0;
-            let mut lr = state.optimizer.learning_rate();
-            for batch in order.chunks(self.batch_size) {
-                lr = self.schedule.lr(state.eps0, state.step);
-                state.optimizer.set_learning_rate(lr);
-                // The gradient at the optimizer's point (θ + αv for Nesterov).
-                state.optimizer.gradient_point(&state.params, &mut at);
-                let loss = objective.value_grad_batch(&at, batch, &mut grad);
-                if !loss.is_finite() || grad.iter().any(|g| !g.is_finite()) {
-                    state.stopped = Some(TrainStop::NonFinite);
-                    break;
-                }
-                if let Some(c) = &self.clip {
-                    c.apply(&mut grad);
-                }
-                state.optimizer.step(&mut state.params, &grad);
-                state.step += 1;
-                if let Some(a) = &mut state.averager {
-                    a.update(&state.params);
-                }
-                loss_sum += loss * batch.len() as f64;
-                bar.inc(1);
-                bar.set_message(format!("epoch {} loss {:.4e} lr {lr:.2e}", epoch + 1, loss));
-            }
-            if state.stopped.is_some() {
-                break;
-            }
-            state.epoch += 1;
-            let eval_at = match &state.averager {
-                Some(a) if a.count() > 0 => a.average(),
-                _ => &state.params,
-            };
-            let held_out = objective.held_out(eval_at);
-            if let Some(h) = held_out {
-                if state.best.as_ref().is_none_or(|b| h.loss < b.loss) {
-                    state.best = Some(Best {
-                        epoch: state.epoch,
-                        loss: h.loss,
-                        params: eval_at.to_vec(),
-                    });
-                    state.since_best = 0;
-                } else {
-                    state.since_best += 1;
-                }
-            }
-            state.history.push(EpochRecord {
-                epoch: state.epoch,
-                train_loss: loss_sum / m as f64,
-                held_out,
-                lr,
-                seconds: seconds_before + started.elapsed().as_secs_f64(),
-            });
-            if held_out.is_some() && self.patience.is_some_and(|p| state.since_best >= p) {
-                state.stopped = Some(TrainStop::EarlyStopping);
-            } else if state.epoch >= self.epochs {
-                state.stopped = Some(TrainStop::Epochs);
-            }
-        }
-        bar.finish_and_clear();
+        let driver = self.driver().with_max_epochs(until);
+        let per_epoch = objective.n_examples().div_ceil(self.batch_size) as u64;
+        let mut run = self.to_driver_state(state, per_epoch);
+        driver.run(objective, &mut run, &mut |_| true)?;
+        self.write_back(state, run);
         Ok(())
     }
 
-    fn progress_bar(&self, total: u64) -> indicatif::ProgressBar {
-        if !self.progress || !std::io::stderr().is_terminal() {
-            return indicatif::ProgressBar::hidden();
+    /// The driver with this trainer's sampling, evaluation and patience.
+    fn driver(&self) -> Driver {
+        let mut d = Driver::new()
+            .with_batch_size(self.batch_size)
+            .with_seed(self.seed)
+            .with_drop_last(false)
+            .with_eval_every(EvalEvery::Epoch)
+            .with_progress(self.progress);
+        if let Some(p) = self.patience {
+            d = d.with_patience(p);
         }
-        let bar = indicatif::ProgressBar::new(total);
-        if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "{bar:30} {pos}/{len} steps {per_sec} eta {eta} {msg}",
-        ) {
-            bar.set_style(style);
+        d
+    }
+
+    fn method(&self, optimizer: O) -> FirstOrder<O> {
+        let mut m = FirstOrder::new(optimizer).with_schedule(self.schedule);
+        if let Some(c) = self.clip {
+            m = m.with_clip(c);
         }
-        bar
+        if let Some(a) = self.averaging {
+            m = m.with_averaging(a);
+        }
+        m
+    }
+
+    fn to_driver_state(&self, s: &TrainState<O>, per_epoch: u64) -> TrainingState<FirstOrder<O>> {
+        let method = self
+            .method(s.optimizer.clone())
+            .resumed(s.eps0, s.step, s.averager.clone());
+        let mut run = TrainingState::new(s.params.clone(), method);
+        run.iteration = s.step;
+        run.epoch = s.epoch;
+        run.best = s.best.as_ref().map(|b| DriverBest {
+            iteration: b.epoch * per_epoch,
+            epoch: b.epoch,
+            loss: b.loss,
+            params: b.params.clone(),
+        });
+        run.since_best = s.since_best;
+        run.history = s
+            .history
+            .iter()
+            .map(|r| Record {
+                iteration: r.epoch * per_epoch,
+                epoch: r.epoch,
+                train_loss: r.train_loss,
+                held_out: r.held_out,
+                values: vec![Named {
+                    name: "lr".into(),
+                    value: r.lr,
+                }],
+                seconds: r.seconds,
+            })
+            .collect();
+        run.stopped = s.stopped.map(|t| match t {
+            TrainStop::Epochs => StopReason::MaxEpochs,
+            TrainStop::EarlyStopping => StopReason::EarlyStopping,
+            TrainStop::NonFinite => StopReason::NonFinite,
+        });
+        run.seconds = s.history.last().map_or(0.0, |r| r.seconds);
+        run
+    }
+
+    fn write_back(&self, s: &mut TrainState<O>, run: TrainingState<FirstOrder<O>>) {
+        let (optimizer, eps0, step, averager) = run.method.into_parts();
+        s.params = run.x;
+        s.optimizer = optimizer;
+        s.eps0 = eps0;
+        s.step = step;
+        s.averager = averager;
+        s.epoch = run.epoch;
+        s.best = run.best.map(|b| Best {
+            epoch: b.epoch,
+            loss: b.loss,
+            params: b.params,
+        });
+        s.since_best = run.since_best;
+        s.history = run
+            .history
+            .into_iter()
+            .map(|r| EpochRecord {
+                epoch: r.epoch,
+                train_loss: r.train_loss,
+                held_out: r.held_out,
+                lr: r.get("lr").unwrap_or(f64::NAN),
+                seconds: r.seconds,
+            })
+            .collect();
+        s.stopped = match run.stopped {
+            Some(StopReason::EarlyStopping) => Some(TrainStop::EarlyStopping),
+            Some(StopReason::NonFinite) => Some(TrainStop::NonFinite),
+            _ if s.epoch >= self.epochs => Some(TrainStop::Epochs),
+            _ => None,
+        };
     }
 }

@@ -22,16 +22,15 @@
 //! recurrent networks with Hessian-free optimization" (2012), §8.8; if that
 //! fails too the step is rejected (λ grows, the warm start is reset) and the
 //! iteration ends at the same point. The undamped model `q_θ` in `ρ` is as in
-//! Martens & Sutskever (2012), §8.5. On the driver the gradient and the
-//! curvature come from the same problem; the curvature-minibatch variant of
-//! §4.3 (curvature on a batch smaller than the gradient's) is
-//! [`HessianFree::train`]. The diagonal preconditioner of §4.7 needs
-//! per-example gradients (batched by [`MlpProblem::grad_sq_sum_batch`]), so
-//! it is available on [`HessianFree::train`] only.
+//! Martens & Sutskever (2012), §8.5. On the full-batch driver
+//! ([`HessianFree::minimize`]) the gradient and the curvature come from the
+//! same problem; on the minibatch [`Driver`] (HF is a
+//! [`Method`]) the curvature products use the driver's curvature sub-batch
+//! (§4.3: the first examples of the gradient's minibatch). The diagonal
+//! preconditioner of §4.7 needs per-example gradients (batched by
+//! [`MlpProblem::grad_sq_sum_batch`]), so it is available on minibatches only
+//! ([`HessianFree::with_preconditioner`]).
 
-use rand::SeedableRng;
-use rand::seq::SliceRandom;
-use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::linalg::{axpy, dot, norm2};
@@ -40,19 +39,23 @@ use crate::problem::{Counted, GaussNewtonVec, Gradient, Objective};
 use crate::solver::{
     Error, Minimizer, Report, RunOptions, State, Termination, check_positive, run_options,
 };
+use crate::train::{Driver, EvalEvery, Method, Minibatch, NetworkObjective, Progress, StepRecord};
 
 /// Per-iteration record of the damping: `λ` used in the CG solve, the
 /// reduction ratio `ρ` it produced and the CG steps taken.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct HfTrace {
     /// `λ_k` used in iteration `k`.
+    #[serde(with = "crate::solver::float_serde::vec")]
     pub lambda: Vec<f64>,
     /// `ρ_k` of iteration `k` (of the backtracked CG step, before any Armijo
-    /// search).
+    /// search; `−∞` when the model did not decrease).
+    #[serde(with = "crate::solver::float_serde::vec")]
     pub rho: Vec<f64>,
     /// CG steps in iteration `k`.
     pub cg_iterations: Vec<usize>,
     /// `f` after iteration `k`.
+    #[serde(with = "crate::solver::float_serde::vec")]
     pub f: Vec<f64>,
 }
 
@@ -93,6 +96,9 @@ pub struct HessianFree {
     /// 10⁻⁸ and the steps then overfit the batch; a floor bounds the step.
     #[serde(default)]
     min_damping: f64,
+    /// The diagonal preconditioner of §4.7 on minibatches (default off).
+    #[serde(default)]
+    precondition: bool,
     /// `λ_k`.
     #[serde(with = "crate::solver::float_serde")]
     lambda: f64,
@@ -111,6 +117,11 @@ struct Work {
     b: Vec<f64>,
     x_trial: Vec<f64>,
     cg: HfCg,
+    /// Minibatch gradient, per-example squared-gradient sums and the inverse
+    /// preconditioner of a driver step.
+    g: Vec<f64>,
+    gi: Vec<f64>,
+    minv: Vec<f64>,
 }
 
 impl Default for HessianFree {
@@ -122,6 +133,7 @@ impl Default for HessianFree {
             max_cg_iter: 250,
             cg_epsilon: 5e-4,
             min_damping: 0.0,
+            precondition: false,
             lambda: 1.0,
             trace: HfTrace::default(),
             p_prev: Vec::new(),
@@ -168,6 +180,16 @@ impl HessianFree {
     #[must_use]
     pub fn with_min_damping(mut self, min_damping: f64) -> Self {
         self.min_damping = min_damping;
+        self
+    }
+
+    /// The diagonal preconditioner `(diag(Σᵢ gᵢ²) + λI)^0.75` of §4.7 on
+    /// minibatches (default off), with `gᵢ` the per-example gradients of the
+    /// curvature sub-batch ([`MlpProblem::grad_sq_sum_batch`]); the
+    /// full-batch driver does not use it.
+    #[must_use]
+    pub fn with_preconditioner(mut self, precondition: bool) -> Self {
+        self.precondition = precondition;
         self
     }
 
@@ -219,15 +241,10 @@ impl HessianFree {
 }
 
 /// The Levenberg-Marquardt rule of Martens 2010 §4.1: `λ ← 3/2 λ` if
-/// `ρ < ¼` (or `ρ` is not a number), `λ ← 2/3 λ` if `ρ > ¾`.
+/// `ρ < ¼` (or `ρ` is not a number), `λ ← 2/3 λ` if `ρ > ¾`: the one rule
+/// [`lm_damping`](super::lm_damping) with these factors.
 pub(crate) fn next_damping(lambda: f64, rho: f64) -> f64 {
-    if rho.is_nan() || rho < 0.25 {
-        lambda * 1.5
-    } else if rho > 0.75 {
-        lambda * (2.0 / 3.0)
-    } else {
-        lambda
-    }
+    super::lm_damping(lambda, rho, 2.0 / 3.0, 1.5)
 }
 
 /// CG on `(G + λI) p = b` with Martens's stop and stored iterates.
@@ -492,7 +509,8 @@ impl<P: GaussNewtonVec> Minimizer<P> for HessianFree {
     }
 }
 
-/// Options of minibatch Hessian-free training ([`HessianFree::train`]).
+/// Options of minibatch Hessian-free training ([`HessianFree::train`]), as
+/// a [`Driver`] ([`HfTraining::driver`]).
 #[derive(Debug, Clone)]
 pub struct HfTraining {
     /// Outer iterations.
@@ -523,9 +541,9 @@ pub struct HfRun {
 
 /// What [`HessianFree::train_with`] and
 /// [`NaturalGradient::train_with`](crate::natural::NaturalGradient::train_with)
-/// report after each
-/// iteration, for a caller that records its own curves (the same callback
-/// style as K-FAC's training loop).
+/// report after each iteration. The driver reports the same quantities as
+/// named values of a [`StepRecord`] (`lambda`, `rho`, `cg_iterations`).
+#[deprecated(note = "use hesse::train::Driver; its callback sees a train::Progress")]
 #[derive(Debug, Clone, Copy)]
 pub struct HfStep<'s> {
     /// The iteration just finished, from 1.
@@ -543,6 +561,21 @@ pub struct HfStep<'s> {
     pub cg_iterations: usize,
 }
 
+#[allow(deprecated)]
+impl<'s> HfStep<'s> {
+    /// The driver's progress as the old record.
+    pub(crate) fn of(p: &Progress<'s>) -> Self {
+        HfStep {
+            iteration: p.iteration as usize,
+            x: p.x,
+            batch_loss: p.record.loss,
+            lambda: p.record.get("lambda").unwrap_or(f64::NAN),
+            rho: p.record.get("rho").unwrap_or(f64::NAN),
+            cg_iterations: p.record.get("cg_iterations").unwrap_or(0.0) as usize,
+        }
+    }
+}
+
 impl HfTraining {
     /// Checks the batch sizes against the data (`n_data` examples) and
     /// returns the gradient batch size.
@@ -556,6 +589,21 @@ impl HfTraining {
             ));
         }
         Ok(gb)
+    }
+
+    /// The training driver of these options on `n_data` examples: batches of
+    /// `grad_batch` (all examples when `None`), the first `curvature_batch`
+    /// of each for the curvature, `iterations` iterations, no held-out
+    /// evaluation, no progress bar.
+    pub fn driver(&self, n_data: usize) -> Result<Driver, Error> {
+        let gb = self.grad_batch_size(n_data)?;
+        Ok(Driver::new()
+            .with_batch_size(gb)
+            .with_curvature_batch(self.curvature_batch)
+            .with_seed(self.seed)
+            .with_max_iter(self.iterations as u64)
+            .with_eval_every(EvalEvery::Never)
+            .with_progress(false))
     }
 }
 
@@ -573,18 +621,37 @@ pub(crate) fn check_params(problem: &MlpProblem<'_>, x0: &[f64]) -> Result<(), E
     Ok(())
 }
 
-/// Runs `train_with` and records the full-data-set loss and the wall time
+/// Runs a minibatch method on the driver ([`HfTraining::driver`]) from
+/// `x0`, calling `on_step` after each iteration; leaves the method (with its
+/// trace) in `method` and returns the final parameters.
+pub(crate) fn drive<M>(
+    method: &mut M,
+    problem: &MlpProblem<'_>,
+    x0: &[f64],
+    driver: &Driver,
+    on_step: &mut dyn FnMut(&Progress<'_>) -> bool,
+) -> Result<Vec<f64>, Error>
+where
+    M: for<'a> Method<MlpProblem<'a>> + Clone,
+{
+    let mut state = driver.start(problem, method.clone(), x0.to_vec())?;
+    let out = driver.run(problem, &mut state, on_step);
+    *method = state.method;
+    out.map(|()| state.x)
+}
+
+/// Runs `train` and records the full-data-set loss and the wall time
 /// (including the evaluation) after each iteration.
 pub(crate) fn record(
     problem: &MlpProblem<'_>,
     x0: &[f64],
-    train_with: impl FnOnce(&mut dyn FnMut(&HfStep<'_>) -> bool) -> Result<Vec<f64>, Error>,
+    train: impl FnOnce(&mut dyn FnMut(&Progress<'_>) -> bool) -> Result<Vec<f64>, Error>,
 ) -> Result<HfRun, Error> {
     let start = std::time::Instant::now();
     let mut loss = vec![problem.value(x0)];
     let mut seconds = vec![0.0];
-    let x = train_with(&mut |step: &HfStep<'_>| {
-        loss.push(problem.value(step.x));
+    let x = train(&mut |p: &Progress<'_>| {
+        loss.push(problem.value(p.x));
         seconds.push(start.elapsed().as_secs_f64());
         true
     })?;
@@ -593,8 +660,8 @@ pub(crate) fn record(
 
 impl HessianFree {
     /// Minibatch Hessian-free training of an [`MlpProblem`] (Martens 2010
-    /// §4.3), recording the full-data-set loss after each iteration: see
-    /// [`HessianFree::train_with`].
+    /// §4.3) on the driver, recording the full-data-set loss after each
+    /// iteration: see [`HessianFree::train_with`].
     ///
     /// Errors: as [`HessianFree::train_with`].
     pub fn train(
@@ -603,20 +670,29 @@ impl HessianFree {
         x0: &[f64],
         opts: &HfTraining,
     ) -> Result<HfRun, Error> {
-        record(problem, x0, |on_iter| {
-            self.train_with(problem, x0, opts, on_iter)
-        })
+        let driver = opts.driver(problem.data().len())?;
+        let precondition = self.precondition;
+        self.precondition = opts.precondition;
+        let out = record(problem, x0, |on_step| {
+            drive(self, problem, x0, &driver, on_step)
+        });
+        self.precondition = precondition;
+        out
     }
 
     /// Minibatch Hessian-free training of an [`MlpProblem`] (Martens 2010
-    /// §4.3): each iteration draws a gradient minibatch and, inside it, a
-    /// smaller curvature minibatch for the Gauss-Newton products; `f` in the
+    /// §4.3): a thin wrapper over the training driver
+    /// ([`crate::train::Driver`], with HF as the [`Method`]): each iteration
+    /// takes the driver's next gradient minibatch and its first
+    /// `curvature_batch` examples for the Gauss-Newton products; `f` in the
     /// backtracking and in `ρ` is evaluated on the gradient minibatch.
     /// `on_iter` sees each finished iteration ([`HfStep`]) and returns `true`
     /// to go on, `false` to stop; the final parameters are returned.
     ///
     /// Errors: invalid options, batch sizes of zero, a curvature batch larger
     /// than the gradient batch, wrong parameter length.
+    #[deprecated(note = "use hesse::train::Driver with HessianFree as the method")]
+    #[allow(deprecated)]
     pub fn train_with(
         &mut self,
         problem: &MlpProblem<'_>,
@@ -624,64 +700,89 @@ impl HessianFree {
         opts: &HfTraining,
         on_iter: &mut dyn FnMut(&HfStep<'_>) -> bool,
     ) -> Result<Vec<f64>, Error> {
+        let driver = opts.driver(problem.data().len())?;
+        let precondition = self.precondition;
+        self.precondition = opts.precondition;
+        let out = drive(self, problem, x0, &driver, &mut |p| on_iter(&HfStep::of(p)));
+        self.precondition = precondition;
+        out
+    }
+}
+
+impl<P: NetworkObjective + ?Sized> Method<P> for HessianFree {
+    fn name(&self) -> &'static str {
+        "hf"
+    }
+
+    fn start(&mut self, objective: &P, x0: &[f64]) -> Result<(), Error> {
         self.validate()?;
-        check_params(problem, x0)?;
-        let n_data = problem.data().len();
-        let n = x0.len();
-        let gb = opts.grad_batch_size(n_data)?;
+        check_params(objective.network(), x0)?;
         self.lambda = self.lambda0;
         self.trace = HfTrace::default();
         self.p_prev.clear();
         self.work = Work::default();
-        let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
-        let mut order: Vec<usize> = (0..n_data).collect();
-        let mut x = x0.to_vec();
-        let mut g = vec![0.0; n];
-        let mut gi = vec![0.0; n];
-        let mut minv = vec![0.0; n];
-        for iteration in 1..=opts.iterations {
-            order.shuffle(&mut rng);
-            let batch = &order[..gb];
-            let curv = &order[..opts.curvature_batch];
-            let f = problem
-                .value_grad_batch(&x, batch, &mut g)
-                .map_err(|e| Error::InvalidProblem(e.to_string()))?;
-            let minv_ref = if opts.precondition {
-                // (diag(Σᵢ gᵢ²) + λI)^0.75 from per-example gradients of the
-                // curvature batch, batched: (δ ⊙ δ)(a ⊙ a)ᵀ per layer.
-                problem
-                    .grad_sq_sum_batch(&x, curv, &mut gi)
-                    .map_err(|e| Error::InvalidProblem(e.to_string()))?;
-                for (m, d) in minv.iter_mut().zip(&gi) {
-                    *m = 1.0 / (d + self.lambda).powf(0.75);
-                }
-                Some(minv.as_slice())
-            } else {
-                None
-            };
-            let x_old = x.clone();
-            let mut gn = |v: &[f64], out: &mut [f64]| {
-                if problem
-                    .gauss_newton_vec_batch(&x_old, curv, v, out)
-                    .is_err()
-                {
-                    out.fill(f64::NAN);
-                }
-            };
-            let mut value = |xt: &[f64]| problem.value_batch(xt, batch).unwrap_or(f64::NAN);
-            hf_iteration(self, &mut x, f, &g, &mut gn, &mut value, minv_ref);
-            let step = HfStep {
-                iteration,
-                x: &x,
-                batch_loss: f,
-                lambda: *self.trace.lambda.last().unwrap_or(&self.lambda),
-                rho: *self.trace.rho.last().unwrap_or(&f64::NAN),
-                cg_iterations: *self.trace.cg_iterations.last().unwrap_or(&0),
-            };
-            if !on_iter(&step) {
-                break;
-            }
+        Ok(())
+    }
+
+    /// One outer iteration on the minibatch, the Gauss-Newton products on its
+    /// curvature sub-batch. Reports `lambda` (used), `rho`, `cg_iterations`
+    /// and `rejected`.
+    // The former `train_with` loop's calls (`&x`) kept as they were, so that
+    // the move of the curvature statistics out of `nn::mlp` merges.
+    #[allow(clippy::needless_borrow)]
+    fn step(
+        &mut self,
+        objective: &P,
+        x: &mut [f64],
+        mb: &Minibatch<'_>,
+    ) -> Result<StepRecord, Error> {
+        let problem = objective.network();
+        let (batch, curv) = (mb.examples, mb.curvature);
+        let n = x.len();
+        let [mut g, mut gi, mut minv] = [
+            std::mem::take(&mut self.work.g),
+            std::mem::take(&mut self.work.gi),
+            std::mem::take(&mut self.work.minv),
+        ];
+        for v in [&mut g, &mut gi, &mut minv] {
+            v.resize(n, 0.0);
         }
-        Ok(x)
+        let f = problem
+            .value_grad_batch(&x, batch, &mut g)
+            .map_err(|e| Error::InvalidProblem(e.to_string()))?;
+        let minv_ref = if self.precondition {
+            // (diag(Σᵢ gᵢ²) + λI)^0.75 from per-example gradients of the
+            // curvature batch, batched: (δ ⊙ δ)(a ⊙ a)ᵀ per layer.
+            problem
+                .grad_sq_sum_batch(&x, curv, &mut gi)
+                .map_err(|e| Error::InvalidProblem(e.to_string()))?;
+            for (m, d) in minv.iter_mut().zip(&gi) {
+                *m = 1.0 / (d + self.lambda).powf(0.75);
+            }
+            Some(minv.as_slice())
+        } else {
+            None
+        };
+        let x_old = x.to_vec();
+        let mut gn = |v: &[f64], out: &mut [f64]| {
+            if problem
+                .gauss_newton_vec_batch(&x_old, curv, v, out)
+                .is_err()
+            {
+                out.fill(f64::NAN);
+            }
+        };
+        let mut value = |xt: &[f64]| problem.value_batch(xt, batch).unwrap_or(f64::NAN);
+        let accepted = hf_iteration(self, x, f, &g, &mut gn, &mut value, minv_ref);
+        (self.work.g, self.work.gi, self.work.minv) = (g, gi, minv);
+        let tr = &self.trace;
+        Ok(StepRecord::new(f)
+            .with("lambda", *tr.lambda.last().unwrap_or(&self.lambda))
+            .with("rho", *tr.rho.last().unwrap_or(&f64::NAN))
+            .with(
+                "cg_iterations",
+                *tr.cg_iterations.last().unwrap_or(&0) as f64,
+            )
+            .with("rejected", f64::from(u8::from(accepted.is_none()))))
     }
 }

@@ -63,138 +63,20 @@
 //!
 //! # Measured
 //!
-//! `cargo run --release --example kfac_digits -- digits 2000 0 1` (digits
-//! autoencoder 64-32-16-32-64, logistic units, linear code, binary
-//! cross-entropy summed over outputs, Glorot init, batch 256, λ₀ = 1, the
-//! rest default; Adam lr 3e-3 from the same init; full-set loss):
-//!
-//! | iterations | 100 | 200 | 500 | 2000 |
-//! |---|---|---|---|---|
-//! | Adam | 27.10 | 24.42 | 20.95 | 16.43 |
-//! | K-FAC | 17.76 | 15.60 | 15.14 | 14.99 |
-//!
-//! K-FAC reaches Adam's 2000-iteration loss at iteration 140 (0.07 of
-//! Adam's iterations). Seconds per iteration (medians, same run, on a loaded
-//! 2-core machine): Adam 0.0005, K-FAC 0.0020-0.0024 (3.8-4.5×), so about
-//! 0.27-0.32 of Adam's time by medians (0.13-0.37 by the noisy totals). With
-//! the paper's λ₀ = 150 the large initial γ = √150 comes down by ω₂ ≈ 0.6
-//! per T₂ only, and K-FAC needs 290 iterations (0.145); with λ₀ = 0.01, 110.
-//! K-FAC levels off near 15.0 (minibatch noise at batch 256; the paper grows
-//! the batch).
-//!
-//! `cargo run --release --example train_bench -- --task digits-ae --seeds 3
-//! --iterations 2000 --budget-secs 30 --curvature-batch 64 --max-cg 10
-//! --methods adam,kfac --out DIR` (the same network, λ₀ = 1; Adam's best
-//! rate of the sweep, 1e-2, final loss 15.52; medians of 3 seeds, Adam
-//! measured in the same run; full-set evaluations excluded from the times):
-//!
-//! | | s/iteration | K-FAC / Adam per iteration | iterations to Adam's final loss | time to it |
-//! |---|---|---|---|---|
-//! | before (one forward pass per batch size, faer threads on tiny products) | 0.0019 (Adam 0.0010) | 1.9× | 0.110 | 0.219 |
-//! | now | 0.0014 (Adam 0.0009) | 1.5× | 0.110 | 0.167 |
-//! | now, `--kfac-damping 0.3` | 0.0013 (Adam 0.0009) | 1.4× | 0.100 | 0.148 |
-//!
-//! Where an iteration's time goes now (phases of [`Kfac::train`] timed with
-//! `Instant` in a scratch build, λ₀ = 1, 2000 iterations, ms per iteration):
-//! gradient on the 256 examples 0.87 (Adam's whole iteration; mostly `exp`
-//! and `ln_1p` of the logistic units and the loss), statistics 0.06 (their
-//! forward pass is the gradient's, cut to the first 64 columns), the 2×2
-//! model 0.25 (two forward R passes on 64 examples, the per-layer products,
-//! and the γ search's three proposals and minibatch losses every T₂), `ρ`
-//! 0.11 (one minibatch loss every T₁), eigendecompositions 0.05 (8 factors of
-//! 16 to 65 rows, about 0.7 ms per refresh). Before, with faer's threads on
-//! these products, statistics took 0.30 and the model 0.45.
-//!
-//! λ₀ (same scratch build, Adam's per-seed final losses as targets, full
-//! loss every 10 iterations, seeds 0-2): K-FAC reaches them at iterations
-//! 230/210/210 with λ₀ = 1, 190/190/190 with 0.3, 190/180/190 with 0.1,
-//! 210/210/180 with 0.01; γ₀ = 0.1 or 0.3 instead of √λ₀ (λ₀ = 1), a
-//! curvature fraction of 1/2 or 1, T₃ = 5 or 10 or a factor decay of 0.9
-//! change it by at most one evaluation (10 iterations); T₂ = 10 is worse
-//! (230). λ₀ = 0.1 with T₃ = 5 reached them at 180/160/160 (one run; the
-//! refreshes cost about 0.1 ms per iteration more; `train_bench` has no T₃
-//! option to confirm it there). The defaults stay the paper's;
-//! `--kfac-damping 0.3` is the benchmark's better setting.
-//!
-//! `KFAC_EVAL_EVERY=20 KFAC_BUDGET_SECONDS=270 cargo run --release --example
-//! kfac_digits -- mnist 100000 0 1` (MNIST deep autoencoder
-//! 784-1000-500-250-30-250-500-1000-784, 10,000 training images, batch 1000,
-//! sparse init, λ₀ = 1; 270 s of training each, full-set evaluations
-//! excluded): Adam (lr 3e-3) 389 iterations, loss 107.5; K-FAC 170
-//! iterations, loss 58.7 (at iteration 160). K-FAC passes Adam's final loss
-//! at iteration 60, after 117 s (0.44 of Adam's time). Seconds per iteration
-//! (medians): Adam 0.67, K-FAC 1.39 (2.1×; kfac-jax measured 3.7× on this
-//! machine); the machine was shared (load ≈ 8 on 2 cores). Seed 1 (`... mnist
-//! 100000 1 1`): Adam 386 iterations, 108.9; K-FAC 200 iterations, 55.6,
-//! past Adam's final loss at iteration 60 after 101 s (0.37); medians 0.68
-//! and 1.07 s per iteration (1.6×). On MNIST every γ search kept the
-//! smallest candidate (γ 1 → 0.006 in 200 iterations), so γ₀ = √λ₀ is
-//! larger than this problem wants.
-//!
-//! The step check ([`Kfac::with_step_check`]), `cargo run --release --example
-//! train_bench -- --task digits-clf --seeds 3 --iterations 500 --budget-secs
-//! 600 --curvature-batch 64 --max-cg 10 --methods kfac --kfac-step-check
-//! on|off` (64-256-256-10 tanh, softmax cross-entropy, batch 256, λ₀ = 0.3;
-//! full-set loss on the recorded grid; Adam's best rate 1e-2 ends at 3.5e-4):
-//!
-//! | seed | 0 | 1 | 2 |
-//! |---|---|---|---|
-//! | off: final (minimum) | 461 (0.013) | 76.5 (0.0061) | 2.9e-7 (2.9e-7) |
-//! | off: largest loss / running minimum | 3.3e5 | 5.6e5 | 2.2e4 |
-//! | on: final | 9.2e-5 | 3.0e-4 | 9.9e-5 |
-//! | on: largest loss / running minimum | 5.6 | 5.0 | 1.8 |
-//! | on: rejected steps of 500 | 47 | 57 | 50 |
-//!
-//! Off, λ falls from 0.3 to 0.002-0.006 (seed 2: 1e-5) while the loss nears 0
-//! (ρ > ¾ at the `T₁` checks), the loss jumps by up to five orders of
-//! magnitude, and λ climbs back (to 1.8 on seed 0) only after. On, λ stays
-//! between 0.003 and 0.14, each rejection pushing it up. Other thresholds
-//! (same runs): rejecting only a rise larger than the predicted fall
-//! (`ρ < −1`) left jumps of 2600× (seed 0); raising λ by ω₁⁻² or ω₁⁻⁵ per
-//! rejection stalled the loss near 1e-2. On the digits autoencoder (`--task
-//! digits-ae`, 2000 iterations) the check rejects 5 / 11 / 8 steps, and K-FAC
-//! still reaches Adam's final loss at 0.100 of its iterations (final 14.99);
-//! on the MNIST autoencoder it rejects none in the first 100 iterations (the
-//! smallest `(h(θ + δ) − h(θ)) / M₀(δ)` was 0.85), so the trajectory is the
-//! unchecked one.
-//!
-//! What the step check costs (profiled with `perf` and with the phases of
-//! [`Kfac::train`] timed in a scratch build; `cargo run --release --example
-//! train_bench -- --task digits-ae|mnist-ae --methods kfac --seeds 1
-//! --iterations 2000|50 --points 1 --kfac-step-check on|off`, interleaved, on
-//! a shared, loaded machine): its forward pass on the sub-batch, and nothing
-//! else. On the digits autoencoder it takes 0.21 ms per checked iteration,
-//! the time of `value_batch` on 64 examples alone (a quarter of 0.87 ms on
-//! 256), against 1.6 ms for an unchecked iteration: the logistic units'
-//! `exp` and the loss's `exp` and `ln_1p` make a forward pass 85 % of a
-//! gradient's time there (the extra `perf` samples of the checked run are
-//! 70 % `exp`, `ln_1p` and the forward loops), so a flop count (≈ 3 %)
-//! underestimates it. Process CPU time, medians of 5 pairs: 3.57 s checked
-//! against 3.22 s, +11 % (before the changes below: 3.62 against 3.19 s,
-//! +13 %). On the MNIST autoencoder (iterations 1-40) the forward pass on
-//! 250 examples takes 42-44 ms of CPU per iteration against about 1 s (4-5
-//! %); seconds per iteration over 50 iterations, medians of 5 pairs: 0.441
-//! checked against 0.426, +3.7 % (pairs from −7 % to +7 %; the +10 %
-//! measured before was a single 100 s pair). Removed (the same iterates, bit
-//! for bit: every minibatch loss and the final `θ` of digits-ae, digits-clf
-//! with 47-57 rejections per seed and 40 MNIST iterations): a second cache
-//! look-up for `h(θ)` that compared the whole 22 MB parameter vector (2.0 ms
-//! per MNIST iteration), the copy of each trial point into the evaluation
-//! cache's key, and the update's second pass (`θ += δ` after `θ + δ` was
-//! formed, and the copy of `δ` into `δ₀`: 3.5 ms, now 0 checked and 1.3 ms
-//! unchecked).
+//! The measurement history of this implementation (speed per phase, the
+//! `λ₀` scan, the step check's effect and cost) is in
+//! `docs/bench/kfac-history.md`; the current benchmark tables are in
+//! `docs/bench/README.md`.
 
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::evd;
 use faer::{Accum, Mat, MatMut, MatRef};
-use rand::seq::SliceRandom;
-use rand::{RngExt, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::linalg::dot;
 use crate::nn::{Loss, MlpProblem};
 use crate::solver::{Error, check_nonneg, check_start};
+use crate::train::{Driver, EvalEvery, Method, Minibatch, NetworkObjective, Progress, StepRecord};
 
 use super::fisher::sampled_residuals;
 
@@ -291,7 +173,7 @@ pub struct KfacTrace {
     pub rejected: Vec<bool>,
 }
 
-/// Options of [`Kfac::train`].
+/// Options of [`Kfac::train`], as a [`Driver`] ([`KfacTraining::driver`]).
 #[derive(Debug, Clone)]
 pub struct KfacTraining {
     /// Iterations to run.
@@ -302,7 +184,9 @@ pub struct KfacTraining {
     pub seed: u64,
 }
 
-/// What [`Kfac::train`] reports after each iteration.
+/// What [`Kfac::train`] reports after each iteration. The driver reports
+/// the same quantities as named values of a [`StepRecord`].
+#[deprecated(note = "use hesse::train::Driver; its callback sees a train::Progress")]
 #[derive(Debug, Clone)]
 pub struct KfacStep<'s> {
     /// Iterations done (1-based).
@@ -326,21 +210,48 @@ pub struct KfacStep<'s> {
     pub rejected: bool,
 }
 
+#[allow(deprecated)]
+impl<'s> KfacStep<'s> {
+    /// The driver's progress as the old record.
+    fn of(p: &Progress<'s>) -> Self {
+        let r = p.record;
+        KfacStep {
+            iteration: p.iteration as usize,
+            x: p.x,
+            batch_loss: r.loss,
+            lambda: r.get("lambda").unwrap_or(f64::NAN),
+            gamma: r.get("gamma").unwrap_or(f64::NAN),
+            alpha: r.get("alpha").unwrap_or(f64::NAN),
+            mu: r.get("mu").unwrap_or(0.0),
+            rho: r.get("rho"),
+            rejected: r.rejected(),
+        }
+    }
+}
+
 /// K-FAC with block-diagonal inverse (Martens & Grosse 2015); see the
 /// [module docs](self) for the iteration.
 ///
+/// A method of the training driver ([`crate::train::Driver`]): the driver
+/// draws the minibatches, K-FAC computes its statistics on the first
+/// [`with_curvature_fraction`](Kfac::with_curvature_fraction) of each.
+///
 /// ```
-/// use hesse::natural::{Kfac, KfacTraining};
+/// use hesse::natural::Kfac;
 /// use hesse::nn::{Activation, Dataset, Init, Loss, Mlp};
+/// use hesse::prelude::*;
 /// let data = Dataset::two_spirals(50, 0.0, 3).unwrap();
 /// let mlp = Mlp::new(&[2, 8, 2], Activation::Tanh, Loss::SoftmaxCrossEntropy).unwrap();
 /// let problem = mlp.problem(&data).unwrap();
 /// let x0 = mlp.init(Init::Glorot, 1);
-/// let opts = KfacTraining { iterations: 30, batch_size: 50, seed: 0 };
-/// let mut kfac = Kfac::default().with_initial_damping(1.0);
-/// let x = kfac.train(&problem, &x0, &opts, &mut |_| true).unwrap();
-/// use hesse::prelude::*;
-/// assert!(problem.value(&x) < problem.value(&x0));
+/// let kfac = Kfac::default().with_initial_damping(1.0);
+/// let state = Driver::new()
+///     .with_batch_size(50)
+///     .with_max_iter(30)
+///     .train(&problem, kfac, x0.clone())
+///     .unwrap();
+/// assert!(problem.value(&state.x) < problem.value(&x0));
+/// assert_eq!(state.method.trace().lambda.len(), 30);
 /// ```
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Kfac {
@@ -364,7 +275,28 @@ pub struct Kfac {
     lambda: f64,
     #[serde(with = "crate::solver::float_serde")]
     gamma: f64,
+    /// The trace of the run (not part of a checkpoint: a resumed run's
+    /// trace starts at the resumed iteration).
+    #[serde(skip)]
     trace: KfacTrace,
+    /// The running factors, their decompositions and the previous update.
+    #[serde(default)]
+    run: KfacRun,
+}
+
+/// K-FAC's state between iterations (saved in a checkpoint).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct KfacRun {
+    layers: Vec<LayerState>,
+    /// The previous update `δ₀`.
+    #[serde(with = "crate::solver::float_serde::vec")]
+    delta_prev: Vec<f64>,
+    /// Whether `δ₀` is used (momentum on, and the last step accepted).
+    have_prev: bool,
+    #[serde(skip)]
+    g: Vec<f64>,
+    #[serde(skip)]
+    trial: Vec<f64>,
 }
 
 impl Default for Kfac {
@@ -385,6 +317,7 @@ impl Default for Kfac {
             lambda: 150.0,
             gamma: 150f64.sqrt(),
             trace: KfacTrace::default(),
+            run: KfacRun::default(),
         }
     }
 }
@@ -489,13 +422,13 @@ impl Kfac {
     /// Why: on a classifier driven to memorization the softmax Fisher
     /// vanishes, `ρ > ¾` at every `T₁` check lets `λ` fall to `~10⁻³`, and
     /// as `‖δ‖ ≲ ‖∇h‖/λ` once `F ≈ 0`, one bad step can throw the loss up
-    /// by orders of magnitude before the next check (see the module docs'
-    /// measurements). Off: the paper's method, every step accepted.
+    /// by orders of magnitude before the next check (measured in
+    /// `docs/bench/kfac-history.md`). Off: the paper's method, every step accepted.
     ///
     /// Cost: one forward pass on the sub-batch on the iterations that do
     /// not measure `h(θ + δ)` anyway (4 of 5 with the default `T₁`); `h(θ)`
     /// comes with the statistics, and `θ + δ`, formed once, becomes `θ`
-    /// when accepted. Profiled (see the module docs): that forward pass is
+    /// when accepted. Profiled (`docs/bench/kfac-history.md`): that forward pass is
     /// all the check costs, and it costs more than its flops because the
     /// logistic units' `exp` and the loss's `exp` and `ln_1p` weigh as much
     /// as the products: +11 % per iteration on the digits autoencoder
@@ -520,7 +453,7 @@ impl Kfac {
         self.gamma
     }
 
-    /// The trace of the last [`train`](Self::train).
+    /// The trace of the last run (since its start or resumption).
     pub fn trace(&self) -> &KfacTrace {
         &self.trace
     }
@@ -558,7 +491,8 @@ impl Kfac {
 }
 
 /// The Levenberg-Marquardt rule of §6.5: `λ ← ω₁ λ` if `ρ > ¾`, `λ ← λ/ω₁`
-/// if `ρ < ¼` (or `ρ` is not a number), else unchanged.
+/// if `ρ < ¼` (or `ρ` is not a number), else unchanged: the one rule
+/// [`lm_damping`](super::lm_damping) with `(ω₁, 1/ω₁)`.
 ///
 /// ```
 /// use hesse::natural::kfac::next_lambda;
@@ -567,13 +501,7 @@ impl Kfac {
 /// assert_eq!(next_lambda(1.0, 0.5, 0.5), 1.0);
 /// ```
 pub fn next_lambda(lambda: f64, rho: f64, omega1: f64) -> f64 {
-    if rho.is_nan() || rho < 0.25 {
-        lambda / omega1
-    } else if rho > 0.75 {
-        lambda * omega1
-    } else {
-        lambda
-    }
+    super::lm_damping(lambda, rho, omega1, 1.0 / omega1)
 }
 
 /// faer's parallelism for a product of `flops` multiply-adds: sequential
@@ -588,9 +516,49 @@ fn par_for(flops: usize) -> faer::Par {
 }
 
 /// A symmetric factor's eigendecomposition `U diag(d) Uᵀ`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Eig {
+    #[serde(with = "mat_serde")]
     u: Mat<f64>,
+    #[serde(with = "crate::solver::float_serde::vec")]
     d: Vec<f64>,
+}
+
+/// Serde for a dense matrix: its shape and column-major entries (through
+/// `float_serde`, so that a checkpoint holds the bits).
+mod mat_serde {
+    use faer::Mat;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    struct Repr {
+        rows: usize,
+        cols: usize,
+        #[serde(with = "crate::solver::float_serde::vec")]
+        data: Vec<f64>,
+    }
+
+    pub fn serialize<S: Serializer>(m: &Mat<f64>, s: S) -> Result<S::Ok, S::Error> {
+        let (rows, cols) = (m.nrows(), m.ncols());
+        let data = (0..cols)
+            .flat_map(|j| (0..rows).map(move |i| m[(i, j)]))
+            .collect();
+        Repr { rows, cols, data }.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Mat<f64>, D::Error> {
+        let r = Repr::deserialize(d)?;
+        if r.data.len() != r.rows * r.cols {
+            return Err(serde::de::Error::custom(format!(
+                "a {}x{} matrix needs {} entries, found {}",
+                r.rows,
+                r.cols,
+                r.rows * r.cols,
+                r.data.len()
+            )));
+        }
+        Ok(Mat::from_fn(r.rows, r.cols, |i, j| r.data[i + j * r.rows]))
+    }
 }
 
 impl Eig {
@@ -654,14 +622,23 @@ impl Eig {
 
 /// One layer's running factors, their decompositions and the inverses at
 /// the current `γ`.
+///
+/// A checkpoint keeps the factors and their decompositions; the inverses are
+/// a function of the decompositions and `γ` and are formed again when needed
+/// (the same bits).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct LayerState {
     /// Flat range of `vec W̄_l` and its shape `m × (k + 1)`.
     start: usize,
     m: usize,
     k1: usize,
+    #[serde(with = "mat_serde")]
     a: Mat<f64>,
+    #[serde(with = "mat_serde")]
     g: Mat<f64>,
+    /// `(Ā = U_A D_A U_Aᵀ, Ḡ = U_G D_G U_Gᵀ, π)` at the last refresh.
     eig: Option<(Eig, Eig, f64)>,
+    #[serde(skip)]
     inv: Option<(Mat<f64>, Mat<f64>)>,
 }
 
@@ -714,15 +691,18 @@ struct Proposal {
     model_change: f64,
 }
 
+#[allow(deprecated)]
 impl Kfac {
     /// Trains `problem` from `x0` for `opts.iterations` minibatch iterations
-    /// and returns the final parameters. Calls `on_iter` after every
-    /// iteration; returning `false` stops training. No evaluation on the
-    /// full data set is made (the caller's callback may make them, outside
-    /// the iteration).
+    /// and returns the final parameters: a thin wrapper over the training
+    /// driver ([`crate::train::Driver`] with K-FAC as the [`Method`]). Calls
+    /// `on_iter` after every iteration; returning `false` stops training. No
+    /// evaluation on the full data set is made (the caller's callback may
+    /// make them, outside the iteration).
     ///
     /// Errors: invalid options, `x0` of the wrong length or not finite, a
     /// batch size of 0, a network with batch normalization.
+    #[deprecated(note = "use hesse::train::Driver with Kfac as the method")]
     pub fn train(
         &mut self,
         problem: &MlpProblem<'_>,
@@ -731,30 +711,53 @@ impl Kfac {
         on_iter: &mut dyn FnMut(&KfacStep<'_>) -> bool,
     ) -> Result<Vec<f64>, Error> {
         self.validate()?;
-        let mlp = problem.mlp();
-        let n = mlp.num_params();
-        check_start(x0, n)?;
         if opts.batch_size == 0 {
             return Err(Error::invalid_option("batch_size", 0, "must be at least 1"));
         }
+        let driver = opts.driver(problem.data().len());
+        super::hessian_free::drive(self, problem, x0, &driver, &mut |p| {
+            on_iter(&KfacStep::of(p))
+        })
+    }
+}
+
+impl KfacTraining {
+    /// The training driver of these options on `n_data` examples: batches of
+    /// `batch_size` (at most `n_data`), `iterations` iterations, the
+    /// curvature sub-batch K-FAC's ([`Kfac::with_curvature_fraction`]), no
+    /// held-out evaluation, no progress bar.
+    pub fn driver(&self, n_data: usize) -> Driver {
+        Driver::new()
+            .with_batch_size(self.batch_size.min(n_data))
+            .with_seed(self.seed)
+            .with_max_iter(self.iterations as u64)
+            .with_eval_every(EvalEvery::Never)
+            .with_progress(false)
+    }
+}
+
+impl<P: NetworkObjective + ?Sized> Method<P> for Kfac {
+    fn name(&self) -> &'static str {
+        "kfac"
+    }
+
+    /// Checks the options and the network (no batch normalization), sets
+    /// `λ = λ₀`, `γ = γ₀` and zero factors.
+    fn start(&mut self, objective: &P, x0: &[f64]) -> Result<(), Error> {
+        self.validate()?;
+        let mlp = objective.network().mlp();
+        let n = mlp.num_params();
+        check_start(x0, n)?;
         if mlp.layers().iter().any(|l| l.batch_norm) {
             return Err(Error::InvalidProblem(
                 "K-FAC supports networks without batch normalization".into(),
             ));
         }
-        let nn_err = |e: crate::nn::NnError| Error::InvalidProblem(e.to_string());
-        let n_data = problem.data().len();
-        let bsz = opts.batch_size.min(n_data);
-        let cb = ((self.curvature_fraction * bsz as f64).ceil() as usize).clamp(1, bsz);
         let eta = mlp.weight_decay();
         self.lambda = self.lambda0;
         self.gamma = self.gamma0.unwrap_or((self.lambda0 + eta).sqrt());
         self.trace = KfacTrace::default();
-        let omega1 = 0.95f64.powi(self.t1 as i32);
-        let omega2 = 0.95f64.sqrt().powi(self.t2 as i32);
-        let kout = mlp.outputs();
-        let loss = mlp.loss();
-        let mut layers: Vec<LayerState> = (0..mlp.layers().len())
+        let layers = (0..mlp.layers().len())
             .map(|l| {
                 let (r, (m, k)) = mlp.weights_range(l);
                 LayerState {
@@ -768,208 +771,250 @@ impl Kfac {
                 }
             })
             .collect();
-        let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
-        let mut order: Vec<usize> = (0..n_data).collect();
-        order.shuffle(&mut rng);
-        let mut pos = 0;
-        let mut x = x0.to_vec();
-        let mut g = vec![0.0; n];
-        let mut delta_prev = vec![0.0; n];
-        let mut have_prev = false;
-        let mut trial = vec![0.0; n];
-        for it in 1..=opts.iterations {
-            if pos + bsz > n_data {
-                order.shuffle(&mut rng);
-                pos = 0;
-            }
-            let batch = order[pos..pos + bsz].to_vec();
-            pos += bsz;
-            let curv = &batch[..cb];
-            let h = problem
-                .value_grad_batch(&x, &batch, &mut g)
-                .map_err(nn_err)?;
+        self.run = KfacRun {
+            layers,
+            delta_prev: vec![0.0; n],
+            have_prev: false,
+            g: vec![0.0; n],
+            trial: vec![0.0; n],
+        };
+        Ok(())
+    }
 
-            // Statistics and running averages (§5), and h on the statistics
-            // sub-batch at θ for the step check: their forward pass is the
-            // gradient's, cut to the first columns (cached), so h is free.
-            let seed = rng.random::<u64>();
-            let est = self.estimator;
-            let mut h_curv = f64::NAN;
-            let factors = problem
-                .kfac_factors_value_batch(
-                    &x,
-                    curv,
-                    &mut |p| est.output_vectors(loss, kout, p, seed),
-                    self.step_check.then_some(&mut h_curv),
-                )
-                .map_err(nn_err)?;
-            let eps = (1.0 - 1.0 / it as f64).min(self.factor_decay);
-            for (ls, (a, gm)) in layers.iter_mut().zip(&factors) {
-                blend(&mut ls.a, a.as_slice(), eps);
-                blend(&mut ls.g, gm.as_slice(), eps);
-            }
+    /// `⌈f B⌉` examples, `f` = [`Kfac::with_curvature_fraction`].
+    fn curvature_batch(&self, batch: usize) -> usize {
+        ((self.curvature_fraction * batch as f64).ceil() as usize).clamp(1, batch)
+    }
 
-            // Eigendecompositions every T₃ (and early, while the averages move fast).
-            let refresh = it % self.t3 == 0 || (it < self.t3 && it.is_power_of_two());
-            if refresh {
-                for ls in layers.iter_mut() {
-                    let ea = Eig::new(&ls.a)?;
-                    let eg = Eig::new(&ls.g)?;
-                    let (ma, mg) = (ea.mean(), eg.mean());
-                    let pi = if ma > 0.0 && mg > 0.0 {
-                        (ma / mg).sqrt()
-                    } else {
-                        1.0
-                    };
-                    ls.eig = Some((ea, eg, pi));
-                    ls.inv = None;
-                }
-            }
+    /// One iteration of the module docs' box on the minibatch, the
+    /// statistics and the quadratic model on its curvature sub-batch.
+    /// Reports `lambda` (used), `gamma`, `alpha`, `mu`, `rho` (every `T₁`)
+    /// and `rejected`.
+    fn step(
+        &mut self,
+        objective: &P,
+        x: &mut [f64],
+        mb: &Minibatch<'_>,
+    ) -> Result<StepRecord, Error> {
+        let mut run = std::mem::take(&mut self.run);
+        let out = self.iterate(objective.network(), x, mb, &mut run);
+        self.run = run;
+        out
+    }
+}
 
-            let search = self.adapt_gamma && it % self.t2 == 0;
-            let mut h_new = None;
-            // Whether `trial` holds x + δ of the proposal taken (then an
-            // accepted step moves it into x instead of adding δ again).
-            let mut trial_is_step = false;
-            let prev = (self.momentum && have_prev).then_some(delta_prev.as_slice());
-            let mut proposal = if search {
-                let gamma = self.gamma;
-                let candidates = [gamma / omega2, gamma, gamma * omega2];
-                let mut best: Option<(usize, Proposal, Inverses)> = None;
-                let mut losses = [f64::NAN; 3];
-                for (c, &gc) in candidates.iter().enumerate() {
-                    let inv: Vec<_> = layers.iter().map(|ls| ls.inverses(gc)).collect();
-                    let p = self.propose(problem, &x, curv, &layers, &inv, &g, prev)?;
-                    for ((t, xi), di) in trial.iter_mut().zip(&x).zip(&p.delta) {
-                        *t = xi + di;
-                    }
-                    let hc = problem.value_batch_once(&trial, &batch).map_err(nn_err)?;
-                    losses[c] = hc;
-                    let better = match &best {
-                        None => true,
-                        Some((b, _, _)) => hc < losses[*b] || losses[*b].is_nan(),
-                    };
-                    if better {
-                        best = Some((c, p, inv));
-                    }
-                }
-                let (chosen, p, inv) = best.expect("three candidates");
-                trial_is_step = chosen == candidates.len() - 1;
-                self.gamma = candidates[chosen];
-                for (ls, i) in layers.iter_mut().zip(inv) {
-                    ls.inv = Some(i);
-                }
-                h_new = Some(losses[chosen]);
-                self.trace.gamma_search.push(GammaSearch {
-                    iteration: it,
-                    candidates,
-                    losses,
-                    chosen,
-                });
-                p
-            } else {
-                for ls in layers.iter_mut() {
-                    if ls.inv.is_none() {
-                        ls.inv = Some(ls.inverses(self.gamma));
-                    }
-                }
-                let inv: Vec<_> = layers
-                    .iter_mut()
-                    .map(|ls| ls.inv.take().expect("formed above"))
-                    .collect();
-                let p = self.propose(problem, &x, curv, &layers, &inv, &g, prev);
-                for (ls, i) in layers.iter_mut().zip(inv) {
-                    ls.inv = Some(i);
-                }
-                p?
-            };
+impl Kfac {
+    /// One iteration `k = mb.iteration` at `x` (see [`Method::step`]).
+    // The body is the former `Kfac::train` loop's, its calls (`&x`, `&batch`)
+    // kept as they were so that the move of the curvature statistics out of
+    // `nn::mlp` merges line for line.
+    #[allow(clippy::needless_borrow)]
+    fn iterate(
+        &mut self,
+        problem: &MlpProblem<'_>,
+        x: &mut [f64],
+        mb: &Minibatch<'_>,
+        run: &mut KfacRun,
+    ) -> Result<StepRecord, Error> {
+        let nn_err = |e: crate::nn::NnError| Error::InvalidProblem(e.to_string());
+        let mlp = problem.mlp();
+        let kout = mlp.outputs();
+        let loss = mlp.loss();
+        let omega1 = 0.95f64.powi(self.t1 as i32);
+        let omega2 = 0.95f64.sqrt().powi(self.t2 as i32);
+        let it = mb.iteration as usize;
+        let (batch, curv) = (mb.examples, mb.curvature);
+        let KfacRun {
+            layers,
+            delta_prev,
+            have_prev,
+            g,
+            trial,
+        } = run;
+        if layers.is_empty() {
+            return Err(Error::InvalidProblem(
+                "K-FAC stepped before start (no layer state)".into(),
+            ));
+        }
+        // Work vectors are not saved in a checkpoint.
+        g.resize(x.len(), 0.0);
+        trial.resize(x.len(), 0.0);
+        let h = problem.value_grad_batch(&x, &batch, g).map_err(nn_err)?;
 
-            // λ from ρ every T₁ (§6.5).
-            let lambda_used = self.lambda;
-            let mut rho = None;
-            if it % self.t1 == 0 {
-                let hn = match h_new {
-                    Some(v) => v,
-                    None => {
-                        for ((t, xi), di) in trial.iter_mut().zip(&x).zip(&proposal.delta) {
-                            *t = xi + di;
-                        }
-                        trial_is_step = true;
-                        problem.value_batch_once(&trial, &batch).map_err(nn_err)?
-                    }
-                };
-                h_new = Some(hn);
-                let r = if proposal.model_change < 0.0 {
-                    (hn - h) / proposal.model_change
+        // Statistics and running averages (§5), and h on the statistics
+        // sub-batch at θ for the step check: their forward pass is the
+        // gradient's, cut to the first columns (cached), so h is free.
+        let seed = mb.seed;
+        let est = self.estimator;
+        let mut h_curv = f64::NAN;
+        let factors = problem
+            .kfac_factors_value_batch(
+                &x,
+                curv,
+                &mut |p| est.output_vectors(loss, kout, p, seed),
+                self.step_check.then_some(&mut h_curv),
+            )
+            .map_err(nn_err)?;
+        let eps = (1.0 - 1.0 / it as f64).min(self.factor_decay);
+        for (ls, (a, gm)) in layers.iter_mut().zip(&factors) {
+            blend(&mut ls.a, a.as_slice(), eps);
+            blend(&mut ls.g, gm.as_slice(), eps);
+        }
+
+        // Eigendecompositions every T₃ (and early, while the averages move fast).
+        let refresh = it.is_multiple_of(self.t3) || (it < self.t3 && it.is_power_of_two());
+        if refresh {
+            for ls in layers.iter_mut() {
+                let ea = Eig::new(&ls.a)?;
+                let eg = Eig::new(&ls.g)?;
+                let (ma, mg) = (ea.mean(), eg.mean());
+                let pi = if ma > 0.0 && mg > 0.0 {
+                    (ma / mg).sqrt()
                 } else {
-                    f64::NAN
+                    1.0
                 };
-                if self.lambda > 0.0 {
-                    self.lambda = next_lambda(self.lambda, r, omega1).max(self.min_damping);
-                }
-                rho = Some(r);
-            }
-
-            // The step check: the loss change on the whole minibatch if it
-            // was measured (every T₁, T₂), else on the statistics sub-batch.
-            let rejected = self.step_check && {
-                let (h0, h1) = match h_new {
-                    Some(v) => (h, v),
-                    None => {
-                        for ((t, xi), di) in trial.iter_mut().zip(&x).zip(&proposal.delta) {
-                            *t = xi + di;
-                        }
-                        trial_is_step = true;
-                        (
-                            h_curv,
-                            problem.value_batch_once(&trial, curv).map_err(nn_err)?,
-                        )
-                    }
-                };
-                // A NaN or infinite h1 is rejected too.
-                !h1.is_finite() || h1 > h0
-            };
-            if rejected {
-                if self.lambda > 0.0 {
-                    self.lambda = (lambda_used / omega1).max(self.min_damping);
-                }
-                have_prev = false;
-            } else {
-                if trial_is_step {
-                    // trial = x + δ, computed as the sum below would.
-                    std::mem::swap(&mut x, &mut trial);
-                } else {
-                    for (xi, di) in x.iter_mut().zip(&proposal.delta) {
-                        *xi += di;
-                    }
-                }
-                std::mem::swap(&mut delta_prev, &mut proposal.delta);
-                have_prev = true;
-            }
-            let tr = &mut self.trace;
-            tr.batch_loss.push(h);
-            tr.lambda.push(lambda_used);
-            tr.gamma.push(self.gamma);
-            tr.alpha.push(proposal.alpha);
-            tr.mu.push(proposal.mu);
-            tr.rho.push(rho);
-            tr.rejected.push(rejected);
-            let step = KfacStep {
-                iteration: it,
-                x: &x,
-                batch_loss: h,
-                lambda: lambda_used,
-                gamma: self.gamma,
-                alpha: proposal.alpha,
-                mu: proposal.mu,
-                rho,
-                rejected,
-            };
-            if !on_iter(&step) {
-                break;
+                ls.eig = Some((ea, eg, pi));
+                ls.inv = None;
             }
         }
-        Ok(x)
+
+        let search = self.adapt_gamma && it.is_multiple_of(self.t2);
+        let mut h_new = None;
+        // Whether `trial` holds x + δ of the proposal taken (then an
+        // accepted step moves it into x instead of adding δ again).
+        let mut trial_is_step = false;
+        let prev = (self.momentum && *have_prev).then_some(delta_prev.as_slice());
+        let mut proposal = if search {
+            let gamma = self.gamma;
+            let candidates = [gamma / omega2, gamma, gamma * omega2];
+            let mut best: Option<(usize, Proposal, Inverses)> = None;
+            let mut losses = [f64::NAN; 3];
+            for (c, &gc) in candidates.iter().enumerate() {
+                let inv: Vec<_> = layers.iter().map(|ls| ls.inverses(gc)).collect();
+                let p = self.propose(problem, &x, curv, &layers, &inv, &g, prev)?;
+                for ((t, xi), di) in trial.iter_mut().zip(x.iter()).zip(&p.delta) {
+                    *t = xi + di;
+                }
+                let hc = problem.value_batch_once(&trial, &batch).map_err(nn_err)?;
+                losses[c] = hc;
+                let better = match &best {
+                    None => true,
+                    Some((b, _, _)) => hc < losses[*b] || losses[*b].is_nan(),
+                };
+                if better {
+                    best = Some((c, p, inv));
+                }
+            }
+            let (chosen, p, inv) = best.expect("three candidates");
+            trial_is_step = chosen == candidates.len() - 1;
+            self.gamma = candidates[chosen];
+            for (ls, i) in layers.iter_mut().zip(inv) {
+                ls.inv = Some(i);
+            }
+            h_new = Some(losses[chosen]);
+            self.trace.gamma_search.push(GammaSearch {
+                iteration: it,
+                candidates,
+                losses,
+                chosen,
+            });
+            p
+        } else {
+            for ls in layers.iter_mut() {
+                if ls.inv.is_none() {
+                    ls.inv = Some(ls.inverses(self.gamma));
+                }
+            }
+            let inv: Vec<_> = layers
+                .iter_mut()
+                .map(|ls| ls.inv.take().expect("formed above"))
+                .collect();
+            let p = self.propose(problem, &x, curv, &layers, &inv, &g, prev);
+            for (ls, i) in layers.iter_mut().zip(inv) {
+                ls.inv = Some(i);
+            }
+            p?
+        };
+
+        // λ from ρ every T₁ (§6.5).
+        let lambda_used = self.lambda;
+        let mut rho = None;
+        if it.is_multiple_of(self.t1) {
+            let hn = match h_new {
+                Some(v) => v,
+                None => {
+                    for ((t, xi), di) in trial.iter_mut().zip(x.iter()).zip(&proposal.delta) {
+                        *t = xi + di;
+                    }
+                    trial_is_step = true;
+                    problem.value_batch_once(&trial, &batch).map_err(nn_err)?
+                }
+            };
+            h_new = Some(hn);
+            let r = if proposal.model_change < 0.0 {
+                (hn - h) / proposal.model_change
+            } else {
+                f64::NAN
+            };
+            if self.lambda > 0.0 {
+                self.lambda = next_lambda(self.lambda, r, omega1).max(self.min_damping);
+            }
+            rho = Some(r);
+        }
+
+        // The step check: the loss change on the whole minibatch if it
+        // was measured (every T₁, T₂), else on the statistics sub-batch.
+        let rejected = self.step_check && {
+            let (h0, h1) = match h_new {
+                Some(v) => (h, v),
+                None => {
+                    for ((t, xi), di) in trial.iter_mut().zip(x.iter()).zip(&proposal.delta) {
+                        *t = xi + di;
+                    }
+                    trial_is_step = true;
+                    (
+                        h_curv,
+                        problem.value_batch_once(&trial, curv).map_err(nn_err)?,
+                    )
+                }
+            };
+            // A NaN or infinite h1 is rejected too.
+            !h1.is_finite() || h1 > h0
+        };
+        if rejected {
+            if self.lambda > 0.0 {
+                self.lambda = (lambda_used / omega1).max(self.min_damping);
+            }
+            *have_prev = false;
+        } else {
+            if trial_is_step {
+                // trial = x + δ, computed as the sum below would.
+                x.copy_from_slice(trial);
+            } else {
+                for (xi, di) in x.iter_mut().zip(&proposal.delta) {
+                    *xi += di;
+                }
+            }
+            std::mem::swap(delta_prev, &mut proposal.delta);
+            *have_prev = true;
+        }
+        let tr = &mut self.trace;
+        tr.batch_loss.push(h);
+        tr.lambda.push(lambda_used);
+        tr.gamma.push(self.gamma);
+        tr.alpha.push(proposal.alpha);
+        tr.mu.push(proposal.mu);
+        tr.rho.push(rho);
+        tr.rejected.push(rejected);
+        let mut record = StepRecord::new(h)
+            .with("lambda", lambda_used)
+            .with("gamma", self.gamma)
+            .with("alpha", proposal.alpha)
+            .with("mu", proposal.mu);
+        if let Some(r) = rho {
+            record = record.with("rho", r);
+        }
+        Ok(record.with("rejected", f64::from(u8::from(rejected))))
     }
 
     /// `Δ` from the inverses, then `(α, μ)` minimizing

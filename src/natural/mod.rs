@@ -11,6 +11,10 @@
 //!   ICML 2010 ([`hessian_free`]).
 //! - [`Kfac`]: Martens & Grosse, "Optimizing neural networks with
 //!   Kronecker-factored approximate curvature", ICML 2015 ([`kfac`]).
+//!
+//! The three minibatch methods are steps on the one training driver
+//! ([`crate::train::Driver`]); their damping follows one rule,
+//! [`lm_damping`].
 
 pub mod fisher;
 pub mod hessian_free;
@@ -18,6 +22,34 @@ pub mod kfac;
 pub mod natural_gradient;
 
 pub use fisher::{Fisher, FisherKind};
-pub use hessian_free::{HessianFree, HfRun, HfStep, HfTrace, HfTraining};
-pub use kfac::{GammaSearch, Kfac, KfacEstimator, KfacStep, KfacTrace, KfacTraining};
+#[allow(deprecated)]
+pub use hessian_free::HfStep;
+pub use hessian_free::{HessianFree, HfRun, HfTrace, HfTraining};
+#[allow(deprecated)]
+pub use kfac::KfacStep;
+pub use kfac::{GammaSearch, Kfac, KfacEstimator, KfacTrace, KfacTraining};
 pub use natural_gradient::{NaturalGradient, NgSolve};
+
+/// The Levenberg-Marquardt rule on the reduction ratio `ρ` (Moré 1978;
+/// Martens 2010 §4.1; Martens & Grosse 2015 §6.5), the one damping rule of
+/// Hessian-free, natural gradient and K-FAC: `λ ← grow · λ` if `ρ < ¼` (or
+/// `ρ` is not a number: the model or the step failed), `λ ← shrink · λ` if
+/// `ρ > ¾`, else unchanged. Hessian-free and natural gradient use
+/// `(shrink, grow) = (2/3, 3/2)`, K-FAC `(ω₁, 1/ω₁)`.
+///
+/// ```
+/// use hesse::natural::lm_damping;
+/// assert_eq!(lm_damping(1.0, 0.9, 0.5, 2.0), 0.5);
+/// assert_eq!(lm_damping(1.0, 0.1, 0.5, 2.0), 2.0);
+/// assert_eq!(lm_damping(1.0, f64::NAN, 0.5, 2.0), 2.0);
+/// assert_eq!(lm_damping(1.0, 0.5, 0.5, 2.0), 1.0);
+/// ```
+pub fn lm_damping(lambda: f64, rho: f64, shrink: f64, grow: f64) -> f64 {
+    if rho.is_nan() || rho < 0.25 {
+        lambda * grow
+    } else if rho > 0.75 {
+        lambda * shrink
+    } else {
+        lambda
+    }
+}

@@ -17,23 +17,24 @@
 //! ```
 //!
 //! A step that does not decrease `f` (on the batch it was computed on) is
-//! rejected. On the driver ([`NaturalGradient::minimize`]) the Fisher is the
-//! problem's [`GaussNewtonVec`] product; on minibatches
-//! ([`NaturalGradient::train`]) it is a [`Fisher`] of either kind on a
-//! curvature batch, so the empirical Fisher can be tried against the exact one.
+//! rejected. On the full-batch driver ([`NaturalGradient::minimize`]) the
+//! Fisher is the problem's [`GaussNewtonVec`] product; on the minibatch
+//! [`Driver`](crate::train::Driver) (natural gradient is a [`Method`]) it is
+//! a [`Fisher`] of the kind [`NaturalGradient::with_fisher`] chooses on the
+//! curvature sub-batch, so the empirical Fisher can be tried against the
+//! exact one.
 
-use rand::SeedableRng;
-use rand::seq::SliceRandom;
-use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::{Fisher, FisherKind, HfRun, HfStep, HfTrace};
+use super::hessian_free::{drive, record};
+use super::{Fisher, FisherKind, HfRun, HfTrace};
 use crate::linalg::{Cholesky, ConjugateGradient, FnOperator, LinearOperator, axpy, dot};
 use crate::nn::MlpProblem;
 use crate::problem::{Counted, GaussNewtonVec, Gradient, Objective};
 use crate::solver::{
     Error, Minimizer, Report, RunOptions, State, Termination, check_positive, run_options,
 };
+use crate::train::{Method, Minibatch, NetworkObjective, StepRecord};
 
 /// How [`NaturalGradient`] solves `(F + λI) d = g`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -81,9 +82,50 @@ pub struct NaturalGradient {
     /// CG or dense Cholesky (default CG).
     #[serde(default)]
     solve: NgSolve,
+    /// The Fisher on minibatches (default exact).
+    #[serde(default = "exact", with = "fisher_kind")]
+    fisher: FisherKind,
     #[serde(with = "crate::solver::float_serde")]
     lambda: f64,
     trace: HfTrace,
+    /// The minibatch gradient of a driver step.
+    #[serde(skip)]
+    g: Vec<f64>,
+}
+
+fn exact() -> FisherKind {
+    FisherKind::Exact
+}
+
+/// Serde for [`FisherKind`] (a checkpoint keeps the Fisher of the run).
+mod fisher_kind {
+    use super::FisherKind;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    enum Repr {
+        Exact,
+        Empirical,
+        Sampled { samples: usize, seed: u64 },
+    }
+
+    pub fn serialize<S: Serializer>(k: &FisherKind, s: S) -> Result<S::Ok, S::Error> {
+        match *k {
+            FisherKind::Exact => Repr::Exact,
+            FisherKind::Empirical => Repr::Empirical,
+            FisherKind::Sampled { samples, seed } => Repr::Sampled { samples, seed },
+        }
+        .serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<FisherKind, D::Error> {
+        Ok(match Repr::deserialize(d)? {
+            Repr::Exact => FisherKind::Exact,
+            Repr::Empirical => FisherKind::Empirical,
+            Repr::Sampled { samples, seed } => FisherKind::Sampled { samples, seed },
+        })
+    }
 }
 
 impl Default for NaturalGradient {
@@ -95,8 +137,10 @@ impl Default for NaturalGradient {
             cg_rtol: 1e-2,
             max_cg_iter: 50,
             solve: NgSolve::Cg,
+            fisher: FisherKind::Exact,
             lambda: 1.0,
             trace: HfTrace::default(),
+            g: Vec::new(),
         }
     }
 }
@@ -154,6 +198,14 @@ impl NaturalGradient {
     #[must_use]
     pub fn with_solve(mut self, solve: NgSolve) -> Self {
         self.solve = solve;
+        self
+    }
+
+    /// The Fisher used on minibatches (default [`FisherKind::Exact`]; the
+    /// full-batch driver uses the problem's Gauss-Newton product).
+    #[must_use]
+    pub fn with_fisher(mut self, kind: FisherKind) -> Self {
+        self.fisher = kind;
         self
     }
 
@@ -267,8 +319,8 @@ impl NaturalGradient {
         }
     }
 
-    /// Minibatch natural-gradient training of an [`MlpProblem`], recording
-    /// the full-data-set loss after each iteration: see
+    /// Minibatch natural-gradient training of an [`MlpProblem`] on the
+    /// driver, recording the full-data-set loss after each iteration: see
     /// [`NaturalGradient::train_with`].
     ///
     /// Errors: as [`NaturalGradient::train_with`].
@@ -279,60 +331,87 @@ impl NaturalGradient {
         opts: &super::HfTraining,
         kind: FisherKind,
     ) -> Result<HfRun, Error> {
-        super::hessian_free::record(problem, x0, |on_iter| {
-            self.train_with(problem, x0, opts, kind, on_iter)
-        })
+        let driver = opts.driver(problem.data().len())?;
+        let fisher = std::mem::replace(&mut self.fisher, kind);
+        let out = record(problem, x0, |on_step| {
+            drive(self, problem, x0, &driver, on_step)
+        });
+        self.fisher = fisher;
+        out
     }
 
-    /// Minibatch natural-gradient training of an [`MlpProblem`]: each
-    /// iteration draws a gradient minibatch and, inside it, a curvature batch
-    /// on which the Fisher of `kind` is formed. `on_iter` sees each finished
-    /// iteration ([`HfStep`]) and returns `true` to go on, `false` to stop;
-    /// the final parameters are returned.
+    /// Minibatch natural-gradient training of an [`MlpProblem`]: a thin
+    /// wrapper over the training driver ([`crate::train::Driver`], natural
+    /// gradient as the [`Method`]): each iteration takes the driver's next
+    /// gradient minibatch and, inside it, the curvature batch on which the
+    /// Fisher of `kind` is formed. `on_iter` sees each finished iteration
+    /// ([`HfStep`](super::HfStep)) and returns `true` to go on, `false` to
+    /// stop; the final parameters are returned.
     ///
     /// Errors: invalid options, batch sizes of zero, a curvature batch larger
     /// than the gradient batch, wrong parameter length.
+    #[deprecated(note = "use hesse::train::Driver with NaturalGradient as the method")]
+    #[allow(deprecated)]
     pub fn train_with(
         &mut self,
         problem: &MlpProblem<'_>,
         x0: &[f64],
         opts: &super::HfTraining,
         kind: FisherKind,
-        on_iter: &mut dyn FnMut(&HfStep<'_>) -> bool,
+        on_iter: &mut dyn FnMut(&super::HfStep<'_>) -> bool,
     ) -> Result<Vec<f64>, Error> {
+        let driver = opts.driver(problem.data().len())?;
+        let fisher = std::mem::replace(&mut self.fisher, kind);
+        let out = drive(self, problem, x0, &driver, &mut |p| {
+            on_iter(&super::HfStep::of(p))
+        });
+        self.fisher = fisher;
+        out
+    }
+}
+
+impl<P: NetworkObjective + ?Sized> Method<P> for NaturalGradient {
+    fn name(&self) -> &'static str {
+        "natural"
+    }
+
+    fn start(&mut self, objective: &P, x0: &[f64]) -> Result<(), Error> {
         self.validate()?;
-        super::hessian_free::check_params(problem, x0)?;
-        let n_data = problem.data().len();
-        let n = x0.len();
-        let bad = |e: crate::nn::NnError| Error::InvalidProblem(e.to_string());
-        let gb = opts.grad_batch_size(n_data)?;
+        super::hessian_free::check_params(objective.network(), x0)?;
         self.lambda = self.lambda0;
         self.trace = HfTrace::default();
-        let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
-        let mut order: Vec<usize> = (0..n_data).collect();
-        let mut x = x0.to_vec();
-        let mut g = vec![0.0; n];
-        for iteration in 1..=opts.iterations {
-            order.shuffle(&mut rng);
-            let batch = &order[..gb];
-            let curv = &order[..opts.curvature_batch];
-            let f = problem.value_grad_batch(&x, batch, &mut g).map_err(bad)?;
-            let fisher = Fisher::new(problem, &x, Some(curv), kind).map_err(bad)?;
-            let mut value = |xt: &[f64]| problem.value_batch(xt, batch).unwrap_or(f64::NAN);
-            self.iteration(&mut x, f, &g, &fisher, &mut value)?;
-            let step = HfStep {
-                iteration,
-                x: &x,
-                batch_loss: f,
-                lambda: *self.trace.lambda.last().unwrap_or(&self.lambda),
-                rho: *self.trace.rho.last().unwrap_or(&f64::NAN),
-                cg_iterations: *self.trace.cg_iterations.last().unwrap_or(&0),
-            };
-            if !on_iter(&step) {
-                break;
-            }
-        }
-        Ok(x)
+        Ok(())
+    }
+
+    /// One damped natural-gradient step on the minibatch, the Fisher on its
+    /// curvature sub-batch. Reports `lambda` (used), `rho`, `cg_iterations`
+    /// and `rejected`.
+    fn step(
+        &mut self,
+        objective: &P,
+        x: &mut [f64],
+        mb: &Minibatch<'_>,
+    ) -> Result<StepRecord, Error> {
+        let problem = objective.network();
+        let bad = |e: crate::nn::NnError| Error::InvalidProblem(e.to_string());
+        let (batch, curv) = (mb.examples, mb.curvature);
+        let mut g = std::mem::take(&mut self.g);
+        g.resize(x.len(), 0.0);
+        let f = problem.value_grad_batch(x, batch, &mut g).map_err(bad)?;
+        let fisher = Fisher::new(problem, x, Some(curv), self.fisher).map_err(bad)?;
+        let mut value = |xt: &[f64]| problem.value_batch(xt, batch).unwrap_or(f64::NAN);
+        let out = self.iteration(x, f, &g, &fisher, &mut value);
+        self.g = g;
+        let accepted = out?;
+        let tr = &self.trace;
+        Ok(StepRecord::new(f)
+            .with("lambda", *tr.lambda.last().unwrap_or(&self.lambda))
+            .with("rho", *tr.rho.last().unwrap_or(&f64::NAN))
+            .with(
+                "cg_iterations",
+                *tr.cg_iterations.last().unwrap_or(&0) as f64,
+            )
+            .with("rejected", f64::from(u8::from(accepted.is_none()))))
     }
 }
 

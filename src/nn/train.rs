@@ -123,6 +123,38 @@ impl MinibatchObjective for MlpTraining<'_> {
     }
 }
 
+impl crate::train::NetworkObjective for MlpTraining<'_> {
+    fn network(&self) -> &MlpProblem<'_> {
+        &self.train
+    }
+}
+
+/// The network on its training data, without held-out data: what the
+/// driver ([`crate::train::Driver`]) trains when no early stopping is wanted.
+impl MinibatchObjective for MlpProblem<'_> {
+    fn n_params(&self) -> usize {
+        self.mlp().num_params()
+    }
+
+    fn n_examples(&self) -> usize {
+        self.data().len()
+    }
+
+    fn value_grad_batch(&self, params: &[f64], batch: &[usize], grad: &mut [f64]) -> f64 {
+        // A bad index or length (which the driver rules out) is a NaN loss.
+        MlpProblem::value_grad_batch(self, params, batch, grad).unwrap_or_else(|_| {
+            grad.fill(f64::NAN);
+            f64::NAN
+        })
+    }
+}
+
+impl crate::train::NetworkObjective for MlpProblem<'_> {
+    fn network(&self) -> &MlpProblem<'_> {
+        self
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

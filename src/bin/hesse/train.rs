@@ -861,9 +861,8 @@ fn fit_second_order(
     out: &Path,
 ) -> Result<(Run, SecondOrderJson, DampingJson), TrainError> {
     use hesse::first_order::{Best, MinibatchObjective};
-    use hesse::natural::{
-        FisherKind, HessianFree, HfStep, HfTraining, Kfac, KfacStep, KfacTraining, NaturalGradient,
-    };
+    use hesse::natural::{HessianFree, HfTraining, Kfac, KfacTraining, NaturalGradient};
+    use hesse::train::{Progress, StopReason};
 
     let so = &args.second_order;
     let problem = objective.train_problem();
@@ -924,12 +923,22 @@ fn fit_second_order(
             _ => true,
         }
     };
-    let mut on_iter = |s: &HfStep<'_>| {
-        lambda.push(s.lambda);
-        rho.push(s.rho);
-        cg.push(s.cg_iterations);
-        record(s.iteration, s.x, s.batch_loss)
+    // Every method reports λ (and ρ, CG steps, γ, a rejected step where it
+    // has them) as named values of the driver's step record.
+    let mut on_iter = |p: &Progress<'_>| {
+        let r = p.record;
+        lambda.push(r.get("lambda").unwrap_or(f64::NAN));
+        rho.push(r.get("rho").unwrap_or(f64::NAN));
+        cg.push(r.get("cg_iterations").unwrap_or(0.0) as usize);
+        if let Some(g) = r.get("gamma") {
+            gamma.push(g);
+        }
+        if r.rejected() && name == "kfac" {
+            rejected.push(p.iteration as usize);
+        }
+        record(p.iteration as usize, p.x, r.loss)
     };
+    let n_data = problem.data().len();
     let (x, options) = match name {
         "hf" => {
             let mut hf = HessianFree::default().with_initial_damping(lambda0);
@@ -942,7 +951,8 @@ fn fit_second_order(
             if let Some(m) = so.min_damping {
                 hf = hf.with_min_damping(m);
             }
-            let x = hf.train_with(problem, &params0, &opts, &mut on_iter)?;
+            let hf = hf.with_preconditioner(so.precondition);
+            let x = drive(&opts.driver(n_data)?, problem, hf, params0, &mut on_iter)?;
             let options = SecondOrderJson {
                 initial_damping: Num(lambda0),
                 max_cg_iterations: so.cg_iters.unwrap_or(250),
@@ -969,7 +979,7 @@ fn fit_second_order(
             if let Some(t) = so.cg_tol {
                 ng = ng.with_cg_rtol(t);
             }
-            let x = ng.train_with(problem, &params0, &opts, FisherKind::Exact, &mut on_iter)?;
+            let x = drive(&opts.driver(n_data)?, problem, ng, params0, &mut on_iter)?;
             let options = SecondOrderJson {
                 initial_damping: Num(lambda0),
                 max_cg_iterations: so.cg_iters.unwrap_or(50),
@@ -991,7 +1001,7 @@ fn fit_second_order(
             // `curvature_batch` examples of each minibatch.
             let curvature_batch = so.curvature_batch.unwrap_or(setup.batch.div_ceil(4));
             let fraction = curvature_batch as f64 / setup.batch as f64;
-            let mut kfac = Kfac::default()
+            let kfac = Kfac::default()
                 .with_initial_damping(lambda0)
                 .with_curvature_fraction(fraction)
                 .with_step_check(!so.no_step_check);
@@ -1001,17 +1011,7 @@ fn fit_second_order(
                 batch_size: setup.batch,
                 seed: setup.seed,
             };
-            let mut on_kfac = |s: &KfacStep<'_>| {
-                lambda.push(s.lambda);
-                rho.push(s.rho.unwrap_or(f64::NAN));
-                cg.push(0);
-                gamma.push(s.gamma);
-                if s.rejected {
-                    rejected.push(s.iteration);
-                }
-                record(s.iteration, s.x, s.batch_loss)
-            };
-            let x = kfac.train(problem, &params0, &kopts, &mut on_kfac)?;
+            let x = drive(&kopts.driver(n_data), problem, kfac, params0, &mut on_iter)?;
             let options = SecondOrderJson {
                 initial_damping: Num(lambda0),
                 max_cg_iterations: 0,
@@ -1029,6 +1029,10 @@ fn fit_second_order(
             (x, options)
         }
     };
+    let (x, stopped) = x;
+    if stopped == Some(StopReason::NonFinite) {
+        stop = TrainStop::NonFinite;
+    }
     let mut sorted_rho: Vec<f64> = rho.iter().copied().filter(|r| !r.is_nan()).collect();
     sorted_rho.sort_by(f64::total_cmp);
     let damping = DampingJson {
@@ -1079,6 +1083,23 @@ fn fit_second_order(
         history: state.history,
     };
     Ok((run, options, damping))
+}
+
+/// Runs `method` on `driver` from `x0`: the final parameters and why the
+/// driver stopped.
+fn drive<M>(
+    driver: &hesse::train::Driver,
+    problem: &hesse::nn::MlpProblem<'_>,
+    method: M,
+    x0: Vec<f64>,
+    on_step: &mut dyn FnMut(&hesse::train::Progress<'_>) -> bool,
+) -> Result<(Vec<f64>, Option<hesse::train::StopReason>), Error>
+where
+    M: for<'a> hesse::train::Method<hesse::nn::MlpProblem<'a>>,
+{
+    let mut state = driver.start(problem, method, x0)?;
+    driver.run(problem, &mut state, on_step)?;
+    Ok((state.x, state.stopped))
 }
 
 /// The data and network of a run, checked, before any training.

@@ -1,0 +1,123 @@
+//! The minibatch methods by the names the command line and the benchmark
+//! use: one line per method in the `registry!` table below,
+//! so a new method is its file plus one line here.
+
+use super::{AdaHessian, FirstOrder, Method, NetworkObjective};
+use crate::first_order::{Adam, Momentum, Sgd};
+use crate::natural::{HessianFree, Kfac, NaturalGradient};
+
+/// The options the builders read (what `train_bench`'s and `hesse train`'s
+/// flags set); `None` keeps the method's default.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MethodOptions {
+    /// Learning rate (first-order methods, natural gradient's `ε`, AdaHessian).
+    pub lr: Option<f64>,
+    /// Momentum `α` of `sgd-momentum` (default 0.9).
+    pub momentum: Option<f64>,
+    /// Initial damping `λ₀` (hf, natural, kfac).
+    pub damping: Option<f64>,
+    /// Floor on `λ` (hf, kfac).
+    pub min_damping: Option<f64>,
+    /// CG steps per iteration (hf, natural).
+    pub max_cg: Option<usize>,
+    /// HF's diagonal preconditioner (§4.7).
+    pub precondition: bool,
+    /// K-FAC's step check (default on).
+    pub step_check: Option<bool>,
+}
+
+/// The methods, one line each: `"name" => |o| builder,` with `o` the
+/// [`MethodOptions`].
+macro_rules! registry {
+    ($($name:literal => |$o:ident| $build:expr,)*) => {
+        /// The registered names, in order.
+        pub const NAMES: &[&str] = &[$($name),*];
+
+        /// The method registered as `name`, built from `o`, boxed for the
+        /// driver; `None` for an unknown name.
+        pub fn build<P: NetworkObjective + ?Sized>(
+            name: &str,
+            o: &MethodOptions,
+        ) -> Option<Box<dyn Method<P>>> {
+            match name {
+                $($name => {
+                    let $o = o;
+                    Some(Box::new($build))
+                })*
+                _ => None,
+            }
+        }
+    };
+}
+
+registry! {
+    "sgd" => |o| FirstOrder::new(Sgd::new(o.lr.unwrap_or(0.01))),
+    "sgd-momentum" => |o| FirstOrder::new(Momentum::new(o.lr.unwrap_or(0.01), o.momentum.unwrap_or(0.9))),
+    "adam" => |o| FirstOrder::new(Adam::new(o.lr.unwrap_or(1e-3))),
+    "hf" => |o| hessian_free(o),
+    "natural" => |o| natural(o),
+    "kfac" => |o| kfac(o),
+    "adahessian" => |o| AdaHessian::default().with_learning_rate(o.lr.unwrap_or(0.15)),
+}
+
+fn hessian_free(o: &MethodOptions) -> HessianFree {
+    let mut hf = HessianFree::default().with_preconditioner(o.precondition);
+    if let Some(l) = o.damping {
+        hf = hf.with_initial_damping(l);
+    }
+    if let Some(n) = o.max_cg {
+        hf = hf.with_max_cg_iter(n);
+    }
+    if let Some(m) = o.min_damping {
+        hf = hf.with_min_damping(m);
+    }
+    hf
+}
+
+fn natural(o: &MethodOptions) -> NaturalGradient {
+    let mut ng = NaturalGradient::default();
+    if let Some(l) = o.damping {
+        ng = ng.with_initial_damping(l);
+    }
+    if let Some(n) = o.max_cg {
+        ng = ng.with_max_cg_iter(n);
+    }
+    if let Some(lr) = o.lr {
+        ng = ng.with_learning_rate(lr);
+    }
+    ng
+}
+
+fn kfac(o: &MethodOptions) -> Kfac {
+    let mut k = Kfac::default();
+    if let Some(l) = o.damping {
+        k = k.with_initial_damping(l);
+    }
+    if let Some(m) = o.min_damping {
+        k = k.with_min_damping(m);
+    }
+    if let Some(c) = o.step_check {
+        k = k.with_step_check(c);
+    }
+    k
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::MlpProblem;
+
+    #[test]
+    fn every_name_builds_a_method_of_that_name() {
+        let o = MethodOptions::default();
+        for name in NAMES {
+            let m = build::<MlpProblem<'_>>(name, &o).unwrap();
+            let expected = match *name {
+                "sgd-momentum" => "momentum",
+                n => n,
+            };
+            assert_eq!(m.name(), expected);
+        }
+        assert!(build::<MlpProblem<'_>>("nope", &o).is_none());
+    }
+}
