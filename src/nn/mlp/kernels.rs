@@ -1,6 +1,7 @@
 //! Dense kernels of the passes: matrix products through faer (sequential
 //! below 2²⁰ multiply-adds), column-parallel elementwise loops, and buffer
-//! sizing.
+//! sizing. Crate-visible so that curvature statistics in
+//! [`natural`](crate::natural) run the same products as the model.
 
 use faer::{Accum, MatMut, MatRef};
 use rayon::prelude::*;
@@ -8,12 +9,12 @@ use rayon::prelude::*;
 use crate::linalg::{elementwise, par};
 
 /// `s[..m n]` as an `m × n` column-major view.
-pub(super) fn mat(s: &[f64], m: usize, n: usize) -> MatRef<'_, f64> {
+pub(crate) fn mat(s: &[f64], m: usize, n: usize) -> MatRef<'_, f64> {
     MatRef::from_column_major_slice(&s[..m * n], m, n)
 }
 
 /// `dst (m × n) = lhs rhs`, or `+=` with `accumulate`.
-pub(super) fn gemm(
+pub(crate) fn gemm(
     dst: &mut [f64],
     m: usize,
     n: usize,
@@ -37,7 +38,7 @@ pub(super) fn gemm(
 
 /// faer's parallelism for a product of `flops` multiply-adds: sequential
 /// below 2²⁰, where thread synchronization costs more than the product.
-pub(super) fn small_par(flops: usize) -> faer::Par {
+pub(crate) fn small_par(flops: usize) -> faer::Par {
     if flops < 1 << 20 {
         faer::Par::Seq
     } else {
@@ -77,7 +78,7 @@ pub(super) fn add_bias(y: &mut [f64], b: &[f64]) {
 }
 
 /// `out = Σ_columns x` (length `n`).
-pub(super) fn row_sum(n: usize, b: usize, x: &[f64], out: &mut [f64]) {
+pub(crate) fn row_sum(n: usize, b: usize, x: &[f64], out: &mut [f64]) {
     out.fill(0.0);
     for col in x[..n * b].chunks_exact(n) {
         for (o, &v) in out.iter_mut().zip(col) {

@@ -47,15 +47,16 @@
 //! evaluations and the [`problem`](crate::problem) traits), `workspace` (the
 //! buffers and the cache key), `passes` (forward and backward), `r_op` (the
 //! R-operator passes and the loss curvature), `kernels` (dense products and
-//! column-parallel elementwise loops) and `curvature` (per-example and
-//! K-FAC statistics, Gauss-Newton Gram matrices).
+//! column-parallel elementwise loops) and `layer_pass` (the per-layer hook
+//! [`LayerPass`], from which curvature statistics are computed outside the
+//! model, in [`natural::statistics`](crate::natural::statistics)).
 
 // Per-unit loops index several parallel rows (γ, s, μ, scratch) at once, as
 // the formulas do; iterator zips of four slices would hide the math.
 #![allow(clippy::needless_range_loop)]
 
-mod curvature;
-mod kernels;
+pub(crate) mod kernels;
+mod layer_pass;
 mod layout;
 mod passes;
 mod predict;
@@ -63,5 +64,6 @@ mod problem;
 mod r_op;
 mod workspace;
 
+pub use layer_pass::LayerPass;
 pub use layout::{Layer, Mlp};
 pub use problem::{MlpBatch, MlpProblem};

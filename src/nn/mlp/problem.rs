@@ -22,6 +22,9 @@ use crate::problem::{GaussNewtonVec, Gradient, HessVec, Objective};
 /// out of range. The trait methods (full batch) return NaN, and fill their
 /// output with NaN, on a wrong `params` length instead.
 ///
+/// Per-layer inputs and back-propagated signals, for curvature statistics,
+/// come from [`layer_pass`](Self::layer_pass).
+///
 /// ```
 /// use hesse::nn::{Activation, Dataset, Init, Loss, Mlp};
 /// let data = Dataset::two_spirals(50, 0.0, 1).unwrap();
