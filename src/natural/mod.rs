@@ -11,6 +11,10 @@
 //!   ICML 2010 ([`hessian_free`]).
 //! - [`Kfac`]: Martens & Grosse, "Optimizing neural networks with
 //!   Kronecker-factored approximate curvature", ICML 2015 ([`kfac`]).
+//! - [`statistics`]: the curvature statistics these methods take from a
+//!   network (K-FAC's factors, Hessian-free's preconditioner, Gauss-Newton
+//!   Gram matrices), computed from its per-layer hook
+//!   ([`LayerPass`](crate::nn::LayerPass)).
 //!
 //! The three minibatch methods are steps on the one training driver
 //! ([`crate::train::Driver`]); their damping follows one rule,
@@ -20,6 +24,7 @@ pub mod fisher;
 pub mod hessian_free;
 pub mod kfac;
 pub mod natural_gradient;
+pub mod statistics;
 
 pub use fisher::{Fisher, FisherKind};
 #[allow(deprecated)]

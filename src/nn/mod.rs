@@ -25,6 +25,12 @@
 //! computed on the whole batch at once as matrix products (faer), with no
 //! per-example loops and no allocation after the first evaluation.
 //!
+//! Curvature methods take their per-layer statistics through one hook,
+//! [`MlpProblem::layer_pass`] ([`LayerPass`]: each layer's inputs and
+//! back-propagated signals on a batch, from the cached forward pass); the
+//! statistics themselves live with the methods, in
+//! [`natural::statistics`](crate::natural::statistics).
+//!
 //! ```
 //! use hesse::nn::{Activation, Dataset, Init, Loss, Mlp};
 //! use hesse::prelude::*;
@@ -43,7 +49,7 @@ mod data;
 mod idx;
 mod init;
 mod loss;
-mod mlp;
+pub(crate) mod mlp;
 mod pretrain;
 mod train;
 
@@ -53,7 +59,7 @@ pub use data::{Batches, Dataset};
 pub use idx::{Idx, read_idx};
 pub use init::{BiasInit, Init};
 pub use loss::Loss;
-pub use mlp::{Layer, Mlp, MlpBatch, MlpProblem};
+pub use mlp::{Layer, LayerPass, Mlp, MlpBatch, MlpProblem};
 pub use pretrain::{Frozen, PretrainError, Pretrained, greedy_supervised};
 pub use train::MlpTraining;
 
