@@ -1096,11 +1096,10 @@ fn json(
     })
 }
 
-/// MINPACK's `(ftol, xtol, gtol)` of `solver`, read from its serialized
-/// options (the CLI shows the solver as used, it does not restate defaults).
+/// MINPACK's `(ftol, xtol, gtol)` of `solver`.
 fn minpack_tolerances(solver: &LevenbergMarquardt) -> [f64; 3] {
-    let v = serde_json::to_value(solver).unwrap_or_default();
-    ["ftol", "xtol", "gtol"].map(|k| v[k].as_f64().unwrap_or(f64::NAN))
+    let (ftol, xtol, gtol) = solver.minpack_tolerances();
+    [ftol, xtol, gtol]
 }
 
 /// The convergence measures of an LM fit: MINPACK's tests (`lmder`'s
