@@ -79,8 +79,9 @@
 //! `step.rs` the named steps of one trial (the LM step and trial point, the
 //! ratio `ρ`, the update of `Δ` and `λ`, acceptance, MINPACK's tests),
 //! `jacobian.rs` the factorization of `J` at an accepted point, `lmpar.rs`
-//! Moré §3 and §5, `geodesic.rs` the optional acceleration and `stats.rs` the
-//! fit statistics.
+//! Moré §3 and §5, `geodesic.rs` the optional acceleration, `stats.rs` the
+//! fit statistics and `fit_problem.rs` the model-on-data residuals of
+//! `hesse fit`.
 //!
 //! # Deviations from `lmder`
 //!
@@ -122,12 +123,14 @@
 // Index loops follow the paper's subscripts (R_ij, P, D), as MINPACK does.
 #![allow(clippy::needless_range_loop)]
 
+mod fit_problem;
 mod geodesic;
 mod jacobian;
 mod lmpar;
 mod stats;
 mod step;
 
+pub use fit_problem::FitProblem;
 pub use stats::{FitStatistics, fit_statistics, fit_statistics_with_loss};
 
 use nalgebra::DMatrix;
