@@ -237,3 +237,25 @@ fn compare_suite_bounds_runs_the_bounded_methods_only() {
     }
     let _ = std::fs::remove_dir_all(out);
 }
+
+/// `hesse fit --bounds`: Levenberg-Marquardt's box is the driver's, so the
+/// JSON reports the active bounds and whether the start was projected, as
+/// `minimize` does. Misra1a's Start 1 (b1 = 500) lies above `b1 ≤ 200`,
+/// which cuts off the certified b1 = 238.9.
+#[test]
+fn fit_reports_active_bounds_and_the_projected_start() {
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/nist/Misra1a.dat");
+    let v = ok_json(&["fit", "--data", data, "--bounds", "b1=:200", "--json"]);
+    assert_eq!(v["converged"], true, "{v}");
+    assert_eq!(v["params"]["b1"], 200.0, "{v}");
+    assert_eq!(v["active"]["b1"], "upper", "{v}");
+    assert!(v["active"].get("b2").is_none(), "{v}");
+    assert_eq!(v["projected_start"], true, "{v}");
+    let v = ok_json(&["fit", "--data", data, "--bounds", "b1=:600", "--json"]);
+    assert_eq!(v["projected_start"], false, "{v}");
+    let v = ok_json(&["fit", "--data", data, "--json"]);
+    assert!(
+        v.get("projected_start").is_none() && v.get("active").is_none(),
+        "{v}"
+    );
+}

@@ -5,7 +5,7 @@
 use hesse::newton::{LevenbergMarquardt, RobustLoss, fit_statistics};
 use hesse::prelude::*;
 use hesse::problems::ExtendedRosenbrock;
-use hesse::solver::{Checkpoint, Run};
+use hesse::solver::{Checkpoint, Run, Side};
 use nalgebra::DMatrix;
 
 fn assert_send_sync_clone<T: Send + Sync + Clone>() {}
@@ -217,6 +217,19 @@ fn fewer_residuals_than_parameters_is_an_error_naming_both() {
 fn invalid_options_are_errors() {
     let p = ExtendedRosenbrock::new(2);
     for (solver, name) in [
+        (
+            LevenbergMarquardt::default().with_minpack_ftol(-1.0),
+            "minpack_ftol",
+        ),
+        (
+            LevenbergMarquardt::default().with_minpack_xtol(f64::NAN),
+            "minpack_xtol",
+        ),
+        (
+            LevenbergMarquardt::default().with_minpack_gtol(f64::INFINITY),
+            "minpack_gtol",
+        ),
+        // The driver's tests, as in every minimizer.
         (LevenbergMarquardt::default().with_ftol(-1.0), "ftol"),
         (LevenbergMarquardt::default().with_xtol(f64::NAN), "xtol"),
         (
@@ -363,6 +376,57 @@ fn bounds_project_the_start_and_end_on_the_active_bounds() {
     assert_eq!(report.x, vec![1.2, 1.0]);
 }
 
+/// The box is the driver's: it projects the start (`projected_start`),
+/// reports the active set, and measures `grad_norm` on the projected
+/// gradient (0 at this corner, where `g` points out of the box).
+#[test]
+fn bounds_are_reported_as_for_every_bounded_minimizer() {
+    let p = ExtendedRosenbrock::new(2);
+    let r = bounded_rosenbrock().minimize(&p, &[-1.2, 1.0]).unwrap();
+    assert!(r.projected_start);
+    assert_eq!(r.active, Some(vec![(0, Side::Lower), (1, Side::Upper)]));
+    assert_eq!(r.grad_norm, 0.0);
+    let r = bounded_rosenbrock().minimize(&p, &[3.0, -2.0]).unwrap();
+    assert!(!r.projected_start);
+    assert_eq!(r.active, Some(vec![(0, Side::Lower), (1, Side::Upper)]));
+    assert_eq!(
+        LevenbergMarquardt::default()
+            .with_bounds(vec![1.2, f64::NEG_INFINITY], vec![f64::INFINITY, 1.0])
+            .bounds()
+            .map(|b| b.lower().to_vec()),
+        Some(vec![1.2, f64::NEG_INFINITY])
+    );
+}
+
+/// `with_gtol` is the driver's `‖g‖∞ ≤ gtol` as in every minimizer;
+/// MINPACK's test on the cosines of `r` with the columns of `J` is
+/// `with_minpack_gtol`.
+#[test]
+fn gtol_is_the_gradient_test_and_minpack_gtol_the_cosine_test() {
+    let p = ExtendedRosenbrock::new(2);
+    let x0 = p.start();
+    let full = LevenbergMarquardt::default().minimize(&p, &x0).unwrap();
+    let r = LevenbergMarquardt::default()
+        .with_gtol(1e-2)
+        .minimize(&p, &x0)
+        .unwrap();
+    assert_eq!(r.termination, Termination::GradientTolerance);
+    assert!(r.grad_norm <= 1e-2, "{r}");
+    assert!(r.iterations <= full.iterations);
+    let c = LevenbergMarquardt::default()
+        .with_minpack_gtol(0.5)
+        .minimize(&p, &x0)
+        .unwrap();
+    assert_eq!(c.termination, Termination::GradientTolerance);
+    assert!(c.iterations <= full.iterations);
+    assert_eq!(
+        LevenbergMarquardt::default()
+            .with_minpack_tolerances(1e-8, 1e-9, 0.1)
+            .minpack_tolerances(),
+        (1e-8, 1e-9, 0.1)
+    );
+}
+
 #[test]
 fn bounded_robust_run_resumes_bit_for_bit() {
     let p = ExtendedRosenbrock::new(4);
@@ -395,10 +459,22 @@ fn invalid_bounds_and_loss_options_are_errors() {
     let err = |s: LevenbergMarquardt| s.minimize(&p, &x0).unwrap_err().to_string();
     assert_eq!(
         err(lm().with_bounds(vec![0.0], vec![1.0, 1.0])),
-        "lower bounds has 1 entries, problem has 2"
+        "upper bounds has 2 entries, lower bounds has 1"
     );
-    assert!(err(lm().with_bounds(vec![0.0, 2.0], vec![1.0, 1.0])).contains("parameter 1: [2, 1]"));
-    assert!(err(lm().with_bounds(vec![0.0, f64::NAN], vec![1.0, 1.0])).contains("parameter 1"));
+    assert_eq!(
+        err(lm().with_bounds(vec![0.0], vec![1.0])),
+        "bounds has 1 entries, problem has 2"
+    );
+    assert!(
+        err(lm().with_bounds(vec![0.0, 2.0], vec![1.0, 1.0]))
+            .contains("bounds of x[1]: lower = 2, upper = 1")
+    );
+    assert!(err(lm().with_bounds(vec![0.0, f64::NAN], vec![1.0, 1.0])).contains("x[1]"));
+    // Valid bounds after invalid ones replace them.
+    let ok = lm()
+        .with_bounds(vec![2.0], vec![1.0])
+        .with_bounds(vec![-1.0, -1.0], vec![1.0, 1.0]);
+    assert!(ok.minimize(&p, &x0).is_ok());
     assert!(err(lm().with_f_scale(0.0)).contains("f_scale"));
     assert!(err(lm().with_f_scale(f64::INFINITY)).contains("f_scale"));
     assert!(

@@ -873,14 +873,15 @@ fn least_squares<'py>(
     if let Some((l, u)) = &bounds {
         lm = lm.with_bounds(l.clone(), u.clone());
     }
+    // scipy's least_squares ftol/xtol/gtol are MINPACK-like tests.
     if let Some(t) = ftol {
-        lm = lm.with_ftol(t);
+        lm = lm.with_minpack_ftol(t);
     }
     if let Some(t) = xtol {
-        lm = lm.with_xtol(t);
+        lm = lm.with_minpack_xtol(t);
     }
     if let Some(t) = gtol {
-        lm = lm.with_gtol(t);
+        lm = lm.with_minpack_gtol(t);
     }
     if let Some(k) = max_nfev {
         lm = lm.with_max_evals(k);

@@ -13,13 +13,20 @@
 //! Least squares `min ‖A x − b‖₂` (`m ≥ n`, full column rank) is solved as
 //! `R z = (Qᵀ b)[..n]`, `x = P z`: backward stable, unlike the normal equations
 //! whose condition number is `κ(A)²` (G&VL §5.3.7). Levenberg-Marquardt solves
-//! `[J; √λ D]` this way, as MINPACK's `lmder` does.
+//! `[J; √λ D]` this way, as MINPACK's `lmder` does: it factors `J P = Q R`
+//! once per Jacobian ([`Qr::factor_pivoted_view`]), reads the column norms
+//! `‖A e_j‖₂` ([`Qr::col_norms`], MINPACK's `acnorm`) and solves with `R` and
+//! `Rᵀ` ([`Qr::solve_r_mut`], [`Qr::solve_rt_mut`], [`Qr::permute_mut`]).
+//!
+//! A zero matrix (every column norm 0, or no columns) factors as `Q = I`,
+//! `R = 0`, `P = I`: faer's pivoted algorithm scales by the largest column
+//! norm, which must not be 0.
 
 use faer::Conj;
 use faer::dyn_stack::StackReq;
 use faer::linalg::householder;
 use faer::linalg::qr::{col_pivoting, no_pivoting};
-use nalgebra::DMatrix;
+use nalgebra::{DMatrix, DMatrixView};
 
 use super::{LinalgError, Scratch, check_finite_mat, check_len, faer_mut, faer_ref, par};
 
@@ -46,6 +53,10 @@ pub struct Qr {
     pivoted: bool,
     perm: Vec<usize>,
     perm_inv: Vec<usize>,
+    /// `‖A e_j‖₂`, n entries, in the original column order.
+    col_norms: Vec<f64>,
+    /// `A = 0` (or `n = 0`): `Q = I`, `R = 0`, `P = I`, faer not called.
+    zero: bool,
     scratch: Scratch,
     /// n entries, for un-permuting a solution.
     work: Vec<f64>,
@@ -85,6 +96,8 @@ impl Qr {
             pivoted: false,
             perm: (0..n).collect(),
             perm_inv: (0..n).collect(),
+            col_norms: vec![0.0; n],
+            zero: false,
             scratch,
             work: Vec::with_capacity(n),
             factored: false,
@@ -118,27 +131,28 @@ impl Qr {
         self.qr.shape()
     }
 
-    fn prepare(&mut self, a: &DMatrix<f64>) -> Result<(), LinalgError> {
-        check_finite_mat("a", a)?;
+    /// Copies `a` (finite: the callers check) into the buffer, resized if
+    /// its shape changed, and computes its column norms; `true` when `a` is
+    /// zero (then `R = 0`, `P = I` already).
+    fn prepare(&mut self, a: DMatrixView<'_, f64>) -> bool {
+        let m = a.nrows();
         if self.qr.shape() != a.shape() {
             *self = Self::with_shape(a.nrows(), a.ncols());
         }
-        self.qr.copy_from(a);
-        Ok(())
+        self.qr.copy_from(&a);
+        for (j, c) in self.col_norms.iter_mut().enumerate() {
+            *c = column_norm(&self.qr.as_slice()[j * m..(j + 1) * m]);
+        }
+        self.zero = self.col_norms.iter().all(|&c| c == 0.0);
+        if self.zero {
+            // −0 entries stay −0 in R otherwise; R = 0 exactly.
+            self.qr.fill(0.0);
+            self.reset_perm();
+        }
+        self.zero
     }
 
-    /// Factors `a = Q R` (no pivoting). Errors only on non-finite entries.
-    pub fn factor(&mut self, a: &DMatrix<f64>) -> Result<(), LinalgError> {
-        self.prepare(a)?;
-        let (m, n) = a.shape();
-        let stack = self.scratch.stack(Self::factor_scratch(m, n));
-        no_pivoting::factor::qr_in_place(
-            faer_mut(&mut self.qr),
-            self.h.as_mut(),
-            par(),
-            stack,
-            Default::default(),
-        );
+    fn reset_perm(&mut self) {
         for (j, (p, q)) in self
             .perm
             .iter_mut()
@@ -148,14 +162,65 @@ impl Qr {
             *p = j;
             *q = j;
         }
+    }
+
+    /// Factors `a = Q R` (no pivoting). Errors only on non-finite entries.
+    pub fn factor(&mut self, a: &DMatrix<f64>) -> Result<(), LinalgError> {
+        check_finite_mat("a", a)?;
+        let zero = self.prepare(a.as_view());
         self.pivoted = false;
         self.factored = true;
+        if zero {
+            return Ok(());
+        }
+        let (m, n) = a.shape();
+        let stack = self.scratch.stack(Self::factor_scratch(m, n));
+        no_pivoting::factor::qr_in_place(
+            faer_mut(&mut self.qr),
+            self.h.as_mut(),
+            par(),
+            stack,
+            Default::default(),
+        );
+        self.reset_perm();
         Ok(())
     }
 
     /// Factors `a P = Q R` with column pivoting. Errors only on non-finite entries.
     pub fn factor_pivoted(&mut self, a: &DMatrix<f64>) -> Result<(), LinalgError> {
-        self.prepare(a)?;
+        self.factor_pivoted_view(a.as_view())
+    }
+
+    /// [`factor_pivoted`](Self::factor_pivoted) of a view, e.g. of an
+    /// `m × n` column-major slice, `DMatrixView::from_slice(a, m, n)`, with
+    /// no copy but the one into the factorization's own buffer.
+    ///
+    /// ```
+    /// use hesse::linalg::Qr;
+    /// use nalgebra::DMatrixView;
+    /// // Columns (3, 4) and (0, 1), column-major.
+    /// let a = [3.0, 4.0, 0.0, 1.0];
+    /// let mut qr = Qr::with_shape(2, 2);
+    /// qr.factor_pivoted_view(DMatrixView::from_slice(&a, 2, 2)).unwrap();
+    /// assert_eq!(qr.col_norms(), &[5.0, 1.0]);
+    /// assert_eq!(qr.perm(), &[0, 1]); // the larger column first
+    /// assert!((qr.qr_dirty()[(0, 0)].abs() - 5.0).abs() < 1e-15);
+    /// ```
+    pub fn factor_pivoted_view(&mut self, a: DMatrixView<'_, f64>) -> Result<(), LinalgError> {
+        let m = a.nrows();
+        if let Some((k, v)) = a.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(LinalgError::NonFinite {
+                what: "a",
+                index: format!("({}, {})", k % m, k / m),
+                value: *v,
+            });
+        }
+        let zero = self.prepare(a);
+        self.pivoted = true;
+        self.factored = true;
+        if zero {
+            return Ok(());
+        }
         let (m, n) = a.shape();
         let stack = self.scratch.stack(Self::factor_scratch(m, n));
         col_pivoting::factor::qr_in_place(
@@ -167,9 +232,14 @@ impl Qr {
             stack,
             Default::default(),
         );
-        self.pivoted = true;
-        self.factored = true;
         Ok(())
+    }
+
+    /// `‖A e_j‖₂` for every column `j` of the last factored `A`, in `A`'s
+    /// own column order (MINPACK `qrfac`'s `acnorm`), computed without
+    /// overflow or destructive underflow.
+    pub fn col_norms(&self) -> &[f64] {
+        &self.col_norms
     }
 
     fn k(&self) -> usize {
@@ -219,7 +289,7 @@ impl Qr {
         let (m, n) = self.qr.shape();
         check_len("b", b, m, "rows of A")?;
         let k = self.k();
-        if k == 0 {
+        if k == 0 || self.zero {
             return Ok(());
         }
         let stack = self.scratch.stack(Self::factor_scratch(m, n));
@@ -308,6 +378,70 @@ impl Qr {
         Ok(())
     }
 
+    /// Back substitution `R z = c` in place for the leading `n × n` block of
+    /// `R` (`c` has `n` entries, `m ≥ n`), as MINPACK's `lmpar` computes the
+    /// Gauss-Newton step: with `s` the first exactly zero pivot `R_ss = 0`,
+    /// `z[s..] = 0` and the leading `s × s` block is solved (a least-squares
+    /// solution, not the minimum-norm one, when `A` is rank deficient).
+    /// Returns `s` (`n` for a nonsingular `R`). Column-oriented, no
+    /// allocation. `x = P z` is [`permute_mut`](Self::permute_mut).
+    ///
+    /// # Panics
+    /// If `c` has fewer than `n` entries or `m < n`.
+    pub fn solve_r_mut(&self, c: &mut [f64]) -> usize {
+        let (m, n) = self.qr.shape();
+        assert!(
+            m >= n && c.len() >= n,
+            "R z = c: R is {m} x {n}, c has {}",
+            c.len()
+        );
+        let r = self.qr.as_slice();
+        let nsing = (0..n).find(|&j| r[j + j * m] == 0.0).unwrap_or(n);
+        c[nsing..n].iter_mut().for_each(|v| *v = 0.0);
+        for j in (0..nsing).rev() {
+            c[j] /= r[j + j * m];
+            let zj = c[j];
+            for (ci, rij) in c[..j].iter_mut().zip(&r[j * m..j * m + j]) {
+                *ci -= rij * zj;
+            }
+        }
+        nsing
+    }
+
+    /// Forward substitution `Rᵀ z = c` in place (`c` has `n` entries,
+    /// `m ≥ n`), for a nonsingular leading block of `R` (a zero pivot gives
+    /// infinities, which the caller tests for).
+    ///
+    /// # Panics
+    /// If `c` has fewer than `n` entries or `m < n`.
+    pub fn solve_rt_mut(&self, c: &mut [f64]) {
+        let (m, n) = self.qr.shape();
+        assert!(
+            m >= n && c.len() >= n,
+            "Rᵀ z = c: R is {m} x {n}, c has {}",
+            c.len()
+        );
+        let r = self.qr.as_slice();
+        for j in 0..n {
+            let s: f64 = r[j * m..j * m + j]
+                .iter()
+                .zip(&c[..j])
+                .map(|(rij, ci)| rij * ci)
+                .sum();
+            c[j] = (c[j] - s) / r[j + j * m];
+        }
+    }
+
+    /// `x = P z`: `x[perm[j]] = z[j]` (both with `n` entries).
+    ///
+    /// # Panics
+    /// If `z` or `x` has fewer than `n` entries.
+    pub fn permute_mut(&self, z: &[f64], x: &mut [f64]) {
+        for (j, &p) in self.perm.iter().enumerate() {
+            x[p] = z[j];
+        }
+    }
+
     /// Solves `min ‖A x − b‖₂` and returns `x` (`n` entries; allocates).
     #[must_use = "Did you mean to use solve_least_squares_mut()?"]
     pub fn solve_least_squares(&mut self, b: &[f64]) -> Result<Vec<f64>, LinalgError> {
@@ -316,5 +450,136 @@ impl Qr {
         self.solve_least_squares_mut(&mut x)?;
         x.truncate(n);
         Ok(x)
+    }
+}
+
+/// `‖v‖₂` without overflow or destructive underflow (MINPACK's `enorm`
+/// intent): the plain sum of squares when it neither overflowed nor lost
+/// digits to underflow, else the sum scaled by the largest magnitude. NaN if
+/// an entry is NaN. Levenberg-Marquardt's scaling `D` is built from these.
+fn column_norm(v: &[f64]) -> f64 {
+    let plain: f64 = v.iter().map(|x| x * x).sum();
+    if plain.is_finite() && plain > 1e-280 {
+        return plain.sqrt();
+    }
+    let big = crate::solver::inf_norm(v);
+    if big == 0.0 || !big.is_finite() {
+        return big;
+    }
+    let s: f64 = v.iter().map(|x| (x / big) * (x / big)).sum();
+    big * s.sqrt()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A seeded, reproducible pseudo-random `m × n` matrix in `[−1, 1)`.
+    fn matrix(m: usize, n: usize, seed: u64) -> DMatrix<f64> {
+        let mut s = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        DMatrix::from_fn(m, n, |_, _| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+        })
+    }
+
+    #[test]
+    fn pivoted_qr_satisfies_qt_a_p_equals_r() {
+        for &(m, n) in &[(1, 1), (2, 2), (5, 3), (7, 7), (40, 6), (250, 9)] {
+            let a = matrix(m, n, (m * 31 + n) as u64);
+            let mut qr = Qr::with_shape(m, n);
+            qr.factor_pivoted_view(DMatrixView::from_slice(a.as_slice(), m, n))
+                .unwrap();
+            for j in 0..n {
+                let mut col = a.column(qr.perm()[j]).iter().copied().collect::<Vec<_>>();
+                qr.apply_qt_mut(&mut col).unwrap();
+                for (i, &v) in col.iter().enumerate() {
+                    let expected = if i <= j { qr.qr_dirty()[(i, j)] } else { 0.0 };
+                    assert!(
+                        (v - expected).abs() < 1e-13,
+                        "({m},{n}) entry ({i},{j}): {v} vs {expected}"
+                    );
+                }
+            }
+            // Pivoting puts the largest column first: |R_00| is the largest
+            // column norm.
+            let big = qr.col_norms().iter().cloned().fold(0.0, f64::max);
+            assert!((qr.qr_dirty()[(0, 0)].abs() - big).abs() < 1e-12 * big);
+            for j in 0..n {
+                assert!((qr.col_norms()[j] - a.column(j).norm()).abs() < 1e-14);
+            }
+        }
+    }
+
+    #[test]
+    fn pivoted_qr_handles_zero_and_repeated_columns() {
+        let (m, n) = (4, 3);
+        // Columns: (1,2,3,4), 0, (1,2,3,4) again.
+        let a = DMatrix::from_fn(m, n, |i, j| if j == 1 { 0.0 } else { (i + 1) as f64 });
+        let mut qr = Qr::new_pivoted(&a).unwrap();
+        assert!(qr.qr_dirty().iter().all(|v| v.is_finite()));
+        let r = qr.qr_dirty();
+        assert!(r[(1, 1)].abs() < 1e-14 && r[(2, 2)].abs() < 1e-14);
+        // A zero matrix: Q = I, R = 0, P = I.
+        qr.factor_pivoted(&DMatrix::zeros(m, n)).unwrap();
+        assert!(qr.qr_dirty().iter().all(|&v| v == 0.0));
+        assert_eq!(qr.perm(), &[0, 1, 2]);
+        let mut b = vec![1.0, 2.0, 3.0, 4.0];
+        qr.apply_qt_mut(&mut b).unwrap();
+        assert_eq!(b, [1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(qr.q_thin(), DMatrix::identity(m, n));
+    }
+
+    /// `P R⁻¹ (Qᵀb)[..n]` is the least-squares solution, and `Rᵀ` solves
+    /// back to the right-hand side.
+    #[test]
+    fn triangular_solves_match_least_squares() {
+        let (m, n) = (9, 4);
+        let a = matrix(m, n, 3);
+        let b: Vec<f64> = matrix(m, 1, 4).iter().copied().collect();
+        let mut qr = Qr::new_pivoted(&a).unwrap();
+        let expected = qr.solve_least_squares(&b).unwrap();
+        let mut qtb = b.clone();
+        qr.apply_qt_mut(&mut qtb).unwrap();
+        let mut z = qtb[..n].to_vec();
+        assert_eq!(qr.solve_r_mut(&mut z), n);
+        let mut x = vec![0.0; n];
+        qr.permute_mut(&z, &mut x);
+        for k in 0..n {
+            assert!((x[k] - expected[k]).abs() < 1e-12, "{k}");
+        }
+        // Rᵀ y = c, checked by multiplying back.
+        let c = [1.0, -2.0, 0.5, 3.0];
+        let mut y = c.to_vec();
+        qr.solve_rt_mut(&mut y);
+        let r = qr.r();
+        for j in 0..n {
+            let v: f64 = (0..=j).map(|i| r[(i, j)] * y[i]).sum();
+            assert!((v - c[j]).abs() < 1e-12, "{j}");
+        }
+    }
+
+    /// A zero pivot ends the back substitution: the trailing entries are 0.
+    #[test]
+    fn solve_r_stops_at_a_zero_pivot() {
+        let a = DMatrix::from_column_slice(3, 2, &[1.0, 1.0, 1.0, 0.0, 0.0, 0.0]);
+        let qr = Qr::new_pivoted(&a).unwrap();
+        let mut z = vec![2.0, 5.0];
+        assert_eq!(qr.solve_r_mut(&mut z), 1);
+        assert_eq!(z[1], 0.0);
+        assert!((z[0] * qr.qr_dirty()[(0, 0)] - 2.0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn column_norm_neither_overflows_nor_underflows() {
+        assert!((column_norm(&[3e200, 4e200]) / 5e200 - 1.0).abs() < 1e-15);
+        assert_eq!(column_norm(&[3.0, 4.0]), 5.0);
+        assert!((column_norm(&[3e-200, 4e-200]) - 5e-200).abs() < 1e-214);
+        assert!(column_norm(&[1.0, f64::NAN]).is_nan());
+        assert_eq!(column_norm(&[]), 0.0);
     }
 }

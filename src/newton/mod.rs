@@ -5,7 +5,8 @@
 //!   the Hessian regularized as `H + μI` with `μ` adapted from actual/predicted reduction.
 //! - [`LevenbergMarquardt`]: nonlinear least squares, Moré (1978) as MINPACK's `lmder`,
 //!   with [`fit_statistics`] for standard errors at the solution, robust losses
-//!   ([`RobustLoss`], scipy's `loss`/`f_scale`) and bounds.
+//!   ([`RobustLoss`], scipy's `loss`/`f_scale`) and bounds; [`FitProblem`] is
+//!   a model expression fitted to data (`hesse fit`'s residuals).
 //! - [`NewtonCg`]: truncated Newton on Hessian-vector products (N&W Alg. 7.1),
 //!   line-search or Steihaug trust-region variant.
 //! - [`Tron`]: trust-region Newton on a box `l ≤ x ≤ u` (Lin & Moré 1999), on
@@ -26,7 +27,8 @@ mod trust_region;
 
 pub use dense::{Damping, Newton};
 pub use levenberg_marquardt::{
-    Fit, FitStatistics, LevenbergMarquardt, Scaling, fit_statistics, fit_statistics_with_loss,
+    Fit, FitProblem, FitStatistics, LevenbergMarquardt, Scaling, fit_statistics,
+    fit_statistics_with_loss,
 };
 pub use newton_cg::{Globalization, NewtonCg};
 pub use robust_loss::RobustLoss;

@@ -38,8 +38,7 @@
 //! `1/σᵢ²` from a `sigma` column. The fit minimizes `RSS = Σ rᵢ²`; standard
 //! errors are `sqrt(diag(s² (JᵀJ)⁻¹))`, `s² = RSS/(m − n)` (as NIST certifies
 //! them and as scipy's `curve_fit` reports with `absolute_sigma=False`).
-//!
-//! # Jacobian
+//! The residuals are the library's [`FitProblem`].
 //!
 //! # Robust losses and bounds
 //!
@@ -50,7 +49,9 @@
 //! ([`hesse::newton::fit_statistics_with_loss`]). `--bounds b1=0:,b2=:10`
 //! keeps parameters in a box (either side empty or `inf`/`-inf` for none;
 //! parameters not named are free); the JSON report lists the parameters
-//! that end on a bound under `active` (`"lower"` or `"upper"`). Standard
+//! that end on a bound under `active` (`"lower"` or `"upper"`) and says
+//! under `projected_start` whether the start was projected into the box; its
+//! `grad_norm` is then the projected gradient's. Standard
 //! errors ignore the bounds (as `curve_fit`'s).
 //!
 //! # The report
@@ -68,19 +69,16 @@
 //! # Jacobian
 //!
 //! Row `i` of `J` is `−√wᵢ ∇_b MODEL(xᵢ; b)`, one forward and one reverse
-//! sweep of the tape per observation (reverse mode: its cost does not grow
-//! with the number of parameters, where forward mode needs `n` tangent
-//! sweeps per observation).
+//! sweep of the tape per observation ([`FitProblem`]; reverse mode: its cost
+//! does not grow with the number of parameters, where forward mode needs `n`
+//! tangent sweeps per observation).
 
-use std::cell::RefCell;
 use std::path::Path;
 
 use clap::Args;
-use hesse::expr::{CompileError, Expr, ParseError, Tape, Workspace};
-use hesse::newton::{Fit, LevenbergMarquardt, RobustLoss, Scaling};
-use hesse::problem::Residuals;
+use hesse::expr::{CompileError, Expr, ParseError};
+use hesse::newton::{Fit, FitProblem, LevenbergMarquardt, RobustLoss, Scaling};
 use hesse::problems::nist::{NistDataset, NistError, lre};
-use nalgebra::DMatrix;
 use serde::Serialize;
 
 use crate::json::{Named, Num};
@@ -470,47 +468,6 @@ fn nist_model(text: &str) -> Option<(Option<String>, String)> {
     Some((response, body.to_string()))
 }
 
-/// The least-squares problem `rᵢ = √wᵢ (g(yᵢ) − MODEL(xᵢ; b))`.
-struct FitProblem {
-    tape: Tape,
-    /// `m × d` row-major: the data variables of the tape per observation.
-    data: Vec<f64>,
-    d: usize,
-    /// `g(yᵢ)`.
-    response: Vec<f64>,
-    /// `√wᵢ`.
-    sqrt_w: Vec<f64>,
-    ws: RefCell<(Workspace, Vec<f64>)>,
-}
-
-impl Residuals for FitProblem {
-    fn num_params(&self) -> usize {
-        self.tape.params().len()
-    }
-    fn num_residuals(&self) -> usize {
-        self.response.len()
-    }
-    fn residuals(&self, b: &[f64], r: &mut [f64]) {
-        let mut guard = self.ws.borrow_mut();
-        let ws = &mut guard.0;
-        for (i, ri) in r.iter_mut().enumerate() {
-            let row = &self.data[i * self.d..(i + 1) * self.d];
-            *ri = self.sqrt_w[i] * (self.response[i] - self.tape.value(b, row, ws));
-        }
-    }
-    fn jacobian(&self, b: &[f64], jac: &mut DMatrix<f64>) {
-        let mut guard = self.ws.borrow_mut();
-        let (ws, grad) = &mut *guard;
-        for i in 0..self.response.len() {
-            let row = &self.data[i * self.d..(i + 1) * self.d];
-            self.tape.value_grad(b, row, grad, ws);
-            for (j, g) in grad.iter().enumerate() {
-                jac[(i, j)] = -self.sqrt_w[i] * g;
-            }
-        }
-    }
-}
-
 /// The JSON result of `fit`.
 #[derive(Serialize)]
 struct Output<'a> {
@@ -539,6 +496,10 @@ struct Output<'a> {
     /// With `--bounds`: parameter → "lower" | "upper", those on a bound.
     #[serde(skip_serializing_if = "Option::is_none")]
     active: Option<NamedMap<&'static str>>,
+    /// With `--bounds`: whether the start lay outside the box and was
+    /// projected onto it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    projected_start: Option<bool>,
     /// With `--drop-nonfinite`: CSV rows skipped.
     #[serde(skip_serializing_if = "Option::is_none")]
     dropped_rows: Option<usize>,
@@ -564,146 +525,26 @@ struct LreOut {
     rss: Num,
 }
 
-/// Runs the command and returns what to print on stdout.
+/// The data file read: observations, NIST's certified values and model
+/// line (if a NIST file), and the count of CSV rows dropped.
+type Loaded = (
+    Data,
+    Option<Certified>,
+    Option<(Option<String>, String)>,
+    usize,
+);
+
+/// Runs the command and returns what to print on stdout: reads the data,
+/// builds the library's [`FitProblem`] and [`LevenbergMarquardt`] from the
+/// flags, fits, and prints.
 pub fn run(args: &FitArgs) -> Result<String, FitError> {
     let path = args.data.as_str();
-    let text = std::fs::read_to_string(path).map_err(|e| FitError::Io {
-        path: path.to_string(),
-        message: e.to_string(),
-    })?;
-    let (data, certified, file_model, dropped) = if is_nist(path, &text) {
-        let dataset = NistDataset::parse(&text).map_err(|source| FitError::Nist {
-            path: path.to_string(),
-            source,
-        })?;
-        let mut columns = Vec::new();
-        for (name, col) in dataset.columns.iter().skip(1).zip(&dataset.x) {
-            columns.push((name.clone(), col.clone()));
-        }
-        let w = vec![1.0; dataset.num_obs()];
-        let data = Data {
-            columns,
-            y: dataset.y.clone(),
-            w,
-            weighted: false,
-        };
-        let file_model = nist_model(&dataset.model);
-        (data, Some(Certified { dataset }), file_model, 0)
-    } else {
-        let (data, dropped) = read_csv(path, &text, args.drop_nonfinite)?;
-        (data, None, None, dropped)
-    };
-    if args.absolute_sigma && !data.weighted {
-        return Err(FitError::Option(
-            "--absolute-sigma needs a w or sigma column in the data (the weights it takes as exact)"
-                .into(),
-        ));
-    }
-    if args.confidence.is_nan() || args.confidence <= 0.0 || args.confidence >= 1.0 {
-        return Err(FitError::Option(format!(
-            "--confidence {}: must lie strictly between 0 and 1",
-            args.confidence
-        )));
-    }
-    if !args.f_scale.is_finite() || args.f_scale <= 0.0 {
-        return Err(FitError::Option(format!(
-            "--f-scale {}: must be finite and > 0",
-            args.f_scale
-        )));
-    }
-
-    // The model and the response transform.
-    let (model_src, response_src) = match (&args.model, &file_model) {
-        (Some(m), _) => (m.clone(), args.response.clone()),
-        (None, Some((resp, m))) => (m.clone(), args.response.clone().or_else(|| resp.clone())),
-        (None, None) if certified.is_some() => {
-            return Err(FitError::Model(format!(
-                "{path}: no model line of the form `y = ... + e` found; give MODEL"
-            )));
-        }
-        (None, None) => {
-            return Err(FitError::Model(
-                "give MODEL (it may be omitted only for a NIST .dat file)".into(),
-            ));
-        }
-    };
+    let (data, certified, file_model, dropped) = load(args)?;
+    check_options(args, &data)?;
+    let (model_src, response_src) = model_source(args, file_model, certified.is_some(), path)?;
     let model = Expr::parse(&model_src).map_err(FitError::ModelParse)?;
-    let vars = model.variables();
-    if vars.iter().any(|v| v == "y") {
-        return Err(FitError::Model(
-            "the model uses y, the response; write the model of y in terms of x \
-             (or use --response to transform y)"
-                .into(),
-        ));
-    }
-    let is_data_name = |v: &str| {
-        v == "x"
-            || (v.len() > 1 && v.starts_with('x') && v[1..].bytes().all(|b| b.is_ascii_digit()))
-    };
-    let mut data_names: Vec<&str> = Vec::new();
-    for v in vars.iter().filter(|v| is_data_name(v)) {
-        if !data.columns.iter().any(|(n, _)| n == v) {
-            let have: Vec<&str> = data.columns.iter().map(|(n, _)| n.as_str()).collect();
-            return Err(FitError::Model(format!(
-                "the model uses {v}, but {path} has no column {v} (its predictor columns: {})",
-                have.join(", ")
-            )));
-        }
-        data_names.push(v);
-    }
-    let mut params: Vec<String> = vars.iter().filter(|v| !is_data_name(v)).cloned().collect();
-    if params.is_empty() {
-        return Err(FitError::Model(
-            "the model has no parameters to fit (x, x1, x2, ... are data)".into(),
-        ));
-    }
-    // A NIST file's own parameters keep its order b1, b2, ...
-    if let Some(c) = &certified {
-        let file = &c.dataset.param_names;
-        if params.len() == file.len() && params.iter().all(|p| file.contains(p)) {
-            params = file.clone();
-        }
-    }
-
-    // Responses g(yᵢ).
-    let (response, response_text) = match &response_src {
-        None => (data.y.clone(), "y".to_string()),
-        Some(src) => {
-            let expr = Expr::parse(src).map_err(FitError::ResponseParse)?;
-            let other: Vec<&String> = expr.variables().iter().filter(|v| *v != "y").collect();
-            if !other.is_empty() {
-                return Err(FitError::Model(format!(
-                    "--response may use only y, it uses {}",
-                    other
-                        .iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )));
-            }
-            let uses_y = !expr.variables().is_empty();
-            let mut out = Vec::with_capacity(data.y.len());
-            for (i, &y) in data.y.iter().enumerate() {
-                let v = if uses_y {
-                    expr.eval(&[y])
-                } else {
-                    expr.eval(&[])
-                };
-                if !v.is_finite() {
-                    return Err(FitError::Data {
-                        path: path.to_string(),
-                        message: format!(
-                            "--response {src} is {v} at observation {} (y = {y})",
-                            i + 1
-                        ),
-                    });
-                }
-                out.push(v);
-            }
-            (out, src.clone())
-        }
-    };
-
+    let (data_names, params) = split_variables(&model, &data, certified.as_ref(), path)?;
+    let (response, response_text) = responses(response_src.as_deref(), &data, path)?;
     let m = data.y.len();
     let n = params.len();
     if m < n {
@@ -716,33 +557,12 @@ pub fn run(args: &FitArgs) -> Result<String, FitError> {
         });
     }
 
-    // The start.
     let x0 = start_values(args, &params, certified.as_ref())?;
-
     let param_refs: Vec<&str> = params.iter().map(String::as_str).collect();
-    let tape = model.compile(&param_refs, &data_names)?;
-    let d = data_names.len();
-    let mut flat = Vec::with_capacity(m * d);
-    for i in 0..m {
-        for name in &data_names {
-            let col = &data
-                .columns
-                .iter()
-                .find(|(c, _)| c == name)
-                .expect("checked")
-                .1;
-            flat.push(col[i]);
-        }
-    }
-    let ws = tape.workspace();
-    let problem = FitProblem {
-        tape,
-        data: flat,
-        d,
-        response,
-        sqrt_w: data.w.iter().map(|w| w.sqrt()).collect(),
-        ws: RefCell::new((ws, vec![0.0; n])),
-    };
+    let data_refs: Vec<&str> = data_names.iter().map(String::as_str).collect();
+    let tape = model.compile(&param_refs, &data_refs)?;
+    let flat = observations(&data, &data_refs);
+    let problem = FitProblem::new(tape, flat, response, Some(data.w.clone()))?;
     let mut solver = LevenbergMarquardt::default()
         .with_max_iter(args.max_iter)
         .with_scaling(args.scaling.scaling())
@@ -754,20 +574,12 @@ pub fn run(args: &FitArgs) -> Result<String, FitError> {
     }
     let fit = solver.fit(&problem, &x0)?;
     let report = Uncertainty::new(&fit, args.confidence, args.absolute_sigma);
-    let active: Vec<(String, &'static str)> = bounds
+    let active: Vec<(String, &'static str)> = fit
+        .report
+        .active
         .iter()
-        .flat_map(|(lo, hi)| {
-            let x = &fit.report.x;
-            params.iter().enumerate().filter_map(move |(j, name)| {
-                if x[j] == lo[j] {
-                    Some((name.clone(), "lower"))
-                } else if x[j] == hi[j] {
-                    Some((name.clone(), "upper"))
-                } else {
-                    None
-                }
-            })
-        })
+        .flatten()
+        .map(|&(j, side)| (params[j].clone(), side.as_str()))
         .collect();
     let extras = Extras {
         loss: args.loss,
@@ -803,6 +615,196 @@ pub fn run(args: &FitArgs) -> Result<String, FitError> {
             &extras,
         )
     })
+}
+
+/// Reads `--data`: a NIST StRD file or CSV.
+fn load(args: &FitArgs) -> Result<Loaded, FitError> {
+    let path = args.data.as_str();
+    let text = std::fs::read_to_string(path).map_err(|e| FitError::Io {
+        path: path.to_string(),
+        message: e.to_string(),
+    })?;
+    Ok(if is_nist(path, &text) {
+        let dataset = NistDataset::parse(&text).map_err(|source| FitError::Nist {
+            path: path.to_string(),
+            source,
+        })?;
+        let mut columns = Vec::new();
+        for (name, col) in dataset.columns.iter().skip(1).zip(&dataset.x) {
+            columns.push((name.clone(), col.clone()));
+        }
+        let w = vec![1.0; dataset.num_obs()];
+        let data = Data {
+            columns,
+            y: dataset.y.clone(),
+            w,
+            weighted: false,
+        };
+        let file_model = nist_model(&dataset.model);
+        (data, Some(Certified { dataset }), file_model, 0)
+    } else {
+        let (data, dropped) = read_csv(path, &text, args.drop_nonfinite)?;
+        (data, None, None, dropped)
+    })
+}
+
+/// The flags the library does not check itself.
+fn check_options(args: &FitArgs, data: &Data) -> Result<(), FitError> {
+    if args.absolute_sigma && !data.weighted {
+        return Err(FitError::Option(
+            "--absolute-sigma needs a w or sigma column in the data (the weights it takes as exact)"
+                .into(),
+        ));
+    }
+    if args.confidence.is_nan() || args.confidence <= 0.0 || args.confidence >= 1.0 {
+        return Err(FitError::Option(format!(
+            "--confidence {}: must lie strictly between 0 and 1",
+            args.confidence
+        )));
+    }
+    if !args.f_scale.is_finite() || args.f_scale <= 0.0 {
+        return Err(FitError::Option(format!(
+            "--f-scale {}: must be finite and > 0",
+            args.f_scale
+        )));
+    }
+    Ok(())
+}
+
+/// The model and the `--response` transform: from the flags, else from a
+/// NIST file's model line.
+fn model_source(
+    args: &FitArgs,
+    file_model: Option<(Option<String>, String)>,
+    nist: bool,
+    path: &str,
+) -> Result<(String, Option<String>), FitError> {
+    Ok(match (&args.model, &file_model) {
+        (Some(m), _) => (m.clone(), args.response.clone()),
+        (None, Some((resp, m))) => (m.clone(), args.response.clone().or_else(|| resp.clone())),
+        (None, None) if nist => {
+            return Err(FitError::Model(format!(
+                "{path}: no model line of the form `y = ... + e` found; give MODEL"
+            )));
+        }
+        (None, None) => {
+            return Err(FitError::Model(
+                "give MODEL (it may be omitted only for a NIST .dat file)".into(),
+            ));
+        }
+    })
+}
+
+/// The model's variables split into data columns (`x`, `x1`, ...; each must
+/// be in the data) and parameters (a NIST file's own parameters keep its
+/// order `b1, b2, ...`).
+fn split_variables(
+    model: &Expr,
+    data: &Data,
+    certified: Option<&Certified>,
+    path: &str,
+) -> Result<(Vec<String>, Vec<String>), FitError> {
+    let vars = model.variables();
+    if vars.iter().any(|v| v == "y") {
+        return Err(FitError::Model(
+            "the model uses y, the response; write the model of y in terms of x \
+             (or use --response to transform y)"
+                .into(),
+        ));
+    }
+    let is_data_name = |v: &str| {
+        v == "x"
+            || (v.len() > 1 && v.starts_with('x') && v[1..].bytes().all(|b| b.is_ascii_digit()))
+    };
+    let mut data_names: Vec<String> = Vec::new();
+    for v in vars.iter().filter(|v| is_data_name(v)) {
+        if !data.columns.iter().any(|(n, _)| n == v) {
+            let have: Vec<&str> = data.columns.iter().map(|(n, _)| n.as_str()).collect();
+            return Err(FitError::Model(format!(
+                "the model uses {v}, but {path} has no column {v} (its predictor columns: {})",
+                have.join(", ")
+            )));
+        }
+        data_names.push(v.clone());
+    }
+    let mut params: Vec<String> = vars.iter().filter(|v| !is_data_name(v)).cloned().collect();
+    if params.is_empty() {
+        return Err(FitError::Model(
+            "the model has no parameters to fit (x, x1, x2, ... are data)".into(),
+        ));
+    }
+    // A NIST file's own parameters keep its order b1, b2, ...
+    if let Some(c) = certified {
+        let file = &c.dataset.param_names;
+        if params.len() == file.len() && params.iter().all(|p| file.contains(p)) {
+            params = file.clone();
+        }
+    }
+    Ok((data_names, params))
+}
+
+/// The responses `g(yᵢ)` and the text of `g` (`y` without `--response`).
+fn responses(
+    response_src: Option<&str>,
+    data: &Data,
+    path: &str,
+) -> Result<(Vec<f64>, String), FitError> {
+    Ok(match response_src {
+        None => (data.y.clone(), "y".to_string()),
+        Some(src) => {
+            let expr = Expr::parse(src).map_err(FitError::ResponseParse)?;
+            let other: Vec<&String> = expr.variables().iter().filter(|v| *v != "y").collect();
+            if !other.is_empty() {
+                return Err(FitError::Model(format!(
+                    "--response may use only y, it uses {}",
+                    other
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+            let uses_y = !expr.variables().is_empty();
+            let mut out = Vec::with_capacity(data.y.len());
+            for (i, &y) in data.y.iter().enumerate() {
+                let v = if uses_y {
+                    expr.eval(&[y])
+                } else {
+                    expr.eval(&[])
+                };
+                if !v.is_finite() {
+                    return Err(FitError::Data {
+                        path: path.to_string(),
+                        message: format!(
+                            "--response {src} is {v} at observation {} (y = {y})",
+                            i + 1
+                        ),
+                    });
+                }
+                out.push(v);
+            }
+            (out, src.to_string())
+        }
+    })
+}
+
+/// The data columns the model uses, `m × d` row-major in the tape's order.
+fn observations(data: &Data, data_names: &[&str]) -> Vec<f64> {
+    let m = data.y.len();
+    let d = data_names.len();
+    let mut flat = Vec::with_capacity(m * d);
+    for i in 0..m {
+        for name in data_names {
+            let col = &data
+                .columns
+                .iter()
+                .find(|(c, _)| c == name)
+                .expect("checked")
+                .1;
+            flat.push(col[i]);
+        }
+    }
+    flat
 }
 
 /// `(lower, upper)` bounds, one pair per parameter.
@@ -1067,6 +1069,7 @@ fn json(
         active: extras
             .active
             .map(|a| NamedMap(a.iter().map(|(k, v)| (k.clone(), *v)).collect())),
+        projected_start: extras.active.is_some().then_some(r.projected_start),
         dropped_rows: extras.drop_nonfinite.then_some(extras.dropped),
         method: &r.method,
         model,
@@ -1096,11 +1099,10 @@ fn json(
     })
 }
 
-/// MINPACK's `(ftol, xtol, gtol)` of `solver`, read from its serialized
-/// options (the CLI shows the solver as used, it does not restate defaults).
+/// MINPACK's `(ftol, xtol, gtol)` of `solver`.
 fn minpack_tolerances(solver: &LevenbergMarquardt) -> [f64; 3] {
-    let v = serde_json::to_value(solver).unwrap_or_default();
-    ["ftol", "xtol", "gtol"].map(|k| v[k].as_f64().unwrap_or(f64::NAN))
+    let (ftol, xtol, gtol) = solver.minpack_tolerances();
+    [ftol, xtol, gtol]
 }
 
 /// The convergence measures of an LM fit: MINPACK's tests (`lmder`'s
@@ -1123,7 +1125,12 @@ fn minpack_measures(r: &hesse::solver::Report, [ftol, xtol, gtol]: [f64; 3]) -> 
     x.label = "|x - x'| / |x|".into();
     x.value = r.step_norm / hesse::solver::inf_norm(&r.x);
     let g = Measure {
-        label: "|g(x)|∞".into(),
+        // Under bounds the driver measures the projected gradient.
+        label: if r.active.is_some() {
+            "|P(x - g) - x|∞".into()
+        } else {
+            "|g(x)|∞".into()
+        },
         value: r.grad_norm,
         threshold: None,
         note: if gtol > 0.0 {
