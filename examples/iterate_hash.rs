@@ -133,8 +133,24 @@ fn mgh_method(name: &str, p: &Mgh, x0: &[f64], t: &mut Tally) {
         "newton-cg-tr" => go!(NewtonCg::trust_region()),
         "tron" => go!(Tron::default()),
         "saddle-free-newton" => go!(SaddleFreeNewton::default()),
-        "lm" => go!(LevenbergMarquardt::default()),
-        "lm-geodesic" => go!(LevenbergMarquardt::default().with_geodesic_acceleration(Some(0.75))),
+        // MINPACK's orthogonality test (LM's `with_gtol` before issue 19).
+        "lm" => hashed(
+            t,
+            LevenbergMarquardt::default()
+                .with_minpack_gtol(GTOL)
+                .with_max_iter(MAX_ITER),
+            p,
+            x0,
+        ),
+        "lm-geodesic" => hashed(
+            t,
+            LevenbergMarquardt::default()
+                .with_geodesic_acceleration(Some(0.75))
+                .with_minpack_gtol(GTOL)
+                .with_max_iter(MAX_ITER),
+            p,
+            x0,
+        ),
         _ => unreachable!("{name}"),
     }
 }
