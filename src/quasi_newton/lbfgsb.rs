@@ -52,7 +52,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{F_EPS, Watched, no_decrease};
+use super::F_EPS;
+use crate::linesearch::step::{Watched, no_decrease};
 use crate::linesearch::{LineFunction, LineSearch, LineSearchError, MoreThuente, dot};
 use crate::problem::{Counted, Gradient, Objective};
 use crate::solver::{
