@@ -525,6 +525,11 @@ impl<P: Gradient, L: LineSearch, I: InitialStep> Minimizer<P> for NonlinearCg<L,
         std::mem::swap(&mut state.g, g_trial);
         None
     }
+
+    fn previous_iterate(&self) -> Option<(&[f64], &[f64])> {
+        // After the swap above, the trial buffers hold x_k and g_k.
+        Some((&self.work.x_trial, &self.work.g_trial))
+    }
 }
 
 /// The CG direction `d_k` (kept from the last iteration's update) for the

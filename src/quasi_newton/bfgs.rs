@@ -337,6 +337,11 @@ impl<P: Gradient, L: LineSearch, I: InitialStep> Minimizer<P> for Bfgs<L, I> {
         std::mem::swap(&mut state.g, g_trial);
         None
     }
+
+    fn previous_iterate(&self) -> Option<(&[f64], &[f64])> {
+        // After the swap above, the trial buffers hold x_k and g_k.
+        Some((&self.work.x_trial, &self.work.g_trial))
+    }
 }
 
 /// BFGS's direction `d_k = −H_k ∇f_k` (N&W (6.18)) for the shared line-search

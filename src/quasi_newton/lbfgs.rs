@@ -823,6 +823,11 @@ impl<P: Gradient, L: LineSearch, I: InitialStep> Minimizer<P> for Lbfgs<L, I> {
         std::mem::swap(&mut state.g, g_trial);
         None
     }
+
+    fn previous_iterate(&self) -> Option<(&[f64], &[f64])> {
+        // After the swap above, the trial buffers hold x_k and g_k.
+        Some((&self.work.x_trial, &self.work.g_trial))
+    }
 }
 
 #[cfg(test)]

@@ -817,6 +817,12 @@ impl<P: Gradient> Minimizer<P> for LbfgsB {
         self.bounds = bounds;
         outcome
     }
+
+    fn previous_iterate(&self) -> Option<(&[f64], &[f64])> {
+        // After the swap at the end of `iterate`, the trial buffers hold
+        // x_k and g_k.
+        Some((&self.work.x_trial, &self.work.g_trial))
+    }
 }
 
 impl LbfgsB {
