@@ -132,9 +132,10 @@ pub struct Lbfgs<L = MoreThuente, I = UnitLengthFirstStep> {
     work: Work,
 }
 
-/// The pairs and the small matrices of the compact form: the solver's state.
+/// The pairs and the small matrices of the compact form: the solver's state
+/// (also [`LbfgsB`](super::LbfgsB)'s without a finite bound).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct History {
+pub(super) struct History {
     /// The thread mapping the pages of `s` and `y` ahead of the pair passes
     /// (declared first so that it is dropped, and joined, before they are
     /// freed).
@@ -156,7 +157,7 @@ struct History {
     /// The slot of the oldest pair.
     oldest: usize,
     /// Pairs kept (at most `m`).
-    len: usize,
+    pub(super) len: usize,
     /// `s_iᵀy_j` by slots, `slots × slots`, row `i`: valid for `i` no newer
     /// than `j` (the upper triangle `R` in chronological order).
     #[serde(with = "float_serde::vec")]
@@ -178,7 +179,7 @@ struct History {
     /// Not kept across a checkpoint: sweep 1 then reads the pair, to the
     /// same bits.
     #[serde(skip)]
-    fresh: Option<(usize, f64, f64)>,
+    pub(super) fresh: Option<(usize, f64, f64)>,
     /// `γ_k` of N&W (7.20).
     #[serde(with = "float_serde")]
     gamma: f64,
@@ -195,7 +196,7 @@ struct Pending {
 }
 
 impl History {
-    fn new(n: usize, m: usize) -> Self {
+    pub(super) fn new(n: usize, m: usize) -> Self {
         let slots = m + 1;
         let mut h = History {
             prefault: Prefault::default(),
@@ -259,7 +260,7 @@ impl History {
         self.n.div_ceil(BLOCK)
     }
 
-    fn clear(&mut self) {
+    pub(super) fn clear(&mut self) {
         self.len = 0;
         self.pending = None;
         self.fresh = None;
@@ -267,7 +268,15 @@ impl History {
     }
 
     /// Commits the pair in the free slot, dropping the oldest if `m` are kept.
-    fn commit(&mut self, m: usize, sy: f64, yy: f64, theta: f64, alpha: f64, scale: bool) {
+    pub(super) fn commit(
+        &mut self,
+        m: usize,
+        sy: f64,
+        yy: f64,
+        theta: f64,
+        alpha: f64,
+        scale: bool,
+    ) {
         let k = self.free_slot();
         let w = self.slots;
         self.sy[k * w + k] = sy;
@@ -284,6 +293,35 @@ impl History {
         }
         // N&W (7.20).
         self.gamma = if scale { sy / yy } else { 1.0 };
+    }
+
+    /// Writes `s_k = x₊ − x` and `y_k = g₊ − g` into the free slot, block by
+    /// block with the kernels' pair pass; returns the slot and the pair's
+    /// sums (`sᵀy`, `sᵀs`, `yᵀy`, `sᵀg`, `‖s‖∞`, and the next sweep's
+    /// products with `g₊`).
+    pub(super) fn pair_pass(
+        &mut self,
+        x: &[f64],
+        x_new: &[f64],
+        g: &[f64],
+        g_new: &[f64],
+    ) -> (usize, PairSums) {
+        let n = self.n;
+        let k = self.free_slot();
+        let mut sums = PairSums::default();
+        for (b, start) in (0..n).step_by(BLOCK).enumerate() {
+            let end = (start + BLOCK).min(n);
+            let r = self.chunk(k, b);
+            sums.add(pair_pass(
+                &x[start..end],
+                &x_new[start..end],
+                &g[start..end],
+                &g_new[start..end],
+                &mut self.s[r.clone()],
+                &mut self.y[r],
+            ));
+        }
+        (k, sums)
     }
 }
 
@@ -302,7 +340,7 @@ struct Work {
 
 /// The `m`-vectors of one direction, sized once per run.
 #[derive(Debug, Clone, Default)]
-struct Sweep {
+pub(super) struct Sweep {
     /// Per slot: `s_iᵀg`, `y_iᵀg`.
     sg: Vec<f64>,
     yg: Vec<f64>,
@@ -316,7 +354,7 @@ struct Sweep {
 }
 
 impl Sweep {
-    fn new(m: usize) -> Self {
+    pub(super) fn new(m: usize) -> Self {
         Sweep {
             sg: vec![0.0; m + 1],
             yg: vec![0.0; m + 1],
@@ -328,7 +366,7 @@ impl Sweep {
     }
 
     /// The slots of `h`'s pairs, oldest first, into `order`.
-    fn set_order(&mut self, h: &History) {
+    pub(super) fn set_order(&mut self, h: &History) {
         self.order.clear();
         self.order.extend((0..h.len).map(|c| h.slot(c)));
     }
@@ -517,7 +555,7 @@ fn axpy(a: f64, x: &[f64], y: &mut [f64]) {
 
 /// The compact-form direction (BNS (2.6)) for the pairs in `w.order`;
 /// returns `gᵀd` and `‖d‖∞`.
-fn compact_direction(
+pub(super) fn compact_direction(
     h: &mut History,
     g: &[f64],
     d: &mut [f64],
@@ -758,20 +796,7 @@ impl<P: Gradient, L: LineSearch, I: InitialStep> Minimizer<P> for Lbfgs<L, I> {
         // s_k and y_k into the free slot, with sᵀy, sᵀs, yᵀy, sᵀg_k, ‖s‖∞ and
         // the next sweep's products with g_{k+1}.
         let h = &mut self.history;
-        let k = h.free_slot();
-        let mut sums = PairSums::default();
-        for (b, start) in (0..n).step_by(BLOCK).enumerate() {
-            let end = (start + BLOCK).min(n);
-            let r = h.chunk(k, b);
-            sums.add(pair_pass(
-                &state.x[start..end],
-                &x_trial[start..end],
-                &state.g[start..end],
-                &g_trial[start..end],
-                &mut h.s[r.clone()],
-                &mut h.y[r],
-            ));
-        }
+        let (k, sums) = h.pair_pass(&state.x, x_trial, &state.g, g_trial);
         let PairSums {
             sy,
             ss,
