@@ -209,6 +209,52 @@
 //! the first line search `√n` short here; with
 //! `with_initial_step(ScaledFirstUnitStep::default())` the same solve makes
 //! 45 calls (printed by the bench).
+//!
+//! # 2026-12-06: the driver's copy of `x_k` and `g_k`
+//!
+//! Issue 18's no-progress test made the driver (`Run::step`) copy `x_k` and
+//! `g_k` into a backup before every iteration: `4n` doubles moved per
+//! iteration that L-BFGS already holds (its trial buffers, swapped with the
+//! state at the end of an iteration). Now a minimizer that keeps them says
+//! so (`Minimizer::previous_iterate`: `Bfgs`, `Lbfgs`, `LbfgsB`,
+//! `NonlinearCg`) and the driver copies nothing; iterates bit-identical.
+//! Paired runs of the two bench binaries on Intel Xeon (AVX-512), A = before
+//! (89da4ab), B = after, alternated A B A B A B, each
+//! `LBFGS_BENCH_N=1000000 LBFGS_BENCH_ROUNDS=5` (medians of 5 interleaved
+//! rounds per run; load average 8-10 from other builds on the 2 cores, so
+//! the calling thread's CPU time is the figure, wall time 2.5× it):
+//!
+//! | run | A CPU ms | A / argmin | B CPU ms | B / argmin | A wall / argmin | B wall / argmin |
+//! |---|---|---|---|---|---|---|
+//! | 1 | 36.39 | 0.332 | 32.43 | 0.286 | 0.365 | 0.309 |
+//! | 2 | 35.72 | 0.313 | 32.61 | 0.286 | 0.333 | 0.306 |
+//! | 3 | 35.49 | 0.303 | 35.39 | 0.288 | 0.300 | 0.290 |
+//! | median | **35.72** | **0.313** | **32.61** | **0.286** | 0.333 | 0.306 |
+//!
+//! 8.7 % less CPU time per iteration (median against median), the ratio to
+//! argmin back from 0.313 to 0.286.
+//!
+//! # 2026-12-06: `LbfgsB` without a finite bound on L-BFGS's kernels
+//!
+//! The `lbfgsb` row: `LbfgsB::default()` (no bounds) on the same problem.
+//! It computed `−B⁻¹g` by the B form with the Sherman-Morrison-Woodbury
+//! matrix over its own slot-after-slot store: `Wᵀr` and `W v` (`4mn` each),
+//! the new pair's four products with every kept pair (`8mn`) and an `n`-vector
+//! allocated twice per iteration. Now it takes `Lbfgs`'s compact form,
+//! blocked history, sweeps and pair pass (same 38 iterations, 51
+//! `value_grad` calls). Paired runs A (before) B (after) A B, Intel Xeon
+//! (AVX-512), load average 6-9, `LBFGS_BENCH_N=1000000
+//! LBFGS_BENCH_ROUNDS=5`, wall-time medians of 5 interleaved rounds, ms per
+//! iteration outside the objective:
+//!
+//! | run | lbfgsb | compact (`Lbfgs`) | lbfgsb / compact |
+//! |---|---|---|---|
+//! | A1 | 249.57 | 79.62 | 3.135 |
+//! | B1 | 80.82 | 76.48 | **1.057** |
+//! | A2 | 238.18 | 75.83 | 3.141 |
+//! | B2 | 54.91 | 54.66 | **1.005** |
+//!
+//! (Target ≤ 1.5×. A box with a finite bound still takes the B form.)
 
 use std::cell::Cell;
 use std::hint::black_box;
@@ -349,6 +395,23 @@ fn ours(n: usize, form: LbfgsForm) -> (Duration, u64, hesse::solver::Report, Dur
     )
 }
 
+/// One solve of `LbfgsB` without bounds (the compact form and kernels of
+/// `Lbfgs`, with L-BFGS-B's search and first step): (wall time outside
+/// evaluations per iteration, iterations, report).
+fn ours_lbfgsb(n: usize) -> (Duration, u64, hesse::solver::Report) {
+    let p = Timed::new(n);
+    let x0 = p.inner.start();
+    let w = Instant::now();
+    let r = LbfgsB::default()
+        .with_memory(M)
+        .with_gtol(GTOL)
+        .minimize(&p, &x0)
+        .unwrap();
+    let outside_wall = w.elapsed().saturating_sub(p.eval_wall.get());
+    let it = r.iterations.max(1);
+    (outside_wall / it as u32, it, r)
+}
+
 /// One argmin solve: (CPU time outside evaluations per iteration, iterations,
 /// cost evaluations, gradient evaluations, wall time outside evaluations per
 /// iteration, process CPU time outside evaluations per iteration).
@@ -487,11 +550,13 @@ fn interleaved(n: usize, rounds: usize, bw: f64, bytes: f64) {
     let (mut ours_ms, mut theirs_ms) = (Vec::new(), Vec::new());
     let (mut ours_wall, mut theirs_wall) = (Vec::new(), Vec::new());
     let (mut ours_proc, mut theirs_proc) = (Vec::new(), Vec::new());
+    let mut lbfgsb_wall = Vec::new();
     for _ in 0..rounds {
         let o = ours(n, LbfgsForm::Compact);
         ours_ms.push(o.0.as_secs_f64() * 1e3);
         ours_wall.push(o.3.as_secs_f64() * 1e3);
         ours_proc.push(o.4.as_secs_f64() * 1e3);
+        lbfgsb_wall.push(ours_lbfgsb(n).0.as_secs_f64() * 1e3);
         let a = theirs(n);
         theirs_ms.push(a.0.as_secs_f64() * 1e3);
         theirs_wall.push(a.4.as_secs_f64() * 1e3);
@@ -500,6 +565,12 @@ fn interleaved(n: usize, rounds: usize, bw: f64, bytes: f64) {
     let floor = bytes / bw * 1e3;
     println!("  compact per iteration, wall (ms): {ours_wall:.3?}");
     println!("  argmin per iteration, wall (ms):  {theirs_wall:.3?}");
+    println!("  lbfgsb (no bound) per iteration, wall (ms): {lbfgsb_wall:.3?}");
+    let (bm, om) = (median(lbfgsb_wall.clone()), median(ours_wall.clone()));
+    println!(
+        "  wall time, medians of {rounds} interleaved rounds: lbfgsb {bm:.3} ms, compact {om:.3} ms, lbfgsb / compact {:.3}",
+        bm / om
+    );
     for (what, o, a) in [
         ("wall time", &ours_wall, &theirs_wall),
         ("CPU time of the calling thread", &ours_ms, &theirs_ms),
@@ -538,6 +609,7 @@ fn bench(c: &mut Criterion) {
         let (_, it, r, t_c, _) = ours(n, LbfgsForm::Compact);
         let (_, _, _, t_t, _) = ours(n, LbfgsForm::TwoLoop);
         let (_, it_a, cost_a, grad_a, t_a, _) = theirs(n);
+        let (t_b, it_b, r_b) = ours_lbfgsb(n);
         let trials = r.evals.g as f64 / it as f64;
         let bytes = 8.0 * doubles_per_iteration(n, trials);
         println!(
@@ -560,9 +632,14 @@ fn bench(c: &mut Criterion) {
             scaled.iterations, scaled.evals.g
         );
         println!(
-            "  one solve, wall time per iteration outside the objective: compact {:.3} ms, two-loop {:.3} ms, argmin {:.3} ms",
+            "  lbfgsb (no bound): {it_b} iterations, {} value_grad calls, {}",
+            r_b.evals.g, r_b.termination
+        );
+        println!(
+            "  one solve, wall time per iteration outside the objective: compact {:.3} ms, two-loop {:.3} ms, lbfgsb {:.3} ms, argmin {:.3} ms",
             t_c.as_secs_f64() * 1e3,
             t_t.as_secs_f64() * 1e3,
+            t_b.as_secs_f64() * 1e3,
             t_a.as_secs_f64() * 1e3
         );
         println!(
@@ -589,6 +666,9 @@ fn bench(c: &mut Criterion) {
                 b.iter_custom(|iters| (0..iters).map(|_| ours(n, form).3).sum())
             });
         }
+        group.bench_function("lbfgsb", |b| {
+            b.iter_custom(|iters| (0..iters).map(|_| ours_lbfgsb(n).0).sum())
+        });
         group.bench_function("argmin", |b| {
             b.iter_custom(|iters| (0..iters).map(|_| theirs(n).4).sum())
         });

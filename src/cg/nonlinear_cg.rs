@@ -54,17 +54,19 @@
 //! that is a poor descent direction is a reason to restart, not to stop.
 //! Unless the failed search's trials were all finite and none went below
 //! `f_k`: rounding is then the cause, `−g_k` would meet the same floor, and
-//! the run ends at once.
+//! the run ends at once. This step is BFGS's and L-BFGS's too
+//! (`linesearch::step`); CG's restart keeps the initial step's history.
 
 use serde::{Deserialize, Serialize};
 
 use crate::linesearch::initial::StepContext;
+use crate::linesearch::step::{Buffers, Direction, Searcher, search_step};
 use crate::linesearch::{
     HagerZhang, HagerZhangInitial, InitialStep, LineFunction, LineSearch, LineSearchError,
-    LineSearchResult, MoreThuente, ProblemLine, QuadraticInterpolation, ScaledPrevious, dot,
+    LineSearchResult, MoreThuente, QuadraticInterpolation, ScaledPrevious, dot,
 };
 use crate::problem::{Counted, Gradient, Objective};
-use crate::quasi_newton::{F_EPS, Watched, no_decrease};
+use crate::quasi_newton::F_EPS;
 use crate::solver::{
     Error, Minimizer, Report, RunOptions, State, Termination, check_positive, float_serde,
     inf_norm, run_options,
@@ -464,65 +466,23 @@ impl<P: Gradient, L: LineSearch, I: InitialStep> Minimizer<P> for NonlinearCg<L,
                 g_trial: vec![0.0; n],
             };
         }
-        let mut restarted = false;
-        let (alpha, f, d_norm) = loop {
-            let d = &mut self.d;
-            let mut dphi0 = dot(&state.g, d);
-            if dphi0 >= 0.0 || dphi0.is_nan() {
-                for (di, gi) in d.iter_mut().zip(&state.g) {
-                    *di = -gi;
-                }
-                self.since_restart = 0;
-                dphi0 = dot(&state.g, d);
-                state.note = Some("restart: d was not a descent direction".into());
-                if dphi0 >= 0.0 || dphi0.is_nan() {
-                    return Some(Termination::NotDescentDirection);
-                }
-            }
-            let d_norm = inf_norm(d);
-            let ctx = StepContext {
-                x: &state.x,
-                f: state.f,
-                dphi0,
-                d_norm,
-            };
-            let Work { x_trial, g_trial } = &mut self.work;
-            let mut line = ProblemLine::new(problem, &state.x, d, x_trial, g_trial);
-            let mut watched = Watched::new(&mut line);
-            let alpha0 = self.initial_step.alpha0(&ctx, &mut watched);
-            match self
-                .line_search
-                .search(&mut watched, state.f, dphi0, alpha0)
-            {
-                Ok(step) => {
-                    self.initial_step.accept(step.alpha, &ctx);
-                    break (step.alpha, line.finish(step.alpha), d_norm);
-                }
-                Err(e) => {
-                    let t = watched.termination(&e);
-                    let evaluated = watched.only_finite();
-                    state.note = Some(e.to_string());
-                    if restarted || self.since_restart == 0 || t == Termination::NotDescentDirection
-                    {
-                        return Some(t);
-                    }
-                    if evaluated && no_decrease(&e) {
-                        // Rounding, not the direction, stopped the search.
-                        return Some(t);
-                    }
-                    // The search failed along a CG direction: try −g_k once
-                    // before giving up.
-                    for (di, gi) in d.iter_mut().zip(&state.g) {
-                        *di = -gi;
-                    }
-                    self.since_restart = 0;
-                    restarted = true;
-                }
-            }
+        let Work { x_trial, g_trial } = &mut self.work;
+        let mut dir = CgDirection {
+            since_restart: &mut self.since_restart,
         };
-        if restarted {
-            state.note = Some("restart: the line search failed along d, not along −g".into());
-        }
+        let searcher = Searcher {
+            line_search: &mut self.line_search,
+            initial_step: &mut self.initial_step,
+        };
+        let buffers = Buffers {
+            d: &mut self.d,
+            x_trial,
+            g_trial,
+        };
+        let (alpha, f, d_norm) = match search_step(problem, state, &mut dir, searcher, buffers) {
+            Ok(step) => (step.alpha, step.f, step.d_norm),
+            Err(t) => return Some(t),
+        };
         let Work { g_trial, x_trial } = &mut self.work;
         let d = &mut self.d;
         let p = products(g_trial, &state.g, d);
@@ -564,5 +524,39 @@ impl<P: Gradient, L: LineSearch, I: InitialStep> Minimizer<P> for NonlinearCg<L,
         std::mem::swap(&mut state.x, x_trial);
         std::mem::swap(&mut state.g, g_trial);
         None
+    }
+
+    fn previous_iterate(&self) -> Option<(&[f64], &[f64])> {
+        // After the swap above, the trial buffers hold x_k and g_k.
+        Some((&self.work.x_trial, &self.work.g_trial))
+    }
+}
+
+/// The CG direction `d_k` (kept from the last iteration's update) for the
+/// shared line-search step; forgetting is a restart, `d_k = −g_k`.
+struct CgDirection<'a> {
+    since_restart: &'a mut u64,
+}
+
+impl Direction for CgDirection<'_> {
+    const NOT_DESCENT: &'static str = "restart: d was not a descent direction";
+    const RETRIED: &'static str = "restart: the line search failed along d, not along −g";
+    /// The initial step's history (the last step, `f_{k−1}`) stays: it is
+    /// what scales a steepest-descent step too.
+    const RESTART_INITIAL_STEP: bool = false;
+
+    fn direction(&mut self, g: &[f64], d: &mut [f64]) -> (f64, f64) {
+        (dot(g, d), inf_norm(d))
+    }
+
+    fn can_forget(&self) -> bool {
+        *self.since_restart > 0
+    }
+
+    fn forget(&mut self, g: &[f64], d: &mut [f64]) {
+        for (di, gi) in d.iter_mut().zip(g) {
+            *di = -gi;
+        }
+        *self.since_restart = 0;
     }
 }

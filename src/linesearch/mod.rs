@@ -20,6 +20,11 @@
 //! (the split of LineSearches.jl's `initialguess.jl`): [`UnitStep`],
 //! [`ScaledPrevious`], [`QuadraticInterpolation`], [`HagerZhangInitial`].
 //!
+//! BFGS, L-BFGS and nonlinear CG make their step through one crate-private
+//! helper, `step::search_step` (`src/linesearch/step.rs`): the direction's
+//! descent check, the initial step, the search, the typed termination of a
+//! failure, and one restart along `−∇f` (Optim.jl's `perform_linesearch!`).
+//!
 //! Every failure is a typed [`LineSearchError`], never a panic or an endless
 //! loop: each search has an evaluation budget.
 
@@ -28,6 +33,7 @@ mod exact;
 mod hager_zhang;
 pub mod initial;
 mod more_thuente;
+pub(crate) mod step;
 
 pub use backtracking::Backtracking;
 pub use exact::Exact;

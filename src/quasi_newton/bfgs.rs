@@ -23,16 +23,16 @@
 //! several failures far from `x*` into solves (see `tests/mgh_protocol.rs`).
 //! A failed search whose trials were all finite and none below `f_k` ends
 //! the run at once: rounding is the cause, and `−∇f_k` would meet the same
-//! floor.
+//! floor. The search with its restart is the step L-BFGS and nonlinear CG
+//! make too (`linesearch::step`), the acceptance of a pair L-BFGS's
+//! (`quasi_newton::pair`).
 
 use serde::{Deserialize, Serialize};
 
-use super::{
-    CURVATURE_EPS, Curvature, CurvatureGuard, F_EPS, UnitLengthFirstStep, Watched, curvature_test,
-    no_decrease,
-};
-use crate::linesearch::initial::StepContext;
-use crate::linesearch::{InitialStep, LineSearch, MoreThuente, ProblemLine, dot};
+use super::pair::{CURVATURE_EPS, Pair, accept_pair};
+use super::{CurvatureGuard, F_EPS, UnitLengthFirstStep};
+use crate::linesearch::step::{Buffers, Direction, Searcher, search_step};
+use crate::linesearch::{InitialStep, LineSearch, MoreThuente, dot};
 use crate::problem::{Counted, Gradient, Objective};
 use crate::solver::{
     Error, Minimizer, Report, RunOptions, State, Termination, check_positive, float_serde,
@@ -279,69 +279,23 @@ impl<P: Gradient, L: LineSearch, I: InitialStep> Minimizer<P> for Bfgs<L, I> {
             y,
             ..
         } = &mut self.work;
-
-        let mut reset = false;
-        let (step, f) = loop {
-            // d_k = −H_k ∇f_k (N&W (6.18)).
-            sym_mat_vec(&self.h, &state.g, d);
-            d.iter_mut().for_each(|v| *v = -*v);
-            let mut dphi0 = dot(&state.g, d);
-            if dphi0 >= 0.0 || dphi0.is_nan() {
-                // H_k has lost positive definiteness to rounding: restart from H = I.
-                set_scaled_identity(&mut self.h, n, 1.0);
-                self.updates = 0;
-                for (di, gi) in d.iter_mut().zip(&state.g) {
-                    *di = -gi;
-                }
-                dphi0 = dot(&state.g, d);
-                state.note = Some("reset H = I: d = −H g was not a descent direction".into());
-                if dphi0 >= 0.0 || dphi0.is_nan() {
-                    return Some(Termination::NotDescentDirection);
-                }
-            }
-
-            let ctx = StepContext {
-                x: &state.x,
-                f: state.f,
-                dphi0,
-                d_norm: inf_norm(d),
-            };
-            let mut line = ProblemLine::new(problem, &state.x, d, x_trial, g_trial);
-            let mut watched = Watched::new(&mut line);
-            let alpha0 = self.initial_step.alpha0(&ctx, &mut watched);
-            match self
-                .line_search
-                .search(&mut watched, state.f, dphi0, alpha0)
-            {
-                Ok(step) => {
-                    self.initial_step.accept(step.alpha, &ctx);
-                    break (step, line.finish(step.alpha));
-                }
-                Err(e) => {
-                    let t = watched.termination(&e);
-                    let evaluated = watched.only_finite();
-                    state.note = Some(e.to_string());
-                    if reset || self.updates == 0 || t == Termination::NotDescentDirection {
-                        return Some(t);
-                    }
-                    if evaluated && no_decrease(&e) {
-                        // Rounding, not H_k, stopped the search.
-                        return Some(t);
-                    }
-                    // The search failed along −H_k g_k: H_k may be badly
-                    // scaled for where the iterate now is. Restart once from
-                    // H = I (and the first iteration's initial step) before
-                    // giving up.
-                    set_scaled_identity(&mut self.h, n, 1.0);
-                    self.updates = 0;
-                    self.initial_step.reset();
-                    reset = true;
-                }
-            }
+        let mut dir = BfgsDirection {
+            h: &mut self.h,
+            updates: &mut self.updates,
         };
-        if reset {
-            state.note = Some("reset H = I: the line search failed along −H g".into());
-        }
+        let searcher = Searcher {
+            line_search: &mut self.line_search,
+            initial_step: &mut self.initial_step,
+        };
+        let buffers = Buffers {
+            d,
+            x_trial,
+            g_trial,
+        };
+        let step = match search_step(problem, state, &mut dir, searcher, buffers) {
+            Ok(step) => step,
+            Err(t) => return Some(t),
+        };
 
         // s_k, y_k and their products in one pass.
         let (mut sy, mut ss, mut yy, mut sg) = (0.0, 0.0, 0.0, 0.0);
@@ -357,36 +311,20 @@ impl<P: Gradient, L: LineSearch, I: InitialStep> Minimizer<P> for Bfgs<L, I> {
             sg += si * state.g[i];
             step_norm = step_norm.max(si.abs());
         }
-        if !f.is_finite() || !yy.is_finite() {
-            // The accepted point has a non-finite value or gradient: keep x_k.
-            state.note = Some(format!(
-                "non-finite f or gradient at alpha = {:e}",
-                step.alpha
-            ));
-            return Some(Termination::NonFiniteValue);
-        }
-
-        let s_b_s = -step.alpha * sg; // B_k s_k = −α_k ∇f_k
-        match curvature_test(self.guard, self.curvature_eps, sy, (ss * yy).sqrt(), s_b_s) {
-            Curvature::Accept => self.update(n, sy, yy),
-            Curvature::Damp { theta } => {
-                // r_k = θ y_k + (1 − θ) B_k s_k (N&W (18.14)), into `y`.
-                let mut rr = 0.0;
-                for (yi, gi) in y.iter_mut().zip(&state.g) {
-                    *yi = theta * *yi - (1.0 - theta) * step.alpha * gi;
-                    rr += *yi * *yi;
-                }
-                let sr = theta * sy + (1.0 - theta) * s_b_s;
-                state.note = Some(format!(
-                    "Powell-damped BFGS update: sᵀy = {sy:e}, theta = {theta:.3}"
-                ));
-                self.update(n, sr, rr);
-            }
-            Curvature::Skip => {
-                state.note = Some(format!(
-                    "skipped BFGS update: sᵀy = {sy:e} would lose positive definiteness"
-                ));
-            }
+        let pair = Pair {
+            f: step.f,
+            alpha: step.alpha,
+            sy,
+            ss,
+            yy,
+            sg,
+        };
+        let y_and_g = std::iter::once((y.as_mut_slice(), state.g.as_slice()));
+        let (guard, eps) = (self.guard, self.curvature_eps);
+        match accept_pair(guard, eps, &pair, y_and_g, "BFGS update", &mut state.note) {
+            Err(t) => return Some(t),
+            Ok(Some(kept)) => self.update(n, kept.sy, kept.yy),
+            Ok(None) => {}
         }
 
         let Work {
@@ -394,10 +332,53 @@ impl<P: Gradient, L: LineSearch, I: InitialStep> Minimizer<P> for Bfgs<L, I> {
         } = &mut self.work;
         state.step_norm = step_norm;
         state.alpha = step.alpha;
-        state.f = f;
+        state.f = step.f;
         std::mem::swap(&mut state.x, x_trial);
         std::mem::swap(&mut state.g, g_trial);
         None
+    }
+
+    fn previous_iterate(&self) -> Option<(&[f64], &[f64])> {
+        // After the swap above, the trial buffers hold x_k and g_k.
+        Some((&self.work.x_trial, &self.work.g_trial))
+    }
+}
+
+/// BFGS's direction `d_k = −H_k ∇f_k` (N&W (6.18)) for the shared line-search
+/// step; forgetting resets `H_k = I`.
+struct BfgsDirection<'a> {
+    h: &'a mut [f64],
+    updates: &'a mut u64,
+}
+
+impl Direction for BfgsDirection<'_> {
+    const NOT_DESCENT: &'static str = "reset H = I: d = −H g was not a descent direction";
+    const RETRIED: &'static str = "reset H = I: the line search failed along −H g";
+    const RESTART_INITIAL_STEP: bool = true;
+
+    fn direction(&mut self, g: &[f64], d: &mut [f64]) -> (f64, f64) {
+        sym_mat_vec(self.h, g, d);
+        d.iter_mut().for_each(|v| *v = -*v);
+        (dot(g, d), inf_norm(d))
+    }
+
+    fn can_forget(&self) -> bool {
+        *self.updates > 0
+    }
+
+    fn forget(&mut self, g: &[f64], _d: &mut [f64]) {
+        set_scaled_identity(self.h, g.len(), 1.0);
+        *self.updates = 0;
+    }
+
+    /// `H_k` has lost positive definiteness to rounding: `H = I` and
+    /// `d = −g` (written directly, not as `−I g`).
+    fn restart(&mut self, g: &[f64], d: &mut [f64]) -> (f64, f64) {
+        self.forget(g, d);
+        for (di, gi) in d.iter_mut().zip(g) {
+            *di = -gi;
+        }
+        (dot(g, d), inf_norm(d))
     }
 }
 

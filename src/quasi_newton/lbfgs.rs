@@ -54,17 +54,17 @@
 //! before the run ends in [`Termination::LineSearchFailed`], unless the
 //! failed search's trials were all finite and none went below `f_k`: then
 //! rounding is the cause and the run ends at once (scipy's L-BFGS-B retries, and stops on the next
-//! iteration whose `f` does not decrease).
+//! iteration whose `f` does not decrease). The search with its restart is
+//! the step BFGS and nonlinear CG make too (`linesearch::step`), the
+//! acceptance of a pair BFGS's (`quasi_newton::pair`).
 
 use serde::{Deserialize, Serialize};
 
 use super::kernels::{Pages, PairSums, Prefault, axpy2, dot_inf, dot2, pair_pass};
-use super::{
-    CURVATURE_EPS, Curvature, CurvatureGuard, F_EPS, UnitLengthFirstStep, Watched, curvature_test,
-    no_decrease,
-};
-use crate::linesearch::initial::StepContext;
-use crate::linesearch::{InitialStep, LineSearch, MoreThuente, ProblemLine, dot};
+use super::pair::{CURVATURE_EPS, Pair, accept_pair};
+use super::{CurvatureGuard, F_EPS, UnitLengthFirstStep};
+use crate::linesearch::step::{Buffers, Direction, Searcher, search_step};
+use crate::linesearch::{InitialStep, LineSearch, MoreThuente, dot};
 use crate::problem::{Counted, Gradient, Objective};
 use crate::solver::{
     Error, Minimizer, Report, RunOptions, State, Termination, float_serde, run_options,
@@ -132,9 +132,10 @@ pub struct Lbfgs<L = MoreThuente, I = UnitLengthFirstStep> {
     work: Work,
 }
 
-/// The pairs and the small matrices of the compact form: the solver's state.
+/// The pairs and the small matrices of the compact form: the solver's state
+/// (also [`LbfgsB`](super::LbfgsB)'s without a finite bound).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct History {
+pub(super) struct History {
     /// The thread mapping the pages of `s` and `y` ahead of the pair passes
     /// (declared first so that it is dropped, and joined, before they are
     /// freed).
@@ -156,7 +157,7 @@ struct History {
     /// The slot of the oldest pair.
     oldest: usize,
     /// Pairs kept (at most `m`).
-    len: usize,
+    pub(super) len: usize,
     /// `s_iᵀy_j` by slots, `slots × slots`, row `i`: valid for `i` no newer
     /// than `j` (the upper triangle `R` in chronological order).
     #[serde(with = "float_serde::vec")]
@@ -178,7 +179,7 @@ struct History {
     /// Not kept across a checkpoint: sweep 1 then reads the pair, to the
     /// same bits.
     #[serde(skip)]
-    fresh: Option<(usize, f64, f64)>,
+    pub(super) fresh: Option<(usize, f64, f64)>,
     /// `γ_k` of N&W (7.20).
     #[serde(with = "float_serde")]
     gamma: f64,
@@ -195,7 +196,7 @@ struct Pending {
 }
 
 impl History {
-    fn new(n: usize, m: usize) -> Self {
+    pub(super) fn new(n: usize, m: usize) -> Self {
         let slots = m + 1;
         let mut h = History {
             prefault: Prefault::default(),
@@ -259,7 +260,7 @@ impl History {
         self.n.div_ceil(BLOCK)
     }
 
-    fn clear(&mut self) {
+    pub(super) fn clear(&mut self) {
         self.len = 0;
         self.pending = None;
         self.fresh = None;
@@ -267,7 +268,15 @@ impl History {
     }
 
     /// Commits the pair in the free slot, dropping the oldest if `m` are kept.
-    fn commit(&mut self, m: usize, sy: f64, yy: f64, theta: f64, alpha: f64, scale: bool) {
+    pub(super) fn commit(
+        &mut self,
+        m: usize,
+        sy: f64,
+        yy: f64,
+        theta: f64,
+        alpha: f64,
+        scale: bool,
+    ) {
         let k = self.free_slot();
         let w = self.slots;
         self.sy[k * w + k] = sy;
@@ -285,6 +294,35 @@ impl History {
         // N&W (7.20).
         self.gamma = if scale { sy / yy } else { 1.0 };
     }
+
+    /// Writes `s_k = x₊ − x` and `y_k = g₊ − g` into the free slot, block by
+    /// block with the kernels' pair pass; returns the slot and the pair's
+    /// sums (`sᵀy`, `sᵀs`, `yᵀy`, `sᵀg`, `‖s‖∞`, and the next sweep's
+    /// products with `g₊`).
+    pub(super) fn pair_pass(
+        &mut self,
+        x: &[f64],
+        x_new: &[f64],
+        g: &[f64],
+        g_new: &[f64],
+    ) -> (usize, PairSums) {
+        let n = self.n;
+        let k = self.free_slot();
+        let mut sums = PairSums::default();
+        for (b, start) in (0..n).step_by(BLOCK).enumerate() {
+            let end = (start + BLOCK).min(n);
+            let r = self.chunk(k, b);
+            sums.add(pair_pass(
+                &x[start..end],
+                &x_new[start..end],
+                &g[start..end],
+                &g_new[start..end],
+                &mut self.s[r.clone()],
+                &mut self.y[r],
+            ));
+        }
+        (k, sums)
+    }
 }
 
 /// Scratch, sized once per run.
@@ -296,6 +334,13 @@ struct Work {
     d: Vec<f64>,
     x_trial: Vec<f64>,
     g_trial: Vec<f64>,
+    /// The direction's small vectors.
+    sweep: Sweep,
+}
+
+/// The `m`-vectors of one direction, sized once per run.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Sweep {
     /// Per slot: `s_iᵀg`, `y_iᵀg`.
     sg: Vec<f64>,
     yg: Vec<f64>,
@@ -306,8 +351,25 @@ struct Work {
     order: Vec<usize>,
     /// The same slots in address order (the compact form's sweeps).
     by_addr: Vec<usize>,
-    /// `‖d‖∞` of the last direction.
-    d_max: f64,
+}
+
+impl Sweep {
+    pub(super) fn new(m: usize) -> Self {
+        Sweep {
+            sg: vec![0.0; m + 1],
+            yg: vec![0.0; m + 1],
+            t: vec![0.0; m + 1],
+            u: vec![0.0; m + 1],
+            order: Vec::with_capacity(m + 1),
+            by_addr: Vec::with_capacity(m + 1),
+        }
+    }
+
+    /// The slots of `h`'s pairs, oldest first, into `order`.
+    pub(super) fn set_order(&mut self, h: &History) {
+        self.order.clear();
+        self.order.extend((0..h.len).map(|c| h.slot(c)));
+    }
 }
 
 impl Work {
@@ -317,13 +379,7 @@ impl Work {
             d: vec![0.0; n],
             x_trial: vec![0.0; n],
             g_trial: vec![0.0; n],
-            sg: vec![0.0; m + 1],
-            yg: vec![0.0; m + 1],
-            t: vec![0.0; m + 1],
-            u: vec![0.0; m + 1],
-            order: Vec::with_capacity(m + 1),
-            by_addr: Vec::with_capacity(m + 1),
-            d_max: f64::NAN,
+            sweep: Sweep::new(m),
         };
         // In the order of their first writes, as for the history.
         if std::mem::size_of_val(w.d.as_slice()) >= 1 << 20 {
@@ -435,32 +491,41 @@ impl<L, I> Lbfgs<L, I> {
     {
         crate::solver::minimize(self.clone(), problem, x0)
     }
+}
 
-    /// Writes `d = −H_k g` with the current history and `‖d‖∞` into
-    /// `work.d_max`, and returns `gᵀd`.
-    fn direction(&mut self, g: &[f64]) -> f64 {
-        let Work {
-            d,
-            sg,
-            yg,
-            t,
-            u,
-            order,
-            by_addr,
-            d_max,
-            ..
-        } = &mut self.work;
-        let h = &mut self.history;
-        order.clear();
-        order.extend((0..h.len).map(|c| h.slot(c)));
+/// L-BFGS's direction `d_k = −H_k ∇f_k` for the shared line-search step;
+/// forgetting clears the history (then `H_k = I`).
+struct LbfgsDirection<'a> {
+    history: &'a mut History,
+    sweep: &'a mut Sweep,
+    form: LbfgsForm,
+}
+
+impl Direction for LbfgsDirection<'_> {
+    const NOT_DESCENT: &'static str = "cleared L-BFGS history: d was not a descent direction";
+    const RETRIED: &'static str = "cleared L-BFGS history: the line search failed along −H g";
+    const RESTART_INITIAL_STEP: bool = true;
+
+    fn direction(&mut self, g: &[f64], d: &mut [f64]) -> (f64, f64) {
+        let h = &mut *self.history;
+        self.sweep.set_order(h);
         // Valid for the `g` of the iteration after the pair pass only.
         let fresh = h.fresh.take();
-        let (gd, dm) = match self.form {
-            LbfgsForm::Compact => compact_direction(h, g, d, sg, yg, t, u, order, by_addr, fresh),
-            LbfgsForm::TwoLoop => two_loop_direction(h, g, d, t, order),
-        };
-        *d_max = dm;
-        gd
+        match self.form {
+            LbfgsForm::Compact => compact_direction(h, g, d, self.sweep, fresh),
+            LbfgsForm::TwoLoop => {
+                let Sweep { t, order, .. } = &mut *self.sweep;
+                two_loop_direction(h, g, d, t, order)
+            }
+        }
+    }
+
+    fn can_forget(&self) -> bool {
+        self.history.len > 0
+    }
+
+    fn forget(&mut self, _g: &[f64], _d: &mut [f64]) {
+        self.history.clear();
     }
 }
 
@@ -488,20 +553,24 @@ fn axpy(a: f64, x: &[f64], y: &mut [f64]) {
     }
 }
 
-/// The compact-form direction (BNS (2.6)); returns `gᵀd` and `‖d‖∞`.
-#[allow(clippy::too_many_arguments)]
-fn compact_direction(
+/// The compact-form direction (BNS (2.6)) for the pairs in `w.order`;
+/// returns `gᵀd` and `‖d‖∞`.
+pub(super) fn compact_direction(
     h: &mut History,
     g: &[f64],
     d: &mut [f64],
-    sg: &mut [f64],
-    yg: &mut [f64],
-    t: &mut [f64],
-    u: &mut [f64],
-    order: &[usize],
-    by_addr: &mut Vec<usize>,
+    w: &mut Sweep,
     fresh: Option<(usize, f64, f64)>,
 ) -> (f64, f64) {
+    let Sweep {
+        sg,
+        yg,
+        t,
+        u,
+        order,
+        by_addr,
+    } = w;
+    let order: &[usize] = order;
     let n = g.len();
     let w = h.slots;
     let len = order.len();
@@ -691,68 +760,31 @@ impl<P: Gradient, L: LineSearch, I: InitialStep> Minimizer<P> for Lbfgs<L, I> {
             self.work = Work::new(n, m);
         }
 
-        let mut reset = false;
-        let (step, f) = loop {
-            let mut dphi0 = self.direction(&state.g);
-            if dphi0 >= 0.0 || dphi0.is_nan() {
-                // Rounding has made H_k indefinite: forget the history, use −∇f_k.
-                self.history.clear();
-                dphi0 = self.direction(&state.g);
-                state.note = Some("cleared L-BFGS history: d was not a descent direction".into());
-                if dphi0 >= 0.0 || dphi0.is_nan() {
-                    return Some(Termination::NotDescentDirection);
-                }
-            }
-
-            let Work {
-                d,
-                x_trial,
-                g_trial,
-                d_max,
-                ..
-            } = &mut self.work;
-            let ctx = StepContext {
-                x: &state.x,
-                f: state.f,
-                dphi0,
-                d_norm: *d_max,
-            };
-            let mut line = ProblemLine::new(problem, &state.x, d, x_trial, g_trial);
-            let mut watched = Watched::new(&mut line);
-            let alpha0 = self.initial_step.alpha0(&ctx, &mut watched);
-            match self
-                .line_search
-                .search(&mut watched, state.f, dphi0, alpha0)
-            {
-                Ok(step) => {
-                    self.initial_step.accept(step.alpha, &ctx);
-                    break (step, line.finish(step.alpha));
-                }
-                Err(e) => {
-                    let t = watched.termination(&e);
-                    let evaluated = watched.only_finite();
-                    state.note = Some(e.to_string());
-                    if reset || self.history.len == 0 || t == Termination::NotDescentDirection {
-                        return Some(t);
-                    }
-                    if evaluated && no_decrease(&e) {
-                        // No trial went below φ(0) along a descent
-                        // direction: rounding, not H_k, stops the search,
-                        // and −g_k would meet the same floor.
-                        return Some(t);
-                    }
-                    // The search failed along −H_k g_k: forget the history
-                    // and try −g_k (with the first iteration's initial step)
-                    // once before giving up.
-                    self.history.clear();
-                    self.initial_step.reset();
-                    reset = true;
-                }
-            }
+        let Work {
+            d,
+            x_trial,
+            g_trial,
+            sweep,
+            ..
+        } = &mut self.work;
+        let mut dir = LbfgsDirection {
+            history: &mut self.history,
+            sweep,
+            form: self.form,
         };
-        if reset {
-            state.note = Some("cleared L-BFGS history: the line search failed along −H g".into());
-        }
+        let searcher = Searcher {
+            line_search: &mut self.line_search,
+            initial_step: &mut self.initial_step,
+        };
+        let buffers = Buffers {
+            d,
+            x_trial,
+            g_trial,
+        };
+        let step = match search_step(problem, state, &mut dir, searcher, buffers) {
+            Ok(step) => step,
+            Err(t) => return Some(t),
+        };
         // `x_trial` and `g_trial` go to the driver's state below (swapped with
         // `x_k`, `g_k`): stop the thread mapping their pages first (it has
         // long finished by now, at the end of the first iteration).
@@ -764,20 +796,7 @@ impl<P: Gradient, L: LineSearch, I: InitialStep> Minimizer<P> for Lbfgs<L, I> {
         // s_k and y_k into the free slot, with sᵀy, sᵀs, yᵀy, sᵀg_k, ‖s‖∞ and
         // the next sweep's products with g_{k+1}.
         let h = &mut self.history;
-        let k = h.free_slot();
-        let mut sums = PairSums::default();
-        for (b, start) in (0..n).step_by(BLOCK).enumerate() {
-            let end = (start + BLOCK).min(n);
-            let r = h.chunk(k, b);
-            sums.add(pair_pass(
-                &state.x[start..end],
-                &x_trial[start..end],
-                &state.g[start..end],
-                &g_trial[start..end],
-                &mut h.s[r.clone()],
-                &mut h.y[r],
-            ));
-        }
+        let (k, sums) = h.pair_pass(&state.x, x_trial, &state.g, g_trial);
         let PairSums {
             sy,
             ss,
@@ -787,49 +806,52 @@ impl<P: Gradient, L: LineSearch, I: InitialStep> Minimizer<P> for Lbfgs<L, I> {
             sg_new,
             yg_new,
         } = sums;
-        if !f.is_finite() || !yy.is_finite() {
-            state.note = Some(format!(
-                "non-finite f or gradient at alpha = {:e}",
-                step.alpha
-            ));
-            return Some(Termination::NonFiniteValue);
-        }
-        let s_b_s = -step.alpha * sg; // B_k s_k = −α_k ∇f_k
-        match curvature_test(self.guard, self.curvature_eps, sy, (ss * yy).sqrt(), s_b_s) {
-            Curvature::Accept => {
-                h.commit(m, sy, yy, 1.0, step.alpha, self.initial_scaling);
-                h.fresh = Some((k, sg_new, yg_new));
-            }
-            Curvature::Damp { theta } => {
-                let mut rr = 0.0;
-                for (b, start) in (0..n).step_by(BLOCK).enumerate() {
-                    let r = h.chunk(k, b);
-                    let len = r.len();
-                    for (yi, gi) in h.y[r].iter_mut().zip(&state.g[start..start + len]) {
-                        *yi = theta * *yi - (1.0 - theta) * step.alpha * gi;
-                        rr += *yi * *yi;
-                    }
+        let pair = Pair {
+            f: step.f,
+            alpha: step.alpha,
+            sy,
+            ss,
+            yy,
+            sg,
+        };
+        // y_k's blocks (block b of every slot lies at b · slots · B, slot
+        // after slot: `History::chunk`) with the matching blocks of g_k.
+        let slots = h.slots;
+        let y_and_g =
+            h.y.chunks_mut(slots * BLOCK)
+                .zip(state.g.chunks(BLOCK))
+                .map(|(block, g)| (&mut block[k * g.len()..(k + 1) * g.len()], g));
+        let (guard, eps) = (self.guard, self.curvature_eps);
+        match accept_pair(guard, eps, &pair, y_and_g, "L-BFGS pair", &mut state.note) {
+            Err(t) => return Some(t),
+            Ok(Some(kept)) => {
+                h.commit(
+                    m,
+                    kept.sy,
+                    kept.yy,
+                    kept.theta,
+                    step.alpha,
+                    self.initial_scaling,
+                );
+                if !kept.damped() {
+                    h.fresh = Some((k, sg_new, yg_new));
                 }
-                let sr = theta * sy + (1.0 - theta) * s_b_s;
-                h.commit(m, sr, rr, theta, step.alpha, self.initial_scaling);
-                state.note = Some(format!(
-                    "Powell-damped L-BFGS pair: sᵀy = {sy:e}, theta = {theta:.3}"
-                ));
             }
-            Curvature::Skip => {
-                // A pending pair's products still come from the previous sweep.
-                state.note = Some(format!(
-                    "skipped L-BFGS pair: sᵀy = {sy:e} would lose positive definiteness"
-                ));
-            }
+            // A pending pair's products still come from the previous sweep.
+            Ok(None) => {}
         }
 
         state.step_norm = s_max;
         state.alpha = step.alpha;
-        state.f = f;
+        state.f = step.f;
         std::mem::swap(&mut state.x, x_trial);
         std::mem::swap(&mut state.g, g_trial);
         None
+    }
+
+    fn previous_iterate(&self) -> Option<(&[f64], &[f64])> {
+        // After the swap above, the trial buffers hold x_k and g_k.
+        Some((&self.work.x_trial, &self.work.g_trial))
     }
 }
 
@@ -847,19 +869,8 @@ mod tests {
         let mut g: Vec<f64> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
         for _ in 0..pairs {
             // A compact sweep at g_k, as at the start of each iteration.
-            w.order.clear();
-            w.order.extend((0..h.len).map(|c| h.slot(c)));
-            let Work {
-                d,
-                sg,
-                yg,
-                t,
-                u,
-                order,
-                by_addr,
-                ..
-            } = &mut w;
-            compact_direction(&mut h, &g, d, sg, yg, t, u, order, by_addr, None);
+            w.sweep.set_order(&h);
+            compact_direction(&mut h, &g, &mut w.d, &mut w.sweep, None);
             // A random s with y = A s for a random SPD diagonal A, and g_{k+1} = g_k + y.
             let k = h.free_slot();
             let (mut sy, mut yy) = (0.0, 0.0);
@@ -889,21 +900,12 @@ mod tests {
             (5000, 4, 7),
         ] {
             let (mut h, mut w, g) = random_history(n, m, pairs, 7 + n as u64);
-            w.order.clear();
-            w.order.extend((0..h.len).map(|c| h.slot(c)));
+            w.sweep.set_order(&h);
             let mut d_two = vec![0.0; n];
-            let (gd_two, _) = two_loop_direction(&h, &g, &mut d_two, &mut w.t.clone(), &w.order);
-            let Work {
-                d,
-                sg,
-                yg,
-                t,
-                u,
-                order,
-                by_addr,
-                ..
-            } = &mut w;
-            let (gd, _) = compact_direction(&mut h, &g, d, sg, yg, t, u, order, by_addr, None);
+            let mut alpha = w.sweep.t.clone();
+            let (gd_two, _) = two_loop_direction(&h, &g, &mut d_two, &mut alpha, &w.sweep.order);
+            let (gd, _) = compact_direction(&mut h, &g, &mut w.d, &mut w.sweep, None);
+            let d = &w.d;
             let scale = d_two.iter().fold(0.0f64, |a, v| a.max(v.abs()));
             for i in 0..n {
                 assert!(

@@ -32,9 +32,19 @@
 //! 5. the pair `(s, y)` is kept when `sᵀy > ε (−gᵀs)`, `ε` the machine
 //!    epsilon (Fortran `matupd`'s test).
 //!
-//! With no finite bound the Cauchy point and the free set are skipped from
-//! the second iteration on, as the Fortran code does: the direction is then
-//! `−B⁻¹g`, L-BFGS's.
+//! With no finite bound there is no Cauchy point and no free set (the
+//! Fortran code skips them from the second iteration on): the direction is
+//! `−B⁻¹g = −H g`, L-BFGS's, and it is computed as [`Lbfgs`](super::Lbfgs)
+//! computes it, by the compact form `H = γI + [S γY] M [Sᵀ; γYᵀ]` (BNS
+//! (2.6)) over L-BFGS's blocked history with its streaming kernels
+//! (`lbfgs.rs`, `kernels.rs`): two sweeps over the pairs per iteration, the
+//! products `R` and `YᵀY` kept up to date from them, and the pair written by
+//! one fused pass. The B form through the Sherman-Morrison-Woodbury matrix
+//! `N` that a box needs costs about three times as much per iteration
+//! (`W v`, `Wᵀv` and the new pair's products with every kept pair, each a
+//! pass over the history). In exact arithmetic both give the same `d`; the
+//! rounding differs, so runs without a finite bound do not repeat the B
+//! form's iterates bit for bit.
 //!
 //! Deviations: every trial point of the line search is projected onto the
 //! box (`x + α d` can leave it by rounding at `α` = the largest step), so no
@@ -52,7 +62,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{F_EPS, Watched, no_decrease};
+use super::F_EPS;
+use super::lbfgs::{History as Pairs, Sweep, compact_direction};
+use crate::linesearch::step::{Watched, no_decrease};
 use crate::linesearch::{LineFunction, LineSearch, LineSearchError, MoreThuente, dot};
 use crate::problem::{Counted, Gradient, Objective};
 use crate::solver::{
@@ -78,7 +90,8 @@ use crate::solver::{
 ///
 /// # Requirements on the optimization problem
 /// [`Gradient`], defined at least on the box (it is never evaluated
-/// outside). Memory `2mn` doubles for the pairs plus `≈ 7n` of scratch.
+/// outside). Memory `2mn` doubles for the pairs plus `≈ 7n` of scratch;
+/// without a finite bound L-BFGS's: `2 (m + 1) n` plus `3n`.
 ///
 /// # Example
 /// ```
@@ -107,7 +120,11 @@ pub struct LbfgsB {
     bounds: Option<Bounds>,
     memory: usize,
     line_search: MoreThuente,
+    /// The pairs of a run in a box with a finite bound (the B form).
     history: History,
+    /// The pairs of a run without a finite bound, in L-BFGS's compact store.
+    #[serde(default)]
+    pairs: Pairs,
     /// No line search has succeeded yet in this run (Fortran `iter = 0`).
     first: bool,
     #[serde(skip)]
@@ -204,7 +221,8 @@ impl History {
     }
 }
 
-/// Scratch, sized once per run.
+/// Scratch, sized once per run (the `n`-vectors but `d`, `x_trial` and
+/// `g_trial` only in a box with a finite bound).
 #[derive(Debug, Clone, Default)]
 struct Work {
     /// The generalized Cauchy point `x^c`, then `x̄`.
@@ -229,19 +247,24 @@ struct Work {
     k: SmallLu,
     n_mat: SmallLu,
     gram: Vec<f64>,
+    /// `W v` for the subspace step.
+    wv: Vec<f64>,
+    /// The compact form's small vectors (no finite bound).
+    sweep: Sweep,
 }
 
 impl Work {
-    fn new(n: usize, m: usize) -> Self {
+    fn new(n: usize, m: usize, boxed: bool) -> Self {
+        let nb = if boxed { n } else { 0 };
         Work {
-            xcp: vec![0.0; n],
+            xcp: vec![0.0; nb],
             d: vec![0.0; n],
-            r: vec![0.0; n],
+            r: vec![0.0; nb],
             x_trial: vec![0.0; n],
             g_trial: vec![0.0; n],
-            at_bound: vec![false; n],
-            breaks: Vec::with_capacity(n),
-            index: Vec::with_capacity(n),
+            at_bound: vec![false; nb],
+            breaks: Vec::with_capacity(nb),
+            index: Vec::with_capacity(nb),
             p: vec![0.0; 2 * m],
             c: vec![0.0; 2 * m],
             v: vec![0.0; 2 * m],
@@ -249,6 +272,8 @@ impl Work {
             k: SmallLu::default(),
             n_mat: SmallLu::default(),
             gram: vec![0.0; 4 * m * m],
+            wv: vec![0.0; nb],
+            sweep: Sweep::new(m),
         }
     }
 }
@@ -333,6 +358,7 @@ impl Default for LbfgsB {
                 .with_xtol(0.1)
                 .with_f_eps(F_EPS),
             history: History::default(),
+            pairs: Pairs::default(),
             first: true,
             work: Work::default(),
         }
@@ -608,11 +634,11 @@ impl LbfgsB {
                 w.v[..dim].copy_from_slice(&w.c[..dim]);
                 w.k.solve(&mut w.v[..dim]);
                 let mc = w.v[..dim].to_vec();
-                let mut wmc = vec![0.0; n];
-                Self::w_times(h, &mc, 1.0, &mut wmc);
+                w.wv.fill(0.0);
+                Self::w_times(h, &mc, 1.0, &mut w.wv);
                 for i in 0..n {
                     if free(w, i) {
-                        w.r[i] += wmc[i];
+                        w.r[i] += w.wv[i];
                     }
                 }
             }
@@ -642,11 +668,11 @@ impl LbfgsB {
                 for i in 0..n {
                     w.r[i] /= theta;
                 }
-                let mut wv = vec![0.0; n];
-                Self::w_times(h, &v, 1.0 / (theta * theta), &mut wv);
+                w.wv.fill(0.0);
+                Self::w_times(h, &v, 1.0 / (theta * theta), &mut w.wv);
                 for i in 0..n {
                     if free(w, i) {
-                        w.r[i] += wv[i];
+                        w.r[i] += w.wv[i];
                     }
                 }
             } else {
@@ -791,15 +817,20 @@ impl<P: Gradient> Minimizer<P> for LbfgsB {
         }
         self.line_search.validate()?;
         let n = state.x.len();
-        if self.memory.checked_mul(n).is_none() {
+        if (self.memory + 1).checked_mul(n).is_none() {
             return Err(Error::invalid_option(
                 "memory",
                 self.memory,
-                "memory * n must fit in memory",
+                "(memory + 1) n must fit in memory",
             ));
         }
-        self.history = History::new(n, self.memory);
-        self.work = Work::new(n, self.memory);
+        let boxed = self.is_boxed();
+        if boxed {
+            self.history = History::new(n, self.memory);
+        } else {
+            self.pairs = Pairs::new(n, self.memory);
+        }
+        self.work = Work::new(n, self.memory, boxed);
         self.first = true;
         state.f = problem.value_grad(&state.x, &mut state.g);
         Ok(())
@@ -809,27 +840,41 @@ impl<P: Gradient> Minimizer<P> for LbfgsB {
         let n = state.x.len();
         if self.work.d.len() != n {
             // Resumed from a checkpoint: the scratch was not serialized.
-            self.work = Work::new(n, self.memory);
+            self.work = Work::new(n, self.memory, self.is_boxed());
         }
         let bounds = self.bounds.take();
-        let outcome = self.iterate(problem, state, bounds.as_ref());
+        let outcome = match bounds.as_ref().filter(|b| b.is_constrained()) {
+            Some(b) => self.iterate(problem, state, b),
+            None => self.iterate_free(problem, state),
+        };
         self.bounds = bounds;
         outcome
+    }
+
+    fn previous_iterate(&self) -> Option<(&[f64], &[f64])> {
+        // After the swap at the end of `iterate`, the trial buffers hold
+        // x_k and g_k.
+        Some((&self.work.x_trial, &self.work.g_trial))
     }
 }
 
 impl LbfgsB {
+    /// Whether the run has a finite bound (and takes the B form's path).
+    fn is_boxed(&self) -> bool {
+        self.bounds.as_ref().is_some_and(Bounds::is_constrained)
+    }
+
+    /// One iteration in a box with a finite bound: Cauchy point, subspace
+    /// step, search in the box, pair.
     fn iterate<P: Gradient>(
         &mut self,
         problem: &Counted<P>,
         state: &mut State,
-        bounds: Option<&Bounds>,
+        b: &Bounds,
     ) -> Option<Termination> {
         let n = state.x.len();
-        let constrained = bounds.is_some_and(Bounds::is_constrained);
-        let boxed = bounds.is_some_and(|b| {
-            b.lower().iter().all(|v| v.is_finite()) && b.upper().iter().all(|v| v.is_finite())
-        });
+        let boxed =
+            b.lower().iter().all(|v| v.is_finite()) && b.upper().iter().all(|v| v.is_finite());
         let mut restarted = false;
         let (alpha, f) = loop {
             let len = self.history.len;
@@ -839,26 +884,8 @@ impl LbfgsB {
                 continue;
             }
             let len = self.history.len;
-            let all_free = !constrained && len > 0;
-            match bounds {
-                Some(b) if !all_free => self.cauchy_point(&state.x, &state.g, b),
-                _ => {
-                    // No finite bound: x^c = x, all variables free.
-                    self.work.xcp.copy_from_slice(&state.x);
-                    self.work.c.fill(0.0);
-                    if len == 0 {
-                        // B = I: the Cauchy point is x − g.
-                        for i in 0..n {
-                            self.work.xcp[i] = state.x[i] - state.g[i] / self.history.theta;
-                            self.work.at_bound[i] = false;
-                        }
-                    }
-                }
-            }
-            let free_all = all_free || bounds.is_none();
-            if len > 0 || constrained {
-                self.subspace_min(&state.x, &state.g, bounds, free_all);
-            }
+            self.cauchy_point(&state.x, &state.g, b);
+            self.subspace_min(&state.x, &state.g, Some(b), false);
             // d = x̄ − x.
             let w = &mut self.work;
             for i in 0..n {
@@ -881,21 +908,19 @@ impl LbfgsB {
                 });
             }
             // The largest step in the box (Fortran lnsrlb).
-            let step_max = match bounds {
-                Some(_) if constrained && self.first => 1.0,
-                Some(b) if constrained => b.max_step(&state.x, &w.d).min(STEP_MAX),
-                _ => STEP_MAX,
+            let step_max = if self.first {
+                1.0
+            } else {
+                b.max_step(&state.x, &w.d).min(STEP_MAX)
             };
             let alpha0 = if self.first && !boxed {
                 (1.0 / d_norm2).min(step_max)
             } else {
                 1.0f64.min(step_max)
             };
-            let mut ls = self.line_search.clone();
-            ls.alpha_max = step_max.max(f64::MIN_POSITIVE);
             let mut line = BoxLine {
                 problem,
-                bounds,
+                bounds: Some(b),
                 x: &state.x,
                 d: &w.d,
                 x_trial: &mut w.x_trial,
@@ -903,35 +928,23 @@ impl LbfgsB {
                 at: f64::NAN,
                 phi: f64::NAN,
             };
-            let mut watched = Watched::new(&mut line);
-            let result = ls.search(&mut watched, state.f, gd, alpha0);
-            let e = match result {
-                Ok(step) => break (step.alpha, line.finish(step.alpha)),
-                // dcsrch's warnings "stp = stpmax" (φ still decreasing at
-                // the box's edge) and "xtol test satisfied" (the bracket
-                // below 10 %, `xtol = 0.1`) end lnsrlb's search at the step
-                // reached; here at the best step seen, which decreased f.
-                Err(
-                    LineSearchError::StepBound {
-                        best: Some((a, _)), ..
-                    }
-                    | LineSearchError::RoundingErrors {
-                        best: Some((a, _)), ..
-                    },
-                ) => break (a, line.finish(a)),
-                Err(e) => e,
-            };
-            let t = watched.termination(&e);
-            let evaluated = watched.only_finite();
-            state.note = Some(e.to_string());
-            if restarted || len == 0 || t == Termination::NotDescentDirection {
-                return Some(t);
+            let ls = &self.line_search;
+            match lnsrlb(
+                ls,
+                step_max,
+                &mut line,
+                state.f,
+                gd,
+                alpha0,
+                &mut state.note,
+            ) {
+                Ok(step) => break step,
+                Err((t, retry)) if restarted || len == 0 || !retry => return Some(t),
+                Err(_) => {
+                    self.history.clear();
+                    restarted = true;
+                }
             }
-            if evaluated && no_decrease(&e) {
-                return Some(t);
-            }
-            self.history.clear();
-            restarted = true;
         };
         if restarted && state.note.is_none() {
             state.note = Some("cleared L-BFGS-B memory: the line search failed".into());
@@ -970,6 +983,140 @@ impl LbfgsB {
         std::mem::swap(&mut state.g, &mut w.g_trial);
         None
     }
+
+    /// One iteration without a finite bound: L-BFGS's direction by its
+    /// compact form and kernels (see the module docs), L-BFGS-B's search,
+    /// first step and pair test.
+    fn iterate_free<P: Gradient>(
+        &mut self,
+        problem: &Counted<P>,
+        state: &mut State,
+    ) -> Option<Termination> {
+        let mut restarted = false;
+        let (alpha, f) = loop {
+            let (h, w) = (&mut self.pairs, &mut self.work);
+            let len = h.len;
+            // d = −H g (BNS (2.6)); −g with no pair (H = I).
+            w.sweep.set_order(h);
+            let fresh = h.fresh.take();
+            let (gd, d_max) = compact_direction(h, &state.g, &mut w.d, &mut w.sweep, fresh);
+            if gd >= 0.0 || gd.is_nan() {
+                if len > 0 && !restarted && gd.is_finite() {
+                    // Rounding made H indefinite: restart.
+                    h.clear();
+                    restarted = true;
+                    state.note = Some("cleared L-BFGS-B memory: ascent direction".into());
+                    continue;
+                }
+                return Some(if d_max == 0.0 {
+                    Termination::NoProgress
+                } else {
+                    Termination::NotDescentDirection
+                });
+            }
+            let alpha0 = if self.first {
+                (1.0 / dot(&w.d, &w.d).sqrt()).min(STEP_MAX)
+            } else {
+                1.0
+            };
+            let mut line = BoxLine {
+                problem,
+                bounds: None,
+                x: &state.x,
+                d: &w.d,
+                x_trial: &mut w.x_trial,
+                g_trial: &mut w.g_trial,
+                at: f64::NAN,
+                phi: f64::NAN,
+            };
+            let ls = &self.line_search;
+            match lnsrlb(
+                ls,
+                STEP_MAX,
+                &mut line,
+                state.f,
+                gd,
+                alpha0,
+                &mut state.note,
+            ) {
+                Ok(step) => break step,
+                Err((t, retry)) if restarted || len == 0 || !retry => return Some(t),
+                Err(_) => {
+                    h.clear();
+                    restarted = true;
+                }
+            }
+        };
+        if restarted && state.note.is_none() {
+            state.note = Some("cleared L-BFGS-B memory: the line search failed".into());
+        }
+        if !f.is_finite() {
+            state.note = Some(format!("non-finite f at alpha = {alpha:e}"));
+            return Some(Termination::NonFiniteValue);
+        }
+        self.first = false;
+        let (h, w) = (&mut self.pairs, &mut self.work);
+        let (k, p) = h.pair_pass(&state.x, &w.x_trial, &state.g, &w.g_trial);
+        if !p.yy.is_finite() {
+            state.note = Some(format!("non-finite gradient at alpha = {alpha:e}"));
+            return Some(Termination::NonFiniteValue);
+        }
+        // Fortran matupd's test: keep the pair if sᵀy > ε (−gᵀs).
+        if p.sy > f64::EPSILON * -p.sg && p.sy > 0.0 {
+            h.commit(self.memory, p.sy, p.yy, 1.0, alpha, true);
+            // Sweep 1 of the next direction need not read the new pair.
+            h.fresh = Some((k, p.sg_new, p.yg_new));
+        } else {
+            state.note = Some(format!("skipped L-BFGS-B pair: sᵀy = {:e}", p.sy));
+        }
+        state.step_norm = p.s_max;
+        state.alpha = alpha;
+        state.f = f;
+        std::mem::swap(&mut state.x, &mut w.x_trial);
+        std::mem::swap(&mut state.g, &mut w.g_trial);
+        None
+    }
+}
+
+/// Fortran `lnsrlb`: the Moré-Thuente search `ls` along `line` with the
+/// largest step `step_max`, from `φ(0) = f0`, `φ'(0) = gd < 0` and the
+/// first trial `alpha0`. `Ok((α, f))` leaves `x₊` and `g₊` in the line's
+/// buffers; `Err((t, retry))` is a failure, its termination and whether a
+/// search along the reset direction may do better (not after a non-descent
+/// report or a search that saw only finite values and none below `f0`).
+fn lnsrlb<P: Gradient + ?Sized>(
+    ls: &MoreThuente,
+    step_max: f64,
+    line: &mut BoxLine<'_, P>,
+    f0: f64,
+    gd: f64,
+    alpha0: f64,
+    note: &mut Option<String>,
+) -> Result<(f64, f64), (Termination, bool)> {
+    let mut ls = ls.clone();
+    ls.alpha_max = step_max.max(f64::MIN_POSITIVE);
+    let mut watched = Watched::new(&mut *line);
+    let e = match ls.search(&mut watched, f0, gd, alpha0) {
+        Ok(step) => return Ok((step.alpha, line.finish(step.alpha))),
+        // dcsrch's warnings "stp = stpmax" (φ still decreasing at the box's
+        // edge) and "xtol test satisfied" (the bracket below 10 %,
+        // `xtol = 0.1`) end lnsrlb's search at the step reached; here at the
+        // best step seen, which decreased f.
+        Err(
+            LineSearchError::StepBound {
+                best: Some((a, _)), ..
+            }
+            | LineSearchError::RoundingErrors {
+                best: Some((a, _)), ..
+            },
+        ) => return Ok((a, line.finish(a))),
+        Err(e) => e,
+    };
+    let t = watched.termination(&e);
+    let evaluated = watched.only_finite();
+    *note = Some(e.to_string());
+    let retry = t != Termination::NotDescentDirection && !(evaluated && no_decrease(&e));
+    Err((t, retry))
 }
 
 #[cfg(test)]

@@ -152,6 +152,27 @@ pub trait Minimizer<P> {
     fn bounds(&self) -> Option<&Bounds> {
         None
     }
+
+    /// The iterate `x_k` and gradient `g_k` that the last
+    /// [`next_iter`](Minimizer::next_iter) started from, if the minimizer
+    /// still holds them once it has moved `state` on (default: `None`).
+    ///
+    /// A minimizer that ends an iteration by swapping its trial buffers with
+    /// `state.x` and `state.g` holds them for free; answering `Some` spares
+    /// the driver its own copy of `x_k` and `g_k` before every iteration
+    /// (for the no-progress test, [`Stop::no_progress_iters`], and to return
+    /// to `x_k` when a limit cuts an iteration short): two vectors of `n`
+    /// read and written per iteration, which made an L-BFGS iteration at
+    /// n = 1e6 measurably slower (`benches/lbfgs.rs`, "2026-12-06").
+    ///
+    /// The contract, for a minimizer that answers `Some`: it answers `Some`
+    /// throughout a run (the driver asks before each iteration whether to
+    /// copy, and reads the slices only after a `next_iter` that returned
+    /// `None`); and a `next_iter` that returns a termination leaves
+    /// `state.x`, `g`, `f`, `step_norm` and `alpha` as they were.
+    fn previous_iterate(&self) -> Option<(&[f64], &[f64])> {
+        None
+    }
 }
 
 /// A checkpoint of a run: the solver with its internal state, the shared
@@ -186,9 +207,12 @@ pub struct Run<'p, M, P: ?Sized> {
 
 /// The iterate before the current iteration: restored when the iteration is
 /// abandoned at a limit, and compared with the new one by the no-progress
-/// test. Sized once per run.
+/// test. `x` and `g` are copied only for a minimizer that does not keep
+/// them itself ([`Minimizer::previous_iterate`]); sized once per run.
 #[derive(Default)]
 struct Backup {
+    /// Whether `x` and `g` hold `x_k`, `g_k` (else the minimizer has them).
+    copied: bool,
     x: Vec<f64>,
     g: Vec<f64>,
     f: f64,
@@ -197,20 +221,42 @@ struct Backup {
 }
 
 impl Backup {
-    fn save(&mut self, s: &State) {
-        self.x.clone_from(&s.x);
-        self.g.clone_from(&s.g);
+    /// Saves `s`, its vectors only if `copy`.
+    fn save(&mut self, s: &State, copy: bool) {
+        self.copied = copy;
+        if copy {
+            self.x.clone_from(&s.x);
+            self.g.clone_from(&s.g);
+        }
         self.f = s.f;
         self.step_norm = s.step_norm;
         self.alpha = s.alpha;
     }
 
-    fn restore(&self, s: &mut State) {
-        s.x.clone_from(&self.x);
-        s.g.clone_from(&self.g);
+    /// Returns `s` to `x_k`. `previous` is the minimizer's copy of `x_k`,
+    /// `g_k`, if `state` has moved on (its `next_iter` completed) and the
+    /// driver did not copy them; without it `s.x`, `s.g` are still `x_k`'s.
+    fn restore(&self, s: &mut State, previous: Option<(&[f64], &[f64])>) {
+        if self.copied {
+            s.x.clone_from(&self.x);
+            s.g.clone_from(&self.g);
+        } else if let Some((x, g)) = previous {
+            s.x.clear();
+            s.x.extend_from_slice(x);
+            s.g.clear();
+            s.g.extend_from_slice(g);
+        }
         s.f = self.f;
         s.step_norm = self.step_norm;
         s.alpha = self.alpha;
+    }
+
+    /// `x_k`: the copy, or the minimizer's after a completed `next_iter`.
+    fn x<'a>(&'a self, previous: Option<(&'a [f64], &'a [f64])>) -> &'a [f64] {
+        match previous {
+            Some((x, _)) if !self.copied => x,
+            _ => &self.x,
+        }
     }
 }
 
@@ -347,7 +393,8 @@ where
         }
         let f_before = self.state.f;
         self.state.note = None;
-        self.backup.save(&self.state);
+        let keeps_previous = self.solver.previous_iterate().is_some();
+        self.backup.save(&self.state, !keeps_previous);
         self.problem.watch_from(f_before);
         let outcome = self.solver.next_iter(&self.problem, &mut self.state);
         self.state.evals = self.problem.evals();
@@ -367,7 +414,9 @@ where
                     t = c;
                 }
             } else {
-                self.backup.restore(&mut self.state);
+                // The minimizer moved `state` on only if it completed.
+                let previous = outcome.is_none().then(|| self.solver.previous_iterate());
+                self.backup.restore(&mut self.state, previous.flatten());
             }
             self.finished = Some(t);
             return self.finished;
@@ -403,7 +452,8 @@ where
         self.state.iteration += 1;
         self.state.f_prev = f_before;
         self.state.grad_norm = grad_norm(self.solver.bounds(), &self.state);
-        if stalled(&self.backup.x, &self.state.x, f_before, self.state.f) {
+        let x_prev = self.backup.x(self.solver.previous_iterate());
+        if stalled(x_prev, &self.state.x, f_before, self.state.f) {
             self.state.stalled_iterations += 1;
         } else {
             self.state.stalled_iterations = 0;
@@ -570,5 +620,77 @@ pub fn inf_norm(v: &[f64]) -> f64 {
         f64::NAN
     } else {
         max.iter().fold(0.0, |m: f64, &a| m.max(a))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cg::NonlinearCg;
+    use crate::problems::mgh::{self, Mgh};
+    use crate::quasi_newton::{Bfgs, Lbfgs, LbfgsB};
+
+    /// A minimizer with its [`Minimizer::previous_iterate`] hidden, so that
+    /// the driver copies `x_k` and `g_k` itself.
+    struct DriverCopies<M>(M);
+
+    impl<P, M: Minimizer<P>> Minimizer<P> for DriverCopies<M> {
+        fn name(&self) -> &'static str {
+            self.0.name()
+        }
+        fn options(&self) -> &RunOptions {
+            self.0.options()
+        }
+        fn dim(&self, problem: &Counted<P>) -> usize {
+            self.0.dim(problem)
+        }
+        fn init(&mut self, problem: &Counted<P>, state: &mut State) -> Result<(), Error> {
+            self.0.init(problem, state)
+        }
+        fn next_iter(&mut self, problem: &Counted<P>, state: &mut State) -> Option<Termination> {
+            self.0.next_iter(problem, state)
+        }
+        fn bounds(&self) -> Option<&Bounds> {
+            self.0.bounds()
+        }
+    }
+
+    /// The run with the minimizer's copy of `x_k` against the run with the
+    /// driver's: the same iterate bits, counts and termination.
+    fn same_run<'p, M: Minimizer<&'p Mgh> + Clone>(m: &M, p: &'p Mgh, x0: &[f64]) {
+        let ours = Run::new(m.clone(), p, x0).unwrap().finish();
+        let copied = Run::new(DriverCopies(m.clone()), p, x0).unwrap().finish();
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        let what = format!("{} on {} from {x0:?}", ours.method, p.name());
+        assert_eq!(bits(&ours.x), bits(&copied.x), "{what}");
+        assert_eq!(ours.f.to_bits(), copied.f.to_bits(), "{what}");
+        assert_eq!(ours.iterations, copied.iterations, "{what}");
+        assert_eq!(ours.evals, copied.evals, "{what}");
+        assert_eq!(ours.termination, copied.termination, "{what}");
+    }
+
+    /// `previous_iterate` changes no run: on MGH from 1× and 100× their
+    /// starts, to convergence (the no-progress test reads the minimizer's
+    /// `x_k`) and with evaluation budgets that cut iterations short (the
+    /// driver returns to the minimizer's `x_k`).
+    #[test]
+    fn the_minimizers_copy_of_x_k_changes_no_run() {
+        for p in mgh::all() {
+            for scale in [1.0, 100.0] {
+                let x0 = p.start_scaled(scale);
+                for max_evals in [None, Some(3), Some(8), Some(41)] {
+                    let stop = Stop {
+                        g_abs: 1e-10,
+                        max_iter: 3000,
+                        max_evals,
+                        ..Stop::default()
+                    };
+                    same_run(&Bfgs::default().with_stop(stop.clone()), &p, &x0);
+                    same_run(&Lbfgs::default().with_stop(stop.clone()), &p, &x0);
+                    same_run(&LbfgsB::default().with_stop(stop.clone()), &p, &x0);
+                    same_run(&NonlinearCg::default().with_stop(stop), &p, &x0);
+                }
+            }
+        }
     }
 }
