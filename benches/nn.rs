@@ -68,17 +68,37 @@
 //! | digits Hv cold / warm | 16.10 / 10.90 ms | 73.8 / 81.0 | 2.19 / 1.48 | 2.51 / 1.86 | 0.87 / 0.80 |
 //! | digits GN cold / warm | 10.41 / 7.81 ms | 74.9 / 78.2 | 1.42 / 1.06 | 1.64 / 1.29 | 0.86 / 0.82 |
 //!
-//! One thread (`HESSE_BENCH_THREADS=1`, same machine, same session): matmul
+//! A second idle run the same evening (load < 0.1, after the redesign of
+//! issue 19 split `mlp.rs` and moved the curvature statistics out of it):
+//!
+//! | | time | GFLOP/s | × gradient | flop ratio | × gradient / flop ratio |
+//! |---|---|---|---|---|---|
+//! | faer matmul 1000×784×1000 | 12.29 ms | 127.6 | | | |
+//! | autoencoder gradient | 166.4 ms | 92.7 (73% of matmul) | 1 | 1 | |
+//! | autoencoder Hv cold / warm | 359.6 / 264.3 ms | | 2.16 / 1.59 | 2.43 / 1.80 | 0.89 / 0.88 |
+//! | autoencoder GN cold / warm | 244.1 / 188.3 ms | | 1.47 / 1.13 | 1.63 / 1.27 | 0.90 / 0.89 |
+//! | digits gradient | 6.92 ms | 68.5 (54% of matmul) | 1 | 1 | |
+//! | digits Hv cold / warm | 15.34 / 10.59 ms | | 2.22 / 1.53 | 2.51 / 1.86 | 0.88 / 0.82 |
+//! | digits GN cold / warm | 10.52 / 7.65 ms | | 1.52 / 1.11 | 1.64 / 1.29 | 0.93 / 0.86 |
+//!
+//! The two runs disagree on the autoencoder's cold Gauss-Newton product
+//! (1.93 and 1.47 gradients) and Hessian-vector products (criterion: −16% to
+//! −23% in the second): the first may have shared the machine with more than
+//! it seemed; read both as the spread. One thread, second run: matmul
+//! 20.34 ms (77.1 GFLOP/s), autoencoder gradient 260.1 ms (59.3 GFLOP/s, 77%
+//! of matmul), GN cold 408.1 ms (1.57 gradients); digits gradient 9.17 ms
+//! (51.7 GFLOP/s, 67%), GN cold 14.34 ms (1.56 gradients).
+//!
+//! First run, one thread (`HESSE_BENCH_THREADS=1`, same machine, same session): matmul
 //! 21.24 ms (73.8 GFLOP/s), autoencoder gradient 354.2 ms (43.6 GFLOP/s, 59%
 //! of matmul), digits gradient 9.43 ms (50.3 GFLOP/s, 68%). Before issue 17 on
 //! such a machine the 2-thread autoencoder gradient took 543 ms (24% of
 //! matmul) and the digits gradient 49.9 ms: the AVX-SSE transition penalty
-//! on glibc's scalar `exp`/`tanh` after every faer product. What remains on
-//! Intel: the autoencoder's Gauss-Newton product costs 1.93 gradients cold
+//! on glibc's scalar `exp`/`tanh` after every faer product. In this first
+//! run the autoencoder's Gauss-Newton product cost 1.93 gradients cold
 //! (1.44 on AMD), its Hessian-vector product 1.15× its flop ratio; `perf`
-//! puts 80% of the cold Gauss-Newton product's time in faer's AVX-512 gemm
-//! microkernels and under 4% in the elementwise passes, so the gap is in the
-//! products' efficiency at these shapes on this CPU, not in our loops.
+//! put 80% of the cold Gauss-Newton product's time in faer's AVX-512 gemm
+//! microkernels and under 4% in the elementwise passes.
 //!
 //! An earlier run on the AMD machine under load average 13-14 (other builds)
 //! gave a fifth of these rates (matmul 19.3 GFLOP/s, autoencoder gradient
