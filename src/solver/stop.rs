@@ -167,7 +167,9 @@ macro_rules! run_options {
     // a `ty` fragment (it starts like an array type).
     ([$($g:tt)*] $t:ty) => {
         impl<$($g)*> $t {
-            /// Absolute gradient tolerance `‖g‖∞ ≤ gtol` (default `1e-8`).
+            /// Absolute gradient tolerance `‖g‖∞ ≤ gtol` (default `1e-8`; a
+            /// solver's `Default` may differ: `LevenbergMarquardt` has `0`,
+            /// MINPACK's own tests ending its runs).
             #[must_use]
             pub fn with_gtol(mut self, gtol: f64) -> Self {
                 self.options.stop.g_abs = gtol;
