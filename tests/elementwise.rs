@@ -31,15 +31,19 @@ fn median(v: &mut [f64]) -> f64 {
     v[v.len() / 2]
 }
 
-#[test]
-#[ignore = "timing guard: run with --ignored on the machine to check (see the module docs)"]
-fn activations_cost_the_same_after_a_faer_product() {
-    let n = 1 << 14;
-    let y: Vec<f64> = (0..n).map(|i| ((i % 401) as f64 - 200.0) * 0.037).collect();
-    let mut h = vec![0.0; n];
+/// Seconds `work` takes right after the upper vector halves were cleared
+/// and right after a faer product (96 × 96, sequential), as medians of 41
+/// interleaved repetitions (after two warm-up rounds).
+fn before_and_after_a_product(mut work: impl FnMut()) -> (f64, f64) {
     let a = Mat::<f64>::from_fn(96, 96, |i, j| ((i * 7 + j * 3) % 11) as f64 * 0.1);
     let mut c = Mat::<f64>::zeros(96, 96);
-    let mut product = || {
+    let reps = 41;
+    let (mut before, mut after) = (Vec::with_capacity(reps), Vec::with_capacity(reps));
+    for _ in 0..reps + 2 {
+        hesse::linalg::elementwise::zero_upper();
+        let t = Instant::now();
+        work();
+        before.push(t.elapsed().as_secs_f64());
         faer::linalg::matmul::matmul(
             c.as_mut(),
             Accum::Replace,
@@ -49,22 +53,22 @@ fn activations_cost_the_same_after_a_faer_product() {
             Par::Seq,
         );
         std::hint::black_box(&c);
-    };
+        let t = Instant::now();
+        work();
+        after.push(t.elapsed().as_secs_f64());
+    }
+    // The first two rounds warm the caches and the allocator.
+    (median(&mut before[2..]), median(&mut after[2..]))
+}
+
+#[test]
+#[ignore = "timing guard: run with --ignored on the machine to check (see the module docs)"]
+fn activations_cost_the_same_after_a_faer_product() {
+    let n = 1 << 14;
+    let y: Vec<f64> = (0..n).map(|i| ((i % 401) as f64 - 200.0) * 0.037).collect();
+    let mut h = vec![0.0; n];
     for act in Activation::ALL {
-        let reps = 41;
-        let (mut before, mut after) = (Vec::with_capacity(reps), Vec::with_capacity(reps));
-        for _ in 0..reps + 2 {
-            hesse::linalg::elementwise::zero_upper();
-            let t = Instant::now();
-            act.values(std::hint::black_box(&y), &mut h);
-            before.push(t.elapsed().as_secs_f64());
-            product();
-            let t = Instant::now();
-            act.values(std::hint::black_box(&y), &mut h);
-            after.push(t.elapsed().as_secs_f64());
-        }
-        // The first two rounds warm the caches and the allocator.
-        let (b, a) = (median(&mut before[2..]), median(&mut after[2..]));
+        let (b, a) = before_and_after_a_product(|| act.values(std::hint::black_box(&y), &mut h));
         let ratio = a / b;
         eprintln!(
             "{act:?}: {:.2} ns/element before, {:.2} after a faer product (ratio {ratio:.2})",
@@ -77,43 +81,21 @@ fn activations_cost_the_same_after_a_faer_product() {
 
 /// Whether this CPU has the cliff at all: glibc's scalar `exp` timed before
 /// and after a faer product with nothing in between (no guard). Prints the
-/// ratio and asserts nothing: about 30 on Intel Xeon with AVX-512 (issue 17),
-/// about 1 on AMD. Read it next to the test above: a ratio near 1 there with
-/// a large one here is the guard working.
+/// ratio and asserts nothing: about 35 on Intel Xeon with AVX-512 (measured
+/// 34-36 there), about 1 on AMD. Read it next to the tests above and below:
+/// a ratio near 1 there with a large one here is the guard working.
 #[test]
 #[ignore = "timing probe: run with --ignored (see the module docs)"]
 fn scalar_libm_after_a_faer_product_shows_whether_the_cpu_has_the_cliff() {
     let n = 1 << 12;
     let y: Vec<f64> = (0..n).map(|i| ((i % 401) as f64 - 200.0) * 0.037).collect();
     let mut h = vec![0.0; n];
-    let a = Mat::<f64>::from_fn(96, 96, |i, j| ((i * 7 + j * 3) % 11) as f64 * 0.1);
-    let mut c = Mat::<f64>::zeros(96, 96);
-    let reps = 41;
-    let (mut before, mut after) = (Vec::with_capacity(reps), Vec::with_capacity(reps));
-    for _ in 0..reps + 2 {
-        hesse::linalg::elementwise::zero_upper();
-        let t = Instant::now();
+    let (b, a) = before_and_after_a_product(|| {
         for (o, &v) in h.iter_mut().zip(std::hint::black_box(&y)) {
             *o = v.exp();
         }
-        before.push(t.elapsed().as_secs_f64());
-        faer::linalg::matmul::matmul(
-            c.as_mut(),
-            Accum::Replace,
-            a.as_ref(),
-            a.as_ref(),
-            1.0,
-            Par::Seq,
-        );
-        std::hint::black_box(&c);
-        let t = Instant::now();
-        for (o, &v) in h.iter_mut().zip(std::hint::black_box(&y)) {
-            *o = v.exp();
-        }
-        after.push(t.elapsed().as_secs_f64());
         std::hint::black_box(&h);
-    }
-    let (b, a) = (median(&mut before[2..]), median(&mut after[2..]));
+    });
     eprintln!(
         "glibc exp: {:.2} ns before, {:.2} ns after a faer product, no guard (ratio {:.1})",
         b / n as f64 * 1e9,
@@ -137,29 +119,9 @@ fn the_expression_tape_costs_the_same_after_a_faer_product() {
     let p = ExprProblem::new(&expr, &["x", "y"]).unwrap();
     let x = [0.3, -0.7];
     let mut g = [0.0; 2];
-    let a = Mat::<f64>::from_fn(96, 96, |i, j| ((i * 7 + j * 3) % 11) as f64 * 0.1);
-    let mut c = Mat::<f64>::zeros(96, 96);
-    let reps = 41;
-    let (mut before, mut after) = (Vec::with_capacity(reps), Vec::with_capacity(reps));
-    for _ in 0..reps + 2 {
-        hesse::linalg::elementwise::zero_upper();
-        let t = Instant::now();
+    let (b, a) = before_and_after_a_product(|| {
         std::hint::black_box(p.value_grad(std::hint::black_box(&x), &mut g));
-        before.push(t.elapsed().as_secs_f64());
-        faer::linalg::matmul::matmul(
-            c.as_mut(),
-            Accum::Replace,
-            a.as_ref(),
-            a.as_ref(),
-            1.0,
-            Par::Seq,
-        );
-        std::hint::black_box(&c);
-        let t = Instant::now();
-        std::hint::black_box(p.value_grad(std::hint::black_box(&x), &mut g));
-        after.push(t.elapsed().as_secs_f64());
-    }
-    let (b, a) = (median(&mut before[2..]), median(&mut after[2..]));
+    });
     let ratio = a / b;
     eprintln!(
         "expression tape value_grad (600 libm calls): {:.1} µs before, {:.1} µs after a faer product (ratio {ratio:.2})",
@@ -192,29 +154,9 @@ fn a_user_objective_costs_the_same_after_a_faer_product() {
     let counted = Counted::new(&p);
     let x = [0.3, -0.7];
     let mut g = [0.0; 2];
-    let a = Mat::<f64>::from_fn(96, 96, |i, j| ((i * 7 + j * 3) % 11) as f64 * 0.1);
-    let mut c = Mat::<f64>::zeros(96, 96);
-    let reps = 41;
-    let (mut before, mut after) = (Vec::with_capacity(reps), Vec::with_capacity(reps));
-    for _ in 0..reps + 2 {
-        hesse::linalg::elementwise::zero_upper();
-        let t = Instant::now();
+    let (b, a) = before_and_after_a_product(|| {
         std::hint::black_box(counted.value_grad(std::hint::black_box(&x), &mut g));
-        before.push(t.elapsed().as_secs_f64());
-        faer::linalg::matmul::matmul(
-            c.as_mut(),
-            Accum::Replace,
-            a.as_ref(),
-            a.as_ref(),
-            1.0,
-            Par::Seq,
-        );
-        std::hint::black_box(&c);
-        let t = Instant::now();
-        std::hint::black_box(counted.value_grad(std::hint::black_box(&x), &mut g));
-        after.push(t.elapsed().as_secs_f64());
-    }
-    let (b, a) = (median(&mut before[2..]), median(&mut after[2..]));
+    });
     let ratio = a / b;
     eprintln!(
         "closure objective through Counted (600 libm calls): {:.1} µs before, {:.1} µs after a faer product (ratio {ratio:.2})",
