@@ -356,16 +356,18 @@ where
     }
     let (history, memory, trace) = (options.history, options.memory, options.trace);
     let stop = options.stop();
-    let cg = |beta: Beta| {
-        minimize_traced(
-            NonlinearCg::new(beta)
-                .with_stop(stop.clone())
-                .with_history(history),
-            problem,
-            x0,
-            trace,
-        )
-    };
+    // Every method runs with the same stop, history and trace.
+    macro_rules! traced {
+        ($solver:expr) => {
+            minimize_traced(
+                $solver.with_stop(stop.clone()).with_history(history),
+                problem,
+                x0,
+                trace,
+            )
+        };
+    }
+    let cg = |beta: Beta| traced!(NonlinearCg::new(beta));
     // argmin's solvers, by name, when built with the feature (never run by
     // default: `compare --methods argmin-lbfgs,...` asks for them).
     #[cfg(feature = "argmin")]
@@ -375,33 +377,14 @@ where
         )?);
     }
     let report = match name {
-        "gd" => minimize_traced(
-            GradientDescent::default()
-                .with_stop(stop.clone())
-                .with_history(history),
-            problem,
-            x0,
-            trace,
-        )?,
-        "bfgs" => minimize_traced(
-            Bfgs::default()
-                .with_stop(stop.clone())
-                .with_history(history),
-            problem,
-            x0,
-            trace,
-        )?,
+        "gd" => traced!(GradientDescent::default())?,
+        "bfgs" => traced!(Bfgs::default())?,
         "lbfgs" => {
             let mut lbfgs = Lbfgs::default();
             if let Some(m) = memory {
                 lbfgs = lbfgs.with_memory(m);
             }
-            minimize_traced(
-                lbfgs.with_stop(stop.clone()).with_history(history),
-                problem,
-                x0,
-                trace,
-            )?
+            traced!(lbfgs)?
         }
         "lbfgsb" => {
             let mut lbfgsb = LbfgsB::default();
@@ -411,24 +394,14 @@ where
             if let Some(b) = bounds {
                 lbfgsb = lbfgsb.with_bounds(b.clone());
             }
-            minimize_traced(
-                lbfgsb.with_stop(stop.clone()).with_history(history),
-                problem,
-                x0,
-                trace,
-            )?
+            traced!(lbfgsb)?
         }
         "tron" => {
             let mut tron = Tron::default();
             if let Some(b) = bounds {
                 tron = tron.with_bounds(b.clone());
             }
-            minimize_traced(
-                tron.with_stop(stop.clone()).with_history(history),
-                problem,
-                x0,
-                trace,
-            )?
+            traced!(tron)?
         }
         "cg-fr" => cg(Beta::FletcherReeves)?,
         "cg-pr" => cg(Beta::PolakRibiere)?,
@@ -436,54 +409,12 @@ where
         "cg-hs" => cg(Beta::HestenesStiefel)?,
         "cg-dy" => cg(Beta::DaiYuan)?,
         "cg-hz" => cg(Beta::HagerZhang)?,
-        "newton" => minimize_traced(
-            Newton::default()
-                .with_stop(stop.clone())
-                .with_history(history),
-            problem,
-            x0,
-            trace,
-        )?,
-        "newton-tr" => minimize_traced(
-            NewtonTrustRegion::default()
-                .with_stop(stop.clone())
-                .with_history(history),
-            problem,
-            x0,
-            trace,
-        )?,
-        "newton-cg" => minimize_traced(
-            NewtonCg::default()
-                .with_stop(stop.clone())
-                .with_history(history),
-            problem,
-            x0,
-            trace,
-        )?,
-        "newton-cg-tr" => minimize_traced(
-            NewtonCg::trust_region()
-                .with_stop(stop.clone())
-                .with_history(history),
-            problem,
-            x0,
-            trace,
-        )?,
-        "saddle-free-newton" if x0.len() <= 500 => minimize_traced(
-            SaddleFreeNewton::default()
-                .with_stop(stop.clone())
-                .with_history(history),
-            problem,
-            x0,
-            trace,
-        )?,
-        "saddle-free-newton" => minimize_traced(
-            SaddleFreeNewton::krylov(20)
-                .with_stop(stop.clone())
-                .with_history(history),
-            problem,
-            x0,
-            trace,
-        )?,
+        "newton" => traced!(Newton::default())?,
+        "newton-tr" => traced!(NewtonTrustRegion::default())?,
+        "newton-cg" => traced!(NewtonCg::default())?,
+        "newton-cg-tr" => traced!(NewtonCg::trust_region())?,
+        "saddle-free-newton" if x0.len() <= 500 => traced!(SaddleFreeNewton::default())?,
+        "saddle-free-newton" => traced!(SaddleFreeNewton::krylov(20))?,
         name if is_baseline(name) => crate::baselines::run_baseline(
             name,
             problem,
