@@ -431,8 +431,7 @@ fn run_method(
     iterations: usize,
     budget: f64,
 ) -> Res<(Vec<Point>, Damping)> {
-    let method = registry::build::<MlpProblem<'_>>(m, &method_options(m, o, lr))
-        .ok_or_else(|| format!("unknown method {m}"))?;
+    let method = registry::build::<MlpProblem<'_>>(m, &method_options(m, o, lr))?;
     let mut driver = Driver::new()
         .with_batch_size(t.batch)
         .with_seed(seed)

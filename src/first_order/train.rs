@@ -91,6 +91,35 @@ pub struct EpochRecord {
     pub seconds: f64,
 }
 
+impl EpochRecord {
+    /// Writes `history` as CSV to `path`: `epoch,train_loss,val_loss,
+    /// val_accuracy,lr,seconds`, one row per record (the held-out columns
+    /// empty without held-out data).
+    pub fn write_csv(path: &Path, history: &[EpochRecord]) -> std::io::Result<()> {
+        let mut w = csv::Writer::from_path(path)?;
+        w.write_record([
+            "epoch",
+            "train_loss",
+            "val_loss",
+            "val_accuracy",
+            "lr",
+            "seconds",
+        ])?;
+        let opt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:e}"));
+        for r in history {
+            w.write_record([
+                r.epoch.to_string(),
+                format!("{:e}", r.train_loss),
+                opt(r.held_out.map(|m| m.loss)),
+                opt(r.held_out.and_then(|m| m.accuracy)),
+                format!("{:e}", r.lr),
+                format!("{:.6}", r.seconds),
+            ])?;
+        }
+        w.flush()
+    }
+}
+
 /// Why training ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -179,27 +208,7 @@ impl<O> TrainState<O> {
     /// Writes the history as CSV: `epoch,train_loss,val_loss,val_accuracy,lr,seconds`
     /// (empty fields where there is no held-out data or accuracy).
     pub fn write_history_csv(&self, path: &Path) -> std::io::Result<()> {
-        let mut w = csv::Writer::from_path(path)?;
-        w.write_record([
-            "epoch",
-            "train_loss",
-            "val_loss",
-            "val_accuracy",
-            "lr",
-            "seconds",
-        ])?;
-        for r in &self.history {
-            let opt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:e}"));
-            w.write_record([
-                r.epoch.to_string(),
-                format!("{:e}", r.train_loss),
-                opt(r.held_out.map(|m| m.loss)),
-                opt(r.held_out.and_then(|m| m.accuracy)),
-                format!("{:e}", r.lr),
-                format!("{:.6}", r.seconds),
-            ])?;
-        }
-        w.flush()
+        EpochRecord::write_csv(path, &self.history)
     }
 }
 

@@ -384,8 +384,8 @@ impl<P: NetworkObjective + ?Sized> Method<P> for NaturalGradient {
     }
 
     /// One damped natural-gradient step on the minibatch, the Fisher on its
-    /// curvature sub-batch. Reports `lambda` (used), `rho`, `cg_iterations`
-    /// and `rejected`.
+    /// curvature sub-batch. Reports `lambda` (used), `rho`, `cg_iterations`,
+    /// `rejected` and `lr` (the step ε).
     fn step(
         &mut self,
         objective: &P,
@@ -411,7 +411,8 @@ impl<P: NetworkObjective + ?Sized> Method<P> for NaturalGradient {
                 "cg_iterations",
                 *tr.cg_iterations.last().unwrap_or(&0) as f64,
             )
-            .with("rejected", f64::from(u8::from(accepted.is_none()))))
+            .with("rejected", f64::from(u8::from(accepted.is_none())))
+            .with("lr", self.lr))
     }
 }
 

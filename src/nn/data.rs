@@ -234,6 +234,49 @@ impl Dataset {
         (mean, std)
     }
 
+    /// The smallest and largest input value over every example and feature
+    /// (`(0, 1)` for an empty set).
+    pub fn input_range(&self) -> (f64, f64) {
+        if self.inputs.is_empty() {
+            return (0.0, 1.0);
+        }
+        self.inputs
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
+                (lo.min(x), hi.max(x))
+            })
+    }
+
+    /// An autoencoder's set (inputs → inputs, Hinton & Salakhutdinov 2006):
+    /// this set's inputs (standardized, say), and as targets `raw`'s inputs
+    /// mapped from `range` (a training set's [`input_range`](Self::input_range))
+    /// into `[0, 1]` and clamped there, so that a logistic output layer can
+    /// fit them. `raw` is the same examples as `self` before any transform.
+    ///
+    /// ```
+    /// use hesse::nn::Dataset;
+    /// let raw = Dataset::new(2, 1, vec![0.0, 8.0, 16.0, 4.0], vec![0.0, 1.0]).unwrap();
+    /// let ae = raw.autoencoder(&raw, raw.input_range()).unwrap();
+    /// assert_eq!(ae.targets(), &[0.0, 0.5, 1.0, 0.25]);
+    /// ```
+    pub fn autoencoder(&self, raw: &Dataset, range: (f64, f64)) -> Result<Dataset, NnError> {
+        if raw.dim != self.dim || raw.len() != self.len() {
+            return Err(NnError::Length {
+                what: "raw inputs",
+                got: raw.inputs.len(),
+                expected: self.inputs.len(),
+            });
+        }
+        let (lo, hi) = range;
+        let span = if hi > lo { hi - lo } else { 1.0 };
+        let targets = raw
+            .inputs
+            .iter()
+            .map(|&x| ((x - lo) / span).clamp(0.0, 1.0))
+            .collect();
+        Dataset::new(self.dim, self.dim, self.inputs.clone(), targets)
+    }
+
     /// Standardizes the inputs in place, `x ← (x − mean)/std`, with moments
     /// from [`input_moments`](Dataset::input_moments) of a training set (apply
     /// the training set's moments to its validation set too).

@@ -14,8 +14,7 @@
 
 use clap::Args;
 use hesse::first_order::{
-    AdaDelta, AdaGrad, Adam, Averaging, Clip, CoordinateDescent, FullBatch, Momentum, Nesterov,
-    Optimizer, RmsProp, RmsPropNesterov, Schedule, Sgd,
+    AnyOptimizer, Averaging, Clip, CoordinateDescent, FullBatch, Hyper, Optimizer, Schedule,
 };
 use hesse::problem::Gradient;
 use hesse::solver::{Error, Report, Run, inf_norm};
@@ -80,25 +79,32 @@ pub struct FirstOrderArgs {
 impl FirstOrderArgs {
     /// The flags given, by name.
     fn given(&self) -> Vec<&'static str> {
-        let mut g = Vec::new();
-        let pairs = [
-            ("lr", self.lr.is_some()),
-            ("momentum", self.momentum.is_some()),
-            ("rho", self.rho.is_some()),
-            ("beta1", self.beta1.is_some()),
-            ("beta2", self.beta2.is_some()),
-            ("eps", self.eps.is_some()),
+        let mut g = self.hyper().given();
+        let loop_options = [
             ("schedule", self.schedule.is_some()),
             ("clip-norm", self.clip_norm.is_some()),
             ("clip-value", self.clip_value.is_some()),
             ("average", self.average.is_some()),
         ];
-        for (name, on) in pairs {
-            if on {
-                g.push(name);
-            }
-        }
+        g.extend(
+            loop_options
+                .into_iter()
+                .filter_map(|(name, on)| on.then_some(name)),
+        );
         g
+    }
+
+    /// The rule's hyper-parameters given (the rest keep the rule's
+    /// defaults: [`AnyOptimizer::build`]).
+    pub fn hyper(&self) -> Hyper {
+        Hyper {
+            lr: self.lr,
+            momentum: self.momentum,
+            rho: self.rho,
+            beta1: self.beta1,
+            beta2: self.beta2,
+            eps: self.eps,
+        }
     }
 
     /// The clipping `--clip-norm` or `--clip-value` asks for (not both).
@@ -201,60 +207,14 @@ pub fn run_baseline<P: Gradient>(
         }
         Ok(report)
     }
-    let lr = |default: f64| args.lr.unwrap_or(default);
-    let momentum = args.momentum.unwrap_or(0.9);
     match name {
-        "sgd" => full(Sgd::new(lr(0.01)), setup, options, problem, x0),
-        "momentum" => full(
-            Momentum::new(lr(0.01), momentum),
+        name if AnyOptimizer::NAMES.contains(&name) => full(
+            AnyOptimizer::build(name, &args.hyper())?,
             setup,
             options,
             problem,
             x0,
         ),
-        "nesterov" => full(
-            Nesterov::new(lr(0.01), momentum),
-            setup,
-            options,
-            problem,
-            x0,
-        ),
-        "adagrad" => {
-            let mut o = AdaGrad::new(lr(0.01));
-            if let Some(d) = args.eps {
-                o = o.with_delta(d);
-            }
-            full(o, setup, options, problem, x0)
-        }
-        "rmsprop" => {
-            let mut o = RmsProp::new(lr(0.001), args.rho.unwrap_or(0.9));
-            if let Some(d) = args.eps {
-                o = o.with_delta(d);
-            }
-            full(o, setup, options, problem, x0)
-        }
-        "rmsprop-nesterov" => {
-            let mut o = RmsPropNesterov::new(lr(0.001), args.rho.unwrap_or(0.9), momentum);
-            if let Some(d) = args.eps {
-                o = o.with_delta(d);
-            }
-            full(o, setup, options, problem, x0)
-        }
-        "adam" => {
-            let mut o = Adam::new(lr(0.001))
-                .with_rhos(args.beta1.unwrap_or(0.9), args.beta2.unwrap_or(0.999));
-            if let Some(d) = args.eps {
-                o = o.with_delta(d);
-            }
-            full(o, setup, options, problem, x0)
-        }
-        "adadelta" => {
-            let mut o = AdaDelta::new(args.rho.unwrap_or(0.95)).with_lr(lr(1.0));
-            if let Some(d) = args.eps {
-                o = o.with_eps(d);
-            }
-            full(o, setup, options, problem, x0)
-        }
         "coordinate-descent" => crate::methods::minimize_traced(
             CoordinateDescent::default().with_stop(options.stop()),
             problem,

@@ -5,8 +5,12 @@
 //! The protocol: a seeded split into training and held-out data (a fifth,
 //! except MNIST, whose own 60000/10000 split is used), inputs standardized
 //! with the training part's moments, a seeded initialization (Glorot for
-//! tanh, logistic, softplus and identity units; He for ReLU), then
-//! [`Trainer`] epochs of seeded minibatches. The reported parameters are
+//! tanh, logistic, softplus and identity units; He for ReLU), then the
+//! library's training driver ([`hesse::train::Driver`]) on seeded
+//! minibatches, with the method built by name from
+//! [`hesse::train::registry`] (its `Default` plus the flags given; the
+//! first-order rules through [`AnyOptimizer::build`], as `hesse minimize`
+//! builds them). The reported parameters are
 //! those of the best held-out epoch (Goodfellow et al. alg. 7.1), at which
 //! `train_loss` and `train_accuracy` are computed on the whole training set;
 //! `--patience N` stops early.
@@ -32,13 +36,12 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Args;
-use hesse::first_order::{
-    AdaDelta, AdaGrad, Adam, Averaging, Clip, EpochRecord, Momentum, Nesterov, Optimizer, RmsProp,
-    RmsPropNesterov, Schedule, Sgd, TrainState, TrainStop, Trainer,
-};
+use hesse::first_order::{AnyOptimizer, EpochRecord, MinibatchObjective, Schedule, TrainStop};
 use hesse::nn::{Activation, Dataset, Init, Loss, Mlp, MlpTraining, NnError};
 use hesse::report::{PlotError, Series, plot_lines};
 use hesse::solver::Error;
+use hesse::train::registry::{self, MethodOptions};
+use hesse::train::{Driver, EvalEvery, Method, Named, StopReason};
 use serde::Serialize;
 
 use crate::baselines::FirstOrderArgs;
@@ -465,7 +468,7 @@ struct Output {
     seconds: f64,
     out: String,
     history: Vec<EpochJson>,
-    /// hf and natural: the options used.
+    /// hf, natural and kfac: the options used.
     #[serde(skip_serializing_if = "Option::is_none")]
     second_order: Option<SecondOrderJson>,
     /// hf and natural: the damping trace.
@@ -654,129 +657,182 @@ pub fn check_combination(
     }
 }
 
-/// Turns `(train, val)` into inputs → inputs sets: standardized inputs (as
-/// already done), targets the raw inputs scaled into `[0, 1]`.
-fn autoencoder(
-    raw_train: &Dataset,
-    raw_val: &Dataset,
-    train: &Dataset,
-    val: &Dataset,
-) -> Result<(Dataset, Dataset), NnError> {
-    let lo = raw_train
-        .inputs()
-        .iter()
-        .copied()
-        .fold(f64::INFINITY, f64::min);
-    let hi = raw_train
-        .inputs()
-        .iter()
-        .copied()
-        .fold(f64::NEG_INFINITY, f64::max);
-    let span = if hi > lo { hi - lo } else { 1.0 };
-    let scale = |d: &Dataset| -> Vec<f64> {
-        d.inputs()
-            .iter()
-            .map(|&x| ((x - lo) / span).clamp(0.0, 1.0))
-            .collect()
-    };
-    let d = train.dim();
-    Ok((
-        Dataset::new(d, d, train.inputs().to_vec(), scale(raw_train))?,
-        Dataset::new(d, d, val.inputs().to_vec(), scale(raw_val))?,
-    ))
-}
-
-/// The loop's options besides the optimizer.
-struct Loop {
-    batch: usize,
-    epochs: u64,
-    seed: u64,
-    patience: Option<u64>,
-    schedule: Schedule,
-    clip: Option<Clip>,
-    average: Option<Averaging>,
-}
-
-/// What the command needs from a finished run, whatever the optimizer.
+/// A finished run, whatever the optimizer.
 struct Run {
+    /// The parameters reported: the best held-out iterate (GBC alg. 7.1).
     params: Vec<f64>,
     best_epoch: Option<u64>,
     stop: Option<TrainStop>,
+    /// One row per epoch (first-order methods) or per iteration (lbfgs and
+    /// the second-order methods, where `--epochs` counts iterations).
     history: Vec<EpochRecord>,
+    /// The method's own named values (λ, ρ, CG steps, γ, a rejected step)
+    /// at each row of `history`.
+    values: Vec<Vec<Named>>,
+    /// The method as it was configured, serialized (its options).
+    options: serde_json::Value,
+    /// The curvature sub-batch each step used.
+    curvature_batch: usize,
 }
 
-/// Trains with `optimizer` and writes the history to `out/history.csv`.
-fn fit<O: Optimizer + Clone>(
-    optimizer: O,
-    setup: &Loop,
-    objective: &MlpTraining<'_>,
-    params0: Vec<f64>,
-    out: &Path,
-) -> Result<Run, TrainError> {
-    let mut trainer = Trainer::new(optimizer)
-        .with_batch_size(setup.batch)
-        .with_epochs(setup.epochs)
-        .with_seed(setup.seed)
-        .with_schedule(setup.schedule);
-    if let Some(p) = setup.patience {
-        trainer = trainer.with_patience(p);
-    }
-    if let Some(c) = setup.clip {
-        trainer = trainer.with_clip(c);
-    }
-    if let Some(a) = setup.average {
-        trainer = trainer.with_averaging(a);
-    }
-    // `start` checks the options: nothing is written for a bad one.
-    let state: TrainState<O> = trainer.start(objective, params0)?;
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| TrainError::Io { path, source }
-    };
-    std::fs::create_dir_all(out).map_err(io(out))?;
-    let state = trainer.resume(objective, state)?;
-    let csv = out.join("history.csv");
-    state.write_history_csv(&csv).map_err(io(&csv))?;
-    Ok(Run {
-        params: state.best_params().to_vec(),
-        best_epoch: state.best.as_ref().map(|b| b.epoch),
-        stop: state.stopped,
-        history: state.history,
+/// Whether a row of the history is one iteration rather than one epoch.
+fn per_iteration(name: &str) -> bool {
+    !AnyOptimizer::NAMES.contains(&name)
+}
+
+/// The registry's options from the flags: each method starts from its
+/// `Default` and takes only what was given.
+fn method_options(args: &TrainArgs, per_step: u64) -> Result<MethodOptions, TrainError> {
+    let fo = &args.first_order;
+    let so = &args.second_order;
+    Ok(MethodOptions {
+        lr: fo.lr,
+        momentum: fo.momentum,
+        rho: fo.rho,
+        beta1: fo.beta1,
+        beta2: fo.beta2,
+        eps: fo.eps,
+        // The command line starts every damped method at λ₀ = 1 (its
+        // --help); the library's K-FAC default is the paper's 150.
+        damping: Some(so.damping.unwrap_or(1.0)),
+        min_damping: so.min_damping,
+        max_cg: so.cg_iters,
+        precondition: so.precondition,
+        step_check: so.no_step_check.then_some(false),
+        cg_tol: so.cg_tol,
+        curvature_fraction: None,
+        schedule: match &fo.schedule {
+            Some(spec) => Some(Schedule::parse(spec, args.epochs * per_step)?),
+            None => None,
+        },
+        clip: fo.clip()?,
+        averaging: fo.averaging()?,
     })
 }
 
-/// Trains with full-batch L-BFGS (`Lbfgs` defaults: m = 10, Moré-Thuente)
-/// through the ordinary driver: one "epoch" of the history is one L-BFGS
-/// iteration on the whole training set (at least one value-and-gradient
-/// pass over it), `lr` is its line-search step, and the held-out metrics are
-/// taken after each iteration by an observer, which also keeps the best
-/// held-out iterate (GBC alg. 7.1) and stops after `patience` iterations
-/// without improvement. `--batch` does not apply.
-fn fit_lbfgs(
-    setup: &Loop,
+/// The driver of a run: the seeded minibatches of `batch` examples, the
+/// held-out evaluation after every epoch (first-order) or iteration (the
+/// rest), patience, and `--epochs` as the epoch or iteration limit.
+fn driver(args: &TrainArgs, name: &str, batch: usize) -> Driver {
+    let mut d = Driver::new().with_batch_size(batch).with_seed(args.seed);
+    d = if per_iteration(name) {
+        d.with_eval_every(EvalEvery::Iterations(1))
+            .with_max_iter(args.epochs)
+    } else {
+        // Every example once per epoch, the last minibatch smaller.
+        d.with_drop_last(false)
+            .with_eval_every(EvalEvery::Epoch)
+            .with_max_epochs(args.epochs)
+    };
+    if let Some(c) = args.second_order.curvature_batch {
+        d = d.with_curvature_batch(c);
+    }
+    if let Some(p) = args.patience {
+        d = d.with_patience(p);
+    }
+    d
+}
+
+/// Trains the registry's method `name` on the training driver and writes
+/// the history to `out/history.csv`.
+fn fit(
+    name: &str,
+    args: &TrainArgs,
+    batch: usize,
     objective: &MlpTraining<'_>,
     params0: Vec<f64>,
-    out: &Path,
+) -> Result<Run, TrainError> {
+    let n = objective.n_examples();
+    let per_step = if per_iteration(name) {
+        1
+    } else {
+        n.div_ceil(batch) as u64
+    };
+    let (method, options) =
+        registry::build_described::<MlpTraining<'_>>(name, &method_options(args, per_step)?)?;
+    let driver = driver(args, name, batch);
+    // `start` checks the options: nothing is written for a bad one.
+    let mut state = driver.start(objective, method, params0)?;
+    let curvature_batch = args
+        .second_order
+        .curvature_batch
+        .unwrap_or_else(|| state.method.curvature_batch(batch));
+    create_out(&args.out)?;
+    driver.run(objective, &mut state, &mut |_| true)?;
+    let row = |iteration: u64, epoch: u64| {
+        if per_iteration(name) {
+            iteration
+        } else {
+            epoch
+        }
+    };
+    let history: Vec<EpochRecord> = state
+        .history
+        .iter()
+        .map(|r| EpochRecord {
+            epoch: row(r.iteration, r.epoch),
+            train_loss: r.train_loss,
+            held_out: r.held_out,
+            lr: r.get("lr").unwrap_or(1.0),
+            seconds: r.seconds,
+        })
+        .collect();
+    write_history(&args.out, &history)?;
+    Ok(Run {
+        params: state.best_params().to_vec(),
+        best_epoch: state.best.as_ref().map(|b| row(b.iteration, b.epoch)),
+        stop: state.stopped.map(|s| match s {
+            StopReason::EarlyStopping => TrainStop::EarlyStopping,
+            StopReason::NonFinite => TrainStop::NonFinite,
+            _ => TrainStop::Epochs,
+        }),
+        history,
+        values: state.history.into_iter().map(|r| r.values).collect(),
+        options,
+        curvature_batch,
+    })
+}
+
+/// Creates the output directory.
+fn create_out(out: &Path) -> Result<(), TrainError> {
+    std::fs::create_dir_all(out).map_err(|source| TrainError::Io {
+        path: out.to_path_buf(),
+        source,
+    })
+}
+
+/// Writes `out/history.csv`.
+fn write_history(out: &Path, history: &[EpochRecord]) -> Result<(), TrainError> {
+    let path = out.join("history.csv");
+    EpochRecord::write_csv(&path, history).map_err(|source| TrainError::Io { path, source })
+}
+
+/// Trains with full-batch L-BFGS (`Lbfgs` defaults: m = 10, Moré-Thuente)
+/// through the ordinary driver: one row of the history is one L-BFGS
+/// iteration on the whole training set (at least one value-and-gradient
+/// pass over it), `lr` is its line-search step, and the held-out metrics are
+/// taken after each iteration, keeping the best held-out iterate (GBC alg.
+/// 7.1) and stopping after `patience` iterations without improvement.
+/// `--batch` does not apply.
+fn fit_lbfgs(
+    args: &TrainArgs,
+    objective: &MlpTraining<'_>,
+    params0: Vec<f64>,
 ) -> Result<Run, TrainError> {
     use hesse::first_order::{Best, MinibatchObjective};
     use hesse::solver::Run as SolverRun;
-    use std::cell::RefCell;
 
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| TrainError::Io { path, source }
-    };
-    std::fs::create_dir_all(out).map_err(io(out))?;
-    let history: RefCell<Vec<EpochRecord>> = RefCell::new(Vec::new());
-    let best: RefCell<Option<Best>> = RefCell::new(None);
-    let patience = setup.patience;
     let solver = hesse::quasi_newton::Lbfgs::default()
         .with_gtol(1e-10)
-        .with_max_iter(setup.epochs);
+        .with_max_iter(args.epochs);
+    let options = serde_json::to_value(&solver).unwrap_or_default();
     // Stepped here rather than through an observer: the driver does not call
     // observers on the iteration that ends the run (the iteration limit
-    // included), and that iteration is an epoch of the history too.
+    // included), and that iteration is a row of the history too.
     let mut run = SolverRun::new(solver, objective.train_problem(), &params0)?;
+    create_out(&args.out)?;
+    let mut history: Vec<EpochRecord> = Vec::new();
+    let mut best: Option<Best> = None;
     let mut early = false;
     loop {
         let before = run.state().iteration;
@@ -784,24 +840,23 @@ fn fit_lbfgs(
         let state = run.state();
         if state.iteration > before {
             let held_out = objective.held_out(&state.x);
-            history.borrow_mut().push(EpochRecord {
+            history.push(EpochRecord {
                 epoch: state.iteration,
                 train_loss: state.f,
                 held_out,
                 lr: state.alpha,
                 seconds: state.seconds,
             });
-            let mut best = best.borrow_mut();
             if let Some(m) = held_out
                 && best.as_ref().is_none_or(|b| m.loss < b.loss)
             {
-                *best = Some(Best {
+                best = Some(Best {
                     epoch: state.iteration,
                     loss: m.loss,
                     params: state.x.clone(),
                 });
             }
-            if let (Some(p), Some(b)) = (patience, best.as_ref())
+            if let (Some(p), Some(b)) = (args.patience, best.as_ref())
                 && done.is_none()
                 && state.iteration - b.epoch >= p
             {
@@ -814,8 +869,6 @@ fn fit_lbfgs(
         }
     }
     let report = run.report();
-    let history = history.into_inner();
-    let best = best.into_inner();
     let stop = if !report.f.is_finite() {
         TrainStop::NonFinite
     } else if early {
@@ -823,219 +876,83 @@ fn fit_lbfgs(
     } else {
         TrainStop::Epochs
     };
-    let state = TrainState {
-        params: report.x.clone(),
-        optimizer: (),
-        epoch: history.len() as u64,
-        step: report.iterations,
-        eps0: 1.0,
-        averager: None,
-        best,
-        since_best: 0,
-        history,
-        stopped: Some(stop),
-    };
-    let csv = out.join("history.csv");
-    state.write_history_csv(&csv).map_err(io(&csv))?;
+    write_history(&args.out, &history)?;
     Ok(Run {
-        params: state.best_params().to_vec(),
-        best_epoch: state.best.as_ref().map(|b| b.epoch),
-        stop: state.stopped,
-        history: state.history,
+        params: best.as_ref().map_or(report.x, |b| b.params.clone()),
+        best_epoch: best.as_ref().map(|b| b.epoch),
+        stop: Some(stop),
+        values: vec![Vec::new(); history.len()],
+        history,
+        options,
+        curvature_batch: 0,
     })
 }
 
-/// Trains with Hessian-free (Martens 2010) or natural gradient (exact
-/// Fisher) on minibatches ([`HessianFree::train_with`],
-/// [`NaturalGradient::train_with`]): one "epoch" of the history is one
-/// iteration on a `--batch` gradient minibatch (its loss is the history's
-/// `train_loss`), `lr` is natural's ε (1 for hf's full CG step); the
-/// held-out metrics are taken after each iteration, the best held-out
-/// iterate kept (GBC alg. 7.1) and `patience` honoured as for lbfgs.
-fn fit_second_order(
-    name: &str,
-    args: &TrainArgs,
-    setup: &Loop,
-    objective: &MlpTraining<'_>,
-    params0: Vec<f64>,
-    out: &Path,
-) -> Result<(Run, SecondOrderJson, DampingJson), TrainError> {
-    use hesse::first_order::{Best, MinibatchObjective};
-    use hesse::natural::{HessianFree, HfTraining, Kfac, KfacTraining, NaturalGradient};
-    use hesse::train::{Progress, StopReason};
+/// The value named `name` of one row, `NaN` if the method did not report it.
+fn value(row: &[Named], name: &str) -> f64 {
+    row.iter()
+        .find(|v| v.name == name)
+        .map_or(f64::NAN, |v| v.value)
+}
 
-    let so = &args.second_order;
-    let problem = objective.train_problem();
-    let curvature_batch = so.curvature_batch.unwrap_or(setup.batch);
-    if curvature_batch == 0 || curvature_batch > setup.batch {
-        return Err(usage(format!(
-            "--curvature-batch {curvature_batch} must be between 1 and the gradient --batch {}",
-            setup.batch
-        )));
-    }
-    let opts = HfTraining {
-        iterations: usize::try_from(setup.epochs).unwrap_or(usize::MAX),
-        grad_batch: Some(setup.batch),
+/// The options of an hf, natural or kfac run, read from the method itself
+/// (`options`, serialized), with the batch sizes the driver used.
+fn second_order_json(
+    name: &str,
+    options: &serde_json::Value,
+    batch: usize,
+    curvature_batch: usize,
+) -> SecondOrderJson {
+    let num = |key: &str| Num(options[key].as_f64().unwrap_or(f64::NAN));
+    let count = |key: &str| options[key].as_u64().unwrap_or(0) as usize;
+    let kfac = name == "kfac";
+    SecondOrderJson {
+        initial_damping: num("lambda0"),
+        max_cg_iterations: count("max_cg_iter"),
+        cg_tolerance: match name {
+            "hf" => num("cg_epsilon"),
+            _ => num("cg_rtol"),
+        },
+        batch,
         curvature_batch,
-        precondition: so.precondition,
-        seed: setup.seed,
-    };
-    let lambda0 = so.damping.unwrap_or(1.0);
-    let lr = args.first_order.lr.unwrap_or(1.0);
-    let mut history: Vec<EpochRecord> = Vec::new();
-    let mut best: Option<Best> = None;
-    let mut stop = TrainStop::Epochs;
-    let mut lambda = Vec::new();
-    let mut rho = Vec::new();
-    let mut cg = Vec::new();
-    let mut gamma = Vec::new();
-    let mut rejected = Vec::new();
-    let start = Instant::now();
-    // One iteration's record, whichever optimizer: (iteration, x, minibatch
-    // loss); returns whether to go on.
-    let mut record = |iteration: usize, x: &[f64], batch_loss: f64| {
-        let held_out = objective.held_out(x);
-        history.push(EpochRecord {
-            epoch: iteration as u64,
-            train_loss: batch_loss,
-            held_out,
-            lr: if name == "natural" { lr } else { 1.0 },
-            seconds: start.elapsed().as_secs_f64(),
-        });
-        if let Some(m) = held_out
-            && best.as_ref().is_none_or(|b| m.loss < b.loss)
-        {
-            best = Some(Best {
-                epoch: iteration as u64,
-                loss: m.loss,
-                params: x.to_vec(),
-            });
-        }
-        if !batch_loss.is_finite() {
-            stop = TrainStop::NonFinite;
-            return false;
-        }
-        match (setup.patience, best.as_ref()) {
-            (Some(p), Some(b)) if iteration as u64 - b.epoch >= p => {
-                stop = TrainStop::EarlyStopping;
-                false
-            }
-            _ => true,
-        }
-    };
-    // Every method reports λ (and ρ, CG steps, γ, a rejected step where it
-    // has them) as named values of the driver's step record.
-    let mut on_iter = |p: &Progress<'_>| {
-        let r = p.record;
-        lambda.push(r.get("lambda").unwrap_or(f64::NAN));
-        rho.push(r.get("rho").unwrap_or(f64::NAN));
-        cg.push(r.get("cg_iterations").unwrap_or(0.0) as usize);
-        if let Some(g) = r.get("gamma") {
-            gamma.push(g);
-        }
-        if r.rejected() && name == "kfac" {
-            rejected.push(p.iteration as usize);
-        }
-        record(p.iteration as usize, p.x, r.loss)
-    };
-    let n_data = problem.data().len();
-    let (x, options) = match name {
-        "hf" => {
-            let mut hf = HessianFree::default().with_initial_damping(lambda0);
-            if let Some(n) = so.cg_iters {
-                hf = hf.with_max_cg_iter(n);
-            }
-            if let Some(t) = so.cg_tol {
-                hf = hf.with_cg_epsilon(t);
-            }
-            if let Some(m) = so.min_damping {
-                hf = hf.with_min_damping(m);
-            }
-            let hf = hf.with_preconditioner(so.precondition);
-            let x = drive(&opts.driver(n_data)?, problem, hf, params0, &mut on_iter)?;
-            let options = SecondOrderJson {
-                initial_damping: Num(lambda0),
-                max_cg_iterations: so.cg_iters.unwrap_or(250),
-                cg_tolerance: Num(so.cg_tol.unwrap_or(5e-4)),
-                batch: setup.batch,
-                curvature_batch,
-                precondition: Some(so.precondition),
-                min_damping: Some(Num(so.min_damping.unwrap_or(0.0))),
-                learning_rate: None,
-                fisher: None,
-                initial_gamma: None,
-                periods: None,
-                step_check: None,
-            };
-            (x, options)
-        }
-        "natural" => {
-            let mut ng = NaturalGradient::default()
-                .with_initial_damping(lambda0)
-                .with_learning_rate(lr);
-            if let Some(n) = so.cg_iters {
-                ng = ng.with_max_cg_iter(n);
-            }
-            if let Some(t) = so.cg_tol {
-                ng = ng.with_cg_rtol(t);
-            }
-            let x = drive(&opts.driver(n_data)?, problem, ng, params0, &mut on_iter)?;
-            let options = SecondOrderJson {
-                initial_damping: Num(lambda0),
-                max_cg_iterations: so.cg_iters.unwrap_or(50),
-                cg_tolerance: Num(so.cg_tol.unwrap_or(1e-2)),
-                batch: setup.batch,
-                curvature_batch,
-                precondition: None,
-                min_damping: None,
-                learning_rate: Some(Num(lr)),
-                fisher: Some("exact"),
-                initial_gamma: None,
-                periods: None,
-                step_check: None,
-            };
-            (x, options)
-        }
-        _ => {
-            // K-FAC (Martens & Grosse 2015): statistics on the first
-            // `curvature_batch` examples of each minibatch.
-            let curvature_batch = so.curvature_batch.unwrap_or(setup.batch.div_ceil(4));
-            let fraction = curvature_batch as f64 / setup.batch as f64;
-            let kfac = Kfac::default()
-                .with_initial_damping(lambda0)
-                .with_curvature_fraction(fraction)
-                .with_step_check(!so.no_step_check);
-            kfac.validate()?;
-            let kopts = KfacTraining {
-                iterations: opts.iterations,
-                batch_size: setup.batch,
-                seed: setup.seed,
-            };
-            let x = drive(&kopts.driver(n_data), problem, kfac, params0, &mut on_iter)?;
-            let options = SecondOrderJson {
-                initial_damping: Num(lambda0),
-                max_cg_iterations: 0,
-                cg_tolerance: Num(f64::NAN),
-                batch: setup.batch,
-                curvature_batch,
-                precondition: None,
-                min_damping: None,
-                learning_rate: None,
-                fisher: Some("kronecker-factored, sampled targets"),
-                initial_gamma: Some(Num(lambda0.sqrt())),
-                periods: Some([5, 20, 20]),
-                step_check: Some(!so.no_step_check),
-            };
-            (x, options)
-        }
-    };
-    let (x, stopped) = x;
-    if stopped == Some(StopReason::NonFinite) {
-        stop = TrainStop::NonFinite;
+        precondition: options["precondition"].as_bool().filter(|_| name == "hf"),
+        min_damping: (name == "hf").then(|| num("min_damping")),
+        learning_rate: (name == "natural").then(|| num("lr")),
+        fisher: match name {
+            "natural" => Some("exact"),
+            "kfac" => Some("kronecker-factored, sampled targets"),
+            _ => None,
+        },
+        initial_gamma: None,
+        periods: kfac.then(|| [count("t1"), count("t2"), count("t3")]),
+        step_check: options["step_check"].as_bool().filter(|_| kfac),
     }
+}
+
+/// The per-iteration damping trace of an hf, natural or kfac run and its
+/// summary, from the values each step reported.
+fn damping_json(name: &str, lambda0: f64, values: &[Vec<Named>]) -> DampingJson {
+    let kfac = name == "kfac";
+    let series = |key: &str| -> Vec<f64> { values.iter().map(|row| value(row, key)).collect() };
+    let lambda = series("lambda");
+    let rho = series("rho");
+    let cg: Vec<usize> = series("cg_iterations")
+        .into_iter()
+        .map(|c| if c.is_nan() { 0 } else { c as usize })
+        .collect();
+    let gamma = series("gamma");
+    let rejected: Vec<usize> = values
+        .iter()
+        .enumerate()
+        .filter(|(_, row)| {
+            let r = value(row, "rejected");
+            r != 0.0 && !r.is_nan()
+        })
+        .map(|(i, _)| i + 1)
+        .collect();
     let mut sorted_rho: Vec<f64> = rho.iter().copied().filter(|r| !r.is_nan()).collect();
     sorted_rho.sort_by(f64::total_cmp);
-    let damping = DampingJson {
+    DampingJson {
         initial: Num(lambda0),
         last: Num(*lambda.last().unwrap_or(&lambda0)),
         min: Num(lambda.iter().copied().fold(lambda0, f64::min)),
@@ -1046,60 +963,17 @@ fn fit_second_order(
             .unwrap_or(f64::NAN)),
         nonpositive_rho: rho
             .iter()
-            .filter(|r| **r <= 0.0 || (r.is_nan() && name != "kfac"))
+            .filter(|r| **r <= 0.0 || (r.is_nan() && !kfac))
             .count(),
         cg_iterations_total: cg.iter().sum(),
         lambda: lambda.into_iter().map(Num).collect(),
         rho: rho.into_iter().map(Num).collect(),
         cg_iterations: cg,
-        gamma_last: gamma.last().map(|g| Num(*g)),
-        gamma: (name == "kfac").then(|| gamma.into_iter().map(Num).collect()),
-        rejected_steps: (name == "kfac").then_some(rejected.len()),
-        rejected_iterations: (name == "kfac").then_some(rejected),
-    };
-    let state = TrainState {
-        params: x,
-        optimizer: (),
-        epoch: history.len() as u64,
-        step: history.len() as u64,
-        eps0: lr,
-        averager: None,
-        best,
-        since_best: 0,
-        history,
-        stopped: Some(stop),
-    };
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| TrainError::Io { path, source }
-    };
-    std::fs::create_dir_all(out).map_err(io(out))?;
-    let csv = out.join("history.csv");
-    state.write_history_csv(&csv).map_err(io(&csv))?;
-    let run = Run {
-        params: state.best_params().to_vec(),
-        best_epoch: state.best.as_ref().map(|b| b.epoch),
-        stop: state.stopped,
-        history: state.history,
-    };
-    Ok((run, options, damping))
-}
-
-/// Runs `method` on `driver` from `x0`: the final parameters and why the
-/// driver stopped.
-fn drive<M>(
-    driver: &hesse::train::Driver,
-    problem: &hesse::nn::MlpProblem<'_>,
-    method: M,
-    x0: Vec<f64>,
-    on_step: &mut dyn FnMut(&hesse::train::Progress<'_>) -> bool,
-) -> Result<(Vec<f64>, Option<hesse::train::StopReason>), Error>
-where
-    M: for<'a> hesse::train::Method<hesse::nn::MlpProblem<'a>>,
-{
-    let mut state = driver.start(problem, method, x0)?;
-    driver.run(problem, &mut state, on_step)?;
-    Ok((state.x, state.stopped))
+        gamma_last: gamma.last().filter(|_| kfac).map(|g| Num(*g)),
+        gamma: kfac.then(|| gamma.into_iter().map(Num).collect()),
+        rejected_steps: kfac.then_some(rejected.len()),
+        rejected_iterations: kfac.then_some(rejected),
+    }
 }
 
 /// The data and network of a run, checked, before any training.
@@ -1144,7 +1018,9 @@ fn prepare(args: &TrainArgs) -> Result<Prepared, TrainError> {
     train.standardize(&mean, &std)?;
     val.standardize(&mean, &std)?;
     if autoencode {
-        (train, val) = autoencoder(&raw_train, &raw_val, &train, &val)?;
+        let range = raw_train.input_range();
+        train = train.autoencoder(&raw_train, range)?;
+        val = val.autoencoder(&raw_val, range)?;
     }
     let loss_arg = match args.loss {
         Some(l) => l,
@@ -1205,6 +1081,13 @@ fn prepare(args: &TrainArgs) -> Result<Prepared, TrainError> {
     if args.epochs == 0 {
         return Err(usage("--epochs must be at least 1"));
     }
+    if let Some(c) = args.second_order.curvature_batch
+        && (c == 0 || c > batch)
+    {
+        return Err(usage(format!(
+            "--curvature-batch {c} must be between 1 and the gradient --batch {batch}"
+        )));
+    }
     Ok(Prepared {
         train,
         val,
@@ -1216,7 +1099,6 @@ fn prepare(args: &TrainArgs) -> Result<Prepared, TrainError> {
 
 /// Runs the command and returns what to print on stdout.
 pub fn run(args: &TrainArgs) -> Result<String, TrainError> {
-    let fo = &args.first_order;
     let name = args.optimizer.name();
     let Prepared {
         train,
@@ -1234,85 +1116,11 @@ pub fn run(args: &TrainArgs) -> Result<String, TrainError> {
     let params0 = mlp.init(init, args.seed);
     let objective = MlpTraining::new(&mlp, &train, Some(&val))?;
 
-    // Loop options.
-    let per_epoch = train.len().div_ceil(batch) as u64;
-    let setup = Loop {
-        batch,
-        epochs: args.epochs,
-        seed: args.seed,
-        patience: args.patience,
-        schedule: match &fo.schedule {
-            Some(spec) => Schedule::parse(spec, args.epochs * per_epoch)?,
-            None => Schedule::Constant,
-        },
-        clip: fo.clip()?,
-        average: fo.averaging()?,
-    };
-
     let started = Instant::now();
-    let lr = |default: f64| fo.lr.unwrap_or(default);
-    let momentum = fo.momentum.unwrap_or(0.9);
-    let mut second = None;
     let run = match name {
-        "lbfgs" => fit_lbfgs(&setup, &objective, params0, &args.out),
-        "hf" | "natural" | "kfac" => {
-            let (run, options, damping) =
-                fit_second_order(name, args, &setup, &objective, params0, &args.out)?;
-            second = Some((options, damping));
-            Ok(run)
-        }
-        "sgd" => fit(Sgd::new(lr(0.01)), &setup, &objective, params0, &args.out),
-        "momentum" => fit(
-            Momentum::new(lr(0.01), momentum),
-            &setup,
-            &objective,
-            params0,
-            &args.out,
-        ),
-        "nesterov" => fit(
-            Nesterov::new(lr(0.01), momentum),
-            &setup,
-            &objective,
-            params0,
-            &args.out,
-        ),
-        "adagrad" => {
-            let mut o = AdaGrad::new(lr(0.01));
-            if let Some(d) = fo.eps {
-                o = o.with_delta(d);
-            }
-            fit(o, &setup, &objective, params0, &args.out)
-        }
-        "rmsprop" => {
-            let mut o = RmsProp::new(lr(0.001), fo.rho.unwrap_or(0.9));
-            if let Some(d) = fo.eps {
-                o = o.with_delta(d);
-            }
-            fit(o, &setup, &objective, params0, &args.out)
-        }
-        "rmsprop-nesterov" => {
-            let mut o = RmsPropNesterov::new(lr(0.001), fo.rho.unwrap_or(0.9), momentum);
-            if let Some(d) = fo.eps {
-                o = o.with_delta(d);
-            }
-            fit(o, &setup, &objective, params0, &args.out)
-        }
-        "adam" => {
-            let mut o =
-                Adam::new(lr(0.001)).with_rhos(fo.beta1.unwrap_or(0.9), fo.beta2.unwrap_or(0.999));
-            if let Some(d) = fo.eps {
-                o = o.with_delta(d);
-            }
-            fit(o, &setup, &objective, params0, &args.out)
-        }
-        _ => {
-            let mut o = AdaDelta::new(fo.rho.unwrap_or(0.95)).with_lr(lr(1.0));
-            if let Some(d) = fo.eps {
-                o = o.with_eps(d);
-            }
-            fit(o, &setup, &objective, params0, &args.out)
-        }
-    }?;
+        "lbfgs" => fit_lbfgs(args, &objective, params0)?,
+        _ => fit(name, args, batch, &objective, params0)?,
+    };
     let seconds = started.elapsed().as_secs_f64();
 
     // The loss curve.
@@ -1338,6 +1146,18 @@ pub fn run(args: &TrainArgs) -> Result<String, TrainError> {
         true,
     )?;
 
+    // The damped methods' options and damping trace.
+    let (second_order, damping) = match name {
+        "hf" | "natural" | "kfac" => {
+            let mut so = second_order_json(name, &run.options, batch, run.curvature_batch);
+            if name == "kfac" {
+                so.initial_gamma = run.values.first().map(|row| Num(value(row, "gamma")));
+            }
+            let damping = damping_json(name, so.initial_damping.0, &run.values);
+            (Some(so), Some(damping))
+        }
+        _ => (None, None),
+    };
     let train_m = objective.train_metrics(&run.params);
     let val_m = hesse::first_order::MinibatchObjective::held_out(&objective, &run.params)
         .ok_or_else(|| usage("no held-out data"))?;
@@ -1359,8 +1179,8 @@ pub fn run(args: &TrainArgs) -> Result<String, TrainError> {
         stop: run.stop,
         seconds,
         out: args.out.display().to_string(),
-        second_order: second.as_ref().map(|s| s.0.clone()),
-        damping: second.map(|s| s.1),
+        second_order,
+        damping,
         history: run
             .history
             .iter()
@@ -1499,7 +1319,11 @@ mod tests {
                 let (train, val) = match task {
                     TaskArg::Classify => (raw_train.clone(), raw_val.clone()),
                     TaskArg::Autoencoder => {
-                        autoencoder(&raw_train, &raw_val, &raw_train, &raw_val).unwrap()
+                        let range = raw_train.input_range();
+                        (
+                            raw_train.autoencoder(&raw_train, range).unwrap(),
+                            raw_val.autoencoder(&raw_val, range).unwrap(),
+                        )
                     }
                 };
                 let is_classes = classes && task == TaskArg::Classify;
