@@ -7,6 +7,7 @@
 
 use hesse::first_order::{Adam, Optimizer};
 use hesse::natural::kfac::next_lambda;
+use hesse::natural::statistics::{gauss_newton_gram, kfac_factors};
 use hesse::natural::{Fisher, FisherKind, Kfac, KfacEstimator, KfacTraining};
 use hesse::nn::{Activation, Dataset, Init, Layer, Loss, Mlp, MlpProblem};
 use hesse::prelude::*;
@@ -37,9 +38,10 @@ fn blocks(
     let mlp = problem.mlp();
     let all: Vec<usize> = (0..problem.data().len()).collect();
     let (loss, k) = (mlp.loss(), mlp.outputs());
-    let factors = problem
-        .kfac_factors_batch(x, &all, &mut |p| estimator.output_vectors(loss, k, p, seed))
-        .unwrap();
+    let factors = kfac_factors(problem, x, &all, &mut |p| {
+        estimator.output_vectors(loss, k, p, seed)
+    })
+    .unwrap();
     let (a, g) = &factors[l];
     let kron = a.kronecker(g);
     let dense = Fisher::new(problem, x, None, FisherKind::Exact)
@@ -101,11 +103,10 @@ fn kronecker_block_equals_exact_fisher_when_activations_and_gradients_are_indepe
 fn blocks_g(problem: &MlpProblem<'_>, x: &[f64], seed: u64) -> DMatrix<f64> {
     let all: Vec<usize> = (0..problem.data().len()).collect();
     let (loss, k) = (problem.mlp().loss(), problem.mlp().outputs());
-    let f = problem
-        .kfac_factors_batch(x, &all, &mut |p| {
-            KfacEstimator::Sampled.output_vectors(loss, k, p, seed)
-        })
-        .unwrap();
+    let f = kfac_factors(problem, x, &all, &mut |p| {
+        KfacEstimator::Sampled.output_vectors(loss, k, p, seed)
+    })
+    .unwrap();
     f[1].1.clone()
 }
 
@@ -400,16 +401,8 @@ fn bad_input_is_an_error() {
         Err(Error::InvalidProblem(_))
     ));
     // A statistics callback returning vectors of the wrong length.
-    assert!(
-        problem
-            .kfac_factors_batch(&x0, &[0, 1], &mut |_| vec![vec![0.0; 3]])
-            .is_err()
-    );
-    assert!(
-        problem
-            .gauss_newton_gram_batch(&x0, &[0, 1], &[&x0[1..]])
-            .is_err()
-    );
+    assert!(kfac_factors(&problem, &x0, &[0, 1], &mut |_| vec![vec![0.0; 3]]).is_err());
+    assert!(gauss_newton_gram(&problem, &x0, &[0, 1], &[&x0[1..]]).is_err());
     // The callback stops training.
     let mut seen = 0;
     Kfac::default()

@@ -4,6 +4,7 @@
 // `HfStep`) stay tested as thin wrappers over `hesse::train::Driver`.
 #![allow(deprecated)]
 
+use hesse::natural::statistics::grad_sq_sum;
 use hesse::natural::{Fisher, FisherKind, HessianFree, HfTraining, NaturalGradient};
 use hesse::nn::{Activation, Dataset, Init, Loss, Mlp, MlpProblem};
 use hesse::prelude::*;
@@ -495,15 +496,15 @@ fn squared_per_example_gradients_match_a_loop() {
             }
         }
         let mut got = vec![0.0; x.len()];
-        problem.grad_sq_sum_batch(&x, &batch, &mut got).unwrap();
+        grad_sq_sum(&problem, &x, &batch, &mut got).unwrap();
         for (a, b) in got.iter().zip(&want) {
             assert!(
                 (a - b).abs() <= 1e-12 * (1.0 + b.abs()),
                 "{loss:?}: {a} vs {b}"
             );
         }
-        assert!(problem.grad_sq_sum_batch(&x, &batch, &mut g[1..]).is_err());
-        assert!(problem.grad_sq_sum_batch(&x, &[99], &mut got).is_err());
+        assert!(grad_sq_sum(&problem, &x, &batch, &mut g[1..]).is_err());
+        assert!(grad_sq_sum(&problem, &x, &[99], &mut got).is_err());
     }
 }
 

@@ -11,21 +11,21 @@ use super::{
 use crate::solver::Error;
 
 /// The hyper-parameters a rule may take by name (GBC ch. 8's symbols in
-/// brackets); `None` keeps the rule's default. A value given to a rule that
+/// code spans); `None` keeps the rule's default. A value given to a rule that
 /// has no such parameter is an error ([`AnyOptimizer::build`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Hyper {
-    /// Learning rate [ε] (AdaDelta: a multiplier on Zeiler's step).
+    /// Learning rate `ε` (AdaDelta: a multiplier on Zeiler's step).
     pub lr: Option<f64>,
-    /// Momentum coefficient [α] of momentum, nesterov and rmsprop-nesterov.
+    /// Momentum coefficient `α` of momentum, nesterov and rmsprop-nesterov.
     pub momentum: Option<f64>,
-    /// Decay rate [ρ] of rmsprop, rmsprop-nesterov and adadelta.
+    /// Decay rate `ρ` of rmsprop, rmsprop-nesterov and adadelta.
     pub rho: Option<f64>,
-    /// Adam's first-moment decay [ρ₁].
+    /// Adam's first-moment decay `ρ₁`.
     pub beta1: Option<f64>,
-    /// Adam's second-moment decay [ρ₂].
+    /// Adam's second-moment decay `ρ₂`.
     pub beta2: Option<f64>,
-    /// The stabilizing constant [δ] (PyTorch's eps) of adagrad, rmsprop,
+    /// The stabilizing constant `δ` (PyTorch's eps) of adagrad, rmsprop,
     /// rmsprop-nesterov, adam and adadelta.
     pub eps: Option<f64>,
 }

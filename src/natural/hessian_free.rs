@@ -28,7 +28,7 @@
 //! [`Method`]) the curvature products use the driver's curvature sub-batch
 //! (§4.3: the first examples of the gradient's minibatch). The diagonal
 //! preconditioner of §4.7 needs per-example gradients (batched by
-//! [`MlpProblem::grad_sq_sum_batch`]), so it is available on minibatches only
+//! [`grad_sq_sum`](super::statistics::grad_sq_sum)), so it is available on minibatches only
 //! ([`HessianFree::with_preconditioner`]).
 
 use serde::{Deserialize, Serialize};
@@ -185,7 +185,7 @@ impl HessianFree {
 
     /// The diagonal preconditioner `(diag(Σᵢ gᵢ²) + λI)^0.75` of §4.7 on
     /// minibatches (default off), with `gᵢ` the per-example gradients of the
-    /// curvature sub-batch ([`MlpProblem::grad_sq_sum_batch`]); the
+    /// curvature sub-batch ([`grad_sq_sum`](super::statistics::grad_sq_sum)); the
     /// full-batch driver does not use it.
     #[must_use]
     pub fn with_preconditioner(mut self, precondition: bool) -> Self {
@@ -522,7 +522,7 @@ pub struct HfTraining {
     pub curvature_batch: usize,
     /// Use the diagonal preconditioner `(diag(Σᵢ gᵢ²) + λI)^0.75` (§4.7),
     /// with `gᵢ` the per-example gradients of the curvature batch, summed
-    /// without a per-example loop ([`MlpProblem::grad_sq_sum_batch`]).
+    /// without a per-example loop ([`grad_sq_sum`](super::statistics::grad_sq_sum)).
     pub precondition: bool,
     /// Seed of the minibatch sampling.
     pub seed: u64,
@@ -753,8 +753,7 @@ impl<P: NetworkObjective + ?Sized> Method<P> for HessianFree {
         let minv_ref = if self.precondition {
             // (diag(Σᵢ gᵢ²) + λI)^0.75 from per-example gradients of the
             // curvature batch, batched: (δ ⊙ δ)(a ⊙ a)ᵀ per layer.
-            problem
-                .grad_sq_sum_batch(&x, curv, &mut gi)
+            super::statistics::grad_sq_sum(problem, &x, curv, &mut gi)
                 .map_err(|e| Error::InvalidProblem(e.to_string()))?;
             for (m, d) in minv.iter_mut().zip(&gi) {
                 *m = 1.0 / (d + self.lambda).powf(0.75);

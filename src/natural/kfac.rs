@@ -31,7 +31,7 @@
 //! `F` is the generalized Gauss-Newton matrix of the minibatch objective (the
 //! exact Fisher of these losses, plus the weight decay `η` on the weights, so
 //! the paper's `λ + η` is `λ` here); its quadratic forms come from
-//! [`MlpProblem::gauss_newton_gram_batch`] (one forward R pass per direction).
+//! [`gauss_newton_gram`](super::statistics::gauss_newton_gram) (one forward R pass per direction).
 //! Defaults as the paper (§8): `λ₀ = 150`, `γ₀ = √(λ₀ + η)`, `T₁ = 5`,
 //! `T₂ = T₃ = 20`, factor decay 0.95, momentum on.
 //!
@@ -99,7 +99,7 @@ impl KfacEstimator {
     /// error: `−z`, `z ∼ N(0, I)`), or the `k` columns `sⱼ` of a square root
     /// `Σⱼ sⱼ sⱼᵀ = H_F(o)` (softmax `√pⱼ (eⱼ − p)`, logistic
     /// `√(pⱼ(1 − pⱼ)) eⱼ`, squared error `eⱼ`). For
-    /// [`MlpProblem::kfac_factors_batch`].
+    /// [`kfac_factors`](super::statistics::kfac_factors).
     ///
     /// # Panics
     /// If `k = 0` or `p.len()` is not a multiple of `k` (`p` must hold whole
@@ -847,14 +847,14 @@ impl Kfac {
         let seed = mb.seed;
         let est = self.estimator;
         let mut h_curv = f64::NAN;
-        let factors = problem
-            .kfac_factors_value_batch(
-                &x,
-                curv,
-                &mut |p| est.output_vectors(loss, kout, p, seed),
-                self.step_check.then_some(&mut h_curv),
-            )
-            .map_err(nn_err)?;
+        let factors = super::statistics::kfac_factors_value(
+            problem,
+            &x,
+            curv,
+            &mut |p| est.output_vectors(loss, kout, p, seed),
+            self.step_check.then_some(&mut h_curv),
+        )
+        .map_err(nn_err)?;
         let eps = (1.0 - 1.0 / it as f64).min(self.factor_decay);
         for (ls, (a, gm)) in layers.iter_mut().zip(&factors) {
             blend(&mut ls.a, a.as_slice(), eps);
@@ -1046,8 +1046,7 @@ impl Kfac {
         };
         let (alpha, mu, model_change) = match prev {
             Some(p) => {
-                let gram = problem
-                    .gauss_newton_gram_batch(x, curv, &[&d, p])
+                let gram = super::statistics::gauss_newton_gram(problem, x, curv, &[&d, p])
                     .map_err(nn_err)?;
                 let (dd, dp, pp) = (dot(&d, &d), dot(&d, p), dot(p, p));
                 let a11 = gram[(0, 0)] + lambda * dd;
@@ -1068,8 +1067,7 @@ impl Kfac {
                 }
             }
             None => {
-                let gram = problem
-                    .gauss_newton_gram_batch(x, curv, &[&d])
+                let gram = super::statistics::gauss_newton_gram(problem, x, curv, &[&d])
                     .map_err(nn_err)?;
                 let (a, m) = one_d(gram[(0, 0)], dot(&d, &d));
                 (a, 0.0, m)
