@@ -6,8 +6,13 @@ use hesse::first_order::Adam;
 use hesse::natural::{HessianFree, Kfac, NaturalGradient};
 use hesse::nn::{Activation, Dataset, Init, Loss, Mlp, MlpProblem, MlpTraining};
 use hesse::prelude::*;
+use hesse::quasi_newton::Lbfgs;
+use hesse::solver::{Run, Termination};
 use hesse::train::registry::{self, MethodOptions};
-use hesse::train::{AdaHessian, Driver, EvalEvery, FirstOrder, Method, StopReason, TrainingState};
+use hesse::train::{
+    AdaHessian, Driver, EvalEvery, FirstOrder, FullBatchMinimizer, Method, StopReason,
+    TrainingState,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -130,6 +135,58 @@ fn natural_gradient_resumes_bit_for_bit() {
 fn first_order_and_adahessian_resume_bit_for_bit() {
     resumes_bit_for_bit(FirstOrder::new(Adam::new(0.01)), 20, None);
     resumes_bit_for_bit(AdaHessian::default(), 20, None);
+}
+
+#[test]
+fn full_batch_lbfgs_on_the_driver_is_its_own_run_and_resumes_bit_for_bit() {
+    let data = Dataset::digits().unwrap();
+    let mlp = Mlp::new(&[64, 12, 10], Activation::Tanh, Loss::SoftmaxCrossEntropy).unwrap();
+    let problem = mlp.problem(&data).unwrap();
+    let x0 = mlp.init(Init::Glorot, 3);
+    // The driver's iterates are those of the minimizer's own run, bit for bit.
+    let mut xs = Vec::new();
+    let on_driver = Driver::new()
+        .with_batch_size(data.len())
+        .with_max_iter(15)
+        .with_eval_every(EvalEvery::Never)
+        .with_progress(false);
+    let mut state = on_driver
+        .start(
+            &problem,
+            FullBatchMinimizer::new(Lbfgs::default()),
+            x0.clone(),
+        )
+        .unwrap();
+    on_driver
+        .run(&problem, &mut state, &mut |p| {
+            xs.push(p.x.to_vec());
+            true
+        })
+        .unwrap();
+    let mut run = Run::new(Lbfgs::default(), &problem, &x0).unwrap();
+    for (k, x) in xs.iter().enumerate() {
+        assert!(run.step().is_none(), "iteration {k}");
+        assert_eq!(&run.state().x, x, "iteration {}", k + 1);
+    }
+    resumes_bit_for_bit(FullBatchMinimizer::new(Lbfgs::default()), 12, None);
+    // A run that converges stops the driver, with the minimizer's reason.
+    let state = Driver::new()
+        .with_batch_size(data.len())
+        .with_max_iter(1000)
+        .with_eval_every(EvalEvery::Never)
+        .with_progress(false)
+        .train(
+            &problem,
+            FullBatchMinimizer::new(Lbfgs::default().with_gtol(1e-3)),
+            x0,
+        )
+        .unwrap();
+    assert_eq!(state.stopped, Some(StopReason::Finished));
+    assert_eq!(
+        state.method.termination(),
+        Some(Termination::GradientTolerance)
+    );
+    assert!(state.iteration < 1000);
 }
 
 #[test]

@@ -517,6 +517,19 @@ where
         }
     }
 
+    /// The run as a snapshot to [`resume`](Run::resume) from, without
+    /// copying the minimizer or the state ([`checkpoint`](Run::checkpoint)
+    /// copies): a caller that steps a run a few iterations at a time keeps
+    /// it between calls this way.
+    pub fn into_checkpoint(self) -> Checkpoint<M> {
+        Checkpoint {
+            solver: self.solver,
+            state: self.state,
+            history: self.history,
+            finished: self.finished,
+        }
+    }
+
     fn start_tests(&self) -> Option<Termination> {
         let s = &self.state;
         let stop = &self.solver.options().stop;

@@ -39,6 +39,9 @@ pub enum StopReason {
     NonFinite,
     /// The callback returned `false`.
     Callback,
+    /// The method ended on its own ([`Method::finished`]): a full-batch
+    /// minimizer converged or its line search failed.
+    Finished,
 }
 
 impl StopReason {
@@ -46,7 +49,10 @@ impl StopReason {
     /// (the limits and the callback); early stopping and a non-finite loss
     /// are final.
     pub fn resumable(self) -> bool {
-        !matches!(self, StopReason::EarlyStopping | StopReason::NonFinite)
+        !matches!(
+            self,
+            StopReason::EarlyStopping | StopReason::NonFinite | StopReason::Finished
+        )
     }
 }
 
@@ -506,10 +512,12 @@ impl Driver {
                 seconds: state.seconds,
             });
             if state.stopped.is_none() {
-                state.stopped = if go_on {
-                    self.limit(state)
-                } else {
+                state.stopped = if !go_on {
                     Some(StopReason::Callback)
+                } else if state.method.finished() {
+                    Some(StopReason::Finished)
+                } else {
+                    self.limit(state)
                 };
             }
         }

@@ -14,6 +14,8 @@
 //! Methods on the driver:
 //! - every first-order [`Optimizer`](crate::first_order::Optimizer) through
 //!   [`FirstOrder`] (a learning-rate schedule, clipping and averaging);
+//! - full-batch minimizers (L-BFGS) through [`FullBatchMinimizer`], one
+//!   iteration on the whole training set per step;
 //! - [`HessianFree`](crate::natural::HessianFree) (Martens 2010),
 //!   [`NaturalGradient`](crate::natural::NaturalGradient) and
 //!   [`Kfac`](crate::natural::Kfac) (Martens & Grosse 2015) on networks;
@@ -43,12 +45,14 @@
 pub mod adahessian;
 mod driver;
 mod first_order;
+mod full_batch;
 pub mod registry;
 pub mod sampler;
 
 pub use adahessian::AdaHessian;
 pub use driver::{Best, Driver, EvalEvery, Progress, Record, StopReason, TrainingState};
 pub use first_order::FirstOrder;
+pub use full_batch::FullBatchMinimizer;
 pub use sampler::Sampler;
 
 use serde::{Deserialize, Serialize};
@@ -151,6 +155,13 @@ pub trait Method<P: ?Sized> {
     fn eval_point(&self) -> Option<&[f64]> {
         None
     }
+
+    /// Whether the method has ended on its own (a full-batch minimizer that
+    /// converged or whose line search failed): the driver then stops with
+    /// [`StopReason::Finished`]. Default `false`.
+    fn finished(&self) -> bool {
+        false
+    }
 }
 
 impl<P: ?Sized, M: Method<P> + ?Sized> Method<P> for Box<M> {
@@ -173,6 +184,9 @@ impl<P: ?Sized, M: Method<P> + ?Sized> Method<P> for Box<M> {
     }
     fn eval_point(&self) -> Option<&[f64]> {
         (**self).eval_point()
+    }
+    fn finished(&self) -> bool {
+        (**self).finished()
     }
 }
 

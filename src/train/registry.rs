@@ -2,9 +2,10 @@
 //! use: one line per method in the `registry!` table below,
 //! so a new method is its file plus one line here.
 
-use super::{AdaHessian, FirstOrder, Method, NetworkObjective};
+use super::{AdaHessian, FirstOrder, FullBatchMinimizer, Method, NetworkObjective};
 use crate::first_order::{AnyOptimizer, Averaging, Clip, Hyper, Schedule};
 use crate::natural::{HessianFree, Kfac, NaturalGradient};
+use crate::quasi_newton::Lbfgs;
 use crate::solver::Error;
 
 /// The options the builders read (what `train_bench`'s and `hesse train`'s
@@ -110,6 +111,7 @@ registry! {
     "natural" => |o| natural(o),
     "kfac" => |o| kfac(o),
     "adahessian" => |o| AdaHessian::default().with_learning_rate(o.lr.unwrap_or(0.15)),
+    "lbfgs" => |_o| FullBatchMinimizer::new(Lbfgs::default()),
 }
 
 /// A first-order rule by name ([`AnyOptimizer::build`]) with the schedule,

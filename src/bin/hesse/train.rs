@@ -807,87 +807,6 @@ fn write_history(out: &Path, history: &[EpochRecord]) -> Result<(), TrainError> 
     EpochRecord::write_csv(&path, history).map_err(|source| TrainError::Io { path, source })
 }
 
-/// Trains with full-batch L-BFGS (`Lbfgs` defaults: m = 10, Moré-Thuente)
-/// through the ordinary driver: one row of the history is one L-BFGS
-/// iteration on the whole training set (at least one value-and-gradient
-/// pass over it), `lr` is its line-search step, and the held-out metrics are
-/// taken after each iteration, keeping the best held-out iterate (GBC alg.
-/// 7.1) and stopping after `patience` iterations without improvement.
-/// `--batch` does not apply.
-fn fit_lbfgs(
-    args: &TrainArgs,
-    objective: &MlpTraining<'_>,
-    params0: Vec<f64>,
-) -> Result<Run, TrainError> {
-    use hesse::first_order::{Best, MinibatchObjective};
-    use hesse::solver::Run as SolverRun;
-
-    let solver = hesse::quasi_newton::Lbfgs::default()
-        .with_gtol(1e-10)
-        .with_max_iter(args.epochs);
-    let options = serde_json::to_value(&solver).unwrap_or_default();
-    // Stepped here rather than through an observer: the driver does not call
-    // observers on the iteration that ends the run (the iteration limit
-    // included), and that iteration is a row of the history too.
-    let mut run = SolverRun::new(solver, objective.train_problem(), &params0)?;
-    create_out(&args.out)?;
-    let mut history: Vec<EpochRecord> = Vec::new();
-    let mut best: Option<Best> = None;
-    let mut early = false;
-    loop {
-        let before = run.state().iteration;
-        let done = run.step();
-        let state = run.state();
-        if state.iteration > before {
-            let held_out = objective.held_out(&state.x);
-            history.push(EpochRecord {
-                epoch: state.iteration,
-                train_loss: state.f,
-                held_out,
-                lr: state.alpha,
-                seconds: state.seconds,
-            });
-            if let Some(m) = held_out
-                && best.as_ref().is_none_or(|b| m.loss < b.loss)
-            {
-                best = Some(Best {
-                    epoch: state.iteration,
-                    loss: m.loss,
-                    params: state.x.clone(),
-                });
-            }
-            if let (Some(p), Some(b)) = (args.patience, best.as_ref())
-                && done.is_none()
-                && state.iteration - b.epoch >= p
-            {
-                early = true;
-                break;
-            }
-        }
-        if done.is_some() {
-            break;
-        }
-    }
-    let report = run.report();
-    let stop = if !report.f.is_finite() {
-        TrainStop::NonFinite
-    } else if early {
-        TrainStop::EarlyStopping
-    } else {
-        TrainStop::Epochs
-    };
-    write_history(&args.out, &history)?;
-    Ok(Run {
-        params: best.as_ref().map_or(report.x, |b| b.params.clone()),
-        best_epoch: best.as_ref().map(|b| b.epoch),
-        stop: Some(stop),
-        values: vec![Vec::new(); history.len()],
-        history,
-        options,
-        curvature_batch: 0,
-    })
-}
-
 /// The value named `name` of one row, `NaN` if the method did not report it.
 fn value(row: &[Named], name: &str) -> f64 {
     row.iter()
@@ -1117,10 +1036,7 @@ pub fn run(args: &TrainArgs) -> Result<String, TrainError> {
     let objective = MlpTraining::new(&mlp, &train, Some(&val))?;
 
     let started = Instant::now();
-    let run = match name {
-        "lbfgs" => fit_lbfgs(args, &objective, params0)?,
-        _ => fit(name, args, batch, &objective, params0)?,
-    };
+    let run = fit(name, args, batch, &objective, params0)?;
     let seconds = started.elapsed().as_secs_f64();
 
     // The loss curve.
