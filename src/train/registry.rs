@@ -2,7 +2,7 @@
 //! use: one line per method in the `registry!` table below,
 //! so a new method is its file plus one line here.
 
-use super::{AdaHessian, FirstOrder, Method, NetworkObjective};
+use super::{AdaHessian, FirstOrder, Method, NetworkObjective, Sophia, SophiaEstimator};
 use crate::first_order::{Adam, Momentum, Sgd};
 use crate::natural::{HessianFree, Kfac, NaturalGradient};
 
@@ -24,6 +24,20 @@ pub struct MethodOptions {
     pub precondition: bool,
     /// K-FAC's step check (default on).
     pub step_check: Option<bool>,
+    // sophia, adahessian (helper `sophia`, issue 23):
+    /// Sophia's estimator of the Hessian diagonal (default Hutchinson;
+    /// `sophia-h` and `sophia-g` fix it).
+    pub sophia_estimator: Option<SophiaEstimator>,
+    /// Sophia's `γ` (default 0.01 Hutchinson, 0.05 GNB).
+    pub sophia_gamma: Option<f64>,
+    /// Steps between curvature estimates `k` (sophia: 10, adahessian: 1).
+    pub hessian_period: Option<u64>,
+    /// Decoupled weight decay `λ` (sophia, adahessian; default 0).
+    pub weight_decay: Option<f64>,
+    /// `β₁, β₂` (sophia: 0.96, 0.99; adahessian: 0.9, 0.999).
+    pub betas: Option<(f64, f64)>,
+    /// AdaHessian's Hessian power `k` (default 1).
+    pub hessian_power: Option<f64>,
 }
 
 /// The methods, one line each: `"name" => |o| builder,` with `o` the
@@ -76,7 +90,44 @@ registry! {
     "hf" => |o| hessian_free(o),
     "natural" => |o| natural(o),
     "kfac" => |o| kfac(o),
-    "adahessian" => |o, lr = 0.15| AdaHessian::default().with_learning_rate(lr),
+    "adahessian" => |o, lr = 0.15| adahessian(o, lr),
+    "sophia" => |o, lr = 6e-4| sophia(o, o.sophia_estimator.unwrap_or_default(), lr),
+    "sophia-h" => |o, lr = 6e-4| sophia(o, SophiaEstimator::Hutchinson, lr),
+    "sophia-g" => |o, lr = 6e-4| sophia(o, SophiaEstimator::Gnb, lr),
+}
+
+fn adahessian(o: &MethodOptions, lr: f64) -> AdaHessian {
+    let mut a = AdaHessian::default().with_learning_rate(lr);
+    if let Some((b1, b2)) = o.betas {
+        a = a.with_betas(b1, b2);
+    }
+    if let Some(k) = o.hessian_power {
+        a = a.with_hessian_power(k);
+    }
+    if let Some(p) = o.hessian_period {
+        a = a.with_hessian_period(p);
+    }
+    if let Some(l) = o.weight_decay {
+        a = a.with_weight_decay(l);
+    }
+    a
+}
+
+fn sophia(o: &MethodOptions, estimator: SophiaEstimator, lr: f64) -> Sophia {
+    let mut s = Sophia::new(estimator).with_learning_rate(lr);
+    if let Some((b1, b2)) = o.betas {
+        s = s.with_betas(b1, b2);
+    }
+    if let Some(g) = o.sophia_gamma {
+        s = s.with_gamma(g);
+    }
+    if let Some(k) = o.hessian_period {
+        s = s.with_hessian_period(k);
+    }
+    if let Some(l) = o.weight_decay {
+        s = s.with_weight_decay(l);
+    }
+    s
 }
 
 fn hessian_free(o: &MethodOptions) -> HessianFree {
@@ -133,6 +184,7 @@ mod tests {
             let m = build::<MlpProblem<'_>>(name, &o).unwrap();
             let expected = match *name {
                 "sgd-momentum" => "momentum",
+                "sophia-h" | "sophia-g" => "sophia",
                 n => n,
             };
             assert_eq!(m.name(), expected);
