@@ -38,6 +38,8 @@ pub struct MethodOptions {
     pub betas: Option<(f64, f64)>,
     /// AdaHessian's Hessian power `k` (default 1).
     pub hessian_power: Option<f64>,
+    /// `ε` of sophia (10⁻¹²) and adahessian (10⁻⁴).
+    pub eps: Option<f64>,
 }
 
 /// The methods, one line each: `"name" => |o| builder,` with `o` the
@@ -110,6 +112,9 @@ fn adahessian(o: &MethodOptions, lr: f64) -> AdaHessian {
     if let Some(l) = o.weight_decay {
         a = a.with_weight_decay(l);
     }
+    if let Some(e) = o.eps {
+        a = a.with_eps(e);
+    }
     a
 }
 
@@ -126,6 +131,9 @@ fn sophia(o: &MethodOptions, estimator: SophiaEstimator, lr: f64) -> Sophia {
     }
     if let Some(l) = o.weight_decay {
         s = s.with_weight_decay(l);
+    }
+    if let Some(e) = o.eps {
+        s = s.with_eps(e);
     }
     s
 }
