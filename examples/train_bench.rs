@@ -114,7 +114,7 @@ struct Opts {
     /// `Kfac::with_step_check`).
     kfac_step_check: bool,
     points: usize,
-    /// Sophia's `γ` (`--sophia-gamma`; default the paper's, 0.01 for
+    /// Sophia's `γ` (`--sophia-gamma`; default 0.01 for
     /// sophia-h, 0.05 for sophia-g).
     sophia_gamma: Option<f64>,
     /// Steps between curvature estimates of sophia and adahessian

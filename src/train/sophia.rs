@@ -31,11 +31,13 @@
 //!   `ŷⱼ ∼ Bernoulli(pⱼ)`; squared error (`½‖o − t‖²`, whose likelihood is
 //!   `N(o, I)`) `ŷ ∼ N(o, I)`, so `e = o − ŷ`.
 //!
-//! Defaults: `β₁ = 0.96`, `β₂ = 0.99`, `ε = 10⁻¹²`, `k = 10` (§3.3 and the
-//! GPT-2 experiments, §4.1); `γ = 0.01` with Hutchinson's estimate and
-//! `γ = 0.05` with GNB's (§4.1); `η = 6·10⁻⁴`, which is pytorch-optimizer's
-//! SophiaH (lr 0.06 with its clip `p = 0.01`: its `lr · clip(m/h, p)` is this
-//! file's `η clip(m/(γ h), 1)` with `η = lr · p`, `γ = p`).
+//! Defaults: `β₁ = 0.96`, `β₂ = 0.99`, `ε = 10⁻¹²`, `k = 10` (the paper's
+//! experiment setup, §4.1); `γ = 0.01` with Hutchinson's estimate, which is
+//! pytorch-optimizer's SophiaH (lr 0.06 with its clip `p = 0.01`: its
+//! `lr · clip(m/h, p)` is this file's `η clip(m/(γ h), 1)` with `η = lr · p`,
+//! `γ = p`, so also `η = 6·10⁻⁴`), and `γ = 0.05` with GNB's, the upper end
+//! of the `ρ` the official Sophia-G code tunes over (its `ρ B h` with this
+//! file's `ĥ = B ĝ ⊙ ĝ` is `γ h`).
 //!
 //! Deviations: `λ = 0` by default (the paper's 0.2 regularizes GPT-2; the
 //! benchmarks here measure the training loss, and pytorch-optimizer's
@@ -68,8 +70,8 @@ pub enum SophiaEstimator {
 }
 
 impl SophiaEstimator {
-    /// The paper's `γ` for this estimator (§4.1): 0.01 (Hutchinson), 0.05
-    /// (GNB).
+    /// The default `γ` for this estimator (module docs): 0.01 (Hutchinson),
+    /// 0.05 (GNB).
     pub fn default_gamma(self) -> f64 {
         match self {
             SophiaEstimator::Hutchinson => 0.01,
