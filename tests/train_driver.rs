@@ -10,8 +10,8 @@ use hesse::quasi_newton::Lbfgs;
 use hesse::solver::{Run, Termination};
 use hesse::train::registry::{self, MethodOptions};
 use hesse::train::{
-    AdaHessian, Driver, EvalEvery, FirstOrder, FullBatchMinimizer, Method, StopReason,
-    TrainingState,
+    AdaHessian, Driver, EvalEvery, FirstOrder, FullBatchMinimizer, Method, Sophia, SophiaEstimator,
+    StopReason, TrainingState,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -135,6 +135,24 @@ fn natural_gradient_resumes_bit_for_bit() {
 fn first_order_and_adahessian_resume_bit_for_bit() {
     resumes_bit_for_bit(FirstOrder::new(Adam::new(0.01)), 20, None);
     resumes_bit_for_bit(AdaHessian::default(), 20, None);
+    // Estimates at 1, 4, 7, ...: the split at 11 falls between two.
+    let delayed = AdaHessian::default()
+        .with_learning_rate(0.03)
+        .with_hessian_period(3)
+        .with_weight_decay(1e-3);
+    resumes_bit_for_bit(delayed, 22, Some(100));
+}
+
+#[test]
+fn sophia_resumes_bit_for_bit() {
+    // 26 steps, k = 10: estimates at 1, 11, 21 on both sides of the split
+    // at 13; both estimators, with weight decay.
+    for estimator in [SophiaEstimator::Hutchinson, SophiaEstimator::Gnb] {
+        let sophia = Sophia::new(estimator)
+            .with_learning_rate(0.01)
+            .with_weight_decay(0.01);
+        resumes_bit_for_bit(sophia, 26, Some(100));
+    }
 }
 
 #[test]

@@ -29,8 +29,8 @@ use crate::solver::{Checkpoint, Error, Minimizer, Run, Termination};
 /// use hesse::prelude::*;
 /// use hesse::quasi_newton::Lbfgs;
 /// use hesse::train::{Driver, FullBatchMinimizer};
-/// let data = Dataset::two_spirals(50, 0.0, 3).unwrap();
-/// let mlp = Mlp::new(&[2, 8, 2], Activation::Tanh, Loss::SoftmaxCrossEntropy).unwrap();
+/// let data = Dataset::digits().unwrap();
+/// let mlp = Mlp::new(&[64, 12, 10], Activation::Tanh, Loss::SoftmaxCrossEntropy).unwrap();
 /// let problem = mlp.problem(&data).unwrap();
 /// let x0 = mlp.init(Init::Glorot, 1);
 /// let state = Driver::new()

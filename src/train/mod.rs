@@ -20,7 +20,9 @@
 //!   [`NaturalGradient`](crate::natural::NaturalGradient) and
 //!   [`Kfac`](crate::natural::Kfac) (Martens & Grosse 2015) on networks;
 //! - [`AdaHessian`] (Yao et al. 2021), a diagonal-Hessian method in one file:
-//!   what a new method costs.
+//!   what a new method costs;
+//! - [`Sophia`] (Liu et al. 2023) with a Hutchinson (Sophia-H) or
+//!   Gauss-Newton-Bartlett (Sophia-G) diagonal.
 //!
 //! [`registry`] maps the command-line names to methods, one line each.
 //!
@@ -48,12 +50,14 @@ mod first_order;
 mod full_batch;
 pub mod registry;
 pub mod sampler;
+pub mod sophia;
 
 pub use adahessian::AdaHessian;
 pub use driver::{Best, Driver, EvalEvery, Progress, Record, StopReason, TrainingState};
 pub use first_order::FirstOrder;
 pub use full_batch::FullBatchMinimizer;
 pub use sampler::Sampler;
+pub use sophia::{Sophia, SophiaEstimator};
 
 use serde::{Deserialize, Serialize};
 

@@ -2,8 +2,10 @@
 //! use: one line per method in the `registry!` table below,
 //! so a new method is its file plus one line here.
 
-use super::{AdaHessian, FirstOrder, FullBatchMinimizer, Method, NetworkObjective};
-use crate::first_order::{AnyOptimizer, Averaging, Clip, Hyper, Schedule};
+use super::{
+    AdaHessian, FirstOrder, FullBatchMinimizer, Method, NetworkObjective, Sophia, SophiaEstimator,
+};
+use crate::first_order::{AnyOptimizer, Averaging, Clip, Hyper, Optimizer, Schedule};
 use crate::natural::{HessianFree, Kfac, NaturalGradient};
 use crate::quasi_newton::Lbfgs;
 use crate::solver::Error;
@@ -22,7 +24,8 @@ pub struct MethodOptions {
     pub beta1: Option<f64>,
     /// Adam's `ρ₂`.
     pub beta2: Option<f64>,
-    /// The first-order rules' stabilizing `δ` (PyTorch's eps).
+    /// The stabilizing constant: the first-order rules' `δ` (PyTorch's
+    /// eps), sophia's `ε` (10⁻¹²), adahessian's `ε` (10⁻⁴).
     pub eps: Option<f64>,
     /// CG tolerance: hf's relative progress `ε` (§4.4), natural's relative
     /// residual.
@@ -46,12 +49,29 @@ pub struct MethodOptions {
     pub precondition: bool,
     /// K-FAC's step check (default on).
     pub step_check: Option<bool>,
+    // sophia, adahessian (helper `sophia`, issue 23):
+    /// Sophia's estimator of the Hessian diagonal (default Hutchinson;
+    /// `sophia-h` and `sophia-g` fix it).
+    pub sophia_estimator: Option<SophiaEstimator>,
+    /// Sophia's `γ` (default 0.01 Hutchinson, 0.05 GNB).
+    pub sophia_gamma: Option<f64>,
+    /// Steps between curvature estimates `k` (sophia: 10, adahessian: 1).
+    pub hessian_period: Option<u64>,
+    /// Decoupled weight decay `λ` (sophia, adahessian; default 0).
+    pub weight_decay: Option<f64>,
+    /// `β₁, β₂` (sophia: 0.96, 0.99; adahessian: 0.9, 0.999).
+    pub betas: Option<(f64, f64)>,
+    /// AdaHessian's Hessian power `k` (default 1).
+    pub hessian_power: Option<f64>,
 }
 
 /// The methods, one line each: `"name" => |o| builder,` with `o` the
-/// [`MethodOptions`]; a builder may return early with `?`.
+/// [`MethodOptions`], or `"name" => |o, lr = default| builder,` for a method
+/// with a learning rate, `lr` then bound to `o.lr` or the default (which
+/// [`default_lr`] reports, the centre of `train_bench`'s grid; a literal or
+/// a parenthesized expression). A builder may return early with `?`.
 macro_rules! registry {
-    ($($name:literal => |$o:ident| $build:expr,)*) => {
+    ($($name:literal => |$o:ident $(, $lr:ident = $default:tt)?| $build:expr,)*) => {
         /// The registered names, in order.
         pub const NAMES: &[&str] = &[$($name),*];
 
@@ -70,6 +90,8 @@ macro_rules! registry {
             match name {
                 $($name => {
                     let $o = o;
+                    // A parenthesized default is one token tree (unused_parens).
+                    $(#[allow(unused_parens)] let $lr: f64 = $o.lr.unwrap_or($default);)?
                     let method = $build;
                     let described = serde_json::to_value(&method)
                         .map_err(|e| Error::InvalidProblem(e.to_string()))?;
@@ -80,6 +102,23 @@ macro_rules! registry {
                     value: name.to_string(),
                     expected: concat!("one of", $(" ", $name),*),
                 }),
+            }
+        }
+
+        /// The default learning rate of the method registered as `name`;
+        /// `None` for a method without one (hf, natural, whose `ε` stays 1,
+        /// kfac) and for an unknown name.
+        ///
+        /// ```
+        /// use hesse::train::registry::default_lr;
+        /// assert_eq!(default_lr("adam"), Some(1e-3));
+        /// assert_eq!(default_lr("kfac"), None);
+        /// ```
+        #[allow(unused_parens)]
+        pub fn default_lr(name: &str) -> Option<f64> {
+            match name {
+                $($name => None $(.or(Some($default)))?,)*
+                _ => None,
             }
         }
     };
@@ -98,27 +137,36 @@ pub fn build<P: NetworkObjective + ?Sized>(
 }
 
 registry! {
-    "sgd" => |o| first_order("sgd", o)?,
-    "sgd-momentum" => |o| first_order("momentum", o)?,
-    "momentum" => |o| first_order("momentum", o)?,
-    "nesterov" => |o| first_order("nesterov", o)?,
-    "adagrad" => |o| first_order("adagrad", o)?,
-    "rmsprop" => |o| first_order("rmsprop", o)?,
-    "rmsprop-nesterov" => |o| first_order("rmsprop-nesterov", o)?,
-    "adam" => |o| first_order("adam", o)?,
-    "adadelta" => |o| first_order("adadelta", o)?,
+    "sgd" => |o, lr = (rule_lr("sgd"))| first_order("sgd", o, lr)?,
+    "sgd-momentum" => |o, lr = (rule_lr("momentum"))| first_order("momentum", o, lr)?,
+    "momentum" => |o, lr = (rule_lr("momentum"))| first_order("momentum", o, lr)?,
+    "nesterov" => |o, lr = (rule_lr("nesterov"))| first_order("nesterov", o, lr)?,
+    "adagrad" => |o, lr = (rule_lr("adagrad"))| first_order("adagrad", o, lr)?,
+    "rmsprop" => |o, lr = (rule_lr("rmsprop"))| first_order("rmsprop", o, lr)?,
+    "rmsprop-nesterov" => |o, lr = (rule_lr("rmsprop-nesterov"))| first_order("rmsprop-nesterov", o, lr)?,
+    "adam" => |o, lr = (rule_lr("adam"))| first_order("adam", o, lr)?,
+    "adadelta" => |o, lr = (rule_lr("adadelta"))| first_order("adadelta", o, lr)?,
     "hf" => |o| hessian_free(o),
     "natural" => |o| natural(o),
     "kfac" => |o| kfac(o),
-    "adahessian" => |o| AdaHessian::default().with_learning_rate(o.lr.unwrap_or(0.15)),
+    "adahessian" => |o, lr = 0.15| adahessian(o, lr),
+    "sophia" => |o, lr = 6e-4| sophia(o, o.sophia_estimator.unwrap_or_default(), lr),
+    "sophia-h" => |o, lr = 6e-4| sophia(o, SophiaEstimator::Hutchinson, lr),
+    "sophia-g" => |o, lr = 6e-4| sophia(o, SophiaEstimator::Gnb, lr),
     "lbfgs" => |_o| FullBatchMinimizer::new(Lbfgs::default()),
 }
 
-/// A first-order rule by name ([`AnyOptimizer::build`]) with the schedule,
-/// clipping and averaging given.
-fn first_order(rule: &str, o: &MethodOptions) -> Result<FirstOrder<AnyOptimizer>, Error> {
+/// The default learning rate of the first-order rule `rule`
+/// ([`AnyOptimizer`]'s `Default`s).
+fn rule_lr(rule: &str) -> f64 {
+    AnyOptimizer::build(rule, &Hyper::default()).map_or(f64::NAN, |r| r.learning_rate())
+}
+
+/// A first-order rule by name ([`AnyOptimizer::build`]) at rate `lr`, with
+/// the schedule, clipping and averaging given.
+fn first_order(rule: &str, o: &MethodOptions, lr: f64) -> Result<FirstOrder<AnyOptimizer>, Error> {
     let hyper = Hyper {
-        lr: o.lr,
+        lr: Some(lr),
         momentum: o.momentum,
         rho: o.rho,
         beta1: o.beta1,
@@ -136,6 +184,46 @@ fn first_order(rule: &str, o: &MethodOptions) -> Result<FirstOrder<AnyOptimizer>
         m = m.with_averaging(a);
     }
     Ok(m)
+}
+
+fn adahessian(o: &MethodOptions, lr: f64) -> AdaHessian {
+    let mut a = AdaHessian::default().with_learning_rate(lr);
+    if let Some((b1, b2)) = o.betas {
+        a = a.with_betas(b1, b2);
+    }
+    if let Some(k) = o.hessian_power {
+        a = a.with_hessian_power(k);
+    }
+    if let Some(p) = o.hessian_period {
+        a = a.with_hessian_period(p);
+    }
+    if let Some(l) = o.weight_decay {
+        a = a.with_weight_decay(l);
+    }
+    if let Some(e) = o.eps {
+        a = a.with_eps(e);
+    }
+    a
+}
+
+fn sophia(o: &MethodOptions, estimator: SophiaEstimator, lr: f64) -> Sophia {
+    let mut s = Sophia::new(estimator).with_learning_rate(lr);
+    if let Some((b1, b2)) = o.betas {
+        s = s.with_betas(b1, b2);
+    }
+    if let Some(g) = o.sophia_gamma {
+        s = s.with_gamma(g);
+    }
+    if let Some(k) = o.hessian_period {
+        s = s.with_hessian_period(k);
+    }
+    if let Some(l) = o.weight_decay {
+        s = s.with_weight_decay(l);
+    }
+    if let Some(e) = o.eps {
+        s = s.with_eps(e);
+    }
+    s
 }
 
 fn hessian_free(o: &MethodOptions) -> HessianFree {
@@ -201,6 +289,7 @@ mod tests {
             let m = build::<MlpProblem<'_>>(name, &o).unwrap();
             let expected = match *name {
                 "sgd-momentum" => "momentum",
+                "sophia-h" | "sophia-g" => "sophia",
                 n => n,
             };
             assert_eq!(m.name(), expected);

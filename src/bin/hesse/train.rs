@@ -707,6 +707,7 @@ fn method_options(args: &TrainArgs, per_step: u64) -> Result<MethodOptions, Trai
         },
         clip: fo.clip()?,
         averaging: fo.averaging()?,
+        ..MethodOptions::default()
     })
 }
 
