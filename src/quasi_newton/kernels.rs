@@ -386,6 +386,215 @@ fn finish_pair(a: PairLanes) -> PairSums {
     }
 }
 
+/// `(p₀ + p₂) + (p₁ + p₃) + tail`: how [`dot2`] adds its lanes.
+#[inline(always)]
+fn lane_sum(p: [f64; 4], tail: f64) -> f64 {
+    (p[0] + p[2]) + (p[1] + p[3]) + tail
+}
+
+/// One block of L-BFGS-B's new pair and what its pair pass needs of it.
+pub(super) struct NewPair<'a> {
+    /// `s`, `y` of the new pair.
+    pub s: &'a [f64],
+    pub y: &'a [f64],
+    /// The same on the free set, `0` elsewhere.
+    pub sf: &'a [f64],
+    pub yf: &'a [f64],
+    /// The next Cauchy point's direction.
+    pub d: &'a [f64],
+}
+
+/// The products of L-BFGS-B's pair pass with one kept pair `(s_j, y_j)` over
+/// one block, in this order: `sᵀy_j`, `yᵀs_j`, `sᵀs_j` (all variables),
+/// `y_fᵀy_j`, `y_fᵀs_j`, `s_fᵀy_j`, `s_fᵀs_j` (the free set), `s_jᵀd`, `y_jᵀd`.
+/// Each is summed as [`dot2`] sums, so the last two carry the bits of
+/// `dot2(s_j, y_j, d)`. `free` says how much of the block is free (`s_f`
+/// and `y_f` are then not read where they are `s`, `y` or 0); the result
+/// does not depend on it.
+#[inline]
+pub(super) fn box_products(sj: &[f64], yj: &[f64], v: &NewPair<'_>, free: Free) -> [f64; 9] {
+    let n = v.d.len();
+    assert!([sj, yj, v.s, v.y, v.sf, v.yf].iter().all(|a| a.len() == n));
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        return unsafe { avx2::box_products(sj, yj, v, free) };
+    }
+    let _ = free;
+    box_products_body(sj, yj, v)
+}
+
+/// How much of a block is in the free set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Free {
+    All,
+    None,
+    Some,
+}
+
+/// The portable body of [`box_products`], also compiled with AVX2 enabled:
+/// the lanes are explicit, so both builds give the same bits.
+#[inline(always)]
+fn box_products_body(sj: &[f64], yj: &[f64], v: &NewPair<'_>) -> [f64; 9] {
+    let n = v.d.len();
+    let n4 = n / 4 * 4;
+    let (s, y, sf, yf, d) = (&v.s[..n], &v.y[..n], &v.sf[..n], &v.yf[..n], v.d);
+    let (sj, yj) = (&sj[..n], &yj[..n]);
+    let mut p = [[0.0f64; 4]; 9];
+    for i4 in (0..n4).step_by(4) {
+        for l in 0..4 {
+            let i = i4 + l;
+            let (a, b) = (sj[i], yj[i]);
+            p[0][l] += s[i] * b;
+            p[1][l] += y[i] * a;
+            p[2][l] += s[i] * a;
+            p[3][l] += yf[i] * b;
+            p[4][l] += yf[i] * a;
+            p[5][l] += sf[i] * b;
+            p[6][l] += sf[i] * a;
+            p[7][l] += a * d[i];
+            p[8][l] += b * d[i];
+        }
+    }
+    let mut t = [0.0f64; 9];
+    for i in n4..n {
+        let (a, b) = (sj[i], yj[i]);
+        t[0] += s[i] * b;
+        t[1] += y[i] * a;
+        t[2] += s[i] * a;
+        t[3] += yf[i] * b;
+        t[4] += yf[i] * a;
+        t[5] += sf[i] * b;
+        t[6] += sf[i] * a;
+        t[7] += a * d[i];
+        t[8] += b * d[i];
+    }
+    std::array::from_fn(|k| lane_sum(p[k], t[k]))
+}
+
+/// The sums of one block of L-BFGS-B's new pair.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub(super) struct BoxPairSums {
+    pub sy: f64,
+    pub ss: f64,
+    pub yy: f64,
+    pub sg: f64,
+    pub s_max: f64,
+    /// `y_fᵀy`, `y_fᵀs`, `s_fᵀs`: the pair's products with itself over the
+    /// free set.
+    pub fyy: f64,
+    pub fys: f64,
+    pub fss: f64,
+}
+
+impl BoxPairSums {
+    /// Adds the sums of the next block.
+    pub fn add(&mut self, b: BoxPairSums) {
+        self.sy += b.sy;
+        self.ss += b.ss;
+        self.yy += b.yy;
+        self.sg += b.sg;
+        self.s_max = self.s_max.max(b.s_max);
+        self.fyy += b.fyy;
+        self.fys += b.fys;
+        self.fss += b.fss;
+    }
+}
+
+/// One block of L-BFGS-B's new pair: `s = x₊ − x`, `y = g₊ − g` into `s`,
+/// `y`, the same on the variables where `free` holds (`0` elsewhere) into
+/// `sf`, `yf`, and the pair's sums.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub(super) fn box_pair(
+    x: &[f64],
+    x_new: &[f64],
+    g: &[f64],
+    g_new: &[f64],
+    free: &[bool],
+    s: &mut [f64],
+    y: &mut [f64],
+    sf: &mut [f64],
+    yf: &mut [f64],
+) -> BoxPairSums {
+    let n = x.len();
+    assert!([x_new, g, g_new].iter().all(|v| v.len() == n) && free.len() == n);
+    assert!(s.len() == n && y.len() == n && sf.len() == n && yf.len() == n);
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        return unsafe { avx2::box_pair(x, x_new, g, g_new, free, s, y, sf, yf) };
+    }
+    box_pair_body(x, x_new, g, g_new, free, s, y, sf, yf)
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn box_pair_body(
+    x: &[f64],
+    x_new: &[f64],
+    g: &[f64],
+    g_new: &[f64],
+    free: &[bool],
+    s: &mut [f64],
+    y: &mut [f64],
+    sf: &mut [f64],
+    yf: &mut [f64],
+) -> BoxPairSums {
+    let n = x.len();
+    let (x_new, g, g_new, free) = (&x_new[..n], &g[..n], &g_new[..n], &free[..n]);
+    let (s, y, sf, yf) = (&mut s[..n], &mut y[..n], &mut sf[..n], &mut yf[..n]);
+    for i in 0..n {
+        let (si, yi) = (x_new[i] - x[i], g_new[i] - g[i]);
+        s[i] = si;
+        y[i] = yi;
+        let f = if free[i] { 1.0 } else { 0.0 };
+        sf[i] = si * f;
+        yf[i] = yi * f;
+    }
+    let n4 = n / 4 * 4;
+    let mut p = [[0.0f64; 4]; 7];
+    let mut sm = [0.0f64; 4];
+    for i4 in (0..n4).step_by(4) {
+        for l in 0..4 {
+            let i = i4 + l;
+            let (si, yi) = (s[i], y[i]);
+            p[0][l] += si * yi;
+            p[1][l] += si * si;
+            p[2][l] += yi * yi;
+            p[3][l] += si * g[i];
+            p[4][l] += yf[i] * yi;
+            p[5][l] += yf[i] * si;
+            p[6][l] += sf[i] * si;
+            sm[l] = sm[l].max(si.abs());
+        }
+    }
+    let mut t = [0.0f64; 7];
+    let mut m = sm.iter().fold(0.0, |m: f64, v| m.max(*v));
+    for i in n4..n {
+        let (si, yi) = (s[i], y[i]);
+        t[0] += si * yi;
+        t[1] += si * si;
+        t[2] += yi * yi;
+        t[3] += si * g[i];
+        t[4] += yf[i] * yi;
+        t[5] += yf[i] * si;
+        t[6] += sf[i] * si;
+        m = m.max(si.abs());
+    }
+    let sum = |k: usize| lane_sum(p[k], t[k]);
+    BoxPairSums {
+        sy: sum(0),
+        ss: sum(1),
+        yy: sum(2),
+        sg: sum(3),
+        s_max: m,
+        fyy: sum(4),
+        fys: sum(5),
+        fss: sum(6),
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     //! The AVX2 versions: lane `l` of each register is accumulator `l` of
@@ -393,6 +602,101 @@ mod avx2 {
     //! (Rust never contracts `a * b + c` into a fused multiply-add, and
     //! neither do these), so the results are bit-identical.
     use super::*;
+
+    /// [`super::box_products`] with the free set's products taken from the
+    /// whole ones where the block is all free (`s_f = s`, `y_f = y`: the
+    /// same bits) and zero where none is (`s_f = y_f = 0`).
+    #[target_feature(enable = "avx2")]
+    pub(super) fn box_products(
+        sj: &[f64],
+        yj: &[f64],
+        v: &NewPair<'_>,
+        free: super::Free,
+    ) -> [f64; 9] {
+        match free {
+            super::Free::All => box_products_in::<1>(sj, yj, v),
+            super::Free::None => box_products_in::<0>(sj, yj, v),
+            super::Free::Some => box_products_in::<2>(sj, yj, v),
+        }
+    }
+
+    /// `FREE`: 0 none, 1 all, 2 some of the block's variables free.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn box_products_in<const FREE: u8>(sj: &[f64], yj: &[f64], v: &NewPair<'_>) -> [f64; 9] {
+        let n = v.d.len();
+        let n4 = n / 4 * 4;
+        let z = _mm256_setzero_pd();
+        let mut p = [z; 9];
+        macro_rules! add {
+            ($acc:expr, $a:expr, $b:expr) => {
+                $acc = _mm256_add_pd($acc, _mm256_mul_pd($a, $b))
+            };
+        }
+        for i in (0..n4).step_by(4) {
+            if i % 8 == 0 {
+                prefetch(sj[i..].as_ptr());
+                prefetch(yj[i..].as_ptr());
+            }
+            let r = i..i + 4;
+            let (a, b) = (load(&sj[r.clone()]), load(&yj[r.clone()]));
+            let (s, y, d) = (
+                load(&v.s[r.clone()]),
+                load(&v.y[r.clone()]),
+                load(&v.d[r.clone()]),
+            );
+            add!(p[0], s, b);
+            add!(p[1], y, a);
+            add!(p[2], s, a);
+            add!(p[7], a, d);
+            add!(p[8], b, d);
+            match FREE {
+                1 => add!(p[3], y, b),
+                2 => {
+                    let (sf, yf) = (load(&v.sf[r.clone()]), load(&v.yf[r]));
+                    add!(p[3], yf, b);
+                    add!(p[4], yf, a);
+                    add!(p[5], sf, b);
+                    add!(p[6], sf, a);
+                }
+                _ => {}
+            }
+        }
+        if FREE == 1 {
+            (p[4], p[5], p[6]) = (p[1], p[0], p[2]);
+        }
+        let mut t = [0.0f64; 9];
+        for i in n4..n {
+            let (a, b) = (sj[i], yj[i]);
+            let (s, y, sf, yf, d) = (v.s[i], v.y[i], v.sf[i], v.yf[i], v.d[i]);
+            t[0] += s * b;
+            t[1] += y * a;
+            t[2] += s * a;
+            t[3] += yf * b;
+            t[4] += yf * a;
+            t[5] += sf * b;
+            t[6] += sf * a;
+            t[7] += a * d;
+            t[8] += b * d;
+        }
+        std::array::from_fn(|k| super::lane_sum(lanes(p[k]), t[k]))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    #[target_feature(enable = "avx2")]
+    pub(super) fn box_pair(
+        x: &[f64],
+        x_new: &[f64],
+        g: &[f64],
+        g_new: &[f64],
+        free: &[bool],
+        s: &mut [f64],
+        y: &mut [f64],
+        sf: &mut [f64],
+        yf: &mut [f64],
+    ) -> BoxPairSums {
+        super::box_pair_body(x, x_new, g, g_new, free, s, y, sf, yf)
+    }
 
     /// Four elements from `c` (exactly four long).
     #[inline(always)]
