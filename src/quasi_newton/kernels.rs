@@ -595,6 +595,193 @@ fn box_pair_body(
     }
 }
 
+/// Where a Cauchy path starts on one block (L-BFGS-B, BLNZ §4): `xcp = x`,
+/// `d = −g` on the variables free to move, 0 on those held at a bound (marked
+/// in `at_bound`). Returns the lanes of `f' = −dᵀd` (lane `l` sums the
+/// elements `l, l + 4, …`) and of the smallest breakpoint.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub(super) fn cauchy_start(
+    x: &[f64],
+    g: &[f64],
+    lo: &[f64],
+    hi: &[f64],
+    d: &mut [f64],
+    at_bound: &mut [bool],
+    xcp: &mut [f64],
+) -> ([f64; 4], [f64; 4]) {
+    let n = x.len();
+    assert!([g, lo, hi].iter().all(|v| v.len() == n));
+    assert!(d.len() == n && at_bound.len() == n && xcp.len() == n);
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        return unsafe { avx2::cauchy_start(x, g, lo, hi, d, at_bound, xcp) };
+    }
+    let (mut f1, mut t_min) = ([0.0f64; 4], [f64::INFINITY; 4]);
+    cauchy_start_tail(x, g, lo, hi, d, at_bound, xcp, 0, &mut f1, &mut t_min);
+    (f1, t_min)
+}
+
+/// Elements `from..` of [`cauchy_start`], element `i` into lane `i mod 4`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn cauchy_start_tail(
+    x: &[f64],
+    g: &[f64],
+    lo: &[f64],
+    hi: &[f64],
+    d: &mut [f64],
+    at_bound: &mut [bool],
+    xcp: &mut [f64],
+    from: usize,
+    f1: &mut [f64; 4],
+    t_min: &mut [f64; 4],
+) {
+    for i in from..x.len() {
+        let (xi, gi, l, h) = (x[i], g[i], lo[i], hi[i]);
+        xcp[i] = xi;
+        let stuck = (l == h) | ((xi <= l) & (gi >= 0.0)) | ((xi >= h) & (gi <= 0.0));
+        at_bound[i] = stuck;
+        let di = if stuck | (gi == 0.0) { 0.0 } else { -gi };
+        d[i] = di;
+        f1[i % 4] -= di * di;
+        t_min[i % 4] = t_min[i % 4].min(breakpoint(l, h, xi, di));
+    }
+}
+
+/// The step `α ≥ 0` at which `x + α d` meets the bound in `[lo, hi]` it
+/// moves toward (`+∞` if none): `Bounds::breakpoint` on one variable.
+#[inline(always)]
+pub(super) fn breakpoint(lo: f64, hi: f64, x: f64, d: f64) -> f64 {
+    let bound = if d < 0.0 { lo } else { hi };
+    let t = ((bound - x) / d).max(0.0);
+    if d != 0.0 && bound.is_finite() {
+        t
+    } else {
+        f64::INFINITY
+    }
+}
+
+/// The sums of L-BFGS-B's subspace pass, four lanes each.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct StepLanes {
+    /// `gᵀd`, `dᵀd` and the largest step in the box along `d`.
+    pub gd: [f64; 4],
+    pub dd: [f64; 4],
+    pub step: [f64; 4],
+}
+
+impl Default for StepLanes {
+    fn default() -> Self {
+        StepLanes {
+            gd: [0.0; 4],
+            dd: [0.0; 4],
+            step: [f64::INFINITY; 4],
+        }
+    }
+}
+
+/// The vectors of one block of L-BFGS-B's subspace pass.
+pub(super) struct StepBlock<'a> {
+    pub x: &'a [f64],
+    pub g: &'a [f64],
+    pub lo: &'a [f64],
+    pub hi: &'a [f64],
+    pub at_bound: &'a [bool],
+    /// `W u` on the block.
+    pub wu: &'a [f64],
+    /// In: `x^c` where the Cauchy path did not move; out: `x^c`.
+    pub xcp: &'a mut [f64],
+    /// In: the Cauchy path's direction; out: the search direction `x̄ − x`.
+    pub d: &'a mut [f64],
+    /// Out: the subspace step `d^u` (0 off the free set).
+    pub du: &'a mut [f64],
+}
+
+/// One block of L-BFGS-B's subspace pass: `x^c = P(x + t d)` where the
+/// Cauchy direction `d ≠ 0`; on the free variables
+/// `d^u = (x − x^c) − g/θ + (W u)` (`1/θ` as `inv_theta`), 0 elsewhere;
+/// `x̄ = P(x^c + d^u)` (MN); the direction `x̄ − x` into `d`, with `gᵀd`,
+/// `dᵀd` and the largest step in the box along it added into `acc`
+/// (element `i` into lane `i mod 4`).
+#[inline]
+pub(super) fn subspace_step(b: StepBlock<'_>, t: f64, inv_theta: f64, acc: &mut StepLanes) {
+    let n = b.x.len();
+    assert!([b.g, b.lo, b.hi, b.wu].iter().all(|v| v.len() == n) && b.at_bound.len() == n);
+    assert!(b.xcp.len() == n && b.d.len() == n && b.du.len() == n);
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        return unsafe { avx2::subspace_step(b, t, inv_theta, acc) };
+    }
+    subspace_step_tail(b, 0, t, inv_theta, acc);
+}
+
+/// Elements `from..` of [`subspace_step`].
+#[inline(always)]
+fn subspace_step_tail(b: StepBlock<'_>, from: usize, t: f64, inv_theta: f64, acc: &mut StepLanes) {
+    for i in from..b.x.len() {
+        let (x, g, lo, hi) = (b.x[i], b.g[i], b.lo[i], b.hi[i]);
+        let dc = b.d[i];
+        let xc = if dc != 0.0 {
+            (x + t * dc).clamp(lo, hi)
+        } else {
+            b.xcp[i]
+        };
+        b.xcp[i] = xc;
+        let free = !b.at_bound[i];
+        let du = if free {
+            (x - xc) - g * inv_theta + b.wu[i]
+        } else {
+            0.0
+        };
+        let xb = if free { (xc + du).clamp(lo, hi) } else { xc };
+        b.du[i] = du;
+        let di = xb - x;
+        b.d[i] = di;
+        let l = i % 4;
+        acc.gd[l] += g * di;
+        acc.dd[l] += di * di;
+        acc.step[l] = acc.step[l].min(breakpoint(lo, hi, x, di));
+    }
+}
+
+/// `out = P(x + α d)`, the box `[lo, hi]`.
+#[inline]
+pub(super) fn clamped_step(
+    x: &[f64],
+    alpha: f64,
+    d: &[f64],
+    lo: &[f64],
+    hi: &[f64],
+    out: &mut [f64],
+) {
+    let n = x.len();
+    assert!([d, lo, hi].iter().all(|v| v.len() == n) && out.len() == n);
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        return unsafe { avx2::clamped_step(x, alpha, d, lo, hi, out) };
+    }
+    clamped_step_tail(x, alpha, d, lo, hi, out, 0);
+}
+
+#[inline(always)]
+fn clamped_step_tail(
+    x: &[f64],
+    alpha: f64,
+    d: &[f64],
+    lo: &[f64],
+    hi: &[f64],
+    out: &mut [f64],
+    from: usize,
+) {
+    for i in from..x.len() {
+        out[i] = (x[i] + alpha * d[i]).clamp(lo[i], hi[i]);
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     //! The AVX2 versions: lane `l` of each register is accumulator `l` of
@@ -606,6 +793,180 @@ mod avx2 {
     /// [`super::box_products`] with the free set's products taken from the
     /// whole ones where the block is all free (`s_f = s`, `y_f = y`: the
     /// same bits) and zero where none is (`s_f = y_f = 0`).
+    /// `v.clamp(lo, hi)` lane by lane: `lo` where `v < lo`, `hi` where
+    /// `v > hi`, else `v` (NaN stays NaN), as `f64::clamp`.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn clamp(v: __m256d, lo: __m256d, hi: __m256d) -> __m256d {
+        let v = _mm256_blendv_pd(v, lo, _mm256_cmp_pd::<_CMP_LT_OQ>(v, lo));
+        _mm256_blendv_pd(v, hi, _mm256_cmp_pd::<_CMP_GT_OQ>(v, hi))
+    }
+
+    /// [`super::breakpoint`] lane by lane.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn breakpoints(lo: __m256d, hi: __m256d, x: __m256d, d: __m256d) -> __m256d {
+        let zero = _mm256_setzero_pd();
+        let inf = _mm256_set1_pd(f64::INFINITY);
+        let bound = _mm256_blendv_pd(hi, lo, _mm256_cmp_pd::<_CMP_LT_OQ>(d, zero));
+        // max(NaN, 0) is 0, as f64::max.
+        let t = _mm256_max_pd(_mm256_div_pd(_mm256_sub_pd(bound, x), d), zero);
+        let abs = _mm256_andnot_pd(_mm256_set1_pd(-0.0), bound);
+        let keep = _mm256_and_pd(
+            _mm256_cmp_pd::<_CMP_NEQ_UQ>(d, zero),
+            _mm256_cmp_pd::<_CMP_LT_OQ>(abs, inf),
+        );
+        _mm256_blendv_pd(inf, t, keep)
+    }
+
+    /// Four `bool`s as a lane mask (all ones where true).
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn bool_mask(b: &[bool]) -> __m256d {
+        let bits = u32::from_le_bytes([
+            u8::from(b[0]),
+            u8::from(b[1]),
+            u8::from(b[2]),
+            u8::from(b[3]),
+        ]);
+        let wide = _mm256_cvtepu8_epi64(_mm_cvtsi32_si128(bits as i32));
+        let zero = _mm256_setzero_si256();
+        // All ones where the byte is not 0.
+        _mm256_castsi256_pd(_mm256_xor_si256(
+            _mm256_cmpeq_epi64(wide, zero),
+            _mm256_set1_epi64x(-1),
+        ))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    #[target_feature(enable = "avx2")]
+    pub(super) fn cauchy_start(
+        x: &[f64],
+        g: &[f64],
+        lo: &[f64],
+        hi: &[f64],
+        d: &mut [f64],
+        at_bound: &mut [bool],
+        xcp: &mut [f64],
+    ) -> ([f64; 4], [f64; 4]) {
+        let n4 = x.len() / 4 * 4;
+        let zero = _mm256_setzero_pd();
+        let mut f1 = zero;
+        let mut t_min = _mm256_set1_pd(f64::INFINITY);
+        let sign = _mm256_set1_pd(-0.0);
+        for i in (0..n4).step_by(4) {
+            let r = i..i + 4;
+            let (xv, gv) = (load(&x[r.clone()]), load(&g[r.clone()]));
+            let (l, h) = (load(&lo[r.clone()]), load(&hi[r.clone()]));
+            store(&mut xcp[r.clone()], xv);
+            let stuck = _mm256_or_pd(
+                _mm256_cmp_pd::<_CMP_EQ_OQ>(l, h),
+                _mm256_or_pd(
+                    _mm256_and_pd(
+                        _mm256_cmp_pd::<_CMP_LE_OQ>(xv, l),
+                        _mm256_cmp_pd::<_CMP_GE_OQ>(gv, zero),
+                    ),
+                    _mm256_and_pd(
+                        _mm256_cmp_pd::<_CMP_GE_OQ>(xv, h),
+                        _mm256_cmp_pd::<_CMP_LE_OQ>(gv, zero),
+                    ),
+                ),
+            );
+            let bits = _mm256_movemask_pd(stuck);
+            for (k, a) in at_bound[r.clone()].iter_mut().enumerate() {
+                *a = bits >> k & 1 != 0;
+            }
+            let hold = _mm256_or_pd(stuck, _mm256_cmp_pd::<_CMP_EQ_OQ>(gv, zero));
+            // 0 (+0.0) where held, −g elsewhere.
+            let dv = _mm256_andnot_pd(hold, _mm256_xor_pd(gv, sign));
+            store(&mut d[r], dv);
+            f1 = _mm256_sub_pd(f1, _mm256_mul_pd(dv, dv));
+            t_min = _mm256_min_pd(t_min, breakpoints(l, h, xv, dv));
+        }
+        let (mut f1, mut t_min) = (lanes(f1), lanes(t_min));
+        super::cauchy_start_tail(x, g, lo, hi, d, at_bound, xcp, n4, &mut f1, &mut t_min);
+        (f1, t_min)
+    }
+
+    #[target_feature(enable = "avx2")]
+    pub(super) fn subspace_step(b: StepBlock<'_>, t: f64, inv_theta: f64, acc: &mut StepLanes) {
+        let n4 = b.x.len() / 4 * 4;
+        let zero = _mm256_setzero_pd();
+        let (tv, iv) = (_mm256_set1_pd(t), _mm256_set1_pd(inv_theta));
+        let (mut gd, mut dd) = (load(&acc.gd), load(&acc.dd));
+        let mut step = load(&acc.step);
+        let StepBlock {
+            x,
+            g,
+            lo,
+            hi,
+            at_bound,
+            wu,
+            xcp,
+            d,
+            du,
+        } = b;
+        for i in (0..n4).step_by(4) {
+            let r = i..i + 4;
+            let (xv, gv) = (load(&x[r.clone()]), load(&g[r.clone()]));
+            let (l, h) = (load(&lo[r.clone()]), load(&hi[r.clone()]));
+            let dc = load(&d[r.clone()]);
+            let moving = _mm256_cmp_pd::<_CMP_NEQ_UQ>(dc, zero);
+            let moved = clamp(_mm256_add_pd(xv, _mm256_mul_pd(tv, dc)), l, h);
+            let xc = _mm256_blendv_pd(load(&xcp[r.clone()]), moved, moving);
+            store(&mut xcp[r.clone()], xc);
+            let held = bool_mask(&at_bound[r.clone()]);
+            let step_u = _mm256_add_pd(
+                _mm256_sub_pd(_mm256_sub_pd(xv, xc), _mm256_mul_pd(gv, iv)),
+                load(&wu[r.clone()]),
+            );
+            // 0 (+0.0) where held.
+            let duv = _mm256_andnot_pd(held, step_u);
+            let xb = _mm256_blendv_pd(clamp(_mm256_add_pd(xc, duv), l, h), xc, held);
+            store(&mut du[r.clone()], duv);
+            let di = _mm256_sub_pd(xb, xv);
+            store(&mut d[r], di);
+            gd = _mm256_add_pd(gd, _mm256_mul_pd(gv, di));
+            dd = _mm256_add_pd(dd, _mm256_mul_pd(di, di));
+            step = _mm256_min_pd(step, breakpoints(l, h, xv, di));
+        }
+        (acc.gd, acc.dd, acc.step) = (lanes(gd), lanes(dd), lanes(step));
+        let rest = StepBlock {
+            x,
+            g,
+            lo,
+            hi,
+            at_bound,
+            wu,
+            xcp,
+            d,
+            du,
+        };
+        super::subspace_step_tail(rest, n4, t, inv_theta, acc);
+    }
+
+    #[target_feature(enable = "avx2")]
+    pub(super) fn clamped_step(
+        x: &[f64],
+        alpha: f64,
+        d: &[f64],
+        lo: &[f64],
+        hi: &[f64],
+        out: &mut [f64],
+    ) {
+        let n4 = x.len() / 4 * 4;
+        let a = _mm256_set1_pd(alpha);
+        for i in (0..n4).step_by(4) {
+            let r = i..i + 4;
+            let v = _mm256_add_pd(load(&x[r.clone()]), _mm256_mul_pd(a, load(&d[r.clone()])));
+            store(
+                &mut out[r.clone()],
+                clamp(v, load(&lo[r.clone()]), load(&hi[r])),
+            );
+        }
+        super::clamped_step_tail(x, alpha, d, lo, hi, out, n4);
+    }
+
     #[target_feature(enable = "avx2")]
     pub(super) fn box_products(
         sj: &[f64],

@@ -64,7 +64,8 @@ use serde::{Deserialize, Serialize};
 
 use super::F_EPS;
 use super::kernels::{
-    BoxPairSums, Free, NewPair, Pages, Prefault, axpy2, box_pair, box_products, dot2,
+    self, BoxPairSums, Free, NewPair, Pages, Prefault, StepBlock, StepLanes, axpy2, box_pair,
+    box_products, breakpoint, clamped_step, dot2, subspace_step,
 };
 use super::lbfgs::{BLOCK, History as Pairs, Sweep, compact_direction};
 use crate::linesearch::step::{Watched, no_decrease};
@@ -307,6 +308,9 @@ impl History {
 struct Work {
     /// The thread mapping the pages of the `n`-vectors (declared first).
     prefault: Prefault,
+    /// The run has a finite bound ([`LbfgsB::is_boxed`] when the run
+    /// started, not read again every iteration).
+    boxed: bool,
     /// The generalized Cauchy point `x^c`, then `x̄` (on the backtracking
     /// path).
     xcp: Vec<f64>,
@@ -333,8 +337,9 @@ struct Work {
     index: Vec<usize>,
     /// The pair pass's products with each kept pair, by slot.
     prod: Vec<[f64; 9]>,
-    /// One block of the new pair, whole and on the free set, and of `W u`.
-    blk: [Vec<f64>; 4],
+    /// One block of `s_f`, `y_f` (the new pair on the free set) in the pair
+    /// pass, of `W u` in the subspace pass.
+    blk: [Vec<f64>; 2],
     /// The Cauchy step `t` (BLNZ §4).
     t_cauchy: f64,
     /// `2m`-vectors and `2m × 2m` matrices.
@@ -357,6 +362,7 @@ impl Work {
         let slots = m + 1;
         let mut w = Work {
             prefault: Prefault::default(),
+            boxed,
             xcp: vec![0.0; nb],
             d: vec![0.0; n],
             r: vec![0.0; nb],
@@ -543,15 +549,10 @@ struct BoxLine<'a, P: ?Sized> {
 
 impl<P: Gradient + ?Sized> BoxLine<'_, P> {
     fn move_to(&mut self, alpha: f64) {
-        let moved = self.x_trial.iter_mut().zip(self.x).zip(self.d);
         match self.bounds {
-            Some(b) => {
-                for (((xt, &x), &d), (&lo, &hi)) in moved.zip(b.lower().iter().zip(b.upper())) {
-                    *xt = (x + alpha * d).clamp(lo, hi);
-                }
-            }
+            Some(b) => clamped_step(self.x, alpha, self.d, b.lower(), b.upper(), self.x_trial),
             None => {
-                for ((xt, &x), &d) in moved {
+                for ((xt, &x), &d) in self.x_trial.iter_mut().zip(self.x).zip(self.d) {
                     *xt = x + alpha * d;
                 }
             }
@@ -585,27 +586,43 @@ impl<P: Gradient + ?Sized> LineFunction for BoxLine<'_, P> {
 /// L-BFGS-B's largest step without bounds (`lnsrlb`'s `big`).
 const STEP_MAX: f64 = 1e10;
 
-/// The step `α ≥ 0` at which `x + α d` meets the bound in `[lo, hi]` it
-/// moves toward (`+∞` if none): [`Bounds::breakpoint`] on one variable.
-#[inline(always)]
-fn breakpoint(lo: f64, hi: f64, x: f64, d: f64) -> f64 {
-    if d < 0.0 && lo.is_finite() {
-        ((lo - x) / d).max(0.0)
-    } else if d > 0.0 && hi.is_finite() {
-        ((hi - x) / d).max(0.0)
-    } else {
-        f64::INFINITY
+/// Sets `free` to the complement of `at_bound`, listing in `changed` the
+/// variables that entered or left it; returns how many are free. Eight
+/// variables at a time: a run of unchanged ones is one comparison.
+fn free_set_changes(at_bound: &[bool], free: &mut [bool], changed: &mut Vec<usize>) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let n = at_bound.len();
+    changed.clear();
+    let mut n_at = 0;
+    let n8 = n / 8 * 8;
+    let mut update = |i: usize, free: &mut [bool]| {
+        if free[i] == at_bound[i] {
+            changed.push(i);
+            free[i] = !at_bound[i];
+        }
+    };
+    for i8 in (0..n8).step_by(8) {
+        let word = |b: &[bool]| u64::from_le_bytes(std::array::from_fn(|k| u8::from(b[i8 + k])));
+        let (a, f) = (word(at_bound), word(free));
+        n_at += a.count_ones() as usize;
+        // Every byte of a ^ f is 1 where `free` is already `!at_bound`.
+        if a ^ f != ONES {
+            for i in i8..i8 + 8 {
+                update(i, free);
+            }
+        }
     }
+    for i in n8..n {
+        n_at += usize::from(at_bound[i]);
+        update(i, free);
+    }
+    n - n_at
 }
 
-/// The start of the Cauchy path (BLNZ §4) at `x` on one block (elements
-/// `start ..` of the problem): `xcp = x`, the direction `d = −g` on the
-/// variables free to move (0 on those held at a bound, marked in
-/// `at_bound`), and the breakpoints pushed on `breaks`. Returns this
-/// block's `f' = −dᵀd` and its smallest breakpoint.
-#[allow(clippy::too_many_arguments)]
+/// The start of the Cauchy path (BLNZ §4) at `x` on one block
+/// ([`kernels::cauchy_start`]): returns the block's `f' = −dᵀd` and its
+/// smallest breakpoint.
 fn cauchy_start(
-    start: usize,
     x: &[f64],
     g: &[f64],
     lo: &[f64],
@@ -613,27 +630,12 @@ fn cauchy_start(
     d: &mut [f64],
     at_bound: &mut [bool],
     xcp: &mut [f64],
-    breaks: &mut Vec<Break>,
 ) -> (f64, f64) {
-    let (mut f1, mut t_min) = (0.0, f64::INFINITY);
-    for i in 0..x.len() {
-        xcp[i] = x[i];
-        let gi = g[i];
-        let stuck = lo[i] == hi[i] || (x[i] <= lo[i] && gi >= 0.0) || (x[i] >= hi[i] && gi <= 0.0);
-        at_bound[i] = stuck;
-        if stuck || gi == 0.0 {
-            d[i] = 0.0;
-            continue;
-        }
-        d[i] = -gi;
-        f1 -= gi * gi;
-        let t = breakpoint(lo[i], hi[i], x[i], -gi);
-        if t.is_finite() {
-            breaks.push(Break((t, start + i)));
-            t_min = t_min.min(t);
-        }
-    }
-    (f1, t_min)
+    let (f1, t_min) = kernels::cauchy_start(x, g, lo, hi, d, at_bound, xcp);
+    (
+        (f1[0] + f1[2]) + (f1[1] + f1[3]),
+        t_min.iter().fold(f64::INFINITY, |m, &t| m.min(t)),
+    )
 }
 
 impl LbfgsB {
@@ -685,12 +687,10 @@ impl LbfgsB {
         if !std::mem::take(&mut w.prepared) {
             // The pair pass did not start the path: start it here, with the
             // same blocks and sums (the same bits).
-            w.breaks.clear();
             let (mut f1, mut t_min) = (0.0, f64::INFINITY);
             for start in (0..n).step_by(BLOCK) {
                 let r = start..(start + BLOCK).min(n);
                 let (a, t) = cauchy_start(
-                    start,
                     &x[r.clone()],
                     &g[r.clone()],
                     &lo[r.clone()],
@@ -698,7 +698,6 @@ impl LbfgsB {
                     &mut w.d[r.clone()],
                     &mut w.at_bound[r.clone()],
                     &mut w.xcp[r],
-                    &mut w.breaks,
                 );
                 f1 += a;
                 t_min = t_min.min(t);
@@ -741,13 +740,20 @@ impl LbfgsB {
         // Breakpoints in increasing order, from a heap (BLNZ §4: "heapsort"),
         // built only if the first one is reached.
         if w.t_min <= dt_min {
-            let mut heap = std::collections::BinaryHeap::from(std::mem::take(&mut w.breaks));
-            while let Some(&Break((t, b))) = heap.peek() {
+            w.breaks.clear();
+            for i in 0..n {
+                let t = breakpoint(lo[i], hi[i], x[i], w.d[i]);
+                if t.is_finite() {
+                    w.breaks.push(Break((t, i)));
+                }
+            }
+            let mut queue = Breakpoints::new(std::mem::take(&mut w.breaks));
+            while let Some(Break((t, b))) = queue.peek() {
                 let dt = t - t_old;
                 if dt_min < dt {
                     break;
                 }
-                heap.pop();
+                queue.pop();
                 // Variable b reaches its bound.
                 let xb = if w.d[b] > 0.0 { hi[b] } else { lo[b] };
                 let zb = xb - x[b];
@@ -777,7 +783,7 @@ impl LbfgsB {
                 dt_min = if f2 > 0.0 { -f1 / f2 } else { 0.0 };
                 t_old = t;
             }
-            w.breaks = heap.into_vec();
+            w.breaks = queue.into_vec();
         }
         let dt_min = dt_min.max(0.0);
         let t = t_old + dt_min;
@@ -785,21 +791,9 @@ impl LbfgsB {
         for j in 0..dim {
             w.c[j] += dt_min * w.p[j];
         }
-        // x^c (in the box despite rounding), and the variables entering or
-        // leaving the free set.
-        w.index.clear();
-        let mut n_free = 0usize;
-        for i in 0..n {
-            if w.d[i] != 0.0 {
-                w.xcp[i] = (x[i] + t * w.d[i]).clamp(lo[i], hi[i]);
-            }
-            let free = !w.at_bound[i];
-            if h.free[i] != free {
-                w.index.push(i);
-                h.free[i] = free;
-            }
-            n_free += usize::from(free);
-        }
+        // The variables entering or leaving the free set (x^c itself is
+        // formed in the subspace step's pass: `x + t d` where `d ≠ 0`).
+        let n_free = free_set_changes(&w.at_bound, &mut h.free, &mut w.index);
         // The free-set products follow (Fortran formk): add the rows of the
         // entering variables, subtract those of the leaving ones, or sum the
         // free rows afresh where that is fewer rows.
@@ -891,8 +885,8 @@ impl LbfgsB {
                 slots += 1;
             }
         }
-        let (mut gd, mut dd) = ([0.0f64; 4], [0.0f64; 4]);
-        let mut step = f64::INFINITY;
+        let mut acc = StepLanes::default();
+        let (t, inv_theta) = (w.t_cauchy, 1.0 / theta);
         for (blk, start) in (0..n).step_by(BLOCK).enumerate() {
             let end = (start + BLOCK).min(n);
             let wu = &mut w.blk[0][..end - start];
@@ -901,27 +895,25 @@ impl LbfgsB {
                 let r = h.chunk(k, blk);
                 axpy2(w.wd_y[k], &h.y[r.clone()], w.wd_s[k], &h.s[r], wu);
             }
-            for i in start..end {
-                let j = i - start;
-                let xc = w.xcp[i];
-                let (du, xb) = if w.at_bound[i] {
-                    (0.0, xc)
-                } else {
-                    let du = (-theta * (xc - x[i]) - g[i]) / theta + wu[j];
-                    (du, (xc + du).clamp(lo[i], hi[i]))
-                };
-                w.r[i] = du;
-                let di = xb - x[i];
-                w.d[i] = di;
-                gd[j % 4] += g[i] * di;
-                dd[j % 4] += di * di;
-                step = step.min(breakpoint(lo[i], hi[i], x[i], di));
-            }
+            let r = start..end;
+            let block = StepBlock {
+                x: &x[r.clone()],
+                g: &g[r.clone()],
+                lo: &lo[r.clone()],
+                hi: &hi[r.clone()],
+                at_bound: &w.at_bound[r.clone()],
+                wu,
+                xcp: &mut w.xcp[r.clone()],
+                d: &mut w.d[r.clone()],
+                du: &mut w.r[r],
+            };
+            subspace_step(block, t, inv_theta, &mut acc);
         }
         let sum = |p: [f64; 4]| (p[0] + p[2]) + (p[1] + p[3]);
-        let gd = sum(gd);
+        let step = acc.step.iter().fold(f64::INFINITY, |m, &t| m.min(t));
+        let gd = sum(acc.gd);
         if gd <= 0.0 || gd.is_nan() {
-            return (gd, sum(dd), step);
+            return (gd, sum(acc.dd), step);
         }
         // Otherwise backtrack to the box (BLNZ (5.8)): x^c + α* d^u.
         let mut alpha = 1.0f64;
@@ -981,7 +973,6 @@ impl LbfgsB {
             d,
             at_bound,
             xcp,
-            breaks,
             blk,
             prod,
             wd_s,
@@ -994,15 +985,13 @@ impl LbfgsB {
             prod[h.slot(c)] = [0.0; 9];
         }
         (wd_s[k], wd_y[k]) = (0.0, 0.0);
-        breaks.clear();
         let (mut f1, mut t_min) = (0.0, f64::INFINITY);
         let mut sums = BoxPairSums::default();
-        let [sn, yn, sf, yf] = blk;
+        let [sf, yf] = blk;
         for (b, start) in (0..n).step_by(BLOCK).enumerate() {
             let r = start..(start + BLOCK).min(n);
             let m = r.len();
             let (a, t) = cauchy_start(
-                start,
                 &x_new[r.clone()],
                 &g_new[r.clone()],
                 &lo[r.clone()],
@@ -1010,27 +999,30 @@ impl LbfgsB {
                 &mut d[r.clone()],
                 &mut at_bound[r.clone()],
                 &mut xcp[r.clone()],
-                breaks,
             );
             f1 += a;
             t_min = t_min.min(t);
+            // The pair straight into its slot, whence the products below
+            // read it back from the cache.
+            let rk = h.chunk(k, b);
             sums.add(box_pair(
                 &x[r.clone()],
                 &x_new[r.clone()],
                 &g[r.clone()],
                 &g_new[r.clone()],
                 &h.free[r.clone()],
-                &mut sn[..m],
-                &mut yn[..m],
+                &mut h.s[rk.clone()],
+                &mut h.y[rk.clone()],
                 &mut sf[..m],
                 &mut yf[..m],
             ));
-            let (a, e) = dot2(&sn[..m], &yn[..m], &d[r.clone()]);
+            let (sn, yn) = (&h.s[rk.clone()], &h.y[rk]);
+            let (a, e) = dot2(sn, yn, &d[r.clone()]);
             wd_s[k] += a;
             wd_y[k] += e;
             let v = NewPair {
-                s: &sn[..m],
-                y: &yn[..m],
+                s: sn,
+                y: yn,
                 sf: &sf[..m],
                 yf: &yf[..m],
                 d: &d[r.clone()],
@@ -1048,9 +1040,6 @@ impl LbfgsB {
                     *acc += p;
                 }
             }
-            let rk = h.chunk(k, b);
-            h.s[rk.clone()].copy_from_slice(&sn[..m]);
-            h.y[rk].copy_from_slice(&yn[..m]);
         }
         for c in 0..len {
             let j = h.slot(c);
@@ -1059,6 +1048,59 @@ impl LbfgsB {
         (self.work.f1, self.work.t_min) = (f1, t_min);
         self.work.prepared = true;
         sums
+    }
+}
+
+/// The breakpoints of a Cauchy path, smallest first (ties by index): a heap
+/// (BLNZ §4: "heapsort"), sorted outright once `SORT_AFTER` have been
+/// taken, when the path goes on past many of them (the first iteration
+/// often passes every one: a pop costs `O(log n)` scattered reads, a sort
+/// of what is left `O(log n)` sequential passes). Both give the same order.
+enum Breakpoints {
+    Heap(std::collections::BinaryHeap<Break>, usize),
+    /// Largest `t` first: the next breakpoint is the last.
+    Sorted(Vec<Break>),
+}
+
+impl Breakpoints {
+    const SORT_AFTER: usize = 4096;
+
+    fn new(breaks: Vec<Break>) -> Self {
+        Breakpoints::Heap(std::collections::BinaryHeap::from(breaks), 0)
+    }
+
+    fn peek(&self) -> Option<Break> {
+        match self {
+            Breakpoints::Heap(h, _) => h.peek().copied(),
+            Breakpoints::Sorted(v) => v.last().copied(),
+        }
+    }
+
+    fn pop(&mut self) {
+        match self {
+            Breakpoints::Heap(h, taken) if *taken + 1 < Self::SORT_AFTER => {
+                h.pop();
+                *taken += 1;
+            }
+            Breakpoints::Heap(h, _) => {
+                h.pop();
+                // `Break`'s order is reversed (a min-heap): ascending in it
+                // is descending in `t`.
+                let mut v = std::mem::take(h).into_vec();
+                v.sort_unstable();
+                *self = Breakpoints::Sorted(v);
+            }
+            Breakpoints::Sorted(v) => {
+                v.pop();
+            }
+        }
+    }
+
+    fn into_vec(self) -> Vec<Break> {
+        match self {
+            Breakpoints::Heap(h, _) => h.into_vec(),
+            Breakpoints::Sorted(v) => v,
+        }
     }
 }
 
@@ -1133,7 +1175,7 @@ impl<P: Gradient> Minimizer<P> for LbfgsB {
             self.work = Work::new(n, self.memory, self.is_boxed());
         }
         let bounds = self.bounds.take();
-        let outcome = match bounds.as_ref().filter(|b| b.is_constrained()) {
+        let outcome = match bounds.as_ref().filter(|_| self.work.boxed) {
             Some(b) => self.iterate(problem, state, b),
             None => self.iterate_free(problem, state),
         };
