@@ -130,6 +130,28 @@ impl Pages {
         }
     }
 
+    /// The whole pages of `v`'s allocation (its capacity, whether or not in
+    /// use), as `(address, bytes)`, or `None` if there are none.
+    pub fn capacity<T>(v: &mut Vec<T>) -> Option<(usize, usize)> {
+        #[cfg(target_os = "linux")]
+        {
+            // SAFETY: sysconf has no preconditions.
+            let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+            let page = usize::try_from(page).ok().filter(|&p| p > 0)?;
+            let at = v.as_mut_ptr() as usize;
+            let (lo, hi) = (
+                at.next_multiple_of(page),
+                (at + v.capacity() * std::mem::size_of::<T>()) / page * page,
+            );
+            (hi > lo).then_some((lo, hi - lo))
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = v;
+            None
+        }
+    }
+
     /// The whole pages inside the slice that elements `r` touch, as
     /// `(address, bytes)`, or `None` if there are none.
     pub fn range(&self, r: std::ops::Range<usize>) -> Option<(usize, usize)> {

@@ -391,17 +391,21 @@ impl Work {
             sweep: Sweep::new(m),
         };
         if boxed && std::mem::size_of_val(w.d.as_slice()) >= 1 << 20 {
-            let pages: Vec<(usize, usize)> = [
-                &mut w.d,
-                &mut w.xcp,
-                &mut w.r,
-                &mut w.x_trial,
-                &mut w.g_trial,
-            ]
-            .into_iter()
-            .filter_map(|v| Pages::of(v)?.range(0..n))
-            .collect();
-            // SAFETY: the vectors are never resized; `prefault`, declared
+            // In the order the first iteration writes them.
+            let mut pages: Vec<(usize, usize)> = [&mut w.d, &mut w.xcp]
+                .into_iter()
+                .filter_map(|v| Pages::of(v)?.range(0..n))
+                .collect();
+            pages.extend(Pages::capacity(&mut w.at_bound));
+            pages.extend(Pages::capacity(&mut w.breaks));
+            pages.extend(
+                [&mut w.r, &mut w.x_trial, &mut w.g_trial]
+                    .into_iter()
+                    .filter_map(|v| Pages::of(v)?.range(0..n)),
+            );
+            // SAFETY: the vectors are never resized or reallocated (`breaks`
+            // stays within its capacity `n`, moved in and out of the
+            // breakpoint queue with its allocation); `prefault`, declared
             // before them, is dropped before they are, and `next_iter` drops
             // it before it hands `x_trial` and `g_trial` to the driver's
             // state (`mem::swap`).
@@ -586,6 +590,19 @@ impl<P: Gradient + ?Sized> LineFunction for BoxLine<'_, P> {
 /// L-BFGS-B's largest step without bounds (`lnsrlb`'s `big`).
 const STEP_MAX: f64 = 1e10;
 
+/// The finite breakpoints of the path `x + t d` into `breaks`, in index order.
+fn collect_breaks(x: &[f64], d: &[f64], lo: &[f64], hi: &[f64], breaks: &mut Vec<Break>) {
+    breaks.clear();
+    for i in 0..x.len() {
+        if d[i] != 0.0 {
+            let t = breakpoint(lo[i], hi[i], x[i], d[i]);
+            if t.is_finite() {
+                breaks.push(Break((t, i)));
+            }
+        }
+    }
+}
+
 /// Sets `free` to the complement of `at_bound`, listing in `changed` the
 /// variables that entered or left it; returns how many are free. Eight
 /// variables at a time: a run of unchanged ones is one comparison.
@@ -740,13 +757,7 @@ impl LbfgsB {
         // Breakpoints in increasing order, from a heap (BLNZ §4: "heapsort"),
         // built only if the first one is reached.
         if w.t_min <= dt_min {
-            w.breaks.clear();
-            for i in 0..n {
-                let t = breakpoint(lo[i], hi[i], x[i], w.d[i]);
-                if t.is_finite() {
-                    w.breaks.push(Break((t, i)));
-                }
-            }
+            collect_breaks(x, &w.d, lo, hi, &mut w.breaks);
             let mut queue = Breakpoints::new(std::mem::take(&mut w.breaks));
             while let Some(Break((t, b))) = queue.peek() {
                 let dt = t - t_old;
@@ -782,6 +793,12 @@ impl LbfgsB {
                 w.at_bound[b] = true;
                 dt_min = if f2 > 0.0 { -f1 / f2 } else { 0.0 };
                 t_old = t;
+                if queue.wants_sort() {
+                    // The heap's rest: the variables still moving.
+                    let mut left = queue.into_vec();
+                    collect_breaks(x, &w.d, lo, hi, &mut left);
+                    queue = Breakpoints::sorted(left);
+                }
             }
             w.breaks = queue.into_vec();
         }
@@ -1052,14 +1069,15 @@ impl LbfgsB {
 }
 
 /// The breakpoints of a Cauchy path, smallest first (ties by index): a heap
-/// (BLNZ §4: "heapsort"), sorted outright once `SORT_AFTER` have been
-/// taken, when the path goes on past many of them (the first iteration
-/// often passes every one: a pop costs `O(log n)` scattered reads, a sort
-/// of what is left `O(log n)` sequential passes). Both give the same order.
+/// (BLNZ §4: "heapsort"), replaced by a sorted list of those left once
+/// `SORT_AFTER` have been taken, when the path goes on past many of them
+/// (the first iteration often passes every one: a pop costs `O(log n)`
+/// scattered reads; the list, collected in index order, is often sorted
+/// already). Both give the same order.
 enum Breakpoints {
     Heap(std::collections::BinaryHeap<Break>, usize),
-    /// Largest `t` first: the next breakpoint is the last.
-    Sorted(Vec<Break>),
+    /// Smallest `t` first, and the position of the next one.
+    Sorted(Vec<Break>, usize),
 }
 
 impl Breakpoints {
@@ -1072,34 +1090,40 @@ impl Breakpoints {
     fn peek(&self) -> Option<Break> {
         match self {
             Breakpoints::Heap(h, _) => h.peek().copied(),
-            Breakpoints::Sorted(v) => v.last().copied(),
+            Breakpoints::Sorted(v, at) => v.get(*at).copied(),
         }
     }
 
     fn pop(&mut self) {
         match self {
-            Breakpoints::Heap(h, taken) if *taken + 1 < Self::SORT_AFTER => {
+            Breakpoints::Heap(h, taken) => {
                 h.pop();
                 *taken += 1;
             }
-            Breakpoints::Heap(h, _) => {
-                h.pop();
-                // `Break`'s order is reversed (a min-heap): ascending in it
-                // is descending in `t`.
-                let mut v = std::mem::take(h).into_vec();
-                v.sort_unstable();
-                *self = Breakpoints::Sorted(v);
-            }
-            Breakpoints::Sorted(v) => {
-                v.pop();
-            }
+            Breakpoints::Sorted(_, at) => *at += 1,
         }
+    }
+
+    /// Whether enough have been taken from the heap to sort the rest.
+    fn wants_sort(&self) -> bool {
+        matches!(self, Breakpoints::Heap(_, taken) if *taken >= Self::SORT_AFTER)
+    }
+
+    /// The breakpoints left, `left` (in index order), sorted.
+    fn sorted(mut left: Vec<Break>) -> Self {
+        // By `t` in `f64::total_cmp`'s order (as integers), then by index:
+        // the heap's order.
+        left.sort_unstable_by_key(|&Break((t, i))| {
+            let bits = t.to_bits() as i64;
+            (bits ^ (((bits >> 63) as u64) >> 1) as i64, i)
+        });
+        Breakpoints::Sorted(left, 0)
     }
 
     fn into_vec(self) -> Vec<Break> {
         match self {
             Breakpoints::Heap(h, _) => h.into_vec(),
-            Breakpoints::Sorted(v) => v,
+            Breakpoints::Sorted(v, _) => v,
         }
     }
 }
