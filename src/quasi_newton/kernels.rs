@@ -1,5 +1,6 @@
-//! The streaming loops of L-BFGS's compact form, with AVX2 versions chosen at
-//! run time.
+//! The streaming loops of L-BFGS's compact form and of L-BFGS-B's bounded
+//! path (its pair pass, Cauchy path start, subspace step and clamped line
+//! probes), with AVX2 versions chosen at run time.
 //!
 //! The crate is built for baseline x86-64 (SSE2), where LLVM vectorized the
 //! two-sum dot product of sweep 1 across the two sums (`s·g` and `y·g` in
@@ -1345,6 +1346,146 @@ mod tests {
         // Dropped at once, the thread stops after at most one range.
         let guard = unsafe { Prefault::start(ranges) };
         drop(guard);
+    }
+
+    /// L-BFGS-B's kernels (AVX2 on a CPU that has it) give the bits of their
+    /// portable versions, with bounds, held variables, zeros and NaN mixed in.
+    #[test]
+    fn box_kernels_are_bit_identical_to_portable() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(12);
+        for n in [0, 1, 3, 4, 5, 8, 13, 64, 2047, 2048] {
+            let v: Vec<Vec<f64>> = (0..9).map(|_| random(n, &mut rng)).collect();
+            // Bounds: some infinite, some equal, x at a bound now and then.
+            let lo: Vec<f64> = (0..n)
+                .map(|i| {
+                    if i % 3 == 0 {
+                        f64::NEG_INFINITY
+                    } else {
+                        -v[6][i].abs()
+                    }
+                })
+                .collect();
+            let hi: Vec<f64> = (0..n)
+                .map(|i| match i % 5 {
+                    0 => f64::INFINITY,
+                    1 => lo[i].max(-1.0),
+                    _ => v[7][i].abs(),
+                })
+                .collect();
+            let hi: Vec<f64> = hi.iter().zip(&lo).map(|(&h, &l)| h.max(l)).collect();
+            let x: Vec<f64> = (0..n)
+                .map(|i| match i % 7 {
+                    0 if lo[i].is_finite() => lo[i],
+                    1 if hi[i].is_finite() => hi[i],
+                    _ => v[0][i].clamp(lo[i], hi[i]),
+                })
+                .collect();
+            let mut g = v[1].clone();
+            for i in (0..n).step_by(11) {
+                g[i] = 0.0;
+            }
+            if n > 9 {
+                g[9] = f64::NAN;
+            }
+            let free: Vec<bool> = (0..n).map(|i| i % 4 != 1).collect();
+
+            let run_start = |dispatch: bool| {
+                let (mut d, mut at, mut xcp) = (vec![0.0; n], vec![false; n], vec![0.0; n]);
+                let lanes = if dispatch {
+                    cauchy_start(&x, &g, &lo, &hi, &mut d, &mut at, &mut xcp)
+                } else {
+                    let (mut f1, mut t) = ([0.0; 4], [f64::INFINITY; 4]);
+                    cauchy_start_tail(
+                        &x, &g, &lo, &hi, &mut d, &mut at, &mut xcp, 0, &mut f1, &mut t,
+                    );
+                    (f1, t)
+                };
+                (bits(&d), at, bits(&xcp), bits(&lanes.0), bits(&lanes.1))
+            };
+            assert_eq!(run_start(true), run_start(false), "n = {n}");
+
+            let (mut d0, mut at, mut xcp0) = (vec![0.0; n], vec![false; n], vec![0.0; n]);
+            cauchy_start(&x, &g, &lo, &hi, &mut d0, &mut at, &mut xcp0);
+            let run_step = |dispatch: bool| {
+                let (mut xcp, mut d, mut du) = (xcp0.clone(), d0.clone(), vec![0.0; n]);
+                let mut acc = StepLanes::default();
+                let b = StepBlock {
+                    x: &x,
+                    g: &g,
+                    lo: &lo,
+                    hi: &hi,
+                    at_bound: &at,
+                    wu: &v[2],
+                    xcp: &mut xcp,
+                    d: &mut d,
+                    du: &mut du,
+                };
+                if dispatch {
+                    subspace_step(b, 0.7, 1.3, &mut acc);
+                } else {
+                    subspace_step_tail(b, 0, 0.7, 1.3, &mut acc);
+                }
+                (
+                    bits(&xcp),
+                    bits(&d),
+                    bits(&du),
+                    bits(&acc.gd),
+                    bits(&acc.dd),
+                    bits(&acc.step),
+                )
+            };
+            assert_eq!(run_step(true), run_step(false), "n = {n}");
+
+            let (mut a, mut b) = (vec![0.0; n], vec![0.0; n]);
+            clamped_step(&x, 2.5, &v[3], &lo, &hi, &mut a);
+            clamped_step_tail(&x, 2.5, &v[3], &lo, &hi, &mut b, 0);
+            assert_eq!(bits(&a), bits(&b));
+
+            let mut bufs: Vec<Vec<f64>> = (0..8).map(|_| vec![0.0; n]).collect();
+            let [s1, y1, sf1, yf1, s2, y2, sf2, yf2] = &mut bufs[..] else {
+                unreachable!()
+            };
+            let got = box_pair(&x, &v[4], &g, &v[5], &free, s1, y1, sf1, yf1);
+            let want = box_pair_body(&x, &v[4], &g, &v[5], &free, s2, y2, sf2, yf2);
+            let sums =
+                |p: BoxPairSums| bits(&[p.sy, p.ss, p.yy, p.sg, p.s_max, p.fyy, p.fys, p.fss]);
+            assert_eq!(sums(got), sums(want), "n = {n}");
+            for k in 0..4 {
+                assert_eq!(bits(&bufs[k]), bits(&bufs[k + 4]));
+            }
+            let np = NewPair {
+                s: &bufs[0],
+                y: &bufs[1],
+                sf: &bufs[2],
+                yf: &bufs[3],
+                d: &d0,
+            };
+            let want = bits(&box_products_body(&v[6], &v[7], &np));
+            // Every claim about the free set gives the bits of the mixed case
+            // where it holds (all free: `s_f = s`; none: `s_f = 0`).
+            assert_eq!(bits(&box_products(&v[6], &v[7], &np, Free::Some)), want);
+            let all = NewPair {
+                sf: &bufs[0],
+                yf: &bufs[1],
+                ..np
+            };
+            let want_all = bits(&box_products_body(&v[6], &v[7], &all));
+            assert_eq!(bits(&box_products(&v[6], &v[7], &all, Free::All)), want_all);
+            let zeros = vec![0.0; n];
+            let none = NewPair {
+                sf: &zeros,
+                yf: &zeros,
+                ..all
+            };
+            let want_none = bits(&box_products_body(&v[6], &v[7], &none));
+            assert_eq!(
+                bits(&box_products(&v[6], &v[7], &none, Free::None)),
+                want_none
+            );
+            // The last two are dot2's.
+            let (a, b) = dot2(&v[6], &v[7], &d0);
+            assert_eq!(bits(&[a, b]), want[7..].to_vec());
+        }
     }
 
     /// The dispatched kernels (AVX2 on a CPU that has it) give the same bits
