@@ -455,8 +455,10 @@ pub(super) enum Free {
     Some,
 }
 
-/// The portable body of [`box_products`], also compiled with AVX2 enabled:
-/// the lanes are explicit, so both builds give the same bits.
+/// The portable version of [`box_products`]: lane `l` sums elements
+/// `l, l + 4, …`, as the lanes of the AVX2 version do (the same bits).
+// The lanes index nine accumulators and seven vectors at once.
+#[allow(clippy::needless_range_loop)]
 #[inline(always)]
 fn box_products_body(sj: &[f64], yj: &[f64], v: &NewPair<'_>) -> [f64; 9] {
     let n = v.d.len();
