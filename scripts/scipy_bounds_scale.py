@@ -10,11 +10,12 @@ spent inside it is subtracted, so "outside per iteration" is L-BFGS-B's
 own work (its Fortran core and scipy's wrapper), the figure compared with
 hesse's `lbfgsb ... outside per iteration` line.
 
-Measured 2026-12-06 on Intel Xeon (AVX-512, 2 cores, load 9 from
-parallel builds; the two run one after the other, medians of 3):
-scipy 1.17.1 1290 ms per iteration outside f (18 iterations, 30 f+g);
-hesse's lbfgsb (`cargo run --release --example bounds_scale 1000000 3`)
-397 ms (18 iterations, 30 f+g): 3.25x faster per iteration.
+Measured 2026-12-07 on Intel Xeon (AVX-512, 2 cores, load 6-7 from
+parallel builds; interleaved with `bounds_scale 1000000 1`, medians of 3):
+scipy 1.17.1 684 ms per iteration outside f (18 iterations, 30 f+g);
+hesse's lbfgsb 87 ms (18 iterations, 30 f+g): 7.8x faster per iteration.
+(2026-12-06, load 9: scipy 1290 ms, lbfgsb before its blocked bounded
+path 397 ms.)
 
 Run by hand (not in CI), from the repository root:
     python3 -m venv /tmp/venv && /tmp/venv/bin/pip install scipy

@@ -1,5 +1,6 @@
-//! The streaming loops of L-BFGS's compact form, with AVX2 versions chosen at
-//! run time.
+//! The streaming loops of L-BFGS's compact form and of L-BFGS-B's bounded
+//! path (its pair pass, Cauchy path start, subspace step and clamped line
+//! probes), with AVX2 versions chosen at run time.
 //!
 //! The crate is built for baseline x86-64 (SSE2), where LLVM vectorized the
 //! two-sum dot product of sweep 1 across the two sums (`s·g` and `y·g` in
@@ -122,6 +123,28 @@ impl Pages {
                 hi: (at + std::mem::size_of_val(v)) / page * page,
                 page,
             })
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = v;
+            None
+        }
+    }
+
+    /// The whole pages of `v`'s allocation (its capacity, whether or not in
+    /// use), as `(address, bytes)`, or `None` if there are none.
+    pub fn capacity<T>(v: &mut Vec<T>) -> Option<(usize, usize)> {
+        #[cfg(target_os = "linux")]
+        {
+            // SAFETY: sysconf has no preconditions.
+            let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+            let page = usize::try_from(page).ok().filter(|&p| p > 0)?;
+            let at = v.as_mut_ptr() as usize;
+            let (lo, hi) = (
+                at.next_multiple_of(page),
+                (at + v.capacity() * std::mem::size_of::<T>()) / page * page,
+            );
+            (hi > lo).then_some((lo, hi - lo))
         }
         #[cfg(not(target_os = "linux"))]
         {
@@ -386,6 +409,404 @@ fn finish_pair(a: PairLanes) -> PairSums {
     }
 }
 
+/// `(p₀ + p₂) + (p₁ + p₃) + tail`: how [`dot2`] adds its lanes.
+#[inline(always)]
+fn lane_sum(p: [f64; 4], tail: f64) -> f64 {
+    (p[0] + p[2]) + (p[1] + p[3]) + tail
+}
+
+/// One block of L-BFGS-B's new pair and what its pair pass needs of it.
+pub(super) struct NewPair<'a> {
+    /// `s`, `y` of the new pair.
+    pub s: &'a [f64],
+    pub y: &'a [f64],
+    /// The same on the free set, `0` elsewhere.
+    pub sf: &'a [f64],
+    pub yf: &'a [f64],
+    /// The next Cauchy point's direction.
+    pub d: &'a [f64],
+}
+
+/// The products of L-BFGS-B's pair pass with one kept pair `(s_j, y_j)` over
+/// one block, in this order: `sᵀy_j`, `yᵀs_j`, `sᵀs_j` (all variables),
+/// `y_fᵀy_j`, `y_fᵀs_j`, `s_fᵀy_j`, `s_fᵀs_j` (the free set), `s_jᵀd`, `y_jᵀd`.
+/// Each is summed as [`dot2`] sums, so the last two carry the bits of
+/// `dot2(s_j, y_j, d)`. `free` says how much of the block is free (`s_f`
+/// and `y_f` are then not read where they are `s`, `y` or 0); the result
+/// does not depend on it.
+#[inline]
+pub(super) fn box_products(sj: &[f64], yj: &[f64], v: &NewPair<'_>, free: Free) -> [f64; 9] {
+    let n = v.d.len();
+    assert!([sj, yj, v.s, v.y, v.sf, v.yf].iter().all(|a| a.len() == n));
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        return unsafe { avx2::box_products(sj, yj, v, free) };
+    }
+    let _ = free;
+    box_products_body(sj, yj, v)
+}
+
+/// How much of a block is in the free set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Free {
+    All,
+    None,
+    Some,
+}
+
+/// The portable version of [`box_products`]: lane `l` sums elements
+/// `l, l + 4, …`, as the lanes of the AVX2 version do (the same bits).
+// The lanes index nine accumulators and seven vectors at once.
+#[allow(clippy::needless_range_loop)]
+#[inline(always)]
+fn box_products_body(sj: &[f64], yj: &[f64], v: &NewPair<'_>) -> [f64; 9] {
+    let n = v.d.len();
+    let n4 = n / 4 * 4;
+    let (s, y, sf, yf, d) = (&v.s[..n], &v.y[..n], &v.sf[..n], &v.yf[..n], v.d);
+    let (sj, yj) = (&sj[..n], &yj[..n]);
+    let mut p = [[0.0f64; 4]; 9];
+    for i4 in (0..n4).step_by(4) {
+        for l in 0..4 {
+            let i = i4 + l;
+            let (a, b) = (sj[i], yj[i]);
+            p[0][l] += s[i] * b;
+            p[1][l] += y[i] * a;
+            p[2][l] += s[i] * a;
+            p[3][l] += yf[i] * b;
+            p[4][l] += yf[i] * a;
+            p[5][l] += sf[i] * b;
+            p[6][l] += sf[i] * a;
+            p[7][l] += a * d[i];
+            p[8][l] += b * d[i];
+        }
+    }
+    let mut t = [0.0f64; 9];
+    for i in n4..n {
+        let (a, b) = (sj[i], yj[i]);
+        t[0] += s[i] * b;
+        t[1] += y[i] * a;
+        t[2] += s[i] * a;
+        t[3] += yf[i] * b;
+        t[4] += yf[i] * a;
+        t[5] += sf[i] * b;
+        t[6] += sf[i] * a;
+        t[7] += a * d[i];
+        t[8] += b * d[i];
+    }
+    std::array::from_fn(|k| lane_sum(p[k], t[k]))
+}
+
+/// The sums of one block of L-BFGS-B's new pair.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub(super) struct BoxPairSums {
+    pub sy: f64,
+    pub ss: f64,
+    pub yy: f64,
+    pub sg: f64,
+    pub s_max: f64,
+    /// `y_fᵀy`, `y_fᵀs`, `s_fᵀs`: the pair's products with itself over the
+    /// free set.
+    pub fyy: f64,
+    pub fys: f64,
+    pub fss: f64,
+}
+
+impl BoxPairSums {
+    /// Adds the sums of the next block.
+    pub fn add(&mut self, b: BoxPairSums) {
+        self.sy += b.sy;
+        self.ss += b.ss;
+        self.yy += b.yy;
+        self.sg += b.sg;
+        self.s_max = self.s_max.max(b.s_max);
+        self.fyy += b.fyy;
+        self.fys += b.fys;
+        self.fss += b.fss;
+    }
+}
+
+/// One block of L-BFGS-B's new pair: `s = x₊ − x`, `y = g₊ − g` into `s`,
+/// `y`, the same on the variables where `free` holds (`0` elsewhere) into
+/// `sf`, `yf`, and the pair's sums.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub(super) fn box_pair(
+    x: &[f64],
+    x_new: &[f64],
+    g: &[f64],
+    g_new: &[f64],
+    free: &[bool],
+    s: &mut [f64],
+    y: &mut [f64],
+    sf: &mut [f64],
+    yf: &mut [f64],
+) -> BoxPairSums {
+    let n = x.len();
+    assert!([x_new, g, g_new].iter().all(|v| v.len() == n) && free.len() == n);
+    assert!(s.len() == n && y.len() == n && sf.len() == n && yf.len() == n);
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        return unsafe { avx2::box_pair(x, x_new, g, g_new, free, s, y, sf, yf) };
+    }
+    box_pair_body(x, x_new, g, g_new, free, s, y, sf, yf)
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn box_pair_body(
+    x: &[f64],
+    x_new: &[f64],
+    g: &[f64],
+    g_new: &[f64],
+    free: &[bool],
+    s: &mut [f64],
+    y: &mut [f64],
+    sf: &mut [f64],
+    yf: &mut [f64],
+) -> BoxPairSums {
+    let n = x.len();
+    let (x_new, g, g_new, free) = (&x_new[..n], &g[..n], &g_new[..n], &free[..n]);
+    let (s, y, sf, yf) = (&mut s[..n], &mut y[..n], &mut sf[..n], &mut yf[..n]);
+    for i in 0..n {
+        let (si, yi) = (x_new[i] - x[i], g_new[i] - g[i]);
+        s[i] = si;
+        y[i] = yi;
+        let f = if free[i] { 1.0 } else { 0.0 };
+        sf[i] = si * f;
+        yf[i] = yi * f;
+    }
+    let n4 = n / 4 * 4;
+    let mut p = [[0.0f64; 4]; 7];
+    let mut sm = [0.0f64; 4];
+    for i4 in (0..n4).step_by(4) {
+        for l in 0..4 {
+            let i = i4 + l;
+            let (si, yi) = (s[i], y[i]);
+            p[0][l] += si * yi;
+            p[1][l] += si * si;
+            p[2][l] += yi * yi;
+            p[3][l] += si * g[i];
+            p[4][l] += yf[i] * yi;
+            p[5][l] += yf[i] * si;
+            p[6][l] += sf[i] * si;
+            sm[l] = sm[l].max(si.abs());
+        }
+    }
+    let mut t = [0.0f64; 7];
+    let mut m = sm.iter().fold(0.0, |m: f64, v| m.max(*v));
+    for i in n4..n {
+        let (si, yi) = (s[i], y[i]);
+        t[0] += si * yi;
+        t[1] += si * si;
+        t[2] += yi * yi;
+        t[3] += si * g[i];
+        t[4] += yf[i] * yi;
+        t[5] += yf[i] * si;
+        t[6] += sf[i] * si;
+        m = m.max(si.abs());
+    }
+    let sum = |k: usize| lane_sum(p[k], t[k]);
+    BoxPairSums {
+        sy: sum(0),
+        ss: sum(1),
+        yy: sum(2),
+        sg: sum(3),
+        s_max: m,
+        fyy: sum(4),
+        fys: sum(5),
+        fss: sum(6),
+    }
+}
+
+/// Where a Cauchy path starts on one block (L-BFGS-B, BLNZ §4): `xcp = x`,
+/// `d = −g` on the variables free to move, 0 on those held at a bound (marked
+/// in `at_bound`). Returns the lanes of `f' = −dᵀd` (lane `l` sums the
+/// elements `l, l + 4, …`) and of the smallest breakpoint.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub(super) fn cauchy_start(
+    x: &[f64],
+    g: &[f64],
+    lo: &[f64],
+    hi: &[f64],
+    d: &mut [f64],
+    at_bound: &mut [bool],
+    xcp: &mut [f64],
+) -> ([f64; 4], [f64; 4]) {
+    let n = x.len();
+    assert!([g, lo, hi].iter().all(|v| v.len() == n));
+    assert!(d.len() == n && at_bound.len() == n && xcp.len() == n);
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        return unsafe { avx2::cauchy_start(x, g, lo, hi, d, at_bound, xcp) };
+    }
+    let (mut f1, mut t_min) = ([0.0f64; 4], [f64::INFINITY; 4]);
+    cauchy_start_tail(x, g, lo, hi, d, at_bound, xcp, 0, &mut f1, &mut t_min);
+    (f1, t_min)
+}
+
+/// Elements `from..` of [`cauchy_start`], element `i` into lane `i mod 4`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn cauchy_start_tail(
+    x: &[f64],
+    g: &[f64],
+    lo: &[f64],
+    hi: &[f64],
+    d: &mut [f64],
+    at_bound: &mut [bool],
+    xcp: &mut [f64],
+    from: usize,
+    f1: &mut [f64; 4],
+    t_min: &mut [f64; 4],
+) {
+    for i in from..x.len() {
+        let (xi, gi, l, h) = (x[i], g[i], lo[i], hi[i]);
+        xcp[i] = xi;
+        let stuck = (l == h) | ((xi <= l) & (gi >= 0.0)) | ((xi >= h) & (gi <= 0.0));
+        at_bound[i] = stuck;
+        let di = if stuck | (gi == 0.0) { 0.0 } else { -gi };
+        d[i] = di;
+        f1[i % 4] -= di * di;
+        t_min[i % 4] = t_min[i % 4].min(breakpoint(l, h, xi, di));
+    }
+}
+
+/// The step `α ≥ 0` at which `x + α d` meets the bound in `[lo, hi]` it
+/// moves toward (`+∞` if none): `Bounds::breakpoint` on one variable.
+#[inline(always)]
+pub(super) fn breakpoint(lo: f64, hi: f64, x: f64, d: f64) -> f64 {
+    let bound = if d < 0.0 { lo } else { hi };
+    let t = ((bound - x) / d).max(0.0);
+    if d != 0.0 && bound.is_finite() {
+        t
+    } else {
+        f64::INFINITY
+    }
+}
+
+/// The sums of L-BFGS-B's subspace pass, four lanes each.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct StepLanes {
+    /// `gᵀd`, `dᵀd` and the largest step in the box along `d`.
+    pub gd: [f64; 4],
+    pub dd: [f64; 4],
+    pub step: [f64; 4],
+}
+
+impl Default for StepLanes {
+    fn default() -> Self {
+        StepLanes {
+            gd: [0.0; 4],
+            dd: [0.0; 4],
+            step: [f64::INFINITY; 4],
+        }
+    }
+}
+
+/// The vectors of one block of L-BFGS-B's subspace pass.
+pub(super) struct StepBlock<'a> {
+    pub x: &'a [f64],
+    pub g: &'a [f64],
+    pub lo: &'a [f64],
+    pub hi: &'a [f64],
+    pub at_bound: &'a [bool],
+    /// `W u` on the block.
+    pub wu: &'a [f64],
+    /// In: `x^c` where the Cauchy path did not move; out: `x^c`.
+    pub xcp: &'a mut [f64],
+    /// In: the Cauchy path's direction; out: the search direction `x̄ − x`.
+    pub d: &'a mut [f64],
+    /// Out: the subspace step `d^u` (0 off the free set).
+    pub du: &'a mut [f64],
+}
+
+/// One block of L-BFGS-B's subspace pass: `x^c = P(x + t d)` where the
+/// Cauchy direction `d ≠ 0`; on the free variables
+/// `d^u = (x − x^c) − g/θ + (W u)` (`1/θ` as `inv_theta`), 0 elsewhere;
+/// `x̄ = P(x^c + d^u)` (MN); the direction `x̄ − x` into `d`, with `gᵀd`,
+/// `dᵀd` and the largest step in the box along it added into `acc`
+/// (element `i` into lane `i mod 4`).
+#[inline]
+pub(super) fn subspace_step(b: StepBlock<'_>, t: f64, inv_theta: f64, acc: &mut StepLanes) {
+    let n = b.x.len();
+    assert!([b.g, b.lo, b.hi, b.wu].iter().all(|v| v.len() == n) && b.at_bound.len() == n);
+    assert!(b.xcp.len() == n && b.d.len() == n && b.du.len() == n);
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        return unsafe { avx2::subspace_step(b, t, inv_theta, acc) };
+    }
+    subspace_step_tail(b, 0, t, inv_theta, acc);
+}
+
+/// Elements `from..` of [`subspace_step`].
+#[inline(always)]
+fn subspace_step_tail(b: StepBlock<'_>, from: usize, t: f64, inv_theta: f64, acc: &mut StepLanes) {
+    for i in from..b.x.len() {
+        let (x, g, lo, hi) = (b.x[i], b.g[i], b.lo[i], b.hi[i]);
+        let dc = b.d[i];
+        let xc = if dc != 0.0 {
+            (x + t * dc).clamp(lo, hi)
+        } else {
+            b.xcp[i]
+        };
+        b.xcp[i] = xc;
+        let free = !b.at_bound[i];
+        let du = if free {
+            (x - xc) - g * inv_theta + b.wu[i]
+        } else {
+            0.0
+        };
+        let xb = if free { (xc + du).clamp(lo, hi) } else { xc };
+        b.du[i] = du;
+        let di = xb - x;
+        b.d[i] = di;
+        let l = i % 4;
+        acc.gd[l] += g * di;
+        acc.dd[l] += di * di;
+        acc.step[l] = acc.step[l].min(breakpoint(lo, hi, x, di));
+    }
+}
+
+/// `out = P(x + α d)`, the box `[lo, hi]`.
+#[inline]
+pub(super) fn clamped_step(
+    x: &[f64],
+    alpha: f64,
+    d: &[f64],
+    lo: &[f64],
+    hi: &[f64],
+    out: &mut [f64],
+) {
+    let n = x.len();
+    assert!([d, lo, hi].iter().all(|v| v.len() == n) && out.len() == n);
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        return unsafe { avx2::clamped_step(x, alpha, d, lo, hi, out) };
+    }
+    clamped_step_tail(x, alpha, d, lo, hi, out, 0);
+}
+
+#[inline(always)]
+fn clamped_step_tail(
+    x: &[f64],
+    alpha: f64,
+    d: &[f64],
+    lo: &[f64],
+    hi: &[f64],
+    out: &mut [f64],
+    from: usize,
+) {
+    for i in from..x.len() {
+        out[i] = (x[i] + alpha * d[i]).clamp(lo[i], hi[i]);
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     //! The AVX2 versions: lane `l` of each register is accumulator `l` of
@@ -393,6 +814,275 @@ mod avx2 {
     //! (Rust never contracts `a * b + c` into a fused multiply-add, and
     //! neither do these), so the results are bit-identical.
     use super::*;
+
+    /// [`super::box_products`] with the free set's products taken from the
+    /// whole ones where the block is all free (`s_f = s`, `y_f = y`: the
+    /// same bits) and zero where none is (`s_f = y_f = 0`).
+    /// `v.clamp(lo, hi)` lane by lane: `lo` where `v < lo`, `hi` where
+    /// `v > hi`, else `v` (NaN stays NaN), as `f64::clamp`.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn clamp(v: __m256d, lo: __m256d, hi: __m256d) -> __m256d {
+        let v = _mm256_blendv_pd(v, lo, _mm256_cmp_pd::<_CMP_LT_OQ>(v, lo));
+        _mm256_blendv_pd(v, hi, _mm256_cmp_pd::<_CMP_GT_OQ>(v, hi))
+    }
+
+    /// [`super::breakpoint`] lane by lane.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn breakpoints(lo: __m256d, hi: __m256d, x: __m256d, d: __m256d) -> __m256d {
+        let zero = _mm256_setzero_pd();
+        let inf = _mm256_set1_pd(f64::INFINITY);
+        let bound = _mm256_blendv_pd(hi, lo, _mm256_cmp_pd::<_CMP_LT_OQ>(d, zero));
+        // max(NaN, 0) is 0, as f64::max.
+        let t = _mm256_max_pd(_mm256_div_pd(_mm256_sub_pd(bound, x), d), zero);
+        let abs = _mm256_andnot_pd(_mm256_set1_pd(-0.0), bound);
+        let keep = _mm256_and_pd(
+            _mm256_cmp_pd::<_CMP_NEQ_UQ>(d, zero),
+            _mm256_cmp_pd::<_CMP_LT_OQ>(abs, inf),
+        );
+        _mm256_blendv_pd(inf, t, keep)
+    }
+
+    /// Four `bool`s as a lane mask (all ones where true).
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn bool_mask(b: &[bool]) -> __m256d {
+        let bits = u32::from_le_bytes([
+            u8::from(b[0]),
+            u8::from(b[1]),
+            u8::from(b[2]),
+            u8::from(b[3]),
+        ]);
+        let wide = _mm256_cvtepu8_epi64(_mm_cvtsi32_si128(bits as i32));
+        let zero = _mm256_setzero_si256();
+        // All ones where the byte is not 0.
+        _mm256_castsi256_pd(_mm256_xor_si256(
+            _mm256_cmpeq_epi64(wide, zero),
+            _mm256_set1_epi64x(-1),
+        ))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    #[target_feature(enable = "avx2")]
+    pub(super) fn cauchy_start(
+        x: &[f64],
+        g: &[f64],
+        lo: &[f64],
+        hi: &[f64],
+        d: &mut [f64],
+        at_bound: &mut [bool],
+        xcp: &mut [f64],
+    ) -> ([f64; 4], [f64; 4]) {
+        let n4 = x.len() / 4 * 4;
+        let zero = _mm256_setzero_pd();
+        let mut f1 = zero;
+        let mut t_min = _mm256_set1_pd(f64::INFINITY);
+        let sign = _mm256_set1_pd(-0.0);
+        for i in (0..n4).step_by(4) {
+            let r = i..i + 4;
+            let (xv, gv) = (load(&x[r.clone()]), load(&g[r.clone()]));
+            let (l, h) = (load(&lo[r.clone()]), load(&hi[r.clone()]));
+            store(&mut xcp[r.clone()], xv);
+            let stuck = _mm256_or_pd(
+                _mm256_cmp_pd::<_CMP_EQ_OQ>(l, h),
+                _mm256_or_pd(
+                    _mm256_and_pd(
+                        _mm256_cmp_pd::<_CMP_LE_OQ>(xv, l),
+                        _mm256_cmp_pd::<_CMP_GE_OQ>(gv, zero),
+                    ),
+                    _mm256_and_pd(
+                        _mm256_cmp_pd::<_CMP_GE_OQ>(xv, h),
+                        _mm256_cmp_pd::<_CMP_LE_OQ>(gv, zero),
+                    ),
+                ),
+            );
+            let bits = _mm256_movemask_pd(stuck);
+            for (k, a) in at_bound[r.clone()].iter_mut().enumerate() {
+                *a = bits >> k & 1 != 0;
+            }
+            let hold = _mm256_or_pd(stuck, _mm256_cmp_pd::<_CMP_EQ_OQ>(gv, zero));
+            // 0 (+0.0) where held, −g elsewhere.
+            let dv = _mm256_andnot_pd(hold, _mm256_xor_pd(gv, sign));
+            store(&mut d[r], dv);
+            f1 = _mm256_sub_pd(f1, _mm256_mul_pd(dv, dv));
+            t_min = _mm256_min_pd(t_min, breakpoints(l, h, xv, dv));
+        }
+        let (mut f1, mut t_min) = (lanes(f1), lanes(t_min));
+        super::cauchy_start_tail(x, g, lo, hi, d, at_bound, xcp, n4, &mut f1, &mut t_min);
+        (f1, t_min)
+    }
+
+    #[target_feature(enable = "avx2")]
+    pub(super) fn subspace_step(b: StepBlock<'_>, t: f64, inv_theta: f64, acc: &mut StepLanes) {
+        let n4 = b.x.len() / 4 * 4;
+        let zero = _mm256_setzero_pd();
+        let (tv, iv) = (_mm256_set1_pd(t), _mm256_set1_pd(inv_theta));
+        let (mut gd, mut dd) = (load(&acc.gd), load(&acc.dd));
+        let mut step = load(&acc.step);
+        let StepBlock {
+            x,
+            g,
+            lo,
+            hi,
+            at_bound,
+            wu,
+            xcp,
+            d,
+            du,
+        } = b;
+        for i in (0..n4).step_by(4) {
+            let r = i..i + 4;
+            let (xv, gv) = (load(&x[r.clone()]), load(&g[r.clone()]));
+            let (l, h) = (load(&lo[r.clone()]), load(&hi[r.clone()]));
+            let dc = load(&d[r.clone()]);
+            let moving = _mm256_cmp_pd::<_CMP_NEQ_UQ>(dc, zero);
+            let moved = clamp(_mm256_add_pd(xv, _mm256_mul_pd(tv, dc)), l, h);
+            let xc = _mm256_blendv_pd(load(&xcp[r.clone()]), moved, moving);
+            store(&mut xcp[r.clone()], xc);
+            let held = bool_mask(&at_bound[r.clone()]);
+            let step_u = _mm256_add_pd(
+                _mm256_sub_pd(_mm256_sub_pd(xv, xc), _mm256_mul_pd(gv, iv)),
+                load(&wu[r.clone()]),
+            );
+            // 0 (+0.0) where held.
+            let duv = _mm256_andnot_pd(held, step_u);
+            let xb = _mm256_blendv_pd(clamp(_mm256_add_pd(xc, duv), l, h), xc, held);
+            store(&mut du[r.clone()], duv);
+            let di = _mm256_sub_pd(xb, xv);
+            store(&mut d[r], di);
+            gd = _mm256_add_pd(gd, _mm256_mul_pd(gv, di));
+            dd = _mm256_add_pd(dd, _mm256_mul_pd(di, di));
+            step = _mm256_min_pd(step, breakpoints(l, h, xv, di));
+        }
+        (acc.gd, acc.dd, acc.step) = (lanes(gd), lanes(dd), lanes(step));
+        let rest = StepBlock {
+            x,
+            g,
+            lo,
+            hi,
+            at_bound,
+            wu,
+            xcp,
+            d,
+            du,
+        };
+        super::subspace_step_tail(rest, n4, t, inv_theta, acc);
+    }
+
+    #[target_feature(enable = "avx2")]
+    pub(super) fn clamped_step(
+        x: &[f64],
+        alpha: f64,
+        d: &[f64],
+        lo: &[f64],
+        hi: &[f64],
+        out: &mut [f64],
+    ) {
+        let n4 = x.len() / 4 * 4;
+        let a = _mm256_set1_pd(alpha);
+        for i in (0..n4).step_by(4) {
+            let r = i..i + 4;
+            let v = _mm256_add_pd(load(&x[r.clone()]), _mm256_mul_pd(a, load(&d[r.clone()])));
+            store(
+                &mut out[r.clone()],
+                clamp(v, load(&lo[r.clone()]), load(&hi[r])),
+            );
+        }
+        super::clamped_step_tail(x, alpha, d, lo, hi, out, n4);
+    }
+
+    #[target_feature(enable = "avx2")]
+    pub(super) fn box_products(
+        sj: &[f64],
+        yj: &[f64],
+        v: &NewPair<'_>,
+        free: super::Free,
+    ) -> [f64; 9] {
+        match free {
+            super::Free::All => box_products_in::<1>(sj, yj, v),
+            super::Free::None => box_products_in::<0>(sj, yj, v),
+            super::Free::Some => box_products_in::<2>(sj, yj, v),
+        }
+    }
+
+    /// `FREE`: 0 none, 1 all, 2 some of the block's variables free.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn box_products_in<const FREE: u8>(sj: &[f64], yj: &[f64], v: &NewPair<'_>) -> [f64; 9] {
+        let n = v.d.len();
+        let n4 = n / 4 * 4;
+        let z = _mm256_setzero_pd();
+        let mut p = [z; 9];
+        macro_rules! add {
+            ($acc:expr, $a:expr, $b:expr) => {
+                $acc = _mm256_add_pd($acc, _mm256_mul_pd($a, $b))
+            };
+        }
+        for i in (0..n4).step_by(4) {
+            if i % 8 == 0 {
+                prefetch(sj[i..].as_ptr());
+                prefetch(yj[i..].as_ptr());
+            }
+            let r = i..i + 4;
+            let (a, b) = (load(&sj[r.clone()]), load(&yj[r.clone()]));
+            let (s, y, d) = (
+                load(&v.s[r.clone()]),
+                load(&v.y[r.clone()]),
+                load(&v.d[r.clone()]),
+            );
+            add!(p[0], s, b);
+            add!(p[1], y, a);
+            add!(p[2], s, a);
+            add!(p[7], a, d);
+            add!(p[8], b, d);
+            match FREE {
+                1 => add!(p[3], y, b),
+                2 => {
+                    let (sf, yf) = (load(&v.sf[r.clone()]), load(&v.yf[r]));
+                    add!(p[3], yf, b);
+                    add!(p[4], yf, a);
+                    add!(p[5], sf, b);
+                    add!(p[6], sf, a);
+                }
+                _ => {}
+            }
+        }
+        if FREE == 1 {
+            (p[4], p[5], p[6]) = (p[1], p[0], p[2]);
+        }
+        let mut t = [0.0f64; 9];
+        for i in n4..n {
+            let (a, b) = (sj[i], yj[i]);
+            let (s, y, sf, yf, d) = (v.s[i], v.y[i], v.sf[i], v.yf[i], v.d[i]);
+            t[0] += s * b;
+            t[1] += y * a;
+            t[2] += s * a;
+            t[3] += yf * b;
+            t[4] += yf * a;
+            t[5] += sf * b;
+            t[6] += sf * a;
+            t[7] += a * d;
+            t[8] += b * d;
+        }
+        std::array::from_fn(|k| super::lane_sum(lanes(p[k]), t[k]))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    #[target_feature(enable = "avx2")]
+    pub(super) fn box_pair(
+        x: &[f64],
+        x_new: &[f64],
+        g: &[f64],
+        g_new: &[f64],
+        free: &[bool],
+        s: &mut [f64],
+        y: &mut [f64],
+        sf: &mut [f64],
+        yf: &mut [f64],
+    ) -> BoxPairSums {
+        super::box_pair_body(x, x_new, g, g_new, free, s, y, sf, yf)
+    }
 
     /// Four elements from `c` (exactly four long).
     #[inline(always)]
@@ -658,6 +1348,146 @@ mod tests {
         // Dropped at once, the thread stops after at most one range.
         let guard = unsafe { Prefault::start(ranges) };
         drop(guard);
+    }
+
+    /// L-BFGS-B's kernels (AVX2 on a CPU that has it) give the bits of their
+    /// portable versions, with bounds, held variables, zeros and NaN mixed in.
+    #[test]
+    fn box_kernels_are_bit_identical_to_portable() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(12);
+        for n in [0, 1, 3, 4, 5, 8, 13, 64, 2047, 2048] {
+            let v: Vec<Vec<f64>> = (0..9).map(|_| random(n, &mut rng)).collect();
+            // Bounds: some infinite, some equal, x at a bound now and then.
+            let lo: Vec<f64> = (0..n)
+                .map(|i| {
+                    if i % 3 == 0 {
+                        f64::NEG_INFINITY
+                    } else {
+                        -v[6][i].abs()
+                    }
+                })
+                .collect();
+            let hi: Vec<f64> = (0..n)
+                .map(|i| match i % 5 {
+                    0 => f64::INFINITY,
+                    1 => lo[i].max(-1.0),
+                    _ => v[7][i].abs(),
+                })
+                .collect();
+            let hi: Vec<f64> = hi.iter().zip(&lo).map(|(&h, &l)| h.max(l)).collect();
+            let x: Vec<f64> = (0..n)
+                .map(|i| match i % 7 {
+                    0 if lo[i].is_finite() => lo[i],
+                    1 if hi[i].is_finite() => hi[i],
+                    _ => v[0][i].clamp(lo[i], hi[i]),
+                })
+                .collect();
+            let mut g = v[1].clone();
+            for i in (0..n).step_by(11) {
+                g[i] = 0.0;
+            }
+            if n > 9 {
+                g[9] = f64::NAN;
+            }
+            let free: Vec<bool> = (0..n).map(|i| i % 4 != 1).collect();
+
+            let run_start = |dispatch: bool| {
+                let (mut d, mut at, mut xcp) = (vec![0.0; n], vec![false; n], vec![0.0; n]);
+                let lanes = if dispatch {
+                    cauchy_start(&x, &g, &lo, &hi, &mut d, &mut at, &mut xcp)
+                } else {
+                    let (mut f1, mut t) = ([0.0; 4], [f64::INFINITY; 4]);
+                    cauchy_start_tail(
+                        &x, &g, &lo, &hi, &mut d, &mut at, &mut xcp, 0, &mut f1, &mut t,
+                    );
+                    (f1, t)
+                };
+                (bits(&d), at, bits(&xcp), bits(&lanes.0), bits(&lanes.1))
+            };
+            assert_eq!(run_start(true), run_start(false), "n = {n}");
+
+            let (mut d0, mut at, mut xcp0) = (vec![0.0; n], vec![false; n], vec![0.0; n]);
+            cauchy_start(&x, &g, &lo, &hi, &mut d0, &mut at, &mut xcp0);
+            let run_step = |dispatch: bool| {
+                let (mut xcp, mut d, mut du) = (xcp0.clone(), d0.clone(), vec![0.0; n]);
+                let mut acc = StepLanes::default();
+                let b = StepBlock {
+                    x: &x,
+                    g: &g,
+                    lo: &lo,
+                    hi: &hi,
+                    at_bound: &at,
+                    wu: &v[2],
+                    xcp: &mut xcp,
+                    d: &mut d,
+                    du: &mut du,
+                };
+                if dispatch {
+                    subspace_step(b, 0.7, 1.3, &mut acc);
+                } else {
+                    subspace_step_tail(b, 0, 0.7, 1.3, &mut acc);
+                }
+                (
+                    bits(&xcp),
+                    bits(&d),
+                    bits(&du),
+                    bits(&acc.gd),
+                    bits(&acc.dd),
+                    bits(&acc.step),
+                )
+            };
+            assert_eq!(run_step(true), run_step(false), "n = {n}");
+
+            let (mut a, mut b) = (vec![0.0; n], vec![0.0; n]);
+            clamped_step(&x, 2.5, &v[3], &lo, &hi, &mut a);
+            clamped_step_tail(&x, 2.5, &v[3], &lo, &hi, &mut b, 0);
+            assert_eq!(bits(&a), bits(&b));
+
+            let mut bufs: Vec<Vec<f64>> = (0..8).map(|_| vec![0.0; n]).collect();
+            let [s1, y1, sf1, yf1, s2, y2, sf2, yf2] = &mut bufs[..] else {
+                unreachable!()
+            };
+            let got = box_pair(&x, &v[4], &g, &v[5], &free, s1, y1, sf1, yf1);
+            let want = box_pair_body(&x, &v[4], &g, &v[5], &free, s2, y2, sf2, yf2);
+            let sums =
+                |p: BoxPairSums| bits(&[p.sy, p.ss, p.yy, p.sg, p.s_max, p.fyy, p.fys, p.fss]);
+            assert_eq!(sums(got), sums(want), "n = {n}");
+            for k in 0..4 {
+                assert_eq!(bits(&bufs[k]), bits(&bufs[k + 4]));
+            }
+            let np = NewPair {
+                s: &bufs[0],
+                y: &bufs[1],
+                sf: &bufs[2],
+                yf: &bufs[3],
+                d: &d0,
+            };
+            let want = bits(&box_products_body(&v[6], &v[7], &np));
+            // Every claim about the free set gives the bits of the mixed case
+            // where it holds (all free: `s_f = s`; none: `s_f = 0`).
+            assert_eq!(bits(&box_products(&v[6], &v[7], &np, Free::Some)), want);
+            let all = NewPair {
+                sf: &bufs[0],
+                yf: &bufs[1],
+                ..np
+            };
+            let want_all = bits(&box_products_body(&v[6], &v[7], &all));
+            assert_eq!(bits(&box_products(&v[6], &v[7], &all, Free::All)), want_all);
+            let zeros = vec![0.0; n];
+            let none = NewPair {
+                sf: &zeros,
+                yf: &zeros,
+                ..all
+            };
+            let want_none = bits(&box_products_body(&v[6], &v[7], &none));
+            assert_eq!(
+                bits(&box_products(&v[6], &v[7], &none, Free::None)),
+                want_none
+            );
+            // The last two are dot2's.
+            let (a, b) = dot2(&v[6], &v[7], &d0);
+            assert_eq!(bits(&[a, b]), want[7..].to_vec());
+        }
     }
 
     /// The dispatched kernels (AVX2 on a CPU that has it) give the same bits

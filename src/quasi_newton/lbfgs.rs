@@ -543,7 +543,7 @@ run_options!([L, I] Lbfgs<L, I>);
 /// sweeps, medians of 15 interleaved: 11.6 ms per sweep at 512, ≈ 10 ms at
 /// 1024-4096; in a solve, 8192 was slower: the blocks of `g` and `d` no
 /// longer fit in L1).
-const BLOCK: usize = 2048;
+pub(super) const BLOCK: usize = 2048;
 
 /// `y += a x`.
 #[inline]

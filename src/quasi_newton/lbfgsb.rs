@@ -39,18 +39,36 @@
 //! (2.6)) over L-BFGS's blocked history with its streaming kernels
 //! (`lbfgs.rs`, `kernels.rs`): two sweeps over the pairs per iteration, the
 //! products `R` and `YᵀY` kept up to date from them, and the pair written by
-//! one fused pass. The B form through the Sherman-Morrison-Woodbury matrix
-//! `N` that a box needs costs about three times as much per iteration
-//! (`W v`, `Wᵀv` and the new pair's products with every kept pair, each a
-//! pass over the history). In exact arithmetic both give the same `d`; the
+//! one fused pass. In exact arithmetic this is the B form's `d`; the
 //! rounding differs, so runs without a finite bound do not repeat the B
 //! form's iterates bit for bit.
 //!
+//! In a box the pairs live in the same blocked layout (`m + 1` slots, a new
+//! pair committed only if it passes the test), and an iteration reads them
+//! twice, as L-BFGS does:
+//!
+//! - the **pair pass** writes `s`, `y` into the free slot and, in the same
+//!   sweep, computes their products with every kept pair over all variables
+//!   (`SᵀY`, `SᵀS` for `K`) and over the free set (`WᵀZZᵀW`), and starts
+//!   the next Cauchy path at `x₊`: its direction `d`, `f' = −dᵀd`, the
+//!   smallest breakpoint and `p = Wᵀd`;
+//! - the **subspace pass** forms `W u` block by block and with it `x^c`,
+//!   `d^u`, MN's `x̄` and `x̄ − x`, with `gᵀd`, `dᵀd` and the largest step.
+//!
+//! Nothing else reads the pairs: the free-set products follow the free set
+//! as variables enter and leave it (Fortran `formk`: `±w_i w_iᵀ` per
+//! variable, or summed afresh when fewer rows are free than changed); on
+//! the free set `x^c − x = −t g`, so `WᵀZ r^c = −(1 − θt) p − WᵀZZᵀW M c`
+//! needs no pass; the breakpoints are sorted only when the path reaches
+//! the first one. At n = 1e6, m = 10 (`examples/bounds_scale.rs`) an
+//! iteration costs about 1.7 times L-BFGS's on the unbounded problem.
+//!
 //! Deviations: every trial point of the line search is projected onto the
 //! box (`x + α d` can leave it by rounding at `α` = the largest step), so no
-//! point outside the box is ever evaluated; `WᵀZZᵀW` is computed over the
-//! smaller of the free and the active set each iteration instead of the
-//! Fortran code's incremental `formk`; a failed line search or an ascent
+//! point outside the box is ever evaluated; the new pair's free-set
+//! products are taken over the free set of the iteration that made it,
+//! then moved to the next free set with the older pairs' (the Fortran code
+//! computes them over the new free set directly); a failed line search or an ascent
 //! direction clears the memory and retries along the projected gradient
 //! once (the Fortran code's restart), and a search at the box's largest step
 //! that still descends ends there (`dcsrch`'s "stp = stpmax" warning, which
@@ -63,13 +81,16 @@
 use serde::{Deserialize, Serialize};
 
 use super::F_EPS;
-use super::lbfgs::{History as Pairs, Sweep, compact_direction};
+use super::kernels::{
+    self, BoxPairSums, Free, NewPair, Pages, Prefault, StepBlock, StepLanes, axpy2, box_pair,
+    box_products, breakpoint, clamped_step, dot2, subspace_step,
+};
+use super::lbfgs::{BLOCK, History as Pairs, Sweep, compact_direction};
 use crate::linesearch::step::{Watched, no_decrease};
 use crate::linesearch::{LineFunction, LineSearch, LineSearchError, MoreThuente, dot};
 use crate::problem::{Counted, Gradient, Objective};
 use crate::solver::{
-    Bounds, Error, Minimizer, Report, RunOptions, State, Termination, float_serde, inf_norm,
-    run_options,
+    Bounds, Error, Minimizer, Report, RunOptions, State, Termination, float_serde, run_options,
 };
 
 /// L-BFGS-B (Byrd, Lu, Nocedal & Zhu 1995, with Morales & Nocedal's 2011
@@ -90,8 +111,9 @@ use crate::solver::{
 ///
 /// # Requirements on the optimization problem
 /// [`Gradient`], defined at least on the box (it is never evaluated
-/// outside). Memory `2mn` doubles for the pairs plus `≈ 7n` of scratch;
-/// without a finite bound L-BFGS's: `2 (m + 1) n` plus `3n`.
+/// outside). Memory `2 (m + 1) n` doubles for the pairs plus `≈ 7n` of
+/// scratch, as L-BFGS's from 1 MB on mapped ahead by a helper thread; without
+/// a finite bound L-BFGS's: `2 (m + 1) n` plus `3n`.
 ///
 /// # Example
 /// ```
@@ -131,25 +153,42 @@ pub struct LbfgsB {
     work: Work,
 }
 
-/// The pairs, oldest first from `oldest`, and their inner products.
+/// The pairs of a run in a box, stored blocked as L-BFGS's (`lbfgs.rs`:
+/// elements `b B .. (b + 1) B` of every slot side by side, `B = BLOCK`) in
+/// `m + 1` slots (a new pair is written into the free slot and committed
+/// only if it passes the curvature test), and their inner products over all
+/// variables and over the free set.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct History {
+    /// The thread mapping the pages of `s` and `y` (declared first, so
+    /// dropped and joined before they are freed).
+    #[serde(skip)]
+    prefault: Prefault,
     n: usize,
-    m: usize,
-    /// Slot `k`'s `s` at `k n .. (k + 1) n`.
+    /// Slots, `m + 1`.
+    slots: usize,
     #[serde(with = "float_serde::vec")]
     s: Vec<f64>,
     #[serde(with = "float_serde::vec")]
     y: Vec<f64>,
     oldest: usize,
     len: usize,
-    /// `s_iᵀy_j`, `s_iᵀs_j`, `y_iᵀy_j` by slots, `m × m`.
+    /// `s_iᵀy_j` and `s_iᵀs_j` by slots (`slots × slots`, row `i`).
     #[serde(with = "float_serde::vec")]
     sy: Vec<f64>,
     #[serde(with = "float_serde::vec")]
     ss: Vec<f64>,
+    /// `y_iᵀy_j`, `y_iᵀs_j`, `s_iᵀs_j` summed over the variables where
+    /// `free` holds: the blocks of `WᵀZZᵀW` (BLNZ (5.10)), kept up to date
+    /// as variables enter and leave the free set (Fortran `formk`).
     #[serde(with = "float_serde::vec")]
-    yy: Vec<f64>,
+    fyy: Vec<f64>,
+    #[serde(with = "float_serde::vec")]
+    fys: Vec<f64>,
+    #[serde(with = "float_serde::vec")]
+    fss: Vec<f64>,
+    /// The free set of the products above: free at the last Cauchy point.
+    free: Vec<bool>,
     /// `θ = yᵀy / sᵀy` of the newest pair (1 with none).
     #[serde(with = "float_serde")]
     theta: f64,
@@ -157,33 +196,67 @@ struct History {
 
 impl History {
     fn new(n: usize, m: usize) -> Self {
-        History {
+        let slots = m + 1;
+        let mut h = History {
+            prefault: Prefault::default(),
             n,
-            m,
-            s: vec![0.0; m * n],
-            y: vec![0.0; m * n],
+            slots,
+            s: vec![0.0; slots * n],
+            y: vec![0.0; slots * n],
             oldest: 0,
             len: 0,
-            sy: vec![0.0; m * m],
-            ss: vec![0.0; m * m],
-            yy: vec![0.0; m * m],
+            sy: vec![0.0; slots * slots],
+            ss: vec![0.0; slots * slots],
+            fyy: vec![0.0; slots * slots],
+            fys: vec![0.0; slots * slots],
+            fss: vec![0.0; slots * slots],
+            free: vec![true; n],
             theta: 1.0,
+        };
+        // As L-BFGS's history: fresh pages mapped by a helper thread in the
+        // order the pair passes first write them.
+        if std::mem::size_of_val(h.s.as_slice()) >= 1 << 20
+            && let (Some(ps), Some(py)) = (Pages::of(&mut h.s), Pages::of(&mut h.y))
+        {
+            let mut pages = Vec::with_capacity(2 * slots * h.blocks());
+            for k in 0..slots {
+                for b in 0..h.blocks() {
+                    pages.extend(ps.range(h.chunk(k, b)));
+                    pages.extend(py.range(h.chunk(k, b)));
+                }
+            }
+            // SAFETY: `s` and `y` are never resized or replaced, and
+            // `prefault`, declared before them, is dropped before they are.
+            h.prefault = unsafe { Prefault::start(pages) };
         }
+        h
     }
 
     /// The slot of the `c`-th pair, oldest first.
     fn slot(&self, c: usize) -> usize {
-        (self.oldest + c) % self.m
+        (self.oldest + c) % self.slots
     }
 
-    fn s_of(&self, c: usize) -> &[f64] {
-        let k = self.slot(c);
-        &self.s[k * self.n..(k + 1) * self.n]
+    /// The slot a new pair is written into (not in use).
+    fn free_slot(&self) -> usize {
+        (self.oldest + self.len) % self.slots
     }
 
-    fn y_of(&self, c: usize) -> &[f64] {
-        let k = self.slot(c);
-        &self.y[k * self.n..(k + 1) * self.n]
+    /// Where block `b` of slot `k`'s `s` (or `y`) lies (as `lbfgs.rs`).
+    fn chunk(&self, k: usize, b: usize) -> std::ops::Range<usize> {
+        let start = b * BLOCK;
+        let len = BLOCK.min(self.n - start);
+        let at = start * self.slots + k * len;
+        at..at + len
+    }
+
+    fn blocks(&self) -> usize {
+        self.n.div_ceil(BLOCK)
+    }
+
+    /// Where element `i` of slot `k`'s `s` (or `y`) lies.
+    fn at(&self, k: usize, i: usize) -> usize {
+        self.chunk(k, i / BLOCK).start + i % BLOCK
     }
 
     fn clear(&mut self) {
@@ -191,33 +264,60 @@ impl History {
         self.theta = 1.0;
     }
 
-    /// Keeps `(s, y)`, dropping the oldest pair if `m` are kept.
-    fn push(&mut self, s: &[f64], y: &[f64], sy: f64, yy: f64) {
-        let (n, m) = (self.n, self.m);
-        if self.len == m {
-            self.oldest = (self.oldest + 1) % m;
-            self.len -= 1;
-        }
-        let k = (self.oldest + self.len) % m;
-        self.s[k * n..(k + 1) * n].copy_from_slice(s);
-        self.y[k * n..(k + 1) * n].copy_from_slice(y);
+    /// Commits the pair in the free slot `k` with its sums and its products
+    /// with the kept pairs (`prod`, by slot, as [`box_products`] orders
+    /// them), dropping the oldest pair if `m` are kept.
+    fn commit(&mut self, m: usize, sums: &BoxPairSums, prod: &[[f64; 9]]) {
+        let (k, w) = (self.free_slot(), self.slots);
+        self.sy[k * w + k] = sums.sy;
+        self.ss[k * w + k] = sums.ss;
+        self.fyy[k * w + k] = sums.fyy;
+        self.fys[k * w + k] = sums.fys;
+        self.fss[k * w + k] = sums.fss;
         for c in 0..self.len {
             let j = self.slot(c);
-            let (sj, yj) = (&self.s[j * n..(j + 1) * n], &self.y[j * n..(j + 1) * n]);
-            self.sy[k * m + j] = dot(s, yj);
-            self.sy[j * m + k] = dot(sj, y);
-            let ss = dot(s, sj);
-            self.ss[k * m + j] = ss;
-            self.ss[j * m + k] = ss;
-            let yyj = dot(y, yj);
-            self.yy[k * m + j] = yyj;
-            self.yy[j * m + k] = yyj;
+            let p = &prod[j];
+            self.sy[k * w + j] = p[0];
+            self.sy[j * w + k] = p[1];
+            self.ss[k * w + j] = p[2];
+            self.ss[j * w + k] = p[2];
+            self.fyy[k * w + j] = p[3];
+            self.fyy[j * w + k] = p[3];
+            self.fys[k * w + j] = p[4];
+            self.fys[j * w + k] = p[5];
+            self.fss[k * w + j] = p[6];
+            self.fss[j * w + k] = p[6];
         }
-        self.sy[k * m + k] = sy;
-        self.ss[k * m + k] = dot(s, s);
-        self.yy[k * m + k] = yy;
-        self.len += 1;
-        self.theta = yy / sy;
+        if self.len == m {
+            self.oldest = (self.oldest + 1) % w;
+        } else {
+            self.len += 1;
+        }
+        self.theta = sums.yy / sums.sy;
+    }
+
+    /// Adds `w_i w_iᵀ` (unscaled: the `y`, `s` parts) of each row `i` to
+    /// the free-set products if `i` is free, subtracts it if not.
+    fn add_rows(&mut self, rows: &[usize], yv: &mut [f64], sv: &mut [f64]) {
+        let (len, w) = (self.len, self.slots);
+        for &i in rows {
+            let sign = if self.free[i] { 1.0 } else { -1.0 };
+            for c in 0..len {
+                let at = self.at(self.slot(c), i);
+                yv[c] = self.y[at];
+                sv[c] = self.s[at];
+            }
+            for a in 0..len {
+                let ka = self.slot(a);
+                let (ya, sa) = (sign * yv[a], sign * sv[a]);
+                for b in 0..len {
+                    let kb = self.slot(b);
+                    self.fyy[ka * w + kb] += ya * yv[b];
+                    self.fys[ka * w + kb] += ya * sv[b];
+                    self.fss[ka * w + kb] += sa * sv[b];
+                }
+            }
+        }
     }
 }
 
@@ -225,30 +325,52 @@ impl History {
 /// `g_trial` only in a box with a finite bound).
 #[derive(Debug, Clone, Default)]
 struct Work {
-    /// The generalized Cauchy point `x^c`, then `x̄`.
+    /// The thread mapping the pages of the `n`-vectors (declared first).
+    prefault: Prefault,
+    /// The run has a finite bound ([`LbfgsB::is_boxed`] when the run
+    /// started, not read again every iteration).
+    boxed: bool,
+    /// The generalized Cauchy point `x^c`, then `x̄` (on the backtracking
+    /// path).
     xcp: Vec<f64>,
     /// The Cauchy path's direction, then the search direction `x̄ − x`.
     d: Vec<f64>,
-    /// `r = −r^c` on the free variables (0 elsewhere), then `d^u`.
+    /// The subspace step `d^u` (0 off the free set).
     r: Vec<f64>,
     x_trial: Vec<f64>,
     g_trial: Vec<f64>,
     /// Whether a variable is at a bound at `x^c` (not in the subspace).
     at_bound: Vec<bool>,
-    /// `(t_i, i)` of the breakpoints (capacity kept between iterations).
-    breaks: Vec<(f64, usize)>,
-    /// Indices of the free (or active, whichever is fewer) variables.
+    /// The breakpoints `(t_i, i)` of the Cauchy path (capacity kept).
+    breaks: Vec<Break>,
+    /// The smallest breakpoint and `f' = −dᵀd` of the Cauchy path.
+    t_min: f64,
+    f1: f64,
+    /// `s_kᵀd`, `y_kᵀd` of the Cauchy path's direction, by slot.
+    wd_s: Vec<f64>,
+    wd_y: Vec<f64>,
+    /// The pair pass has computed `d`, `at_bound`, `xcp`, `breaks`,
+    /// `t_min`, `f1` and `wd_*` at the new iterate.
+    prepared: bool,
+    /// The variables entering or leaving the free set.
     index: Vec<usize>,
+    /// The pair pass's products with each kept pair, by slot.
+    prod: Vec<[f64; 9]>,
+    /// One block of `s_f`, `y_f` (the new pair on the free set) in the pair
+    /// pass, of `W u` in the subspace pass.
+    blk: [Vec<f64>; 2],
+    /// The Cauchy step `t` (BLNZ §4).
+    t_cauchy: f64,
     /// `2m`-vectors and `2m × 2m` matrices.
     p: Vec<f64>,
     c: Vec<f64>,
     v: Vec<f64>,
+    v1: Vec<f64>,
     wb: Vec<f64>,
     k: SmallLu,
     n_mat: SmallLu,
     gram: Vec<f64>,
-    /// `W v` for the subspace step.
-    wv: Vec<f64>,
+    col: Vec<f64>,
     /// The compact form's small vectors (no finite bound).
     sweep: Sweep,
 }
@@ -256,7 +378,10 @@ struct Work {
 impl Work {
     fn new(n: usize, m: usize, boxed: bool) -> Self {
         let nb = if boxed { n } else { 0 };
-        Work {
+        let slots = m + 1;
+        let mut w = Work {
+            prefault: Prefault::default(),
+            boxed,
             xcp: vec![0.0; nb],
             d: vec![0.0; n],
             r: vec![0.0; nb],
@@ -264,20 +389,50 @@ impl Work {
             g_trial: vec![0.0; n],
             at_bound: vec![false; nb],
             breaks: Vec::with_capacity(nb),
+            t_min: f64::INFINITY,
+            f1: 0.0,
+            wd_s: vec![0.0; slots],
+            wd_y: vec![0.0; slots],
+            prepared: false,
             index: Vec::with_capacity(nb),
+            prod: vec![[0.0; 9]; slots],
+            blk: std::array::from_fn(|_| vec![0.0; if boxed { BLOCK } else { 0 }]),
+            t_cauchy: 0.0,
             p: vec![0.0; 2 * m],
             c: vec![0.0; 2 * m],
             v: vec![0.0; 2 * m],
+            v1: vec![0.0; 2 * m],
             wb: vec![0.0; 2 * m],
             k: SmallLu::default(),
             n_mat: SmallLu::default(),
             gram: vec![0.0; 4 * m * m],
-            wv: vec![0.0; nb],
+            col: vec![0.0; 2 * m],
             sweep: Sweep::new(m),
+        };
+        if boxed && std::mem::size_of_val(w.d.as_slice()) >= 1 << 20 {
+            // In the order the first iteration writes them.
+            let mut pages: Vec<(usize, usize)> = [&mut w.d, &mut w.xcp]
+                .into_iter()
+                .filter_map(|v| Pages::of(v)?.range(0..n))
+                .collect();
+            pages.extend(Pages::capacity(&mut w.at_bound));
+            pages.extend(Pages::capacity(&mut w.breaks));
+            pages.extend(
+                [&mut w.r, &mut w.x_trial, &mut w.g_trial]
+                    .into_iter()
+                    .filter_map(|v| Pages::of(v)?.range(0..n)),
+            );
+            // SAFETY: the vectors are never resized or reallocated (`breaks`
+            // stays within its capacity `n`, moved in and out of the
+            // breakpoint queue with its allocation); `prefault`, declared
+            // before them, is dropped before they are, and `next_iter` drops
+            // it before it hands `x_trial` and `g_trial` to the driver's
+            // state (`mem::swap`).
+            w.prefault = unsafe { Prefault::start(pages) };
         }
+        w
     }
 }
-
 /// A dense LU factorization with partial pivoting of a small matrix
 /// (`2m × 2m`, row-major).
 #[derive(Debug, Clone, Default)]
@@ -417,11 +572,13 @@ struct BoxLine<'a, P: ?Sized> {
 
 impl<P: Gradient + ?Sized> BoxLine<'_, P> {
     fn move_to(&mut self, alpha: f64) {
-        for ((xt, &x), &d) in self.x_trial.iter_mut().zip(self.x).zip(self.d) {
-            *xt = x + alpha * d;
-        }
-        if let Some(b) = self.bounds {
-            b.project(self.x_trial);
+        match self.bounds {
+            Some(b) => clamped_step(self.x, alpha, self.d, b.lower(), b.upper(), self.x_trial),
+            None => {
+                for ((xt, &x), &d) in self.x_trial.iter_mut().zip(self.x).zip(self.d) {
+                    *xt = x + alpha * d;
+                }
+            }
         }
     }
 
@@ -452,12 +609,77 @@ impl<P: Gradient + ?Sized> LineFunction for BoxLine<'_, P> {
 /// L-BFGS-B's largest step without bounds (`lnsrlb`'s `big`).
 const STEP_MAX: f64 = 1e10;
 
+/// The finite breakpoints of the path `x + t d` into `breaks`, in index order.
+fn collect_breaks(x: &[f64], d: &[f64], lo: &[f64], hi: &[f64], breaks: &mut Vec<Break>) {
+    breaks.clear();
+    for i in 0..x.len() {
+        if d[i] != 0.0 {
+            let t = breakpoint(lo[i], hi[i], x[i], d[i]);
+            if t.is_finite() {
+                breaks.push(Break((t, i)));
+            }
+        }
+    }
+}
+
+/// Sets `free` to the complement of `at_bound`, listing in `changed` the
+/// variables that entered or left it; returns how many are free. Eight
+/// variables at a time: a run of unchanged ones is one comparison.
+fn free_set_changes(at_bound: &[bool], free: &mut [bool], changed: &mut Vec<usize>) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let n = at_bound.len();
+    changed.clear();
+    let mut n_at = 0;
+    let n8 = n / 8 * 8;
+    let mut update = |i: usize, free: &mut [bool]| {
+        if free[i] == at_bound[i] {
+            changed.push(i);
+            free[i] = !at_bound[i];
+        }
+    };
+    for i8 in (0..n8).step_by(8) {
+        let word = |b: &[bool]| u64::from_le_bytes(std::array::from_fn(|k| u8::from(b[i8 + k])));
+        let (a, f) = (word(at_bound), word(free));
+        n_at += a.count_ones() as usize;
+        // Every byte of a ^ f is 1 where `free` is already `!at_bound`.
+        if a ^ f != ONES {
+            for i in i8..i8 + 8 {
+                update(i, free);
+            }
+        }
+    }
+    for i in n8..n {
+        n_at += usize::from(at_bound[i]);
+        update(i, free);
+    }
+    n - n_at
+}
+
+/// The start of the Cauchy path (BLNZ §4) at `x` on one block
+/// ([`kernels::cauchy_start`]): returns the block's `f' = −dᵀd` and its
+/// smallest breakpoint.
+fn cauchy_start(
+    x: &[f64],
+    g: &[f64],
+    lo: &[f64],
+    hi: &[f64],
+    d: &mut [f64],
+    at_bound: &mut [bool],
+    xcp: &mut [f64],
+) -> (f64, f64) {
+    let (f1, t_min) = kernels::cauchy_start(x, g, lo, hi, d, at_bound, xcp);
+    (
+        (f1[0] + f1[2]) + (f1[1] + f1[3]),
+        t_min.iter().fold(f64::INFINITY, |m, &t| m.min(t)),
+    )
+}
+
 impl LbfgsB {
     /// Builds `K = [[−D, Lᵀ], [L, θSᵀS]]` (BLNZ (3.4)) and factors it;
     /// `false` if it is singular.
     fn factor_k(&mut self) -> bool {
         let h = &self.history;
-        let (len, m, theta) = (h.len, h.m, h.theta);
+        let (len, w, theta) = (h.len, h.slots, h.theta);
         let dim = 2 * len;
         let a = &mut self.work.k.a;
         a.clear();
@@ -467,12 +689,12 @@ impl LbfgsB {
             for j in 0..len {
                 let sj = h.slot(j);
                 // L_ij = s_iᵀy_j for i > j.
-                let l_ij = if i > j { h.sy[si * m + sj] } else { 0.0 };
-                let l_ji = if j > i { h.sy[sj * m + si] } else { 0.0 };
-                a[i * dim + j] = if i == j { -h.sy[si * m + si] } else { 0.0 };
+                let l_ij = if i > j { h.sy[si * w + sj] } else { 0.0 };
+                let l_ji = if j > i { h.sy[sj * w + si] } else { 0.0 };
+                a[i * dim + j] = if i == j { -h.sy[si * w + si] } else { 0.0 };
                 a[i * dim + len + j] = l_ji; // Lᵀ
                 a[(len + i) * dim + j] = l_ij; // L
-                a[(len + i) * dim + len + j] = theta * h.ss[si * m + sj];
+                a[(len + i) * dim + len + j] = theta * h.ss[si * w + sj];
             }
         }
         self.work.k.factor(dim)
@@ -482,67 +704,66 @@ impl LbfgsB {
     fn w_row(h: &History, i: usize, wb: &mut [f64]) {
         let len = h.len;
         for c in 0..len {
-            let k = h.slot(c);
-            wb[c] = h.y[k * h.n + i];
-            wb[len + c] = h.theta * h.s[k * h.n + i];
-        }
-    }
-
-    /// `out = Wᵀ v` (length `2 len`).
-    fn w_t(h: &History, v: &[f64], out: &mut [f64]) {
-        let len = h.len;
-        for c in 0..len {
-            out[c] = dot(h.y_of(c), v);
-            out[len + c] = h.theta * dot(h.s_of(c), v);
-        }
-    }
-
-    /// `out += a · W v` on the entries where `mask` is false (all if `None`).
-    fn w_times(h: &History, v: &[f64], a: f64, out: &mut [f64]) {
-        let len = h.len;
-        for c in 0..len {
-            let (yc, sc) = (h.y_of(c), h.s_of(c));
-            let (cy, cs) = (a * v[c], a * h.theta * v[len + c]);
-            for ((o, &yi), &si) in out.iter_mut().zip(yc).zip(sc) {
-                *o += cy * yi + cs * si;
-            }
+            let at = h.at(h.slot(c), i);
+            wb[c] = h.y[at];
+            wb[len + c] = h.theta * h.s[at];
         }
     }
 
     /// The generalized Cauchy point (BLNZ Algorithm CP) into `work.xcp`,
-    /// with `c = Wᵀ(x^c − x)` into `work.c` and the variables at a bound
-    /// at `x^c` marked in `work.at_bound`.
+    /// with `c = Wᵀ(x^c − x)` into `work.c`, `p = WᵀZd` (the path's
+    /// direction on the variables free at `x^c`) into `work.p`, the step
+    /// `t` into `work.t_cauchy`, the variables at a bound at `x^c` marked in
+    /// `work.at_bound`, and the free-set products moved to the new free set.
     fn cauchy_point(&mut self, x: &[f64], g: &[f64], bounds: &Bounds) {
-        let h = &self.history;
+        let h = &mut self.history;
         let w = &mut self.work;
-        let len = h.len;
-        let theta = h.theta;
+        let (len, theta, n) = (h.len, h.theta, x.len());
         let (lo, hi) = (bounds.lower(), bounds.upper());
-        w.breaks.clear();
-        // f1 = f'(0) = −dᵀd, d = −g on the variables free to move.
-        let mut f1 = 0.0;
-        for i in 0..x.len() {
-            w.xcp[i] = x[i];
-            let gi = g[i];
-            let stuck =
-                lo[i] == hi[i] || (x[i] <= lo[i] && gi >= 0.0) || (x[i] >= hi[i] && gi <= 0.0);
-            w.at_bound[i] = stuck;
-            if stuck || gi == 0.0 {
-                w.d[i] = 0.0;
-                continue;
+        if !std::mem::take(&mut w.prepared) {
+            // The pair pass did not start the path: start it here, with the
+            // same blocks and sums (the same bits).
+            let (mut f1, mut t_min) = (0.0, f64::INFINITY);
+            for start in (0..n).step_by(BLOCK) {
+                let r = start..(start + BLOCK).min(n);
+                let (a, t) = cauchy_start(
+                    &x[r.clone()],
+                    &g[r.clone()],
+                    &lo[r.clone()],
+                    &hi[r.clone()],
+                    &mut w.d[r.clone()],
+                    &mut w.at_bound[r.clone()],
+                    &mut w.xcp[r],
+                );
+                f1 += a;
+                t_min = t_min.min(t);
             }
-            w.d[i] = -gi;
-            f1 -= gi * gi;
-            let t = bounds.breakpoint(i, x[i], -gi);
-            if t.is_finite() {
-                w.breaks.push((t, i));
+            (w.f1, w.t_min) = (f1, t_min);
+            for c in 0..len {
+                let k = h.slot(c);
+                (w.wd_s[k], w.wd_y[k]) = (0.0, 0.0);
+            }
+            for (b, start) in (0..n).step_by(BLOCK).enumerate() {
+                let db = &w.d[start..(start + BLOCK).min(n)];
+                for c in 0..len {
+                    let k = h.slot(c);
+                    let r = h.chunk(k, b);
+                    let (a, e) = dot2(&h.s[r.clone()], &h.y[r], db);
+                    w.wd_s[k] += a;
+                    w.wd_y[k] += e;
+                }
             }
         }
         let dim = 2 * len;
         // p = Wᵀd, c = 0 (BLNZ (4.4)-(4.5)).
-        Self::w_t(h, &w.d, &mut w.p[..dim]);
+        for c in 0..len {
+            let k = h.slot(c);
+            w.p[c] = w.wd_y[k];
+            w.p[len + c] = theta * w.wd_s[k];
+        }
         w.c[..dim].fill(0.0);
         // f'' = −θ f' − pᵀMp.
+        let mut f1 = w.f1;
         let mut f2 = -theta * f1;
         let f2_org = f2;
         if len > 0 {
@@ -552,162 +773,190 @@ impl LbfgsB {
         }
         let mut dt_min = if f2 > 0.0 { -f1 / f2 } else { 0.0 };
         let mut t_old = 0.0;
-        // Breakpoints in increasing order, from a heap (BLNZ §4: "heapsort").
-        let mut heap: std::collections::BinaryHeap<Break> = std::mem::take(&mut w.breaks)
-            .into_iter()
-            .map(Break)
-            .collect();
-        while let Some(&Break((t, b))) = heap.peek() {
-            let dt = t - t_old;
-            if dt_min < dt {
-                break;
-            }
-            heap.pop();
-            // Variable b reaches its bound.
-            let xb = if w.d[b] > 0.0 { hi[b] } else { lo[b] };
-            let zb = xb - x[b];
-            w.xcp[b] = xb;
-            let gb = g[b];
-            for j in 0..dim {
-                w.c[j] += dt * w.p[j];
-            }
-            f1 += dt * f2 + gb * gb + theta * gb * zb;
-            f2 -= theta * gb * gb;
-            if len > 0 {
-                Self::w_row(h, b, &mut w.wb[..dim]);
-                w.v[..dim].copy_from_slice(&w.wb[..dim]);
-                w.k.solve(&mut w.v[..dim]);
-                let wmc = dot(&w.v[..dim], &w.c[..dim]);
-                let wmp = dot(&w.v[..dim], &w.p[..dim]);
-                let wmw = dot(&w.v[..dim], &w.wb[..dim]);
-                for j in 0..dim {
-                    w.p[j] += gb * w.wb[j];
+        // Breakpoints in increasing order, from a heap (BLNZ §4: "heapsort"),
+        // built only if the first one is reached.
+        if w.t_min <= dt_min {
+            collect_breaks(x, &w.d, lo, hi, &mut w.breaks);
+            let mut queue = Breakpoints::new(std::mem::take(&mut w.breaks));
+            while let Some(Break((t, b))) = queue.peek() {
+                let dt = t - t_old;
+                if dt_min < dt {
+                    break;
                 }
-                f1 -= gb * wmc;
-                f2 += -2.0 * gb * wmp - gb * gb * wmw;
+                queue.pop();
+                // Variable b reaches its bound.
+                let xb = if w.d[b] > 0.0 { hi[b] } else { lo[b] };
+                let zb = xb - x[b];
+                w.xcp[b] = xb;
+                let gb = g[b];
+                for j in 0..dim {
+                    w.c[j] += dt * w.p[j];
+                }
+                f1 += dt * f2 + gb * gb + theta * gb * zb;
+                f2 -= theta * gb * gb;
+                if len > 0 {
+                    Self::w_row(h, b, &mut w.wb[..dim]);
+                    w.v[..dim].copy_from_slice(&w.wb[..dim]);
+                    w.k.solve(&mut w.v[..dim]);
+                    let wmc = dot(&w.v[..dim], &w.c[..dim]);
+                    let wmp = dot(&w.v[..dim], &w.p[..dim]);
+                    let wmw = dot(&w.v[..dim], &w.wb[..dim]);
+                    for j in 0..dim {
+                        w.p[j] += gb * w.wb[j];
+                    }
+                    f1 -= gb * wmc;
+                    f2 += -2.0 * gb * wmp - gb * gb * wmw;
+                }
+                f2 = f2.max(f64::EPSILON * f2_org);
+                w.d[b] = 0.0;
+                w.at_bound[b] = true;
+                dt_min = if f2 > 0.0 { -f1 / f2 } else { 0.0 };
+                t_old = t;
+                if queue.wants_sort() {
+                    // The heap's rest: the variables still moving.
+                    let mut left = queue.into_vec();
+                    collect_breaks(x, &w.d, lo, hi, &mut left);
+                    queue = Breakpoints::sorted(left);
+                }
             }
-            f2 = f2.max(f64::EPSILON * f2_org);
-            w.d[b] = 0.0;
-            w.at_bound[b] = true;
-            dt_min = if f2 > 0.0 { -f1 / f2 } else { 0.0 };
-            t_old = t;
+            w.breaks = queue.into_vec();
         }
-        w.breaks = heap.into_vec().into_iter().map(|b| b.0).collect();
         let dt_min = dt_min.max(0.0);
         let t = t_old + dt_min;
-        for i in 0..x.len() {
-            if w.d[i] != 0.0 {
-                w.xcp[i] = x[i] + t * w.d[i];
-            }
-        }
-        // Rounding must not leave the box.
-        bounds.project(&mut w.xcp);
+        w.t_cauchy = t;
         for j in 0..dim {
             w.c[j] += dt_min * w.p[j];
+        }
+        // The variables entering or leaving the free set (x^c itself is
+        // formed in the subspace step's pass: `x + t d` where `d ≠ 0`).
+        let n_free = free_set_changes(&w.at_bound, &mut h.free, &mut w.index);
+        // The free-set products follow (Fortran formk): add the rows of the
+        // entering variables, subtract those of the leaving ones, or sum the
+        // free rows afresh where that is fewer rows.
+        if len > 0 {
+            let (yv, sv) = (&mut w.v1[..len], &mut w.wb[..len]);
+            if w.index.len() > n_free {
+                let slots = h.slots;
+                for a in 0..len {
+                    for b in 0..len {
+                        let at = h.slot(a) * slots + h.slot(b);
+                        (h.fyy[at], h.fys[at], h.fss[at]) = (0.0, 0.0, 0.0);
+                    }
+                }
+                w.index.clear();
+                w.index.extend((0..n).filter(|&i| h.free[i]));
+            }
+            h.add_rows(&w.index, yv, sv);
         }
     }
 
     /// Subspace minimization over the variables free at `x^c` (BLNZ §5.1)
-    /// with MN's projection, leaving `x̄` in `work.xcp`. `all_free` skips
-    /// the free set (no finite bound).
-    fn subspace_min(&mut self, x: &[f64], g: &[f64], bounds: Option<&Bounds>, all_free: bool) {
+    /// with MN's projection: the search direction `x̄ − x` into `work.d`,
+    /// `d^u` into `work.r`; returns `gᵀd`, `dᵀd` and the largest step along
+    /// `d` in the box.
+    ///
+    /// On the free set `x^c − x = −t g` and `WᵀZZᵀW` is kept
+    /// (`History::fyy` ...), so `WᵀZ r^c = −(1 − θt) p − WᵀZZᵀW M c` needs
+    /// no pass over the pairs, and `d^u = −r^c/θ + θ⁻² ZᵀW N⁻¹ M WᵀZ(−r^c)`
+    /// (BLNZ (5.11)) is `(x − x^c) − g/θ + W u` with the `2m`-vector
+    /// `u = M c/θ + N⁻¹ M WᵀZ(−r^c)/θ²`: one pass over the pairs, fused
+    /// with MN's projection.
+    fn subspace_min(&mut self, x: &[f64], g: &[f64], b: &Bounds) -> (f64, f64, f64) {
         let h = &self.history;
         let w = &mut self.work;
         let (len, theta, n) = (h.len, h.theta, x.len());
         let dim = 2 * len;
-        let free = |w: &Work, i: usize| all_free || !w.at_bound[i];
-        // r = −r^c = −θ(x^c − x) − g + W M c on the free variables (BLNZ (5.4)).
-        for i in 0..n {
-            w.r[i] = if free(w, i) {
-                -theta * (w.xcp[i] - x[i]) - g[i]
-            } else {
-                0.0
-            };
-        }
-        if len == 0 {
-            // B = θI: d^u = r / θ.
-            for i in 0..n {
-                w.r[i] /= theta;
+        if len > 0 {
+            // v1 = M c.
+            w.v1[..dim].copy_from_slice(&w.c[..dim]);
+            w.k.solve(&mut w.v1[..dim]);
+            Self::free_gram(h, &mut w.gram[..dim * dim]);
+            let gram = &w.gram[..dim * dim];
+            // v = M WᵀZ(−r^c) = M ((1 − θt) p + WᵀZZᵀW M c).
+            let a = 1.0 - theta * w.t_cauchy;
+            for i in 0..dim {
+                w.v[i] = a * w.p[i] + dot(&gram[i * dim..(i + 1) * dim], &w.v1[..dim]);
             }
-        } else {
-            if w.c[..dim].iter().any(|&v| v != 0.0) {
-                w.v[..dim].copy_from_slice(&w.c[..dim]);
-                w.k.solve(&mut w.v[..dim]);
-                let mc = w.v[..dim].to_vec();
-                w.wv.fill(0.0);
-                Self::w_times(h, &mc, 1.0, &mut w.wv);
-                for i in 0..n {
-                    if free(w, i) {
-                        w.r[i] += w.wv[i];
-                    }
-                }
-            }
-            // v = M WᵀZ r (r is 0 off the free set).
-            Self::w_t(h, &w.r, &mut w.v[..dim]);
             w.k.solve(&mut w.v[..dim]);
             // N = I − θ⁻¹ M WᵀZZᵀW (BLNZ (5.10)).
-            Self::free_gram(h, w, all_free);
-            let gram = w.gram[..dim * dim].to_vec();
-            let mut col = vec![0.0; dim];
             let nm = &mut w.n_mat.a;
             nm.clear();
             nm.resize(dim * dim, 0.0);
             for j in 0..dim {
                 for i in 0..dim {
-                    col[i] = gram[i * dim + j];
+                    w.col[i] = gram[i * dim + j];
                 }
-                w.k.solve(&mut col);
+                w.k.solve(&mut w.col[..dim]);
                 for i in 0..dim {
-                    nm[i * dim + j] = f64::from(u8::from(i == j)) - col[i] / theta;
+                    nm[i * dim + j] = f64::from(u8::from(i == j)) - w.col[i] / theta;
                 }
             }
-            if w.n_mat.factor(dim) {
+            let solved = w.n_mat.factor(dim);
+            if solved {
                 w.n_mat.solve(&mut w.v[..dim]);
-                // d^u = r/θ + θ⁻² ZᵀW v (BLNZ (5.11)).
-                let v = w.v[..dim].to_vec();
-                for i in 0..n {
-                    w.r[i] /= theta;
-                }
-                w.wv.fill(0.0);
-                Self::w_times(h, &v, 1.0 / (theta * theta), &mut w.wv);
-                for i in 0..n {
-                    if free(w, i) {
-                        w.r[i] += w.wv[i];
-                    }
-                }
-            } else {
-                for i in 0..n {
-                    w.r[i] /= theta;
-                }
+            }
+            // u, by slot: W u = Σ u_c y_c + θ u_{len+c} s_c.
+            for c in 0..len {
+                let k = h.slot(c);
+                let (uy, us) = if solved {
+                    (
+                        w.v1[c] / theta + w.v[c] / (theta * theta),
+                        w.v1[len + c] / theta + w.v[len + c] / (theta * theta),
+                    )
+                } else {
+                    (w.v1[c] / theta, w.v1[len + c] / theta)
+                };
+                w.wd_y[k] = uy;
+                w.wd_s[k] = theta * us;
             }
         }
-        let Some(b) = bounds else {
-            for i in 0..n {
-                w.xcp[i] += w.r[i];
+        // One pass: d^u, x̄ = P(x^c + d^u) (MN), d = x̄ − x, gᵀd, dᵀd and the
+        // largest step in the box along d; the pairs in address order.
+        let (lo, hi) = (b.lower(), b.upper());
+        let mut order = [usize::MAX; 64];
+        let mut slots = 0;
+        for k in 0..h.slots {
+            if (0..len).any(|c| h.slot(c) == k) {
+                order[slots] = k;
+                slots += 1;
             }
-            return;
-        };
-        // MN: x̄ = P(x^c + d^u); keep it if x̄ − x descends.
-        let mut dd_p = 0.0;
-        for i in 0..n {
-            let xi = if free(w, i) {
-                (w.xcp[i] + w.r[i]).clamp(b.lower()[i], b.upper()[i])
-            } else {
-                w.xcp[i]
+        }
+        let mut acc = StepLanes::default();
+        let (t, inv_theta) = (w.t_cauchy, 1.0 / theta);
+        for (blk, start) in (0..n).step_by(BLOCK).enumerate() {
+            let end = (start + BLOCK).min(n);
+            let wu = &mut w.blk[0][..end - start];
+            wu.fill(0.0);
+            for &k in &order[..slots] {
+                let r = h.chunk(k, blk);
+                axpy2(w.wd_y[k], &h.y[r.clone()], w.wd_s[k], &h.s[r], wu);
+            }
+            let r = start..end;
+            let block = StepBlock {
+                x: &x[r.clone()],
+                g: &g[r.clone()],
+                lo: &lo[r.clone()],
+                hi: &hi[r.clone()],
+                at_bound: &w.at_bound[r.clone()],
+                wu,
+                xcp: &mut w.xcp[r.clone()],
+                d: &mut w.d[r.clone()],
+                du: &mut w.r[r],
             };
-            w.d[i] = xi;
-            dd_p += (xi - x[i]) * g[i];
+            subspace_step(block, t, inv_theta, &mut acc);
         }
-        if dd_p <= 0.0 {
-            w.xcp.copy_from_slice(&w.d);
-            return;
+        let sum = |p: [f64; 4]| (p[0] + p[2]) + (p[1] + p[3]);
+        let step = acc.step.iter().fold(f64::INFINITY, |m, &t| m.min(t));
+        let gd = sum(acc.gd);
+        if gd <= 0.0 || gd.is_nan() {
+            return (gd, sum(acc.dd), step);
         }
         // Otherwise backtrack to the box (BLNZ (5.8)): x^c + α* d^u.
         let mut alpha = 1.0f64;
         let mut blocking = None;
         for i in 0..n {
-            if free(w, i) {
-                let a = b.breakpoint(i, w.xcp[i], w.r[i]);
+            if !w.at_bound[i] {
+                let a = breakpoint(lo[i], hi[i], w.xcp[i], w.r[i]);
                 if a < alpha {
                     alpha = a;
                     blocking = Some(i);
@@ -715,65 +964,191 @@ impl LbfgsB {
             }
         }
         for i in 0..n {
-            if free(w, i) {
+            if !w.at_bound[i] {
                 w.xcp[i] += alpha * w.r[i];
             }
         }
         if let Some(i) = blocking {
-            w.xcp[i] = if w.r[i] > 0.0 {
-                b.upper()[i]
-            } else {
-                b.lower()[i]
-            };
+            w.xcp[i] = if w.r[i] > 0.0 { hi[i] } else { lo[i] };
         }
         b.project(&mut w.xcp);
+        for i in 0..n {
+            w.d[i] = w.xcp[i] - x[i];
+        }
+        (dot(g, &w.d), dot(&w.d, &w.d), b.max_step(x, &w.d))
     }
 
-    /// `WᵀZZᵀW = [[Y_FᵀY_F, θ Y_FᵀS_F], [θ S_FᵀY_F, θ² S_FᵀS_F]]` into
-    /// `work.gram` (`2len × 2len`, row-major), from the kept full products
-    /// less the active rows, or from the free rows, whichever are fewer.
-    fn free_gram(h: &History, w: &mut Work, all_free: bool) {
-        let (len, m, n, theta) = (h.len, h.m, h.n, h.theta);
+    /// `WᵀZZᵀW = [[Y_FᵀY_F, θ Y_FᵀS_F], [θ S_FᵀY_F, θ² S_FᵀS_F]]` into `g`
+    /// (`2len × 2len`, row-major) from the kept free-set products.
+    fn free_gram(h: &History, g: &mut [f64]) {
+        let (len, w, theta) = (h.len, h.slots, h.theta);
         let dim = 2 * len;
-        let n_active = if all_free {
-            0
-        } else {
-            w.at_bound.iter().filter(|&&a| a).count()
-        };
-        let from_free = n_active > n / 2;
-        w.index.clear();
-        if !all_free {
-            w.index
-                .extend((0..n).filter(|&i| w.at_bound[i] != from_free));
-        }
-        let g = &mut w.gram[..dim * dim];
         for a in 0..len {
-            let (sa, ya) = (h.slot(a), h.s_of(a));
-            let yya = h.y_of(a);
+            let ka = h.slot(a);
             for b in 0..len {
-                let (sb, sbv, ybv) = (h.slot(b), h.s_of(b), h.y_of(b));
-                let (mut yy, mut ys, mut ss) = if from_free {
-                    (0.0, 0.0, 0.0)
-                } else {
-                    (h.yy[sa * m + sb], h.sy[sb * m + sa], h.ss[sa * m + sb])
-                };
-                let sign = if from_free { 1.0 } else { -1.0 };
-                for &i in &w.index {
-                    yy += sign * yya[i] * ybv[i];
-                    ys += sign * yya[i] * sbv[i];
-                    ss += sign * ya[i] * sbv[i];
-                }
-                g[a * dim + b] = yy;
-                g[a * dim + len + b] = theta * ys;
-                g[(len + b) * dim + a] = theta * ys;
-                g[(len + a) * dim + len + b] = theta * theta * ss;
+                let at = ka * w + h.slot(b);
+                let ys = theta * h.fys[at];
+                g[a * dim + b] = h.fyy[at];
+                g[a * dim + len + b] = ys;
+                g[(len + b) * dim + a] = ys;
+                g[(len + a) * dim + len + b] = theta * theta * h.fss[at];
             }
+        }
+    }
+
+    /// The pair pass of a run in a box, one sweep over the pairs: writes
+    /// `s = x₊ − x`, `y = g₊ − g` into the free slot with their sums and
+    /// their products with every kept pair (in `work.prod`), and starts the
+    /// next Cauchy path at `x₊` (`cauchy_start` and `Wᵀd`, which
+    /// `cauchy_point` then skips).
+    fn pair_pass(&mut self, x: &[f64], g: &[f64], bounds: &Bounds) -> BoxPairSums {
+        let h = &mut self.history;
+        let Work {
+            x_trial: x_new,
+            g_trial: g_new,
+            d,
+            at_bound,
+            xcp,
+            blk,
+            prod,
+            wd_s,
+            wd_y,
+            ..
+        } = &mut self.work;
+        let (n, len, k) = (x.len(), h.len, h.free_slot());
+        let (lo, hi) = (bounds.lower(), bounds.upper());
+        for c in 0..len {
+            prod[h.slot(c)] = [0.0; 9];
+        }
+        (wd_s[k], wd_y[k]) = (0.0, 0.0);
+        let (mut f1, mut t_min) = (0.0, f64::INFINITY);
+        let mut sums = BoxPairSums::default();
+        let [sf, yf] = blk;
+        for (b, start) in (0..n).step_by(BLOCK).enumerate() {
+            let r = start..(start + BLOCK).min(n);
+            let m = r.len();
+            let (a, t) = cauchy_start(
+                &x_new[r.clone()],
+                &g_new[r.clone()],
+                &lo[r.clone()],
+                &hi[r.clone()],
+                &mut d[r.clone()],
+                &mut at_bound[r.clone()],
+                &mut xcp[r.clone()],
+            );
+            f1 += a;
+            t_min = t_min.min(t);
+            // The pair straight into its slot, whence the products below
+            // read it back from the cache.
+            let rk = h.chunk(k, b);
+            sums.add(box_pair(
+                &x[r.clone()],
+                &x_new[r.clone()],
+                &g[r.clone()],
+                &g_new[r.clone()],
+                &h.free[r.clone()],
+                &mut h.s[rk.clone()],
+                &mut h.y[rk.clone()],
+                &mut sf[..m],
+                &mut yf[..m],
+            ));
+            let (sn, yn) = (&h.s[rk.clone()], &h.y[rk]);
+            let (a, e) = dot2(sn, yn, &d[r.clone()]);
+            wd_s[k] += a;
+            wd_y[k] += e;
+            let v = NewPair {
+                s: sn,
+                y: yn,
+                sf: &sf[..m],
+                yf: &yf[..m],
+                d: &d[r.clone()],
+            };
+            let free = match h.free[r.clone()].iter().filter(|&&f| f).count() {
+                0 => Free::None,
+                f if f == m => Free::All,
+                _ => Free::Some,
+            };
+            for c in 0..len {
+                let j = h.slot(c);
+                let rj = h.chunk(j, b);
+                let p = box_products(&h.s[rj.clone()], &h.y[rj], &v, free);
+                for (acc, p) in prod[j].iter_mut().zip(p) {
+                    *acc += p;
+                }
+            }
+        }
+        for c in 0..len {
+            let j = h.slot(c);
+            (wd_s[j], wd_y[j]) = (prod[j][7], prod[j][8]);
+        }
+        (self.work.f1, self.work.t_min) = (f1, t_min);
+        self.work.prepared = true;
+        sums
+    }
+}
+
+/// The breakpoints of a Cauchy path, smallest first (ties by index): a heap
+/// (BLNZ §4: "heapsort"), replaced by a sorted list of those left once
+/// `SORT_AFTER` have been taken, when the path goes on past many of them
+/// (the first iteration often passes every one: a pop costs `O(log n)`
+/// scattered reads; the list, collected in index order, is often sorted
+/// already). Both give the same order.
+enum Breakpoints {
+    Heap(std::collections::BinaryHeap<Break>, usize),
+    /// Smallest `t` first, and the position of the next one.
+    Sorted(Vec<Break>, usize),
+}
+
+impl Breakpoints {
+    const SORT_AFTER: usize = 4096;
+
+    fn new(breaks: Vec<Break>) -> Self {
+        Breakpoints::Heap(std::collections::BinaryHeap::from(breaks), 0)
+    }
+
+    fn peek(&self) -> Option<Break> {
+        match self {
+            Breakpoints::Heap(h, _) => h.peek().copied(),
+            Breakpoints::Sorted(v, at) => v.get(*at).copied(),
+        }
+    }
+
+    fn pop(&mut self) {
+        match self {
+            Breakpoints::Heap(h, taken) => {
+                h.pop();
+                *taken += 1;
+            }
+            Breakpoints::Sorted(_, at) => *at += 1,
+        }
+    }
+
+    /// Whether enough have been taken from the heap to sort the rest.
+    fn wants_sort(&self) -> bool {
+        matches!(self, Breakpoints::Heap(_, taken) if *taken >= Self::SORT_AFTER)
+    }
+
+    /// The breakpoints left, `left` (in index order), sorted.
+    fn sorted(mut left: Vec<Break>) -> Self {
+        // By `t` in `f64::total_cmp`'s order (as integers), then by index:
+        // the heap's order.
+        left.sort_unstable_by_key(|&Break((t, i))| {
+            let bits = t.to_bits() as i64;
+            (bits ^ (((bits >> 63) as u64) >> 1) as i64, i)
+        });
+        Breakpoints::Sorted(left, 0)
+    }
+
+    fn into_vec(self) -> Vec<Break> {
+        match self {
+            Breakpoints::Heap(h, _) => h.into_vec(),
+            Breakpoints::Sorted(v, _) => v,
         }
     }
 }
 
 /// A breakpoint `(t_i, i)` ordered for a min-heap on `t_i`.
-#[derive(PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 struct Break((f64, usize));
 
 impl Eq for Break {}
@@ -843,7 +1218,7 @@ impl<P: Gradient> Minimizer<P> for LbfgsB {
             self.work = Work::new(n, self.memory, self.is_boxed());
         }
         let bounds = self.bounds.take();
-        let outcome = match bounds.as_ref().filter(|b| b.is_constrained()) {
+        let outcome = match bounds.as_ref().filter(|_| self.work.boxed) {
             Some(b) => self.iterate(problem, state, b),
             None => self.iterate_free(problem, state),
         };
@@ -872,9 +1247,10 @@ impl LbfgsB {
         state: &mut State,
         b: &Bounds,
     ) -> Option<Termination> {
-        let n = state.x.len();
-        let boxed =
-            b.lower().iter().all(|v| v.is_finite()) && b.upper().iter().all(|v| v.is_finite());
+        // Every variable has both bounds (read on the first iteration only).
+        let boxed = self.first
+            && b.lower().iter().all(|v| v.is_finite())
+            && b.upper().iter().all(|v| v.is_finite());
         let mut restarted = false;
         let (alpha, f) = loop {
             let len = self.history.len;
@@ -885,14 +1261,10 @@ impl LbfgsB {
             }
             let len = self.history.len;
             self.cauchy_point(&state.x, &state.g, b);
-            self.subspace_min(&state.x, &state.g, Some(b), false);
             // d = x̄ − x.
+            let (gd, dd, step_box) = self.subspace_min(&state.x, &state.g, b);
             let w = &mut self.work;
-            for i in 0..n {
-                w.d[i] = w.xcp[i] - state.x[i];
-            }
-            let gd = dot(&state.g, &w.d);
-            let d_norm2 = dot(&w.d, &w.d).sqrt();
+            let d_norm2 = dd.sqrt();
             if gd >= 0.0 || gd.is_nan() {
                 if len > 0 && !restarted && gd.is_finite() {
                     // Rounding made B indefinite on the subspace: restart.
@@ -911,7 +1283,7 @@ impl LbfgsB {
             let step_max = if self.first {
                 1.0
             } else {
-                b.max_step(&state.x, &w.d).min(STEP_MAX)
+                step_box.min(STEP_MAX)
             };
             let alpha0 = if self.first && !boxed {
                 (1.0 / d_norm2).min(step_max)
@@ -954,29 +1326,25 @@ impl LbfgsB {
             return Some(Termination::NonFiniteValue);
         }
         self.first = false;
-        // s = x₊ − x into d, y = g₊ − g into r.
-        let w = &mut self.work;
-        let (mut sy, mut yy, mut sg) = (0.0, 0.0, 0.0);
-        for i in 0..n {
-            let s = w.x_trial[i] - state.x[i];
-            let y = w.g_trial[i] - state.g[i];
-            w.d[i] = s;
-            w.r[i] = y;
-            sy += s * y;
-            yy += y * y;
-            sg += s * state.g[i];
-        }
-        if !yy.is_finite() {
+        // `x_trial` and `g_trial` go to the driver's state below: stop the
+        // thread mapping their pages first (long finished by now).
+        drop(std::mem::take(&mut self.work.prefault));
+        // s = x₊ − x, y = g₊ − g into the free slot, and the next Cauchy
+        // path's start at x₊.
+        let p = self.pair_pass(&state.x, &state.g, b);
+        if !p.yy.is_finite() {
+            self.work.prepared = false;
             state.note = Some(format!("non-finite gradient at alpha = {alpha:e}"));
             return Some(Termination::NonFiniteValue);
         }
         // Fortran matupd's test: keep the pair if sᵀy > ε (−gᵀs).
-        if sy > f64::EPSILON * -sg && sy > 0.0 {
-            self.history.push(&w.d, &w.r, sy, yy);
+        if p.sy > f64::EPSILON * -p.sg && p.sy > 0.0 {
+            self.history.commit(self.memory, &p, &self.work.prod);
         } else {
-            state.note = Some(format!("skipped L-BFGS-B pair: sᵀy = {sy:e}"));
+            state.note = Some(format!("skipped L-BFGS-B pair: sᵀy = {:e}", p.sy));
         }
-        state.step_norm = inf_norm(&w.d);
+        let w = &mut self.work;
+        state.step_norm = p.s_max;
         state.alpha = alpha;
         state.f = f;
         std::mem::swap(&mut state.x, &mut w.x_trial);
@@ -1122,6 +1490,72 @@ fn lnsrlb<P: Gradient + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The products the pair pass and the free-set updates keep equal the
+    /// sums they stand for, iteration after iteration, while the free set
+    /// changes (extended Rosenbrock over two blocks, every other variable
+    /// bounded above at 0.5, as `examples/bounds_scale.rs`).
+    #[test]
+    fn kept_products_match_direct_sums() {
+        use crate::problems::ExtendedRosenbrock;
+        use crate::solver::Run;
+        let n = 3000;
+        let p = ExtendedRosenbrock::new(n);
+        let upper = (0..n)
+            .map(|i| if i % 2 == 0 { 0.5 } else { f64::INFINITY })
+            .collect();
+        let solver = LbfgsB::default()
+            .with_memory(4)
+            .with_bounds(Bounds::upper_only(upper).unwrap());
+        let mut run = Run::new(solver, &p, &p.start()).unwrap();
+        let mut changed = 0;
+        let mut last_free: Option<Vec<bool>> = None;
+        for _ in 0..25 {
+            if run.step().is_some() {
+                break;
+            }
+            let h = &run.solver().history;
+            if last_free.as_ref().is_some_and(|f| *f != h.free) {
+                changed += 1;
+            }
+            last_free = Some(h.free.clone());
+            let w = h.slots;
+            let get = |v: &[f64], k: usize| -> Vec<f64> { (0..n).map(|i| v[h.at(k, i)]).collect() };
+            for a in 0..h.len {
+                let ka = h.slot(a);
+                let (sa, ya) = (get(&h.s, ka), get(&h.y, ka));
+                for b in 0..h.len {
+                    let kb = h.slot(b);
+                    let (sb, yb) = (get(&h.s, kb), get(&h.y, kb));
+                    // The kept free-set sums are updated by adding and
+                    // subtracting terms: their error scales with all of them.
+                    let sum = |u: &[f64], v: &[f64], only_free: bool| {
+                        let (mut s, mut scale) = (0.0, 0.0);
+                        for i in 0..n {
+                            if !only_free || h.free[i] {
+                                s += u[i] * v[i];
+                            }
+                            scale += (u[i] * v[i]).abs();
+                        }
+                        (s, scale)
+                    };
+                    for (kept, (want, scale)) in [
+                        (h.sy[ka * w + kb], sum(&sa, &yb, false)),
+                        (h.ss[ka * w + kb], sum(&sa, &sb, false)),
+                        (h.fyy[ka * w + kb], sum(&ya, &yb, true)),
+                        (h.fys[ka * w + kb], sum(&ya, &sb, true)),
+                        (h.fss[ka * w + kb], sum(&sa, &sb, true)),
+                    ] {
+                        assert!(
+                            (kept - want).abs() <= 1e-10 * scale.max(f64::MIN_POSITIVE),
+                            "pairs {a}, {b}: kept {kept:e}, summed {want:e}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(changed > 0, "the free set never changed");
+    }
 
     #[test]
     fn small_lu_solves() {
