@@ -614,9 +614,8 @@ impl<P: SparseResiduals> Minimizer<P> for SparseLevenbergMarquardt {
             if accepted {
                 state.f = self.iter.rnorm * self.iter.rnorm;
                 state.alpha = f64::NAN;
-                let Some(gnorm) = self.jacobian_at(problem, state) else {
-                    return None;
-                };
+                // A non-finite J leaves g NaN: the driver ends the run.
+                let gnorm = self.jacobian_at(problem, state)?;
                 self.update_scaling();
                 let confirmed = converged.filter(|_| self.gauss_newton_agrees(ftol, xtol));
                 if let Some((t, info)) = confirmed {
