@@ -33,7 +33,8 @@
 //! - [`continuation`]: Gaussian-blur continuation around any minimizer;
 //! - [`first_order`]: gradient descent; SGD, momentum, Nesterov, AdaGrad,
 //!   RMSProp, Adam, AdaDelta, delta-bar-delta behind one `Optimizer` trait;
-//! - [`newton`]: Newton with a modified-Cholesky Hessian, Levenberg-Marquardt;
+//! - [`newton`]: Newton with a modified-Cholesky Hessian, Levenberg-Marquardt
+//!   (dense, and on a sparse Jacobian by sparse Cholesky);
 //! - [`train`]: the one minibatch training driver (sampling, curvature
 //!   sub-batches, held-out evaluation, early stopping, checkpoints) every
 //!   training method runs through;
