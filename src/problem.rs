@@ -41,7 +41,7 @@ use std::cell::Cell;
 use nalgebra::DMatrix;
 use serde::{Deserialize, Serialize};
 
-pub use sparse::{SparseResiduals, SparsityPattern};
+pub use sparse::{JacobianProducts, SparseResiduals, SparsityPattern};
 
 /// A scalar objective `f: ℝⁿ → ℝ`.
 pub trait Objective {

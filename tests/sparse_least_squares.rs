@@ -4,8 +4,8 @@
 //! the banded `BandedFit` with a known solution; bad patterns are errors,
 //! NaN residuals end runs cleanly, and checkpoints resume bit for bit.
 
-use hesse::newton::{LevenbergMarquardt, SparseLevenbergMarquardt};
-use hesse::problem::{FnResiduals, Residuals, SparseResiduals, SparsityPattern};
+use hesse::newton::{LevenbergMarquardt, MatrixFreeLevenbergMarquardt, SparseLevenbergMarquardt};
+use hesse::problem::{FnResiduals, JacobianProducts, Residuals, SparseResiduals, SparsityPattern};
 use hesse::problems::nist::{NistDataset, NistProblem, lre};
 use hesse::problems::{BandedFit, Mgh, MghProblem};
 use hesse::solver::{Checkpoint, Error, Run, Termination};
@@ -366,4 +366,73 @@ fn dense_closure_problems_are_unaffected() {
         .minimize(&Dense::new(&p), &[0.0])
         .unwrap();
     assert!((s.x[0] - 2.0).abs() < 1e-8);
+}
+
+/// A sparse problem seen only through products with its Jacobian.
+struct Products<P>(P);
+
+impl<P: SparseResiduals> JacobianProducts for Products<P> {
+    fn num_params(&self) -> usize {
+        self.0.num_params()
+    }
+    fn num_residuals(&self) -> usize {
+        self.0.num_residuals()
+    }
+    fn residuals(&self, x: &[f64], r: &mut [f64]) {
+        self.0.residuals(x, r)
+    }
+    fn jac_vec(&self, x: &[f64], v: &[f64], jv: &mut [f64]) {
+        let p = self.0.jacobian_pattern().unwrap();
+        let mut vals = vec![0.0; p.nnz()];
+        self.0.jacobian_values(x, &mut vals);
+        jv.fill(0.0);
+        for (j, &vj) in v.iter().enumerate() {
+            for pos in p.col_ptr()[j]..p.col_ptr()[j + 1] {
+                jv[p.row_idx()[pos]] += vals[pos] * vj;
+            }
+        }
+    }
+    fn jac_t_vec(&self, x: &[f64], u: &[f64], jtu: &mut [f64]) {
+        let p = self.0.jacobian_pattern().unwrap();
+        let mut vals = vec![0.0; p.nnz()];
+        self.0.jacobian_values(x, &mut vals);
+        for (j, out) in jtu.iter_mut().enumerate() {
+            *out = (p.col_ptr()[j]..p.col_ptr()[j + 1])
+                .map(|pos| vals[pos] * u[p.row_idx()[pos]])
+                .sum();
+        }
+    }
+}
+
+#[test]
+fn matrix_free_mode_matches_the_sparse_solver() {
+    let exact = BandedFit::new(600, 60, 0.0).unwrap();
+    let r = MatrixFreeLevenbergMarquardt::default()
+        .minimize(&Products(&exact), &exact.start())
+        .unwrap();
+    assert!(r.converged(), "{:?}", r.termination);
+    assert_close(
+        "matrix-free exact",
+        &r.x,
+        &exact.minimizer().unwrap(),
+        1e-10,
+    );
+    assert_eq!(r.evals.g, 0);
+    assert!(r.evals.hv > 0);
+    let noisy = BandedFit::new(600, 60, 0.05).unwrap();
+    let mf = MatrixFreeLevenbergMarquardt::default()
+        .minimize(&Products(&noisy), &noisy.start())
+        .unwrap();
+    let sp = SparseLevenbergMarquardt::default()
+        .minimize(&noisy, &noisy.start())
+        .unwrap();
+    assert!(mf.converged(), "{:?}", mf.termination);
+    assert_close("matrix-free noisy", &mf.x, &sp.x, 1e-8);
+    // NaN at trial points: rejected, the run still converges.
+    let r = MatrixFreeLevenbergMarquardt::default()
+        .with_initial_damping(1e-8)
+        .minimize(&Products(Log(3)), &[10.0; 3])
+        .unwrap();
+    assert!(r.converged(), "{:?}", r.termination);
+    assert_close("matrix-free log", &r.x, &[2.0; 3], 1e-8);
 }

@@ -316,6 +316,81 @@ impl<P: SparseResiduals> SparseResiduals for Counted<P> {
     }
 }
 
+/// A least-squares problem given by its residuals and products with its
+/// Jacobian, `J(x) v` and `J(x)ᵀ u`, never the Jacobian itself (the
+/// Jacobian-free mode of [`MatrixFreeLevenbergMarquardt`](crate::newton::MatrixFreeLevenbergMarquardt)).
+/// The objective is `f = Σ rᵢ²`, as for [`SparseResiduals`].
+///
+/// Each product counts as a Hessian-vector product (`hv`) in a report.
+pub trait JacobianProducts {
+    /// The number of parameters `n`.
+    fn num_params(&self) -> usize;
+
+    /// The number of residuals `m`.
+    fn num_residuals(&self) -> usize;
+
+    /// Writes `r(x)` into `r` (length `m`).
+    fn residuals(&self, x: &[f64], r: &mut [f64]);
+
+    /// Writes `J(x) v` into `jv` (`v` has `n` entries, `jv` `m`).
+    fn jac_vec(&self, x: &[f64], v: &[f64], jv: &mut [f64]);
+
+    /// Writes `J(x)ᵀ u` into `jtu` (`u` has `m` entries, `jtu` `n`).
+    fn jac_t_vec(&self, x: &[f64], u: &[f64], jtu: &mut [f64]);
+}
+
+impl<P: JacobianProducts + ?Sized> JacobianProducts for &P {
+    fn num_params(&self) -> usize {
+        (**self).num_params()
+    }
+    fn num_residuals(&self) -> usize {
+        (**self).num_residuals()
+    }
+    fn residuals(&self, x: &[f64], r: &mut [f64]) {
+        (**self).residuals(x, r)
+    }
+    fn jac_vec(&self, x: &[f64], v: &[f64], jv: &mut [f64]) {
+        (**self).jac_vec(x, v, jv)
+    }
+    fn jac_t_vec(&self, x: &[f64], u: &[f64], jtu: &mut [f64]) {
+        (**self).jac_t_vec(x, u, jtu)
+    }
+}
+
+/// Residuals count as `f` evaluations, each product as an `hv` evaluation.
+impl<P: JacobianProducts> JacobianProducts for Counted<P> {
+    fn num_params(&self) -> usize {
+        self.inner.num_params()
+    }
+    fn num_residuals(&self) -> usize {
+        self.inner.num_residuals()
+    }
+    fn residuals(&self, x: &[f64], r: &mut [f64]) {
+        if !self.admit() {
+            r.fill(f64::NAN);
+            return;
+        }
+        Self::bump(&self.f);
+        self.inner.residuals(x, r)
+    }
+    fn jac_vec(&self, x: &[f64], v: &[f64], jv: &mut [f64]) {
+        if !self.admit() {
+            jv.fill(f64::NAN);
+            return;
+        }
+        Self::bump(&self.hv);
+        self.inner.jac_vec(x, v, jv)
+    }
+    fn jac_t_vec(&self, x: &[f64], u: &[f64], jtu: &mut [f64]) {
+        if !self.admit() {
+            jtu.fill(f64::NAN);
+            return;
+        }
+        Self::bump(&self.hv);
+        self.inner.jac_t_vec(x, u, jtu)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -132,7 +132,7 @@ mod stats;
 mod step;
 
 pub use fit_problem::FitProblem;
-pub use sparse::SparseLevenbergMarquardt;
+pub use sparse::{MatrixFreeLevenbergMarquardt, SparseLevenbergMarquardt};
 pub use stats::{FitStatistics, fit_statistics, fit_statistics_with_loss};
 
 use nalgebra::DMatrix;

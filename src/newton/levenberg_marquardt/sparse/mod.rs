@@ -78,10 +78,12 @@
 //!   has them on a dense `J`). `m < n` is allowed (`λ > 0` keeps the
 //!   system definite).
 
+pub mod matrix_free;
 mod normal_equations;
 
 use serde::{Deserialize, Serialize};
 
+pub use self::matrix_free::MatrixFreeLevenbergMarquardt;
 use self::normal_equations::NormalEquations;
 use super::{Scaling, enorm, scaled_norm};
 use crate::problem::{Counted, SparseResiduals};
