@@ -33,7 +33,8 @@
 //! - [`continuation`]: Gaussian-blur continuation around any minimizer;
 //! - [`first_order`]: gradient descent; SGD, momentum, Nesterov, AdaGrad,
 //!   RMSProp, Adam, AdaDelta, delta-bar-delta behind one `Optimizer` trait;
-//! - [`newton`]: Newton with a modified-Cholesky Hessian, Levenberg-Marquardt;
+//! - [`newton`]: Newton with a modified-Cholesky Hessian, Levenberg-Marquardt
+//!   (dense, and on a sparse Jacobian by sparse Cholesky);
 //! - [`train`]: the one minibatch training driver (sampling, curvature
 //!   sub-batches, held-out evaluation, early stopping, checkpoints) every
 //!   training method runs through;
@@ -71,14 +72,14 @@ pub mod prelude {
     };
     pub use crate::linesearch::{Backtracking, HagerZhang, LineSearch, MoreThuente};
     pub use crate::natural::{HessianFree, NaturalGradient};
-    pub use crate::newton::{LevenbergMarquardt, Newton};
+    pub use crate::newton::{LevenbergMarquardt, Newton, SparseLevenbergMarquardt};
     pub use crate::newton::{NewtonCg, SaddleFreeNewton};
     pub use crate::newton::{NewtonTrustRegion, Tron};
     pub use crate::nn::{Activation, Dataset, Init, Loss, Mlp};
     pub use crate::problem::GaussNewtonVec;
     pub use crate::problem::{
         FnGradient, FnObjective, FnResiduals, Gradient, HessVec, Hessian, LeastSquares, Objective,
-        Residuals,
+        Residuals, SparseResiduals, SparsityPattern,
     };
     pub use crate::quasi_newton::{Bfgs, Lbfgs, LbfgsB};
     pub use crate::solver::{Bounds, Error, Report, Side, State, Stop, Termination};

@@ -6,6 +6,8 @@
 //! [`Hessian`] adds the dense `∇²f(x)`, [`HessVec`] the product `∇²f(x) v`.
 //! [`Residuals`] is the least-squares form `r(x) ∈ ℝᵐ` with its Jacobian, and
 //! [`LeastSquares`] turns it into an objective `f(x) = Σ rᵢ(x)²`.
+//! [`SparseResiduals`] is the same with a sparse Jacobian: its
+//! [`SparsityPattern`] once, then the values on it.
 //!
 //! Every method takes `&[f64]` and writes into `&mut [f64]`, so an evaluation
 //! allocates nothing. A problem that cannot evaluate at a point (outside a
@@ -32,10 +34,14 @@
 //! [`Counted`] wraps any problem and counts its evaluations; solvers wrap the
 //! problem they are given in it, so the counts in a report are exact.
 
+mod sparse;
+
 use std::cell::Cell;
 
 use nalgebra::DMatrix;
 use serde::{Deserialize, Serialize};
+
+pub use sparse::{JacobianProducts, SparseResiduals, SparsityPattern};
 
 /// A scalar objective `f: ℝⁿ → ℝ`.
 pub trait Objective {

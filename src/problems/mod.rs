@@ -15,6 +15,8 @@
 //!   ([`LogisticRegression::breast_cancer`]) with a stored `f*`.
 //! - [`Rastrigin`], [`Ackley`], [`Griewank`], [`Levy`]: multimodal functions
 //!   with their usual domains and global minima ([`Multimodal`]).
+//! - [`BandedFit`]: a large sparse nonlinear fit (five nonzeros per Jacobian
+//!   row) with a known solution, for the sparse least-squares solver.
 //! - [`nist`]: the NIST StRD nonlinear regression problems, parsed from their
 //!   data files, with certified parameters and the log relative error.
 //!
@@ -23,6 +25,7 @@
 //! value is not known for every size (MGH problems at a non-standard `n`),
 //! these return `Option`.
 
+mod banded;
 pub mod bounded;
 mod dual;
 mod logistic;
@@ -32,6 +35,7 @@ pub mod nist;
 mod quadratic;
 mod rosenbrock;
 
+pub use banded::BandedFit;
 pub use logistic::{
     BREAST_CANCER_F_STAR, BREAST_CANCER_LAMBDA, BREAST_CANCER_W_STAR, LogisticRegression,
 };

@@ -53,6 +53,10 @@ pub enum Error {
         /// What they must be.
         expected: &'static str,
     },
+    /// A sparse Jacobian pattern that is not valid compressed sparse column
+    /// form: `"column 3: row indices 7, 5 are not increasing"`.
+    #[error("invalid sparsity pattern: {0}")]
+    InvalidPattern(String),
     /// Anything else wrong with the problem (too few residuals, ...).
     #[error("{0}")]
     InvalidProblem(String),

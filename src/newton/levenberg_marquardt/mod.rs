@@ -127,10 +127,12 @@ mod fit_problem;
 mod geodesic;
 mod jacobian;
 mod lmpar;
+pub mod sparse;
 mod stats;
 mod step;
 
 pub use fit_problem::FitProblem;
+pub use sparse::{MatrixFreeLevenbergMarquardt, SparseLevenbergMarquardt};
 pub use stats::{FitStatistics, fit_statistics, fit_statistics_with_loss};
 
 use nalgebra::DMatrix;
