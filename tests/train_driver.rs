@@ -7,7 +7,9 @@ use hesse::natural::{HessianFree, Kfac, NaturalGradient};
 use hesse::nn::{Activation, Dataset, Init, Loss, Mlp, MlpProblem, MlpTraining};
 use hesse::prelude::*;
 use hesse::train::registry::{self, MethodOptions};
-use hesse::train::{AdaHessian, Driver, EvalEvery, FirstOrder, Method, StopReason, TrainingState};
+use hesse::train::{
+    AdaHessian, Driver, EvalEvery, FirstOrder, Method, Shampoo, Soap, StopReason, TrainingState,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -130,6 +132,14 @@ fn natural_gradient_resumes_bit_for_bit() {
 fn first_order_and_adahessian_resume_bit_for_bit() {
     resumes_bit_for_bit(FirstOrder::new(Adam::new(0.01)), 20, None);
     resumes_bit_for_bit(AdaHessian::default(), 20, None);
+}
+
+#[test]
+fn shampoo_and_soap_resume_bit_for_bit() {
+    // 26 steps: roots and eigenbasis refreshes at 10 and 20 on both sides
+    // of the split at 13 (SOAP's basis-initializing first step included).
+    resumes_bit_for_bit(Shampoo::default().with_momentum(0.5), 26, None);
+    resumes_bit_for_bit(Soap::default().with_learning_rate(0.01), 26, None);
 }
 
 #[test]

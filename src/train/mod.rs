@@ -19,6 +19,9 @@
 //!   [`Kfac`](crate::natural::Kfac) (Martens & Grosse 2015) on networks;
 //! - [`AdaHessian`] (Yao et al. 2021), a diagonal-Hessian method in one file:
 //!   what a new method costs.
+//! - [`Shampoo`] (Gupta, Koren & Singer 2018, with Distributed Shampoo's
+//!   grafting) and [`Soap`] (Vyas et al. 2024, Adam in Shampoo's
+//!   eigenbasis), per-layer Kronecker-factored methods.
 //!
 //! [`registry`] maps the command-line names to methods, one line each.
 //!
@@ -45,11 +48,15 @@ mod driver;
 mod first_order;
 pub mod registry;
 pub mod sampler;
+pub mod shampoo;
+pub mod soap;
 
 pub use adahessian::AdaHessian;
 pub use driver::{Best, Driver, EvalEvery, Progress, Record, StopReason, TrainingState};
 pub use first_order::FirstOrder;
 pub use sampler::Sampler;
+pub use shampoo::{Grafting, Shampoo};
+pub use soap::Soap;
 
 use serde::{Deserialize, Serialize};
 

@@ -2,7 +2,7 @@
 //! use: one line per method in the `registry!` table below,
 //! so a new method is its file plus one line here.
 
-use super::{AdaHessian, FirstOrder, Method, NetworkObjective};
+use super::{AdaHessian, FirstOrder, Grafting, Method, NetworkObjective, Shampoo, Soap};
 use crate::first_order::{Adam, Momentum, Sgd};
 use crate::natural::{HessianFree, Kfac, NaturalGradient};
 
@@ -12,7 +12,7 @@ use crate::natural::{HessianFree, Kfac, NaturalGradient};
 pub struct MethodOptions {
     /// Learning rate (first-order methods, natural gradient's `ε`, AdaHessian).
     pub lr: Option<f64>,
-    /// Momentum `α` of `sgd-momentum` (default 0.9).
+    /// Momentum `α` of `sgd-momentum` (default 0.9) and `μ` of `shampoo` (default 0).
     pub momentum: Option<f64>,
     /// Initial damping `λ₀` (hf, natural, kfac).
     pub damping: Option<f64>,
@@ -24,6 +24,12 @@ pub struct MethodOptions {
     pub precondition: bool,
     /// K-FAC's step check (default on).
     pub step_check: Option<bool>,
+    // shampoo, soap
+    /// Steps between recomputing Shampoo's roots or SOAP's eigenbasis
+    /// (default 10 for both).
+    pub precondition_frequency: Option<u64>,
+    /// Shampoo's grafting method (default Adam, `β₂ = 0.999`, `ε = 10⁻⁸`).
+    pub grafting: Option<Grafting>,
 }
 
 /// The methods, one line each: `"name" => |o| builder,` with `o` the
@@ -58,6 +64,36 @@ registry! {
     "natural" => |o| natural(o),
     "kfac" => |o| kfac(o),
     "adahessian" => |o| AdaHessian::default().with_learning_rate(o.lr.unwrap_or(0.15)),
+    "shampoo" => |o| shampoo(o),
+    "soap" => |o| soap(o),
+}
+
+fn shampoo(o: &MethodOptions) -> Shampoo {
+    let mut s = Shampoo::default();
+    if let Some(lr) = o.lr {
+        s = s.with_learning_rate(lr);
+    }
+    if let Some(m) = o.momentum {
+        s = s.with_momentum(m);
+    }
+    if let Some(t) = o.precondition_frequency {
+        s = s.with_precondition_frequency(t);
+    }
+    if let Some(g) = o.grafting {
+        s = s.with_grafting(g);
+    }
+    s
+}
+
+fn soap(o: &MethodOptions) -> Soap {
+    let mut s = Soap::default();
+    if let Some(lr) = o.lr {
+        s = s.with_learning_rate(lr);
+    }
+    if let Some(f) = o.precondition_frequency {
+        s = s.with_precondition_frequency(f);
+    }
+    s
 }
 
 fn hessian_free(o: &MethodOptions) -> HessianFree {
