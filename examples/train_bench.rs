@@ -20,11 +20,20 @@
 //! for every minibatch method: every method runs on the one training driver
 //! (`hesse::train::Driver`: a seeded shuffle per epoch read in batches of
 //! `batch`, the remainder dropped), built by name from
-//! `hesse::train::registry`; SGD with momentum 0.9 and Adam each
-//! run at every learning rate of {1e-4, 3e-4, 1e-3, 3e-3, 1e-2} (the sweep is
-//! part of the run; `--sweep-secs`/`--sweep-iterations` shorten it) and the
-//! rate with the lowest median final loss is reported; runs stop at
-//! `--iterations` or `--budget-secs` of training time, whichever comes first.
+//! `hesse::train::registry`. Every method with a learning rate runs on a
+//! grid of rates (the sweep is part of the run;
+//! `--sweep-secs`/`--sweep-iterations` shorten it) and the rate with the
+//! lowest median final loss over the seeds is reported: SGD with momentum 0.9
+//! and Adam on {1e-4, 3e-4, 1e-3, 3e-3, 1e-2}, every other method on its
+//! registry default (`registry::default_lr`) times {0.1, 0.3, 1, 3, 10}, or
+//! the rates of `--grid METHOD=a,b,c` (repeatable). When the best rate is on
+//! an edge of the grid, the grid grows by one rate on that side (a factor
+//! of 3 or 10/3, alternating as 1-3-10, or 3 for an irregular grid) and the
+//! new rate is swept on every seed, at most 3 times per method; the summary
+//! lists each grid, its best rate and whether that cap was hit. Methods
+//! without a learning rate (hf, natural, whose `ε` stays 1, kfac, lbfgs) are
+//! not swept. Runs stop at `--iterations` or `--budget-secs` of training
+//! time, whichever comes first.
 //! Seeds are interleaved (seed 0 of every method, then seed 1, ...) so that
 //! the load of a shared machine spreads over all methods. The full-set loss
 //! is evaluated in each method's per-iteration callback on a grid of
@@ -32,7 +41,8 @@
 //! plus the last), and that evaluation is excluded from the clock.
 //!
 //! Output in `--out DIR`: `TASK_runs.csv` (task, method, lr, seed,
-//! iteration, examples, seconds, loss, reported: every sweep run included,
+//! iteration, examples, seconds, loss, reported: every sweep run included
+//! (the extensions too),
 //! `reported = 1` for the runs in the summary), `TASK_damping.csv` (task,
 //! method, seed, iteration, lambda, rho, cg_iterations, rejected: the λ, ρ,
 //! CG-step traces of hf, natural and kfac, thinned to about 300 rows a run
@@ -67,7 +77,15 @@ use hesse::train::{Driver, EvalEvery, Progress};
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
+/// The grid of SGD with momentum and Adam (the tables of `docs/bench` since
+/// issue 8).
 const LRS: [f64; 5] = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2];
+
+/// Every other method's grid: its default rate times these.
+const GRID_FACTORS: [f64; 5] = [0.1, 0.3, 1.0, 3.0, 10.0];
+
+/// At most this many extensions of a grid whose best rate is on an edge.
+const MAX_EXTENSIONS: usize = 3;
 
 /// Command-line options.
 #[derive(Debug, Clone)]
@@ -94,6 +112,8 @@ struct Opts {
     /// `Kfac::with_step_check`).
     kfac_step_check: bool,
     points: usize,
+    /// Learning-rate grids given with `--grid METHOD=a,b,c`.
+    grids: BTreeMap<String, Vec<f64>>,
 }
 
 fn parse() -> Res<Opts> {
@@ -115,6 +135,7 @@ fn parse() -> Res<Opts> {
         kfac_damping: 0.3,
         kfac_step_check: true,
         points: 100,
+        grids: BTreeMap::new(),
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut it = args.iter();
@@ -146,6 +167,22 @@ fn parse() -> Res<Opts> {
                 }
             }
             "--points" => o.points = value()?.parse()?,
+            "--grid" => {
+                let v = value()?;
+                let (m, rates) = v
+                    .split_once('=')
+                    .ok_or_else(|| format!("--grid {v}: expected METHOD=a,b,c"))?;
+                let mut rates = rates
+                    .split(',')
+                    .map(|r| r.parse::<f64>())
+                    .collect::<Result<Vec<_>, _>>()?;
+                if rates.is_empty() || rates.iter().any(|r| !(r.is_finite() && *r > 0.0)) {
+                    return Err(format!("--grid {v}: rates must be positive").into());
+                }
+                rates.sort_by(f64::total_cmp);
+                rates.dedup();
+                o.grids.insert(m.to_string(), rates);
+            }
             _ => return Err(format!("unknown flag {flag}").into()),
         }
     }
@@ -156,6 +193,11 @@ fn parse() -> Res<Opts> {
                 registry::NAMES.join(", ")
             )
             .into());
+        }
+    }
+    for m in o.grids.keys() {
+        if registry::default_lr(m).is_none() {
+            return Err(format!("--grid {m}: {m} has no learning rate").into());
         }
     }
     if o.seeds == 0 || o.iterations == 0 || o.budget_secs.is_nan() || o.budget_secs <= 0.0 {
@@ -238,6 +280,40 @@ static POINTS: AtomicUsize = AtomicUsize::new(100);
 
 fn points() -> usize {
     POINTS.load(Ordering::Relaxed).max(1)
+}
+
+/// `lr` to 12 significant digits, so that `1e-3 × 0.3` is `3e-4`.
+fn round_rate(lr: f64) -> f64 {
+    format!("{lr:.11e}").parse().unwrap_or(lr)
+}
+
+/// The first learning-rate grid of method `m`, or `None` when it has no
+/// learning rate (see the module docs).
+fn initial_grid(m: &str, o: &Opts) -> Option<Vec<f64>> {
+    if let Some(g) = o.grids.get(m) {
+        return Some(g.clone());
+    }
+    if m == "adam" || m == "sgd-momentum" {
+        return Some(LRS.to_vec());
+    }
+    let d = registry::default_lr(m)?;
+    Some(GRID_FACTORS.iter().map(|f| round_rate(d * f)).collect())
+}
+
+/// The next rate beyond `edge`, whose neighbour on the grid is `inner`:
+/// the factor alternates 3, 10/3 (a 1-3-10 grid) or is 3.
+fn extend_rate(edge: f64, inner: f64) -> f64 {
+    let r = (edge / inner).max(inner / edge);
+    let next = if (r - 3.0).abs() < 0.05 {
+        10.0 / 3.0
+    } else {
+        3.0
+    };
+    round_rate(if edge > inner {
+        edge * next
+    } else {
+        edge / next
+    })
 }
 
 /// One recorded point of a run.
@@ -339,7 +415,7 @@ impl RunRec {
 /// steps, whether K-FAC's step check rejected the step).
 type Damping = Vec<(usize, f64, f64, usize, bool)>;
 
-/// SGD with momentum 0.9 or Adam at rate `lr`, on the driver.
+/// Method `m` at learning rate `lr`, on the driver.
 #[allow(clippy::too_many_arguments)]
 fn run_fo(
     m: &str,
@@ -544,55 +620,86 @@ fn main() -> Res<()> {
     let mut runs: Vec<RunRec> = Vec::new();
     let mut sweep: Vec<RunRec> = Vec::new();
     let mut traces: Vec<(String, u64, Damping)> = Vec::new();
-    let first_order_methods: Vec<&String> = o
+    // The learning-rate sweep (on its own budget when it is shorter), seeds
+    // interleaved; a grid whose best rate is on an edge grows on that side
+    // and only the new rate is swept.
+    let mut grids: BTreeMap<String, Vec<f64>> = o
         .methods
         .iter()
-        .filter(|m| *m == "adam" || *m == "sgd-momentum")
+        .filter_map(|m| Some((m.clone(), initial_grid(m, &o)?)))
         .collect();
-
-    // The sweep (on its own budget when it is shorter), seeds interleaved.
-    for seed in 0..o.seeds {
-        let x0 = t.mlp.init(t.init, seed);
-        for m in &first_order_methods {
-            for lr in LRS {
-                let points = run_fo(m, lr, &t, &o, &problem, &x0, seed, sweep_iters, sweep_secs)?;
-                let r = RunRec {
-                    method: m.to_string(),
-                    lr,
-                    seed,
-                    points,
-                };
-                eprintln!(
-                    "  sweep {m} lr {lr:e} seed {seed}: loss {:.5} after {} iterations, {:.2} s",
-                    r.last().loss,
-                    r.last().iteration,
-                    r.last().seconds
-                );
-                sweep.push(r);
+    let mut pending = grids.clone();
+    let mut extensions: BTreeMap<String, usize> = BTreeMap::new();
+    let mut cap_hit: Vec<String> = Vec::new();
+    let final_loss = |sweep: &[RunRec], m: &str, lr: f64| {
+        let v = sweep
+            .iter()
+            .filter(|r| r.method == m && r.lr == lr)
+            .map(|r| r.last().loss)
+            .collect::<Vec<_>>();
+        let med = median(v);
+        if med.is_nan() { f64::INFINITY } else { med }
+    };
+    let best_of = |sweep: &[RunRec], m: &str, grid: &[f64]| {
+        grid.iter()
+            .copied()
+            .min_by(|&a, &b| final_loss(sweep, m, a).total_cmp(&final_loss(sweep, m, b)))
+            .expect("a grid has a rate")
+    };
+    while !pending.is_empty() {
+        for seed in 0..o.seeds {
+            let x0 = t.mlp.init(t.init, seed);
+            for (m, lrs) in &pending {
+                for &lr in lrs {
+                    let points =
+                        run_fo(m, lr, &t, &o, &problem, &x0, seed, sweep_iters, sweep_secs)?;
+                    let r = RunRec {
+                        method: m.to_string(),
+                        lr,
+                        seed,
+                        points,
+                    };
+                    eprintln!(
+                        "  sweep {m} lr {lr:e} seed {seed}: loss {:.5} after {} iterations, {:.2} s",
+                        r.last().loss,
+                        r.last().iteration,
+                        r.last().seconds
+                    );
+                    sweep.push(r);
+                }
             }
         }
+        let swept: Vec<String> = pending.keys().cloned().collect();
+        pending.clear();
+        for m in swept {
+            let g = grids.get_mut(&m).expect("a swept method has a grid");
+            let best = best_of(&sweep, &m, g);
+            let n = g.len();
+            let side = if n < 2 {
+                None
+            } else if best == g[0] {
+                Some(extend_rate(g[0], g[1]))
+            } else if best == g[n - 1] {
+                Some(extend_rate(g[n - 1], g[n - 2]))
+            } else {
+                None
+            };
+            let Some(next) = side else { continue };
+            let k = extensions.entry(m.clone()).or_insert(0);
+            if *k == MAX_EXTENSIONS {
+                cap_hit.push(m.clone());
+                continue;
+            }
+            *k += 1;
+            eprintln!("  {m}: best rate {best:e} on the grid's edge, adding {next:e}");
+            g.push(next);
+            g.sort_by(f64::total_cmp);
+            pending.insert(m, vec![next]);
+        }
     }
-    let best_lr: BTreeMap<String, f64> = first_order_methods
+    let best_lr: BTreeMap<String, f64> = grids
         .iter()
-        .map(|m| {
-            let best = LRS
-                .iter()
-                .copied()
-                .min_by(|&a, &b| {
-                    let fin = |lr: f64| {
-                        let v = sweep
-                            .iter()
-                            .filter(|r| &r.method == *m && r.lr == lr)
-                            .map(|r| r.last().loss)
-                            .collect::<Vec<_>>();
-                        let med = median(v);
-                        if med.is_nan() { f64::INFINITY } else { med }
-                    };
-                    fin(a).total_cmp(&fin(b))
-                })
-                .expect("five rates");
-            (m.to_string(), best)
-        })
+        .map(|(m, g)| (m.clone(), best_of(&sweep, m, g)))
         .collect();
 
     // The reported runs, seeds interleaved.
@@ -600,7 +707,7 @@ fn main() -> Res<()> {
         let x0 = t.mlp.init(t.init, seed);
         for m in &o.methods {
             let (lr, points) = match m.as_str() {
-                "adam" | "sgd-momentum" => {
+                _ if best_lr.contains_key(m) => {
                     let lr = best_lr[m];
                     if separate_sweep {
                         (
@@ -830,6 +937,26 @@ fn main() -> Res<()> {
         if !lines.is_empty() {
             let _ = writeln!(s, "{m} to SGD-momentum's final loss: {}", lines.join("; "));
         }
+    }
+    for (m, g) in &grids {
+        let rates: Vec<String> = g
+            .iter()
+            .map(|lr| format!("{lr:e} {:.5}", final_loss(&sweep, m, *lr)))
+            .collect();
+        let _ = writeln!(
+            s,
+            "{m} learning-rate grid (rate and median final loss): {}; best {:e}, {} extension(s){}",
+            rates.join(", "),
+            best_lr[m],
+            extensions.get(m).copied().unwrap_or(0),
+            if cap_hit.contains(m) {
+                format!(
+                    "; the cap of {MAX_EXTENSIONS} extensions was hit with the best still on an edge"
+                )
+            } else {
+                String::new()
+            }
+        );
     }
     print!("{s}");
     std::fs::write(o.out.join(format!("{}_summary.txt", o.task)), &s)?;

@@ -33,9 +33,11 @@ pub struct MethodOptions {
 }
 
 /// The methods, one line each: `"name" => |o| builder,` with `o` the
-/// [`MethodOptions`].
+/// [`MethodOptions`], or `"name" => |o, lr = default| builder,` for a method
+/// with a learning rate, `lr` then bound to `o.lr` or the default (which
+/// [`default_lr`] reports, the centre of `train_bench`'s grid).
 macro_rules! registry {
-    ($($name:literal => |$o:ident| $build:expr,)*) => {
+    ($($name:literal => |$o:ident $(, $lr:ident = $default:literal)?| $build:expr,)*) => {
         /// The registered names, in order.
         pub const NAMES: &[&str] = &[$($name),*];
 
@@ -48,8 +50,25 @@ macro_rules! registry {
             match name {
                 $($name => {
                     let $o = o;
+                    $(let $lr: f64 = $o.lr.unwrap_or($default);)?
                     Some(Box::new($build))
                 })*
+                _ => None,
+            }
+        }
+
+        /// The default learning rate of the method registered as `name`;
+        /// `None` for a method without one (hf, natural, whose `ε` stays 1,
+        /// kfac) and for an unknown name.
+        ///
+        /// ```
+        /// use hesse::train::registry::default_lr;
+        /// assert_eq!(default_lr("adam"), Some(1e-3));
+        /// assert_eq!(default_lr("kfac"), None);
+        /// ```
+        pub fn default_lr(name: &str) -> Option<f64> {
+            match name {
+                $($name => None $(.or(Some($default)))?,)*
                 _ => None,
             }
         }
@@ -57,22 +76,19 @@ macro_rules! registry {
 }
 
 registry! {
-    "sgd" => |o| FirstOrder::new(Sgd::new(o.lr.unwrap_or(0.01))),
-    "sgd-momentum" => |o| FirstOrder::new(Momentum::new(o.lr.unwrap_or(0.01), o.momentum.unwrap_or(0.9))),
-    "adam" => |o| FirstOrder::new(Adam::new(o.lr.unwrap_or(1e-3))),
+    "sgd" => |o, lr = 0.01| FirstOrder::new(Sgd::new(lr)),
+    "sgd-momentum" => |o, lr = 0.01| FirstOrder::new(Momentum::new(lr, o.momentum.unwrap_or(0.9))),
+    "adam" => |o, lr = 1e-3| FirstOrder::new(Adam::new(lr)),
     "hf" => |o| hessian_free(o),
     "natural" => |o| natural(o),
     "kfac" => |o| kfac(o),
-    "adahessian" => |o| AdaHessian::default().with_learning_rate(o.lr.unwrap_or(0.15)),
-    "shampoo" => |o| shampoo(o),
-    "soap" => |o| soap(o),
+    "adahessian" => |o, lr = 0.15| AdaHessian::default().with_learning_rate(lr),
+    "shampoo" => |o, lr = 1e-2| shampoo(o, lr),
+    "soap" => |o, lr = 3e-3| soap(o, lr),
 }
 
-fn shampoo(o: &MethodOptions) -> Shampoo {
-    let mut s = Shampoo::default();
-    if let Some(lr) = o.lr {
-        s = s.with_learning_rate(lr);
-    }
+fn shampoo(o: &MethodOptions, lr: f64) -> Shampoo {
+    let mut s = Shampoo::default().with_learning_rate(lr);
     if let Some(m) = o.momentum {
         s = s.with_momentum(m);
     }
@@ -85,11 +101,8 @@ fn shampoo(o: &MethodOptions) -> Shampoo {
     s
 }
 
-fn soap(o: &MethodOptions) -> Soap {
-    let mut s = Soap::default();
-    if let Some(lr) = o.lr {
-        s = s.with_learning_rate(lr);
-    }
+fn soap(o: &MethodOptions, lr: f64) -> Soap {
+    let mut s = Soap::default().with_learning_rate(lr);
     if let Some(f) = o.precondition_frequency {
         s = s.with_precondition_frequency(f);
     }
