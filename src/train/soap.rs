@@ -40,7 +40,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::shampoo::{Block, Factors, mat, mat_mut, product, sym_eigen};
+use super::shampoo::{Block, Factors, mat, mat_mut, par_for, product, sym_eigen};
 use super::{Method, Minibatch, NetworkObjective, StepRecord, nn_error};
 use crate::solver::{Error, check_positive};
 
@@ -266,7 +266,7 @@ impl Soap {
                 }
                 let mut power = faer::Mat::<f64>::zeros(n, n);
                 product(power.as_mut(), None, s, sorted.as_ref());
-                let qnew = power.qr().compute_Q();
+                let qnew = orthogonal_factor(power);
                 for j in 0..n {
                     for r in 0..n {
                         qs[j * n + r] = qnew[(r, j)];
@@ -276,6 +276,40 @@ impl Soap {
         }
         crate::linalg::elementwise::zero_upper();
     }
+}
+
+/// `Q` of the Householder QR `a = QR` of a square `a` (faer), sequential
+/// below 2²⁰ flops: `Mat::qr` takes the global parallelism, whose thread
+/// wake-ups cost more than these factors (as K-FAC's eigendecompositions).
+fn orthogonal_factor(mut a: faer::Mat<f64>) -> faer::Mat<f64> {
+    use faer::dyn_stack::{MemBuffer, MemStack, StackReq};
+    use faer::linalg::householder;
+    use faer::linalg::qr::no_pivoting::factor;
+    let n = a.nrows();
+    let par = par_for(n * n * n);
+    let bs = factor::recommended_block_size::<f64>(n, n);
+    let mut coeff = faer::Mat::<f64>::zeros(bs, n);
+    let mut buf = MemBuffer::new(StackReq::any_of(&[
+        factor::qr_in_place_scratch::<f64>(n, n, bs, par, Default::default()),
+        householder::apply_block_householder_sequence_on_the_left_in_place_scratch::<f64>(n, bs, n),
+    ]));
+    factor::qr_in_place(
+        a.as_mut(),
+        coeff.as_mut(),
+        par,
+        MemStack::new(&mut buf),
+        Default::default(),
+    );
+    let mut q = faer::Mat::<f64>::identity(n, n);
+    householder::apply_block_householder_sequence_on_the_left_in_place_with_conj(
+        a.as_ref(),
+        coeff.as_ref(),
+        faer::Conj::No,
+        q.as_mut(),
+        par,
+        MemStack::new(&mut buf),
+    );
+    q
 }
 
 impl<P: NetworkObjective + ?Sized> Method<P> for Soap {
