@@ -28,7 +28,9 @@
 //! facebookresearch/optimizers, Shi et al.): `η = 10⁻²`, `β₁ = 0.9`,
 //! `β₂ = 1`, `ε = 10⁻¹²`, `μ = 0`, the start step equal to the
 //! precondition frequency; grafting Adam with `β₂ᵍ = 0.999`, `εᵍ = 10⁻⁸`
-//! (their `AdamGraftingConfig`). Deviations:
+//! (their `AdamGraftingConfig` of the paper's time; later versions use
+//! `εᵍ = 10⁻¹⁰`), applied, as theirs, to the filtered gradient (Adam's
+//! `β₁` is `β₁` above). Deviations:
 //! - the roots are recomputed every `T = 10` steps, where Distributed
 //!   Shampoo defaults to every step (`precondition_frequency = 1`): see
 //!   docs/bench/shampoo-soap.md for what it costs;
