@@ -10,8 +10,8 @@ use hesse::quasi_newton::Lbfgs;
 use hesse::solver::{Run, Termination};
 use hesse::train::registry::{self, MethodOptions};
 use hesse::train::{
-    AdaHessian, Driver, EvalEvery, FirstOrder, FullBatchMinimizer, Method, Sophia, SophiaEstimator,
-    StopReason, TrainingState,
+    AdaHessian, Driver, EvalEvery, FirstOrder, FullBatchMinimizer, Method, Shampoo, Soap, Sophia,
+    SophiaEstimator, StopReason, TrainingState,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -205,6 +205,14 @@ fn full_batch_lbfgs_on_the_driver_is_its_own_run_and_resumes_bit_for_bit() {
         Some(Termination::GradientTolerance)
     );
     assert!(state.iteration < 1000);
+}
+
+#[test]
+fn shampoo_and_soap_resume_bit_for_bit() {
+    // 26 steps: roots and eigenbasis refreshes at 10 and 20 on both sides
+    // of the split at 13 (SOAP's basis-initializing first step included).
+    resumes_bit_for_bit(Shampoo::default().with_momentum(0.5), 26, None);
+    resumes_bit_for_bit(Soap::default().with_learning_rate(0.01), 26, None);
 }
 
 #[test]

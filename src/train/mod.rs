@@ -22,7 +22,10 @@
 //! - [`AdaHessian`] (Yao et al. 2021), a diagonal-Hessian method in one file:
 //!   what a new method costs;
 //! - [`Sophia`] (Liu et al. 2023) with a Hutchinson (Sophia-H) or
-//!   Gauss-Newton-Bartlett (Sophia-G) diagonal.
+//!   Gauss-Newton-Bartlett (Sophia-G) diagonal;
+//! - [`Shampoo`] (Gupta, Koren & Singer 2018, with Distributed Shampoo's
+//!   grafting) and [`Soap`] (Vyas et al. 2024, Adam in Shampoo's
+//!   eigenbasis), per-layer Kronecker-factored methods.
 //!
 //! [`registry`] maps the command-line names to methods, one line each.
 //!
@@ -50,6 +53,8 @@ mod first_order;
 mod full_batch;
 pub mod registry;
 pub mod sampler;
+pub mod shampoo;
+pub mod soap;
 pub mod sophia;
 
 pub use adahessian::AdaHessian;
@@ -57,6 +62,8 @@ pub use driver::{Best, Driver, EvalEvery, Progress, Record, StopReason, Training
 pub use first_order::FirstOrder;
 pub use full_batch::FullBatchMinimizer;
 pub use sampler::Sampler;
+pub use shampoo::{Grafting, Shampoo};
+pub use soap::Soap;
 pub use sophia::{Sophia, SophiaEstimator};
 
 use serde::{Deserialize, Serialize};

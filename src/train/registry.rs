@@ -3,7 +3,8 @@
 //! so a new method is its file plus one line here.
 
 use super::{
-    AdaHessian, FirstOrder, FullBatchMinimizer, Method, NetworkObjective, Sophia, SophiaEstimator,
+    AdaHessian, FirstOrder, FullBatchMinimizer, Grafting, Method, NetworkObjective, Shampoo, Soap,
+    Sophia, SophiaEstimator,
 };
 use crate::first_order::{AnyOptimizer, Averaging, Clip, Hyper, Optimizer, Schedule};
 use crate::natural::{HessianFree, Kfac, NaturalGradient};
@@ -16,7 +17,8 @@ use crate::solver::Error;
 pub struct MethodOptions {
     /// Learning rate (first-order methods, natural gradient's `ε`, AdaHessian).
     pub lr: Option<f64>,
-    /// Momentum `α` of `momentum`, `nesterov` and `rmsprop-nesterov`.
+    /// Momentum `α` of `momentum`, `nesterov` and `rmsprop-nesterov` (0.9),
+    /// `μ` of `shampoo` (0).
     pub momentum: Option<f64>,
     /// Decay `ρ` of `rmsprop`, `rmsprop-nesterov` and `adadelta`.
     pub rho: Option<f64>,
@@ -63,6 +65,12 @@ pub struct MethodOptions {
     pub betas: Option<(f64, f64)>,
     /// AdaHessian's Hessian power `k` (default 1).
     pub hessian_power: Option<f64>,
+    // shampoo, soap (helper `shampoo`, issue 23):
+    /// Steps between recomputing Shampoo's roots or SOAP's eigenbasis
+    /// (default 10 for both).
+    pub precondition_frequency: Option<u64>,
+    /// Shampoo's grafting method (default Adam, `β₂ = 0.999`, `ε = 10⁻⁸`).
+    pub grafting: Option<Grafting>,
 }
 
 /// The methods, one line each: `"name" => |o| builder,` with `o` the
@@ -153,6 +161,8 @@ registry! {
     "sophia" => |o, lr = 6e-4| sophia(o, o.sophia_estimator.unwrap_or_default(), lr),
     "sophia-h" => |o, lr = 6e-4| sophia(o, SophiaEstimator::Hutchinson, lr),
     "sophia-g" => |o, lr = 6e-4| sophia(o, SophiaEstimator::Gnb, lr),
+    "shampoo" => |o, lr = 1e-2| shampoo(o, lr),
+    "soap" => |o, lr = 3e-3| soap(o, lr),
     "lbfgs" => |_o| FullBatchMinimizer::new(Lbfgs::default()),
 }
 
@@ -222,6 +232,28 @@ fn sophia(o: &MethodOptions, estimator: SophiaEstimator, lr: f64) -> Sophia {
     }
     if let Some(e) = o.eps {
         s = s.with_eps(e);
+    }
+    s
+}
+
+fn shampoo(o: &MethodOptions, lr: f64) -> Shampoo {
+    let mut s = Shampoo::default().with_learning_rate(lr);
+    if let Some(m) = o.momentum {
+        s = s.with_momentum(m);
+    }
+    if let Some(t) = o.precondition_frequency {
+        s = s.with_precondition_frequency(t);
+    }
+    if let Some(g) = o.grafting {
+        s = s.with_grafting(g);
+    }
+    s
+}
+
+fn soap(o: &MethodOptions, lr: f64) -> Soap {
+    let mut s = Soap::default().with_learning_rate(lr);
+    if let Some(f) = o.precondition_frequency {
+        s = s.with_precondition_frequency(f);
     }
     s
 }
