@@ -9,7 +9,7 @@
 //! library's training driver ([`hesse::train::Driver`]) on seeded
 //! minibatches, with the method built by name from
 //! [`hesse::train::registry`] (its `Default` plus the flags given; the
-//! first-order rules through [`AnyOptimizer::build`], as `hesse minimize`
+//! first-order rules through [`hesse::first_order::AnyOptimizer::build`], as `hesse minimize`
 //! builds them). The reported parameters are
 //! those of the best held-out epoch (Goodfellow et al. alg. 7.1), at which
 //! `train_loss` and `train_accuracy` are computed on the whole training set;
@@ -36,12 +36,12 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Args;
-use hesse::first_order::{AnyOptimizer, EpochRecord, MinibatchObjective, Schedule, TrainStop};
+use hesse::first_order::{EpochRecord, MinibatchObjective, Schedule, TrainStop};
 use hesse::nn::{Activation, Dataset, Init, Loss, Mlp, MlpTraining, NnError};
 use hesse::report::{PlotError, Series, plot_lines};
 use hesse::solver::Error;
 use hesse::train::registry::{self, MethodOptions};
-use hesse::train::{Driver, EvalEvery, Method, Named, StopReason};
+use hesse::train::{Driver, EvalEvery, Grafting, Method, Named, SophiaEstimator, StopReason};
 use serde::Serialize;
 
 use crate::baselines::FirstOrderArgs;
@@ -61,6 +61,10 @@ pub const OPTIMIZERS: &[&str] = &[
     "hf",
     "natural",
     "kfac",
+    "adahessian",
+    "sophia",
+    "shampoo",
+    "soap",
 ];
 
 /// `--optimizer`.
@@ -90,6 +94,18 @@ pub enum OptimizerArg {
     Natural,
     /// K-FAC (Martens & Grosse 2015) on --batch minibatches.
     Kfac,
+    /// AdaHessian (Yao et al. 2021): Adam with a Hutchinson Hessian diagonal; --lr (0.15),
+    /// --betas, --eps, --hessian-power, --hessian-period, --weight-decay.
+    Adahessian,
+    /// Sophia (Liu et al. 2023): clipped diagonal-Hessian steps; --lr (6e-4),
+    /// --sophia-estimator, --sophia-gamma, --betas, --eps, --hessian-period, --weight-decay.
+    Sophia,
+    /// Shampoo (Gupta, Koren & Singer 2018) with Adam grafting (Shi et al. 2023); --lr (0.01),
+    /// --momentum, --precondition-frequency, --grafting.
+    Shampoo,
+    /// SOAP (Vyas et al. 2024): Adam in Shampoo's eigenbasis; --lr (3e-3),
+    /// --precondition-frequency.
+    Soap,
 }
 
 impl OptimizerArg {
@@ -320,6 +336,104 @@ pub struct TrainArgs {
 
     #[command(flatten)]
     pub second_order: SecondOrderArgs,
+
+    #[command(flatten)]
+    pub preconditioner: PreconditionerArgs,
+}
+
+/// Options of the diagonal and Kronecker-factored preconditioners
+/// (adahessian, sophia, shampoo, soap); each default is the method's paper's
+/// (the library's `Default`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct PreconditionerArgs {
+    /// sophia: the Hessian-diagonal estimator, hutchinson (Sophia-H) or gnb
+    /// (Gauss-Newton-Bartlett, Sophia-G) (default hutchinson).
+    #[arg(long, value_enum)]
+    pub sophia_estimator: Option<SophiaEstimatorArg>,
+
+    /// sophia: the clipping scale γ (default 0.01 hutchinson, 0.05 gnb).
+    #[arg(long, allow_hyphen_values = true)]
+    pub sophia_gamma: Option<f64>,
+
+    /// adahessian, sophia: steps between Hessian-diagonal estimates
+    /// (default adahessian 1, sophia 10).
+    #[arg(long, value_name = "K")]
+    pub hessian_period: Option<u64>,
+
+    /// adahessian, sophia: decoupled weight decay (default 0).
+    #[arg(long, allow_hyphen_values = true)]
+    pub weight_decay: Option<f64>,
+
+    /// adahessian, sophia: the moving averages' β₁,β₂ (default adahessian
+    /// 0.9,0.999; sophia 0.96,0.99).
+    #[arg(long, value_name = "B1,B2", value_parser = pair)]
+    pub betas: Option<(f64, f64)>,
+
+    /// adahessian: the Hessian power k in (0, 1] (default 1).
+    #[arg(long, allow_hyphen_values = true)]
+    pub hessian_power: Option<f64>,
+
+    /// shampoo, soap: steps between recomputing Shampoo's inverse roots or
+    /// SOAP's eigenbasis (default 10).
+    #[arg(long, value_name = "T")]
+    pub precondition_frequency: Option<u64>,
+
+    /// shampoo: the step-size grafting, adam (β₂ 0.999, ε 1e-8) or sgd
+    /// (default adam).
+    #[arg(long, value_enum)]
+    pub grafting: Option<GraftingArg>,
+}
+
+/// `--sophia-estimator`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SophiaEstimatorArg {
+    /// u ⊙ (Hu), u ~ N(0, I): Sophia-H.
+    Hutchinson,
+    /// Gauss-Newton-Bartlett at labels sampled from the model: Sophia-G.
+    Gnb,
+}
+
+/// `--grafting`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GraftingArg {
+    /// Adam's step norm (Distributed Shampoo's default).
+    Adam,
+    /// The gradient's norm.
+    Sgd,
+}
+
+/// `B1,B2`: two numbers separated by a comma.
+fn pair(s: &str) -> Result<(f64, f64), String> {
+    let parts: Vec<&str> = s.split(',').map(str::trim).collect();
+    match parts[..] {
+        [a, b] => match (a.parse::<f64>(), b.parse::<f64>()) {
+            (Ok(a), Ok(b)) => Ok((a, b)),
+            _ => Err(format!("'{s}' is not two numbers B1,B2")),
+        },
+        _ => Err(format!("'{s}' is not two numbers B1,B2")),
+    }
+}
+
+impl PreconditionerArgs {
+    /// The flags given, by name.
+    fn given(&self) -> Vec<&'static str> {
+        [
+            ("sophia-estimator", self.sophia_estimator.is_some()),
+            ("sophia-gamma", self.sophia_gamma.is_some()),
+            ("hessian-period", self.hessian_period.is_some()),
+            ("weight-decay", self.weight_decay.is_some()),
+            ("betas", self.betas.is_some()),
+            ("hessian-power", self.hessian_power.is_some()),
+            (
+                "precondition-frequency",
+                self.precondition_frequency.is_some(),
+            ),
+            ("grafting", self.grafting.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, on)| on.then_some(name))
+        .collect()
+    }
 }
 
 /// The default `--batch`.
@@ -675,9 +789,11 @@ struct Run {
     curvature_batch: usize,
 }
 
-/// Whether a row of the history is one iteration rather than one epoch.
+/// Whether a row of the history is one iteration rather than one epoch:
+/// full-batch L-BFGS and the damped second-order methods (whose `--epochs`
+/// counts iterations).
 fn per_iteration(name: &str) -> bool {
-    !AnyOptimizer::NAMES.contains(&name)
+    matches!(name, "lbfgs" | "hf" | "natural" | "kfac")
 }
 
 /// The registry's options from the flags: each method starts from its
@@ -685,6 +801,7 @@ fn per_iteration(name: &str) -> bool {
 fn method_options(args: &TrainArgs, per_step: u64) -> Result<MethodOptions, TrainError> {
     let fo = &args.first_order;
     let so = &args.second_order;
+    let pc = &args.preconditioner;
     Ok(MethodOptions {
         lr: fo.lr,
         momentum: fo.momentum,
@@ -707,7 +824,20 @@ fn method_options(args: &TrainArgs, per_step: u64) -> Result<MethodOptions, Trai
         },
         clip: fo.clip()?,
         averaging: fo.averaging()?,
-        ..MethodOptions::default()
+        sophia_estimator: pc.sophia_estimator.map(|e| match e {
+            SophiaEstimatorArg::Hutchinson => SophiaEstimator::Hutchinson,
+            SophiaEstimatorArg::Gnb => SophiaEstimator::Gnb,
+        }),
+        sophia_gamma: pc.sophia_gamma,
+        hessian_period: pc.hessian_period,
+        weight_decay: pc.weight_decay,
+        betas: pc.betas,
+        hessian_power: pc.hessian_power,
+        precondition_frequency: pc.precondition_frequency,
+        grafting: pc.grafting.map(|g| match g {
+            GraftingArg::Adam => Grafting::default(),
+            GraftingArg::Sgd => Grafting::Sgd,
+        }),
     })
 }
 
@@ -914,6 +1044,8 @@ fn prepare(args: &TrainArgs) -> Result<Prepared, TrainError> {
         .check_applies(name, "optimizer", OPTIMIZERS)
         .map_err(usage)?;
     args.second_order.check_applies(name)?;
+    crate::applies::check(name, &args.preconditioner.given(), "optimizer", OPTIMIZERS)
+        .map_err(usage)?;
     crate::applies::check(
         name,
         &if args.batch.is_some() {
