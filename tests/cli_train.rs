@@ -570,7 +570,10 @@ fn the_preconditioners_train_digits_by_name_with_their_flags() {
             &["--optimizer", "sophia", "--sophia-gamma", "-1"][..],
             "gamma",
         ),
-        (&["--optimizer", "shampoo", "--lr", "0"][..], "learning_rate"),
+        (
+            &["--optimizer", "shampoo", "--lr", "0"][..],
+            "learning_rate",
+        ),
     ] {
         let mut a = vec!["train", "--epochs", "1", "--out", out.to_str().unwrap()];
         a.extend_from_slice(args);

@@ -691,6 +691,37 @@ struct Proposal {
     model_change: f64,
 }
 
+/// An iteration's proposal with what is known of it: the minibatch loss at
+/// `x + δ` if measured, and whether the `trial` buffer holds `x + δ`.
+struct Step {
+    proposal: Proposal,
+    h_new: Option<f64>,
+    trial_is_step: bool,
+}
+
+impl Step {
+    /// The loss on `batch` at `x + δ`, formed in `trial` (which then holds
+    /// the step).
+    fn loss_at_trial(
+        &mut self,
+        problem: &MlpProblem<'_>,
+        x: &[f64],
+        batch: &[usize],
+        trial: &mut [f64],
+    ) -> Result<f64, Error> {
+        for ((t, xi), di) in trial.iter_mut().zip(x).zip(&self.proposal.delta) {
+            *t = xi + di;
+        }
+        self.trial_is_step = true;
+        problem.value_batch_once(trial, batch).map_err(nn_err)
+    }
+}
+
+/// The network's errors as the solver's.
+fn nn_err(e: crate::nn::NnError) -> Error {
+    Error::InvalidProblem(e.to_string())
+}
+
 #[allow(deprecated)]
 impl Kfac {
     /// Trains `problem` from `x0` for `opts.iterations` minibatch iterations
@@ -816,12 +847,7 @@ impl Kfac {
         mb: &Minibatch<'_>,
         run: &mut KfacRun,
     ) -> Result<StepRecord, Error> {
-        let nn_err = |e: crate::nn::NnError| Error::InvalidProblem(e.to_string());
-        let mlp = problem.mlp();
-        let kout = mlp.outputs();
-        let loss = mlp.loss();
         let omega1 = 0.95f64.powi(self.t1 as i32);
-        let omega2 = 0.95f64.sqrt().powi(self.t2 as i32);
         let it = mb.iteration as usize;
         let (batch, curv) = (mb.examples, mb.curvature);
         let KfacRun {
@@ -839,18 +865,88 @@ impl Kfac {
         // Work vectors are not saved in a checkpoint.
         g.resize(x.len(), 0.0);
         trial.resize(x.len(), 0.0);
-        let h = problem.value_grad_batch(&x, &batch, g).map_err(nn_err)?;
+        let h = problem.value_grad_batch(x, batch, g).map_err(nn_err)?;
+        let h_curv = self.update_statistics(problem, x, mb, layers)?;
 
-        // Statistics and running averages (§5), and h on the statistics
-        // sub-batch at θ for the step check: their forward pass is the
-        // gradient's, cut to the first columns (cached), so h is free.
-        let seed = mb.seed;
-        let est = self.estimator;
+        let prev = (self.momentum && *have_prev).then_some(delta_prev.as_slice());
+        let mut step = if self.adapt_gamma && it.is_multiple_of(self.t2) {
+            self.search_gamma(problem, x, mb, layers, g, prev, trial)?
+        } else {
+            self.propose_at_gamma(problem, x, curv, layers, g, prev)?
+        };
+
+        // λ from ρ every T₁ (§6.5).
+        let lambda_used = self.lambda;
+        let mut rho = None;
+        if it.is_multiple_of(self.t1) {
+            let hn = match step.h_new {
+                Some(v) => v,
+                None => step.loss_at_trial(problem, x, batch, trial)?,
+            };
+            step.h_new = Some(hn);
+            let p = &step.proposal;
+            let r = if p.model_change < 0.0 {
+                (hn - h) / p.model_change
+            } else {
+                f64::NAN
+            };
+            if self.lambda > 0.0 {
+                self.lambda = next_lambda(self.lambda, r, omega1).max(self.min_damping);
+            }
+            rho = Some(r);
+        }
+
+        // The step check: the loss change on the whole minibatch if it
+        // was measured (every T₁, T₂), else on the statistics sub-batch.
+        let rejected = self.step_check && {
+            let (h0, h1) = match step.h_new {
+                Some(v) => (h, v),
+                None => (h_curv, step.loss_at_trial(problem, x, curv, trial)?),
+            };
+            // A NaN or infinite h1 is rejected too.
+            !h1.is_finite() || h1 > h0
+        };
+        if rejected {
+            if self.lambda > 0.0 {
+                self.lambda = (lambda_used / omega1).max(self.min_damping);
+            }
+            *have_prev = false;
+        } else {
+            if step.trial_is_step {
+                // trial = x + δ, computed as the sum below would.
+                x.copy_from_slice(trial);
+            } else {
+                for (xi, di) in x.iter_mut().zip(&step.proposal.delta) {
+                    *xi += di;
+                }
+            }
+            std::mem::swap(delta_prev, &mut step.proposal.delta);
+            *have_prev = true;
+        }
+        Ok(self.record(h, lambda_used, &step.proposal, rho, rejected))
+    }
+
+    /// K-FAC's statistics on the curvature sub-batch blended into the
+    /// running averages (§5), and the eigendecompositions every `T₃` (and
+    /// early, while the averages move fast). Returns `h` on the statistics
+    /// sub-batch at `θ` for the step check: its forward pass is the
+    /// gradient's, cut to the first columns (cached), so it is free.
+    fn update_statistics(
+        &self,
+        problem: &MlpProblem<'_>,
+        x: &[f64],
+        mb: &Minibatch<'_>,
+        layers: &mut [LayerState],
+    ) -> Result<f64, Error> {
+        let mlp = problem.mlp();
+        let (kout, loss) = (mlp.outputs(), mlp.loss());
+        let it = mb.iteration as usize;
+        let (seed, est) = (mb.seed, self.estimator);
         let mut h_curv = f64::NAN;
         let factors = super::statistics::kfac_factors_value(
             problem,
-            &x,
-            curv,
+            x,
+            mb.curvature,
             &mut |p| est.output_vectors(loss, kout, p, seed),
             self.step_check.then_some(&mut h_curv),
         )
@@ -860,8 +956,6 @@ impl Kfac {
             blend(&mut ls.a, a.as_slice(), eps);
             blend(&mut ls.g, gm.as_slice(), eps);
         }
-
-        // Eigendecompositions every T₃ (and early, while the averages move fast).
         let refresh = it.is_multiple_of(self.t3) || (it < self.t3 && it.is_power_of_two());
         if refresh {
             for ls in layers.iter_mut() {
@@ -877,144 +971,122 @@ impl Kfac {
                 ls.inv = None;
             }
         }
+        Ok(h_curv)
+    }
 
-        let search = self.adapt_gamma && it.is_multiple_of(self.t2);
-        let mut h_new = None;
-        // Whether `trial` holds x + δ of the proposal taken (then an
-        // accepted step moves it into x instead of adding δ again).
-        let mut trial_is_step = false;
-        let prev = (self.momentum && *have_prev).then_some(delta_prev.as_slice());
-        let mut proposal = if search {
-            let gamma = self.gamma;
-            let candidates = [gamma / omega2, gamma, gamma * omega2];
-            let mut best: Option<(usize, Proposal, Inverses)> = None;
-            let mut losses = [f64::NAN; 3];
-            for (c, &gc) in candidates.iter().enumerate() {
-                let inv: Vec<_> = layers.iter().map(|ls| ls.inverses(gc)).collect();
-                let p = self.propose(problem, &x, curv, &layers, &inv, &g, prev)?;
-                for ((t, xi), di) in trial.iter_mut().zip(x.iter()).zip(&p.delta) {
-                    *t = xi + di;
-                }
-                let hc = problem.value_batch_once(&trial, &batch).map_err(nn_err)?;
-                losses[c] = hc;
-                let better = match &best {
-                    None => true,
-                    Some((b, _, _)) => hc < losses[*b] || losses[*b].is_nan(),
-                };
-                if better {
-                    best = Some((c, p, inv));
-                }
+    /// The `γ` search every `T₂` (§6.6): a proposal at each of `γ/ω₂`, `γ`,
+    /// `γω₂`, the one of least minibatch loss kept (with its inverses and its
+    /// loss; `trial` holds its `x + δ` when it is the last candidate).
+    #[allow(clippy::too_many_arguments)]
+    fn search_gamma(
+        &mut self,
+        problem: &MlpProblem<'_>,
+        x: &[f64],
+        mb: &Minibatch<'_>,
+        layers: &mut [LayerState],
+        g: &[f64],
+        prev: Option<&[f64]>,
+        trial: &mut [f64],
+    ) -> Result<Step, Error> {
+        let omega2 = 0.95f64.sqrt().powi(self.t2 as i32);
+        let gamma = self.gamma;
+        let candidates = [gamma / omega2, gamma, gamma * omega2];
+        let mut best: Option<(usize, Proposal, Inverses)> = None;
+        let mut losses = [f64::NAN; 3];
+        for (c, &gc) in candidates.iter().enumerate() {
+            let inv: Vec<_> = layers.iter().map(|ls| ls.inverses(gc)).collect();
+            let p = self.propose(problem, x, mb.curvature, layers, &inv, g, prev)?;
+            for ((t, xi), di) in trial.iter_mut().zip(x.iter()).zip(&p.delta) {
+                *t = xi + di;
             }
-            let (chosen, p, inv) = best.expect("three candidates");
-            trial_is_step = chosen == candidates.len() - 1;
-            self.gamma = candidates[chosen];
-            for (ls, i) in layers.iter_mut().zip(inv) {
-                ls.inv = Some(i);
-            }
-            h_new = Some(losses[chosen]);
-            self.trace.gamma_search.push(GammaSearch {
-                iteration: it,
-                candidates,
-                losses,
-                chosen,
-            });
-            p
-        } else {
-            for ls in layers.iter_mut() {
-                if ls.inv.is_none() {
-                    ls.inv = Some(ls.inverses(self.gamma));
-                }
-            }
-            let inv: Vec<_> = layers
-                .iter_mut()
-                .map(|ls| ls.inv.take().expect("formed above"))
-                .collect();
-            let p = self.propose(problem, &x, curv, &layers, &inv, &g, prev);
-            for (ls, i) in layers.iter_mut().zip(inv) {
-                ls.inv = Some(i);
-            }
-            p?
-        };
-
-        // λ from ρ every T₁ (§6.5).
-        let lambda_used = self.lambda;
-        let mut rho = None;
-        if it.is_multiple_of(self.t1) {
-            let hn = match h_new {
-                Some(v) => v,
-                None => {
-                    for ((t, xi), di) in trial.iter_mut().zip(x.iter()).zip(&proposal.delta) {
-                        *t = xi + di;
-                    }
-                    trial_is_step = true;
-                    problem.value_batch_once(&trial, &batch).map_err(nn_err)?
-                }
+            let hc = problem
+                .value_batch_once(trial, mb.examples)
+                .map_err(nn_err)?;
+            losses[c] = hc;
+            let better = match &best {
+                None => true,
+                Some((b, _, _)) => hc < losses[*b] || losses[*b].is_nan(),
             };
-            h_new = Some(hn);
-            let r = if proposal.model_change < 0.0 {
-                (hn - h) / proposal.model_change
-            } else {
-                f64::NAN
-            };
-            if self.lambda > 0.0 {
-                self.lambda = next_lambda(self.lambda, r, omega1).max(self.min_damping);
+            if better {
+                best = Some((c, p, inv));
             }
-            rho = Some(r);
         }
-
-        // The step check: the loss change on the whole minibatch if it
-        // was measured (every T₁, T₂), else on the statistics sub-batch.
-        let rejected = self.step_check && {
-            let (h0, h1) = match h_new {
-                Some(v) => (h, v),
-                None => {
-                    for ((t, xi), di) in trial.iter_mut().zip(x.iter()).zip(&proposal.delta) {
-                        *t = xi + di;
-                    }
-                    trial_is_step = true;
-                    (
-                        h_curv,
-                        problem.value_batch_once(&trial, curv).map_err(nn_err)?,
-                    )
-                }
-            };
-            // A NaN or infinite h1 is rejected too.
-            !h1.is_finite() || h1 > h0
-        };
-        if rejected {
-            if self.lambda > 0.0 {
-                self.lambda = (lambda_used / omega1).max(self.min_damping);
-            }
-            *have_prev = false;
-        } else {
-            if trial_is_step {
-                // trial = x + δ, computed as the sum below would.
-                x.copy_from_slice(trial);
-            } else {
-                for (xi, di) in x.iter_mut().zip(&proposal.delta) {
-                    *xi += di;
-                }
-            }
-            std::mem::swap(delta_prev, &mut proposal.delta);
-            *have_prev = true;
+        let (chosen, proposal, inv) = best.expect("three candidates");
+        self.gamma = candidates[chosen];
+        for (ls, i) in layers.iter_mut().zip(inv) {
+            ls.inv = Some(i);
         }
+        self.trace.gamma_search.push(GammaSearch {
+            iteration: mb.iteration as usize,
+            candidates,
+            losses,
+            chosen,
+        });
+        Ok(Step {
+            proposal,
+            h_new: Some(losses[chosen]),
+            trial_is_step: chosen == candidates.len() - 1,
+        })
+    }
+
+    /// The proposal at the current `γ`, forming its inverses if the last
+    /// refresh dropped them.
+    fn propose_at_gamma(
+        &self,
+        problem: &MlpProblem<'_>,
+        x: &[f64],
+        curv: &[usize],
+        layers: &mut [LayerState],
+        g: &[f64],
+        prev: Option<&[f64]>,
+    ) -> Result<Step, Error> {
+        for ls in layers.iter_mut() {
+            if ls.inv.is_none() {
+                ls.inv = Some(ls.inverses(self.gamma));
+            }
+        }
+        let inv: Vec<_> = layers
+            .iter_mut()
+            .map(|ls| ls.inv.take().expect("formed above"))
+            .collect();
+        let p = self.propose(problem, x, curv, layers, &inv, g, prev);
+        for (ls, i) in layers.iter_mut().zip(inv) {
+            ls.inv = Some(i);
+        }
+        Ok(Step {
+            proposal: p?,
+            h_new: None,
+            trial_is_step: false,
+        })
+    }
+
+    /// The step's trace entry and its record: `lambda` (used), `gamma`,
+    /// `alpha`, `mu`, `rho` (every `T₁`) and `rejected`.
+    fn record(
+        &mut self,
+        h: f64,
+        lambda_used: f64,
+        p: &Proposal,
+        rho: Option<f64>,
+        rejected: bool,
+    ) -> StepRecord {
         let tr = &mut self.trace;
         tr.batch_loss.push(h);
         tr.lambda.push(lambda_used);
         tr.gamma.push(self.gamma);
-        tr.alpha.push(proposal.alpha);
-        tr.mu.push(proposal.mu);
+        tr.alpha.push(p.alpha);
+        tr.mu.push(p.mu);
         tr.rho.push(rho);
         tr.rejected.push(rejected);
         let mut record = StepRecord::new(h)
             .with("lambda", lambda_used)
             .with("gamma", self.gamma)
-            .with("alpha", proposal.alpha)
-            .with("mu", proposal.mu);
+            .with("alpha", p.alpha)
+            .with("mu", p.mu);
         if let Some(r) = rho {
             record = record.with("rho", r);
         }
-        Ok(record.with("rejected", f64::from(u8::from(rejected))))
+        record.with("rejected", f64::from(u8::from(rejected)))
     }
 
     /// `Δ` from the inverses, then `(α, μ)` minimizing
