@@ -79,10 +79,12 @@ pub struct AdaHessian {
     /// The Hessian power `k ∈ (0, 1]` (1).
     #[serde(with = "crate::solver::float_serde")]
     hessian_power: f64,
-    /// Decoupled weight decay `λ` (0).
-    #[serde(with = "crate::solver::float_serde")]
+    /// Decoupled weight decay `λ` (0; absent from checkpoints written before
+    /// it existed).
+    #[serde(with = "crate::solver::float_serde", default)]
     weight_decay: f64,
-    /// Steps between Hessian estimates `T` (1).
+    /// Steps between Hessian estimates `T` (1, likewise).
+    #[serde(default = "every_step")]
     hessian_period: u64,
     /// `m_t`.
     #[serde(with = "crate::solver::float_serde::vec")]
@@ -94,6 +96,11 @@ pub struct AdaHessian {
     t: u64,
     #[serde(skip)]
     work: Work,
+}
+
+/// The Hessian period of checkpoints written before it existed.
+fn every_step() -> u64 {
+    1
 }
 
 /// `g_t`, `z`, `H z`.
@@ -291,6 +298,16 @@ mod tests {
     use crate::nn::{Activation, Dataset, Init, Loss, Mlp};
     use crate::problem::Objective;
     use crate::train::Driver;
+
+    #[test]
+    fn a_checkpoint_without_decay_and_period_loads_with_their_defaults() {
+        let mut json = serde_json::to_value(AdaHessian::default()).unwrap();
+        let fields = json.as_object_mut().unwrap();
+        assert!(fields.remove("weight_decay").is_some());
+        assert!(fields.remove("hessian_period").is_some());
+        let old: AdaHessian = serde_json::from_value(json).unwrap();
+        assert_eq!(old, AdaHessian::default());
+    }
 
     #[test]
     fn lowers_the_loss_on_digits_and_resumes_bit_for_bit() {
