@@ -585,7 +585,7 @@ struct Output {
     /// hf, natural and kfac: the options used.
     #[serde(skip_serializing_if = "Option::is_none")]
     second_order: Option<SecondOrderJson>,
-    /// hf and natural: the damping trace.
+    /// hf, natural and kfac: the damping trace.
     #[serde(skip_serializing_if = "Option::is_none")]
     damping: Option<DampingJson>,
 }
