@@ -73,9 +73,8 @@ use hesse::nn::{Activation, Dataset, Init, Layer, Loss, Mlp, MlpProblem};
 use hesse::prelude::*;
 use hesse::quasi_newton::Lbfgs;
 use hesse::report::{Series, plot_lines};
-use hesse::solver::{Control, Run};
 use hesse::train::registry::{self, MethodOptions};
-use hesse::train::{Driver, EvalEvery, Progress};
+use hesse::train::{Driver, EvalEvery, FullBatchMinimizer, Method, Progress, StopReason};
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -401,6 +400,23 @@ impl<'p> Recorder<'p> {
         go_on && self.points.last().is_some_and(|p| p.loss.is_finite())
     }
 
+    /// Records the run's last iterate if the grid skipped it.
+    fn last(&mut self, iteration: usize, x: &[f64]) {
+        let Some(prev) = self.points.last() else {
+            return;
+        };
+        if prev.iteration < iteration {
+            let (examples, seconds) = (prev.examples, self.train_seconds());
+            let loss = self.problem.value(x);
+            self.points.push(Point {
+                iteration,
+                examples,
+                seconds,
+                loss,
+            });
+        }
+    }
+
     /// Whether iteration `iteration`, ending at `seconds`, is on the grid
     /// (and moves the time grid on if so).
     fn due(&mut self, iteration: usize, seconds: f64) -> bool {
@@ -445,45 +461,6 @@ fn run_fo(
     budget: f64,
 ) -> Res<Vec<Point>> {
     let (points, _) = run_method(m, Some(lr), t, o, problem, x0, seed, iterations, budget)?;
-    Ok(points)
-}
-
-fn lbfgs(problem: &MlpProblem<'_>, x0: &[f64], iterations: usize, budget: f64) -> Res<Vec<Point>> {
-    let n = problem.data().len() as u64;
-    let mut rec = Recorder::new(problem, x0, iterations, budget);
-    let solver = Lbfgs::default()
-        .with_gtol(1e-12)
-        .with_max_iter(iterations as u64);
-    // The driver's state already holds the full-batch loss: record it, no
-    // extra evaluation; on the same grid as the other methods, plus the last.
-    let mut points = std::mem::take(&mut rec.points);
-    let mut last = None;
-    let _ = Run::new(solver, problem, x0)?
-        .with_observer(|state| {
-            if state.iteration == 0 {
-                return Control::Continue;
-            }
-            let seconds = rec.train_seconds();
-            let p = Point {
-                iteration: state.iteration as usize,
-                examples: state.evals.g.max(state.evals.f) * n,
-                seconds,
-                loss: state.f,
-            };
-            if rec.due(p.iteration, seconds) {
-                points.push(p);
-                last = None;
-            } else {
-                last = Some(p);
-            }
-            if seconds < budget {
-                Control::Continue
-            } else {
-                Control::Stop
-            }
-        })
-        .finish();
-    points.extend(last);
     Ok(points)
 }
 
@@ -532,9 +509,20 @@ fn run_method(
     iterations: usize,
     budget: f64,
 ) -> Res<(Vec<Point>, Damping)> {
-    let method = registry::build::<MlpProblem<'_>>(m, &method_options(m, o, lr))?;
+    let n = problem.data().len();
+    let (method, batch_size): (Box<dyn Method<MlpProblem<'_>>>, usize) = if m == "lbfgs" {
+        // Full batch, one L-BFGS iteration a step; a gtol below the losses'
+        // floor, so that the iteration and time budgets end the run.
+        let lbfgs = Lbfgs::default()
+            .with_gtol(1e-12)
+            .with_max_iter(iterations as u64);
+        (Box::new(FullBatchMinimizer::new(lbfgs)), n)
+    } else {
+        let built = registry::build::<MlpProblem<'_>>(m, &method_options(m, o, lr))?;
+        (built, t.batch)
+    };
     let mut driver = Driver::new()
-        .with_batch_size(t.batch)
+        .with_batch_size(batch_size)
         .with_seed(seed)
         .with_max_iter(iterations as u64)
         .with_eval_every(EvalEvery::Never)
@@ -549,7 +537,7 @@ fn run_method(
     let mut rejected = Vec::new();
     // Sophia's fraction of clipped coordinates: sum and count of steps.
     let mut clipped = (0.0, 0u64);
-    let batch = t.batch as u64;
+    let batch = batch_size as u64;
     let mut state = driver.start(problem, method, x0.to_vec())?;
     driver.run(problem, &mut state, &mut |p: &Progress<'_>| {
         let r = p.record;
@@ -564,8 +552,16 @@ fn run_method(
         if let Some(c) = r.get("clipped") {
             clipped = (clipped.0 + c, clipped.1 + 1);
         }
-        rec.after(p.iteration as usize, p.iteration * batch, p.x)
+        // L-BFGS's examples: its passes over the data (value and gradient).
+        let examples = r
+            .get("evaluations")
+            .map_or(p.iteration * batch, |e| e as u64 * batch);
+        rec.after(p.iteration as usize, examples, p.x)
     })?;
+    if state.stopped == Some(StopReason::Finished) {
+        // The minimizer converged before the budgets: its last iterate too.
+        rec.last(state.iteration as usize, &state.x);
+    }
     if m == "kfac" {
         eprintln!(
             "kfac seed {seed}: {} steps rejected (iterations {rejected:?})",
@@ -767,7 +763,20 @@ fn main() -> Res<()> {
                         (lr, r.points.clone())
                     }
                 }
-                "lbfgs" => (f64::NAN, lbfgs(&problem, &x0, o.iterations, o.budget_secs)?),
+                "lbfgs" => {
+                    let (points, _) = run_method(
+                        "lbfgs",
+                        None,
+                        &t,
+                        &o,
+                        &problem,
+                        &x0,
+                        seed,
+                        o.iterations,
+                        o.budget_secs,
+                    )?;
+                    (f64::NAN, points)
+                }
                 _ => {
                     let (points, damping) = run_method(
                         m,

@@ -15,12 +15,15 @@ use crate::solver::{Checkpoint, Error, Minimizer, Run, Termination};
 /// tests) on the network's whole training set; the driver's minibatch is not
 /// used. Give the driver a batch of every example (then one step is one
 /// epoch). The run stops the driver ([`StopReason::Finished`]) when the
-/// minimizer ends on its own (converged, or its line search failed:
-/// [`termination`](Self::termination) says which).
+/// minimizer ends on its own (converged, its line search failed, or one of
+/// its own limits was reached: [`termination`](Self::termination) says
+/// which), so set the minimizer's iteration limit above the driver's (the
+/// registry's `lbfgs` has none).
 ///
 /// Reports the full-batch loss at the start of the step (the driver's
 /// convention: the loss where the gradient was taken), `("lr", α)` the line
-/// search's step and `("evaluations", f + g)` so far.
+/// search's step and `("evaluations", n)`, the passes over the training set
+/// so far (`max(f, g)` evaluations: a value-and-gradient pass counts once).
 ///
 /// [`StopReason::Finished`]: super::StopReason::Finished
 ///
@@ -95,7 +98,7 @@ where
         x.copy_from_slice(&state.x);
         let record = StepRecord::new(loss)
             .with("lr", state.alpha)
-            .with("evaluations", (state.evals.f + state.evals.g) as f64);
+            .with("evaluations", state.evals.f.max(state.evals.g) as f64);
         self.run = Some(run.into_checkpoint());
         Ok(record)
     }

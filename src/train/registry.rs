@@ -163,7 +163,7 @@ registry! {
     "sophia-g" => |o, lr = 6e-4| sophia(o, SophiaEstimator::Gnb, lr),
     "shampoo" => |o, lr = 1e-2| shampoo(o, lr),
     "soap" => |o, lr = 3e-3| soap(o, lr),
-    "lbfgs" => |_o| FullBatchMinimizer::new(Lbfgs::default()),
+    "lbfgs" => |_o| FullBatchMinimizer::new(Lbfgs::default().with_max_iter(u64::MAX)),
 }
 
 /// The default learning rate of the first-order rule `rule`
