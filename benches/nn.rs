@@ -100,6 +100,33 @@
 //! put 80% of the cold Gauss-Newton product's time in faer's AVX-512 gemm
 //! microkernels and under 4% in the elementwise passes.
 //!
+//! A third idle run (2026-12-07 04:18-04:27 UTC, same Intel machine, load
+//! average 1.9 falling, nothing else running; `cargo bench --bench nn`):
+//!
+//! | | time | GFLOP/s | × gradient | flop ratio | × gradient / flop ratio |
+//! |---|---|---|---|---|---|
+//! | faer matmul 1000×784×1000 | 12.50 ms | 125.5 | | | |
+//! | autoencoder gradient | 161.4 ms | 95.6 (76% of matmul) | 1 | 1 | |
+//! | autoencoder Hv cold / warm | 363.6 / 271.1 ms | 103.1 / 102.3 | 2.25 / 1.68 | 2.43 / 1.80 | 0.93 / 0.93 |
+//! | autoencoder GN cold / warm | 246.9 / 189.0 ms | 102.1 / 103.3 | 1.53 / 1.17 | 1.63 / 1.27 | 0.94 / 0.92 |
+//! | digits gradient | 7.10 ms | 66.7 (53% of matmul) | 1 | 1 | |
+//! | digits Hv cold / warm | 16.15 / 11.20 ms | 73.6 / 78.8 | 2.27 / 1.58 | 2.51 / 1.86 | 0.91 / 0.85 |
+//! | digits GN cold / warm | 10.62 / 7.69 ms | 73.4 / 79.3 | 1.49 / 1.08 | 1.64 / 1.29 | 0.91 / 0.84 |
+//!
+//! Why the cold Gauss-Newton product sits at the 1.5 line on Intel: its
+//! flop ratio to the gradient is 1.63 (autoencoder) and 1.64 (digits), so
+//! 1.5 gradients means running 8% faster per flop than the gradient. It
+//! does (102 against 96 GFLOP/s here, because the R-forward's accumulating
+//! products are faer's most efficient shape), but not by a margin that
+//! survives run-to-run spread: 1.47, 1.53 (autoencoder) and 1.52, 1.49
+//! (digits) in the two undisturbed idle runs. On AMD the gradient ran at
+//! 54% of the matmul rate and the same product cost 1.44 gradients; making
+//! the gradient faster (76-80% here) pulls every product's ratio toward its
+//! flop ratio. Fusing the forward and the R-forward's products on the same
+//! weights into one product of twice the columns gains 2-4% on those
+//! products (faer, 2 threads, same session), under 1% of the whole
+//! Gauss-Newton product: not done.
+//!
 //! An earlier run on the AMD machine under load average 13-14 (other builds)
 //! gave a fifth of these rates (matmul 19.3 GFLOP/s, autoencoder gradient
 //! 1.26 s at 63% of it): compare ratios within one run.
