@@ -269,20 +269,31 @@ impl<P: NetworkObjective + ?Sized> Method<P> for AdaHessian {
         let (c1, c2) = (1.0 - b1.powi(self.t as i32), 1.0 - b2.powi(s as i32));
         let decay = self.lr * self.weight_decay;
         let Work { g, hz: d, .. } = &self.work;
-        for i in 0..n {
-            self.m[i] = b1 * self.m[i] + (1.0 - b1) * g[i];
-            if estimate {
-                self.v[i] = b2 * self.v[i] + (1.0 - b2) * d[i] * d[i];
+        // Branch-free loops over slices, so that the compiler vectorizes
+        // them; each coordinate's arithmetic is eq. 11-12's, operation for
+        // operation.
+        if estimate {
+            for (v, di) in self.v.iter_mut().zip(d) {
+                *v = b2 * *v + (1.0 - b2) * di * di;
             }
-            if decay != 0.0 {
-                x[i] -= decay * x[i];
+        }
+        if decay != 0.0 {
+            for xi in x.iter_mut() {
+                *xi -= decay * *xi;
             }
-            let denom = if k == 1.0 {
-                (self.v[i] / c2).sqrt()
-            } else {
-                (self.v[i] / c2).sqrt().powf(k)
-            };
-            x[i] -= self.lr * (self.m[i] / c1) / (denom + self.eps);
+        }
+        let (lr, eps) = (self.lr, self.eps);
+        let coords = x.iter_mut().zip(&mut self.m).zip(g).zip(&self.v);
+        if k == 1.0 {
+            for (((xi, m), gi), v) in coords {
+                *m = b1 * *m + (1.0 - b1) * gi;
+                *xi -= lr * (*m / c1) / ((v / c2).sqrt() + eps);
+            }
+        } else {
+            for (((xi, m), gi), v) in coords {
+                *m = b1 * *m + (1.0 - b1) * gi;
+                *xi -= lr * (*m / c1) / ((v / c2).sqrt().powf(k) + eps);
+            }
         }
         let mut record = StepRecord::new(f).with("lr", self.lr);
         if estimate {
