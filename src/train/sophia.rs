@@ -47,8 +47,8 @@
 //! (`train_sophiag.py`) estimates on a minibatch as large as the gradient's
 //! (the next one), but on the digits autoencoder a quarter, half or an
 //! eighth end within the seeds' spread of the whole minibatch (median final
-//! loss 15.41 / 15.36 / 15.39 against 15.39, 3 seeds) at 1.00 of Adam's CPU
-//! time per iteration against 1.07 (docs/bench/sophia-adahessian.md). The
+//! loss 15.41 / 15.36 / 15.39 against 15.39, 3 seeds) at 1.00-1.06 of Adam's
+//! CPU time per iteration against 1.07 (docs/bench/sophia-adahessian.md). The
 //! GNB estimate
 //! leaves out the curvature of the network's own weight-decay term (the
 //! Hutchinson estimate includes it).
