@@ -34,7 +34,8 @@
 //! without a learning rate (hf, natural, whose `ε` stays 1, kfac, lbfgs) are
 //! not swept. `--sophia-gamma G` sets Sophia's `γ`, `--hessian-period K`
 //! the steps between the curvature estimates of sophia and adahessian and
-//! `--eps E` their `ε` (defaults: the methods'). Runs stop at `--iterations` or `--budget-secs`
+//! `--eps E` their `ε` (defaults: the methods'); `--sophia-curvature-fraction F`
+//! Sophia's curvature sub-batch, a fraction of the minibatch. Runs stop at `--iterations` or `--budget-secs`
 //! of training time, whichever comes first.
 //! Seeds are interleaved (seed 0 of every method, then seed 1, ...) so that
 //! the load of a shared machine spreads over all methods. The full-set loss
@@ -116,6 +117,9 @@ struct Opts {
     /// Sophia's `γ` (`--sophia-gamma`; default 0.01 for
     /// sophia-h, 0.05 for sophia-g).
     sophia_gamma: Option<f64>,
+    /// Sophia's curvature sub-batch as a fraction of the minibatch
+    /// (`--sophia-curvature-fraction`; default the method's).
+    sophia_curvature: Option<f64>,
     /// Steps between curvature estimates of sophia and adahessian
     /// (`--hessian-period`; default 10 and 1).
     hessian_period: Option<u64>,
@@ -145,6 +149,7 @@ fn parse() -> Res<Opts> {
         kfac_step_check: true,
         points: 100,
         sophia_gamma: None,
+        sophia_curvature: None,
         hessian_period: None,
         eps: None,
         grids: BTreeMap::new(),
@@ -180,6 +185,7 @@ fn parse() -> Res<Opts> {
             }
             "--points" => o.points = value()?.parse()?,
             "--sophia-gamma" => o.sophia_gamma = Some(value()?.parse()?),
+            "--sophia-curvature-fraction" => o.sophia_curvature = Some(value()?.parse()?),
             "--hessian-period" => o.hessian_period = Some(value()?.parse()?),
             "--eps" => o.eps = Some(value()?.parse()?),
             "--grid" => {
@@ -483,6 +489,7 @@ fn method_options(m: &str, o: &Opts, lr: Option<f64>) -> MethodOptions {
         }
         "sophia" | "sophia-h" | "sophia-g" => {
             mo.sophia_gamma = o.sophia_gamma;
+            mo.curvature_fraction = o.sophia_curvature;
             mo.hessian_period = o.hessian_period;
             mo.eps = o.eps;
         }

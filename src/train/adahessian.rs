@@ -28,10 +28,21 @@
 //!
 //! Defaults as the authors' implementation: `η = 0.15`, `β = (0.9, 0.999)`,
 //! `ε = 10⁻⁴`, `k = 1`, `λ = 0`, `T = 1` (pytorch-optimizer 4.1's:
-//! `η = 0.1`, `ε = 10⁻¹⁶`, the rest the same). Deviations: no spatial
-//! averaging of `D_t` (§3.2; it is for convolution kernels, and these
-//! networks are fully connected); the Hessian on the driver's curvature
-//! sub-batch (default: the whole minibatch, as the paper).
+//! `η = 0.1`, `ε = 10⁻¹⁶`, the rest the same).
+//!
+//! Spatial averaging (§3.2): the authors' packaged optimizer
+//! (`instruction/adahessian.py` of github.com/amirgholami/adahessian)
+//! replaces, by default, the estimate of a two-dimensional (fully connected)
+//! weight matrix by the mean of `|D_t|` over each row, one value per unit's
+//! incoming weights ("usually, a spatial averaging needs to be used here to
+//! get the best result"), and leaves biases alone; so does this file by
+//! default ([`AdaHessian::with_row_average`]). On the digits autoencoder it
+//! ends at 16.32 (median of 3 seeds, η = 0.15) against 16.98 at the best rate
+//! without it (docs/bench/sophia-adahessian.md). pytorch-optimizer does not
+//! average, and its Rademacher draw, `randint_like(p, 0, 1) · 2 − 1`, is
+//! always −1, so its `D_t` is `H 1`, the Hessian's row sums, not a diagonal
+//! estimate. Deviation: the Hessian on the driver's curvature sub-batch
+//! (default: the whole minibatch, as the paper).
 //!
 //! This file is the whole method: a [`Method`] and one line in the
 //! [`registry`](super::registry).
@@ -86,6 +97,10 @@ pub struct AdaHessian {
     /// Steps between Hessian estimates `T` (1, likewise).
     #[serde(default = "every_step")]
     hessian_period: u64,
+    /// Whether `D_t` is averaged over each row of each weight matrix (true;
+    /// false in checkpoints written before it existed, which had none).
+    #[serde(default)]
+    row_average: bool,
     /// `m_t`.
     #[serde(with = "crate::solver::float_serde::vec")]
     m: Vec<f64>,
@@ -121,6 +136,7 @@ impl Default for AdaHessian {
             hessian_power: 1.0,
             weight_decay: 0.0,
             hessian_period: 1,
+            row_average: true,
             m: Vec::new(),
             v: Vec::new(),
             t: 0,
@@ -174,6 +190,15 @@ impl AdaHessian {
         self
     }
 
+    /// Whether the estimate `D_t` of each weight matrix is averaged over
+    /// each row, the mean of `|D_t|` over a unit's incoming weights (default
+    /// true; module docs). Off: the plain per-coordinate estimate.
+    #[must_use]
+    pub fn with_row_average(mut self, on: bool) -> Self {
+        self.row_average = on;
+        self
+    }
+
     fn validate(&self) -> Result<(), Error> {
         check_positive("learning_rate", self.lr)?;
         check_positive("eps", self.eps)?;
@@ -220,7 +245,33 @@ impl AdaHessian {
         for (h, zi) in hz.iter_mut().zip(z.iter()) {
             *h *= zi;
         }
+        if self.row_average {
+            row_average(problem.mlp(), hz);
+        }
         Ok(())
+    }
+}
+
+/// Replaces each row of each weight matrix of `d` (one unit's incoming
+/// weights) by the mean of its absolute values, the authors' spatial
+/// averaging of a fully connected layer (module docs); biases are left.
+fn row_average(mlp: &crate::nn::Mlp, d: &mut [f64]) {
+    for l in 0..mlp.layers().len() {
+        let (wr, (m, k)) = mlp.weights_range(l);
+        let w = &mut d[wr];
+        // Column-major m × k: row i is w[i], w[m + i], ...
+        let mut mean = vec![0.0; m];
+        for col in w.chunks_exact(m) {
+            for (s, x) in mean.iter_mut().zip(col) {
+                *s += x.abs();
+            }
+        }
+        for s in &mut mean {
+            *s /= k as f64;
+        }
+        for col in w.chunks_exact_mut(m) {
+            col.copy_from_slice(&mean);
+        }
     }
 }
 
@@ -269,20 +320,31 @@ impl<P: NetworkObjective + ?Sized> Method<P> for AdaHessian {
         let (c1, c2) = (1.0 - b1.powi(self.t as i32), 1.0 - b2.powi(s as i32));
         let decay = self.lr * self.weight_decay;
         let Work { g, hz: d, .. } = &self.work;
-        for i in 0..n {
-            self.m[i] = b1 * self.m[i] + (1.0 - b1) * g[i];
-            if estimate {
-                self.v[i] = b2 * self.v[i] + (1.0 - b2) * d[i] * d[i];
+        // Branch-free loops over slices, so that the compiler vectorizes
+        // them; each coordinate's arithmetic is eq. 11-12's, operation for
+        // operation.
+        if estimate {
+            for (v, di) in self.v.iter_mut().zip(d) {
+                *v = b2 * *v + (1.0 - b2) * di * di;
             }
-            if decay != 0.0 {
-                x[i] -= decay * x[i];
+        }
+        if decay != 0.0 {
+            for xi in x.iter_mut() {
+                *xi -= decay * *xi;
             }
-            let denom = if k == 1.0 {
-                (self.v[i] / c2).sqrt()
-            } else {
-                (self.v[i] / c2).sqrt().powf(k)
-            };
-            x[i] -= self.lr * (self.m[i] / c1) / (denom + self.eps);
+        }
+        let (lr, eps) = (self.lr, self.eps);
+        let coords = x.iter_mut().zip(&mut self.m).zip(g).zip(&self.v);
+        if k == 1.0 {
+            for (((xi, m), gi), v) in coords {
+                *m = b1 * *m + (1.0 - b1) * gi;
+                *xi -= lr * (*m / c1) / ((v / c2).sqrt() + eps);
+            }
+        } else {
+            for (((xi, m), gi), v) in coords {
+                *m = b1 * *m + (1.0 - b1) * gi;
+                *xi -= lr * (*m / c1) / ((v / c2).sqrt().powf(k) + eps);
+            }
         }
         let mut record = StepRecord::new(f).with("lr", self.lr);
         if estimate {
@@ -368,6 +430,7 @@ mod tests {
             problem.hess_vec_batch(&x, &batch, v, out).unwrap()
         });
         let mut a = AdaHessian {
+            row_average: false,
             work: Work {
                 g: vec![0.0; n],
                 z: vec![0.0; n],
@@ -451,5 +514,38 @@ mod tests {
                 .validate()
                 .is_err()
         );
+    }
+
+    #[test]
+    fn row_average_and_old_checkpoints() {
+        // Each weight row becomes the mean of its |D|; biases stay.
+        let mlp = Mlp::new(&[3, 2, 1], Activation::Tanh, Loss::MeanSquaredError).unwrap();
+        let mut d: Vec<f64> = (0..mlp.num_params()).map(|i| i as f64 - 4.0).collect();
+        let before = d.clone();
+        row_average(&mlp, &mut d);
+        for l in 0..2 {
+            let (wr, (m, k)) = mlp.weights_range(l);
+            for i in 0..m {
+                let mean = (0..k)
+                    .map(|j| before[wr.start + j * m + i].abs())
+                    .sum::<f64>()
+                    / k as f64;
+                for j in 0..k {
+                    assert_eq!(d[wr.start + j * m + i], mean);
+                }
+            }
+            let b = mlp.bias_range(l);
+            assert_eq!(d[b.clone()], before[b]);
+        }
+        // Checkpoints written before the option had no averaging.
+        let mut json = serde_json::to_value(AdaHessian::default()).unwrap();
+        assert!(
+            json.as_object_mut()
+                .unwrap()
+                .remove("row_average")
+                .is_some()
+        );
+        let old: AdaHessian = serde_json::from_value(json).unwrap();
+        assert_eq!(old, AdaHessian::default().with_row_average(false));
     }
 }

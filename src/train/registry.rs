@@ -32,7 +32,8 @@ pub struct MethodOptions {
     /// CG tolerance: hf's relative progress `ε` (§4.4), natural's relative
     /// residual.
     pub cg_tol: Option<f64>,
-    /// K-FAC's curvature sub-batch as a fraction of the minibatch.
+    /// K-FAC's and Sophia's curvature sub-batch as a fraction of the
+    /// minibatch.
     pub curvature_fraction: Option<f64>,
     /// The first-order rules' learning-rate schedule over steps (default
     /// constant).
@@ -232,6 +233,9 @@ fn sophia(o: &MethodOptions, estimator: SophiaEstimator, lr: f64) -> Sophia {
     }
     if let Some(e) = o.eps {
         s = s.with_eps(e);
+    }
+    if let Some(f) = o.curvature_fraction {
+        s = s.with_curvature_fraction(f);
     }
     s
 }

@@ -41,8 +41,15 @@
 //!
 //! Deviations: `λ = 0` by default (the paper's 0.2 regularizes GPT-2; the
 //! benchmarks here measure the training loss, and pytorch-optimizer's
-//! default is 0 too). The curvature sub-batch is the driver's (default the
-//! whole minibatch; the paper takes a smaller one for ĥ). The GNB estimate
+//! default is 0 too). The curvature sub-batch, the examples of `ĥ`, is
+//! the first quarter of the minibatch by default
+//! ([`Sophia::with_curvature_fraction`]): the official GPT-2 script
+//! (`train_sophiag.py`) estimates on a minibatch as large as the gradient's
+//! (the next one), but on the digits autoencoder a quarter, half or an
+//! eighth end within the seeds' spread of the whole minibatch (median final
+//! loss 15.41 / 15.36 / 15.39 against 15.39, 3 seeds) at 1.00-1.06 of Adam's
+//! CPU time per iteration against 1.07 (docs/bench/sophia-adahessian.md). The
+//! GNB estimate
 //! leaves out the curvature of the network's own weight-decay term (the
 //! Hutchinson estimate includes it).
 //!
@@ -125,6 +132,10 @@ pub struct Sophia {
     weight_decay: f64,
     /// Steps between estimates `k` (10).
     k: u64,
+    /// The curvature sub-batch as a fraction of the minibatch (1/4; 1, all
+    /// of it, in checkpoints written before it existed).
+    #[serde(with = "crate::solver::float_serde", default = "whole_minibatch")]
+    curvature_fraction: f64,
     /// `m_t`.
     #[serde(with = "crate::solver::float_serde::vec")]
     m: Vec<f64>,
@@ -145,6 +156,34 @@ struct Work {
     h_hat: Vec<f64>,
 }
 
+/// Fills `out` with independent standard normal samples by Marsaglia's
+/// polar method (Marsaglia & Bray 1964), two per accepted pair: one
+/// logarithm and one square root per two samples and no trigonometric
+/// function (Box-Muller's logarithm, square root and cosine per sample were
+/// about 4% of Sophia-H's time on the digits autoencoder, by `perf`).
+fn standard_normal(rng: &mut ChaCha8Rng, out: &mut [f64]) {
+    for pair in out.chunks_mut(2) {
+        let (a, b, s) = loop {
+            let a = 2.0 * rng.random::<f64>() - 1.0;
+            let b = 2.0 * rng.random::<f64>() - 1.0;
+            let s = a * a + b * b;
+            if s > 0.0 && s < 1.0 {
+                break (a, b, s);
+            }
+        };
+        let f = (-2.0 * s.ln() / s).sqrt();
+        pair[0] = a * f;
+        if let Some(second) = pair.get_mut(1) {
+            *second = b * f;
+        }
+    }
+}
+
+/// The curvature fraction of checkpoints written before it existed.
+fn whole_minibatch() -> f64 {
+    1.0
+}
+
 impl Default for Sophia {
     fn default() -> Self {
         Sophia::new(SophiaEstimator::default())
@@ -163,6 +202,7 @@ impl Sophia {
             eps: 1e-12,
             weight_decay: 0.0,
             k: 10,
+            curvature_fraction: 0.25,
             m: Vec::new(),
             h: Vec::new(),
             t: 0,
@@ -215,6 +255,17 @@ impl Sophia {
         self
     }
 
+    /// The curvature sub-batch, the examples of `ĥ`'s estimate, as a
+    /// fraction `∈ (0, 1]` of the minibatch (default 1/4; module docs): its
+    /// first `⌈f B⌉` examples. The driver's
+    /// [`with_curvature_batch`](super::Driver::with_curvature_batch), when
+    /// set, takes precedence.
+    #[must_use]
+    pub fn with_curvature_fraction(mut self, fraction: f64) -> Self {
+        self.curvature_fraction = fraction;
+        self
+    }
+
     /// The estimator.
     pub fn estimator(&self) -> SophiaEstimator {
         self.estimator
@@ -239,6 +290,13 @@ impl Sophia {
         if self.k == 0 {
             return Err(Error::invalid_option("hessian_period", 0, "must be >= 1"));
         }
+        if !(self.curvature_fraction > 0.0 && self.curvature_fraction <= 1.0) {
+            return Err(Error::invalid_option(
+                "curvature_fraction",
+                self.curvature_fraction,
+                "must be in (0, 1]",
+            ));
+        }
         Ok(())
     }
 
@@ -254,13 +312,8 @@ impl Sophia {
         let Work { u, h_hat, .. } = &mut self.work;
         match self.estimator {
             SophiaEstimator::Hutchinson => {
-                // u ∼ N(0, I) by Box-Muller, ĥ = u ⊙ (H u) (Algorithm 1).
-                let mut rng = ChaCha8Rng::seed_from_u64(seed);
-                for ui in u.iter_mut() {
-                    let r1: f64 = 1.0 - rng.random::<f64>();
-                    let r2: f64 = rng.random();
-                    *ui = (-2.0 * r1.ln()).sqrt() * (std::f64::consts::TAU * r2).cos();
-                }
+                // u ∼ N(0, I), ĥ = u ⊙ (H u) (Algorithm 1).
+                standard_normal(&mut ChaCha8Rng::seed_from_u64(seed), u);
                 problem
                     .hess_vec_batch(x, batch, u, h_hat)
                     .map_err(nn_error)?;
@@ -292,6 +345,10 @@ impl Sophia {
 impl<P: NetworkObjective + ?Sized> Method<P> for Sophia {
     fn name(&self) -> &'static str {
         "sophia"
+    }
+
+    fn curvature_batch(&self, batch: usize) -> usize {
+        ((self.curvature_fraction * batch as f64).ceil() as usize).clamp(1, batch)
     }
 
     fn start(&mut self, objective: &P, x0: &[f64]) -> Result<(), Error> {
@@ -333,20 +390,25 @@ impl<P: NetworkObjective + ?Sized> Method<P> for Sophia {
         let (b1, b2) = (self.beta1, self.beta2);
         let (lr, gamma, eps, decay) = (self.lr, self.gamma, self.eps, self.lr * self.weight_decay);
         let Work { g, h_hat, .. } = &self.work;
+        // Branch-free loops over slices (no bounds checks, one pass each),
+        // so that the compiler vectorizes them; the arithmetic of every
+        // coordinate is Algorithm 3's, operation for operation.
+        if estimate {
+            for (h, hh) in self.h.iter_mut().zip(h_hat) {
+                *h = b2 * *h + (1.0 - b2) * hh;
+            }
+        }
+        if decay != 0.0 {
+            for xi in x.iter_mut() {
+                *xi -= decay * *xi;
+            }
+        }
         let mut clipped = 0usize;
-        for i in 0..n {
-            self.m[i] = b1 * self.m[i] + (1.0 - b1) * g[i];
-            if estimate {
-                self.h[i] = b2 * self.h[i] + (1.0 - b2) * h_hat[i];
-            }
-            if decay != 0.0 {
-                x[i] -= decay * x[i];
-            }
-            let ratio = self.m[i] / (gamma * self.h[i]).max(eps);
-            if ratio.abs() >= 1.0 {
-                clipped += 1;
-            }
-            x[i] -= lr * ratio.clamp(-1.0, 1.0);
+        for (((xi, m), gi), h) in x.iter_mut().zip(&mut self.m).zip(g).zip(&self.h) {
+            *m = b1 * *m + (1.0 - b1) * gi;
+            let ratio = *m / (gamma * h).max(eps);
+            clipped += usize::from(ratio.abs() >= 1.0);
+            *xi -= lr * ratio.clamp(-1.0, 1.0);
         }
         let mut record = StepRecord::new(f)
             .with("lr", lr)
@@ -537,9 +599,50 @@ pub(crate) mod tests {
             Sophia::default().with_gamma(-1.0),
             Sophia::default().with_weight_decay(-0.1),
             Sophia::default().with_hessian_period(0),
+            Sophia::default().with_curvature_fraction(0.0),
+            Sophia::default().with_curvature_fraction(1.5),
         ];
         for s in bad {
             assert!(s.validate().is_err(), "{s:?}");
         }
+    }
+
+    #[test]
+    fn curvature_fraction_sizes_the_sub_batch_and_old_checkpoints_load() {
+        use crate::nn::MlpProblem;
+        let sub = |s: &Sophia, b| Method::<MlpProblem<'_>>::curvature_batch(s, b);
+        assert_eq!(sub(&Sophia::default(), 256), 64);
+        assert_eq!(
+            sub(&Sophia::default().with_curvature_fraction(1.0), 256),
+            256
+        );
+        let quarter = Sophia::default();
+        assert_eq!(sub(&quarter, 256), 64);
+        assert_eq!(sub(&quarter, 10), 3);
+        assert_eq!(sub(&quarter, 1), 1);
+        // A checkpoint written before the field existed: the whole batch.
+        let mut json = serde_json::to_value(&quarter).unwrap();
+        assert!(
+            json.as_object_mut()
+                .unwrap()
+                .remove("curvature_fraction")
+                .is_some()
+        );
+        let old: Sophia = serde_json::from_value(json).unwrap();
+        assert_eq!(old, Sophia::default().with_curvature_fraction(1.0));
+    }
+
+    #[test]
+    fn polar_samples_are_standard_normal() {
+        // 10⁵ + 1 samples (an odd count: the last pair keeps one): mean 0,
+        // variance 1, fourth moment 3, within a few standard errors.
+        let mut u = vec![0.0; 100_001];
+        standard_normal(&mut ChaCha8Rng::seed_from_u64(9), &mut u);
+        let n = u.len() as f64;
+        let moment = |p: i32| u.iter().map(|x| x.powi(p)).sum::<f64>() / n;
+        assert!(moment(1).abs() < 0.015, "mean {}", moment(1));
+        assert!((moment(2) - 1.0).abs() < 0.02, "variance {}", moment(2));
+        assert!((moment(4) - 3.0).abs() < 0.1, "fourth moment {}", moment(4));
+        assert!(u.iter().all(|x| x.is_finite()) && u[100_000] != 0.0);
     }
 }
