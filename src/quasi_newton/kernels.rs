@@ -620,10 +620,49 @@ fn box_pair_body(
     }
 }
 
+/// The lanes of a Cauchy path's start on one block ([`cauchy_start`]):
+/// lane `l` over the elements `l, l + 4, …`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct StartLanes {
+    /// `f' = −dᵀd`.
+    pub f1: [f64; 4],
+    /// The smallest breakpoint.
+    pub t_min: [f64; 4],
+    /// The largest `|pg_i|` of the projected gradient
+    /// ([`Bounds::projected_grad_norm`](crate::solver::Bounds::projected_grad_norm)),
+    /// passing over NaN, and whether some `pg_i` was NaN.
+    pub pg: [f64; 4],
+    pub pg_nan: bool,
+}
+
+impl StartLanes {
+    /// The projected gradient's ∞-norm from the lanes: NaN if some `pg_i`
+    /// was (the maximum is exact, so any grouping gives the same bits).
+    pub fn pg_norm(&self) -> f64 {
+        if self.pg_nan {
+            f64::NAN
+        } else {
+            self.pg.iter().fold(0.0, |m: f64, &a| m.max(a))
+        }
+    }
+}
+
+impl Default for StartLanes {
+    fn default() -> Self {
+        StartLanes {
+            f1: [0.0; 4],
+            t_min: [f64::INFINITY; 4],
+            pg: [0.0; 4],
+            pg_nan: false,
+        }
+    }
+}
+
 /// Where a Cauchy path starts on one block (L-BFGS-B, BLNZ §4): `xcp = x`,
 /// `d = −g` on the variables free to move, 0 on those held at a bound (marked
-/// in `at_bound`). Returns the lanes of `f' = −dᵀd` (lane `l` sums the
-/// elements `l, l + 4, …`) and of the smallest breakpoint.
+/// in `at_bound`). Returns the lanes of `f' = −dᵀd`, of the smallest
+/// breakpoint, and of the projected gradient's ∞-norm at `x` (L-BFGS-B's
+/// stopping measure, read here from the vectors this pass reads anyway).
 #[allow(clippy::too_many_arguments)]
 #[inline]
 pub(super) fn cauchy_start(
@@ -634,7 +673,7 @@ pub(super) fn cauchy_start(
     d: &mut [f64],
     at_bound: &mut [bool],
     xcp: &mut [f64],
-) -> ([f64; 4], [f64; 4]) {
+) -> StartLanes {
     let n = x.len();
     assert!([g, lo, hi].iter().all(|v| v.len() == n));
     assert!(d.len() == n && at_bound.len() == n && xcp.len() == n);
@@ -643,9 +682,24 @@ pub(super) fn cauchy_start(
         // SAFETY: the CPU has AVX2 (checked just above).
         return unsafe { avx2::cauchy_start(x, g, lo, hi, d, at_bound, xcp) };
     }
-    let (mut f1, mut t_min) = ([0.0f64; 4], [f64::INFINITY; 4]);
-    cauchy_start_tail(x, g, lo, hi, d, at_bound, xcp, 0, &mut f1, &mut t_min);
-    (f1, t_min)
+    let mut acc = StartLanes::default();
+    cauchy_start_tail(x, g, lo, hi, d, at_bound, xcp, 0, &mut acc);
+    acc
+}
+
+/// `pg_i`, the projected gradient of one variable as
+/// [`Bounds::projected_grad_norm`](crate::solver::Bounds::projected_grad_norm)
+/// forms it (`g` cut at the distance to the bound it points to).
+#[inline(always)]
+fn projected_grad(x: f64, g: f64, lo: f64, hi: f64) -> f64 {
+    let (a, b) = (g.max(x - hi), g.min(x - lo));
+    if g < 0.0 {
+        a
+    } else if g > 0.0 {
+        b
+    } else {
+        g
+    }
 }
 
 /// Elements `from..` of [`cauchy_start`], element `i` into lane `i mod 4`.
@@ -660,8 +714,7 @@ fn cauchy_start_tail(
     at_bound: &mut [bool],
     xcp: &mut [f64],
     from: usize,
-    f1: &mut [f64; 4],
-    t_min: &mut [f64; 4],
+    acc: &mut StartLanes,
 ) {
     for i in from..x.len() {
         let (xi, gi, l, h) = (x[i], g[i], lo[i], hi[i]);
@@ -670,8 +723,13 @@ fn cauchy_start_tail(
         at_bound[i] = stuck;
         let di = if stuck | (gi == 0.0) { 0.0 } else { -gi };
         d[i] = di;
-        f1[i % 4] -= di * di;
-        t_min[i % 4] = t_min[i % 4].min(breakpoint(l, h, xi, di));
+        let k = i % 4;
+        acc.f1[k] -= di * di;
+        acc.t_min[k] = acc.t_min[k].min(breakpoint(l, h, xi, di));
+        let p = projected_grad(xi, gi, l, h);
+        let a = p.abs();
+        acc.pg[k] = if a > acc.pg[k] { a } else { acc.pg[k] };
+        acc.pg_nan |= p.is_nan();
     }
 }
 
@@ -873,11 +931,12 @@ mod avx2 {
         d: &mut [f64],
         at_bound: &mut [bool],
         xcp: &mut [f64],
-    ) -> ([f64; 4], [f64; 4]) {
+    ) -> super::StartLanes {
         let n4 = x.len() / 4 * 4;
         let zero = _mm256_setzero_pd();
         let mut f1 = zero;
         let mut t_min = _mm256_set1_pd(f64::INFINITY);
+        let (mut pg, mut pg_nan) = (zero, zero);
         let sign = _mm256_set1_pd(-0.0);
         for i in (0..n4).step_by(4) {
             let r = i..i + 4;
@@ -907,10 +966,27 @@ mod avx2 {
             store(&mut d[r], dv);
             f1 = _mm256_sub_pd(f1, _mm256_mul_pd(dv, dv));
             t_min = _mm256_min_pd(t_min, breakpoints(l, h, xv, dv));
+            // pg_i as `projected_grad`: `maxpd(a, b)` is `a > b ? a : b`,
+            // so `maxpd(x − hi, g)` is `g.max(x − hi)` for g < 0 (not NaN),
+            // and `maxpd(|p|, pg)` is the portable `if a > pg`.
+            let cut_hi = _mm256_max_pd(_mm256_sub_pd(xv, h), gv);
+            let cut_lo = _mm256_min_pd(_mm256_sub_pd(xv, l), gv);
+            let p = _mm256_blendv_pd(
+                _mm256_blendv_pd(gv, cut_lo, _mm256_cmp_pd::<_CMP_GT_OQ>(gv, zero)),
+                cut_hi,
+                _mm256_cmp_pd::<_CMP_LT_OQ>(gv, zero),
+            );
+            pg = _mm256_max_pd(_mm256_andnot_pd(sign, p), pg);
+            pg_nan = _mm256_or_pd(pg_nan, _mm256_cmp_pd::<_CMP_UNORD_Q>(p, p));
         }
-        let (mut f1, mut t_min) = (lanes(f1), lanes(t_min));
-        super::cauchy_start_tail(x, g, lo, hi, d, at_bound, xcp, n4, &mut f1, &mut t_min);
-        (f1, t_min)
+        let mut acc = super::StartLanes {
+            f1: lanes(f1),
+            t_min: lanes(t_min),
+            pg: lanes(pg),
+            pg_nan: _mm256_movemask_pd(pg_nan) != 0,
+        };
+        super::cauchy_start_tail(x, g, lo, hi, d, at_bound, xcp, n4, &mut acc);
+        acc
     }
 
     #[target_feature(enable = "avx2")]
@@ -1396,15 +1472,37 @@ mod tests {
                 let lanes = if dispatch {
                     cauchy_start(&x, &g, &lo, &hi, &mut d, &mut at, &mut xcp)
                 } else {
-                    let (mut f1, mut t) = ([0.0; 4], [f64::INFINITY; 4]);
-                    cauchy_start_tail(
-                        &x, &g, &lo, &hi, &mut d, &mut at, &mut xcp, 0, &mut f1, &mut t,
-                    );
-                    (f1, t)
+                    let mut acc = StartLanes::default();
+                    cauchy_start_tail(&x, &g, &lo, &hi, &mut d, &mut at, &mut xcp, 0, &mut acc);
+                    acc
                 };
-                (bits(&d), at, bits(&xcp), bits(&lanes.0), bits(&lanes.1))
+                let lanes = (
+                    bits(&lanes.f1),
+                    bits(&lanes.t_min),
+                    bits(&lanes.pg),
+                    lanes.pg_nan,
+                );
+                (bits(&d), at, bits(&xcp), lanes)
             };
             assert_eq!(run_start(true), run_start(false), "n = {n}");
+            // Its projected-gradient lanes give the driver's stopping measure.
+            let (mut d, mut at, mut xcp) = (vec![0.0; n], vec![false; n], vec![0.0; n]);
+            let lanes = cauchy_start(&x, &g, &lo, &hi, &mut d, &mut at, &mut xcp);
+            let box_ = crate::solver::Bounds::new(lo.clone(), hi.clone()).unwrap();
+            assert_eq!(
+                lanes.pg_norm().to_bits(),
+                box_.projected_grad_norm(&x, &g).to_bits(),
+                "n = {n}"
+            );
+            if n > 9 {
+                // And without the NaN.
+                g[9] = 0.5;
+                let lanes = cauchy_start(&x, &g, &lo, &hi, &mut d, &mut at, &mut xcp);
+                let want = box_.projected_grad_norm(&x, &g);
+                assert!(want > 0.0);
+                assert_eq!(lanes.pg_norm().to_bits(), want.to_bits(), "n = {n}");
+                g[9] = f64::NAN;
+            }
 
             let (mut d0, mut at, mut xcp0) = (vec![0.0; n], vec![false; n], vec![0.0; n]);
             cauchy_start(&x, &g, &lo, &hi, &mut d0, &mut at, &mut xcp0);

@@ -361,6 +361,9 @@ struct Work {
     blk: [Vec<f64>; 2],
     /// The Cauchy step `t` (BLNZ §4).
     t_cauchy: f64,
+    /// The projected gradient's ∞-norm at the iterate the last iteration
+    /// reached, from its pair pass ([`Minimizer::known_grad_norm`]).
+    pg_norm: Option<f64>,
     /// `2m`-vectors and `2m × 2m` matrices.
     p: Vec<f64>,
     c: Vec<f64>,
@@ -398,6 +401,7 @@ impl Work {
             prod: vec![[0.0; 9]; slots],
             blk: std::array::from_fn(|_| vec![0.0; if boxed { BLOCK } else { 0 }]),
             t_cauchy: 0.0,
+            pg_norm: None,
             p: vec![0.0; 2 * m],
             c: vec![0.0; 2 * m],
             v: vec![0.0; 2 * m],
@@ -656,8 +660,9 @@ fn free_set_changes(at_bound: &[bool], free: &mut [bool], changed: &mut Vec<usiz
 }
 
 /// The start of the Cauchy path (BLNZ §4) at `x` on one block
-/// ([`kernels::cauchy_start`]): returns the block's `f' = −dᵀd` and its
-/// smallest breakpoint.
+/// ([`kernels::cauchy_start`]): returns the block's `f' = −dᵀd`, its
+/// smallest breakpoint and the projected gradient's ∞-norm at `x` on it
+/// (NaN if some `pg_i` is).
 fn cauchy_start(
     x: &[f64],
     g: &[f64],
@@ -666,12 +671,23 @@ fn cauchy_start(
     d: &mut [f64],
     at_bound: &mut [bool],
     xcp: &mut [f64],
-) -> (f64, f64) {
-    let (f1, t_min) = kernels::cauchy_start(x, g, lo, hi, d, at_bound, xcp);
+) -> (f64, f64, f64) {
+    let lanes = kernels::cauchy_start(x, g, lo, hi, d, at_bound, xcp);
+    let f1 = lanes.f1;
     (
         (f1[0] + f1[2]) + (f1[1] + f1[3]),
-        t_min.iter().fold(f64::INFINITY, |m, &t| m.min(t)),
+        lanes.t_min.iter().fold(f64::INFINITY, |m, &t| m.min(t)),
+        lanes.pg_norm(),
     )
+}
+
+/// The larger of two ∞-norms, NaN if either is.
+fn norm_max(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.max(b)
+    }
 }
 
 impl LbfgsB {
@@ -726,7 +742,7 @@ impl LbfgsB {
             let (mut f1, mut t_min) = (0.0, f64::INFINITY);
             for start in (0..n).step_by(BLOCK) {
                 let r = start..(start + BLOCK).min(n);
-                let (a, t) = cauchy_start(
+                let (a, t, _) = cauchy_start(
                     &x[r.clone()],
                     &g[r.clone()],
                     &lo[r.clone()],
@@ -1000,7 +1016,8 @@ impl LbfgsB {
     /// `s = x₊ − x`, `y = g₊ − g` into the free slot with their sums and
     /// their products with every kept pair (in `work.prod`), and starts the
     /// next Cauchy path at `x₊` (`cauchy_start` and `Wᵀd`, which
-    /// `cauchy_point` then skips).
+    /// `cauchy_point` then skips), with the projected gradient's ∞-norm at
+    /// `x₊` for the driver (in `work.pg_norm`).
     fn pair_pass(&mut self, x: &[f64], g: &[f64], bounds: &Bounds) -> BoxPairSums {
         let h = &mut self.history;
         let Work {
@@ -1021,13 +1038,13 @@ impl LbfgsB {
             prod[h.slot(c)] = [0.0; 9];
         }
         (wd_s[k], wd_y[k]) = (0.0, 0.0);
-        let (mut f1, mut t_min) = (0.0, f64::INFINITY);
+        let (mut f1, mut t_min, mut pg) = (0.0, f64::INFINITY, 0.0);
         let mut sums = BoxPairSums::default();
         let [sf, yf] = blk;
         for (b, start) in (0..n).step_by(BLOCK).enumerate() {
             let r = start..(start + BLOCK).min(n);
             let m = r.len();
-            let (a, t) = cauchy_start(
+            let (a, t, p) = cauchy_start(
                 &x_new[r.clone()],
                 &g_new[r.clone()],
                 &lo[r.clone()],
@@ -1038,6 +1055,7 @@ impl LbfgsB {
             );
             f1 += a;
             t_min = t_min.min(t);
+            pg = norm_max(pg, p);
             // The pair straight into its slot, whence the products below
             // read it back from the cache.
             let rk = h.chunk(k, b);
@@ -1083,6 +1101,7 @@ impl LbfgsB {
         }
         (self.work.f1, self.work.t_min) = (f1, t_min);
         self.work.prepared = true;
+        self.work.pg_norm = Some(pg);
         sums
     }
 }
@@ -1217,6 +1236,7 @@ impl<P: Gradient> Minimizer<P> for LbfgsB {
             // Resumed from a checkpoint: the scratch was not serialized.
             self.work = Work::new(n, self.memory, self.is_boxed());
         }
+        self.work.pg_norm = None;
         let bounds = self.bounds.take();
         let outcome = match bounds.as_ref().filter(|_| self.work.boxed) {
             Some(b) => self.iterate(problem, state, b),
@@ -1230,6 +1250,10 @@ impl<P: Gradient> Minimizer<P> for LbfgsB {
         // After the swap at the end of `iterate`, the trial buffers hold
         // x_k and g_k.
         Some((&self.work.x_trial, &self.work.g_trial))
+    }
+
+    fn known_grad_norm(&self) -> Option<f64> {
+        self.work.pg_norm
     }
 }
 
