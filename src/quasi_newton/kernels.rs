@@ -550,12 +550,28 @@ pub(super) fn box_pair(
         // SAFETY: the CPU has AVX2 (checked just above).
         return unsafe { avx2::box_pair(x, x_new, g, g_new, free, s, y, sf, yf) };
     }
-    box_pair_body(x, x_new, g, g_new, free, s, y, sf, yf)
+    box_pair_tail(
+        x,
+        x_new,
+        g,
+        g_new,
+        free,
+        s,
+        y,
+        sf,
+        yf,
+        0,
+        [[0.0; 4]; 7],
+        [0.0; 4],
+    )
 }
 
+/// Elements `from..` of [`box_pair`] (`from` a multiple of 4), given the
+/// lanes `p` of its seven sums and `sm` of `max |s_i|` over the elements
+/// before: the portable version from 0, the end of the AVX2 one.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn box_pair_body(
+fn box_pair_tail(
     x: &[f64],
     x_new: &[f64],
     g: &[f64],
@@ -565,11 +581,14 @@ fn box_pair_body(
     y: &mut [f64],
     sf: &mut [f64],
     yf: &mut [f64],
+    from: usize,
+    mut p: [[f64; 4]; 7],
+    mut sm: [f64; 4],
 ) -> BoxPairSums {
     let n = x.len();
     let (x_new, g, g_new, free) = (&x_new[..n], &g[..n], &g_new[..n], &free[..n]);
     let (s, y, sf, yf) = (&mut s[..n], &mut y[..n], &mut sf[..n], &mut yf[..n]);
-    for i in 0..n {
+    for i in from..n {
         let (si, yi) = (x_new[i] - x[i], g_new[i] - g[i]);
         s[i] = si;
         y[i] = yi;
@@ -578,9 +597,7 @@ fn box_pair_body(
         yf[i] = yi * f;
     }
     let n4 = n / 4 * 4;
-    let mut p = [[0.0f64; 4]; 7];
-    let mut sm = [0.0f64; 4];
-    for i4 in (0..n4).step_by(4) {
+    for i4 in (from..n4).step_by(4) {
         for l in 0..4 {
             let i = i4 + l;
             let (si, yi) = (s[i], y[i]);
@@ -902,6 +919,13 @@ mod avx2 {
         _mm256_blendv_pd(inf, t, keep)
     }
 
+    /// `a + b c`, rounded twice (no fused multiply-add).
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn acc(a: __m256d, b: __m256d, c: __m256d) -> __m256d {
+        _mm256_add_pd(a, _mm256_mul_pd(b, c))
+    }
+
     /// Four `bool`s as a lane mask (all ones where true).
     #[inline]
     #[target_feature(enable = "avx2")]
@@ -1157,7 +1181,37 @@ mod avx2 {
         sf: &mut [f64],
         yf: &mut [f64],
     ) -> BoxPairSums {
-        super::box_pair_body(x, x_new, g, g_new, free, s, y, sf, yf)
+        // One loop where the portable version has two: the pair is summed
+        // from the registers it was formed in.
+        let n4 = x.len() / 4 * 4;
+        let zero = _mm256_setzero_pd();
+        let (one, sign) = (_mm256_set1_pd(1.0), _mm256_set1_pd(-0.0));
+        let mut p = [zero; 7];
+        let mut sm = zero;
+        for i in (0..n4).step_by(4) {
+            let r = i..i + 4;
+            let gv = load(&g[r.clone()]);
+            let sv = _mm256_sub_pd(load(&x_new[r.clone()]), load(&x[r.clone()]));
+            let yv = _mm256_sub_pd(load(&g_new[r.clone()]), gv);
+            store(&mut s[r.clone()], sv);
+            store(&mut y[r.clone()], yv);
+            // 1.0 where free, +0.0 elsewhere, times s and y (as portable).
+            let f = _mm256_and_pd(bool_mask(&free[r.clone()]), one);
+            let (sfv, yfv) = (_mm256_mul_pd(sv, f), _mm256_mul_pd(yv, f));
+            store(&mut sf[r.clone()], sfv);
+            store(&mut yf[r], yfv);
+            p[0] = acc(p[0], sv, yv);
+            p[1] = acc(p[1], sv, sv);
+            p[2] = acc(p[2], yv, yv);
+            p[3] = acc(p[3], sv, gv);
+            p[4] = acc(p[4], yfv, yv);
+            p[5] = acc(p[5], yfv, sv);
+            p[6] = acc(p[6], sfv, sv);
+            // `maxpd(|s|, m)` keeps m where |s| is NaN, as `m.max(|s|)`.
+            sm = _mm256_max_pd(_mm256_andnot_pd(sign, sv), sm);
+        }
+        let p = p.map(|v| lanes(v));
+        super::box_pair_tail(x, x_new, g, g_new, free, s, y, sf, yf, n4, p, lanes(sm))
     }
 
     /// Four elements from `c` (exactly four long).
@@ -1546,7 +1600,10 @@ mod tests {
                 unreachable!()
             };
             let got = box_pair(&x, &v[4], &g, &v[5], &free, s1, y1, sf1, yf1);
-            let want = box_pair_body(&x, &v[4], &g, &v[5], &free, s2, y2, sf2, yf2);
+            let zeros = ([[0.0; 4]; 7], [0.0; 4]);
+            let want = box_pair_tail(
+                &x, &v[4], &g, &v[5], &free, s2, y2, sf2, yf2, 0, zeros.0, zeros.1,
+            );
             let sums =
                 |p: BoxPairSums| bits(&[p.sy, p.ss, p.yy, p.sg, p.s_max, p.fyy, p.fys, p.fss]);
             assert_eq!(sums(got), sums(want), "n = {n}");
