@@ -9,12 +9,18 @@
 //! n = 1e6, 3 repetitions, interleaved; medians printed; `reps = 0` runs
 //! tron only).
 //!
-//! Measured 2026-12-07 on Intel Xeon (AVX-512, 2 cores, load 6-7 from other
-//! builds), n = 1e6, one repetition per binary interleaved three times with
-//! `scripts/scipy_bounds_scale.py`: lbfgsb 87 ms per iteration outside f
-//! (median; 65-101), 1.72x lbfgs's (1.45-1.90), against 374 ms and 4.64x
-//! before the bounded path moved to the blocked history; scipy 1.17.1's
-//! L-BFGS-B 684 ms (598-1390), 7.8x slower than lbfgsb.
+//! Measured 2026-12-07 on Intel Xeon (AVX-512, 2 cores, load 3-5 from other
+//! sessions), n = 1e6, `bounds_scale 1000000 3` seven times interleaved with
+//! the binary before (and three times with `scripts/scipy_bounds_scale.py`):
+//! lbfgsb 43.4 ms per iteration outside f (median of the runs' medians;
+//! 38.5-44.6), 1.48x lbfgs's (1.38-1.58), against 48.0 ms and 1.58x
+//! (1.42-1.80) before the projected-gradient norm moved into the pair pass
+//! and the pair kernel into one loop; in thread CPU time 1.45x against
+//! 1.63x. Once the memory is full (iterations 12-18 against 12-38, f
+//! included) 1.39x: the first iteration (the Cauchy path passes all 5e5
+//! breakpoints, four probes, the pages mapped) weighs on 18 iterations.
+//! Before the blocked history: 374 ms and 4.64x. scipy 1.17.1's L-BFGS-B
+//! 594 ms (579-598), 13.7x slower than lbfgsb.
 
 use std::cell::Cell;
 use std::time::Instant;

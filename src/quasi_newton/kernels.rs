@@ -1210,7 +1210,7 @@ mod avx2 {
             // `maxpd(|s|, m)` keeps m where |s| is NaN, as `m.max(|s|)`.
             sm = _mm256_max_pd(_mm256_andnot_pd(sign, sv), sm);
         }
-        let p = p.map(|v| lanes(v));
+        let p = p.map(lanes);
         super::box_pair_tail(x, x_new, g, g_new, free, s, y, sf, yf, n4, p, lanes(sm))
     }
 

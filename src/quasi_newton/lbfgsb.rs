@@ -51,7 +51,8 @@
 //!   sweep, computes their products with every kept pair over all variables
 //!   (`SᵀY`, `SᵀS` for `K`) and over the free set (`WᵀZZᵀW`), and starts
 //!   the next Cauchy path at `x₊`: its direction `d`, `f' = −dᵀd`, the
-//!   smallest breakpoint and `p = Wᵀd`;
+//!   smallest breakpoint and `p = Wᵀd`, with the projected gradient's norm
+//!   that the driver stops on ([`Minimizer::known_grad_norm`]);
 //! - the **subspace pass** forms `W u` block by block and with it `x^c`,
 //!   `d^u`, MN's `x̄` and `x̄ − x`, with `gᵀd`, `dᵀd` and the largest step.
 //!
@@ -61,7 +62,7 @@
 //! the free set `x^c − x = −t g`, so `WᵀZ r^c = −(1 − θt) p − WᵀZZᵀW M c`
 //! needs no pass; the breakpoints are sorted only when the path reaches
 //! the first one. At n = 1e6, m = 10 (`examples/bounds_scale.rs`) an
-//! iteration costs about 1.7 times L-BFGS's on the unbounded problem.
+//! iteration costs about 1.5 times L-BFGS's on the unbounded problem.
 //!
 //! Deviations: every trial point of the line search is projected onto the
 //! box (`x + α d` can leave it by rounding at `α` = the largest step), so no
