@@ -890,9 +890,6 @@ mod avx2 {
     //! neither do these), so the results are bit-identical.
     use super::*;
 
-    /// [`super::box_products`] with the free set's products taken from the
-    /// whole ones where the block is all free (`s_f = s`, `y_f = y`: the
-    /// same bits) and zero where none is (`s_f = y_f = 0`).
     /// `v.clamp(lo, hi)` lane by lane: `lo` where `v < lo`, `hi` where
     /// `v > hi`, else `v` (NaN stays NaN), as `f64::clamp`.
     #[inline]
@@ -1092,6 +1089,9 @@ mod avx2 {
         super::clamped_step_tail(x, alpha, d, lo, hi, out, n4);
     }
 
+    /// [`super::box_products`] with the free set's products taken from the
+    /// whole ones where the block is all free (`s_f = s`, `y_f = y`: the
+    /// same bits) and zero where none is (`s_f = y_f = 0`).
     #[target_feature(enable = "avx2")]
     pub(super) fn box_products(
         sj: &[f64],
