@@ -675,9 +675,9 @@ impl Default for StartLanes {
     }
 }
 
-/// Where a Cauchy path starts on one block (L-BFGS-B, BLNZ §4): `xcp = x`,
-/// `d = −g` on the variables free to move, 0 on those held at a bound (marked
-/// in `at_bound`). Returns the lanes of `f' = −dᵀd`, of the smallest
+/// Where a Cauchy path starts on one block (L-BFGS-B, BLNZ §4) at `x`:
+/// `d = −g` on the variables free to move, `+0.0` on those held at a bound
+/// (marked in `at_bound`). Returns the lanes of `f' = −dᵀd`, of the smallest
 /// breakpoint, and of the projected gradient's ∞-norm at `x` (L-BFGS-B's
 /// stopping measure, read here from the vectors this pass reads anyway).
 #[allow(clippy::too_many_arguments)]
@@ -689,18 +689,17 @@ pub(super) fn cauchy_start(
     hi: &[f64],
     d: &mut [f64],
     at_bound: &mut [bool],
-    xcp: &mut [f64],
 ) -> StartLanes {
     let n = x.len();
     assert!([g, lo, hi].iter().all(|v| v.len() == n));
-    assert!(d.len() == n && at_bound.len() == n && xcp.len() == n);
+    assert!(d.len() == n && at_bound.len() == n);
     #[cfg(target_arch = "x86_64")]
     if has_avx2() {
         // SAFETY: the CPU has AVX2 (checked just above).
-        return unsafe { avx2::cauchy_start(x, g, lo, hi, d, at_bound, xcp) };
+        return unsafe { avx2::cauchy_start(x, g, lo, hi, d, at_bound) };
     }
     let mut acc = StartLanes::default();
-    cauchy_start_tail(x, g, lo, hi, d, at_bound, xcp, 0, &mut acc);
+    cauchy_start_tail(x, g, lo, hi, d, at_bound, 0, &mut acc);
     acc
 }
 
@@ -729,13 +728,11 @@ fn cauchy_start_tail(
     hi: &[f64],
     d: &mut [f64],
     at_bound: &mut [bool],
-    xcp: &mut [f64],
     from: usize,
     acc: &mut StartLanes,
 ) {
     for i in from..x.len() {
         let (xi, gi, l, h) = (x[i], g[i], lo[i], hi[i]);
-        xcp[i] = xi;
         let stuck = (l == h) | ((xi <= l) & (gi >= 0.0)) | ((xi >= h) & (gi <= 0.0));
         at_bound[i] = stuck;
         let di = if stuck | (gi == 0.0) { 0.0 } else { -gi };
@@ -791,16 +788,19 @@ pub(super) struct StepBlock<'a> {
     pub at_bound: &'a [bool],
     /// `W u` on the block.
     pub wu: &'a [f64],
-    /// In: `x^c` where the Cauchy path did not move; out: `x^c`.
+    /// In: `x^c` where the Cauchy path took a variable to its bound (`d`
+    /// is `−0.0` there); out: `x^c`.
     pub xcp: &'a mut [f64],
-    /// In: the Cauchy path's direction; out: the search direction `x̄ − x`.
+    /// In: the Cauchy path's direction, `−0.0` where the path reached the
+    /// bound and `+0.0` where the variable did not move; out: the search
+    /// direction `x̄ − x`.
     pub d: &'a mut [f64],
     /// Out: the subspace step `d^u` (0 off the free set).
     pub du: &'a mut [f64],
 }
 
 /// One block of L-BFGS-B's subspace pass: `x^c = P(x + t d)` where the
-/// Cauchy direction `d ≠ 0`; on the free variables
+/// Cauchy direction `d ≠ 0`, `xcp` where `d = −0.0`, `x` where `d = +0.0`; on the free variables
 /// `d^u = (x − x^c) − g/θ + (W u)` (`1/θ` as `inv_theta`), 0 elsewhere;
 /// `x̄ = P(x^c + d^u)` (MN); the direction `x̄ − x` into `d`, with `gᵀd`,
 /// `dᵀd` and the largest step in the box along it added into `acc`
@@ -826,8 +826,10 @@ fn subspace_step_tail(b: StepBlock<'_>, from: usize, t: f64, inv_theta: f64, acc
         let dc = b.d[i];
         let xc = if dc != 0.0 {
             (x + t * dc).clamp(lo, hi)
-        } else {
+        } else if dc.is_sign_negative() {
             b.xcp[i]
+        } else {
+            x
         };
         b.xcp[i] = xc;
         let free = !b.at_bound[i];
@@ -951,7 +953,6 @@ mod avx2 {
         hi: &[f64],
         d: &mut [f64],
         at_bound: &mut [bool],
-        xcp: &mut [f64],
     ) -> super::StartLanes {
         let n4 = x.len() / 4 * 4;
         let zero = _mm256_setzero_pd();
@@ -963,7 +964,6 @@ mod avx2 {
             let r = i..i + 4;
             let (xv, gv) = (load(&x[r.clone()]), load(&g[r.clone()]));
             let (l, h) = (load(&lo[r.clone()]), load(&hi[r.clone()]));
-            store(&mut xcp[r.clone()], xv);
             let stuck = _mm256_or_pd(
                 _mm256_cmp_pd::<_CMP_EQ_OQ>(l, h),
                 _mm256_or_pd(
@@ -1006,7 +1006,7 @@ mod avx2 {
             pg: lanes(pg),
             pg_nan: _mm256_movemask_pd(pg_nan) != 0,
         };
-        super::cauchy_start_tail(x, g, lo, hi, d, at_bound, xcp, n4, &mut acc);
+        super::cauchy_start_tail(x, g, lo, hi, d, at_bound, n4, &mut acc);
         acc
     }
 
@@ -1035,7 +1035,17 @@ mod avx2 {
             let dc = load(&d[r.clone()]);
             let moving = _mm256_cmp_pd::<_CMP_NEQ_UQ>(dc, zero);
             let moved = clamp(_mm256_add_pd(xv, _mm256_mul_pd(tv, dc)), l, h);
-            let xc = _mm256_blendv_pd(load(&xcp[r.clone()]), moved, moving);
+            // Where d = ±0: `xcp` if the path took the variable to its
+            // bound (−0.0, the sign bit blendv reads), else x. `xcp` is read
+            // only for a group that has one (after the first iterations,
+            // seldom: a variable at its bound is held from the start).
+            let still = _mm256_cmp_pd::<_CMP_EQ_OQ>(dc, zero);
+            let start = if _mm256_movemask_pd(_mm256_and_pd(still, dc)) != 0 {
+                _mm256_blendv_pd(xv, load(&xcp[r.clone()]), dc)
+            } else {
+                xv
+            };
+            let xc = _mm256_blendv_pd(start, moved, moving);
             store(&mut xcp[r.clone()], xc);
             let held = bool_mask(&at_bound[r.clone()]);
             let step_u = _mm256_add_pd(
@@ -1522,12 +1532,12 @@ mod tests {
             let free: Vec<bool> = (0..n).map(|i| i % 4 != 1).collect();
 
             let run_start = |dispatch: bool| {
-                let (mut d, mut at, mut xcp) = (vec![0.0; n], vec![false; n], vec![0.0; n]);
+                let (mut d, mut at) = (vec![0.0; n], vec![false; n]);
                 let lanes = if dispatch {
-                    cauchy_start(&x, &g, &lo, &hi, &mut d, &mut at, &mut xcp)
+                    cauchy_start(&x, &g, &lo, &hi, &mut d, &mut at)
                 } else {
                     let mut acc = StartLanes::default();
-                    cauchy_start_tail(&x, &g, &lo, &hi, &mut d, &mut at, &mut xcp, 0, &mut acc);
+                    cauchy_start_tail(&x, &g, &lo, &hi, &mut d, &mut at, 0, &mut acc);
                     acc
                 };
                 let lanes = (
@@ -1536,12 +1546,12 @@ mod tests {
                     bits(&lanes.pg),
                     lanes.pg_nan,
                 );
-                (bits(&d), at, bits(&xcp), lanes)
+                (bits(&d), at, lanes)
             };
             assert_eq!(run_start(true), run_start(false), "n = {n}");
             // Its projected-gradient lanes give the driver's stopping measure.
-            let (mut d, mut at, mut xcp) = (vec![0.0; n], vec![false; n], vec![0.0; n]);
-            let lanes = cauchy_start(&x, &g, &lo, &hi, &mut d, &mut at, &mut xcp);
+            let (mut d, mut at) = (vec![0.0; n], vec![false; n]);
+            let lanes = cauchy_start(&x, &g, &lo, &hi, &mut d, &mut at);
             let box_ = crate::solver::Bounds::new(lo.clone(), hi.clone()).unwrap();
             assert_eq!(
                 lanes.pg_norm().to_bits(),
@@ -1551,15 +1561,25 @@ mod tests {
             if n > 9 {
                 // And without the NaN.
                 g[9] = 0.5;
-                let lanes = cauchy_start(&x, &g, &lo, &hi, &mut d, &mut at, &mut xcp);
+                let lanes = cauchy_start(&x, &g, &lo, &hi, &mut d, &mut at);
                 let want = box_.projected_grad_norm(&x, &g);
                 assert!(want > 0.0);
                 assert_eq!(lanes.pg_norm().to_bits(), want.to_bits(), "n = {n}");
                 g[9] = f64::NAN;
             }
 
-            let (mut d0, mut at, mut xcp0) = (vec![0.0; n], vec![false; n], vec![0.0; n]);
-            cauchy_start(&x, &g, &lo, &hi, &mut d0, &mut at, &mut xcp0);
+            let (mut d0, mut at) = (vec![0.0; n], vec![false; n]);
+            cauchy_start(&x, &g, &lo, &hi, &mut d0, &mut at);
+            // Some variables taken to a bound by the Cauchy path, as
+            // `cauchy_point` leaves them (`d = −0.0`, at the bound in
+            // `xcp`); elsewhere `xcp` holds a value that must not be read.
+            let mut xcp0 = vec![f64::NAN; n];
+            for i in (2..n).step_by(6) {
+                if d0[i] != 0.0 {
+                    xcp0[i] = if d0[i] > 0.0 { hi[i] } else { lo[i] };
+                    (d0[i], at[i]) = (-0.0, true);
+                }
+            }
             let run_step = |dispatch: bool| {
                 let (mut xcp, mut d, mut du) = (xcp0.clone(), d0.clone(), vec![0.0; n]);
                 let mut acc = StepLanes::default();

@@ -332,9 +332,12 @@ struct Work {
     /// started, not read again every iteration).
     boxed: bool,
     /// The generalized Cauchy point `x^c`, then `x̄` (on the backtracking
-    /// path).
+    /// path). Before the subspace pass it holds `x^c` only where the
+    /// Cauchy path took a variable to its bound (`d = −0.0` there).
     xcp: Vec<f64>,
-    /// The Cauchy path's direction, then the search direction `x̄ − x`.
+    /// The Cauchy path's direction (`+0.0` where a variable is held from
+    /// the start, `−0.0` where the path took it to its bound), then the
+    /// search direction `x̄ − x`.
     d: Vec<f64>,
     /// The subspace step `d^u` (0 off the free set).
     r: Vec<f64>,
@@ -350,8 +353,8 @@ struct Work {
     /// `s_kᵀd`, `y_kᵀd` of the Cauchy path's direction, by slot.
     wd_s: Vec<f64>,
     wd_y: Vec<f64>,
-    /// The pair pass has computed `d`, `at_bound`, `xcp`, `breaks`,
-    /// `t_min`, `f1` and `wd_*` at the new iterate.
+    /// The pair pass has computed `d`, `at_bound`, `t_min`, `f1` and
+    /// `wd_*` at the new iterate.
     prepared: bool,
     /// The variables entering or leaving the free set.
     index: Vec<usize>,
@@ -671,9 +674,8 @@ fn cauchy_start(
     hi: &[f64],
     d: &mut [f64],
     at_bound: &mut [bool],
-    xcp: &mut [f64],
 ) -> (f64, f64, f64) {
-    let lanes = kernels::cauchy_start(x, g, lo, hi, d, at_bound, xcp);
+    let lanes = kernels::cauchy_start(x, g, lo, hi, d, at_bound);
     let f1 = lanes.f1;
     (
         (f1[0] + f1[2]) + (f1[1] + f1[3]),
@@ -727,8 +729,9 @@ impl LbfgsB {
         }
     }
 
-    /// The generalized Cauchy point (BLNZ Algorithm CP) into `work.xcp`,
-    /// with `c = Wᵀ(x^c − x)` into `work.c`, `p = WᵀZd` (the path's
+    /// The generalized Cauchy point (BLNZ Algorithm CP): the variables it
+    /// takes to a bound into `work.xcp` (the rest of `x^c` is formed in the
+    /// subspace pass), with `c = Wᵀ(x^c − x)` into `work.c`, `p = WᵀZd` (the path's
     /// direction on the variables free at `x^c`) into `work.p`, the step
     /// `t` into `work.t_cauchy`, the variables at a bound at `x^c` marked in
     /// `work.at_bound`, and the free-set products moved to the new free set.
@@ -749,8 +752,7 @@ impl LbfgsB {
                     &lo[r.clone()],
                     &hi[r.clone()],
                     &mut w.d[r.clone()],
-                    &mut w.at_bound[r.clone()],
-                    &mut w.xcp[r],
+                    &mut w.at_bound[r],
                 );
                 f1 += a;
                 t_min = t_min.min(t);
@@ -825,7 +827,9 @@ impl LbfgsB {
                     f2 += -2.0 * gb * wmp - gb * gb * wmw;
                 }
                 f2 = f2.max(f64::EPSILON * f2_org);
-                w.d[b] = 0.0;
+                // −0.0: stopped at the bound in `xcp`, which the subspace
+                // pass reads only there (+0.0, held from the start: x).
+                w.d[b] = -0.0;
                 w.at_bound[b] = true;
                 dt_min = if f2 > 0.0 { -f1 / f2 } else { 0.0 };
                 t_old = t;
@@ -1026,7 +1030,6 @@ impl LbfgsB {
             g_trial: g_new,
             d,
             at_bound,
-            xcp,
             blk,
             prod,
             wd_s,
@@ -1052,7 +1055,6 @@ impl LbfgsB {
                 &hi[r.clone()],
                 &mut d[r.clone()],
                 &mut at_bound[r.clone()],
-                &mut xcp[r.clone()],
             );
             f1 += a;
             t_min = t_min.min(t);
