@@ -62,7 +62,8 @@
 //! the free set `x^c − x = −t g`, so `WᵀZ r^c = −(1 − θt) p − WᵀZZᵀW M c`
 //! needs no pass; the breakpoints are sorted only when the path reaches
 //! the first one. At n = 1e6, m = 10 (`examples/bounds_scale.rs`) an
-//! iteration costs about 1.5 times L-BFGS's on the unbounded problem.
+//! iteration costs 1.5-1.65 times L-BFGS's on the unbounded problem
+//! (1.4 once the memory is full).
 //!
 //! Deviations: every trial point of the line search is projected onto the
 //! box (`x + α d` can leave it by rounding at `α` = the largest step), so no
