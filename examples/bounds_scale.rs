@@ -9,12 +9,20 @@
 //! n = 1e6, 3 repetitions, interleaved; medians printed; `reps = 0` runs
 //! tron only).
 //!
-//! Measured 2026-12-07 on Intel Xeon (AVX-512, 2 cores, load 6-7 from other
-//! builds), n = 1e6, one repetition per binary interleaved three times with
-//! `scripts/scipy_bounds_scale.py`: lbfgsb 87 ms per iteration outside f
-//! (median; 65-101), 1.72x lbfgs's (1.45-1.90), against 374 ms and 4.64x
-//! before the bounded path moved to the blocked history; scipy 1.17.1's
-//! L-BFGS-B 684 ms (598-1390), 7.8x slower than lbfgsb.
+//! Measured 2026-12-07 on Intel Xeon (AVX-512, 2 cores, shared with other
+//! sessions), n = 1e6, `bounds_scale 1000000 3` interleaved with the binary
+//! before the projected-gradient norm moved into the pair pass, the pair
+//! kernel into one loop and `x^c = x` out of the Cauchy start: at load 3-5,
+//! seven runs, lbfgsb 43.4 ms per iteration outside f (median of the runs'
+//! medians), 1.48x lbfgs's (1.38-1.58) against 1.58x (1.42-1.80) before;
+//! at load 2-3, where both run faster, 1.55-1.67x against 1.72-1.94x. In
+//! thread CPU time (twelve runs each) 1.58x against 1.72x. Once the memory
+//! is full (iterations 12-18 against 12-38, f included) 1.39x: the first
+//! iteration weighs on 18 iterations here and on 38 for lbfgs (its Cauchy
+//! path passes all 5e5 breakpoints: about 40 ms, 14 of them in the first
+//! pass, which maps fresh scratch pages; four probes). Before the blocked
+//! history: 374 ms and 4.64x. scipy 1.17.1's L-BFGS-B 594 ms (579-598, load
+//! 3-5), 13.7x slower than lbfgsb.
 
 use std::cell::Cell;
 use std::time::Instant;

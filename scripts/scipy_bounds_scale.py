@@ -10,10 +10,12 @@ spent inside it is subtracted, so "outside per iteration" is L-BFGS-B's
 own work (its Fortran core and scipy's wrapper), the figure compared with
 hesse's `lbfgsb ... outside per iteration` line.
 
-Measured 2026-12-07 on Intel Xeon (AVX-512, 2 cores, load 6-7 from
-parallel builds; interleaved with `bounds_scale 1000000 1`, medians of 3):
-scipy 1.17.1 684 ms per iteration outside f (18 iterations, 30 f+g);
-hesse's lbfgsb 87 ms (18 iterations, 30 f+g): 7.8x faster per iteration.
+Measured 2026-12-07 on Intel Xeon (AVX-512, 2 cores, load 3-5 from
+other sessions; `scipy_bounds_scale.py 1000000 1` interleaved with
+`bounds_scale 1000000 3`, three times): scipy 1.17.1 594 ms per iteration
+outside f (579-598; 18 iterations, 30 f+g); hesse's lbfgsb 43.4 ms (18
+iterations, 30 f+g): 13.7x faster per iteration. (Earlier that day, load
+6-7: scipy 684 ms, lbfgsb 87 ms, 7.8x.)
 (2026-12-06, load 9: scipy 1290 ms, lbfgsb before its blocked bounded
 path 397 ms.)
 

@@ -550,12 +550,28 @@ pub(super) fn box_pair(
         // SAFETY: the CPU has AVX2 (checked just above).
         return unsafe { avx2::box_pair(x, x_new, g, g_new, free, s, y, sf, yf) };
     }
-    box_pair_body(x, x_new, g, g_new, free, s, y, sf, yf)
+    box_pair_tail(
+        x,
+        x_new,
+        g,
+        g_new,
+        free,
+        s,
+        y,
+        sf,
+        yf,
+        0,
+        [[0.0; 4]; 7],
+        [0.0; 4],
+    )
 }
 
+/// Elements `from..` of [`box_pair`] (`from` a multiple of 4), given the
+/// lanes `p` of its seven sums and `sm` of `max |s_i|` over the elements
+/// before: the portable version from 0, the end of the AVX2 one.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn box_pair_body(
+fn box_pair_tail(
     x: &[f64],
     x_new: &[f64],
     g: &[f64],
@@ -565,11 +581,14 @@ fn box_pair_body(
     y: &mut [f64],
     sf: &mut [f64],
     yf: &mut [f64],
+    from: usize,
+    mut p: [[f64; 4]; 7],
+    mut sm: [f64; 4],
 ) -> BoxPairSums {
     let n = x.len();
     let (x_new, g, g_new, free) = (&x_new[..n], &g[..n], &g_new[..n], &free[..n]);
     let (s, y, sf, yf) = (&mut s[..n], &mut y[..n], &mut sf[..n], &mut yf[..n]);
-    for i in 0..n {
+    for i in from..n {
         let (si, yi) = (x_new[i] - x[i], g_new[i] - g[i]);
         s[i] = si;
         y[i] = yi;
@@ -578,9 +597,7 @@ fn box_pair_body(
         yf[i] = yi * f;
     }
     let n4 = n / 4 * 4;
-    let mut p = [[0.0f64; 4]; 7];
-    let mut sm = [0.0f64; 4];
-    for i4 in (0..n4).step_by(4) {
+    for i4 in (from..n4).step_by(4) {
         for l in 0..4 {
             let i = i4 + l;
             let (si, yi) = (s[i], y[i]);
@@ -620,10 +637,49 @@ fn box_pair_body(
     }
 }
 
-/// Where a Cauchy path starts on one block (L-BFGS-B, BLNZ §4): `xcp = x`,
-/// `d = −g` on the variables free to move, 0 on those held at a bound (marked
-/// in `at_bound`). Returns the lanes of `f' = −dᵀd` (lane `l` sums the
-/// elements `l, l + 4, …`) and of the smallest breakpoint.
+/// The lanes of a Cauchy path's start on one block ([`cauchy_start`]):
+/// lane `l` over the elements `l, l + 4, …`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct StartLanes {
+    /// `f' = −dᵀd`.
+    pub f1: [f64; 4],
+    /// The smallest breakpoint.
+    pub t_min: [f64; 4],
+    /// The largest `|pg_i|` of the projected gradient
+    /// ([`Bounds::projected_grad_norm`](crate::solver::Bounds::projected_grad_norm)),
+    /// passing over NaN, and whether some `pg_i` was NaN.
+    pub pg: [f64; 4],
+    pub pg_nan: bool,
+}
+
+impl StartLanes {
+    /// The projected gradient's ∞-norm from the lanes: NaN if some `pg_i`
+    /// was (the maximum is exact, so any grouping gives the same bits).
+    pub fn pg_norm(&self) -> f64 {
+        if self.pg_nan {
+            f64::NAN
+        } else {
+            self.pg.iter().fold(0.0, |m: f64, &a| m.max(a))
+        }
+    }
+}
+
+impl Default for StartLanes {
+    fn default() -> Self {
+        StartLanes {
+            f1: [0.0; 4],
+            t_min: [f64::INFINITY; 4],
+            pg: [0.0; 4],
+            pg_nan: false,
+        }
+    }
+}
+
+/// Where a Cauchy path starts on one block (L-BFGS-B, BLNZ §4) at `x`:
+/// `d = −g` on the variables free to move, `+0.0` on those held at a bound
+/// (marked in `at_bound`). Returns the lanes of `f' = −dᵀd`, of the smallest
+/// breakpoint, and of the projected gradient's ∞-norm at `x` (L-BFGS-B's
+/// stopping measure, read here from the vectors this pass reads anyway).
 #[allow(clippy::too_many_arguments)]
 #[inline]
 pub(super) fn cauchy_start(
@@ -633,19 +689,33 @@ pub(super) fn cauchy_start(
     hi: &[f64],
     d: &mut [f64],
     at_bound: &mut [bool],
-    xcp: &mut [f64],
-) -> ([f64; 4], [f64; 4]) {
+) -> StartLanes {
     let n = x.len();
     assert!([g, lo, hi].iter().all(|v| v.len() == n));
-    assert!(d.len() == n && at_bound.len() == n && xcp.len() == n);
+    assert!(d.len() == n && at_bound.len() == n);
     #[cfg(target_arch = "x86_64")]
     if has_avx2() {
         // SAFETY: the CPU has AVX2 (checked just above).
-        return unsafe { avx2::cauchy_start(x, g, lo, hi, d, at_bound, xcp) };
+        return unsafe { avx2::cauchy_start(x, g, lo, hi, d, at_bound) };
     }
-    let (mut f1, mut t_min) = ([0.0f64; 4], [f64::INFINITY; 4]);
-    cauchy_start_tail(x, g, lo, hi, d, at_bound, xcp, 0, &mut f1, &mut t_min);
-    (f1, t_min)
+    let mut acc = StartLanes::default();
+    cauchy_start_tail(x, g, lo, hi, d, at_bound, 0, &mut acc);
+    acc
+}
+
+/// `pg_i`, the projected gradient of one variable as
+/// [`Bounds::projected_grad_norm`](crate::solver::Bounds::projected_grad_norm)
+/// forms it (`g` cut at the distance to the bound it points to).
+#[inline(always)]
+fn projected_grad(x: f64, g: f64, lo: f64, hi: f64) -> f64 {
+    let (a, b) = (g.max(x - hi), g.min(x - lo));
+    if g < 0.0 {
+        a
+    } else if g > 0.0 {
+        b
+    } else {
+        g
+    }
 }
 
 /// Elements `from..` of [`cauchy_start`], element `i` into lane `i mod 4`.
@@ -658,20 +728,22 @@ fn cauchy_start_tail(
     hi: &[f64],
     d: &mut [f64],
     at_bound: &mut [bool],
-    xcp: &mut [f64],
     from: usize,
-    f1: &mut [f64; 4],
-    t_min: &mut [f64; 4],
+    acc: &mut StartLanes,
 ) {
     for i in from..x.len() {
         let (xi, gi, l, h) = (x[i], g[i], lo[i], hi[i]);
-        xcp[i] = xi;
         let stuck = (l == h) | ((xi <= l) & (gi >= 0.0)) | ((xi >= h) & (gi <= 0.0));
         at_bound[i] = stuck;
         let di = if stuck | (gi == 0.0) { 0.0 } else { -gi };
         d[i] = di;
-        f1[i % 4] -= di * di;
-        t_min[i % 4] = t_min[i % 4].min(breakpoint(l, h, xi, di));
+        let k = i % 4;
+        acc.f1[k] -= di * di;
+        acc.t_min[k] = acc.t_min[k].min(breakpoint(l, h, xi, di));
+        let p = projected_grad(xi, gi, l, h);
+        let a = p.abs();
+        acc.pg[k] = if a > acc.pg[k] { a } else { acc.pg[k] };
+        acc.pg_nan |= p.is_nan();
     }
 }
 
@@ -716,16 +788,19 @@ pub(super) struct StepBlock<'a> {
     pub at_bound: &'a [bool],
     /// `W u` on the block.
     pub wu: &'a [f64],
-    /// In: `x^c` where the Cauchy path did not move; out: `x^c`.
+    /// In: `x^c` where the Cauchy path took a variable to its bound (`d`
+    /// is `−0.0` there); out: `x^c`.
     pub xcp: &'a mut [f64],
-    /// In: the Cauchy path's direction; out: the search direction `x̄ − x`.
+    /// In: the Cauchy path's direction, `−0.0` where the path reached the
+    /// bound and `+0.0` where the variable did not move; out: the search
+    /// direction `x̄ − x`.
     pub d: &'a mut [f64],
     /// Out: the subspace step `d^u` (0 off the free set).
     pub du: &'a mut [f64],
 }
 
 /// One block of L-BFGS-B's subspace pass: `x^c = P(x + t d)` where the
-/// Cauchy direction `d ≠ 0`; on the free variables
+/// Cauchy direction `d ≠ 0`, `xcp` where `d = −0.0`, `x` where `d = +0.0`; on the free variables
 /// `d^u = (x − x^c) − g/θ + (W u)` (`1/θ` as `inv_theta`), 0 elsewhere;
 /// `x̄ = P(x^c + d^u)` (MN); the direction `x̄ − x` into `d`, with `gᵀd`,
 /// `dᵀd` and the largest step in the box along it added into `acc`
@@ -751,8 +826,10 @@ fn subspace_step_tail(b: StepBlock<'_>, from: usize, t: f64, inv_theta: f64, acc
         let dc = b.d[i];
         let xc = if dc != 0.0 {
             (x + t * dc).clamp(lo, hi)
-        } else {
+        } else if dc.is_sign_negative() {
             b.xcp[i]
+        } else {
+            x
         };
         b.xcp[i] = xc;
         let free = !b.at_bound[i];
@@ -815,9 +892,6 @@ mod avx2 {
     //! neither do these), so the results are bit-identical.
     use super::*;
 
-    /// [`super::box_products`] with the free set's products taken from the
-    /// whole ones where the block is all free (`s_f = s`, `y_f = y`: the
-    /// same bits) and zero where none is (`s_f = y_f = 0`).
     /// `v.clamp(lo, hi)` lane by lane: `lo` where `v < lo`, `hi` where
     /// `v > hi`, else `v` (NaN stays NaN), as `f64::clamp`.
     #[inline]
@@ -842,6 +916,13 @@ mod avx2 {
             _mm256_cmp_pd::<_CMP_LT_OQ>(abs, inf),
         );
         _mm256_blendv_pd(inf, t, keep)
+    }
+
+    /// `a + b c`, rounded twice (no fused multiply-add).
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn acc(a: __m256d, b: __m256d, c: __m256d) -> __m256d {
+        _mm256_add_pd(a, _mm256_mul_pd(b, c))
     }
 
     /// Four `bool`s as a lane mask (all ones where true).
@@ -872,18 +953,17 @@ mod avx2 {
         hi: &[f64],
         d: &mut [f64],
         at_bound: &mut [bool],
-        xcp: &mut [f64],
-    ) -> ([f64; 4], [f64; 4]) {
+    ) -> super::StartLanes {
         let n4 = x.len() / 4 * 4;
         let zero = _mm256_setzero_pd();
         let mut f1 = zero;
         let mut t_min = _mm256_set1_pd(f64::INFINITY);
+        let (mut pg, mut pg_nan) = (zero, zero);
         let sign = _mm256_set1_pd(-0.0);
         for i in (0..n4).step_by(4) {
             let r = i..i + 4;
             let (xv, gv) = (load(&x[r.clone()]), load(&g[r.clone()]));
             let (l, h) = (load(&lo[r.clone()]), load(&hi[r.clone()]));
-            store(&mut xcp[r.clone()], xv);
             let stuck = _mm256_or_pd(
                 _mm256_cmp_pd::<_CMP_EQ_OQ>(l, h),
                 _mm256_or_pd(
@@ -907,10 +987,27 @@ mod avx2 {
             store(&mut d[r], dv);
             f1 = _mm256_sub_pd(f1, _mm256_mul_pd(dv, dv));
             t_min = _mm256_min_pd(t_min, breakpoints(l, h, xv, dv));
+            // pg_i as `projected_grad`: `maxpd(a, b)` is `a > b ? a : b`,
+            // so `maxpd(x − hi, g)` is `g.max(x − hi)` for g < 0 (not NaN),
+            // and `maxpd(|p|, pg)` is the portable `if a > pg`.
+            let cut_hi = _mm256_max_pd(_mm256_sub_pd(xv, h), gv);
+            let cut_lo = _mm256_min_pd(_mm256_sub_pd(xv, l), gv);
+            let p = _mm256_blendv_pd(
+                _mm256_blendv_pd(gv, cut_lo, _mm256_cmp_pd::<_CMP_GT_OQ>(gv, zero)),
+                cut_hi,
+                _mm256_cmp_pd::<_CMP_LT_OQ>(gv, zero),
+            );
+            pg = _mm256_max_pd(_mm256_andnot_pd(sign, p), pg);
+            pg_nan = _mm256_or_pd(pg_nan, _mm256_cmp_pd::<_CMP_UNORD_Q>(p, p));
         }
-        let (mut f1, mut t_min) = (lanes(f1), lanes(t_min));
-        super::cauchy_start_tail(x, g, lo, hi, d, at_bound, xcp, n4, &mut f1, &mut t_min);
-        (f1, t_min)
+        let mut acc = super::StartLanes {
+            f1: lanes(f1),
+            t_min: lanes(t_min),
+            pg: lanes(pg),
+            pg_nan: _mm256_movemask_pd(pg_nan) != 0,
+        };
+        super::cauchy_start_tail(x, g, lo, hi, d, at_bound, n4, &mut acc);
+        acc
     }
 
     #[target_feature(enable = "avx2")]
@@ -938,7 +1035,17 @@ mod avx2 {
             let dc = load(&d[r.clone()]);
             let moving = _mm256_cmp_pd::<_CMP_NEQ_UQ>(dc, zero);
             let moved = clamp(_mm256_add_pd(xv, _mm256_mul_pd(tv, dc)), l, h);
-            let xc = _mm256_blendv_pd(load(&xcp[r.clone()]), moved, moving);
+            // Where d = ±0: `xcp` if the path took the variable to its
+            // bound (−0.0, the sign bit blendv reads), else x. `xcp` is read
+            // only for a group that has one (after the first iterations,
+            // seldom: a variable at its bound is held from the start).
+            let still = _mm256_cmp_pd::<_CMP_EQ_OQ>(dc, zero);
+            let start = if _mm256_movemask_pd(_mm256_and_pd(still, dc)) != 0 {
+                _mm256_blendv_pd(xv, load(&xcp[r.clone()]), dc)
+            } else {
+                xv
+            };
+            let xc = _mm256_blendv_pd(start, moved, moving);
             store(&mut xcp[r.clone()], xc);
             let held = bool_mask(&at_bound[r.clone()]);
             let step_u = _mm256_add_pd(
@@ -992,6 +1099,9 @@ mod avx2 {
         super::clamped_step_tail(x, alpha, d, lo, hi, out, n4);
     }
 
+    /// [`super::box_products`] with the free set's products taken from the
+    /// whole ones where the block is all free (`s_f = s`, `y_f = y`: the
+    /// same bits) and zero where none is (`s_f = y_f = 0`).
     #[target_feature(enable = "avx2")]
     pub(super) fn box_products(
         sj: &[f64],
@@ -1081,7 +1191,37 @@ mod avx2 {
         sf: &mut [f64],
         yf: &mut [f64],
     ) -> BoxPairSums {
-        super::box_pair_body(x, x_new, g, g_new, free, s, y, sf, yf)
+        // One loop where the portable version has two: the pair is summed
+        // from the registers it was formed in.
+        let n4 = x.len() / 4 * 4;
+        let zero = _mm256_setzero_pd();
+        let (one, sign) = (_mm256_set1_pd(1.0), _mm256_set1_pd(-0.0));
+        let mut p = [zero; 7];
+        let mut sm = zero;
+        for i in (0..n4).step_by(4) {
+            let r = i..i + 4;
+            let gv = load(&g[r.clone()]);
+            let sv = _mm256_sub_pd(load(&x_new[r.clone()]), load(&x[r.clone()]));
+            let yv = _mm256_sub_pd(load(&g_new[r.clone()]), gv);
+            store(&mut s[r.clone()], sv);
+            store(&mut y[r.clone()], yv);
+            // 1.0 where free, +0.0 elsewhere, times s and y (as portable).
+            let f = _mm256_and_pd(bool_mask(&free[r.clone()]), one);
+            let (sfv, yfv) = (_mm256_mul_pd(sv, f), _mm256_mul_pd(yv, f));
+            store(&mut sf[r.clone()], sfv);
+            store(&mut yf[r], yfv);
+            p[0] = acc(p[0], sv, yv);
+            p[1] = acc(p[1], sv, sv);
+            p[2] = acc(p[2], yv, yv);
+            p[3] = acc(p[3], sv, gv);
+            p[4] = acc(p[4], yfv, yv);
+            p[5] = acc(p[5], yfv, sv);
+            p[6] = acc(p[6], sfv, sv);
+            // `maxpd(|s|, m)` keeps m where |s| is NaN, as `m.max(|s|)`.
+            sm = _mm256_max_pd(_mm256_andnot_pd(sign, sv), sm);
+        }
+        let p = p.map(lanes);
+        super::box_pair_tail(x, x_new, g, g_new, free, s, y, sf, yf, n4, p, lanes(sm))
     }
 
     /// Four elements from `c` (exactly four long).
@@ -1392,22 +1532,54 @@ mod tests {
             let free: Vec<bool> = (0..n).map(|i| i % 4 != 1).collect();
 
             let run_start = |dispatch: bool| {
-                let (mut d, mut at, mut xcp) = (vec![0.0; n], vec![false; n], vec![0.0; n]);
+                let (mut d, mut at) = (vec![0.0; n], vec![false; n]);
                 let lanes = if dispatch {
-                    cauchy_start(&x, &g, &lo, &hi, &mut d, &mut at, &mut xcp)
+                    cauchy_start(&x, &g, &lo, &hi, &mut d, &mut at)
                 } else {
-                    let (mut f1, mut t) = ([0.0; 4], [f64::INFINITY; 4]);
-                    cauchy_start_tail(
-                        &x, &g, &lo, &hi, &mut d, &mut at, &mut xcp, 0, &mut f1, &mut t,
-                    );
-                    (f1, t)
+                    let mut acc = StartLanes::default();
+                    cauchy_start_tail(&x, &g, &lo, &hi, &mut d, &mut at, 0, &mut acc);
+                    acc
                 };
-                (bits(&d), at, bits(&xcp), bits(&lanes.0), bits(&lanes.1))
+                let lanes = (
+                    bits(&lanes.f1),
+                    bits(&lanes.t_min),
+                    bits(&lanes.pg),
+                    lanes.pg_nan,
+                );
+                (bits(&d), at, lanes)
             };
             assert_eq!(run_start(true), run_start(false), "n = {n}");
+            // Its projected-gradient lanes give the driver's stopping measure.
+            let (mut d, mut at) = (vec![0.0; n], vec![false; n]);
+            let lanes = cauchy_start(&x, &g, &lo, &hi, &mut d, &mut at);
+            let box_ = crate::solver::Bounds::new(lo.clone(), hi.clone()).unwrap();
+            assert_eq!(
+                lanes.pg_norm().to_bits(),
+                box_.projected_grad_norm(&x, &g).to_bits(),
+                "n = {n}"
+            );
+            if n > 9 {
+                // And without the NaN.
+                g[9] = 0.5;
+                let lanes = cauchy_start(&x, &g, &lo, &hi, &mut d, &mut at);
+                let want = box_.projected_grad_norm(&x, &g);
+                assert!(want > 0.0);
+                assert_eq!(lanes.pg_norm().to_bits(), want.to_bits(), "n = {n}");
+                g[9] = f64::NAN;
+            }
 
-            let (mut d0, mut at, mut xcp0) = (vec![0.0; n], vec![false; n], vec![0.0; n]);
-            cauchy_start(&x, &g, &lo, &hi, &mut d0, &mut at, &mut xcp0);
+            let (mut d0, mut at) = (vec![0.0; n], vec![false; n]);
+            cauchy_start(&x, &g, &lo, &hi, &mut d0, &mut at);
+            // Some variables taken to a bound by the Cauchy path, as
+            // `cauchy_point` leaves them (`d = −0.0`, at the bound in
+            // `xcp`); elsewhere `xcp` holds a value that must not be read.
+            let mut xcp0 = vec![f64::NAN; n];
+            for i in (2..n).step_by(6) {
+                if d0[i] != 0.0 {
+                    xcp0[i] = if d0[i] > 0.0 { hi[i] } else { lo[i] };
+                    (d0[i], at[i]) = (-0.0, true);
+                }
+            }
             let run_step = |dispatch: bool| {
                 let (mut xcp, mut d, mut du) = (xcp0.clone(), d0.clone(), vec![0.0; n]);
                 let mut acc = StepLanes::default();
@@ -1448,7 +1620,10 @@ mod tests {
                 unreachable!()
             };
             let got = box_pair(&x, &v[4], &g, &v[5], &free, s1, y1, sf1, yf1);
-            let want = box_pair_body(&x, &v[4], &g, &v[5], &free, s2, y2, sf2, yf2);
+            let zeros = ([[0.0; 4]; 7], [0.0; 4]);
+            let want = box_pair_tail(
+                &x, &v[4], &g, &v[5], &free, s2, y2, sf2, yf2, 0, zeros.0, zeros.1,
+            );
             let sums =
                 |p: BoxPairSums| bits(&[p.sy, p.ss, p.yy, p.sg, p.s_max, p.fyy, p.fys, p.fss]);
             assert_eq!(sums(got), sums(want), "n = {n}");

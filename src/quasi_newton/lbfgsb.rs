@@ -51,7 +51,8 @@
 //!   sweep, computes their products with every kept pair over all variables
 //!   (`SᵀY`, `SᵀS` for `K`) and over the free set (`WᵀZZᵀW`), and starts
 //!   the next Cauchy path at `x₊`: its direction `d`, `f' = −dᵀd`, the
-//!   smallest breakpoint and `p = Wᵀd`;
+//!   smallest breakpoint and `p = Wᵀd`, with the projected gradient's norm
+//!   that the driver stops on ([`Minimizer::known_grad_norm`]);
 //! - the **subspace pass** forms `W u` block by block and with it `x^c`,
 //!   `d^u`, MN's `x̄` and `x̄ − x`, with `gᵀd`, `dᵀd` and the largest step.
 //!
@@ -61,7 +62,8 @@
 //! the free set `x^c − x = −t g`, so `WᵀZ r^c = −(1 − θt) p − WᵀZZᵀW M c`
 //! needs no pass; the breakpoints are sorted only when the path reaches
 //! the first one. At n = 1e6, m = 10 (`examples/bounds_scale.rs`) an
-//! iteration costs about 1.7 times L-BFGS's on the unbounded problem.
+//! iteration costs 1.5-1.65 times L-BFGS's on the unbounded problem
+//! (1.4 once the memory is full).
 //!
 //! Deviations: every trial point of the line search is projected onto the
 //! box (`x + α d` can leave it by rounding at `α` = the largest step), so no
@@ -331,9 +333,12 @@ struct Work {
     /// started, not read again every iteration).
     boxed: bool,
     /// The generalized Cauchy point `x^c`, then `x̄` (on the backtracking
-    /// path).
+    /// path). Before the subspace pass it holds `x^c` only where the
+    /// Cauchy path took a variable to its bound (`d = −0.0` there).
     xcp: Vec<f64>,
-    /// The Cauchy path's direction, then the search direction `x̄ − x`.
+    /// The Cauchy path's direction (`+0.0` where a variable is held from
+    /// the start, `−0.0` where the path took it to its bound), then the
+    /// search direction `x̄ − x`.
     d: Vec<f64>,
     /// The subspace step `d^u` (0 off the free set).
     r: Vec<f64>,
@@ -349,8 +354,8 @@ struct Work {
     /// `s_kᵀd`, `y_kᵀd` of the Cauchy path's direction, by slot.
     wd_s: Vec<f64>,
     wd_y: Vec<f64>,
-    /// The pair pass has computed `d`, `at_bound`, `xcp`, `breaks`,
-    /// `t_min`, `f1` and `wd_*` at the new iterate.
+    /// The pair pass has computed `d`, `at_bound`, `t_min`, `f1` and
+    /// `wd_*` at the new iterate.
     prepared: bool,
     /// The variables entering or leaving the free set.
     index: Vec<usize>,
@@ -361,6 +366,9 @@ struct Work {
     blk: [Vec<f64>; 2],
     /// The Cauchy step `t` (BLNZ §4).
     t_cauchy: f64,
+    /// The projected gradient's ∞-norm at the iterate the last iteration
+    /// reached, from its pair pass ([`Minimizer::known_grad_norm`]).
+    pg_norm: Option<f64>,
     /// `2m`-vectors and `2m × 2m` matrices.
     p: Vec<f64>,
     c: Vec<f64>,
@@ -398,6 +406,7 @@ impl Work {
             prod: vec![[0.0; 9]; slots],
             blk: std::array::from_fn(|_| vec![0.0; if boxed { BLOCK } else { 0 }]),
             t_cauchy: 0.0,
+            pg_norm: None,
             p: vec![0.0; 2 * m],
             c: vec![0.0; 2 * m],
             v: vec![0.0; 2 * m],
@@ -656,8 +665,9 @@ fn free_set_changes(at_bound: &[bool], free: &mut [bool], changed: &mut Vec<usiz
 }
 
 /// The start of the Cauchy path (BLNZ §4) at `x` on one block
-/// ([`kernels::cauchy_start`]): returns the block's `f' = −dᵀd` and its
-/// smallest breakpoint.
+/// ([`kernels::cauchy_start`]): returns the block's `f' = −dᵀd`, its
+/// smallest breakpoint and the projected gradient's ∞-norm at `x` on it
+/// (NaN if some `pg_i` is).
 fn cauchy_start(
     x: &[f64],
     g: &[f64],
@@ -665,13 +675,23 @@ fn cauchy_start(
     hi: &[f64],
     d: &mut [f64],
     at_bound: &mut [bool],
-    xcp: &mut [f64],
-) -> (f64, f64) {
-    let (f1, t_min) = kernels::cauchy_start(x, g, lo, hi, d, at_bound, xcp);
+) -> (f64, f64, f64) {
+    let lanes = kernels::cauchy_start(x, g, lo, hi, d, at_bound);
+    let f1 = lanes.f1;
     (
         (f1[0] + f1[2]) + (f1[1] + f1[3]),
-        t_min.iter().fold(f64::INFINITY, |m, &t| m.min(t)),
+        lanes.t_min.iter().fold(f64::INFINITY, |m, &t| m.min(t)),
+        lanes.pg_norm(),
     )
+}
+
+/// The larger of two ∞-norms, NaN if either is.
+fn norm_max(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.max(b)
+    }
 }
 
 impl LbfgsB {
@@ -710,8 +730,9 @@ impl LbfgsB {
         }
     }
 
-    /// The generalized Cauchy point (BLNZ Algorithm CP) into `work.xcp`,
-    /// with `c = Wᵀ(x^c − x)` into `work.c`, `p = WᵀZd` (the path's
+    /// The generalized Cauchy point (BLNZ Algorithm CP): the variables it
+    /// takes to a bound into `work.xcp` (the rest of `x^c` is formed in the
+    /// subspace pass), with `c = Wᵀ(x^c − x)` into `work.c`, `p = WᵀZd` (the path's
     /// direction on the variables free at `x^c`) into `work.p`, the step
     /// `t` into `work.t_cauchy`, the variables at a bound at `x^c` marked in
     /// `work.at_bound`, and the free-set products moved to the new free set.
@@ -726,14 +747,13 @@ impl LbfgsB {
             let (mut f1, mut t_min) = (0.0, f64::INFINITY);
             for start in (0..n).step_by(BLOCK) {
                 let r = start..(start + BLOCK).min(n);
-                let (a, t) = cauchy_start(
+                let (a, t, _) = cauchy_start(
                     &x[r.clone()],
                     &g[r.clone()],
                     &lo[r.clone()],
                     &hi[r.clone()],
                     &mut w.d[r.clone()],
-                    &mut w.at_bound[r.clone()],
-                    &mut w.xcp[r],
+                    &mut w.at_bound[r],
                 );
                 f1 += a;
                 t_min = t_min.min(t);
@@ -808,7 +828,9 @@ impl LbfgsB {
                     f2 += -2.0 * gb * wmp - gb * gb * wmw;
                 }
                 f2 = f2.max(f64::EPSILON * f2_org);
-                w.d[b] = 0.0;
+                // −0.0: stopped at the bound in `xcp`, which the subspace
+                // pass reads only there (+0.0, held from the start: x).
+                w.d[b] = -0.0;
                 w.at_bound[b] = true;
                 dt_min = if f2 > 0.0 { -f1 / f2 } else { 0.0 };
                 t_old = t;
@@ -1000,7 +1022,8 @@ impl LbfgsB {
     /// `s = x₊ − x`, `y = g₊ − g` into the free slot with their sums and
     /// their products with every kept pair (in `work.prod`), and starts the
     /// next Cauchy path at `x₊` (`cauchy_start` and `Wᵀd`, which
-    /// `cauchy_point` then skips).
+    /// `cauchy_point` then skips), with the projected gradient's ∞-norm at
+    /// `x₊` for the driver (in `work.pg_norm`).
     fn pair_pass(&mut self, x: &[f64], g: &[f64], bounds: &Bounds) -> BoxPairSums {
         let h = &mut self.history;
         let Work {
@@ -1008,7 +1031,6 @@ impl LbfgsB {
             g_trial: g_new,
             d,
             at_bound,
-            xcp,
             blk,
             prod,
             wd_s,
@@ -1021,23 +1043,23 @@ impl LbfgsB {
             prod[h.slot(c)] = [0.0; 9];
         }
         (wd_s[k], wd_y[k]) = (0.0, 0.0);
-        let (mut f1, mut t_min) = (0.0, f64::INFINITY);
+        let (mut f1, mut t_min, mut pg) = (0.0, f64::INFINITY, 0.0);
         let mut sums = BoxPairSums::default();
         let [sf, yf] = blk;
         for (b, start) in (0..n).step_by(BLOCK).enumerate() {
             let r = start..(start + BLOCK).min(n);
             let m = r.len();
-            let (a, t) = cauchy_start(
+            let (a, t, p) = cauchy_start(
                 &x_new[r.clone()],
                 &g_new[r.clone()],
                 &lo[r.clone()],
                 &hi[r.clone()],
                 &mut d[r.clone()],
                 &mut at_bound[r.clone()],
-                &mut xcp[r.clone()],
             );
             f1 += a;
             t_min = t_min.min(t);
+            pg = norm_max(pg, p);
             // The pair straight into its slot, whence the products below
             // read it back from the cache.
             let rk = h.chunk(k, b);
@@ -1083,6 +1105,7 @@ impl LbfgsB {
         }
         (self.work.f1, self.work.t_min) = (f1, t_min);
         self.work.prepared = true;
+        self.work.pg_norm = Some(pg);
         sums
     }
 }
@@ -1217,6 +1240,7 @@ impl<P: Gradient> Minimizer<P> for LbfgsB {
             // Resumed from a checkpoint: the scratch was not serialized.
             self.work = Work::new(n, self.memory, self.is_boxed());
         }
+        self.work.pg_norm = None;
         let bounds = self.bounds.take();
         let outcome = match bounds.as_ref().filter(|_| self.work.boxed) {
             Some(b) => self.iterate(problem, state, b),
@@ -1230,6 +1254,10 @@ impl<P: Gradient> Minimizer<P> for LbfgsB {
         // After the swap at the end of `iterate`, the trial buffers hold
         // x_k and g_k.
         Some((&self.work.x_trial, &self.work.g_trial))
+    }
+
+    fn known_grad_norm(&self) -> Option<f64> {
+        self.work.pg_norm
     }
 }
 
