@@ -793,9 +793,29 @@ impl LbfgsB {
         }
         let mut dt_min = if f2 > 0.0 { -f1 / f2 } else { 0.0 };
         let mut t_old = 0.0;
-        // Breakpoints in increasing order, from a heap (BLNZ §4: "heapsort"),
-        // built only if the first one is reached.
-        if w.t_min <= dt_min {
+        if w.t_min <= dt_min && len == 0 {
+            // No pairs yet, B = θI: along the path m'(t) = (θt − 1) Σ g_i²
+            // over the variables still moving at t, so the path's minimizer
+            // is t = 1/θ (`dt_min`), or the last breakpoint if every
+            // variable stops before it. One pass, no ordering.
+            let (mut t_last, mut moving) = (0.0f64, false);
+            for i in 0..n {
+                let t = breakpoint(lo[i], hi[i], x[i], w.d[i]);
+                if t <= dt_min {
+                    w.xcp[i] = if w.d[i] > 0.0 { hi[i] } else { lo[i] };
+                    w.d[i] = -0.0;
+                    w.at_bound[i] = true;
+                    t_last = t_last.max(t);
+                } else if w.d[i] != 0.0 {
+                    moving = true;
+                }
+            }
+            if !moving {
+                (t_old, dt_min) = (t_last, 0.0);
+            }
+        } else if w.t_min <= dt_min {
+            // Breakpoints in increasing order, from a heap (BLNZ §4:
+            // "heapsort"), built only if the first one is reached.
             collect_breaks(x, &w.d, lo, hi, &mut w.breaks);
             let mut queue = Breakpoints::new(std::mem::take(&mut w.breaks));
             while let Some(Break((t, b))) = queue.peek() {
