@@ -278,8 +278,12 @@ def test_exception_in_any_callable_propagates(where):
 def test_keyboard_interrupt_stops_a_long_run():
     script = textwrap.dedent(
         """
-        import sys, time, numpy as np, hesse
+        import signal, sys, time, numpy as np, hesse
         from scipy.optimize import rosen, rosen_der
+        # Python leaves SIGINT ignored when it starts with it ignored (a
+        # background job of a shell without job control): raise
+        # KeyboardInterrupt on it whatever the parent inherited.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         def f(x):
             time.sleep(1e-3)
             return rosen(x), rosen_der(x)  # gd needs ~10^4 iterations here
