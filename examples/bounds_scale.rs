@@ -29,6 +29,18 @@
 //! interleaved runs each at load 1.5-2 (2026-12-07 05:24 UTC, same machine),
 //! lbfgsb 31.9 ms per iteration outside f against 32.4 (median), ratio to
 //! lbfgs 1.47 (1.45-1.69) against 1.52 (1.41-1.55).
+//!
+//! On the idle machine (2026-12-07 11:37-11:42 UTC, Intel Xeon AVX-512, 2
+//! cores, load average < 1, nothing else running; code 7e269c1):
+//! `bounds_scale 1000000 5` medians 36.46 against 28.87 ms, ratio 1.26;
+//! `bounds_scale 1000000 9` 38.16 against 28.70 ms, ratio 1.33; ten further
+//! `bounds_scale 1000000 3` runs, ratios 1.30-1.46 (median 1.42). Over the
+//! 14 pairs of the first two runs the pair ratio is 1.24-1.43 (median
+//! 1.36); single runs just after scipy's (below) 1.46, 1.58, 1.49. scipy
+//! in the same window: 334, 317, 310 ms per iteration outside f, 8.3-8.7x
+//! lbfgsb's. Mapping `breaks` last in the prefault order (the first
+//! iteration no longer uses it) measured 1.43 against 1.425 in six
+//! interleaved pairs: no gain, not kept.
 
 use std::cell::Cell;
 use std::time::Instant;

@@ -18,6 +18,9 @@ iterations, 30 f+g): 13.7x faster per iteration. (Earlier that day, load
 6-7: scipy 684 ms, lbfgsb 87 ms, 7.8x.)
 (2026-12-06, load 9: scipy 1290 ms, lbfgsb before its blocked bounded
 path 397 ms.)
+Idle machine (2026-12-07 11:38 UTC, same Intel Xeon, load < 1, three
+single runs interleaved with `bounds_scale 1000000 1`): scipy 334, 317,
+310 ms; lbfgsb 38.2, 38.8, 37.2 ms: 8.3-8.7x faster per iteration.
 
 Run by hand (not in CI), from the repository root:
     python3 -m venv /tmp/venv && /tmp/venv/bin/pip install scipy
