@@ -130,6 +130,38 @@
 //! the same products) measured 1.54 (autoencoder) and 1.45-1.48 (digits)
 //! gradients in the same idle window: within the spread, not kept.
 //!
+//! A fourth idle run (2026-12-07 11:27-11:33 UTC, same Intel machine, load
+//! average < 2, nothing else running; code 7e269c1):
+//!
+//! | | time | GFLOP/s | × gradient | flop ratio | × gradient / flop ratio |
+//! |---|---|---|---|---|---|
+//! | faer matmul 1000×784×1000 | 13.44 ms | 116.6 | | | |
+//! | autoencoder gradient | 188.4 ms | 81.9 (70% of matmul) | 1 | 1 | |
+//! | autoencoder Hv cold / warm | 367.3 / 265.3 ms | 102.1 / 104.5 | 1.95 / 1.41 | 2.43 / 1.80 | 0.80 / 0.78 |
+//! | autoencoder GN cold / warm | 259.0 / 194.2 ms | 97.3 / 100.6 | 1.38 / 1.03 | 1.63 / 1.27 | 0.84 / 0.81 |
+//! | digits gradient | 6.95 ms | 68.2 (58% of matmul) | 1 | 1 | |
+//! | digits Hv cold / warm | 18.36 / 11.23 ms | 64.7 / 78.6 | 2.64 / 1.62 | 2.51 / 1.86 | 1.05 / 0.87 |
+//! | digits GN cold / warm | 11.03 / 7.78 ms | 70.7 / 78.4 | 1.59 / 1.12 | 1.64 / 1.29 | 0.97 / 0.87 |
+//!
+//! One thread right after it (`HESSE_BENCH_THREADS=1`, 11:53-12:03, one
+//! other single-threaded process on the second core): matmul 25.24 ms
+//! (62.1 GFLOP/s, below the 77 of the earlier one-thread run: the shared
+//! core), autoencoder gradient 259.1 ms (59.6 GFLOP/s), Hv cold / warm
+//! 601.0 / 435.8 ms (0.95 / 0.93 of their flop ratios), GN cold / warm
+//! 411.4 / 312.0 ms (**1.59** / 1.20 gradients); digits gradient 9.50 ms,
+//! GN cold 15.19 ms (**1.60** gradients).
+//!
+//! So across four idle two-thread runs the cold Gauss-Newton product costs
+//! 1.38-1.53 gradients (autoencoder) and 1.49-1.59 (digits), and 1.56-1.60
+//! on one thread, where there are no barriers for its larger products to
+//! amortize better: at 0.84-0.98 of its flop ratio (1.63-1.64) it is as
+//! efficient as the gradient, and "≤ 1.5 gradients" would need it to be 8%
+//! more efficient per flop. The bound was met on AMD (1.44) while the
+//! gradient ran at 54% of the matmul rate; it cannot hold robustly once the
+//! gradient runs near that rate, unless the product does fewer flops (it
+//! does the minimum: forward, R-forward, R-backward, with the first layer's
+//! terms dropped).
+//!
 //! An earlier run on the AMD machine under load average 13-14 (other builds)
 //! gave a fifth of these rates (matmul 19.3 GFLOP/s, autoencoder gradient
 //! 1.26 s at 63% of it): compare ratios within one run.

@@ -19,6 +19,14 @@
 //! is `#[ignore]`d: run it on a new machine with
 //! `cargo test --release --test elementwise -- --ignored`; `cargo bench
 //! --bench elementwise` prints the same before/after costs per kernel.
+//!
+//! The default test run guards the cause instead of the cost:
+//! `nn::mlp::kernels::tests::faer_products_leave_the_upper_halves_clean_for_scalar_code`
+//! reads the register state (`XGETBV`, XINUSE) after the network's products
+//! on the calling thread and at the start of every parallel elementwise task
+//! on rayon's workers, and fails if either guard is removed (checked by
+//! removing each: "gemm returned with the upper halves dirty (the control
+//! saw 0x44)", "par_cols tasks started dirty"). No timing is involved.
 
 use std::time::Instant;
 
