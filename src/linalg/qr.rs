@@ -21,6 +21,16 @@
 //! A zero matrix (every column norm 0, or no columns) factors as `Q = I`,
 //! `R = 0`, `P = I`: faer's pivoted algorithm scales by the largest column
 //! norm, which must not be 0.
+//!
+//! Tall matrices (`m ≥ 2n`, `n ≥ 64`) are factored with pivoting in two
+//! stages: the blocked, unpivoted `A = Q₁ R₁` (matrix-matrix products), then
+//! the pivoted `R₁ P = Q₂ R₂` of the small `n × n` factor, so that `A P =
+//! (Q₁ diag(Q₂, I)) R₂`. Pivoted QR cannot be blocked the same way (each
+//! pivot choice needs the column norms updated by the previous reflector),
+//! and `R₁ᵀ R₁ = AᵀA`, so the pivoting sees the same column norms and
+//! projections as on `A` (the same choices up to rounding in near ties).
+//! At `1e4 × 1e3` the factorization takes about a quarter of the time of
+//! the one-stage pivoted algorithm (faer 0.24, Intel Xeon, 2 threads).
 
 use faer::Conj;
 use faer::dyn_stack::StackReq;
@@ -57,6 +67,14 @@ pub struct Qr {
     col_norms: Vec<f64>,
     /// `A = 0` (or `n = 0`): `Q = I`, `R = 0`, `P = I`, faer not called.
     zero: bool,
+    /// The last factorization was pivoted in two stages ([module
+    /// docs](self)): `qr` holds `Q₁`'s vectors below the diagonal and `R₂` on
+    /// and above it; `stage2` and `h2` hold `Q₂`.
+    two_stage: bool,
+    /// n × n (tall shapes only): `Q₂`'s vectors below the diagonal.
+    stage2: DMatrix<f64>,
+    /// Householder coefficients of `Q₂`.
+    h2: faer::Mat<f64>,
     scratch: Scratch,
     /// n entries, for un-permuting a solution.
     work: Vec<f64>,
@@ -90,6 +108,7 @@ impl Qr {
         let bs = no_pivoting::factor::recommended_block_size::<f64>(m, n);
         let mut scratch = Scratch::new();
         scratch.stack(Self::factor_scratch(m, n));
+        let n2 = if Self::is_tall(m, n) { n } else { 0 };
         Self {
             qr: DMatrix::zeros(m, n),
             h: faer::Mat::zeros(bs, m.min(n)),
@@ -98,6 +117,12 @@ impl Qr {
             perm_inv: (0..n).collect(),
             col_norms: vec![0.0; n],
             zero: false,
+            two_stage: false,
+            stage2: DMatrix::zeros(n2, n2),
+            h2: faer::Mat::zeros(
+                no_pivoting::factor::recommended_block_size::<f64>(n2, n2),
+                n2,
+            ),
             scratch,
             work: Vec::with_capacity(n),
             factored: false,
@@ -108,7 +133,21 @@ impl Qr {
     /// or `Qᵀ` to one vector (sizing twin of [`factor`](Self::factor)).
     pub fn factor_scratch(m: usize, n: usize) -> StackReq {
         let bs = no_pivoting::factor::recommended_block_size::<f64>(m, n);
+        let bs2 = no_pivoting::factor::recommended_block_size::<f64>(n, n);
         StackReq::any_of(&[
+            col_pivoting::factor::qr_in_place_scratch::<usize, f64>(
+                n,
+                n,
+                bs2,
+                par(),
+                Default::default(),
+            ),
+            householder::apply_block_householder_sequence_transpose_on_the_left_in_place_scratch::<
+                f64,
+            >(n, bs2, 1),
+            householder::apply_block_householder_sequence_on_the_left_in_place_scratch::<f64>(
+                n, bs2, 1,
+            ),
             no_pivoting::factor::qr_in_place_scratch::<f64>(m, n, bs, par(), Default::default()),
             col_pivoting::factor::qr_in_place_scratch::<usize, f64>(
                 m,
@@ -124,6 +163,11 @@ impl Qr {
                 m, bs, 1,
             ),
         ])
+    }
+
+    /// Shapes whose pivoted factorization runs in two stages (module docs).
+    fn is_tall(m: usize, n: usize) -> bool {
+        n >= 64 && m >= 2 * n
     }
 
     /// `(m, n)`, the shape of `A`.
@@ -169,6 +213,7 @@ impl Qr {
         check_finite_mat("a", a)?;
         let zero = self.prepare(a.as_view());
         self.pivoted = false;
+        self.two_stage = false;
         self.factored = true;
         if zero {
             return Ok(());
@@ -217,12 +262,44 @@ impl Qr {
         }
         let zero = self.prepare(a);
         self.pivoted = true;
+        self.two_stage = false;
         self.factored = true;
         if zero {
             return Ok(());
         }
         let (m, n) = a.shape();
         let stack = self.scratch.stack(Self::factor_scratch(m, n));
+        if Self::is_tall(m, n) {
+            // A = Q₁ R₁ (blocked), then R₁ P = Q₂ R₂; R₂ replaces R₁.
+            no_pivoting::factor::qr_in_place(
+                faer_mut(&mut self.qr),
+                self.h.as_mut(),
+                par(),
+                &mut *stack,
+                Default::default(),
+            );
+            for j in 0..n {
+                let col = &self.qr.as_slice()[j * m..j * m + n];
+                let dst = &mut self.stage2.as_mut_slice()[j * n..(j + 1) * n];
+                dst[..=j].copy_from_slice(&col[..=j]);
+                dst[j + 1..].fill(0.0);
+            }
+            col_pivoting::factor::qr_in_place(
+                faer_mut(&mut self.stage2),
+                self.h2.as_mut(),
+                &mut self.perm,
+                &mut self.perm_inv,
+                par(),
+                stack,
+                Default::default(),
+            );
+            for j in 0..n {
+                let src = &self.stage2.as_slice()[j * n..j * n + j + 1];
+                self.qr.as_mut_slice()[j * m..j * m + j + 1].copy_from_slice(src);
+            }
+            self.two_stage = true;
+            return Ok(());
+        }
         col_pivoting::factor::qr_in_place(
             faer_mut(&mut self.qr),
             self.h.as_mut(),
@@ -293,26 +370,46 @@ impl Qr {
             return Ok(());
         }
         let stack = self.scratch.stack(Self::factor_scratch(m, n));
-        let basis = faer_ref(&self.qr).get(.., ..k);
-        let rhs = faer::MatMut::from_column_major_slice_mut(b, m, 1);
+        let stages = [
+            (faer_ref(&self.qr).get(.., ..k), self.h.as_ref(), m),
+            (faer_ref(&self.stage2), self.h2.as_ref(), n),
+        ];
+        // Qᵀ = diag(Q₂ᵀ, I) Q₁ᵀ and Q = Q₁ diag(Q₂, I) in two stages.
+        let used = if self.two_stage { 2 } else { 1 };
+        let mut apply_stage = |(basis, h, rows): (
+            faer::MatRef<'_, f64>,
+            faer::MatRef<'_, f64>,
+            usize,
+        )| {
+            let rhs = faer::MatMut::from_column_major_slice_mut(&mut b[..rows], rows, 1);
+            if transpose {
+                householder::apply_block_householder_sequence_transpose_on_the_left_in_place_with_conj(
+                    basis,
+                    h,
+                    Conj::Yes,
+                    rhs,
+                    par(),
+                    &mut *stack,
+                );
+            } else {
+                householder::apply_block_householder_sequence_on_the_left_in_place_with_conj(
+                    basis,
+                    h,
+                    Conj::No,
+                    rhs,
+                    par(),
+                    &mut *stack,
+                );
+            }
+        };
         if transpose {
-            householder::apply_block_householder_sequence_transpose_on_the_left_in_place_with_conj(
-                basis,
-                self.h.as_ref(),
-                Conj::Yes,
-                rhs,
-                par(),
-                stack,
-            );
+            stages.into_iter().take(used).for_each(&mut apply_stage);
         } else {
-            householder::apply_block_householder_sequence_on_the_left_in_place_with_conj(
-                basis,
-                self.h.as_ref(),
-                Conj::No,
-                rhs,
-                par(),
-                stack,
-            );
+            stages
+                .into_iter()
+                .take(used)
+                .rev()
+                .for_each(&mut apply_stage);
         }
         Ok(())
     }
@@ -532,6 +629,66 @@ mod tests {
         qr.apply_qt_mut(&mut b).unwrap();
         assert_eq!(b, [1.0, 2.0, 3.0, 4.0]);
         assert_eq!(qr.q_thin(), DMatrix::identity(m, n));
+    }
+
+    /// The two-stage pivoted factorization of tall matrices (module docs):
+    /// `Qᵀ A P = R` with `Q` orthogonal, the pivoting property `|R_kk| ≥
+    /// ‖R[k..=j, j]‖` for every `j > k` (what one-stage column pivoting
+    /// guarantees), least squares against the unpivoted factorization, and a
+    /// rank-deficient tall matrix (repeated and zero columns) revealed.
+    #[test]
+    fn two_stage_pivoted_qr_of_tall_matrices() {
+        for &(m, n) in &[(128, 64), (300, 70), (1000, 130)] {
+            assert!(Qr::is_tall(m, n));
+            let a = matrix(m, n, (m + 7 * n) as u64);
+            let mut qr = Qr::new_pivoted(&a).unwrap();
+            assert!(qr.two_stage);
+            let r = qr.r();
+            for j in 0..n {
+                let mut col: Vec<f64> = a.column(qr.perm()[j]).iter().copied().collect();
+                qr.apply_qt_mut(&mut col).unwrap();
+                for (i, &v) in col.iter().enumerate() {
+                    let expected = if i <= j { r[(i, j)] } else { 0.0 };
+                    assert!(
+                        (v - expected).abs() < 1e-12,
+                        "({m},{n}) ({i},{j}): {v} vs {expected}"
+                    );
+                }
+            }
+            for k in 0..n {
+                for j in k + 1..n {
+                    let tail = (k..=j).map(|i| r[(i, j)].powi(2)).sum::<f64>().sqrt();
+                    assert!(
+                        r[(k, k)].abs() >= tail * (1.0 - 1e-12),
+                        "({m},{n}) k {k} j {j}"
+                    );
+                }
+            }
+            let q = qr.q_thin();
+            assert!((q.transpose() * &q - DMatrix::identity(n, n)).norm() < 1e-12);
+            let big = qr.col_norms().iter().cloned().fold(0.0, f64::max);
+            assert!((r[(0, 0)].abs() - big).abs() < 1e-12 * big);
+            let b: Vec<f64> = matrix(m, 1, 11).iter().copied().collect();
+            let x = qr.solve_least_squares(&b).unwrap();
+            let y = Qr::new(&a).unwrap().solve_least_squares(&b).unwrap();
+            for k in 0..n {
+                assert!((x[k] - y[k]).abs() < 1e-11 * (1.0 + y[k].abs()), "{k}");
+            }
+        }
+        // Rank 59 of 70: column 3 is zero and columns 60..70 repeat 0..10.
+        let (m, n) = (300, 70);
+        let mut a = matrix(m, n, 5);
+        a.column_mut(3).fill(0.0);
+        for j in 60..n {
+            let c = a.column(j - 60).into_owned();
+            a.set_column(j, &c);
+        }
+        let qr = Qr::new_pivoted(&a).unwrap();
+        let r = qr.r();
+        let tol = 1e-12 * r[(0, 0)].abs();
+        let rank = (0..n).take_while(|&j| r[(j, j)].abs() > tol).count();
+        assert_eq!(rank, 59);
+        assert!((rank..n).all(|j| r[(j, j)].abs() < tol));
     }
 
     /// `P R⁻¹ (Qᵀb)[..n]` is the least-squares solution, and `Rᵀ` solves
