@@ -229,24 +229,30 @@ fn shape_of(obj: &Bound<'_, PyAny>) -> String {
 }
 
 /// `obj` as something numpy converts to float64 without loss: a float64
-/// array as it is (the fast path), anything else through `numpy.asarray`,
-/// refused with a TypeError naming `what` when its dtype is not real
-/// (complex, whose imaginary part a cast would drop; strings; objects, as
-/// from a list holding `None`, which a cast would make NaN).
+/// array as it is (the fast path), a scipy.sparse matrix densified (scipy's
+/// `hess` and `least_squares`' `jac` may return one), anything else through
+/// `numpy.asarray`, refused with a TypeError naming `what` when its dtype
+/// is not real (complex, whose imaginary part a cast would drop; strings;
+/// objects, as from a list holding `None`, which a cast would make NaN).
 fn real_array<'py>(obj: &Bound<'py, PyAny>, what: &str) -> PyResult<Bound<'py, PyAny>> {
     if obj.cast::<numpy::PyArrayDyn<f64>>().is_ok() {
         return Ok(obj.clone());
     }
     let py = obj.py();
-    let arr = py
-        .import("numpy")?
-        .call_method1("asarray", (obj,))
-        .map_err(|e| {
-            PyValueError::new_err(format!(
-                "{what} must return an array of real numbers: {}",
-                e.value(py)
-            ))
-        })?;
+    let np = py.import("numpy")?;
+    let dense;
+    let obj = if obj.hasattr("toarray")? && !obj.is_instance(&np.getattr("ndarray")?)? {
+        dense = obj.call_method0("toarray")?;
+        &dense
+    } else {
+        obj
+    };
+    let arr = np.call_method1("asarray", (obj,)).map_err(|e| {
+        PyValueError::new_err(format!(
+            "{what} must return an array of real numbers: {}",
+            e.value(py)
+        ))
+    })?;
     if !real_kind(&arr)? {
         let dtype = arr.getattr("dtype")?.str()?.to_string();
         let t = obj
