@@ -72,6 +72,7 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -565,6 +566,9 @@ def minimize(
     for name, h in (("hess", hess), ("hessp", hessp)):
         if h is not None and not callable(h):
             raise ArgumentTypeError(f"{name} must be callable (finite-difference strategies are the default when it is None)")
+        if h is not None and m not in _NEEDS_GRADIENT:
+            # scipy's words: "Method BFGS does not use Hessian information (hess)."
+            warnings.warn(f"method {m!r} does not use Hessian information ({name})", RuntimeWarning, stacklevel=2)
     d = _hesse.minimize(
         fun,
         x0,

@@ -371,3 +371,39 @@ def test_a_scipy_sparse_hessian_or_jacobian_is_densified_as_scipy_accepts_it():
     r = hesse.least_squares(lambda b: b - 1.0, [0.0, 0.0], jac=lambda b: sparse.eye(2))
     assert r.success
     np.testing.assert_allclose(r.x, [1.0, 1.0], rtol=1e-12)
+
+
+def test_dense_methods_on_a_huge_problem_raise_memory_error_not_abort():
+    """newton on n = 60 000 asked Rust for 28.8 GB; the failed allocation
+    aborted the interpreter. Now a MemoryError, as scipy's (numpy's). Run in
+    a child with its address space limited to 4 GB, so that the allocation
+    fails on every machine and a regression crashes the child only."""
+    script = textwrap.dedent(
+        """
+        import resource
+        resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+        import numpy as np, hesse
+        n = 60000
+        for method, kw in (("newton", {}), ("trust-exact", {}), ("newton-cg", {"hess": lambda x: np.eye(n)})):
+            try:
+                hesse.minimize(lambda x: float(x @ x), np.ones(n), jac=lambda x: 2 * x, method=method, **kw)
+                print("no error")
+            except MemoryError as e:
+                print(e)
+        """
+    )
+    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr[-2000:]
+    lines = p.stdout.splitlines()
+    assert lines[0].startswith("method 'newton' needs 3 dense 60000 x 60000 matrices (86.4 GB), which cannot be allocated")
+    assert lines[1].startswith("method 'newton-tr' needs 3 dense 60000 x 60000 matrices")
+    assert lines[2].startswith("method 'newton-cg' needs a dense 60000 x 60000 matrix for each product with hess (28.8 GB)")
+    assert all("use Hessian-vector products (hessp with newton-cg, newton-cg-tr or tron) or lbfgs" in line for line in lines)
+
+
+def test_a_hessian_given_to_a_method_that_ignores_it_warns_as_scipy():
+    with pytest.warns(RuntimeWarning, match=r"method 'bfgs' does not use Hessian information \(hess\)"):
+        r = hesse.minimize(rosen, X0, jac=rosen_der, hess=rosen_hess)
+    assert r.success
+    with pytest.warns(RuntimeWarning, match=r"method 'cg-pr\+' does not use Hessian information \(hessp\)"):
+        hesse.minimize(rosen, X0, jac=rosen_der, hessp=so.rosen_hess_prod, method="CG")
