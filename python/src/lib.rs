@@ -33,7 +33,7 @@ use nalgebra::DMatrix;
 use numpy::{AllowTypeChange, PyArray1, PyArray2, PyArrayLike1, PyArrayLike2};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyFloat, PyTuple};
+use pyo3::types::{PyDict, PyFloat, PyList, PyTuple};
 
 /// How the gradient is obtained.
 enum Jac {
@@ -417,14 +417,19 @@ impl Gradient for PyObjective {
                 self.calls.fun.fetch_add(1, Ordering::Relaxed);
                 let out = call(py, &self.fun, x, None, &self.args)?;
                 let what = "fun (jac=True: a pair (f, g))";
-                let pair = out.cast::<PyTuple>().ok().filter(|t| t.len() == 2);
-                let Some(pair) = pair else {
+                // A tuple, or a list as scipy's MemoizeJac takes (fg[0], fg[1]).
+                let pair = match (out.cast::<PyTuple>(), out.cast::<PyList>()) {
+                    (Ok(t), _) if t.len() == 2 => Some((t.get_item(0)?, t.get_item(1)?)),
+                    (_, Ok(l)) if l.len() == 2 => Some((l.get_item(0)?, l.get_item(1)?)),
+                    _ => None,
+                };
+                let Some((f, g_obj)) = pair else {
                     return Err(PyValueError::new_err(
                         "with jac=True, fun must return a tuple (f, g)",
                     ));
                 };
-                vector_into(&pair.get_item(1)?, g, what)?;
-                scalar(&pair.get_item(0)?, what)
+                vector_into(&g_obj, g, what)?;
+                scalar(&f, what)
             }),
             Jac::Callable(jac) => {
                 let f = self.fun_value(x);
@@ -741,9 +746,7 @@ fn check_dense_memory(method: &str, n: usize, has_hess: bool) -> PyResult<()> {
         _ if has_hess => 1,
         _ => return Ok(()),
     };
-    let entries = n.checked_mul(n).and_then(|nn| nn.checked_mul(matrices));
-    let fits = entries.is_some_and(|k| Vec::<f64>::new().try_reserve_exact(k).is_ok());
-    if fits {
+    if can_allocate(matrices, n, n) {
         return Ok(());
     }
     let gb = (matrices as f64) * (n as f64) * (n as f64) * 8.0 / 1e9;
@@ -756,6 +759,13 @@ fn check_dense_memory(method: &str, n: usize, has_hess: bool) -> PyResult<()> {
         "method '{method}' needs {what} ({gb:.1} GB), which cannot be allocated; for large n \
          use Hessian-vector products (hessp with newton-cg, newton-cg-tr or tron) or lbfgs"
     )))
+}
+
+/// Whether `count` matrices of `rows × cols` floats could be allocated:
+/// reserves the total once (untouched pages cost nothing) and frees it.
+fn can_allocate(count: usize, rows: usize, cols: usize) -> bool {
+    let entries = rows.checked_mul(cols).and_then(|k| k.checked_mul(count));
+    entries.is_some_and(|k| Vec::<f64>::new().try_reserve_exact(k).is_ok())
 }
 
 /// Why the run ended: the report's reason, or the time limit when the
@@ -1019,6 +1029,15 @@ fn least_squares<'py>(
     time_limit: Option<f64>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let n = x0.len();
+    // The Jacobian, its QR factor, and the final J and its statistics: as
+    // for the dense minimizers, a failed allocation would abort.
+    if !can_allocate(4, m, n) {
+        let gb = 4.0 * (m as f64) * (n as f64) * 8.0 / 1e9;
+        return Err(pyo3::exceptions::PyMemoryError::new_err(format!(
+            "least_squares needs 4 dense {m} x {n} matrices (the Jacobian and its factors, \
+             {gb:.1} GB), which cannot be allocated"
+        )));
+    }
     let time_limit = match time_limit {
         None => None,
         Some(t) if (0.0..=MAX_TIME_LIMIT).contains(&t) => Some(Duration::from_secs_f64(t)),

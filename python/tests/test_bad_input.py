@@ -407,3 +407,31 @@ def test_a_hessian_given_to_a_method_that_ignores_it_warns_as_scipy():
     assert r.success
     with pytest.warns(RuntimeWarning, match=r"method 'cg-pr\+' does not use Hessian information \(hessp\)"):
         hesse.minimize(rosen, X0, jac=rosen_der, hessp=so.rosen_hess_prod, method="CG")
+
+
+def test_least_squares_on_a_huge_jacobian_raises_memory_error_not_abort():
+    script = textwrap.dedent(
+        """
+        import resource
+        resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+        import numpy as np, hesse
+        t = np.linspace(0.0, 1.0, 10**6)
+        try:
+            hesse.least_squares(lambda b: np.full(t.size, b.sum()), np.ones(1000))
+            print("no error")
+        except MemoryError as e:
+            print(e)
+        """
+    )
+    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.strip() == (
+        "least_squares needs 4 dense 1000000 x 1000 matrices (the Jacobian and its factors, "
+        "32.0 GB), which cannot be allocated"
+    )
+
+
+def test_jac_true_takes_a_list_pair_as_scipy():
+    r = hesse.minimize(lambda x: [rosen(x), rosen_der(x)], X0, jac=True)
+    assert r.success
+    np.testing.assert_allclose(r.x, [1.0, 1.0], atol=1e-6)
