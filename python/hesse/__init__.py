@@ -72,6 +72,8 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
+import warnings
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -85,7 +87,16 @@ __all__ = [
     "Bounds",
     "METHODS",
     "STATUS",
+    "ArgumentTypeError",
 ]
+
+
+class ArgumentTypeError(TypeError, ValueError):
+    """An argument, or a value returned by a user's function, of the wrong
+    type (strings, ``None``, complex or object arrays where real numbers are
+    needed). A TypeError, and a ValueError too (as numpy's ``AxisError`` is
+    both), because hesse raised ValueError for these before and
+    ``except ValueError`` must keep working."""
 
 try:  # pragma: no cover - exercised by whichever environment runs the tests
     from scipy.optimize import OptimizeResult as _Base
@@ -209,15 +220,18 @@ class Bounds:
 
 def _as_x0(x0, name="x0"):
     """``x0`` as a 1-d float64 array (a list or a 0-d scalar accepted)."""
+    if x0 is None:
+        raise ArgumentTypeError(f"{name} is None: the start must be an array of real numbers")
     try:
         arr = np.asarray(x0)
     except Exception as e:  # ragged lists and the like
         raise ValueError(f"{name} must be a 1-d array of real numbers: {e}") from None
     if arr.dtype.kind == "c":
-        raise ValueError(f"{name} is complex ({arr.dtype}); hesse minimizes over real numbers")
+        raise ArgumentTypeError(f"{name} is complex ({arr.dtype}); hesse minimizes over real numbers")
     if arr.dtype.kind not in "biuf":
-        raise ValueError(f"{name} must hold real numbers, got dtype {arr.dtype}")
-    arr = np.atleast_1d(arr).astype(np.float64)
+        raise ArgumentTypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    with np.errstate(over="ignore"):  # float128 or int beyond float64: inf, refused below
+        arr = np.atleast_1d(arr).astype(np.float64)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-d, got shape {arr.shape}")
     if arr.size == 0:
@@ -229,20 +243,54 @@ def _as_x0(x0, name="x0"):
     return arr
 
 
+def _real(v, what):
+    """``v`` (a scalar) as a float, or ArgumentTypeError naming ``what``."""
+    if isinstance(v, (str, bytes, complex, np.complexfloating)) or isinstance(v, bool):
+        raise ArgumentTypeError(f"{what} must be a real number, got {type(v).__name__} {v!r}")
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        raise ArgumentTypeError(f"{what} must be a real number, got {type(v).__name__} {v!r}") from None
+
+
+def _real_array(v, what):
+    """``v`` as a float64 array, or ArgumentTypeError naming ``what``."""
+    try:
+        a = np.asarray(v)
+    except Exception as e:  # ragged sequences
+        raise ValueError(f"{what} must be an array of real numbers: {e}") from None
+    if a.dtype.kind not in "biuf":
+        raise ArgumentTypeError(f"{what} must hold real numbers, got dtype {a.dtype}")
+    return a.astype(np.float64)
+
+
 def parse_bounds(bounds, n):
     """``(lb, ub)`` float arrays of length ``n`` from scipy's ``Bounds`` object
     (or ours) or a sequence of ``n`` pairs ``(lo, hi)`` with ``None`` for an
-    infinite side. Raises ValueError for a wrong count, a NaN, or ``lo > hi``."""
+    infinite side. Raises ValueError for a wrong count, a NaN, or ``lo > hi``,
+    and ArgumentTypeError (a TypeError and a ValueError) for a bound that is
+    not a real number."""
     if hasattr(bounds, "lb") and hasattr(bounds, "ub"):
-        lb = np.asarray(bounds.lb, dtype=float)
-        ub = np.asarray(bounds.ub, dtype=float)
+        lb = _real_array(bounds.lb, "bounds.lb")
+        ub = _real_array(bounds.ub, "bounds.ub")
         # A scalar (or scipy's 1-element array) applies to every variable.
         lb = np.full(n, float(lb.ravel()[0])) if lb.size == 1 else lb
         ub = np.full(n, float(ub.ravel()[0])) if ub.size == 1 else ub
     else:
-        pairs = list(bounds)
+        if isinstance(bounds, (str, bytes)):
+            pairs = None
+        else:
+            try:
+                pairs = list(bounds)
+            except TypeError:
+                pairs = None
+        if pairs is None:
+            raise ArgumentTypeError(
+                f"bounds must be a Bounds object or a sequence of (lo, hi) pairs, got {type(bounds).__name__}"
+            )
         if len(pairs) != n:
-            raise ValueError(f"bounds has {len(pairs)} pairs, x0 has {n} entries")
+            hint = " (for arrays lb and ub, pass Bounds(lb, ub))" if len(pairs) == 2 else ""
+            raise ValueError(f"bounds has {len(pairs)} pairs, x0 has {n} entries{hint}")
         lb = np.empty(n)
         ub = np.empty(n)
         for i, pair in enumerate(pairs):
@@ -250,12 +298,14 @@ def parse_bounds(bounds, n):
                 lo, hi = pair
             except (TypeError, ValueError):
                 raise ValueError(f"bounds[{i}] = {pair!r} is not a pair (lo, hi)") from None
-            lb[i] = -np.inf if lo is None else float(lo)
-            ub[i] = np.inf if hi is None else float(hi)
+            lb[i] = -np.inf if lo is None else _real(lo, f"bounds[{i}]: the lower bound")
+            ub[i] = np.inf if hi is None else _real(hi, f"bounds[{i}]: the upper bound")
     if lb.shape != (n,) or ub.shape != (n,):
         raise ValueError(f"bounds: lb has shape {lb.shape} and ub {ub.shape}, x0 has {n} entries")
-    if np.isnan(lb).any() or np.isnan(ub).any():
-        raise ValueError("bounds contain NaN")
+    nan = np.flatnonzero(np.isnan(lb) | np.isnan(ub))
+    if nan.size:
+        i = int(nan[0])
+        raise ValueError(f"bounds contain NaN: bounds[{i}] = ({lb[i]}, {ub[i]})")
     bad = np.flatnonzero(lb > ub)
     if bad.size:
         i = int(bad[0])
@@ -263,12 +313,46 @@ def parse_bounds(bounds, n):
     return lb, ub
 
 
+#: Limits on option values (the compiled core checks them too).
+_U64_MAX = 2**64 - 1
+#: L-BFGS(-B) allocates its whole history at the start, (m + 1)^2 matrices
+#: included: ``maxcor = 10**6`` asked for 8 TB and aborted the interpreter.
+_MAX_MEMORY = 1000
+_MAX_TIME_LIMIT = 1e12  # seconds
+
+
+def _int_option(key, value, lo):
+    """An integer option: an int, or a float with an integral value (scipy
+    users write ``maxiter=1e4``); values beyond 2**64 - 1 mean no limit."""
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_, numbers.Integral)):
+        if math.isfinite(value) and float(value).is_integer():
+            value = int(value)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise ArgumentTypeError(f"option {key} = {value!r} must be an integer")
+    value = int(value)
+    if value < lo:
+        raise ValueError(f"option {key} = {value!r} must be a non-negative integer" + (" >= 1" if lo == 1 else ""))
+    return min(value, _U64_MAX)
+
+
+def _tolerance(what, value):
+    """A tolerance: a real number, finite and >= 0."""
+    v = _real(value, what)
+    if not (math.isfinite(v) and v >= 0):
+        raise ValueError(f"{what} = {value!r} must be finite and >= 0")
+    return v
+
+
 def _options(options, tol):
     out = {}
     disp = False
     if tol is not None:
-        out["gtol"] = float(tol)
-    for key, value in (options or {}).items():
+        out["gtol"] = _tolerance("tol", tol)
+    if options is None:
+        options = {}
+    if not isinstance(options, Mapping):
+        raise ArgumentTypeError(f"options must be a dict, got {type(options).__name__}")
+    for key, value in options.items():
         if key not in _OPTION_KEYS:
             accepted = ", ".join(sorted(_OPTION_KEYS))
             raise ValueError(f"unknown option {key!r}; accepted: {accepted}")
@@ -277,13 +361,16 @@ def _options(options, tol):
             disp = bool(value)
             continue
         if name in _INT_OPTIONS:
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < (1 if name == "memory" else 0):
-                raise ValueError(f"option {key} = {value!r} must be a non-negative integer" + (" >= 1" if name == "memory" else ""))
-            out[name] = int(value)
+            out[name] = _int_option(key, value, 1 if name == "memory" else 0)
+            if name == "memory" and out[name] > _MAX_MEMORY:
+                raise ValueError(
+                    f"option {key} = {value!r} is too large: at most {_MAX_MEMORY} pairs "
+                    "(the history is allocated whole at the start; scipy's default is 10)"
+                )
         else:
-            v = float(value)
-            if not (math.isfinite(v) and v >= 0):
-                raise ValueError(f"option {key} = {value!r} must be finite and >= 0")
+            v = _tolerance(f"option {key}", value)
+            if name == "time_limit" and v > _MAX_TIME_LIMIT:
+                raise ValueError(f"option {key} = {value!r} must be at most {_MAX_TIME_LIMIT:g} seconds")
             if key == "ftol":
                 # scipy's ftol (L-BFGS-B's factr * eps): relative change of f,
                 # measured against max(|f|, 1): both the relative and the
@@ -326,7 +413,13 @@ def _callback(callback):
                 out = callback(x)
         except StopIteration:
             return True
-        return bool(out)
+        try:
+            return bool(out)
+        except (TypeError, ValueError) as e:  # an array of several entries
+            raise TypeError(
+                f"callback returned a {type(out).__name__} that is neither true nor false ({e}); "
+                "return True (or raise StopIteration) to stop the run, None or False to go on"
+            ) from None
 
     return cb
 
@@ -398,8 +491,11 @@ def minimize(
         ``ftol`` (relative change of f, against ``max(|f|, 1)``), ``xtol``
         (relative step ``|dx|_inf / |x|_inf``), ``maxfun``/``maxfev`` (limit
         on the total of f, g, H and Hv evaluations), ``maxcor`` (L-BFGS
-        memory), ``disp``; hesse's ``max_iter``, ``max_evals``, ``gtol_rel``,
-        ``ftol_abs``, ``xtol_abs``, ``time_limit`` (seconds), ``memory``.
+        memory, at most 1000), ``disp``; hesse's ``max_iter``,
+        ``max_evals``, ``gtol_rel``, ``ftol_abs``, ``xtol_abs``, ``memory``,
+        ``time_limit`` (seconds; checked before every call of Python too, so
+        that a slow ``fun`` inside a finite-difference gradient is stopped).
+        Integer options take integral floats (``maxiter=1e4``).
         hesse's defaults: ``gtol = 1e-8``, ``max_iter = 1000``, other tests
         off. An unknown key raises ValueError listing the accepted ones.
 
@@ -417,16 +513,23 @@ def minimize(
     ValueError
         Bad input: shapes, a non-finite ``x0``, unknown method or option,
         missing derivatives, bounds.
+    TypeError
+        A wrong type: ``fun`` or ``callback`` not callable, an option that is
+        not a number, a function returning a string, ``None``, a complex or
+        object array. Raised as :class:`ArgumentTypeError` (also a
+        ValueError) where hesse raised ValueError before.
     Exception
         Whatever ``fun``, ``jac``, ``hess``, ``hessp`` or ``callback``
         raised (the run stops at once), and KeyboardInterrupt on Ctrl-C.
     """
     if not callable(fun):
-        raise TypeError("fun must be callable")
+        raise TypeError(f"fun must be callable, got {type(fun).__name__}")
     x0 = _as_x0(x0)
     n = x0.size
-    if constraints:
+    if constraints is not None and not (isinstance(constraints, (list, tuple)) and len(constraints) == 0):
         raise ValueError("hesse takes no general constraints (only bounds)")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable, got {type(callback).__name__}")
     m = _method(method, bounds)
     lower = upper = None
     if bounds is not None:
@@ -453,7 +556,8 @@ def minimize(
     elif isinstance(jac, str) and jac == "2-point":
         jac_mode = "2-point"
     else:
-        raise ValueError(f"jac must be True, a callable, '2-point', '3-point' or None, got {jac!r}")
+        error = ValueError if isinstance(jac, str) else ArgumentTypeError
+        raise error(f"jac must be True, a callable, '2-point', '3-point' or None, got {jac!r}")
     if jac_mode in ("2-point", "3-point") and m in _NEEDS_GRADIENT:
         raise ValueError(
             f"method {m!r} needs the gradient: pass jac=callable or jac=True "
@@ -461,7 +565,10 @@ def minimize(
         )
     for name, h in (("hess", hess), ("hessp", hessp)):
         if h is not None and not callable(h):
-            raise ValueError(f"{name} must be callable (finite-difference strategies are the default when it is None)")
+            raise ArgumentTypeError(f"{name} must be callable (finite-difference strategies are the default when it is None)")
+        if h is not None and m not in _NEEDS_GRADIENT:
+            # scipy's words: "Method BFGS does not use Hessian information (hess)."
+            warnings.warn(f"method {m!r} does not use Hessian information ({name})", RuntimeWarning, stacklevel=2)
     d = _hesse.minimize(
         fun,
         x0,
@@ -496,17 +603,25 @@ def _box(bounds, n, what):
             lb, ub = bounds
         except (TypeError, ValueError):
             raise ValueError(f"{what}: bounds must be a pair (lb, ub) or a Bounds object") from None
+    lb = _real_array([-np.inf if v is None else v for v in lb] if isinstance(lb, (list, tuple)) else lb, f"{what}: bounds lb")
+    ub = _real_array([np.inf if v is None else v for v in ub] if isinstance(ub, (list, tuple)) else ub, f"{what}: bounds ub")
     try:
-        lb = np.broadcast_to(np.asarray(lb, dtype=float), (n,)).copy()
-        ub = np.broadcast_to(np.asarray(ub, dtype=float), (n,)).copy()
+        lb = np.broadcast_to(lb, (n,)).copy()
+        ub = np.broadcast_to(ub, (n,)).copy()
     except ValueError:
-        raise ValueError(f"{what}: bounds must be scalars or arrays of {n} entries") from None
+        raise ValueError(
+            f"{what}: bounds lb has shape {lb.shape} and ub {ub.shape}: each must be a scalar or an array of {n} entries"
+        ) from None
     if np.isnan(lb).any() or np.isnan(ub).any():
         raise ValueError(f"{what}: bounds contain NaN")
     bad = np.flatnonzero(lb > ub)
     if bad.size:
         i = int(bad[0])
         raise ValueError(f"{what}: bounds[{i}]: lower {lb[i]} > upper {ub[i]}")
+    bad = np.flatnonzero((lb == np.inf) | (ub == -np.inf))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"{what}: bounds[{i}] = ({lb[i]}, {ub[i]}) leaves no finite value for x[{i}]")
     if np.all(lb == -np.inf) and np.all(ub == np.inf):
         return None
     return lb, ub
@@ -527,6 +642,7 @@ def least_squares(
     max_nfev=None,
     args=(),
     kwargs=None,
+    time_limit=None,
 ):
     """Minimize ``0.5 * sum(fun(x, *args)**2)`` by Levenberg-Marquardt
     (hesse's ``LevenbergMarquardt``, MINPACK's lmder), with
@@ -547,50 +663,90 @@ def least_squares(
     keeps every iterate and every difference step in the box (a projected LM,
     Kanzow, Yamashita & Fukushima 2004; differences turn one-sided at a
     bound). Only ``method='lm'`` and ``x_scale=1`` are accepted.
+    ``time_limit`` (hesse's, seconds) stops the run with
+    ``termination='time_limit'``: no call of ``fun`` or ``jac`` is made after
+    it, except the final residuals and Jacobian at ``x``.
+
+    Bad input raises ValueError, or ArgumentTypeError (a TypeError and a
+    ValueError) for a wrong type; a start where the residuals are not
+    finite raises ValueError, as scipy's.
 
     Returns an OptimizeResult with ``x, cost, fun, jac, grad, nfev, njev,
     nit, status, success, message, termination``, and ``covariance``
     (``s^2 (J^T J)^-1``) when ``m > n``. ``status``: as :func:`minimize`'s.
     """
     if not callable(fun):
-        raise TypeError("fun must be callable")
+        raise TypeError(f"fun must be callable, got {type(fun).__name__}")
     x0 = _as_x0(x0)
     n = x0.size
     if method not in ("lm", None):
         raise ValueError(f"method {method!r}: hesse's least_squares has only 'lm' (Levenberg-Marquardt)")
+    if callable(loss):
+        raise ValueError(f"loss: a callable loss is not supported; scipy's named losses are: {', '.join(_LOSSES)}")
     if loss not in _LOSSES:
         raise ValueError(f"loss {loss!r} unknown; scipy's losses: {', '.join(_LOSSES)}")
-    if not (isinstance(f_scale, numbers.Real) and np.isfinite(f_scale) and f_scale > 0):
+    f_scale = _real(f_scale, "f_scale")
+    if not (np.isfinite(f_scale) and f_scale > 0):
         raise ValueError(f"f_scale = {f_scale!r} must be a positive finite number")
     if not (isinstance(x_scale, numbers.Real) and x_scale == 1.0):
         raise ValueError("x_scale: only the default 1.0 is supported")
+    tols = [None if t is None else _tolerance(name, t) for name, t in (("ftol", ftol), ("xtol", xtol), ("gtol", gtol))]
+    if max_nfev is not None:
+        if isinstance(max_nfev, float) and math.isfinite(max_nfev) and max_nfev.is_integer():
+            max_nfev = int(max_nfev)
+        if isinstance(max_nfev, (bool, np.bool_)) or not isinstance(max_nfev, numbers.Integral):
+            raise ArgumentTypeError(f"max_nfev = {max_nfev!r} must be a positive integer")
+        if max_nfev < 1:
+            raise ValueError(f"max_nfev = {max_nfev!r} must be a positive integer")
+        max_nfev = min(int(max_nfev), _U64_MAX)
+    if time_limit is not None:
+        time_limit = _tolerance("time_limit", time_limit)
+        if time_limit > _MAX_TIME_LIMIT:
+            raise ValueError(f"time_limit = {time_limit!r} must be at most {_MAX_TIME_LIMIT:g} seconds")
     box = _box(bounds, n, "least_squares")
+    if box is not None:
+        # The start is projected into the box (as the library does) before
+        # the call below: no evaluation outside the box, that one included.
+        x0 = np.clip(x0, box[0], box[1])
     if not isinstance(args, tuple):
         args = (args,)
+    if kwargs is not None and not isinstance(kwargs, Mapping):
+        raise ArgumentTypeError(f"kwargs must be a dict, got {type(kwargs).__name__}")
     if kwargs:
         f0 = fun
         fun = lambda x, *a: f0(x, *a, **kwargs)  # noqa: E731
         if callable(jac):
             j0 = jac
             jac = lambda x, *a: j0(x, *a, **kwargs)  # noqa: E731
-    r0 = np.atleast_1d(np.asarray(fun(x0.copy(), *args), dtype=float))
-    if r0.ndim != 1:
-        raise ValueError(f"fun must return a 1-d array of residuals, got shape {r0.shape}")
-    m = r0.size
-    if m < n:
-        raise ValueError(f"fun returned {m} residuals for {n} parameters: Levenberg-Marquardt needs m >= n")
     if callable(jac):
         jac_mode, jac_callable = "callable", jac
     elif isinstance(jac, str) and jac in ("2-point", "3-point"):
         jac_mode, jac_callable = jac, None
     else:
-        raise ValueError(f"jac must be a callable, '2-point' or '3-point', got {jac!r}")
-    if max_nfev is not None and (isinstance(max_nfev, bool) or not isinstance(max_nfev, numbers.Integral) or max_nfev < 1):
-        raise ValueError(f"max_nfev = {max_nfev!r} must be a positive integer")
+        error = ValueError if isinstance(jac, str) else ArgumentTypeError
+        raise error(f"jac must be a callable, '2-point' or '3-point', got {jac!r}")
+    out = fun(x0.copy(), *args)
+    r0 = np.atleast_1d(np.asarray(out) if out is not None else np.array(None))
+    if r0.dtype.kind not in "biuf":
+        raise ArgumentTypeError(
+            f"fun must return an array of real residuals, got {type(out).__name__}"
+            + (f" of dtype {r0.dtype}" if isinstance(out, np.ndarray) else "")
+        )
+    r0 = r0.astype(np.float64)
+    if r0.ndim != 1:
+        raise ValueError(f"fun must return a 1-d array of residuals, got shape {r0.shape}")
+    m = r0.size
+    if m < n:
+        raise ValueError(f"fun returned {m} residuals for {n} parameters: Levenberg-Marquardt needs m >= n")
+    bad = np.flatnonzero(~np.isfinite(r0))
+    if bad.size:
+        i = int(bad[0])
+        # scipy: "Residuals are not finite in the initial point."
+        raise ValueError(f"fun is not finite at x0: residual {i} = {r0[i]} (of {m}); the start must be a point where the model is defined")
     lower, upper = (None, None) if box is None else (list(box[0]), list(box[1]))
     d = _hesse.least_squares(
-        fun, x0, m, args, jac_mode, jac_callable, ftol, xtol, gtol, max_nfev, None,
-        loss, float(f_scale), lower, upper,
+        fun, x0, m, args, jac_mode, jac_callable, *tols, max_nfev, None,
+        loss, float(f_scale), lower, upper, time_limit,
     )
     d["nfev"] += 1  # the call above that found m
     mask = np.asarray(d.get("active_mask", np.zeros(n)), dtype=int)
@@ -631,34 +787,68 @@ def curve_fit(
     ``bounds=(lb, ub)`` as in :func:`least_squares`; methods other than
     ``'lm'`` raise ValueError.
     """
+    if not callable(f):
+        raise TypeError(f"f must be callable, got {type(f).__name__}")
+    unknown = sorted(set(kwargs) - set(_CURVE_FIT_KWARGS))
+    if unknown:
+        raise TypeError(
+            f"curve_fit got unexpected keyword argument(s) {', '.join(map(repr, unknown))}; "
+            f"accepted beside its own: {', '.join(sorted(_CURVE_FIT_KWARGS))}"
+        )
+    if "maxfev" in kwargs:  # scipy's name with method='lm' (leastsq's)
+        if "max_nfev" in kwargs:
+            raise TypeError("curve_fit: give maxfev or max_nfev, not both")
+        kwargs["max_nfev"] = kwargs.pop("maxfev")
+    nan_policy = kwargs.pop("nan_policy", None)
+    if nan_policy not in (None, "raise"):
+        raise ValueError(f"nan_policy = {nan_policy!r}: hesse's curve_fit supports None and 'raise' only")
     if p0 is None:
+        # As scipy: the positional parameters of f after xdata (not *args).
         try:
-            nparams = len(inspect.signature(f).parameters) - 1
+            params = inspect.signature(f).parameters.values()
         except (TypeError, ValueError):
             raise ValueError("p0 is needed: the number of parameters cannot be read from f") from None
+        kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        nparams = sum(1 for q in params if q.kind in kinds) - 1
         if nparams < 1:
-            raise ValueError("f must take xdata and at least one parameter")
+            raise ValueError(
+                "p0 is needed: the number of fit parameters cannot be read from f "
+                "(it must take xdata and at least one named parameter, or pass p0)"
+            )
         p0 = np.ones(nparams)
     p0 = _as_x0(p0, "p0")
     n = p0.size
     if method not in (None, "lm"):
         raise ValueError(f"method {method!r}: hesse's curve_fit has only 'lm' (Levenberg-Marquardt)")
     _box(bounds, n, "curve_fit")  # checked here, applied by least_squares
-    ydata = np.asarray(ydata, dtype=float)
+    ydata = _real_array(ydata, "ydata")
     if ydata.ndim != 1:
         ydata = ydata.ravel()
     if isinstance(xdata, (list, tuple, np.ndarray)):
-        xdata = np.asarray(xdata, dtype=float)
-    if check_finite and not (np.all(np.isfinite(ydata)) and np.all(np.isfinite(xdata))):
-        raise ValueError("xdata or ydata contains a NaN or an infinity (check_finite=True)")
+        xdata = _real_array(xdata, "xdata")
+    if check_finite or nan_policy == "raise":
+        for name, a in (("ydata", ydata), ("xdata", xdata)):
+            if isinstance(a, np.ndarray):
+                bad = np.flatnonzero(~np.isfinite(a.ravel()))
+                if bad.size:
+                    i = int(bad[0])
+                    raise ValueError(
+                        f"{name} contains a NaN or an infinity ({name}.ravel()[{i}] = {a.ravel()[i]}; check_finite=True)"
+                    )
     m = ydata.size
+    if m == 0:
+        raise ValueError("ydata is empty: nothing to fit")
     if sigma is None:
         transform = None
     else:
-        sigma = np.asarray(sigma, dtype=float)
+        sigma = _real_array(sigma, "sigma")
+        if sigma.shape in ((m,), (m, m)) and not np.all(np.isfinite(sigma)):
+            raise ValueError("sigma contains a NaN or an infinity")
         if sigma.shape == (m,):
-            if np.any(sigma <= 0):
-                raise ValueError("sigma must be positive")
+            bad = np.flatnonzero(sigma <= 0)
+            if bad.size:
+                i = int(bad[0])
+                raise ValueError(f"sigma must be positive: sigma[{i}] = {sigma[i]}")
             transform = 1.0 / sigma
         elif sigma.shape == (m, m):
             try:
@@ -676,16 +866,33 @@ def curve_fit(
         return np.linalg.solve(transform, r)  # L^-1 r, L L^T = sigma
 
     def residuals(p):
-        return whiten(np.asarray(f(xdata, *p), dtype=float).ravel() - ydata)
+        out = f(xdata, *p)
+        fx = np.asarray(out) if out is not None else np.array(None)
+        if fx.dtype.kind not in "biuf":
+            raise ArgumentTypeError(f"f must return real numbers, got {type(out).__name__}" + (f" of dtype {fx.dtype}" if isinstance(out, np.ndarray) else ""))
+        fx = fx.astype(np.float64).ravel()
+        if fx.size not in (1, m):  # one value broadcasts, as in scipy
+            shape = f", xdata has shape {np.shape(xdata)}" if isinstance(xdata, np.ndarray) else ""
+            raise ValueError(f"f(xdata, *p) returned {fx.size} values, ydata has {m}{shape}")
+        return whiten(fx - ydata)
 
     if callable(jac):
 
         def jacobian(p):
-            return whiten(np.asarray(jac(xdata, *p), dtype=float).reshape(m, n))
+            out = jac(xdata, *p)
+            j = np.asarray(out) if out is not None else np.array(None)
+            if j.dtype.kind not in "biuf":
+                raise ArgumentTypeError(f"jac must return real numbers, got {type(out).__name__}" + (f" of dtype {j.dtype}" if isinstance(out, np.ndarray) else ""))
+            if j.size != m * n:
+                raise ValueError(f"jac must return an array of shape ({m}, {n}), got shape {j.shape}")
+            return whiten(j.astype(np.float64).reshape(m, n))
 
     else:
         jacobian = "3-point" if jac is None else jac
     res = least_squares(residuals, p0, jac=jacobian, bounds=bounds, **kwargs)
+    if not res.success:
+        # scipy's curve_fit raises when the fit did not converge.
+        raise RuntimeError(f"Optimal parameters not found: {res.message} (termination {res.termination}, {res.nfev} calls of f)")
     popt = res.x
     cov = res.get("covariance")
     if cov is None or not np.all(np.isfinite(cov)):
@@ -693,7 +900,19 @@ def curve_fit(
     else:
         pcov = np.array(cov)
         if absolute_sigma:
-            pcov = pcov / res["residual_variance"]
+            s2 = res["residual_variance"]
+            if s2 > 0:
+                pcov = pcov / s2
+            else:
+                # A perfect fit: s^2 (J^T J)^-1 is 0 and cannot be divided
+                # back; (J^T J)^-1 from the SVD of J (rank is full here, else
+                # cov would not be finite).
+                _, sv, vt = np.linalg.svd(np.asarray(res.jac), full_matrices=False)
+                pcov = (vt.T / sv**2) @ vt
     if full_output:
         return popt, pcov, res
     return popt, pcov
+
+
+#: Keyword arguments curve_fit passes to least_squares (and scipy's names).
+_CURVE_FIT_KWARGS = ("ftol", "xtol", "gtol", "max_nfev", "maxfev", "loss", "f_scale", "x_scale", "time_limit", "nan_policy")

@@ -32,6 +32,8 @@ class Bounds:
     keep_feasible: bool
     def __init__(self, lb: ArrayLike = ..., ub: ArrayLike = ..., keep_feasible: bool = ...) -> None: ...
 
+class ArgumentTypeError(TypeError, ValueError): ...
+
 METHODS: Tuple[str, ...]
 SCIPY_METHODS: Mapping[str, str]
 STATUS: Mapping[str, int]
@@ -68,6 +70,7 @@ def least_squares(
     max_nfev: Optional[int] = ...,
     args: Tuple[Any, ...] = ...,
     kwargs: Optional[Mapping[str, Any]] = ...,
+    time_limit: Optional[float] = ...,
 ) -> OptimizeResult: ...
 def curve_fit(
     f: Callable[..., ArrayLike],

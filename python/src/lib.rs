@@ -20,6 +20,7 @@
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use hesse::diff::{FdWork, Scheme, fd_gradient, fd_hess_vec, fd_hessian};
 use hesse::newton::{
@@ -32,7 +33,7 @@ use nalgebra::DMatrix;
 use numpy::{AllowTypeChange, PyArray1, PyArray2, PyArrayLike1, PyArrayLike2};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyTuple};
+use pyo3::types::{PyDict, PyFloat, PyList, PyTuple};
 
 /// How the gradient is obtained.
 enum Jac {
@@ -45,12 +46,25 @@ enum Jac {
     Fd(Scheme),
 }
 
-/// What a run keeps about the user's Python code: the first error, and how
-/// often each callable was called.
+/// What a run keeps about the user's Python code: the first error, how often
+/// each callable was called, and the run's deadline.
 #[derive(Default)]
 struct Calls {
     failed: AtomicBool,
     error: Mutex<Option<PyErr>>,
+    /// The wall-time limit (`options['time_limit']`), checked before every
+    /// call into Python. The library checks its own limit before each
+    /// evaluation it counts, but one counted evaluation here may be many
+    /// calls of Python (`2n + 1` for a central-difference gradient, `n`
+    /// products for a dense Hessian from `hessp`, a difference Jacobian):
+    /// with a slow `fun` the run would overshoot the limit by a whole
+    /// gradient. Past the deadline no call is made, the evaluation answers
+    /// NaN (as after an exception) and the run ends with `time_limit`.
+    deadline: Option<Instant>,
+    /// Whether the deadline is enforced (off for the final evaluation of
+    /// the residuals and Jacobian at the solution, after the run).
+    deadline_on: AtomicBool,
+    timed_out: AtomicBool,
     fun: AtomicU64,
     jac: AtomicU64,
     hess: AtomicU64,
@@ -58,8 +72,34 @@ struct Calls {
 }
 
 impl Calls {
+    /// No calls yet; Python is not called after `limit` from now.
+    fn with_time_limit(limit: Option<Duration>) -> Self {
+        let deadline = limit.and_then(|t| Instant::now().checked_add(t));
+        Calls {
+            deadline,
+            deadline_on: AtomicBool::new(deadline.is_some()),
+            ..Calls::default()
+        }
+    }
+
     fn failed(&self) -> bool {
         self.failed.load(Ordering::Relaxed)
+    }
+
+    /// Whether a call was refused because the deadline had passed.
+    fn timed_out(&self) -> bool {
+        self.timed_out.load(Ordering::Relaxed)
+    }
+
+    /// Stops enforcing the deadline, for the evaluations after the run (the
+    /// residuals and Jacobian at the solution): calls are allowed again
+    /// unless one raised.
+    fn lift_deadline(&self) {
+        self.deadline_on.store(false, Ordering::Relaxed);
+        let error = self.error.lock().unwrap_or_else(|p| p.into_inner());
+        if error.is_none() {
+            self.failed.store(false, Ordering::Relaxed);
+        }
     }
 
     fn fail(&self, e: PyErr) {
@@ -79,6 +119,13 @@ impl Calls {
     /// and `default` returned.
     fn eval<T>(&self, default: T, body: impl FnOnce(Python<'_>) -> PyResult<T>) -> T {
         if self.failed() {
+            return default;
+        }
+        if self.deadline_on.load(Ordering::Relaxed)
+            && self.deadline.is_some_and(|d| Instant::now() >= d)
+        {
+            self.timed_out.store(true, Ordering::Relaxed);
+            self.failed.store(true, Ordering::Relaxed);
             return default;
         }
         Python::attach(|py| {
@@ -127,16 +174,48 @@ fn call<'py>(
     f.call1(PyTuple::new(py, all)?)
 }
 
-/// A scalar returned by `what` as f64 (float, int, numpy scalar, 0-d array).
+/// A scalar returned by `what` as f64: a float, int, numpy scalar or 0-d
+/// array, or (as scipy accepts) an array of one real number; a complex
+/// numpy scalar is refused (a cast would drop its imaginary part).
 fn scalar(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<f64> {
-    obj.extract::<f64>().map_err(|_| {
-        let t = obj
-            .get_type()
-            .name()
-            .map(|n| n.to_string())
-            .unwrap_or_default();
-        PyTypeError::new_err(format!("{what} must return a real number, got {t}"))
-    })
+    // Fast path: float and its subclass numpy.float64.
+    if let Ok(f) = obj.cast::<PyFloat>() {
+        return Ok(f.value());
+    }
+    let numpy_like = obj.hasattr("dtype").unwrap_or(false);
+    if !numpy_like || real_kind(obj).unwrap_or(false) {
+        if let Ok(v) = obj.extract::<f64>() {
+            return Ok(v);
+        }
+        let one = numpy_like
+            && obj
+                .getattr("size")
+                .and_then(|n| n.extract::<usize>())
+                .is_ok_and(|n| n == 1);
+        if one && let Ok(v) = obj.call_method0("item").and_then(|v| v.extract::<f64>()) {
+            return Ok(v);
+        }
+    }
+    let t = obj
+        .get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_default();
+    let shape = if obj.hasattr("shape").unwrap_or(false) {
+        format!(" of shape {}", shape_of(obj))
+    } else {
+        String::new()
+    };
+    Err(PyTypeError::new_err(format!(
+        "{what} must return a real number, got {t}{shape}"
+    )))
+}
+
+/// Whether `obj` (an array or array scalar) holds real numbers: its numpy
+/// dtype's kind is bool, integer or float.
+fn real_kind(obj: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let kind: String = obj.getattr("dtype")?.getattr("kind")?.extract()?;
+    Ok(matches!(kind.as_str(), "b" | "i" | "u" | "f"))
 }
 
 /// The shape numpy sees for `obj`, for error messages.
@@ -149,8 +228,48 @@ fn shape_of(obj: &Bound<'_, PyAny>) -> String {
         .unwrap_or_else(|_| "(unknown)".into())
 }
 
+/// `obj` as something numpy converts to float64 without loss: a float64
+/// array as it is (the fast path), a scipy.sparse matrix densified (scipy's
+/// `hess` and `least_squares`' `jac` may return one), anything else through
+/// `numpy.asarray`, refused with a TypeError naming `what` when its dtype
+/// is not real (complex, whose imaginary part a cast would drop; strings;
+/// objects, as from a list holding `None`, which a cast would make NaN).
+fn real_array<'py>(obj: &Bound<'py, PyAny>, what: &str) -> PyResult<Bound<'py, PyAny>> {
+    if obj.cast::<numpy::PyArrayDyn<f64>>().is_ok() {
+        return Ok(obj.clone());
+    }
+    let py = obj.py();
+    let np = py.import("numpy")?;
+    let dense;
+    let obj = if obj.hasattr("toarray")? && !obj.is_instance(&np.getattr("ndarray")?)? {
+        dense = obj.call_method0("toarray")?;
+        &dense
+    } else {
+        obj
+    };
+    let arr = np.call_method1("asarray", (obj,)).map_err(|e| {
+        PyValueError::new_err(format!(
+            "{what} must return an array of real numbers: {}",
+            e.value(py)
+        ))
+    })?;
+    if !real_kind(&arr)? {
+        let dtype = arr.getattr("dtype")?.str()?.to_string();
+        let t = obj
+            .get_type()
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_default();
+        return Err(PyTypeError::new_err(format!(
+            "{what} must return real numbers, got {t} of dtype {dtype}"
+        )));
+    }
+    Ok(arr)
+}
+
 /// Copies a 1-d array of `n` floats returned by `what` into `out`.
 fn vector_into(obj: &Bound<'_, PyAny>, out: &mut [f64], what: &str) -> PyResult<()> {
+    let obj = &real_array(obj, what)?;
     let arr: PyArrayLike1<'_, f64, AllowTypeChange> = obj.extract().map_err(|_| {
         PyValueError::new_err(format!(
             "{what} must return a 1-d array of {} floats, got shape {}",
@@ -175,6 +294,7 @@ fn vector_into(obj: &Bound<'_, PyAny>, out: &mut [f64], what: &str) -> PyResult<
 /// Copies an `m × n` array returned by `what` into `out`.
 fn matrix_into(obj: &Bound<'_, PyAny>, out: &mut DMatrix<f64>, what: &str) -> PyResult<()> {
     let (m, n) = out.shape();
+    let obj = &real_array(obj, what)?;
     let bad = || {
         PyValueError::new_err(format!(
             "{what} must return a 2-d array of shape ({m}, {n}), got shape {}",
@@ -297,14 +417,19 @@ impl Gradient for PyObjective {
                 self.calls.fun.fetch_add(1, Ordering::Relaxed);
                 let out = call(py, &self.fun, x, None, &self.args)?;
                 let what = "fun (jac=True: a pair (f, g))";
-                let pair = out.cast::<PyTuple>().ok().filter(|t| t.len() == 2);
-                let Some(pair) = pair else {
+                // A tuple, or a list as scipy's MemoizeJac takes (fg[0], fg[1]).
+                let pair = match (out.cast::<PyTuple>(), out.cast::<PyList>()) {
+                    (Ok(t), _) if t.len() == 2 => Some((t.get_item(0)?, t.get_item(1)?)),
+                    (_, Ok(l)) if l.len() == 2 => Some((l.get_item(0)?, l.get_item(1)?)),
+                    _ => None,
+                };
+                let Some((f, g_obj)) = pair else {
                     return Err(PyValueError::new_err(
                         "with jac=True, fun must return a tuple (f, g)",
                     ));
                 };
-                vector_into(&pair.get_item(1)?, g, what)?;
-                scalar(&pair.get_item(0)?, what)
+                vector_into(&g_obj, g, what)?;
+                scalar(&f, what)
             }),
             Jac::Callable(jac) => {
                 let f = self.fun_value(x);
@@ -388,6 +513,17 @@ struct Options {
     memory: Option<usize>,
 }
 
+/// The largest L-BFGS memory accepted. L-BFGS and L-BFGS-B allocate their
+/// history for the whole memory at the start, including `(m + 1)²` matrices:
+/// `maxcor = 10**6` asked for 8 TB and aborted the Python process (an
+/// allocation failure is not an exception). 1000 pairs is 16 MB, far above
+/// scipy's default of 10 and any memory that helps.
+const MAX_MEMORY: usize = 1000;
+
+/// The largest `time_limit` accepted, in seconds (about 31 700 years; a
+/// `Duration` holds up to 1.8e19 s).
+const MAX_TIME_LIMIT: f64 = 1e12;
+
 fn options_from(dict: Option<&Bound<'_, PyDict>>) -> PyResult<Options> {
     let mut o = Options::default();
     let Some(dict) = dict else { return Ok(o) };
@@ -405,14 +541,24 @@ fn options_from(dict: Option<&Bound<'_, PyDict>>) -> PyResult<Options> {
             "max_evals" => s.max_evals = Some(v.extract()?),
             "time_limit" => {
                 let t: f64 = v.extract()?;
-                if !(t.is_finite() && t >= 0.0) {
+                // `Duration::from_secs_f64` panics on NaN, negatives and
+                // above about 1.8e19 s.
+                if !(0.0..=MAX_TIME_LIMIT).contains(&t) {
                     return Err(PyValueError::new_err(format!(
-                        "invalid option time_limit = {t}: must be finite and >= 0"
+                        "option time_limit = {t:?} must be between 0 and {MAX_TIME_LIMIT:e} seconds"
                     )));
                 }
-                s.time_limit = Some(std::time::Duration::from_secs_f64(t));
+                s.time_limit = Some(Duration::from_secs_f64(t));
             }
-            "memory" => o.memory = Some(v.extract()?),
+            "memory" => {
+                let m: usize = v.extract()?;
+                if !(1..=MAX_MEMORY).contains(&m) {
+                    return Err(PyValueError::new_err(format!(
+                        "option memory = {m} must be between 1 and {MAX_MEMORY}"
+                    )));
+                }
+                o.memory = Some(m);
+            }
             other => {
                 return Err(PyValueError::new_err(format!(
                     "internal: unknown option {other}"
@@ -586,6 +732,53 @@ fn observer<'a>(
     }
 }
 
+/// MemoryError when the dense `n × n` matrices `method` works on cannot be
+/// allocated. Newton and Newton trust region keep the Hessian and its
+/// factor (about three matrices with the work space), and a `hess` callable
+/// under a product-based method makes one matrix per product. A failed
+/// allocation in Rust aborts the process: `newton` on n = 60 000 asked for
+/// 28.8 GB and killed the interpreter, where scipy raises MemoryError. The
+/// probe reserves (without touching) the total once and frees it.
+fn check_dense_memory(method: &str, n: usize, has_hess: bool) -> PyResult<()> {
+    let matrices = match method {
+        "newton" | "newton-tr" => 3,
+        "saddle-free-newton" if n <= 500 => 3,
+        _ if has_hess => 1,
+        _ => return Ok(()),
+    };
+    if can_allocate(matrices, n, n) {
+        return Ok(());
+    }
+    let gb = (matrices as f64) * (n as f64) * (n as f64) * 8.0 / 1e9;
+    let what = if has_hess && matrices == 1 {
+        format!("a dense {n} x {n} matrix for each product with hess")
+    } else {
+        format!("{matrices} dense {n} x {n} matrices")
+    };
+    Err(pyo3::exceptions::PyMemoryError::new_err(format!(
+        "method '{method}' needs {what} ({gb:.1} GB), which cannot be allocated; for large n \
+         use Hessian-vector products (hessp with newton-cg, newton-cg-tr or tron) or lbfgs"
+    )))
+}
+
+/// Whether `count` matrices of `rows × cols` floats could be allocated:
+/// reserves the total once (untouched pages cost nothing) and frees it.
+fn can_allocate(count: usize, rows: usize, cols: usize) -> bool {
+    let entries = rows.checked_mul(cols).and_then(|k| k.checked_mul(count));
+    entries.is_some_and(|k| Vec::<f64>::new().try_reserve_exact(k).is_ok())
+}
+
+/// Why the run ended: the report's reason, or the time limit when the
+/// binding refused a call into Python past the deadline (the library saw
+/// NaN from that evaluation and ended on it, or on the observer's stop).
+fn ended(report: &Report, calls: &Calls) -> Termination {
+    if calls.timed_out() {
+        Termination::TimeLimit
+    } else {
+        report.termination
+    }
+}
+
 /// The core of `hesse.minimize`: see the wrapper's docstring. Returns a dict
 /// with hesse's names; the wrapper makes it an `OptimizeResult`.
 #[pyfunction]
@@ -634,6 +827,7 @@ fn minimize<'py>(
         (m, _) => return Err(PyValueError::new_err(format!("internal: jac_mode {m}"))),
     };
     let n = x0.len();
+    check_dense_memory(method, n, hess.is_some())?;
     let problem = PyObjective {
         n,
         fun,
@@ -641,7 +835,7 @@ fn minimize<'py>(
         jac,
         hess,
         hessp,
-        calls: Calls::default(),
+        calls: Calls::with_time_limit(options.stop.time_limit),
         fd: Mutex::new(FdWork::new(n, 0)),
         bounds,
     };
@@ -669,9 +863,10 @@ fn minimize<'py>(
     d.set_item("njev", report.evals.g)?;
     d.set_item("nhev", report.evals.h)?;
     d.set_item("hv_evals", report.evals.hv)?;
-    d.set_item("termination", report.termination.as_str())?;
-    d.set_item("message", report.termination.message())?;
-    d.set_item("success", report.converged())?;
+    let termination = ended(&report, &problem.calls);
+    d.set_item("termination", termination.as_str())?;
+    d.set_item("message", termination.message())?;
+    d.set_item("success", termination.converged())?;
     d.set_item("method", report.method.as_str())?;
     d.set_item("grad_norm", report.grad_norm)?;
     d.set_item("seconds", report.elapsed.as_secs_f64())?;
@@ -812,7 +1007,7 @@ impl PyResiduals {
 /// dict with the final residuals, Jacobian and, when `m > n`, the covariance
 /// `s² (JᵀJ)⁻¹` and `s²`.
 #[pyfunction]
-#[pyo3(signature = (fun, x0, m, args, jac_mode, jac=None, ftol=None, xtol=None, gtol=None, max_nfev=None, max_iter=None, loss="linear", f_scale=1.0, lower=None, upper=None))]
+#[pyo3(signature = (fun, x0, m, args, jac_mode, jac=None, ftol=None, xtol=None, gtol=None, max_nfev=None, max_iter=None, loss="linear", f_scale=1.0, lower=None, upper=None, time_limit=None))]
 #[allow(clippy::too_many_arguments)]
 fn least_squares<'py>(
     py: Python<'py>,
@@ -831,8 +1026,27 @@ fn least_squares<'py>(
     f_scale: f64,
     lower: Option<Vec<f64>>,
     upper: Option<Vec<f64>>,
+    time_limit: Option<f64>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let n = x0.len();
+    // The Jacobian, its QR factor, and the final J and its statistics: as
+    // for the dense minimizers, a failed allocation would abort.
+    if !can_allocate(4, m, n) {
+        let gb = 4.0 * (m as f64) * (n as f64) * 8.0 / 1e9;
+        return Err(pyo3::exceptions::PyMemoryError::new_err(format!(
+            "least_squares needs 4 dense {m} x {n} matrices (the Jacobian and its factors, \
+             {gb:.1} GB), which cannot be allocated"
+        )));
+    }
+    let time_limit = match time_limit {
+        None => None,
+        Some(t) if (0.0..=MAX_TIME_LIMIT).contains(&t) => Some(Duration::from_secs_f64(t)),
+        Some(t) => {
+            return Err(PyValueError::new_err(format!(
+                "time_limit = {t:?} must be between 0 and {MAX_TIME_LIMIT:e} seconds"
+            )));
+        }
+    };
     let loss = match loss {
         "linear" => RobustLoss::Linear,
         "soft_l1" => RobustLoss::SoftL1,
@@ -862,7 +1076,7 @@ fn least_squares<'py>(
         fun,
         args,
         jac,
-        calls: Calls::default(),
+        calls: Calls::with_time_limit(time_limit),
         fd: Mutex::new((Vec::new(), Vec::new(), Vec::new())),
         bounds: bounds.clone(),
     };
@@ -887,6 +1101,9 @@ fn least_squares<'py>(
         lm = lm.with_max_evals(k);
     }
     lm = lm.with_max_iter(max_iter.unwrap_or(100 * (n as u64 + 1)).max(1));
+    if let Some(t) = time_limit {
+        lm = lm.with_time_limit(t);
+    }
     type Final = (Vec<f64>, DMatrix<f64>, Option<FitStatistics>);
     let outcome: Result<(Outcome, Final), Error> = py.detach(|| {
         let obs = observer(&problem.calls, None);
@@ -895,6 +1112,7 @@ fn least_squares<'py>(
         let mut r = vec![0.0; m];
         let mut j = DMatrix::zeros(m, n);
         let mut stats = None;
+        problem.calls.lift_deadline();
         if !problem.calls.failed() {
             problem.residuals(x, &mut r);
             problem.jacobian(x, &mut j);
@@ -944,9 +1162,10 @@ fn least_squares<'py>(
     d.set_item("nit", report.iterations)?;
     d.set_item("nfev", problem.calls.fun.load(Ordering::Relaxed))?;
     d.set_item("njev", report.evals.g)?;
-    d.set_item("termination", report.termination.as_str())?;
-    d.set_item("message", report.termination.message())?;
-    d.set_item("success", report.converged())?;
+    let termination = ended(&report, &problem.calls);
+    d.set_item("termination", termination.as_str())?;
+    d.set_item("message", termination.message())?;
+    d.set_item("success", termination.converged())?;
     if let Some(s) = stats {
         d.set_item(
             "covariance",

@@ -86,6 +86,7 @@ def test_unknown_method_and_option_list_what_is_accepted():
 
 
 @pytest.mark.parametrize("method", list(hesse.METHODS) + ["BFGS", "L-BFGS-B", "CG", "Newton-CG", "trust-ncg", "trust-exact", "l-bfgs-b"])
+@pytest.mark.filterwarnings("ignore:method .* does not use Hessian information")
 def test_every_method_solves_rosenbrock(method):
     r = hesse.minimize(
         rosen, X0, jac=rosen_der, hess=rosen_hess, method=method, options={"maxiter": 20000}
