@@ -5,9 +5,11 @@ One run per process (examples/sparse_lsq.rs starts it, interleaved with ours):
 
     python3 scripts/scipy_sparse_lsq.py VARIANT M N
 
-VARIANT is `jac` (the analytic Jacobian as a scipy.sparse CSR matrix) or
+VARIANT is `jac` (the analytic Jacobian as a scipy.sparse CSR matrix),
 `jac_sparsity` (the Jacobian by grouped 2-point finite differences on the
-band pattern, scipy's large-sparse recipe). Prints one line of key=value
+band pattern, scipy's large-sparse recipe) or `dense_lm` (MINPACK's lmder,
+`method='lm'`, on the dense Jacobian: hesse's dense LevenbergMarquardt's
+counterpart; gtol 1e-15, the smallest scipy accepts, for ours' gtol = 0). Prints one line of key=value
 pairs: the time of the least_squares call, the peak resident memory of the
 process (VmHWM) and the resident memory before the call, nfev, njev, the
 final f = sum r_i^2 (= 2 cost) and the largest error against the controls
@@ -87,6 +89,12 @@ def main():
     elif variant == "jac_sparsity":
         res = least_squares(
             fun, x0, jac="2-point", jac_sparsity=sparsity, method="trf", tr_solver="lsmr"
+        )
+    elif variant == "dense_lm":
+        # MINPACK's lmder on the dense Jacobian: the counterpart of hesse's
+        # dense LevenbergMarquardt (examples/sparse_lsq.rs --child dense).
+        res = least_squares(
+            fun, x0, jac=lambda x: jac(x).toarray(), method="lm", ftol=1e-8, xtol=1e-8, gtol=1e-15
         )
     else:
         raise SystemExit(f"unknown variant {variant}")
