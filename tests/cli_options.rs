@@ -476,6 +476,47 @@ fn new_functions_and_finite_starts() {
     }
 }
 
+/// An L-BFGS memory too large for the machine is an invalid option (exit 2
+/// naming it), not an abort on a failed allocation: `--memory 100000` asked
+/// for 80 GB of `(m + 1)²` products and the process died with SIGABRT (134).
+#[test]
+fn a_memory_too_large_to_allocate_exits_2() {
+    for method in ["lbfgs", "lbfgsb"] {
+        // 10⁹: 8e18 bytes, past any address space; 2³²: (m + 1)² overflows.
+        for m in ["1000000000", "4294967296", "18446744073709551615"] {
+            fails(
+                &[
+                    "minimize",
+                    "x^2 + y^2",
+                    "--start",
+                    "x=1,y=1",
+                    "--method",
+                    method,
+                    "--memory",
+                    m,
+                ],
+                &[
+                    &format!("invalid option memory = {m} ("),
+                    "GB of workspace): the workspace it sizes cannot be allocated",
+                ],
+            );
+        }
+        // A large memory that fits still runs (the pairs never fill it).
+        let v = ok_json(&[
+            "minimize",
+            "x^2 + y^2",
+            "--start",
+            "x=1,y=1",
+            "--method",
+            method,
+            "--memory",
+            "1000",
+            "--json",
+        ]);
+        assert_eq!(v["termination"], "gradient_tolerance", "{v}");
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Item 10: output a user asked for
 // ---------------------------------------------------------------------------
