@@ -821,9 +821,6 @@ fn parse_bounds(specs: &[String], params: &[String]) -> Result<Option<BoundsPair
     let mut seen = vec![false; n];
     let bad = |item: &str, why: String| FitError::Option(format!("--bounds {item:?}: {why}"));
     for item in specs.iter().flat_map(|s| s.split(',')).map(str::trim) {
-        if item.is_empty() {
-            continue;
-        }
         let Some((name, range)) = item.split_once('=') else {
             return Err(bad(
                 item,
@@ -847,22 +844,25 @@ fn parse_bounds(specs: &[String], params: &[String]) -> Result<Option<BoundsPair
                 "expected NAME=LO:HI (LO or HI may be empty)".into(),
             ));
         };
+        // minimize's syntax: a number, inf/-inf or a constant expression
+        // (`pi/2`); `1e400` is not a number (it is no f64), NaN not a bound.
         let side = |text: &str, empty: f64| -> Result<f64, FitError> {
-            let text = text.trim();
-            if text.is_empty() {
-                return Ok(empty);
-            }
-            match text.parse::<f64>() {
-                Ok(v) if !v.is_nan() => Ok(v),
-                _ => Err(bad(
+            crate::minimize::parse_bound_side(text, empty).map_err(|_| {
+                bad(
                     item,
-                    format!("{text:?} is not a number (or inf, -inf)"),
-                )),
-            }
+                    format!("{:?} is not a number (or inf, -inf)", text.trim()),
+                )
+            })
         };
         let (l, h) = (side(l, f64::NEG_INFINITY)?, side(h, f64::INFINITY)?);
-        if l > h || l == f64::INFINITY || h == f64::NEG_INFINITY {
+        if l > h {
             return Err(bad(item, format!("lower bound {l} above upper bound {h}")));
+        }
+        if l == f64::INFINITY || h == f64::NEG_INFINITY {
+            return Err(bad(
+                item,
+                format!("{name} = {l}:{h} leaves no finite value"),
+            ));
         }
         lo[j] = l;
         hi[j] = h;
@@ -971,6 +971,14 @@ fn start_values(
     let numbered = match args.start.as_slice() {
         [] if certified.is_some() => Some(1),
         [s] if s.trim() == "1" || s.trim() == "2" => Some(if s.trim() == "1" { 1 } else { 2 }),
+        // `--start 3`, `--start 1 --start 2`: a start number, but not one.
+        starts if starts.iter().any(|s| s.trim().parse::<u64>().is_ok()) => {
+            return Err(FitError::Model(format!(
+                "--start {}: a start number is 1 or 2 (a NIST file's Start 1 / Start 2), given once; \
+                 else give NAME=VALUE,... for every parameter",
+                starts.join(" --start ")
+            )));
+        }
         _ => None,
     };
     if let Some(k) = numbered {
@@ -1267,6 +1275,12 @@ mod tests {
             .unwrap();
         assert_eq!(lo, [0.0, -2.0, f64::NEG_INFINITY]);
         assert_eq!(hi, [1.0, f64::INFINITY, f64::INFINITY]);
+        // minimize's syntax: constant expressions, inf spelled out.
+        let (lo, hi) = parse_bounds(&["a=-pi:pi/2,b=-Infinity:+inf".into()], &p)
+            .unwrap()
+            .unwrap();
+        assert_eq!(lo[..2], [-std::f64::consts::PI, f64::NEG_INFINITY]);
+        assert_eq!(hi[..2], [std::f64::consts::FRAC_PI_2, f64::INFINITY]);
         for bad in [
             "a=1:0",
             "b=:-inf",
@@ -1277,6 +1291,10 @@ mod tests {
             "a=0:x",
             "a=0:1,a=0:2",
             "a=inf:",
+            "a=1e400:",
+            "a=inf:inf",
+            "a=0:1,,",
+            "",
         ] {
             let e = parse_bounds(&[bad.into()], &p).unwrap_err().to_string();
             assert!(e.starts_with("--bounds"), "{bad}: {e}");
