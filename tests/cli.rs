@@ -340,6 +340,71 @@ fn compare_bad_options_are_clear_errors() {
     let _ = std::fs::remove_file(file);
 }
 
+/// A method or problem named twice ran twice and counted twice in the
+/// profiles; a selection with nothing to run exited 0 with an empty table
+/// and emptied the runs.csv and history.csv already in --out; an --out that
+/// cannot take a file failed only after every run. Each is now an error
+/// before any run, and the files in --out are left as they were.
+#[test]
+fn compare_refuses_what_it_cannot_run_or_write_before_running() {
+    let out = scratch("compare_refuses");
+    std::fs::create_dir_all(&out).unwrap();
+    let runs = format!("{out}/runs.csv");
+    std::fs::write(&runs, "the user's earlier runs").unwrap();
+    let quick = ["compare", "--suite", "quick", "--no-plots", "--out", &out];
+    let with = |extra: &[&str]| -> Vec<String> {
+        quick.iter().chain(extra).map(|s| s.to_string()).collect()
+    };
+    for (extra, needle) in [
+        (
+            vec!["--methods", "bfgs,lbfgs,bfgs"],
+            "--methods names bfgs twice",
+        ),
+        (
+            vec!["--problems", "rosenbrock,mgh05_beale,rosenbrock"],
+            "--problems names rosenbrock twice",
+        ),
+    ] {
+        let args = with(&extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        fails(&args, &[needle]);
+    }
+    fails(
+        &[
+            "compare",
+            "--suite",
+            "bounds",
+            "--methods",
+            "bfgs,newton",
+            "--out",
+            &out,
+        ],
+        &[
+            "nothing to run: suite 'bounds' has no problem for --methods bfgs, newton",
+            "lbfgsb, tron",
+        ],
+    );
+    assert_eq!(
+        std::fs::read_to_string(&runs).unwrap(),
+        "the user's earlier runs"
+    );
+    // history.csv blocked by a directory: refused before the runs, so
+    // runs.csv (written first after them) is untouched.
+    std::fs::create_dir_all(format!("{out}/history.csv")).unwrap();
+    fails(
+        &quick,
+        &[
+            "cannot write to --out",
+            "history.csv: a directory is in the way",
+        ],
+    );
+    assert_eq!(
+        std::fs::read_to_string(&runs).unwrap(),
+        "the user's earlier runs"
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}
+
 #[test]
 fn compare_table_and_limits() {
     let out = scratch("compare_table");

@@ -32,6 +32,8 @@ mod json;
 mod methods;
 #[path = "hesse/minimize.rs"]
 mod minimize;
+#[path = "hesse/out.rs"]
+mod out;
 #[path = "hesse/summary.rs"]
 mod summary;
 #[path = "hesse/train.rs"]
