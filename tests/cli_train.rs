@@ -189,6 +189,17 @@ fn bad_input_exits_2_with_a_clear_message() {
             &["--optimizer", "sgd", "--beta1", "0.5"],
             "does not apply to optimizer sgd",
         ),
+        // A network too large to allocate aborted the process (134); one
+        // whose parameter count wraps past usize was not even noticed.
+        (
+            &["--layers", "64,100000000000,10"],
+            "--layers 64,100000000000,10: 7500000000010 parameters; training them with --optimizer adam needs about",
+        ),
+        (
+            &["--layers", "64,4294967296,4294967296,10"],
+            "layer 1 (4294967296 → 4294967296 units) takes the parameter count past",
+        ),
+        (&["--patience", "0"], "--patience must be at least 1"),
     ];
     for (args, expected) in cases {
         let mut all = vec!["train", "--epochs", "1", "--out", out.to_str().unwrap()];
@@ -203,6 +214,32 @@ fn bad_input_exits_2_with_a_clear_message() {
         assert!(o.stdout.is_empty(), "{args:?}");
         assert!(!out.exists(), "{args:?} wrote {}", out.display());
     }
+}
+
+/// An `--out` that cannot be written is an error before training, and
+/// nothing is written: a directory where loss.svg goes used to fail only
+/// after the run, with history.csv already written beside it.
+#[test]
+fn an_unwritable_out_fails_before_training() {
+    let out = out_dir("in-the-way");
+    std::fs::create_dir_all(out.join("loss.svg")).unwrap();
+    let o = hesse(&["train", "--epochs", "1", "--out", out.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("loss.svg: a directory is in the way of the file"),
+        "{stderr}"
+    );
+    assert!(!out.join("history.csv").exists());
+    assert!(o.stdout.is_empty());
+    // --out naming a file: the file is left as it was.
+    let file = out.join("file");
+    std::fs::write(&file, "mine").unwrap();
+    let o = hesse(&["train", "--epochs", "1", "--out", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cannot write"));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
+    let _ = std::fs::remove_dir_all(&out);
 }
 
 #[test]

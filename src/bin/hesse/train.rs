@@ -924,12 +924,11 @@ fn fit(
     })
 }
 
-/// Creates the output directory.
+/// Creates the output directory and checks that history.csv and loss.svg
+/// can be written there, before the run.
 fn create_out(out: &Path) -> Result<(), TrainError> {
-    std::fs::create_dir_all(out).map_err(|source| TrainError::Io {
-        path: out.to_path_buf(),
-        source,
-    })
+    crate::out::check_writable(out, &["history.csv", "loss.svg"])
+        .map_err(|(path, source)| TrainError::Io { path, source })
 }
 
 /// Writes `out/history.csv`.
@@ -1035,6 +1034,49 @@ struct Prepared {
     batch: usize,
 }
 
+/// The widths as `--layers` spells them.
+fn join(layers: &[usize]) -> String {
+    layers
+        .iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Refuses a network too large to train here before anything is allocated
+/// (an allocation that fails aborts the process): a rough count of the
+/// floats training holds at once, the parameters and their gradient, best
+/// iterate and optimizer state (8 copies), the activations of a batch (4 per
+/// unit), and for shampoo, soap and kfac the per-layer Kronecker factors,
+/// their roots or inverses (4 of each `(fan-in + 1)²` and `fan-out²`), must
+/// be allocatable.
+fn check_size(
+    optimizer: &str,
+    layers: &[usize],
+    params: usize,
+    batch: usize,
+) -> Result<(), TrainError> {
+    let units: f64 = layers.iter().map(|&w| w as f64).sum();
+    let mut floats = 8.0 * params as f64 + 4.0 * batch as f64 * units;
+    if matches!(optimizer, "shampoo" | "soap" | "kfac") {
+        floats += layers
+            .windows(2)
+            .map(|w| 4.0 * ((w[0] as f64 + 1.0).powi(2) + (w[1] as f64).powi(2)))
+            .sum::<f64>();
+    }
+    let fits = floats < (isize::MAX / 8) as f64
+        && Vec::<f64>::new().try_reserve_exact(floats as usize).is_ok();
+    if fits {
+        Ok(())
+    } else {
+        Err(TrainError::Usage(format!(
+            "--layers {}: {params} parameters; training them with --optimizer {optimizer} needs about {:.1e} GB, more than can be allocated",
+            join(layers),
+            floats * 8e-9
+        )))
+    }
+}
+
 /// Checks the options, loads the data and checks that data, task, loss and
 /// widths fit together: everything `run` does before training.
 fn prepare(args: &TrainArgs) -> Result<Prepared, TrainError> {
@@ -1133,6 +1175,12 @@ fn prepare(args: &TrainArgs) -> Result<Prepared, TrainError> {
     if args.epochs == 0 {
         return Err(usage("--epochs must be at least 1"));
     }
+    // 0 would stop after the first epoch, improved or not.
+    if args.patience == Some(0) {
+        return Err(usage(
+            "--patience must be at least 1 (the epochs without a better validation loss before stopping)",
+        ));
+    }
     if let Some(c) = args.second_order.curvature_batch
         && (c == 0 || c > batch)
     {
@@ -1160,7 +1208,9 @@ pub fn run(args: &TrainArgs) -> Result<String, TrainError> {
         batch,
     } = prepare(args)?;
     let activation = args.activation.activation();
-    let mlp = Mlp::new(&layers, activation, loss)?;
+    let mlp = Mlp::new(&layers, activation, loss)
+        .map_err(|e| TrainError::Usage(format!("--layers {}: {e}", join(&layers))))?;
+    check_size(name, &layers, mlp.num_params(), batch)?;
     let init = match activation {
         Activation::Relu => Init::He,
         _ => Init::Glorot,
