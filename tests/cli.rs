@@ -464,3 +464,73 @@ fn newton_tr_leaves_the_saddle_newton_converges_to() {
     );
     assert_eq!(newton["x"]["x"].as_f64().unwrap(), 0.0, "{newton}");
 }
+
+/// Starts `hesse args`, sends it SIGINT after `wait`, and returns its output.
+#[cfg(target_os = "linux")]
+fn interrupted(args: &[&str], wait: std::time::Duration) -> std::process::Output {
+    let child = Command::new(env!("CARGO_BIN_EXE_hesse"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the hesse binary runs");
+    std::thread::sleep(wait);
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(kill.success());
+    child.wait_with_output().unwrap()
+}
+
+/// Ctrl-C (SIGINT) ends a run at the end of the current iteration with the
+/// report of the run so far (`user_stop`) and exit status 130; it used to
+/// kill the process with nothing printed. compare keeps the runs made so far
+/// and writes its files.
+#[cfg(target_os = "linux")]
+#[test]
+fn ctrl_c_ends_the_run_with_a_report() {
+    let wait = std::time::Duration::from_millis(500);
+    // A run that would take minutes (capped at 120 s should SIGINT be lost).
+    let o = interrupted(
+        &[
+            "minimize",
+            "(1-x)^2 + 100*(y-x^2)^2",
+            "--start",
+            "x=-1.2,y=1",
+            "--method",
+            "sgd",
+            "--lr",
+            "1e-7",
+            "--gtol",
+            "0",
+            "--max-iter",
+            "4000000000",
+            "--time-limit",
+            "120",
+            "--json",
+        ],
+        wait,
+    );
+    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("interrupted (Ctrl-C)"),
+        "{}",
+        stderr(&o)
+    );
+    let v = json(&o);
+    assert_eq!(v["termination"], "user_stop", "{v}");
+    assert_eq!(v["converged"], false);
+    assert!(v["iterations"].as_u64().unwrap() > 0, "{v}");
+    assert!(v["f"].as_f64().unwrap() < 24.2, "{v}");
+
+    let out = scratch("compare_ctrl_c");
+    let o = interrupted(&["compare", "--no-plots", "--json", "--out", &out], wait);
+    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    let v = json(&o);
+    let runs = v["runs"].as_array().unwrap();
+    assert!(!runs.is_empty() && runs.len() < 705, "{} runs", runs.len());
+    let csv = std::fs::read_to_string(format!("{out}/runs.csv")).unwrap();
+    assert_eq!(csv.lines().count(), runs.len() + 1);
+    let _ = std::fs::remove_dir_all(&out);
+}

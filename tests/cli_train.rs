@@ -621,3 +621,40 @@ fn the_preconditioners_train_digits_by_name_with_their_flags() {
     }
     let _ = std::fs::remove_dir_all(&out);
 }
+
+/// Ctrl-C (SIGINT) ends training after the current step: the table or JSON
+/// of the epochs so far (`"interrupted": true`, `stop` null), history.csv
+/// with those epochs, exit status 130. It used to kill the process with
+/// nothing printed or written.
+#[cfg(target_os = "linux")]
+#[test]
+fn ctrl_c_ends_training_with_the_epochs_so_far() {
+    let out = out_dir("ctrl-c");
+    let child = Command::new(env!("CARGO_BIN_EXE_hesse"))
+        .args(["train", "--epochs", "1000000", "--json", "--out"])
+        .arg(&out)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let o = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{stderr}");
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["interrupted"], true, "{v}");
+    assert!(v["stop"].is_null(), "{v}");
+    let epochs = v["epochs"].as_u64().unwrap();
+    assert!(epochs > 0 && epochs < 1_000_000, "{epochs}");
+    let csv = std::fs::read_to_string(out.join("history.csv")).unwrap();
+    assert_eq!(csv.lines().count() as u64, epochs + 1);
+    // Without Ctrl-C the field is absent.
+    let v = train_json(&["--epochs", "1"], &out);
+    assert!(v.get("interrupted").is_none(), "{v}");
+    let _ = std::fs::remove_dir_all(&out);
+}

@@ -543,6 +543,11 @@ pub fn run(args: &CompareArgs) -> Result<String, CompareError> {
             &report,
         ));
         bar.inc(1);
+        // Ctrl-C: the run it stopped is kept (user_stop); the table and the
+        // files cover the runs made so far.
+        if crate::interrupt::interrupted() {
+            break;
+        }
     }
     bar.finish_and_clear();
 

@@ -552,27 +552,37 @@ pub fn run(args: &MinimizeArgs) -> Result<String, MinimizeError> {
                 &x0,
                 |blurred, start| -> Result<Report, MinimizeError> {
                     let mut options = options;
-                    if let Some(deadline) = deadline {
-                        let left = deadline.saturating_duration_since(std::time::Instant::now());
-                        if left.is_zero()
-                            && blurred.sigma() > 0.0
-                            && let Some(prev) = &last
-                        {
-                            return Ok(Report {
-                                x: start.to_vec(),
-                                f: f64::NAN,
-                                grad_norm: f64::NAN,
-                                iterations: 0,
-                                evals: Default::default(),
-                                termination: Termination::TimeLimit,
-                                f_change: f64::NAN,
-                                step_norm: f64::NAN,
-                                history: None,
-                                elapsed: std::time::Duration::ZERO,
-                                projected_start: false,
-                                ..prev.clone()
-                            });
-                        }
+                    let left =
+                        deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
+                    // Past the deadline, or after Ctrl-C: skip the blurred
+                    // stages left (the last, σ = 0, still reports).
+                    let stopped = if crate::interrupt::interrupted() {
+                        Some(Termination::UserStop)
+                    } else if left.is_some_and(|l| l.is_zero()) {
+                        Some(Termination::TimeLimit)
+                    } else {
+                        None
+                    };
+                    if let Some(termination) = stopped
+                        && blurred.sigma() > 0.0
+                        && let Some(prev) = &last
+                    {
+                        return Ok(Report {
+                            x: start.to_vec(),
+                            f: f64::NAN,
+                            grad_norm: f64::NAN,
+                            iterations: 0,
+                            evals: Default::default(),
+                            termination,
+                            f_change: f64::NAN,
+                            step_norm: f64::NAN,
+                            history: None,
+                            elapsed: std::time::Duration::ZERO,
+                            projected_start: false,
+                            ..prev.clone()
+                        });
+                    }
+                    if let Some(left) = left {
                         options.time_limit = Some(left.max(std::time::Duration::from_nanos(1)));
                     }
                     let report = run_one(args, &options, bounds.as_ref(), blurred, start)?;

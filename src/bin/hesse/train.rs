@@ -579,6 +579,9 @@ struct Output {
     epochs: u64,
     best_epoch: Option<u64>,
     stop: Option<TrainStop>,
+    /// Ctrl-C ended training (present only then; `stop` is null).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    interrupted: bool,
     seconds: f64,
     out: String,
     history: Vec<EpochJson>,
@@ -889,7 +892,11 @@ fn fit(
         .curvature_batch
         .unwrap_or_else(|| state.method.curvature_batch(batch));
     create_out(&args.out)?;
-    driver.run(objective, &mut state, &mut |_| true)?;
+    // Ctrl-C ends training after the current step; the history so far is
+    // written and reported.
+    driver.run(objective, &mut state, &mut |_| {
+        !crate::interrupt::interrupted()
+    })?;
     let row = |iteration: u64, epoch: u64| {
         if per_iteration(name) {
             iteration
@@ -912,10 +919,12 @@ fn fit(
     Ok(Run {
         params: state.best_params().to_vec(),
         best_epoch: state.best.as_ref().map(|b| row(b.iteration, b.epoch)),
-        stop: state.stopped.map(|s| match s {
-            StopReason::EarlyStopping => TrainStop::EarlyStopping,
-            StopReason::NonFinite => TrainStop::NonFinite,
-            _ => TrainStop::Epochs,
+        // Stopped by Ctrl-C: no TrainStop says so (`interrupted` does).
+        stop: state.stopped.and_then(|s| match s {
+            StopReason::EarlyStopping => Some(TrainStop::EarlyStopping),
+            StopReason::NonFinite => Some(TrainStop::NonFinite),
+            StopReason::Callback => None,
+            _ => Some(TrainStop::Epochs),
         }),
         history,
         values: state.history.into_iter().map(|r| r.values).collect(),
@@ -1276,6 +1285,7 @@ pub fn run(args: &TrainArgs) -> Result<String, TrainError> {
         epochs: run.history.len() as u64,
         best_epoch: run.best_epoch,
         stop: run.stop,
+        interrupted: crate::interrupt::interrupted(),
         seconds,
         out: args.out.display().to_string(),
         second_order,
@@ -1325,6 +1335,7 @@ fn table(o: &Output) -> String {
         );
     }
     let stop = match o.stop {
+        _ if o.interrupted => "interrupted by Ctrl-C",
         Some(TrainStop::EarlyStopping) => "early stopping",
         Some(TrainStop::NonFinite) => "non-finite loss",
         _ => "all epochs",
