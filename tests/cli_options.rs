@@ -517,6 +517,83 @@ fn a_memory_too_large_to_allocate_exits_2() {
     }
 }
 
+/// A negative count names its flag: clap took `-1` for an unknown option
+/// and said only "unexpected argument '-1' found".
+#[test]
+fn negative_counts_name_their_flag() {
+    let data = std::env::temp_dir().join(format!("hesse-opts-neg-{}.csv", std::process::id()));
+    std::fs::write(&data, "x,y\n1,2\n2,4\n").unwrap();
+    let data = data.to_str().unwrap();
+    let min = ["minimize", "x^2", "--start", "x=1"];
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            [&min[..], &["--max-iter", "-1"]].concat(),
+            "'--max-iter <MAX_ITER>'",
+        ),
+        (
+            [&min[..], &["--method", "lbfgs", "--memory", "-1"]].concat(),
+            "'--memory <MEMORY>'",
+        ),
+        (vec!["train", "--seed", "-1"], "'--seed <SEED>'"),
+        (vec!["train", "--epochs", "-1"], "'--epochs <EPOCHS>'"),
+        (vec!["train", "--patience", "-3"], "'--patience <PATIENCE>'"),
+        (
+            vec!["train", "--optimizer", "hf", "--cg-iters", "-1"],
+            "'--cg-iters <N>'",
+        ),
+        (
+            vec!["train", "--optimizer", "kfac", "--curvature-batch", "-1"],
+            "'--curvature-batch <N>'",
+        ),
+        (
+            vec!["train", "--optimizer", "sophia", "--hessian-period", "-1"],
+            "'--hessian-period <K>'",
+        ),
+        (
+            vec![
+                "train",
+                "--optimizer",
+                "soap",
+                "--precondition-frequency",
+                "-1",
+            ],
+            "'--precondition-frequency <T>'",
+        ),
+        (
+            vec!["train", "--optimizer", "sophia", "--betas", "-1,0.9"],
+            "beta1 = -1",
+        ),
+        (
+            vec!["compare", "--max-iter", "-1"],
+            "'--max-iter <MAX_ITER>'",
+        ),
+        (
+            vec!["compare", "--dense-max-n", "-1"],
+            "'--dense-max-n <DENSE_MAX_N>'",
+        ),
+        (
+            vec![
+                "fit",
+                "a*x",
+                "--data",
+                data,
+                "--start",
+                "a=1",
+                "--max-iter",
+                "-1",
+            ],
+            "'--max-iter <MAX_ITER>'",
+        ),
+    ];
+    for (args, needle) in cases {
+        fails(&args, &[needle]);
+        assert!(
+            !stderr(&hesse(&args)).contains("unexpected argument"),
+            "{args:?}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Item 10: output a user asked for
 // ---------------------------------------------------------------------------

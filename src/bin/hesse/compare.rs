@@ -40,7 +40,7 @@ pub struct CompareArgs {
     pub gtol: f64,
 
     /// Iteration limit for every run.
-    #[arg(long, default_value_t = 20_000)]
+    #[arg(long, default_value_t = 20_000, allow_negative_numbers = true)]
     pub max_iter: u64,
 
     /// Wall-time cap per run in seconds; a run that reaches it ends with the
@@ -69,7 +69,7 @@ pub struct CompareArgs {
 
     /// Largest n on which dense O(n³) methods (Newton and friends) run
     /// unless named in `--methods`.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, allow_negative_numbers = true)]
     pub dense_max_n: usize,
 
     /// Directory for the CSV files and SVG plots.

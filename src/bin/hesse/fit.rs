@@ -112,7 +112,7 @@ pub struct FitArgs {
     pub response: Option<String>,
 
     /// Iteration (Jacobian) limit.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, allow_negative_numbers = true)]
     pub max_iter: u64,
 
     /// The diagonal D of the trust region ‖D p‖ ≤ Δ: column-norms is

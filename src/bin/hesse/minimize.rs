@@ -58,7 +58,7 @@ pub struct MinimizeArgs {
     /// Iteration limit. The default is high because the first-order
     /// baselines need tens of thousands of iterations on a valley like
     /// Rosenbrock's; quasi-Newton and Newton methods stop long before.
-    #[arg(long, default_value_t = 100_000)]
+    #[arg(long, default_value_t = 100_000, allow_negative_numbers = true)]
     pub max_iter: u64,
 
     /// Limit on the evaluations of f, ∇f, ∇²f and ∇²f·v together (default:
@@ -78,7 +78,7 @@ pub struct MinimizeArgs {
     pub trace: bool,
 
     /// L-BFGS memory: the number of (s, y) pairs kept (default 10).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub memory: Option<usize>,
 
     /// Box constraints LO ≤ NAME ≤ HI, NAME=LO:HI separated by commas (or

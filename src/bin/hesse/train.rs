@@ -308,15 +308,15 @@ pub struct TrainArgs {
 
     /// Number of epochs (the --schedule horizon is epochs × minibatches per
     /// epoch).
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, allow_negative_numbers = true)]
     pub epochs: u64,
 
     /// Stop after this many epochs without a better validation loss.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub patience: Option<u64>,
 
     /// Seed of the split, the initialization and the minibatch order.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     pub seed: u64,
 
     /// The task.
@@ -357,7 +357,7 @@ pub struct PreconditionerArgs {
 
     /// adahessian, sophia: steps between Hessian-diagonal estimates
     /// (default adahessian 1, sophia 10).
-    #[arg(long, value_name = "K")]
+    #[arg(long, value_name = "K", allow_negative_numbers = true)]
     pub hessian_period: Option<u64>,
 
     /// adahessian, sophia: decoupled weight decay (default 0).
@@ -366,7 +366,7 @@ pub struct PreconditionerArgs {
 
     /// adahessian, sophia: the moving averages' β₁,β₂ (default adahessian
     /// 0.9,0.999; sophia 0.96,0.99).
-    #[arg(long, value_name = "B1,B2", value_parser = pair)]
+    #[arg(long, value_name = "B1,B2", value_parser = pair, allow_hyphen_values = true)]
     pub betas: Option<(f64, f64)>,
 
     /// adahessian: the Hessian power k in (0, 1] (default 1).
@@ -375,7 +375,7 @@ pub struct PreconditionerArgs {
 
     /// shampoo, soap: steps between recomputing Shampoo's inverse roots or
     /// SOAP's eigenbasis (default 10).
-    #[arg(long, value_name = "T")]
+    #[arg(long, value_name = "T", allow_negative_numbers = true)]
     pub precondition_frequency: Option<u64>,
 
     /// shampoo: the step-size grafting, adam (β₂ 0.999, ε 1e-8) or sgd
@@ -464,14 +464,14 @@ pub struct SecondOrderArgs {
 
     /// Cap on CG steps per iteration of hf and natural (default: hf 250,
     /// natural 50).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub cg_iters: Option<usize>,
 
     /// Examples of the curvature (Gauss-Newton / Fisher) minibatch of hf and
     /// natural, a subset of the --batch gradient minibatch (default: all of
     /// it); kfac: the examples of each minibatch its Kronecker factors and
     /// quadratic model are computed on (default: a quarter of it).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub curvature_batch: Option<usize>,
 
     /// hf: a floor on the damping λ (default 0, none; a guard for small
