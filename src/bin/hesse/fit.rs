@@ -317,7 +317,10 @@ fn read_csv(path: &str, text: &str, drop_nonfinite: bool) -> Result<(Data, usize
         if record.iter().all(str::is_empty) {
             continue;
         }
-        if k == 0 && record.iter().any(|f| f.parse::<f64>().is_err()) {
+        // The first record with a field (a whitespace-only line before it
+        // is skipped, as blank lines are; it used to take the header's place).
+        let first = names.is_none() && rows.is_empty();
+        if first && record.iter().any(|f| f.parse::<f64>().is_err()) {
             // A header: every field a column name we know.
             let mut seen: Vec<String> = Vec::new();
             for field in record.iter() {
@@ -1256,6 +1259,17 @@ mod tests {
         for s in ScalingArg::value_variants() {
             let clap_name = s.to_possible_value().expect("not skipped");
             assert_eq!(clap_name.get_name(), s.name());
+        }
+    }
+
+    /// A header after a whitespace-only line (or comments, blank lines, a
+    /// BOM-free CRLF file) is still the header: the blank record took its
+    /// place and "x" was read as a number on line 4.
+    #[test]
+    fn the_header_may_follow_blank_lines() {
+        for text in ["# c\n  \nx,y\n1,2\n2,4\n", "\n\t\nx,y\r\n1,2\r\n2,4\r\n"] {
+            let (d, _) = read_csv("a.csv", text, false).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+            assert_eq!(d.y, [2.0, 4.0], "{text:?}");
         }
     }
 
