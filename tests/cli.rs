@@ -340,6 +340,71 @@ fn compare_bad_options_are_clear_errors() {
     let _ = std::fs::remove_file(file);
 }
 
+/// A method or problem named twice ran twice and counted twice in the
+/// profiles; a selection with nothing to run exited 0 with an empty table
+/// and emptied the runs.csv and history.csv already in --out; an --out that
+/// cannot take a file failed only after every run. Each is now an error
+/// before any run, and the files in --out are left as they were.
+#[test]
+fn compare_refuses_what_it_cannot_run_or_write_before_running() {
+    let out = scratch("compare_refuses");
+    std::fs::create_dir_all(&out).unwrap();
+    let runs = format!("{out}/runs.csv");
+    std::fs::write(&runs, "the user's earlier runs").unwrap();
+    let quick = ["compare", "--suite", "quick", "--no-plots", "--out", &out];
+    let with = |extra: &[&str]| -> Vec<String> {
+        quick.iter().chain(extra).map(|s| s.to_string()).collect()
+    };
+    for (extra, needle) in [
+        (
+            vec!["--methods", "bfgs,lbfgs,bfgs"],
+            "--methods names bfgs twice",
+        ),
+        (
+            vec!["--problems", "rosenbrock,mgh05_beale,rosenbrock"],
+            "--problems names rosenbrock twice",
+        ),
+    ] {
+        let args = with(&extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        fails(&args, &[needle]);
+    }
+    fails(
+        &[
+            "compare",
+            "--suite",
+            "bounds",
+            "--methods",
+            "bfgs,newton",
+            "--out",
+            &out,
+        ],
+        &[
+            "nothing to run: suite 'bounds' has no problem for --methods bfgs, newton",
+            "lbfgsb, tron",
+        ],
+    );
+    assert_eq!(
+        std::fs::read_to_string(&runs).unwrap(),
+        "the user's earlier runs"
+    );
+    // history.csv blocked by a directory: refused before the runs, so
+    // runs.csv (written first after them) is untouched.
+    std::fs::create_dir_all(format!("{out}/history.csv")).unwrap();
+    fails(
+        &quick,
+        &[
+            "cannot write to --out",
+            "history.csv: a directory is in the way",
+        ],
+    );
+    assert_eq!(
+        std::fs::read_to_string(&runs).unwrap(),
+        "the user's earlier runs"
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}
+
 #[test]
 fn compare_table_and_limits() {
     let out = scratch("compare_table");
@@ -398,4 +463,74 @@ fn newton_tr_leaves_the_saddle_newton_converges_to() {
         "{newton}"
     );
     assert_eq!(newton["x"]["x"].as_f64().unwrap(), 0.0, "{newton}");
+}
+
+/// Starts `hesse args`, sends it SIGINT after `wait`, and returns its output.
+#[cfg(target_os = "linux")]
+fn interrupted(args: &[&str], wait: std::time::Duration) -> std::process::Output {
+    let child = Command::new(env!("CARGO_BIN_EXE_hesse"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the hesse binary runs");
+    std::thread::sleep(wait);
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(kill.success());
+    child.wait_with_output().unwrap()
+}
+
+/// Ctrl-C (SIGINT) ends a run at the end of the current iteration with the
+/// report of the run so far (`user_stop`) and exit status 130; it used to
+/// kill the process with nothing printed. compare keeps the runs made so far
+/// and writes its files.
+#[cfg(target_os = "linux")]
+#[test]
+fn ctrl_c_ends_the_run_with_a_report() {
+    let wait = std::time::Duration::from_millis(500);
+    // A run that would take minutes (capped at 120 s should SIGINT be lost).
+    let o = interrupted(
+        &[
+            "minimize",
+            "(1-x)^2 + 100*(y-x^2)^2",
+            "--start",
+            "x=-1.2,y=1",
+            "--method",
+            "sgd",
+            "--lr",
+            "1e-7",
+            "--gtol",
+            "0",
+            "--max-iter",
+            "4000000000",
+            "--time-limit",
+            "120",
+            "--json",
+        ],
+        wait,
+    );
+    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("interrupted (Ctrl-C)"),
+        "{}",
+        stderr(&o)
+    );
+    let v = json(&o);
+    assert_eq!(v["termination"], "user_stop", "{v}");
+    assert_eq!(v["converged"], false);
+    assert!(v["iterations"].as_u64().unwrap() > 0, "{v}");
+    assert!(v["f"].as_f64().unwrap() < 24.2, "{v}");
+
+    let out = scratch("compare_ctrl_c");
+    let o = interrupted(&["compare", "--no-plots", "--json", "--out", &out], wait);
+    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    let v = json(&o);
+    let runs = v["runs"].as_array().unwrap();
+    assert!(!runs.is_empty() && runs.len() < 705, "{} runs", runs.len());
+    let csv = std::fs::read_to_string(format!("{out}/runs.csv")).unwrap();
+    assert_eq!(csv.lines().count(), runs.len() + 1);
+    let _ = std::fs::remove_dir_all(&out);
 }

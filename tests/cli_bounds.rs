@@ -4,6 +4,7 @@
 
 use std::process::{Command, Output};
 
+use proptest::prelude::*;
 use serde_json::Value;
 
 const ROSEN: &str = "(1-x)^2 + 100*(y-x^2)^2";
@@ -258,4 +259,98 @@ fn fit_reports_active_bounds_and_the_projected_start() {
         v.get("projected_start").is_none() && v.get("active").is_none(),
         "{v}"
     );
+}
+
+/// One side of a random `--bounds` entry: numbers, infinities, constant
+/// expressions and the malformed spellings a user types.
+fn side() -> impl Strategy<Value = String> {
+    prop_oneof![
+        prop::sample::select(vec![
+            "",
+            "0",
+            "1",
+            "-1",
+            "2.5",
+            "inf",
+            "-inf",
+            "+Infinity",
+            "nan",
+            "1e400",
+            "-1e400",
+            "pi",
+            "pi/2",
+            "1/0",
+            "y",
+            "x",
+            "1:2",
+            " 3 ",
+            "abc",
+            "--1",
+        ])
+        .prop_map(String::from),
+        any::<f64>().prop_map(|v| v.to_string()),
+    ]
+}
+
+/// A random `--bounds` value: entries `NAME=LO:HI` with known, unknown and
+/// empty names, missing `=` or `:`, and empty entries between commas.
+fn bounds_value() -> impl Strategy<Value = String> {
+    let entry = (
+        prop::sample::select(vec!["a", "b", "c", "", "a "]),
+        side(),
+        side(),
+        0..4usize,
+    )
+        .prop_map(|(name, lo, hi, form)| match form {
+            0 => format!("{name}={lo}:{hi}"),
+            1 => format!("{name}={lo}"),
+            2 => format!("{name}{lo}:{hi}"),
+            _ => String::new(),
+        });
+    prop::collection::vec(entry, 1..4).prop_map(|v| v.join(","))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// `fit --bounds` takes `minimize --bounds`'s syntax (README: "same
+    /// syntax"): on any value both exit 0 or 2, never a panic, and one
+    /// refuses the value as a malformed `--bounds` exactly when the other
+    /// does. (fit skipped empty entries, took 1e400 for inf and refused
+    /// `pi`; minimize refused the first two and took the third.)
+    #[test]
+    fn fit_and_minimize_parse_bounds_alike(bounds in bounds_value()) {
+        let data = std::env::temp_dir().join(format!("hesse-prop-bounds-{}.csv", std::process::id()));
+        std::fs::write(&data, "x,y\n0,1.1\n1,2.9\n2,5.2\n3,6.8\n").unwrap();
+        let m = hesse(&[
+            "minimize", "(a-1)^2 + (b-2)^2", "--start", "a=0.5,b=0.5", "--method", "lbfgsb",
+            "--bounds", &bounds, "--json",
+        ]);
+        let f = hesse(&[
+            "fit", "a + b*x", "--data", data.to_str().unwrap(), "--start", "a=0.5,b=0.5",
+            "--bounds", &bounds, "--json",
+        ]);
+        let (m_err, f_err) = (
+            String::from_utf8_lossy(&m.stderr).to_string(),
+            String::from_utf8_lossy(&f.stderr).to_string(),
+        );
+        for (o, err) in [(&m, &m_err), (&f, &f_err)] {
+            let code = o.status.code();
+            prop_assert!(code == Some(0) || code == Some(2), "{bounds:?}: {code:?} {err}");
+            prop_assert!(!err.contains("panicked"), "{bounds:?}: {err}");
+        }
+        let refused = |err: &str| err.contains("--bounds");
+        prop_assert_eq!(
+            refused(&m_err),
+            refused(&f_err),
+            "{:?}: minimize says {:?}, fit says {:?}",
+            bounds,
+            m_err,
+            f_err
+        );
+        if refused(&m_err) {
+            prop_assert_eq!(m.status.code(), Some(2));
+            prop_assert_eq!(f.status.code(), Some(2));
+        }
+    }
 }

@@ -112,3 +112,74 @@ fn bad_specs_are_errors_not_panics() {
         assert!(!err.contains("panicked"), "{err}");
     }
 }
+
+/// A stage count whose last width underflows is refused before anything is
+/// allocated (100000 stages of 131072 points built every rule up front:
+/// the process grew to 24 GB and was killed).
+#[test]
+fn too_many_stages_are_refused() {
+    for spec in ["1.7,100000", "1.7,100000,131072", "1,1000000000000000"] {
+        let o = hesse(&[
+            "minimize",
+            "x^2",
+            "--start",
+            "x=1",
+            &format!("--continuation={spec}"),
+        ]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{spec}: {err}");
+        assert!(err.contains("at most 1023 stages"), "{spec}: {err}");
+        assert!(o.stdout.is_empty(), "{spec}");
+    }
+    // The largest count allowed runs.
+    let o = hesse(&[
+        "minimize",
+        "x^2",
+        "--start",
+        "x=1",
+        "--continuation=1,1023,2",
+        "--json",
+    ]);
+    assert_eq!(json(&o)["stages"].as_array().unwrap().len(), 1024);
+}
+
+/// `--time-limit` holds for the whole continuation, not per stage (each
+/// stage used to get the full limit: 60 stages of 131072 points ran 4 s
+/// under `--time-limit 0.5`). Once it is spent the blurred stages left are
+/// skipped unevaluated and the last stage, the expression itself, reports
+/// `time_limit` at the point reached.
+#[test]
+fn the_time_limit_covers_every_stage() {
+    let v = json(&hesse(&[
+        "minimize",
+        RASTRIGIN,
+        "--start",
+        "x=3.3,y=-4.2",
+        "--method",
+        "bfgs",
+        "--continuation",
+        "1.7,200,131072",
+        "--time-limit",
+        "0.01",
+        "--json",
+    ]));
+    assert_eq!(v["termination"], "time_limit", "{v}");
+    let stages = v["stages"].as_array().unwrap();
+    assert_eq!(stages.len(), 201);
+    let last = &stages[200];
+    assert_eq!(last["sigma"], 0.0);
+    assert_eq!(last["termination"], "time_limit");
+    // Skipped stages: no iterations, J_σ not evaluated (null), and the
+    // point carried through unchanged to the end.
+    let skipped: Vec<&Value> = stages[..200]
+        .iter()
+        .filter(|s| s["f_blurred"].is_null())
+        .collect();
+    assert!(skipped.len() > 100, "{v}");
+    for s in &skipped {
+        assert_eq!(s["iterations"], 0, "{s}");
+        assert_eq!(s["termination"], "time_limit", "{s}");
+        assert_eq!(s["start"], s["x"], "{s}");
+    }
+    assert_eq!(last["x"], v["x"]);
+}

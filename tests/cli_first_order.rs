@@ -207,6 +207,20 @@ fn bad_input_is_a_clear_error() {
             "unknown schedule",
         ),
         (&["--method", "sgd", "--schedule", "linear:tau=0"], "tau"),
+        // A parameter given twice was taken silently (the first one won).
+        (
+            &["--method", "sgd", "--schedule", "linear:tau=5,tau=6"],
+            "('tau'): a parameter is given twice",
+        ),
+        (
+            &[
+                "--method",
+                "adam",
+                "--schedule",
+                "step:gamma=0.5,every=3,gamma=0.1",
+            ],
+            "('gamma'): a parameter is given twice",
+        ),
         (
             &["--method", "adam", "--momentum", "0.9"],
             "--momentum does not apply to method adam",

@@ -476,6 +476,124 @@ fn new_functions_and_finite_starts() {
     }
 }
 
+/// An L-BFGS memory too large for the machine is an invalid option (exit 2
+/// naming it), not an abort on a failed allocation: `--memory 100000` asked
+/// for 80 GB of `(m + 1)²` products and the process died with SIGABRT (134).
+#[test]
+fn a_memory_too_large_to_allocate_exits_2() {
+    for method in ["lbfgs", "lbfgsb"] {
+        // 10⁹: 8e18 bytes, past any address space; 2³²: (m + 1)² overflows.
+        for m in ["1000000000", "4294967296", "18446744073709551615"] {
+            fails(
+                &[
+                    "minimize",
+                    "x^2 + y^2",
+                    "--start",
+                    "x=1,y=1",
+                    "--method",
+                    method,
+                    "--memory",
+                    m,
+                ],
+                &[
+                    &format!("invalid option memory = {m} ("),
+                    "GB of workspace): the workspace it sizes cannot be allocated",
+                ],
+            );
+        }
+        // A large memory that fits still runs (the pairs never fill it).
+        let v = ok_json(&[
+            "minimize",
+            "x^2 + y^2",
+            "--start",
+            "x=1,y=1",
+            "--method",
+            method,
+            "--memory",
+            "1000",
+            "--json",
+        ]);
+        assert_eq!(v["termination"], "gradient_tolerance", "{v}");
+    }
+}
+
+/// A negative count names its flag: clap took `-1` for an unknown option
+/// and said only "unexpected argument '-1' found".
+#[test]
+fn negative_counts_name_their_flag() {
+    let data = std::env::temp_dir().join(format!("hesse-opts-neg-{}.csv", std::process::id()));
+    std::fs::write(&data, "x,y\n1,2\n2,4\n").unwrap();
+    let data = data.to_str().unwrap();
+    let min = ["minimize", "x^2", "--start", "x=1"];
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            [&min[..], &["--max-iter", "-1"]].concat(),
+            "'--max-iter <MAX_ITER>'",
+        ),
+        (
+            [&min[..], &["--method", "lbfgs", "--memory", "-1"]].concat(),
+            "'--memory <MEMORY>'",
+        ),
+        (vec!["train", "--seed", "-1"], "'--seed <SEED>'"),
+        (vec!["train", "--epochs", "-1"], "'--epochs <EPOCHS>'"),
+        (vec!["train", "--patience", "-3"], "'--patience <PATIENCE>'"),
+        (
+            vec!["train", "--optimizer", "hf", "--cg-iters", "-1"],
+            "'--cg-iters <N>'",
+        ),
+        (
+            vec!["train", "--optimizer", "kfac", "--curvature-batch", "-1"],
+            "'--curvature-batch <N>'",
+        ),
+        (
+            vec!["train", "--optimizer", "sophia", "--hessian-period", "-1"],
+            "'--hessian-period <K>'",
+        ),
+        (
+            vec![
+                "train",
+                "--optimizer",
+                "soap",
+                "--precondition-frequency",
+                "-1",
+            ],
+            "'--precondition-frequency <T>'",
+        ),
+        (
+            vec!["train", "--optimizer", "sophia", "--betas", "-1,0.9"],
+            "beta1 = -1",
+        ),
+        (
+            vec!["compare", "--max-iter", "-1"],
+            "'--max-iter <MAX_ITER>'",
+        ),
+        (
+            vec!["compare", "--dense-max-n", "-1"],
+            "'--dense-max-n <DENSE_MAX_N>'",
+        ),
+        (
+            vec![
+                "fit",
+                "a*x",
+                "--data",
+                data,
+                "--start",
+                "a=1",
+                "--max-iter",
+                "-1",
+            ],
+            "'--max-iter <MAX_ITER>'",
+        ),
+    ];
+    for (args, needle) in cases {
+        fails(&args, &[needle]);
+        assert!(
+            !stderr(&hesse(&args)).contains("unexpected argument"),
+            "{args:?}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Item 10: output a user asked for
 // ---------------------------------------------------------------------------

@@ -189,6 +189,17 @@ fn bad_input_exits_2_with_a_clear_message() {
             &["--optimizer", "sgd", "--beta1", "0.5"],
             "does not apply to optimizer sgd",
         ),
+        // A network too large to allocate aborted the process (134); one
+        // whose parameter count wraps past usize was not even noticed.
+        (
+            &["--layers", "64,100000000000,10"],
+            "--layers 64,100000000000,10: 7500000000010 parameters; training them with --optimizer adam needs about",
+        ),
+        (
+            &["--layers", "64,4294967296,4294967296,10"],
+            "layer 1 (4294967296 → 4294967296 units) takes the parameter count past",
+        ),
+        (&["--patience", "0"], "--patience must be at least 1"),
     ];
     for (args, expected) in cases {
         let mut all = vec!["train", "--epochs", "1", "--out", out.to_str().unwrap()];
@@ -203,6 +214,32 @@ fn bad_input_exits_2_with_a_clear_message() {
         assert!(o.stdout.is_empty(), "{args:?}");
         assert!(!out.exists(), "{args:?} wrote {}", out.display());
     }
+}
+
+/// An `--out` that cannot be written is an error before training, and
+/// nothing is written: a directory where loss.svg goes used to fail only
+/// after the run, with history.csv already written beside it.
+#[test]
+fn an_unwritable_out_fails_before_training() {
+    let out = out_dir("in-the-way");
+    std::fs::create_dir_all(out.join("loss.svg")).unwrap();
+    let o = hesse(&["train", "--epochs", "1", "--out", out.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("loss.svg: a directory is in the way of the file"),
+        "{stderr}"
+    );
+    assert!(!out.join("history.csv").exists());
+    assert!(o.stdout.is_empty());
+    // --out naming a file: the file is left as it was.
+    let file = out.join("file");
+    std::fs::write(&file, "mine").unwrap();
+    let o = hesse(&["train", "--epochs", "1", "--out", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cannot write"));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
+    let _ = std::fs::remove_dir_all(&out);
 }
 
 #[test]
@@ -582,5 +619,42 @@ fn the_preconditioners_train_digits_by_name_with_their_flags() {
         assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(needle), "{args:?}: {stderr}");
     }
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+/// Ctrl-C (SIGINT) ends training after the current step: the table or JSON
+/// of the epochs so far (`"interrupted": true`, `stop` null), history.csv
+/// with those epochs, exit status 130. It used to kill the process with
+/// nothing printed or written.
+#[cfg(target_os = "linux")]
+#[test]
+fn ctrl_c_ends_training_with_the_epochs_so_far() {
+    let out = out_dir("ctrl-c");
+    let child = Command::new(env!("CARGO_BIN_EXE_hesse"))
+        .args(["train", "--epochs", "1000000", "--json", "--out"])
+        .arg(&out)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let o = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{stderr}");
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["interrupted"], true, "{v}");
+    assert!(v["stop"].is_null(), "{v}");
+    let epochs = v["epochs"].as_u64().unwrap();
+    assert!(epochs > 0 && epochs < 1_000_000, "{epochs}");
+    let csv = std::fs::read_to_string(out.join("history.csv")).unwrap();
+    assert_eq!(csv.lines().count() as u64, epochs + 1);
+    // Without Ctrl-C the field is absent.
+    let v = train_json(&["--epochs", "1"], &out);
+    assert!(v.get("interrupted").is_none(), "{v}");
     let _ = std::fs::remove_dir_all(&out);
 }

@@ -370,6 +370,16 @@ fn every_error_path_is_a_clear_message() {
             "missing start value for a, b",
         ),
         (vec!["a*x", "--data", &good_csv, "--start", "1"], "NIST"),
+        // A start number other than 1 or 2, or two of them, read as a bad
+        // NAME=VALUE entry.
+        (
+            vec!["--data", &misra, "--start", "3"],
+            "--start 3: a start number is 1 or 2",
+        ),
+        (
+            vec!["--data", &misra, "--start", "1", "--start", "2"],
+            "--start 1 --start 2: a start number is 1 or 2 (a NIST file's Start 1 / Start 2), given once",
+        ),
         (vec!["a*y", "--data", &good_csv, "--start", "a=1"], "uses y"),
         (
             vec!["a*x3", "--data", &good_csv, "--start", "a=1"],
@@ -648,6 +658,23 @@ fn bad_bounds_loss_and_report_options_exit_2() {
         (vec!["--bounds", "b=nan:1"], "is not a number"),
         (vec!["--bounds", "b0:1"], "expected NAME=LO:HI"),
         (vec!["--bounds", "b=0"], "expected NAME=LO:HI"),
+        // 1e400 is no f64 (it read as inf, and the message said "lower
+        // bound inf above upper bound inf"); inf:inf leaves nothing; an
+        // empty entry was skipped silently (minimize refuses all three).
+        (vec!["--bounds", "b=1e400:"], "\"1e400\" is not a number"),
+        (
+            vec!["--bounds", "b=inf:inf"],
+            "b = inf:inf leaves no finite value",
+        ),
+        (
+            vec!["--bounds", "b=:-inf"],
+            "b = -inf:-inf leaves no finite value",
+        ),
+        (
+            vec!["--bounds", "b=0:1,,"],
+            "--bounds \"\": expected NAME=LO:HI",
+        ),
+        (vec!["--bounds", ""], "--bounds \"\": expected NAME=LO:HI"),
         (vec!["--f-scale", "0"], "--f-scale 0"),
         (vec!["--f-scale", "nan"], "--f-scale NaN"),
         (vec!["--confidence", "1.5"], "--confidence 1.5"),

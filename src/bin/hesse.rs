@@ -14,7 +14,10 @@
 //! numbers are written as `null` (JSON has no NaN). Bad input (a parse error,
 //! a missing start value, an unknown method, an invalid option) prints
 //! `error: ...` on stderr and exits with status 2; a method that ran but did
-//! not converge exits 0 with `"converged": false`.
+//! not converge exits 0 with `"converged": false`. Ctrl-C during `minimize`,
+//! `compare` or `train` stops the run at the end of the current iteration,
+//! prints the report of the run so far (termination `user_stop`) and exits
+//! 130; a second Ctrl-C ends the process at once.
 
 // The submodules live in src/bin/hesse/ (a crate root finds its modules
 // beside itself, hence the paths).
@@ -26,12 +29,16 @@ mod baselines;
 mod compare;
 #[path = "hesse/fit.rs"]
 mod fit;
+#[path = "hesse/interrupt.rs"]
+mod interrupt;
 #[path = "hesse/json.rs"]
 mod json;
 #[path = "hesse/methods.rs"]
 mod methods;
 #[path = "hesse/minimize.rs"]
 mod minimize;
+#[path = "hesse/out.rs"]
+mod out;
 #[path = "hesse/summary.rs"]
 mod summary;
 #[path = "hesse/train.rs"]
@@ -60,6 +67,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    interrupt::install();
     let result = match &cli.command {
         Command::Minimize(args) => minimize::run(args).map_err(|e| e.to_string()),
         Command::Compare(args) => compare::run(args).map_err(|e| e.to_string()),
@@ -72,6 +80,10 @@ fn main() -> ExitCode {
             // A closed pipe (`hesse compare | head`) is not an error worth a panic.
             let _ = writeln!(stdout, "{}", out.trim_end());
             let _ = stdout.flush();
+            if interrupt::interrupted() {
+                eprintln!("interrupted (Ctrl-C): the report above is of the run so far");
+                return ExitCode::from(130);
+            }
             ExitCode::SUCCESS
         }
         Err(message) => {

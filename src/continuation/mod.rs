@@ -95,6 +95,21 @@ pub enum ContinuationError {
     /// A geometric ratio outside `(0, 1)`.
     #[error("ratio = {0}: must be in (0, 1)")]
     BadRatio(f64),
+    /// A geometric schedule whose last width `σ₀ r^(k−1)` is below the
+    /// smallest normal double (or too many stages to list).
+    #[error(
+        "k = {stages} stages: σ₀ r^(k−1) would fall below 1e-308; from σ₀ = {sigma0} with r = {ratio} at most {max} stages"
+    )]
+    TooManyStages {
+        /// The stages asked for.
+        stages: usize,
+        /// `σ₀`.
+        sigma0: f64,
+        /// `r`.
+        ratio: f64,
+        /// The most stages whose widths stay normal doubles.
+        max: usize,
+    },
     /// A sample count zero or odd (the sampled rules use antithetic pairs).
     #[error("samples = {0}: must be even and ≥ 2 (the points come in antithetic pairs ±z)")]
     BadSamples(usize),
@@ -391,10 +406,15 @@ impl<M> Continuation<M> {
         E: From<ContinuationError>,
     {
         let sigmas = self.schedule.sigmas()?;
-        check_start(x0, problem.dim()).map_err(ContinuationError::from)?;
-        let rules = (0..sigmas.len())
-            .map(|i| Rule::new(&self.smoothing.for_stage(i), problem.dim()))
-            .collect::<Result<Vec<_>, _>>()?;
+        let n = problem.dim();
+        check_start(x0, n).map_err(ContinuationError::from)?;
+        // Each stage's rule is built when its stage first evaluates the blur
+        // (a rule may hold 2¹⁷ points in 256 variables, 268 MB: all of them
+        // at once would grow with the stage count, and a stage skipped
+        // unevaluated needs none). The first is built here, so that a rule
+        // that cannot be built is an error before any stage runs; the
+        // stages' rules differ only in their seed.
+        Rule::new(&self.smoothing.for_stage(0), n)?;
         let mut next = 0;
         run_stages(
             &sigmas,
@@ -402,7 +422,8 @@ impl<M> Continuation<M> {
             |x| problem.value(x),
             |sigma| {
                 next += 1;
-                Smoothed::new(problem, sigma, &rules[next - 1]).map_err(E::from)
+                Smoothed::deferred(problem, sigma, self.smoothing.for_stage(next - 1))
+                    .map_err(E::from)
             },
             stage,
         )

@@ -35,6 +35,9 @@ impl Schedule {
     /// use hesse::continuation::Schedule;
     /// assert_eq!(Schedule::geometric(2.0, 3).sigmas().unwrap(), [2.0, 1.0, 0.5, 0.0]);
     /// assert!(Schedule::geometric(-1.0, 3).sigmas().is_err());
+    /// // 2⁻¹⁰²² is the smallest normal double: 1023 halvings from 1, not 1024.
+    /// assert_eq!(Schedule::geometric(1.0, 1023).sigmas().unwrap().len(), 1024);
+    /// assert!(Schedule::geometric(1.0, 1024).sigmas().is_err());
     /// ```
     pub fn geometric(sigma0: f64, stages: usize) -> Self {
         Schedule::Geometric {
@@ -71,6 +74,18 @@ impl Schedule {
                 }
                 if !(ratio > 0.0 && ratio < 1.0) {
                     return Err(ContinuationError::BadRatio(ratio));
+                }
+                // σ₀ rⁱ ≥ f64::MIN_POSITIVE for i ≤ k − 1: a width that
+                // underflows blurs nothing, and k is not allowed to size a
+                // list by itself (k = 10¹² would be 8 TB).
+                let max = ((f64::MIN_POSITIVE / sigma0).ln() / ratio.ln()).floor() + 1.0;
+                if stages as f64 > max {
+                    return Err(ContinuationError::TooManyStages {
+                        stages,
+                        sigma0,
+                        ratio,
+                        max: max.max(0.0) as usize,
+                    });
                 }
                 (0..stages).map(|i| sigma0 * ratio.powi(i as i32)).collect()
             }

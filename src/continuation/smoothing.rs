@@ -19,7 +19,7 @@
 //! odd part of `f` around `θ` cancels exactly, `J_σ` of a linear function is
 //! exact, and the gradient of `J_σ` at a centre of symmetry of `f` is exactly 0.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 
 use nalgebra::DMatrix;
 use rand::{RngExt, SeedableRng};
@@ -317,7 +317,11 @@ fn push_antithetic(points: &mut Vec<f64>, start: usize, n: usize) {
 pub struct Smoothed<'a, P: ?Sized> {
     problem: &'a P,
     sigma: f64,
-    rule: &'a Rule,
+    n: usize,
+    /// Borrowed from the caller ([`Smoothed::new`]), or built on the first
+    /// evaluation by a continuation's stage (a stage skipped unevaluated,
+    /// past a deadline, builds none).
+    rule: RuleRef<'a>,
     /// `θ + σ zₖ` and `∇f` there.
     work: RefCell<(Vec<f64>, Vec<f64>)>,
     /// `∇²f(θ + σ zₖ)`, sized on first use.
@@ -328,6 +332,18 @@ pub struct Smoothed<'a, P: ?Sized> {
     hv: Cell<u64>,
 }
 
+/// Where a [`Smoothed`] takes its rule from.
+enum RuleRef<'a> {
+    Borrowed(&'a Rule),
+    /// `Rule::new(smoothing, n)`, built on first use; the caller has built
+    /// a rule of the same kind and size (they differ only in the seed), so
+    /// building cannot fail.
+    Deferred {
+        smoothing: Smoothing,
+        rule: OnceCell<Rule>,
+    },
+}
+
 fn bump(c: &Cell<u64>, by: usize) {
     c.set(c.get() + by as u64);
 }
@@ -335,6 +351,34 @@ fn bump(c: &Cell<u64>, by: usize) {
 impl<'a, P: Objective + ?Sized> Smoothed<'a, P> {
     /// The blur of `problem` at width `sigma` on `rule`.
     pub fn new(problem: &'a P, sigma: f64, rule: &'a Rule) -> Result<Self, ContinuationError> {
+        if rule.n != problem.dim() {
+            return Err(crate::solver::Error::DimensionMismatch {
+                what: "the blur's rule",
+                got: rule.n,
+                expected: problem.dim(),
+                expected_from: "problem",
+            }
+            .into());
+        }
+        Self::with_rule(problem, sigma, RuleRef::Borrowed(rule))
+    }
+
+    /// The blur of `problem` at width `sigma` on `Rule::new(smoothing, n)`,
+    /// built on the first evaluation. The caller has built a rule of the
+    /// same kind and size (so this one cannot fail).
+    pub(crate) fn deferred(
+        problem: &'a P,
+        sigma: f64,
+        smoothing: Smoothing,
+    ) -> Result<Self, ContinuationError> {
+        let rule = RuleRef::Deferred {
+            smoothing,
+            rule: OnceCell::new(),
+        };
+        Self::with_rule(problem, sigma, rule)
+    }
+
+    fn with_rule(problem: &'a P, sigma: f64, rule: RuleRef<'a>) -> Result<Self, ContinuationError> {
         if !(sigma.is_finite() && sigma >= 0.0) {
             return Err(ContinuationError::BadSigma {
                 index: 0,
@@ -342,18 +386,10 @@ impl<'a, P: Objective + ?Sized> Smoothed<'a, P> {
             });
         }
         let n = problem.dim();
-        if n != rule.n {
-            return Err(crate::solver::Error::DimensionMismatch {
-                what: "the blur's rule",
-                got: rule.n,
-                expected: n,
-                expected_from: "problem",
-            }
-            .into());
-        }
         Ok(Smoothed {
             problem,
             sigma,
+            n,
             rule,
             work: RefCell::new((vec![0.0; n], vec![0.0; n])),
             hessian: RefCell::new(DMatrix::zeros(0, 0)),
@@ -369,6 +405,16 @@ impl<'a, P: Objective + ?Sized> Smoothed<'a, P> {
         self.sigma
     }
 
+    fn rule(&self) -> &Rule {
+        match &self.rule {
+            RuleRef::Borrowed(rule) => rule,
+            RuleRef::Deferred { smoothing, rule } => rule.get_or_init(|| {
+                Rule::new(smoothing, self.n)
+                    .expect("a rule of this kind and size was built before the stages")
+            }),
+        }
+    }
+
     /// The evaluations of `f` made so far.
     pub fn j_evals(&self) -> Evals {
         Evals {
@@ -381,7 +427,7 @@ impl<'a, P: Objective + ?Sized> Smoothed<'a, P> {
 
     /// Writes `θ + σ zₖ` into `y`.
     fn shifted(&self, theta: &[f64], k: usize, y: &mut [f64]) {
-        for ((yi, ti), zi) in y.iter_mut().zip(theta).zip(self.rule.point(k)) {
+        for ((yi, ti), zi) in y.iter_mut().zip(theta).zip(self.rule().point(k)) {
             *yi = ti + self.sigma * zi;
         }
     }
@@ -389,7 +435,7 @@ impl<'a, P: Objective + ?Sized> Smoothed<'a, P> {
 
 impl<P: Objective + ?Sized> Objective for Smoothed<'_, P> {
     fn dim(&self) -> usize {
-        self.rule.n
+        self.n
     }
     fn value(&self, x: &[f64]) -> f64 {
         if self.sigma == 0.0 {
@@ -399,11 +445,11 @@ impl<P: Objective + ?Sized> Objective for Smoothed<'_, P> {
         let mut work = self.work.borrow_mut();
         let y = &mut work.0;
         let mut f = 0.0;
-        for (k, w) in self.rule.weights.iter().enumerate() {
+        for (k, w) in self.rule().weights.iter().enumerate() {
             self.shifted(x, k, y);
             f += w * self.problem.value(y);
         }
-        bump(&self.f, self.rule.len());
+        bump(&self.f, self.rule().len());
         f
     }
 }
@@ -419,15 +465,15 @@ impl<P: Gradient + ?Sized> Gradient for Smoothed<'_, P> {
         let (y, gk) = &mut *work;
         g.iter_mut().for_each(|gi| *gi = 0.0);
         let mut f = 0.0;
-        for (k, w) in self.rule.weights.iter().enumerate() {
+        for (k, w) in self.rule().weights.iter().enumerate() {
             self.shifted(x, k, y);
             f += w * self.problem.value_grad(y, gk);
             for (gi, gki) in g.iter_mut().zip(gk.iter()) {
                 *gi += w * gki;
             }
         }
-        bump(&self.f, self.rule.len());
-        bump(&self.g, self.rule.len());
+        bump(&self.f, self.rule().len());
+        bump(&self.g, self.rule().len());
         f
     }
 }
@@ -438,19 +484,19 @@ impl<P: Hessian + ?Sized> Hessian for Smoothed<'_, P> {
             bump(&self.h, 1);
             return self.problem.hessian(x, h);
         }
-        let n = self.rule.n;
+        let n = self.rule().n;
         let mut work = self.work.borrow_mut();
         let mut hk = self.hessian.borrow_mut();
         if hk.nrows() != n {
             *hk = DMatrix::zeros(n, n);
         }
         h.fill(0.0);
-        for (k, w) in self.rule.weights.iter().enumerate() {
+        for (k, w) in self.rule().weights.iter().enumerate() {
             self.shifted(x, k, &mut work.0);
             self.problem.hessian(&work.0, &mut hk);
             *h += &*hk * *w;
         }
-        bump(&self.h, self.rule.len());
+        bump(&self.h, self.rule().len());
     }
 }
 
@@ -463,14 +509,14 @@ impl<P: HessVec + ?Sized> HessVec for Smoothed<'_, P> {
         let mut work = self.work.borrow_mut();
         let (y, hvk) = &mut *work;
         hv.iter_mut().for_each(|o| *o = 0.0);
-        for (k, w) in self.rule.weights.iter().enumerate() {
+        for (k, w) in self.rule().weights.iter().enumerate() {
             self.shifted(x, k, y);
             self.problem.hess_vec(y, v, hvk);
             for (o, a) in hv.iter_mut().zip(hvk.iter()) {
                 *o += w * a;
             }
         }
-        bump(&self.hv, self.rule.len());
+        bump(&self.hv, self.rule().len());
     }
 }
 

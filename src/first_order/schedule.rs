@@ -188,6 +188,7 @@ impl Schedule {
     ///     Schedule::Linear { tau: 10, final_ratio: 0.5 }
     /// );
     /// assert!(Schedule::parse("sawtooth", 1000).is_err());
+    /// assert!(Schedule::parse("linear:tau=10,tau=20", 1000).is_err());
     /// ```
     pub fn parse(spec: &str, horizon: u64) -> Result<Schedule, Error> {
         let horizon = horizon.max(1);
@@ -225,6 +226,15 @@ impl Schedule {
                 format!("{spec} ('{k}')"),
                 "unknown parameter for this schedule",
             ));
+        }
+        for (i, (k, _)) in params.iter().enumerate() {
+            if params[..i].iter().any(|(seen, _)| seen == k) {
+                return Err(Error::invalid_option(
+                    "schedule",
+                    format!("{spec} ('{k}')"),
+                    "a parameter is given twice",
+                ));
+            }
         }
         let float = |name: &str, default: f64| -> Result<f64, Error> {
             match params.iter().find(|(k, _)| *k == name) {

@@ -739,13 +739,14 @@ impl<P: Gradient, L: LineSearch, I: InitialStep> Minimizer<P> for Lbfgs<L, I> {
         self.line_search.reset();
         self.initial_step.reset();
         let n = state.x.len();
-        if (self.memory + 1).checked_mul(n).is_none() {
-            return Err(Error::invalid_option(
-                "memory",
-                self.memory,
-                "(memory + 1) n must fit in memory",
-            ));
-        }
+        // The history: s and y, (m + 1) n each, and the (m + 1)² products.
+        let slots = self.memory.checked_add(1);
+        let floats = slots.and_then(|k| {
+            k.checked_mul(n)?
+                .checked_mul(2)?
+                .checked_add(k.checked_mul(k)?.checked_mul(2)?)
+        });
+        crate::solver::check_alloc("memory", self.memory, floats)?;
         self.history = History::new(n, self.memory);
         self.work = Work::new(n, self.memory);
         state.f = problem.value_grad(&state.x, &mut state.g);

@@ -1235,13 +1235,15 @@ impl<P: Gradient> Minimizer<P> for LbfgsB {
         }
         self.line_search.validate()?;
         let n = state.x.len();
-        if (self.memory + 1).checked_mul(n).is_none() {
-            return Err(Error::invalid_option(
-                "memory",
-                self.memory,
-                "(memory + 1) n must fit in memory",
-            ));
-        }
+        // s and y, (m + 1) n each, five (m + 1)² products and the 2m x 2m
+        // middle matrix.
+        let slots = self.memory.checked_add(1);
+        let floats = slots.and_then(|k| {
+            k.checked_mul(n)?
+                .checked_mul(2)?
+                .checked_add(k.checked_mul(k)?.checked_mul(9)?)
+        });
+        crate::solver::check_alloc("memory", self.memory, floats)?;
         let boxed = self.is_boxed();
         if boxed {
             self.history = History::new(n, self.memory);

@@ -105,6 +105,31 @@ pub fn check_nonneg(name: &'static str, v: f64) -> Result<f64, Error> {
     }
 }
 
+/// `Ok(())` when `floats` `f64`s can be allocated: the check a solver makes
+/// before it sizes a workspace from an option (L-BFGS's memory `m`, whose
+/// `(m + 1)²` matrices reach terabytes at `m = 10⁶`), so that an option too
+/// large for the machine is an invalid-option error naming it, not an
+/// abort on a failed allocation. `floats = None` is a size past `usize`.
+///
+/// The probe reserves the block and frees it at once; no page is touched.
+pub(crate) fn check_alloc(
+    name: &'static str,
+    value: usize,
+    floats: Option<usize>,
+) -> Result<(), Error> {
+    let fits = floats.is_some_and(|k| Vec::<f64>::new().try_reserve_exact(k).is_ok());
+    if fits {
+        Ok(())
+    } else {
+        let gb = floats.map_or(f64::INFINITY, |k| k as f64 * 8e-9);
+        Err(Error::invalid_option(
+            name,
+            format!("{value} ({gb:.3e} GB of workspace)"),
+            "the workspace it sizes cannot be allocated",
+        ))
+    }
+}
+
 /// `Ok(v)` when `v` is finite and `> 0`, else an invalid-option error.
 pub fn check_positive(name: &'static str, v: f64) -> Result<f64, Error> {
     if v.is_finite() && v > 0.0 {

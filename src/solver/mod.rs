@@ -33,6 +33,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 pub use bounds::{Bounds, Side};
+pub(crate) use error::check_alloc;
 pub use error::{Error, check_nonneg, check_positive, check_start};
 pub use report::{IterRecord, Report};
 pub(crate) use stop::run_options;

@@ -187,12 +187,10 @@ pub fn run_baseline<P: Gradient>(
         if let Some(a) = setup.average {
             solver = solver.with_averaging(a);
         }
-        if !options.trace {
-            return solver.minimize(problem, x0);
-        }
-        // `FullBatch::minimize` with the trace: run, then report at the
-        // average of the iterates when one is kept (one more evaluation).
-        let run = crate::methods::drive(Run::new(solver, problem, x0)?, true);
+        // `FullBatch::minimize` through the shared driver (the trace, Ctrl-C):
+        // run, then report at the average of the iterates when one is kept
+        // (one more evaluation).
+        let run = crate::methods::drive(Run::new(solver, problem, x0)?, options.trace);
         let mut report = run.report();
         if let Some(avg) = run.solver().averager()
             && avg.count() > 0

@@ -40,7 +40,7 @@ pub struct CompareArgs {
     pub gtol: f64,
 
     /// Iteration limit for every run.
-    #[arg(long, default_value_t = 20_000)]
+    #[arg(long, default_value_t = 20_000, allow_negative_numbers = true)]
     pub max_iter: u64,
 
     /// Wall-time cap per run in seconds; a run that reaches it ends with the
@@ -69,7 +69,7 @@ pub struct CompareArgs {
 
     /// Largest n on which dense O(n³) methods (Newton and friends) run
     /// unless named in `--methods`.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, allow_negative_numbers = true)]
     pub dense_max_n: usize,
 
     /// Directory for the CSV files and SVG plots.
@@ -427,6 +427,12 @@ pub enum CompareError {
         problem: String,
         source: MethodError,
     },
+    #[error("{0} names {1} twice")]
+    Twice(&'static str, String),
+    #[error(
+        "nothing to run: suite '{suite}' has no problem for --methods {methods} (its boxed problems run only with lbfgsb, tron)"
+    )]
+    NothingToRun { suite: String, methods: String },
     #[error("cannot write to --out {path}: {message}")]
     Out { path: String, message: String },
     #[error(transparent)]
@@ -468,8 +474,17 @@ pub fn run(args: &CompareArgs) -> Result<String, CompareError> {
     } else {
         args.methods.iter().map(|m| m.name()).collect()
     };
-    // Fail on an unwritable --out before spending minutes on the runs.
-    fs::create_dir_all(&args.out).map_err(|e| out_error(&args.out, e))?;
+    // A name given twice would run twice and count twice in the profiles.
+    for (i, m) in methods.iter().enumerate() {
+        if methods[..i].contains(m) {
+            return Err(CompareError::Twice("--methods", m.to_string()));
+        }
+    }
+    for (i, p) in args.problems.iter().enumerate() {
+        if args.problems[..i].contains(p) {
+            return Err(CompareError::Twice("--problems", p.clone()));
+        }
+    }
 
     let options = MethodOptions {
         gtol: args.gtol,
@@ -485,6 +500,26 @@ pub fn run(args: &CompareArgs) -> Result<String, CompareError> {
         // A box only for the methods that take one.
         .filter(|(m, c)| c.bounds.is_none() || crate::applies::BOUNDED.contains(m))
         .collect();
+    if work.is_empty() {
+        return Err(CompareError::NothingToRun {
+            suite: args.suite.clone(),
+            methods: methods.join(", "),
+        });
+    }
+    // Fail on an unwritable --out before spending minutes on the runs.
+    let mut files = vec!["runs.csv", "history.csv"];
+    if !args.no_plots {
+        files.extend([
+            "performance_profile_evals.svg",
+            "performance_profile_time.svg",
+            "data_profile.svg",
+        ]);
+    }
+    crate::out::check_writable(&args.out, &files).map_err(|(path, e)| out_error(&path, e))?;
+    if !args.no_plots {
+        let conv = args.out.join("convergence");
+        fs::create_dir_all(&conv).map_err(|e| out_error(&conv, e))?;
+    }
     // indicatif draws nothing when stderr is not a terminal.
     let bar = ProgressBar::new(work.len() as u64);
     bar.set_style(
@@ -508,6 +543,11 @@ pub fn run(args: &CompareArgs) -> Result<String, CompareError> {
             &report,
         ));
         bar.inc(1);
+        // Ctrl-C: the run it stopped is kept (user_stop); the table and the
+        // files cover the runs made so far.
+        if crate::interrupt::interrupted() {
+            break;
+        }
     }
     bar.finish_and_clear();
 

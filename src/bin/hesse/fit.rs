@@ -112,7 +112,7 @@ pub struct FitArgs {
     pub response: Option<String>,
 
     /// Iteration (Jacobian) limit.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, allow_negative_numbers = true)]
     pub max_iter: u64,
 
     /// The diagonal D of the trust region ‖D p‖ ≤ Δ: column-norms is
@@ -317,7 +317,10 @@ fn read_csv(path: &str, text: &str, drop_nonfinite: bool) -> Result<(Data, usize
         if record.iter().all(str::is_empty) {
             continue;
         }
-        if k == 0 && record.iter().any(|f| f.parse::<f64>().is_err()) {
+        // The first record with a field (a whitespace-only line before it
+        // is skipped, as blank lines are; it used to take the header's place).
+        let first = names.is_none() && rows.is_empty();
+        if first && record.iter().any(|f| f.parse::<f64>().is_err()) {
             // A header: every field a column name we know.
             let mut seen: Vec<String> = Vec::new();
             for field in record.iter() {
@@ -821,9 +824,6 @@ fn parse_bounds(specs: &[String], params: &[String]) -> Result<Option<BoundsPair
     let mut seen = vec![false; n];
     let bad = |item: &str, why: String| FitError::Option(format!("--bounds {item:?}: {why}"));
     for item in specs.iter().flat_map(|s| s.split(',')).map(str::trim) {
-        if item.is_empty() {
-            continue;
-        }
         let Some((name, range)) = item.split_once('=') else {
             return Err(bad(
                 item,
@@ -847,22 +847,25 @@ fn parse_bounds(specs: &[String], params: &[String]) -> Result<Option<BoundsPair
                 "expected NAME=LO:HI (LO or HI may be empty)".into(),
             ));
         };
+        // minimize's syntax: a number, inf/-inf or a constant expression
+        // (`pi/2`); `1e400` is not a number (it is no f64), NaN not a bound.
         let side = |text: &str, empty: f64| -> Result<f64, FitError> {
-            let text = text.trim();
-            if text.is_empty() {
-                return Ok(empty);
-            }
-            match text.parse::<f64>() {
-                Ok(v) if !v.is_nan() => Ok(v),
-                _ => Err(bad(
+            crate::minimize::parse_bound_side(text, empty).map_err(|_| {
+                bad(
                     item,
-                    format!("{text:?} is not a number (or inf, -inf)"),
-                )),
-            }
+                    format!("{:?} is not a number (or inf, -inf)", text.trim()),
+                )
+            })
         };
         let (l, h) = (side(l, f64::NEG_INFINITY)?, side(h, f64::INFINITY)?);
-        if l > h || l == f64::INFINITY || h == f64::NEG_INFINITY {
+        if l > h {
             return Err(bad(item, format!("lower bound {l} above upper bound {h}")));
+        }
+        if l == f64::INFINITY || h == f64::NEG_INFINITY {
+            return Err(bad(
+                item,
+                format!("{name} = {l}:{h} leaves no finite value"),
+            ));
         }
         lo[j] = l;
         hi[j] = h;
@@ -971,6 +974,14 @@ fn start_values(
     let numbered = match args.start.as_slice() {
         [] if certified.is_some() => Some(1),
         [s] if s.trim() == "1" || s.trim() == "2" => Some(if s.trim() == "1" { 1 } else { 2 }),
+        // `--start 3`, `--start 1 --start 2`: a start number, but not one.
+        starts if starts.iter().any(|s| s.trim().parse::<u64>().is_ok()) => {
+            return Err(FitError::Model(format!(
+                "--start {}: a start number is 1 or 2 (a NIST file's Start 1 / Start 2), given once; \
+                 else give NAME=VALUE,... for every parameter",
+                starts.join(" --start ")
+            )));
+        }
         _ => None,
     };
     if let Some(k) = numbered {
@@ -1251,6 +1262,17 @@ mod tests {
         }
     }
 
+    /// A header after a whitespace-only line (or comments, blank lines, a
+    /// BOM-free CRLF file) is still the header: the blank record took its
+    /// place and "x" was read as a number on line 4.
+    #[test]
+    fn the_header_may_follow_blank_lines() {
+        for text in ["# c\n  \nx,y\n1,2\n2,4\n", "\n\t\nx,y\r\n1,2\r\n2,4\r\n"] {
+            let (d, _) = read_csv("a.csv", text, false).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+            assert_eq!(d.y, [2.0, 4.0], "{text:?}");
+        }
+    }
+
     #[test]
     fn drop_nonfinite_skips_and_counts() {
         let text = "x,y\n1,2\n2,nan\ninf,3\n4,5\n";
@@ -1267,6 +1289,12 @@ mod tests {
             .unwrap();
         assert_eq!(lo, [0.0, -2.0, f64::NEG_INFINITY]);
         assert_eq!(hi, [1.0, f64::INFINITY, f64::INFINITY]);
+        // minimize's syntax: constant expressions, inf spelled out.
+        let (lo, hi) = parse_bounds(&["a=-pi:pi/2,b=-Infinity:+inf".into()], &p)
+            .unwrap()
+            .unwrap();
+        assert_eq!(lo[..2], [-std::f64::consts::PI, f64::NEG_INFINITY]);
+        assert_eq!(hi[..2], [std::f64::consts::FRAC_PI_2, f64::INFINITY]);
         for bad in [
             "a=1:0",
             "b=:-inf",
@@ -1277,6 +1305,10 @@ mod tests {
             "a=0:x",
             "a=0:1,a=0:2",
             "a=inf:",
+            "a=1e400:",
+            "a=inf:inf",
+            "a=0:1,,",
+            "",
         ] {
             let e = parse_bounds(&[bad.into()], &p).unwrap_err().to_string();
             assert!(e.starts_with("--bounds"), "{bad}: {e}");

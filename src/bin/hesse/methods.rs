@@ -4,7 +4,7 @@
 //! [`run_method`]; `hesse minimize --method` and `hesse compare` pick it up.
 
 use hesse::prelude::*;
-use hesse::solver::{Minimizer, Run, State, Stop};
+use hesse::solver::{Control, Minimizer, Run, State, Stop};
 
 /// Options every method takes from the command line.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -93,11 +93,19 @@ pub fn trace_line(s: &State) -> String {
 
 /// Runs `run` to the end; with `trace`, prints [`trace_line`] to stderr for
 /// the start and after every iteration (the last included), as it goes.
-pub fn drive<'p, M, P>(mut run: Run<'p, M, P>, trace: bool) -> Run<'p, M, P>
+pub fn drive<'p, M, P>(run: Run<'p, M, P>, trace: bool) -> Run<'p, M, P>
 where
     M: Minimizer<&'p P>,
     P: ?Sized,
 {
+    // Ctrl-C ends the run after the current iteration (`user_stop`).
+    let mut run = run.with_observer(|_| {
+        if crate::interrupt::interrupted() {
+            Control::Stop
+        } else {
+            Control::Continue
+        }
+    });
     if !trace {
         while run.step().is_none() {}
         return run;

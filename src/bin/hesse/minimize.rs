@@ -6,7 +6,7 @@ use hesse::continuation::{
 };
 use hesse::expr::{CompileError, Expr, ExprProblem, Function, ParseError};
 use hesse::problem::{HessVec, Hessian};
-use hesse::solver::{Bounds, Report, Side};
+use hesse::solver::{Bounds, Report, Side, Termination};
 use serde::Serialize;
 
 use crate::json::{Named, Num};
@@ -58,7 +58,7 @@ pub struct MinimizeArgs {
     /// Iteration limit. The default is high because the first-order
     /// baselines need tens of thousands of iterations on a valley like
     /// Rosenbrock's; quasi-Newton and Newton methods stop long before.
-    #[arg(long, default_value_t = 100_000)]
+    #[arg(long, default_value_t = 100_000, allow_negative_numbers = true)]
     pub max_iter: u64,
 
     /// Limit on the evaluations of f, ∇f, ∇²f and ∇²f·v together (default:
@@ -78,7 +78,7 @@ pub struct MinimizeArgs {
     pub trace: bool,
 
     /// L-BFGS memory: the number of (s, y) pairs kept (default 10).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub memory: Option<usize>,
 
     /// Box constraints LO ≤ NAME ≤ HI, NAME=LO:HI separated by commas (or
@@ -316,7 +316,7 @@ pub fn parse_starts(args: &[String]) -> Result<Vec<(String, f64)>, MinimizeError
 
 /// One side of a `--bounds` entry: empty is unbounded (`default`), else a
 /// number, `inf`/`-inf`, or a constant expression (`pi/2`); NaN is refused.
-fn parse_bound_side(text: &str, default: f64) -> Result<f64, String> {
+pub fn parse_bound_side(text: &str, default: f64) -> Result<f64, String> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(default);
@@ -541,9 +541,55 @@ pub fn run(args: &MinimizeArgs) -> Result<String, MinimizeError> {
             None,
         ),
         Some(c) => {
-            let r = c.minimize_with(&problem, &x0, |blurred, start| {
-                run_one(args, &options, bounds.as_ref(), blurred, start)
-            })?;
+            // --time-limit holds for the whole run, not per stage: each stage
+            // gets what is left; once it is spent, the blurred stages left are
+            // skipped (recorded with no iterations, J_σ not evaluated) and the
+            // last stage, the expression itself, reports at the point reached.
+            let deadline = time_limit.map(|t| std::time::Instant::now() + t);
+            let mut last: Option<Report> = None;
+            let r = c.minimize_with(
+                &problem,
+                &x0,
+                |blurred, start| -> Result<Report, MinimizeError> {
+                    let mut options = options;
+                    let left =
+                        deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
+                    // Past the deadline, or after Ctrl-C: skip the blurred
+                    // stages left (the last, σ = 0, still reports).
+                    let stopped = if crate::interrupt::interrupted() {
+                        Some(Termination::UserStop)
+                    } else if left.is_some_and(|l| l.is_zero()) {
+                        Some(Termination::TimeLimit)
+                    } else {
+                        None
+                    };
+                    if let Some(termination) = stopped
+                        && blurred.sigma() > 0.0
+                        && let Some(prev) = &last
+                    {
+                        return Ok(Report {
+                            x: start.to_vec(),
+                            f: f64::NAN,
+                            grad_norm: f64::NAN,
+                            iterations: 0,
+                            evals: Default::default(),
+                            termination,
+                            f_change: f64::NAN,
+                            step_norm: f64::NAN,
+                            history: None,
+                            elapsed: std::time::Duration::ZERO,
+                            projected_start: false,
+                            ..prev.clone()
+                        });
+                    }
+                    if let Some(left) = left {
+                        options.time_limit = Some(left.max(std::time::Duration::from_nanos(1)));
+                    }
+                    let report = run_one(args, &options, bounds.as_ref(), blurred, start)?;
+                    last = Some(report.clone());
+                    Ok(report)
+                },
+            )?;
             (r.result, Some(r.stages))
         }
     };

@@ -308,15 +308,15 @@ pub struct TrainArgs {
 
     /// Number of epochs (the --schedule horizon is epochs × minibatches per
     /// epoch).
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, allow_negative_numbers = true)]
     pub epochs: u64,
 
     /// Stop after this many epochs without a better validation loss.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub patience: Option<u64>,
 
     /// Seed of the split, the initialization and the minibatch order.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     pub seed: u64,
 
     /// The task.
@@ -357,7 +357,7 @@ pub struct PreconditionerArgs {
 
     /// adahessian, sophia: steps between Hessian-diagonal estimates
     /// (default adahessian 1, sophia 10).
-    #[arg(long, value_name = "K")]
+    #[arg(long, value_name = "K", allow_negative_numbers = true)]
     pub hessian_period: Option<u64>,
 
     /// adahessian, sophia: decoupled weight decay (default 0).
@@ -366,7 +366,7 @@ pub struct PreconditionerArgs {
 
     /// adahessian, sophia: the moving averages' β₁,β₂ (default adahessian
     /// 0.9,0.999; sophia 0.96,0.99).
-    #[arg(long, value_name = "B1,B2", value_parser = pair)]
+    #[arg(long, value_name = "B1,B2", value_parser = pair, allow_hyphen_values = true)]
     pub betas: Option<(f64, f64)>,
 
     /// adahessian: the Hessian power k in (0, 1] (default 1).
@@ -375,7 +375,7 @@ pub struct PreconditionerArgs {
 
     /// shampoo, soap: steps between recomputing Shampoo's inverse roots or
     /// SOAP's eigenbasis (default 10).
-    #[arg(long, value_name = "T")]
+    #[arg(long, value_name = "T", allow_negative_numbers = true)]
     pub precondition_frequency: Option<u64>,
 
     /// shampoo: the step-size grafting, adam (β₂ 0.999, ε 1e-8) or sgd
@@ -464,14 +464,14 @@ pub struct SecondOrderArgs {
 
     /// Cap on CG steps per iteration of hf and natural (default: hf 250,
     /// natural 50).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub cg_iters: Option<usize>,
 
     /// Examples of the curvature (Gauss-Newton / Fisher) minibatch of hf and
     /// natural, a subset of the --batch gradient minibatch (default: all of
     /// it); kfac: the examples of each minibatch its Kronecker factors and
     /// quadratic model are computed on (default: a quarter of it).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub curvature_batch: Option<usize>,
 
     /// hf: a floor on the damping λ (default 0, none; a guard for small
@@ -579,6 +579,9 @@ struct Output {
     epochs: u64,
     best_epoch: Option<u64>,
     stop: Option<TrainStop>,
+    /// Ctrl-C ended training (present only then; `stop` is null).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    interrupted: bool,
     seconds: f64,
     out: String,
     history: Vec<EpochJson>,
@@ -889,7 +892,11 @@ fn fit(
         .curvature_batch
         .unwrap_or_else(|| state.method.curvature_batch(batch));
     create_out(&args.out)?;
-    driver.run(objective, &mut state, &mut |_| true)?;
+    // Ctrl-C ends training after the current step; the history so far is
+    // written and reported.
+    driver.run(objective, &mut state, &mut |_| {
+        !crate::interrupt::interrupted()
+    })?;
     let row = |iteration: u64, epoch: u64| {
         if per_iteration(name) {
             iteration
@@ -912,10 +919,12 @@ fn fit(
     Ok(Run {
         params: state.best_params().to_vec(),
         best_epoch: state.best.as_ref().map(|b| row(b.iteration, b.epoch)),
-        stop: state.stopped.map(|s| match s {
-            StopReason::EarlyStopping => TrainStop::EarlyStopping,
-            StopReason::NonFinite => TrainStop::NonFinite,
-            _ => TrainStop::Epochs,
+        // Stopped by Ctrl-C: no TrainStop says so (`interrupted` does).
+        stop: state.stopped.and_then(|s| match s {
+            StopReason::EarlyStopping => Some(TrainStop::EarlyStopping),
+            StopReason::NonFinite => Some(TrainStop::NonFinite),
+            StopReason::Callback => None,
+            _ => Some(TrainStop::Epochs),
         }),
         history,
         values: state.history.into_iter().map(|r| r.values).collect(),
@@ -924,12 +933,11 @@ fn fit(
     })
 }
 
-/// Creates the output directory.
+/// Creates the output directory and checks that history.csv and loss.svg
+/// can be written there, before the run.
 fn create_out(out: &Path) -> Result<(), TrainError> {
-    std::fs::create_dir_all(out).map_err(|source| TrainError::Io {
-        path: out.to_path_buf(),
-        source,
-    })
+    crate::out::check_writable(out, &["history.csv", "loss.svg"])
+        .map_err(|(path, source)| TrainError::Io { path, source })
 }
 
 /// Writes `out/history.csv`.
@@ -1035,6 +1043,49 @@ struct Prepared {
     batch: usize,
 }
 
+/// The widths as `--layers` spells them.
+fn join(layers: &[usize]) -> String {
+    layers
+        .iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Refuses a network too large to train here before anything is allocated
+/// (an allocation that fails aborts the process): a rough count of the
+/// floats training holds at once, the parameters and their gradient, best
+/// iterate and optimizer state (8 copies), the activations of a batch (4 per
+/// unit), and for shampoo, soap and kfac the per-layer Kronecker factors,
+/// their roots or inverses (4 of each `(fan-in + 1)²` and `fan-out²`), must
+/// be allocatable.
+fn check_size(
+    optimizer: &str,
+    layers: &[usize],
+    params: usize,
+    batch: usize,
+) -> Result<(), TrainError> {
+    let units: f64 = layers.iter().map(|&w| w as f64).sum();
+    let mut floats = 8.0 * params as f64 + 4.0 * batch as f64 * units;
+    if matches!(optimizer, "shampoo" | "soap" | "kfac") {
+        floats += layers
+            .windows(2)
+            .map(|w| 4.0 * ((w[0] as f64 + 1.0).powi(2) + (w[1] as f64).powi(2)))
+            .sum::<f64>();
+    }
+    let fits = floats < (isize::MAX / 8) as f64
+        && Vec::<f64>::new().try_reserve_exact(floats as usize).is_ok();
+    if fits {
+        Ok(())
+    } else {
+        Err(TrainError::Usage(format!(
+            "--layers {}: {params} parameters; training them with --optimizer {optimizer} needs about {:.1e} GB, more than can be allocated",
+            join(layers),
+            floats * 8e-9
+        )))
+    }
+}
+
 /// Checks the options, loads the data and checks that data, task, loss and
 /// widths fit together: everything `run` does before training.
 fn prepare(args: &TrainArgs) -> Result<Prepared, TrainError> {
@@ -1133,6 +1184,12 @@ fn prepare(args: &TrainArgs) -> Result<Prepared, TrainError> {
     if args.epochs == 0 {
         return Err(usage("--epochs must be at least 1"));
     }
+    // 0 would stop after the first epoch, improved or not.
+    if args.patience == Some(0) {
+        return Err(usage(
+            "--patience must be at least 1 (the epochs without a better validation loss before stopping)",
+        ));
+    }
     if let Some(c) = args.second_order.curvature_batch
         && (c == 0 || c > batch)
     {
@@ -1160,7 +1217,9 @@ pub fn run(args: &TrainArgs) -> Result<String, TrainError> {
         batch,
     } = prepare(args)?;
     let activation = args.activation.activation();
-    let mlp = Mlp::new(&layers, activation, loss)?;
+    let mlp = Mlp::new(&layers, activation, loss)
+        .map_err(|e| TrainError::Usage(format!("--layers {}: {e}", join(&layers))))?;
+    check_size(name, &layers, mlp.num_params(), batch)?;
     let init = match activation {
         Activation::Relu => Init::He,
         _ => Init::Glorot,
@@ -1226,6 +1285,7 @@ pub fn run(args: &TrainArgs) -> Result<String, TrainError> {
         epochs: run.history.len() as u64,
         best_epoch: run.best_epoch,
         stop: run.stop,
+        interrupted: crate::interrupt::interrupted(),
         seconds,
         out: args.out.display().to_string(),
         second_order,
@@ -1275,6 +1335,7 @@ fn table(o: &Output) -> String {
         );
     }
     let stop = match o.stop {
+        _ if o.interrupted => "interrupted by Ctrl-C",
         Some(TrainStop::EarlyStopping) => "early stopping",
         Some(TrainStop::NonFinite) => "non-finite loss",
         _ => "all epochs",

@@ -132,15 +132,27 @@ impl Mlp {
                 )));
             }
             let w = at;
-            at += layer.width * prev;
+            // Checked: widths from a command line can make the count wrap.
+            let too_many = || {
+                NnError::Architecture(format!(
+                    "layer {l} ({prev} → {} units) takes the parameter count past {}",
+                    layer.width,
+                    usize::MAX
+                ))
+            };
+            at = layer
+                .width
+                .checked_mul(prev)
+                .and_then(|k| k.checked_add(at))
+                .ok_or_else(too_many)?;
             let gamma = if layer.batch_norm {
-                at += layer.width;
+                at = at.checked_add(layer.width).ok_or_else(too_many)?;
                 Some(at - layer.width)
             } else {
                 None
             };
             offsets.push(Offsets { w, b: at, gamma });
-            at += layer.width;
+            at = at.checked_add(layer.width).ok_or_else(too_many)?;
             prev = layer.width;
         }
         Ok(Self {
