@@ -140,6 +140,24 @@ mod tests {
         Some((u64::from(hi) << 32) | u64::from(lo))
     }
 
+    /// `c = a b` by faer directly, without [`gemm`]'s guard.
+    fn bare_product(
+        c: &mut [f64],
+        a: &[f64],
+        b: &[f64],
+        (m, k, n): (usize, usize, usize),
+        par: faer::Par,
+    ) {
+        faer::linalg::matmul::matmul(
+            MatMut::from_column_major_slice_mut(c, m, n),
+            Accum::Replace,
+            mat(a, m, k),
+            mat(b, k, n),
+            1.0,
+            par,
+        );
+    }
+
     fn matrix(m: usize, n: usize) -> Vec<f64> {
         (0..m * n).map(|i| ((i * 7) % 11) as f64 * 0.1).collect()
     }
@@ -154,14 +172,7 @@ mod tests {
         let (a, b) = (matrix(m, k), matrix(k, n));
         let mut c = vec![0.0; m * n];
         // Control: faer's own product, without the guard.
-        faer::linalg::matmul::matmul(
-            MatMut::from_column_major_slice_mut(&mut c, m, n),
-            Accum::Replace,
-            mat(&a, m, k),
-            mat(&b, k, n),
-            1.0,
-            faer::Par::Seq,
-        );
+        bare_product(&mut c, &a, &b, (m, k, n), faer::Par::Seq);
         let dirty = xinuse().unwrap() & UPPER;
         if dirty == 0 {
             eprintln!("faer's product leaves no upper state this CPU reports: nothing to check");
@@ -187,27 +198,13 @@ mod tests {
         let dirty_workers = AtomicUsize::new(0);
         let (started, unclean) = (AtomicUsize::new(0), AtomicUsize::new(0));
         for _ in 0..4 {
-            faer::linalg::matmul::matmul(
-                MatMut::from_column_major_slice_mut(&mut c, m, n),
-                Accum::Replace,
-                mat(&a, m, k),
-                mat(&b, k, n),
-                1.0,
-                faer::Par::rayon(threads),
-            );
+            bare_product(&mut c, &a, &b, (m, k, n), faer::Par::rayon(threads));
             rayon::broadcast(|_| {
                 if xinuse().unwrap() & UPPER != 0 {
                     dirty_workers.fetch_add(1, Ordering::Relaxed);
                 }
             });
-            faer::linalg::matmul::matmul(
-                MatMut::from_column_major_slice_mut(&mut c, m, n),
-                Accum::Replace,
-                mat(&a, m, k),
-                mat(&b, k, n),
-                1.0,
-                faer::Par::rayon(threads),
-            );
+            bare_product(&mut c, &a, &b, (m, k, n), faer::Par::rayon(threads));
             par_cols(m, &mut c, |_, chunk| {
                 started.fetch_add(1, Ordering::Relaxed);
                 if xinuse().unwrap() & UPPER != 0 {
