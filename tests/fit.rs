@@ -724,3 +724,46 @@ fn drop_nonfinite_and_absolute_sigma() {
     let absolute = v["std_errors"]["b"].as_f64().unwrap();
     assert!((relative / absolute - chi2.sqrt()).abs() < 1e-12 * relative / absolute);
 }
+
+/// `--time-limit` ends a fit with the termination `time_limit` and still
+/// reports the statistics at the point reached (exit 0, as `minimize`); a
+/// limit that is not a positive number of seconds exits 2 naming the flag.
+#[test]
+fn time_limit_ends_the_fit_with_a_report() {
+    let data = robust_csv();
+    let base = [
+        "fit",
+        "a*exp(-b*x)+c",
+        "--data",
+        data.as_str(),
+        "--start",
+        "a=1,b=1,c=0",
+    ];
+    // One microsecond: spent before the first iteration ends, on any machine.
+    let mut args = base.to_vec();
+    args.extend(["--time-limit", "1e-6", "--json"]);
+    let o = hesse(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["termination"], "time_limit", "{v}");
+    assert_eq!(v["converged"], false, "{v}");
+    assert!(v["rss"].as_f64().unwrap().is_finite(), "{v}");
+    assert_eq!(v["params"].as_object().unwrap().len(), 3, "{v}");
+    // A generous limit changes nothing.
+    let mut args = base.to_vec();
+    args.extend(["--time-limit", "600", "--json"]);
+    let v = json(&hesse(&args));
+    assert_eq!(v["converged"], true, "{v}");
+    for bad in ["0", "-1", "nan", "inf", "1e10", "x"] {
+        let mut args = base.to_vec();
+        args.extend(["--time-limit", bad]);
+        let o = hesse(&args);
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "--time-limit {bad}: {}",
+            stderr(&o)
+        );
+        assert!(stderr(&o).contains("--time-limit"), "{bad}: {}", stderr(&o));
+    }
+}

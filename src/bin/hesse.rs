@@ -15,7 +15,7 @@
 //! a missing start value, an unknown method, an invalid option) prints
 //! `error: ...` on stderr and exits with status 2; a method that ran but did
 //! not converge exits 0 with `"converged": false`. Ctrl-C during `minimize`,
-//! `compare` or `train` stops the run at the end of the current iteration,
+//! `compare`, `fit` or `train` stops the run at the end of the current iteration,
 //! prints the report of the run so far (termination `user_stop`) and exits
 //! 130; a second Ctrl-C ends the process at once.
 

@@ -77,8 +77,11 @@ use std::path::Path;
 
 use clap::Args;
 use hesse::expr::{CompileError, Expr, ParseError};
-use hesse::newton::{Fit, FitProblem, LevenbergMarquardt, RobustLoss, Scaling};
+use hesse::newton::{
+    Fit, FitProblem, LevenbergMarquardt, RobustLoss, Scaling, fit_statistics_with_loss,
+};
 use hesse::problems::nist::{NistDataset, NistError, lre};
+use hesse::solver::{Control, Run};
 use serde::Serialize;
 
 use crate::json::{Named, Num};
@@ -114,6 +117,13 @@ pub struct FitArgs {
     /// Iteration (Jacobian) limit.
     #[arg(long, default_value_t = 1000, allow_negative_numbers = true)]
     pub max_iter: u64,
+
+    /// Wall-time limit in seconds (default: none): the fit ends with the
+    /// termination time_limit and reports the statistics at the point
+    /// reached. Ctrl-C ends it the same way (termination user_stop, exit
+    /// status 130).
+    #[arg(long, value_name = "SECONDS", allow_hyphen_values = true)]
+    pub time_limit: Option<f64>,
 
     /// The diagonal D of the trust region ‖D p‖ ≤ Δ: column-norms is
     /// invariant under rescaling the parameters; identity (Levenberg's
@@ -575,7 +585,22 @@ pub fn run(args: &FitArgs) -> Result<String, FitError> {
     if let Some((lo, hi)) = &bounds {
         solver = solver.with_bounds(lo.clone(), hi.clone());
     }
-    let fit = solver.fit(&problem, &x0)?;
+    if let Some(t) = args.time_limit {
+        solver = solver.with_time_limit(std::time::Duration::from_secs_f64(t));
+    }
+    // `LevenbergMarquardt::fit`, with Ctrl-C ending the run after the
+    // current iteration (`user_stop`).
+    let report = Run::new(solver.clone(), &problem, &x0)?
+        .with_observer(|_| {
+            if crate::interrupt::interrupted() {
+                Control::Stop
+            } else {
+                Control::Continue
+            }
+        })
+        .finish();
+    let statistics = fit_statistics_with_loss(&problem, &report.x, args.loss.loss(), args.f_scale)?;
+    let fit = Fit { report, statistics };
     let report = Uncertainty::new(&fit, args.confidence, args.absolute_sigma);
     let active: Vec<(String, &'static str)> = fit
         .report
@@ -653,6 +678,13 @@ fn load(args: &FitArgs) -> Result<Loaded, FitError> {
 
 /// The flags the library does not check itself.
 fn check_options(args: &FitArgs, data: &Data) -> Result<(), FitError> {
+    if let Some(t) = args.time_limit
+        && !(t.is_finite() && t > 0.0 && t < 1e9)
+    {
+        return Err(FitError::Option(format!(
+            "--time-limit {t}: must be a positive number of seconds below 1e9"
+        )));
+    }
     if args.absolute_sigma && !data.weighted {
         return Err(FitError::Option(
             "--absolute-sigma needs a w or sigma column in the data (the weights it takes as exact)"

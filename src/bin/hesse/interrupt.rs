@@ -1,5 +1,5 @@
 //! Ctrl-C: the first SIGINT asks the run to stop at the end of the current
-//! iteration (`minimize`, `compare`) or step (`train`); the command then
+//! iteration (`minimize`, `compare`, `fit`) or step (`train`); the command then
 //! prints its report of the run so far (termination `user_stop`), writes its
 //! files, and exits with status 130 (128 + SIGINT, the shell's convention).
 //! The handler restores the default action, so a second Ctrl-C ends the
