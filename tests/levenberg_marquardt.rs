@@ -528,3 +528,44 @@ fn robust_objective_and_gradient() {
         assert!(run.finish().converged());
     }
 }
+
+/// A Jacobian column of subnormal norm (a model term that has moved off the
+/// data: e.g. a Gaussian bump centred far from every x) used to make the
+/// statistics fail with "the column-scaled Jacobian: ... = NaN" (1/‖col‖
+/// overflowed and 0 · ∞ = NaN), and `hesse fit` lost the converged run.
+/// Now the other parameters keep finite standard errors and the vanishing
+/// one's is infinite.
+#[test]
+fn statistics_survive_a_column_of_subnormal_norm() {
+    use hesse::problem::FnResiduals;
+    let (t, y) = ([0.0, 1.0, 2.0, 3.0], [1.0, 2.0, 4.0, 4.5]);
+    let tiny = [1e-320, 2e-320, 0.0, 3e-320];
+    let p = FnResiduals::new(
+        3,
+        4,
+        move |x: &[f64], r: &mut [f64]| {
+            for i in 0..4 {
+                r[i] = y[i] - x[0] - x[1] * t[i] - x[2] * tiny[i];
+            }
+        },
+        move |_: &[f64], j: &mut DMatrix<f64>| {
+            for i in 0..4 {
+                j[(i, 0)] = -1.0;
+                j[(i, 1)] = -t[i];
+                j[(i, 2)] = -tiny[i];
+            }
+        },
+    );
+    let stats = fit_statistics(&p, &[1.0, 1.2, 0.0]).expect("statistics at a finite point");
+    assert!(stats.rss.is_finite() && stats.rss > 0.0);
+    assert_eq!(stats.rank, 3);
+    assert!(
+        stats.std_errors[0].is_finite() && stats.std_errors[0] > 0.0,
+        "{stats:?}"
+    );
+    assert!(
+        stats.std_errors[1].is_finite() && stats.std_errors[1] > 0.0,
+        "{stats:?}"
+    );
+    assert!(!stats.std_errors[2].is_finite(), "{stats:?}");
+}

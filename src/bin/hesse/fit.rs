@@ -78,7 +78,8 @@ use std::path::Path;
 use clap::Args;
 use hesse::expr::{CompileError, Expr, ParseError};
 use hesse::newton::{
-    Fit, FitProblem, LevenbergMarquardt, RobustLoss, Scaling, fit_statistics_with_loss,
+    Fit, FitProblem, FitStatistics, LevenbergMarquardt, RobustLoss, Scaling,
+    fit_statistics_with_loss,
 };
 use hesse::problems::nist::{NistDataset, NistError, lre};
 use hesse::solver::{Control, Run};
@@ -599,7 +600,30 @@ pub fn run(args: &FitArgs) -> Result<String, FitError> {
             }
         })
         .finish();
-    let statistics = fit_statistics_with_loss(&problem, &report.x, args.loss.loss(), args.f_scale)?;
+    let statistics =
+        match fit_statistics_with_loss(&problem, &report.x, args.loss.loss(), args.f_scale) {
+            Ok(statistics) => statistics,
+            // The run ran: where the statistics are undefined at its last point
+            // (a diverging fit, a Jacobian that overflows there), it is still
+            // reported, with NaN statistics and the reason on stderr, as
+            // `minimize` reports a run that ended on a non-finite value. Only
+            // the reason was printed before, and the run was lost.
+            Err(e) => {
+                eprintln!(
+                    "warning: no statistics at the point reached ({}): {e}",
+                    report.termination.as_str()
+                );
+                FitStatistics {
+                    params: report.x.clone(),
+                    std_errors: vec![f64::NAN; n],
+                    rss: f64::NAN,
+                    dof: m - n,
+                    residual_std: f64::NAN,
+                    covariance: vec![vec![f64::NAN; n]; n],
+                    rank: 0,
+                }
+            }
+        };
     let fit = Fit { report, statistics };
     let report = Uncertainty::new(&fit, args.confidence, args.absolute_sigma);
     let active: Vec<(String, &'static str)> = fit

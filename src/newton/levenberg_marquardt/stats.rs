@@ -160,9 +160,15 @@ pub fn fit_statistics_with_loss<P: Residuals + ?Sized>(
     for j in 0..n {
         let c = enorm(&a[j * m..(j + 1) * m]);
         scale[j] = if c > 0.0 { 1.0 / c } else { 0.0 };
-        a[j * m..(j + 1) * m]
-            .iter_mut()
-            .for_each(|v| *v *= scale[j]);
+        let col = &mut a[j * m..(j + 1) * m];
+        if scale[j].is_finite() {
+            col.iter_mut().for_each(|v| *v *= scale[j]);
+        } else {
+            // A column of subnormal norm: 1/c overflows, and 0 · ∞ = NaN
+            // (a converged fit whose Gaussian term has moved off the data);
+            // dividing keeps every entry finite and at most 1.
+            col.iter_mut().for_each(|v| *v /= c);
+        }
     }
     let mut qr = Qr::with_shape(m, n);
     qr.factor_pivoted_view(DMatrixView::from_slice(&a, m, n))
