@@ -329,7 +329,7 @@ impl Tape {
     /// (legacy-SSE) `exp`, `ln`, `tanh`, …: the upper halves of the vector
     /// registers are cleared first, or on Intel CPUs with AVX-512 each call
     /// after a solver's faer factorization pays the AVX-SSE transition
-    /// penalty (issue 17: 8.9x on a 600-call tape, `tests/elementwise.rs`).
+    /// penalty (issue 17: 8.9x on a 600-call tape, `benches/transition_guard.rs`).
     fn forward(&self, params: &[f64], data: &[f64], v: &mut [f64]) {
         crate::linalg::elementwise::zero_upper();
         self.check("params", params.len(), self.params.len());
