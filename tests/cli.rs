@@ -4,6 +4,8 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+mod cli_support;
+
 fn hesse(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_hesse"))
         .args(args)
@@ -465,25 +467,10 @@ fn newton_tr_leaves_the_saddle_newton_converges_to() {
     assert_eq!(newton["x"]["x"].as_f64().unwrap(), 0.0, "{newton}");
 }
 
-/// Resets SIGINT to its default action in the child: `hesse` keeps an
-/// inherited "ignore" on purpose (as `nohup` users expect), and a CI runner
-/// may start this test process as a background job, which ignores SIGINT.
-#[cfg(target_os = "linux")]
-fn with_default_sigint(cmd: &mut Command) -> &mut Command {
-    use std::os::unix::process::CommandExt;
-    // SAFETY: signal(2) is async-signal-safe, as `pre_exec` requires.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::signal(libc::SIGINT, libc::SIG_DFL);
-            Ok(())
-        })
-    }
-}
-
 /// Starts `hesse args`, sends it SIGINT after `wait`, and returns its output.
 #[cfg(target_os = "linux")]
 fn interrupted(args: &[&str], wait: std::time::Duration) -> std::process::Output {
-    let child = with_default_sigint(&mut Command::new(env!("CARGO_BIN_EXE_hesse")))
+    let child = cli_support::with_default_sigint(&mut Command::new(env!("CARGO_BIN_EXE_hesse")))
         .args(args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

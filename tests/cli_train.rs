@@ -7,6 +7,8 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+mod cli_support;
+
 fn hesse(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_hesse"))
         .args(args)
@@ -622,21 +624,6 @@ fn the_preconditioners_train_digits_by_name_with_their_flags() {
     let _ = std::fs::remove_dir_all(&out);
 }
 
-/// Resets SIGINT to its default action in the child: `hesse` keeps an
-/// inherited "ignore" on purpose (as `nohup` users expect), and a CI runner
-/// may start this test process as a background job, which ignores SIGINT.
-#[cfg(target_os = "linux")]
-fn with_default_sigint(cmd: &mut Command) -> &mut Command {
-    use std::os::unix::process::CommandExt;
-    // SAFETY: signal(2) is async-signal-safe, as `pre_exec` requires.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::signal(libc::SIGINT, libc::SIG_DFL);
-            Ok(())
-        })
-    }
-}
-
 /// Ctrl-C (SIGINT) ends training after the current step: the table or JSON
 /// of the epochs so far (`"interrupted": true`, `stop` null), history.csv
 /// with those epochs, exit status 130. It used to kill the process with
@@ -645,7 +632,7 @@ fn with_default_sigint(cmd: &mut Command) -> &mut Command {
 #[test]
 fn ctrl_c_ends_training_with_the_epochs_so_far() {
     let out = out_dir("ctrl-c");
-    let child = with_default_sigint(&mut Command::new(env!("CARGO_BIN_EXE_hesse")))
+    let child = cli_support::with_default_sigint(&mut Command::new(env!("CARGO_BIN_EXE_hesse")))
         .args(["train", "--epochs", "1000000", "--json", "--out"])
         .arg(&out)
         .stdout(std::process::Stdio::piped())

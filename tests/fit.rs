@@ -638,17 +638,22 @@ fn robust_bounded_fit_with_the_full_report() {
     assert!(out.contains("* Correlation"), "{out}");
 }
 
-#[test]
-fn bad_bounds_loss_and_report_options_exit_2() {
-    let data = robust_csv();
-    let base = [
+/// `fit` of `a exp(−b x) + c` to [`robust_csv`]'s data from (1, 1, 0).
+fn robust_fit(data: &str) -> [&str; 6] {
+    [
         "fit",
         "a*exp(-b*x)+c",
         "--data",
-        data.as_str(),
+        data,
         "--start",
         "a=1,b=1,c=0",
-    ];
+    ]
+}
+
+#[test]
+fn bad_bounds_loss_and_report_options_exit_2() {
+    let data = robust_csv();
+    let base = robust_fit(&data);
     for (extra, message) in [
         (
             vec!["--bounds", "b=1:0"],
@@ -731,14 +736,7 @@ fn drop_nonfinite_and_absolute_sigma() {
 #[test]
 fn time_limit_ends_the_fit_with_a_report() {
     let data = robust_csv();
-    let base = [
-        "fit",
-        "a*exp(-b*x)+c",
-        "--data",
-        data.as_str(),
-        "--start",
-        "a=1,b=1,c=0",
-    ];
+    let base = robust_fit(&data);
     // One microsecond: spent before the first iteration ends, on any machine.
     let mut args = base.to_vec();
     args.extend(["--time-limit", "1e-6", "--json"]);

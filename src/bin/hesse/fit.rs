@@ -82,7 +82,7 @@ use hesse::newton::{
     fit_statistics_with_loss,
 };
 use hesse::problems::nist::{NistDataset, NistError, lre};
-use hesse::solver::{Control, Run};
+use hesse::solver::Run;
 use serde::Serialize;
 
 use crate::json::{Named, Num};
@@ -592,13 +592,7 @@ pub fn run(args: &FitArgs) -> Result<String, FitError> {
     // `LevenbergMarquardt::fit`, with Ctrl-C ending the run after the
     // current iteration (`user_stop`).
     let report = Run::new(solver.clone(), &problem, &x0)?
-        .with_observer(|_| {
-            if crate::interrupt::interrupted() {
-                Control::Stop
-            } else {
-                Control::Continue
-            }
-        })
+        .with_observer(crate::interrupt::observer)
         .finish();
     let statistics =
         match fit_statistics_with_loss(&problem, &report.x, args.loss.loss(), args.f_scale) {

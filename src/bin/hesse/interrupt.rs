@@ -14,6 +14,16 @@ pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::Relaxed)
 }
 
+/// A run's observer (`Run::with_observer`): stop after the current
+/// iteration once Ctrl-C was pressed (termination `user_stop`).
+pub fn observer(_: &hesse::solver::State) -> hesse::solver::Control {
+    if interrupted() {
+        hesse::solver::Control::Stop
+    } else {
+        hesse::solver::Control::Continue
+    }
+}
+
 /// Installs the SIGINT handler (Linux; elsewhere Ctrl-C keeps its default
 /// action and ends the process).
 pub fn install() {

@@ -4,7 +4,7 @@
 //! [`run_method`]; `hesse minimize --method` and `hesse compare` pick it up.
 
 use hesse::prelude::*;
-use hesse::solver::{Control, Minimizer, Run, State, Stop};
+use hesse::solver::{Minimizer, Run, State, Stop};
 
 /// Options every method takes from the command line.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -99,13 +99,7 @@ where
     P: ?Sized,
 {
     // Ctrl-C ends the run after the current iteration (`user_stop`).
-    let mut run = run.with_observer(|_| {
-        if crate::interrupt::interrupted() {
-            Control::Stop
-        } else {
-            Control::Continue
-        }
-    });
+    let mut run = run.with_observer(crate::interrupt::observer);
     if !trace {
         while run.step().is_none() {}
         return run;
