@@ -660,3 +660,50 @@ fn ctrl_c_ends_training_with_the_epochs_so_far() {
     assert!(v.get("interrupted").is_none(), "{v}");
     let _ = std::fs::remove_dir_all(&out);
 }
+
+/// `--time-limit` ends training after the step during which it ran out: the
+/// run is reported (stop `time_limit`, fewer epochs than asked, a finite
+/// validation loss) and its files written, for a first-order method (rows
+/// per epoch) and K-FAC (rows per iteration); a limit that is not a
+/// positive number of seconds below 1e9 exits 2 before training.
+#[test]
+fn time_limit_ends_training_with_a_report() {
+    for optimizer in ["adam", "kfac"] {
+        let out = out_dir(&format!("time-limit-{optimizer}"));
+        let json = train_json(
+            &[
+                "--optimizer",
+                optimizer,
+                "--epochs",
+                "100000000",
+                "--time-limit",
+                "0.2",
+            ],
+            &out,
+        );
+        assert_eq!(json["stop"], "time_limit", "{optimizer}");
+        let epochs = json["epochs"].as_u64().unwrap();
+        assert!((1..100_000_000).contains(&epochs), "{optimizer}: {epochs}");
+        assert_eq!(json["history"].as_array().unwrap().len() as u64, epochs);
+        assert!(
+            json["val_loss"].as_f64().unwrap().is_finite(),
+            "{optimizer}"
+        );
+        assert!(json.get("interrupted").is_none());
+        assert!(out.join("history.csv").exists() && out.join("loss.svg").exists());
+    }
+    let out = out_dir("time-limit-bad");
+    for bad in ["0", "-1", "nan", "inf", "1e9"] {
+        let o = hesse(&["train", "--time-limit", bad, "--out", out.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "--time-limit {bad}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("--time-limit") && err.contains("positive number of seconds"),
+            "{err}"
+        );
+        assert!(
+            !out.join("history.csv").exists(),
+            "--time-limit {bad} wrote files"
+        );
+    }
+}

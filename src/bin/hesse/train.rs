@@ -13,7 +13,9 @@
 //! builds them). The reported parameters are
 //! those of the best held-out epoch (Goodfellow et al. alg. 7.1), at which
 //! `train_loss` and `train_accuracy` are computed on the whole training set;
-//! `--patience N` stops early.
+//! `--patience N` stops early, and `--time-limit SECONDS` after the step
+//! during which the time ran out (`stop` is `time_limit`; the history, the
+//! files and the report are those of the steps taken).
 //!
 //! `--optimizer hf|natural` trains on minibatches with Hessian-free (Martens
 //! 2010) or natural gradient (exact Fisher, Amari 1998): one epoch of the
@@ -36,7 +38,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Args;
-use hesse::first_order::{EpochRecord, MinibatchObjective, Schedule, TrainStop};
+use hesse::first_order::{EpochRecord, MinibatchObjective, Schedule};
 use hesse::nn::{Activation, Dataset, Init, Loss, Mlp, MlpTraining, NnError};
 use hesse::report::{PlotError, Series, plot_lines};
 use hesse::solver::Error;
@@ -315,6 +317,12 @@ pub struct TrainArgs {
     #[arg(long, allow_negative_numbers = true)]
     pub patience: Option<u64>,
 
+    /// Wall-time limit in seconds (default: none): training ends after the
+    /// step during which it runs out, and is reported, with its files, as
+    /// far as it went (stop: time_limit).
+    #[arg(long, value_name = "SECONDS", allow_hyphen_values = true)]
+    pub time_limit: Option<f64>,
+
     /// Seed of the split, the initialization and the minibatch order.
     #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     pub seed: u64,
@@ -578,7 +586,7 @@ struct Output {
     val_accuracy: Option<Num>,
     epochs: u64,
     best_epoch: Option<u64>,
-    stop: Option<TrainStop>,
+    stop: Option<Stop>,
     /// Ctrl-C ended training (present only then; `stop` is null).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     interrupted: bool,
@@ -774,12 +782,27 @@ pub fn check_combination(
     }
 }
 
+/// Why training ended, as `--json`'s `stop` (null after Ctrl-C, which
+/// `interrupted` reports).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum Stop {
+    /// All epochs (or iterations) ran.
+    Epochs,
+    /// `--patience` evaluations without a better validation loss.
+    EarlyStopping,
+    /// A minibatch loss or gradient was NaN or infinite.
+    NonFinite,
+    /// `--time-limit` ran out.
+    TimeLimit,
+}
+
 /// A finished run, whatever the optimizer.
 struct Run {
     /// The parameters reported: the best held-out iterate (GBC alg. 7.1).
     params: Vec<f64>,
     best_epoch: Option<u64>,
-    stop: Option<TrainStop>,
+    stop: Option<Stop>,
     /// One row per epoch (first-order methods) or per iteration (lbfgs and
     /// the second-order methods, where `--epochs` counts iterations).
     history: Vec<EpochRecord>,
@@ -864,6 +887,9 @@ fn driver(args: &TrainArgs, name: &str, batch: usize) -> Driver {
     if let Some(p) = args.patience {
         d = d.with_patience(p);
     }
+    if let Some(t) = args.time_limit {
+        d = d.with_time_limit(t);
+    }
     d
 }
 
@@ -919,12 +945,13 @@ fn fit(
     Ok(Run {
         params: state.best_params().to_vec(),
         best_epoch: state.best.as_ref().map(|b| row(b.iteration, b.epoch)),
-        // Stopped by Ctrl-C: no TrainStop says so (`interrupted` does).
+        // Stopped by Ctrl-C: no Stop says so (`interrupted` does).
         stop: state.stopped.and_then(|s| match s {
-            StopReason::EarlyStopping => Some(TrainStop::EarlyStopping),
-            StopReason::NonFinite => Some(TrainStop::NonFinite),
+            StopReason::EarlyStopping => Some(Stop::EarlyStopping),
+            StopReason::NonFinite => Some(Stop::NonFinite),
+            StopReason::TimeLimit => Some(Stop::TimeLimit),
             StopReason::Callback => None,
-            _ => Some(TrainStop::Epochs),
+            _ => Some(Stop::Epochs),
         }),
         history,
         values: state.history.into_iter().map(|r| r.values).collect(),
@@ -1184,6 +1211,13 @@ fn prepare(args: &TrainArgs) -> Result<Prepared, TrainError> {
     if args.epochs == 0 {
         return Err(usage("--epochs must be at least 1"));
     }
+    if let Some(t) = args.time_limit
+        && !(t.is_finite() && t > 0.0 && t < 1e9)
+    {
+        return Err(usage(format!(
+            "--time-limit {t}: must be a positive number of seconds below 1e9"
+        )));
+    }
     // 0 would stop after the first epoch, improved or not.
     if args.patience == Some(0) {
         return Err(usage(
@@ -1336,8 +1370,9 @@ fn table(o: &Output) -> String {
     }
     let stop = match o.stop {
         _ if o.interrupted => "interrupted by Ctrl-C",
-        Some(TrainStop::EarlyStopping) => "early stopping",
-        Some(TrainStop::NonFinite) => "non-finite loss",
+        Some(Stop::EarlyStopping) => "early stopping",
+        Some(Stop::NonFinite) => "non-finite loss",
+        Some(Stop::TimeLimit) => "time limit",
         _ => "all epochs",
     };
     s += &format!(
