@@ -85,6 +85,7 @@
 //! ```
 
 mod error;
+mod extended;
 mod parse;
 mod problem;
 mod tape;
@@ -93,6 +94,7 @@ use std::fmt;
 use std::str::FromStr;
 
 pub use error::{CompileError, ParseError, ParseErrorKind};
+pub use extended::{ExtendedWorkspace, decimal_parts};
 pub use problem::ExprProblem;
 pub use tape::{Tape, Workspace};
 

@@ -27,7 +27,7 @@ use super::{BinOp, Expr, Function, Function2, Node};
 /// One operation; arguments are slot indices (`I = u32` on the tape, a
 /// symbolic [`Ref`] while compiling).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Op<I> {
+pub(super) enum Op<I> {
     Add(I, I),
     Sub(I, I),
     Mul(I, I),
@@ -95,11 +95,11 @@ const MAX_POWI: f64 = 64.0;
 /// lengths (a programming error, not bad input).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tape {
-    params: Vec<String>,
-    data: Vec<String>,
-    consts: Vec<f64>,
-    ops: Vec<Op<u32>>,
-    out: u32,
+    pub(super) params: Vec<String>,
+    pub(super) data: Vec<String>,
+    pub(super) consts: Vec<f64>,
+    pub(super) ops: Vec<Op<u32>>,
+    pub(super) out: u32,
 }
 
 /// Work vectors for evaluating a [`Tape`]: values, adjoints and their
@@ -308,15 +308,15 @@ impl Tape {
         }
     }
 
-    fn n_slots(&self) -> usize {
+    pub(super) fn n_slots(&self) -> usize {
         self.params.len() + self.data.len() + self.consts.len() + self.ops.len()
     }
 
-    fn base(&self) -> usize {
+    pub(super) fn base(&self) -> usize {
         self.params.len() + self.data.len() + self.consts.len()
     }
 
-    fn check(&self, what: &str, got: usize, expected: usize) {
+    pub(super) fn check(&self, what: &str, got: usize, expected: usize) {
         assert!(
             got == expected,
             "{what} has {got} entries, the tape has {expected}"

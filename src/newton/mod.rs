@@ -27,8 +27,9 @@ mod trust_region;
 
 pub use dense::{Damping, Newton};
 pub use levenberg_marquardt::{
-    Fit, FitProblem, FitStatistics, LevenbergMarquardt, MatrixFreeLevenbergMarquardt, Scaling,
-    SparseLevenbergMarquardt, fit_statistics, fit_statistics_with_loss,
+    ExtendedResiduals, Fit, FitProblem, FitStatistics, LevenbergMarquardt,
+    MatrixFreeLevenbergMarquardt, Scaling, SparseLevenbergMarquardt, fit_statistics,
+    fit_statistics_with_loss,
 };
 pub use newton_cg::{Globalization, NewtonCg};
 pub use robust_loss::RobustLoss;

@@ -38,7 +38,14 @@
 //! `1/σᵢ²` from a `sigma` column. The fit minimizes `RSS = Σ rᵢ²`; standard
 //! errors are `sqrt(diag(s² (JᵀJ)⁻¹))`, `s² = RSS/(m − n)` (as NIST certifies
 //! them and as scipy's `curve_fit` reports with `absolute_sigma=False`).
-//! The residuals are the library's [`FitProblem`].
+//! The residuals are the library's [`FitProblem`]. The statistics' residuals
+//! (RSS, `s`, and so the standard errors, intervals and covariance) are its
+//! [`extended`](FitProblem::extended) ones: the model in double-double
+//! arithmetic, the data with the parts of the file's decimals below their
+//! `f64`s ([`hesse::expr::decimal_parts`]); the solver's are `f64`. On
+//! NIST's Lanczos1, whose residuals (8·10⁻¹⁴) are a few hundred ulps of its
+//! data, that lifts the standard errors from 3.0 certified digits to 6.6-7.0;
+//! elsewhere the two agree to rounding.
 //!
 //! # Robust losses and bounds
 //!
@@ -76,7 +83,7 @@
 use std::path::Path;
 
 use clap::Args;
-use hesse::expr::{CompileError, Expr, ParseError};
+use hesse::expr::{CompileError, Expr, ParseError, decimal_parts};
 use hesse::newton::{
     Fit, FitProblem, FitStatistics, LevenbergMarquardt, RobustLoss, Scaling,
     fit_statistics_with_loss,
@@ -286,6 +293,11 @@ struct Data {
     w: Vec<f64>,
     /// The file has a `w` or `sigma` column.
     weighted: bool,
+    /// The parts of the values below their `f64`s, from the file's decimals
+    /// (`hesse::expr::decimal_parts`; 0 where a field is not a plain
+    /// decimal): `columns`' in their order, then `y`'s. `None` when the file's
+    /// rows could not be matched to them (a NIST file laid out unusually).
+    low: Option<(Vec<Vec<f64>>, Vec<f64>)>,
 }
 
 /// A NIST file's extras: starting values and certified values.
@@ -317,6 +329,7 @@ fn read_csv(path: &str, text: &str, drop_nonfinite: bool) -> Result<(Data, usize
         .from_reader(text.as_bytes());
     let mut names: Option<Vec<String>> = None;
     let mut rows: Vec<Vec<f64>> = Vec::new();
+    let mut rows_lo: Vec<Vec<f64>> = Vec::new();
     let mut width = 0;
     let mut dropped = 0;
     'rows: for (k, record) in reader.records().enumerate() {
@@ -387,6 +400,7 @@ fn read_csv(path: &str, text: &str, drop_nonfinite: bool) -> Result<(Data, usize
             ));
         }
         let mut row = Vec::with_capacity(width);
+        let mut row_lo = Vec::with_capacity(width);
         for (j, field) in record.iter().enumerate() {
             let v: f64 = field
                 .parse()
@@ -405,6 +419,7 @@ fn read_csv(path: &str, text: &str, drop_nonfinite: bool) -> Result<(Data, usize
                 ));
             }
             row.push(v);
+            row_lo.push(decimal_parts(field).map_or(0.0, |(_, lo)| lo));
         }
         let named = names.as_ref().expect("set above");
         for (name, &v) in named.iter().zip(&row) {
@@ -416,6 +431,7 @@ fn read_csv(path: &str, text: &str, drop_nonfinite: bool) -> Result<(Data, usize
             }
         }
         rows.push(row);
+        rows_lo.push(row_lo);
     }
     let Some(names) = names else {
         return Err(FitError::Data {
@@ -429,10 +445,11 @@ fn read_csv(path: &str, text: &str, drop_nonfinite: bool) -> Result<(Data, usize
             message: format!("every data row ({dropped}) has a non-finite field"),
         });
     }
-    let col = |name: &str| -> Option<Vec<f64>> {
+    let col_of = |rows: &[Vec<f64>], name: &str| -> Option<Vec<f64>> {
         let j = names.iter().position(|n| n == name)?;
         Some(rows.iter().map(|r| r[j]).collect())
     };
+    let col = |name: &str| col_of(&rows, name);
     let y = col("y").expect("checked");
     let w = if let Some(w) = col("w") {
         w
@@ -447,12 +464,19 @@ fn read_csv(path: &str, text: &str, drop_nonfinite: bool) -> Result<(Data, usize
         .map(|n| (n.clone(), col(n).expect("named")))
         .collect();
     let weighted = names.iter().any(|n| n == "w" || n == "sigma");
+    let columns_lo = names
+        .iter()
+        .filter(|n| n.starts_with('x'))
+        .map(|n| col_of(&rows_lo, n).expect("named"))
+        .collect();
+    let y_lo = col_of(&rows_lo, "y").expect("checked");
     Ok((
         Data {
             columns,
             y,
             w,
             weighted,
+            low: Some((columns_lo, y_lo)),
         },
         dropped,
     ))
@@ -537,7 +561,13 @@ struct Output<'a> {
 struct LreOut {
     params: Named,
     rss: Num,
+    /// The standard errors' against NIST's certified standard deviations.
+    std_errors: Named,
 }
+
+/// LREs against a NIST file's certified values: parameters, RSS, standard
+/// errors.
+type Lres = (Vec<f64>, f64, Vec<f64>);
 
 /// The data file read: observations, NIST's certified values and model
 /// line (if a NIST file), and the count of CSV rows dropped.
@@ -576,7 +606,11 @@ pub fn run(args: &FitArgs) -> Result<String, FitError> {
     let data_refs: Vec<&str> = data_names.iter().map(String::as_str).collect();
     let tape = model.compile(&param_refs, &data_refs)?;
     let flat = observations(&data, &data_refs);
-    let problem = FitProblem::new(tape, flat, response, Some(data.w.clone()))?;
+    let low = low_parts(&data, &data_refs, response_src.as_deref(), &response);
+    let mut problem = FitProblem::new(tape, flat, response, Some(data.w.clone()))?;
+    if let Some((data_lo, response_lo)) = low {
+        problem = problem.with_low_parts(data_lo, response_lo)?;
+    }
     let mut solver = LevenbergMarquardt::default()
         .with_max_iter(args.max_iter)
         .with_scaling(args.scaling.scaling())
@@ -594,30 +628,37 @@ pub fn run(args: &FitArgs) -> Result<String, FitError> {
     let report = Run::new(solver.clone(), &problem, &x0)?
         .with_observer(crate::interrupt::observer)
         .finish();
-    let statistics =
-        match fit_statistics_with_loss(&problem, &report.x, args.loss.loss(), args.f_scale) {
-            Ok(statistics) => statistics,
-            // The run ran: where the statistics are undefined at its last point
-            // (a diverging fit, a Jacobian that overflows there), it is still
-            // reported, with NaN statistics and the reason on stderr, as
-            // `minimize` reports a run that ended on a non-finite value. Only
-            // the reason was printed before, and the run was lost.
-            Err(e) => {
-                eprintln!(
-                    "warning: no statistics at the point reached ({}): {e}",
-                    report.termination.as_str()
-                );
-                FitStatistics {
-                    params: report.x.clone(),
-                    std_errors: vec![f64::NAN; n],
-                    rss: f64::NAN,
-                    dof: m - n,
-                    residual_std: f64::NAN,
-                    covariance: vec![vec![f64::NAN; n]; n],
-                    rank: 0,
-                }
+    // The statistics from the residuals in double-double, with the data's
+    // decimals: where the residuals are far below the data (NIST's
+    // Lanczos1), f64's rounding of both is most of them.
+    let statistics = match fit_statistics_with_loss(
+        &problem.extended(),
+        &report.x,
+        args.loss.loss(),
+        args.f_scale,
+    ) {
+        Ok(statistics) => statistics,
+        // The run ran: where the statistics are undefined at its last point
+        // (a diverging fit, a Jacobian that overflows there), it is still
+        // reported, with NaN statistics and the reason on stderr, as
+        // `minimize` reports a run that ended on a non-finite value. Only
+        // the reason was printed before, and the run was lost.
+        Err(e) => {
+            eprintln!(
+                "warning: no statistics at the point reached ({}): {e}",
+                report.termination.as_str()
+            );
+            FitStatistics {
+                params: report.x.clone(),
+                std_errors: vec![f64::NAN; n],
+                rss: f64::NAN,
+                dof: m - n,
+                residual_std: f64::NAN,
+                covariance: vec![vec![f64::NAN; n]; n],
+                rank: 0,
             }
-        };
+        }
+    };
     let fit = Fit { report, statistics };
     let report = Uncertainty::new(&fit, args.confidence, args.absolute_sigma);
     let active: Vec<(String, &'static str)> = fit
@@ -639,7 +680,8 @@ pub fn run(args: &FitArgs) -> Result<String, FitError> {
     let lre = certified.as_ref().and_then(|c| {
         (c.dataset.param_names == params).then(|| {
             let p = c.dataset.param_lres(&fit.report.x);
-            (p, lre(fit.statistics.rss, c.dataset.certified_rss))
+            let sd = c.dataset.std_dev_lres(&fit.statistics.std_errors);
+            (p, lre(fit.statistics.rss, c.dataset.certified_rss), sd)
         })
     });
     Ok(if args.json {
@@ -685,6 +727,7 @@ fn load(args: &FitArgs) -> Result<Loaded, FitError> {
             y: dataset.y.clone(),
             w,
             weighted: false,
+            low: nist_low_parts(&text, &dataset),
         };
         let file_model = nist_model(&dataset.model);
         (data, Some(Certified { dataset }), file_model, 0)
@@ -692,6 +735,37 @@ fn load(args: &FitArgs) -> Result<Loaded, FitError> {
         let (data, dropped) = read_csv(path, &text, args.drop_nonfinite)?;
         (data, None, None, dropped)
     })
+}
+
+/// The parts below their `f64`s of a NIST file's data (see [`Data::low`]):
+/// the rows after its last `Data:` line with one decimal per column, when
+/// they are the dataset's observations, `f64` for `f64`.
+fn nist_low_parts(text: &str, dataset: &NistDataset) -> Option<(Vec<Vec<f64>>, Vec<f64>)> {
+    let width = dataset.columns.len();
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines
+        .iter()
+        .rposition(|l| l.trim_start().starts_with("Data:"))?;
+    let rows: Vec<Vec<(f64, f64)>> = lines[start + 1..]
+        .iter()
+        .map(|l| {
+            l.split_whitespace()
+                .map(decimal_parts)
+                .collect::<Option<Vec<_>>>()
+        })
+        .filter_map(|row| row.filter(|r| r.len() == width))
+        .collect();
+    let matches = rows.len() == dataset.num_obs()
+        && rows.iter().enumerate().all(|(i, r)| {
+            r[0].0 == dataset.y[i] && dataset.x.iter().zip(&r[1..]).all(|(col, v)| col[i] == v.0)
+        });
+    if !matches {
+        return None;
+    }
+    let columns_lo = (1..width)
+        .map(|k| rows.iter().map(|r| r[k].1).collect())
+        .collect();
+    Some((columns_lo, rows.iter().map(|r| r[0].1).collect()))
 }
 
 /// The flags the library does not check itself.
@@ -839,6 +913,46 @@ fn responses(
             (out, src.to_string())
         }
     })
+}
+
+/// [`Data::low`] as [`FitProblem::with_low_parts`] takes it: the data
+/// columns' in the tape's order (as [`observations`]), and the responses'
+/// (`y`'s, or with `--response g` the rest of `g(y)` evaluated in
+/// double-double below the `f64` value in `response`); `None` without them.
+fn low_parts(
+    data: &Data,
+    data_names: &[&str],
+    response_src: Option<&str>,
+    response: &[f64],
+) -> Option<(Vec<f64>, Vec<f64>)> {
+    let (columns_lo, y_lo) = data.low.as_ref()?;
+    let m = data.y.len();
+    let used: Vec<&Vec<f64>> = data_names
+        .iter()
+        .map(|name| {
+            let k = data.columns.iter().position(|(c, _)| c == name)?;
+            Some(&columns_lo[k])
+        })
+        .collect::<Option<_>>()?;
+    let flat: Vec<f64> = (0..m)
+        .flat_map(|i| used.iter().map(move |col| col[i]))
+        .collect();
+    let response_lo = match response_src {
+        None => y_lo.clone(),
+        Some(src) => {
+            let tape = Expr::parse(src).ok()?.compile(&[], &["y"]).ok()?;
+            let mut ws = hesse::expr::ExtendedWorkspace::default();
+            (0..m)
+                .map(|i| {
+                    let (hi, lo) = tape.value_extended(&[], &[(data.y[i], y_lo[i])], &mut ws);
+                    // hi and the f64 value are within an ulp or two: their
+                    // difference is exact.
+                    (hi - response[i]) + lo
+                })
+                .collect()
+        }
+    };
+    Some((flat, response_lo))
 }
 
 /// The data columns the model uses, `m × d` row-major in the tape's order.
@@ -1095,7 +1209,7 @@ fn json(
     scaling: ScalingArg,
     params: &[String],
     fit: &Fit,
-    lre: Option<&(Vec<f64>, f64)>,
+    lre: Option<&Lres>,
     extras: &Extras,
 ) -> String {
     let r = &fit.report;
@@ -1146,9 +1260,10 @@ fn json(
         residual_std: Num(s.residual_std),
         observations: s.dof + params.len(),
         dof: s.dof,
-        lre: lre.map(|(p, rss)| LreOut {
+        lre: lre.map(|(p, rss, sd)| LreOut {
             params: named(p),
             rss: Num(*rss),
+            std_errors: named(sd),
         }),
         grad_norm: Num(r.grad_norm),
         iterations: r.iterations,
@@ -1206,7 +1321,7 @@ fn minpack_measures(r: &hesse::solver::Report, [ftol, xtol, gtol]: [f64; 3]) -> 
 fn table(
     params: &[String],
     fit: &Fit,
-    lre: Option<&(Vec<f64>, f64)>,
+    lre: Option<&Lres>,
     tolerances: &[f64; 3],
     extras: &Extras,
 ) -> String {
@@ -1226,7 +1341,7 @@ fn table(
         "parameter", "estimate", "std error", ci
     );
     if lre.is_some() {
-        out += &format!(" {:>5}", "LRE");
+        out += &format!(" {:>5} {:>6}", "LRE", "LRE se");
     }
     if extras.active.is_some() {
         out += "  bound";
@@ -1237,8 +1352,8 @@ fn table(
             "    {name:width$} {:>24.16e} {:>24.16e} {:>24.16e} {:>24.16e}",
             r.x[j], u.std_errors[j], u.intervals[j].0, u.intervals[j].1
         );
-        if let Some((p, _)) = lre {
-            out += &format!(" {:>5.1}", p[j]);
+        if let Some((p, _, sd)) = lre {
+            out += &format!(" {:>5.1} {:>6.1}", p[j], sd[j]);
         }
         if let Some(active) = extras.active
             && let Some((_, side)) = active.iter().find(|(k, _)| k == name)
@@ -1282,7 +1397,7 @@ fn table(
         "\n    RSS = {:.16e}   residual std = {:.6e}   reduced chi-square = {:.6e}   dof = {}   rank = {}",
         s.rss, s.residual_std, u.reduced_chi_square, s.dof, s.rank
     );
-    if let Some((_, rss)) = lre {
+    if let Some((_, rss, _)) = lre {
         out += &format!("   LRE(RSS) = {rss:.1}");
     }
     out += "\n";

@@ -5,7 +5,9 @@ use std::sync::Mutex;
 
 use nalgebra::DMatrix;
 
-use crate::expr::{Tape, Workspace};
+use qd::Quad;
+
+use crate::expr::{ExtendedWorkspace, Tape, Workspace};
 use crate::problem::Residuals;
 use crate::solver::Error;
 
@@ -59,6 +61,9 @@ pub struct FitProblem {
     sqrt_w: Vec<f64>,
     /// The tape's workspace and a gradient buffer (`n`).
     work: Mutex<(Workspace, Vec<f64>)>,
+    /// The rests of the data and response values below their `f64`s
+    /// ([`with_low_parts`](Self::with_low_parts)): `m × d` and `m`.
+    low: Option<(Vec<f64>, Vec<f64>)>,
 }
 
 impl FitProblem {
@@ -117,7 +122,62 @@ impl FitProblem {
             response,
             sqrt_w,
             work,
+            low: None,
         })
+    }
+
+    /// The same problem with the parts of the data and response values below
+    /// their `f64`s: `data_lo` (`m × d`, as `data`) and `response_lo` (`m`),
+    /// each value being `hi + lo` (from
+    /// [`decimal_parts`](crate::expr::decimal_parts) of the file's text). The
+    /// solver's residuals do not use them; [`extended`](Self::extended)'s do.
+    ///
+    /// Errors: wrong lengths, or a rest that is not finite or not below 4
+    /// ulps of its value (a rest computed for a transformed response may
+    /// exceed one ulp slightly).
+    pub fn with_low_parts(
+        mut self,
+        data_lo: Vec<f64>,
+        response_lo: Vec<f64>,
+    ) -> Result<Self, Error> {
+        for (what, lo, hi, from) in [
+            ("data_lo", &data_lo, &self.data, "data"),
+            ("response_lo", &response_lo, &self.response, "response"),
+        ] {
+            if lo.len() != hi.len() {
+                return Err(Error::DimensionMismatch {
+                    what,
+                    got: lo.len(),
+                    expected: hi.len(),
+                    expected_from: from,
+                });
+            }
+            if let Some(&bad) = lo.iter().zip(hi.iter()).find_map(|(l, h)| {
+                (l.is_nan() || l.abs() > 4.0 * h.abs() * f64::EPSILON).then_some(l)
+            }) {
+                return Err(Error::invalid_option(
+                    what,
+                    bad,
+                    "must be finite and below 4 ulps of its value",
+                ));
+            }
+        }
+        self.low = Some((data_lo, response_lo));
+        Ok(self)
+    }
+
+    /// The same residuals evaluated in double-double arithmetic
+    /// ([`Tape::value_extended`]), with the data's and response's
+    /// [low parts](Self::with_low_parts) if given, rounded to `f64` at the
+    /// end; the Jacobian is this problem's. For the statistics of a fit
+    /// whose residuals are far below its data (NIST's Lanczos1: `hesse fit`
+    /// computes every fit's statistics from these). Each evaluation costs
+    /// some 10-30 `f64` ones.
+    pub fn extended(&self) -> ExtendedResiduals<'_> {
+        ExtendedResiduals {
+            problem: self,
+            work: Mutex::new((ExtendedWorkspace::default(), Vec::with_capacity(self.d))),
+        }
     }
 
     /// The compiled model.
@@ -156,6 +216,7 @@ impl Clone for FitProblem {
             response: self.response.clone(),
             sqrt_w: self.sqrt_w.clone(),
             work: Mutex::new((self.tape.workspace(), vec![0.0; n])),
+            low: self.low.clone(),
         }
     }
 }
@@ -186,6 +247,53 @@ impl Residuals for FitProblem {
                 jac[(i, j)] = -self.sqrt_w[i] * g;
             }
         }
+    }
+}
+
+/// A [`FitProblem`]'s residuals in double-double arithmetic
+/// ([`FitProblem::extended`]).
+#[derive(Debug)]
+pub struct ExtendedResiduals<'a> {
+    problem: &'a FitProblem,
+    /// The tape's double-double workspace and one row of `(hi, lo)` data.
+    work: Mutex<(ExtendedWorkspace, Vec<(f64, f64)>)>,
+}
+
+impl Residuals for ExtendedResiduals<'_> {
+    fn num_params(&self) -> usize {
+        self.problem.num_params()
+    }
+
+    fn num_residuals(&self) -> usize {
+        self.problem.num_residuals()
+    }
+
+    fn residuals(&self, b: &[f64], r: &mut [f64]) {
+        let p = self.problem;
+        let mut guard = self.work.lock().unwrap_or_else(|e| e.into_inner());
+        let (ws, row) = &mut *guard;
+        for (i, ri) in r.iter_mut().enumerate() {
+            row.clear();
+            let (y_lo, data_lo) = match &p.low {
+                Some((data_lo, response_lo)) => (response_lo[i], &data_lo[i * p.d..(i + 1) * p.d]),
+                None => (0.0, &[][..]),
+            };
+            row.extend(
+                p.row(i)
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &hi)| (hi, data_lo.get(k).copied().unwrap_or(0.0))),
+            );
+            let (m_hi, m_lo) = p.tape.value_extended(b, row, ws);
+            let y = Quad::from_f64(p.response[i]) + Quad::from_f64(y_lo);
+            let model = Quad::from_f64(m_hi) + Quad::from_f64(m_lo);
+            let residual = (y - model) * Quad::from_f64(p.sqrt_w[i]);
+            *ri = residual.0 + residual.1;
+        }
+    }
+
+    fn jacobian(&self, b: &[f64], jac: &mut DMatrix<f64>) {
+        self.problem.jacobian(b, jac);
     }
 }
 
@@ -232,5 +340,62 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("weight"), "{e}");
+    }
+
+    /// The double-double residuals: the f64 ones to rounding, plus the data's
+    /// low parts; bad low parts are errors.
+    #[test]
+    fn extended_residuals_carry_the_low_parts() {
+        let tape = || {
+            Expr::parse("a * exp(-b * x)")
+                .unwrap()
+                .compile(&["a", "b"], &["x"])
+                .unwrap()
+        };
+        let x = vec![0.0, 0.5, 1.0];
+        let y: Vec<f64> = x.iter().map(|x: &f64| 2.0 * (-0.3 * x).exp()).collect();
+        let w = Some(vec![1.0, 4.0, 0.25]);
+        let p = FitProblem::new(tape(), x.clone(), y.clone(), w.clone()).unwrap();
+        let b = [2.0, 0.3];
+        let (mut plain, mut extended) = (vec![0.0; 3], vec![0.0; 3]);
+        p.residuals(&b, &mut plain);
+        p.extended().residuals(&b, &mut extended);
+        for (e, r) in extended.iter().zip(&plain) {
+            assert!((e - r).abs() <= 8.0 * f64::EPSILON, "{e} {r}");
+        }
+        // A response that is y + 1e-17 exactly: the low part moves each
+        // residual by √w · 1e-17, which f64 residuals near 1e-16 cannot hold.
+        let lo = vec![1e-17, 1e-17, 1e-17];
+        let q = FitProblem::new(tape(), x.clone(), y.clone(), w.clone())
+            .unwrap()
+            .with_low_parts(vec![0.0; 3], lo)
+            .unwrap();
+        let mut shifted = vec![0.0; 3];
+        q.extended().residuals(&b, &mut shifted);
+        for ((s, e), sw) in shifted.iter().zip(&extended).zip([1.0, 2.0, 0.5]) {
+            assert!((s - e - sw * 1e-17).abs() < 1e-30, "{s} {e}");
+        }
+        let mut jac = DMatrix::zeros(3, 2);
+        let mut jac_ext = DMatrix::zeros(3, 2);
+        p.jacobian(&b, &mut jac);
+        q.extended().jacobian(&b, &mut jac_ext);
+        assert_eq!(jac, jac_ext);
+        let new = || FitProblem::new(tape(), x.clone(), y.clone(), None).unwrap();
+        let e = new()
+            .with_low_parts(vec![0.0; 2], vec![0.0; 3])
+            .unwrap_err();
+        assert!(e.to_string().contains("data_lo"), "{e}");
+        let e = new()
+            .with_low_parts(vec![0.0; 3], vec![0.0; 4])
+            .unwrap_err();
+        assert!(e.to_string().contains("response_lo"), "{e}");
+        let e = new()
+            .with_low_parts(vec![0.0; 3], vec![f64::NAN, 0.0, 0.0])
+            .unwrap_err();
+        assert!(e.to_string().contains("response_lo"), "{e}");
+        let e = new()
+            .with_low_parts(vec![0.0, 0.1, 0.0], vec![0.0; 3])
+            .unwrap_err();
+        assert!(e.to_string().contains("data_lo"), "{e}");
     }
 }

@@ -131,7 +131,7 @@ pub mod sparse;
 mod stats;
 mod step;
 
-pub use fit_problem::FitProblem;
+pub use fit_problem::{ExtendedResiduals, FitProblem};
 pub use sparse::{MatrixFreeLevenbergMarquardt, SparseLevenbergMarquardt};
 pub use stats::{FitStatistics, fit_statistics, fit_statistics_with_loss};
 

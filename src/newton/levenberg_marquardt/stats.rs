@@ -191,15 +191,16 @@ pub fn fit_statistics_with_loss<P: Residuals + ?Sized>(
                 rinv[i + k * n] = -t / rd[(i, i)];
             }
         }
-        // C = R⁻¹ R⁻ᵀ in the pivoted, scaled variables; map back.
+        // C = R⁻¹ R⁻ᵀ in the pivoted, scaled variables; map back, one value
+        // for both (pi, pj) and (pj, pi): symmetric to the bit.
         let s2 = residual_std * residual_std;
         for i in 0..n {
-            for j in 0..n {
-                let c: f64 = (i.max(j)..n)
-                    .map(|k| rinv[i + k * n] * rinv[j + k * n])
-                    .sum();
+            for j in i..n {
+                let c: f64 = (j..n).map(|k| rinv[i + k * n] * rinv[j + k * n]).sum();
                 let (pi, pj) = (qr.perm()[i], qr.perm()[j]);
-                covariance[pi][pj] = s2 * c * scale[pi] * scale[pj];
+                let v = s2 * c * scale[pi] * scale[pj];
+                covariance[pi][pj] = v;
+                covariance[pj][pi] = v;
             }
         }
         for j in 0..n {
