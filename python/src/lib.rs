@@ -24,7 +24,8 @@ use std::time::{Duration, Instant};
 
 use hesse::diff::{FdWork, Scheme, fd_gradient, fd_hess_vec, fd_hessian};
 use hesse::newton::{
-    FitStatistics, LevenbergMarquardt, RobustLoss, fit_statistics, fit_statistics_with_loss,
+    FitStatistics, LevenbergMarquardt, RobustLoss, Scaling, fit_statistics,
+    fit_statistics_with_loss,
 };
 use hesse::prelude::*;
 use hesse::problem::{Gradient, HessVec, Hessian, Objective, Residuals};
@@ -896,6 +897,9 @@ struct PyResiduals {
     fd: Mutex<(Vec<f64>, Vec<f64>, Vec<f64>)>,
     /// The box `(lower, upper)` that difference steps must not leave.
     bounds: Option<(Vec<f64>, Vec<f64>)>,
+    /// scipy's `diff_step`: relative steps `h_j = diff_step_j |x_j|` in
+    /// place of the default `s |x_j|`.
+    diff_step: Option<Vec<f64>>,
 }
 
 impl Residuals for PyResiduals {
@@ -938,7 +942,10 @@ impl PyResiduals {
     /// `ε^{1/3}` central: unlike `hesse::diff`'s `s max(1, |x_j|)`, the step
     /// stays relative for parameters far below 1 (NIST's Misra1a has
     /// `b2 ≈ 5.5e-4`, where an absolute step of `6e-6` costs 5 digits of the
-    /// covariance). Returns false when a call failed.
+    /// covariance). scipy's `diff_step` replaces `s` by `diff_step_j`; where
+    /// that step vanishes in `x_j + h_j` (`x_j = 0`, or a step below the
+    /// rounding of `x_j`) the default step is taken, as scipy's
+    /// `approx_derivative` does. Returns false when a call failed.
     fn fd_jacobian(&self, x: &[f64], jac: &mut DMatrix<f64>, scheme: Scheme) -> bool {
         let (m, n) = (self.m, self.n);
         let mut work = self.fd.lock().unwrap_or_else(|p| p.into_inner());
@@ -957,7 +964,11 @@ impl PyResiduals {
             r0 = Some(r);
         }
         for j in 0..n {
-            let h0 = if x[j] == 0.0 { s } else { s * x[j].abs() };
+            let default = if x[j] == 0.0 { s } else { s * x[j].abs() };
+            let h0 = match &self.diff_step {
+                Some(d) if (x[j] + d[j] * x[j].abs()) - x[j] != 0.0 => d[j] * x[j].abs(),
+                _ => default,
+            };
             let (lo, hi) = match &self.bounds {
                 Some((l, u)) => (l[j], u[j]),
                 None => (f64::NEG_INFINITY, f64::INFINITY),
@@ -1007,7 +1018,7 @@ impl PyResiduals {
 /// dict with the final residuals, Jacobian and, when `m > n`, the covariance
 /// `s² (JᵀJ)⁻¹` and `s²`.
 #[pyfunction]
-#[pyo3(signature = (fun, x0, m, args, jac_mode, jac=None, ftol=None, xtol=None, gtol=None, max_nfev=None, max_iter=None, loss="linear", f_scale=1.0, lower=None, upper=None, time_limit=None))]
+#[pyo3(signature = (fun, x0, m, args, jac_mode, jac=None, ftol=None, xtol=None, gtol=None, max_nfev=None, max_iter=None, loss="linear", f_scale=1.0, lower=None, upper=None, time_limit=None, x_scale=None, diff_step=None, step_bound=None, callback=None))]
 #[allow(clippy::too_many_arguments)]
 fn least_squares<'py>(
     py: Python<'py>,
@@ -1027,8 +1038,22 @@ fn least_squares<'py>(
     lower: Option<Vec<f64>>,
     upper: Option<Vec<f64>>,
     time_limit: Option<f64>,
+    x_scale: Option<Vec<f64>>,
+    diff_step: Option<Vec<f64>>,
+    step_bound: Option<f64>,
+    callback: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let n = x0.len();
+    for (what, v) in [("x_scale", &x_scale), ("diff_step", &diff_step)] {
+        if let Some(v) = v
+            && v.len() != n
+        {
+            return Err(PyValueError::new_err(format!(
+                "internal: {what} has {} entries, x0 has {n}",
+                v.len()
+            )));
+        }
+    }
     // The Jacobian, its QR factor, and the final J and its statistics: as
     // for the dense minimizers, a failed allocation would abort.
     if !can_allocate(4, m, n) {
@@ -1079,8 +1104,17 @@ fn least_squares<'py>(
         calls: Calls::with_time_limit(time_limit),
         fd: Mutex::new((Vec::new(), Vec::new(), Vec::new())),
         bounds: bounds.clone(),
+        diff_step,
     };
     let mut lm = LevenbergMarquardt::default();
+    // scipy's x_scale: MINPACK's mode 2 with diag = 1 / x_scale; None is
+    // x_scale='jac', mode 1 (the library's default, Scaling::ColumnNorms).
+    if let Some(s) = x_scale {
+        lm = lm.with_scaling(Scaling::Diagonal(s.iter().map(|v| 1.0 / v).collect()));
+    }
+    if let Some(factor) = step_bound {
+        lm = lm.with_step_bound(factor);
+    }
     if loss != RobustLoss::Linear {
         lm = lm.with_loss(loss).with_f_scale(f_scale);
     }
@@ -1106,7 +1140,7 @@ fn least_squares<'py>(
     }
     type Final = (Vec<f64>, DMatrix<f64>, Option<FitStatistics>);
     let outcome: Result<(Outcome, Final), Error> = py.detach(|| {
-        let obs = observer(&problem.calls, None);
+        let obs = least_squares_observer(&problem.calls, callback.as_ref());
         let out = drive(lm, &problem, &x0, obs)?;
         let x = &out.report.x;
         let mut r = vec![0.0; m];
@@ -1176,6 +1210,45 @@ fn least_squares<'py>(
         d.set_item("rank", s.rank)?;
     }
     Ok(d)
+}
+
+/// The observer of [`least_squares`]: as [`observer`], with the wrapper's
+/// per-iteration function (its `verbose=2` lines and the user's callback)
+/// called as `cb(x, f, f_prev, step_norm, grad_norm, grad_norm0, nit,
+/// nfev)` (`f = Σ ρ(rᵢ²)`, twice scipy's cost; norms are ∞-norms of the
+/// step and of `g = 2 Jᵀ r`, projected under bounds; `nfev` the calls of
+/// `fun` so far, differences included). A truthy return stops the run.
+fn least_squares_observer<'a>(
+    calls: &'a Calls,
+    callback: Option<&'a Py<PyAny>>,
+) -> impl FnMut(&State) -> Control + Clone + 'a {
+    move |state: &State| {
+        if calls.failed() {
+            return Control::Stop;
+        }
+        let Some(cb) = callback else {
+            return Control::Continue;
+        };
+        let stop = calls.eval(false, |py| {
+            let nfev = calls.fun.load(Ordering::Relaxed);
+            let out = cb.bind(py).call1((
+                array(py, &state.x),
+                state.f,
+                state.f_prev,
+                state.step_norm,
+                state.grad_norm,
+                state.grad_norm0,
+                state.iteration,
+                nfev,
+            ))?;
+            out.is_truthy()
+        });
+        if stop || calls.failed() {
+            Control::Stop
+        } else {
+            Control::Continue
+        }
+    }
 }
 
 /// Residuals and Jacobian already evaluated at one point, for
