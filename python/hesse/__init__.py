@@ -718,6 +718,82 @@ def _least_squares_observer(callback, verbose, nfev0):
     return cb
 
 
+def _sparsity_pattern(jac_sparsity, m, n):
+    """scipy's ``jac_sparsity`` (an array or scipy.sparse matrix of shape
+    ``(m, n)``, nonzero where the Jacobian may be) as CSC ``(col_ptr,
+    row_idx)``, rows sorted within each column."""
+    if hasattr(jac_sparsity, "tocsc"):  # scipy.sparse
+        a = jac_sparsity.tocsc(copy=True)
+        a.sum_duplicates()
+        a.eliminate_zeros()
+        a.sort_indices()
+        shape, col_ptr, row_idx = a.shape, np.asarray(a.indptr), np.asarray(a.indices)
+    else:
+        a = np.atleast_2d(_real_array(jac_sparsity, "jac_sparsity"))
+        shape = a.shape
+        if shape == (m, n):
+            cols, rows = np.nonzero(a.T)  # column by column, rows increasing
+            col_ptr = np.concatenate([[0], np.cumsum(np.bincount(cols, minlength=n))])
+            row_idx = rows
+    if tuple(shape) != (m, n):
+        raise ValueError(f"jac_sparsity has shape {tuple(shape)}; the Jacobian is (m, n) = ({m}, {n})")
+    return col_ptr.astype(np.int64), row_idx.astype(np.int64)
+
+
+def _column_groups(col_ptr, row_idx, m, n):
+    """The group of each column for differences: greedily, the first group
+    none of whose columns shares a row with it (Curtis, Powell & Reid 1974;
+    scipy's ``group_columns``), so that one evaluation per group suffices."""
+    used = []  # per group: the rows its columns touch
+    group = []
+    for j in range(n):
+        rows = row_idx[col_ptr[j] : col_ptr[j + 1]]
+        for g, u in enumerate(used):
+            if not u[rows].any():
+                u[rows] = True
+                group.append(g)
+                break
+        else:
+            u = np.zeros(m, dtype=bool)
+            u[rows] = True
+            used.append(u)
+            group.append(len(used) - 1)
+    return group
+
+
+def _values_on_pattern(jac, col_ptr, row_idx, m, n):
+    """``jac(x, *args)`` (a dense array or a scipy.sparse matrix of shape
+    ``(m, n)``) as its values on the pattern, in CSC order; entries off the
+    pattern are not read."""
+    cols = np.repeat(np.arange(n), np.diff(col_ptr))
+
+    def values(x, *args):
+        out = jac(x, *args)
+        if hasattr(out, "tocsc"):
+            if out.shape != (m, n):
+                raise ValueError(f"jac must return a matrix of shape ({m}, {n}), got shape {out.shape}")
+            return np.asarray(out.tocsc()[row_idx, cols]).ravel()
+        j = np.asarray(out) if out is not None else np.array(None)
+        if j.dtype.kind not in "biuf":
+            raise ArgumentTypeError(f"jac must return real numbers, got {type(out).__name__}")
+        if j.shape != (m, n):
+            raise ValueError(f"jac must return a matrix of shape ({m}, {n}), got shape {j.shape}")
+        return j[row_idx, cols]
+
+    return values
+
+
+def _csc_matrix(values, row_idx, col_ptr, shape):
+    """A scipy.sparse CSC matrix (a dense array without scipy)."""
+    try:
+        from scipy.sparse import csc_matrix
+    except ImportError:
+        dense = np.zeros(shape)
+        dense[row_idx, np.repeat(np.arange(shape[1]), np.diff(col_ptr))] = values
+        return dense
+    return csc_matrix((np.asarray(values), row_idx, col_ptr), shape=shape)
+
+
 def least_squares(
     fun,
     x0,
@@ -774,10 +850,17 @@ def least_squares(
     Kanzow, Yamashita & Fukushima 2004; differences turn one-sided at a
     bound).
     ``tr_solver``: ``None`` or ``'exact'`` (hesse solves every trust-region
-    subproblem exactly, by QR and More's secular equation); ``'lsmr'`` raises
-    ValueError. ``tr_options`` is accepted and ignored, as scipy ignores it
-    for ``'exact'``. ``jac_sparsity`` other than None raises ValueError (the
-    dense Jacobian is differenced). ``verbose``: 0 silent, 1 scipy's
+    subproblem exactly, by QR and More's secular equation); ``'lsmr'`` is
+    accepted with ``jac_sparsity`` and raises ValueError without.
+    ``tr_options`` is accepted and ignored, as scipy ignores it for
+    ``'exact'``. ``jac_sparsity`` (an ``(m, n)`` array or scipy.sparse
+    matrix, nonzero where the Jacobian may be) runs hesse's
+    ``SparseLevenbergMarquardt`` (sparse Cholesky of the damped normal
+    equations): differences over groups of columns that share no row (one
+    call of ``fun`` per group, two for ``'3-point'``), or a callable ``jac``
+    (dense or scipy.sparse) read on the pattern; ``res.jac`` is then a
+    scipy.sparse CSC matrix and there is no ``covariance``; bounds and
+    robust losses are refused with it. ``verbose``: 0 silent, 1 scipy's
     two-line report at the end, 2 also one row per iteration (scipy's
     columns; the step norm is the infinity norm, ``nfev`` counts difference
     evaluations). ``callback(x)`` or ``callback(intermediate_result)``
@@ -835,20 +918,16 @@ def _least_squares(
         x_scale = list(_positive_array(x_scale, n, "x_scale"))
     if diff_step is not None:
         diff_step = list(_positive_array(diff_step, n, "diff_step", allow_zero=True))
-    if tr_solver not in (None, "exact"):
+    if tr_solver not in (None, "exact") and not (tr_solver == "lsmr" and jac_sparsity is not None):
         if tr_solver == "lsmr":
             raise ValueError(
-                "tr_solver='lsmr': hesse's least_squares solves each trust-region subproblem exactly "
-                "(dense QR); pass tr_solver=None or 'exact'"
+                "tr_solver='lsmr': hesse's least_squares solves each subproblem exactly (dense QR, or "
+                "sparse Cholesky with jac_sparsity); pass tr_solver=None or 'exact', and jac_sparsity "
+                "for a sparse Jacobian"
             )
         raise ValueError(f"tr_solver = {tr_solver!r}: must be None, 'exact' or 'lsmr'")
     if tr_options is not None and not isinstance(tr_options, Mapping):
         raise ArgumentTypeError(f"tr_options must be a dict, got {type(tr_options).__name__}")
-    if jac_sparsity is not None:
-        raise ValueError(
-            "jac_sparsity: hesse's least_squares differences the dense Jacobian "
-            "(its sparse Levenberg-Marquardt is not exposed in Python); pass jac_sparsity=None"
-        )
     if isinstance(verbose, (bool, np.bool_)) or verbose not in (0, 1, 2):
         raise ValueError(f"verbose = {verbose!r}: must be 0, 1 or 2")
     verbose = int(verbose)
@@ -914,13 +993,33 @@ def _least_squares(
         # scipy: "Residuals are not finite in the initial point."
         raise ValueError(f"fun is not finite at x0: residual {i} = {r0[i]} (of {m}); the start must be a point where the model is defined")
     lower, upper = (None, None) if box is None else (list(box[0]), list(box[1]))
+    if jac_sparsity is not None:
+        for given, what in ((box is not None, "bounds"), (loss != "linear", f"loss={loss!r}"), (step_bound is not None, "factor")):
+            if given:
+                raise ValueError(
+                    f"jac_sparsity with {what}: hesse's sparse Levenberg-Marquardt takes no {what.split('=')[0]}; "
+                    "drop one of the two"
+                )
+        col_ptr, row_idx = _sparsity_pattern(jac_sparsity, m, n)
     if verbose >= 2:
         _verbose_header()
     observe = _least_squares_observer(callback, verbose, 1)  # 1: the call above
-    d = _hesse.least_squares(
-        fun, x0, m, args, jac_mode, jac_callable, *tols, max_nfev, None,
-        loss, float(f_scale), lower, upper, time_limit, x_scale, diff_step, step_bound, observe,
-    )
+    if jac_sparsity is None:
+        d = _hesse.least_squares(
+            fun, x0, m, args, jac_mode, jac_callable, *tols, max_nfev, None,
+            loss, float(f_scale), lower, upper, time_limit, x_scale, diff_step, step_bound, observe,
+        )
+    else:
+        groups = None
+        if jac_callable is not None:
+            jac_callable = _values_on_pattern(jac_callable, col_ptr, row_idx, m, n)
+        else:
+            groups = _column_groups(col_ptr, row_idx, m, n)
+        d = _hesse.sparse_least_squares(
+            fun, x0, m, args, jac_mode, list(col_ptr), list(row_idx), groups, jac_callable, *tols,
+            max_nfev, None, time_limit, x_scale, diff_step, observe,
+        )
+        d["jac"] = _csc_matrix(d.pop("jac_values"), row_idx, col_ptr, (m, n))
     d["nfev"] += 1  # the call above that found m
     mask = np.asarray(d.get("active_mask", np.zeros(n)), dtype=int)
     # scipy's optimality under bounds: the gradient on the free variables.
@@ -1163,6 +1262,15 @@ def curve_fit(
         # scipy's curve_fit raises when the fit did not converge.
         raise RuntimeError(f"Optimal parameters not found: {res.message} (termination {res.termination}, {res.nfev} calls of f)")
     popt = res.x
+    if "covariance" not in res and hasattr(res.jac, "tocsc") and m > n:
+        # jac_sparsity: s^2 (J^T J)^-1 from the sparse J (n x n is small).
+        jtj = (res.jac.T @ res.jac).toarray()
+        try:
+            np.linalg.cholesky(jtj)
+            res["residual_variance"] = 2.0 * res.cost / (m - n)
+            res["covariance"] = res["residual_variance"] * np.linalg.inv(jtj)
+        except np.linalg.LinAlgError:
+            pass  # rank deficient: pcov is inf, as below
     cov = res.get("covariance")
     if cov is None or not np.all(np.isfinite(cov)):
         pcov = np.full((n, n), np.inf)

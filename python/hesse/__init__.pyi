@@ -70,7 +70,7 @@ def least_squares(
     loss: str = ...,
     f_scale: float = ...,
     diff_step: Optional[ArrayLike] = ...,
-    tr_solver: Optional[Literal["exact"]] = ...,
+    tr_solver: Optional[Literal["exact", "lsmr"]] = ...,
     tr_options: Optional[Mapping[str, Any]] = ...,
     jac_sparsity: Any = ...,
     max_nfev: Optional[int] = ...,

@@ -194,7 +194,7 @@ def test_tr_solver_tr_options_jac_sparsity_workers():
     # 'exact' is what hesse does; tr_options are ignored with it, as scipy's.
     r = hesse.least_squares(res, x0, tr_solver="exact", tr_options={"regularize": False}, workers=map)
     assert r.x.tolist() == base.x.tolist()
-    with pytest.raises(ValueError, match="tr_solver='lsmr': hesse's least_squares solves each trust-region subproblem exactly"):
+    with pytest.raises(ValueError, match="tr_solver='lsmr': hesse's least_squares solves each subproblem exactly .* pass tr_solver=None or 'exact', and jac_sparsity"):
         hesse.least_squares(res, x0, tr_solver="lsmr")
     with pytest.raises(ValueError, match="tr_solver = 'qr': must be None, 'exact' or 'lsmr'"):
         hesse.least_squares(res, x0, tr_solver="qr")
@@ -311,3 +311,71 @@ def test_curve_fit_scipy_keywords():
         hesse.curve_fit(f, x, y, p0=s1, factor=0.0)
     with pytest.raises(ValueError, match="method 'foo' unknown"):
         hesse.curve_fit(f, x, y, p0=s1, method="foo")
+
+
+def _chained(n):
+    """Broyden tridiagonal (MGH 30) residuals and 0.1 (x - 1): m = 2n, a
+    Jacobian with 4 nonzeros per column and a nonzero residual at the
+    minimum."""
+
+    def res(x):
+        xm = np.r_[0.0, x[:-1]]
+        xp = np.r_[x[1:], 0.0]
+        return np.r_[(3 - 2 * x) * x - xm - 2 * xp + 1, 0.1 * (x - 1.0)]
+
+    def jac(x):
+        tri = sparse.diags([-np.ones(n - 1), 3 - 4 * x, -2 * np.ones(n - 1)], [-1, 0, 1])
+        return sparse.vstack([tri, 0.1 * sparse.identity(n)]).tocsr()
+
+    pattern = sparse.vstack([sparse.diags([1.0, 1.0, 1.0], [-1, 0, 1], shape=(n, n)), sparse.identity(n)])
+    return res, jac, pattern
+
+
+sparse = pytest.importorskip("scipy.sparse")
+
+
+def test_jac_sparsity_runs_the_sparse_levenberg_marquardt():
+    """jac_sparsity routes to hesse's SparseLevenbergMarquardt: differences
+    over groups of columns that share no row (3 groups here, so 4 calls of
+    fun per forward-difference Jacobian instead of n + 1), a sparse Jacobian
+    in the result, and scipy trf's minimizer."""
+    n = 300
+    res, jac, pattern = _chained(n)
+    x0 = -np.ones(n)
+    dense = hesse.least_squares(res, x0, jac=lambda x: jac(x).toarray())
+    s = so.least_squares(res, x0, jac=jac, method="trf", **TIGHT)
+    for j in ("2-point", "3-point", jac, lambda x: jac(x).toarray()):
+        calls = []
+        r = hesse.least_squares(lambda x: calls.append(1) or res(x), x0, jac=j, jac_sparsity=pattern)
+        assert r.success, r.message
+        np.testing.assert_allclose(r.x, s.x, rtol=1e-7, atol=1e-9)
+        np.testing.assert_allclose(r.x, dense.x, rtol=1e-7, atol=1e-9)
+        np.testing.assert_allclose(r.cost, s.cost, rtol=1e-10)
+        assert sparse.issparse(r.jac) and r.jac.shape == (2 * n, n) and r.jac.nnz == pattern.nnz
+        np.testing.assert_allclose(r.jac.toarray(), jac(r.x).toarray(), atol=1e-5)
+        np.testing.assert_allclose(r.grad, jac(r.x).T @ res(r.x), atol=1e-8)
+        if j == "2-point":
+            # 4 calls per Jacobian (r(x) and 3 groups) where dense forward
+            # differences make n + 1 = 301; the rest are trial steps.
+            assert len(calls) == r.nfev == 48 and r.njev == 7
+    assert max(hesse._column_groups(*hesse._sparsity_pattern(pattern, 2 * n, n), 2 * n, n)) == 2
+    # A dense 0/1 array works as well, with x_scale and tr_solver='lsmr'.
+    r = hesse.least_squares(res, x0, jac_sparsity=pattern.toarray(), x_scale=1.0, tr_solver="lsmr")
+    np.testing.assert_allclose(r.x, s.x, rtol=1e-7, atol=1e-9)
+    with pytest.raises(ValueError, match=r"jac_sparsity has shape \(600, 299\); the Jacobian is \(m, n\) = \(600, 300\)"):
+        hesse.least_squares(res, x0, jac_sparsity=pattern.toarray()[:, :-1])
+    with pytest.raises(ValueError, match="jac_sparsity with bounds: hesse's sparse Levenberg-Marquardt takes no bounds"):
+        hesse.least_squares(res, x0, jac_sparsity=pattern, bounds=(-5, 5))
+    with pytest.raises(ValueError, match="jac_sparsity with loss='huber'"):
+        hesse.least_squares(res, x0, jac_sparsity=pattern, loss="huber")
+    with pytest.raises(ValueError, match=r"jac must return a matrix of shape \(600, 300\), got shape \(300, 600\)"):
+        hesse.least_squares(res, x0, jac=lambda x: jac(x).T, jac_sparsity=pattern)
+
+
+def test_curve_fit_with_jac_sparsity_as_dense():
+    """curve_fit passes jac_sparsity on; pcov comes from the sparse J."""
+    s1, _, cert, cert_std, x, y = read("Misra1a")
+    f = MODELS["Misra1a"]
+    popt, pcov = hesse.curve_fit(f, x, y, p0=s1, jac_sparsity=np.ones((x.size, 2)))
+    np.testing.assert_allclose(popt, cert, rtol=1e-6)
+    np.testing.assert_allclose(np.sqrt(np.diag(pcov)), cert_std, rtol=1e-5)
