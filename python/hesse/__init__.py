@@ -928,7 +928,11 @@ def _least_squares(
         raise ValueError(f"tr_solver = {tr_solver!r}: must be None, 'exact' or 'lsmr'")
     if tr_options is not None and not isinstance(tr_options, Mapping):
         raise ArgumentTypeError(f"tr_options must be a dict, got {type(tr_options).__name__}")
-    if isinstance(verbose, (bool, np.bool_)) or verbose not in (0, 1, 2):
+    try:
+        level_ok = not isinstance(verbose, str) and verbose in (0, 1, 2)  # True is 1, as in scipy
+    except (TypeError, ValueError):  # an array
+        level_ok = False
+    if not level_ok:
         raise ValueError(f"verbose = {verbose!r}: must be 0, 1 or 2")
     verbose = int(verbose)
     if callback is not None and not callable(callback):

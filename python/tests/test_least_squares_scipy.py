@@ -182,7 +182,7 @@ def test_verbose_prints_scipys_report(capsys):
     so.least_squares(res, x0, verbose=1, loss="cauchy", f_scale=0.1)
     mine, theirs = capsys.readouterr().out.splitlines()[1::2]
     assert mine.split("initial cost ")[1][:10] == theirs.split("initial cost ")[1][:10] == "7.5249e-01"
-    for bad in (3, -1, True, "1"):
+    for bad in (3, -1, 1.5, "1", np.array([1, 2])):
         with pytest.raises(ValueError, match="verbose = .*: must be 0, 1 or 2"):
             hesse.least_squares(res, x0, verbose=bad)
 
