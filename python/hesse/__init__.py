@@ -627,6 +627,173 @@ def _box(bounds, n, what):
     return lb, ub
 
 
+#: scipy's least_squares methods and what hesse runs for each: its
+#: Levenberg-Marquardt (projected under bounds) for all three. scipy's
+#: ``'trf'`` and ``'dogbox'`` are other trust-region methods with the same
+#: minimizer on the problems both solve; see python/README.md.
+LEAST_SQUARES_METHODS = {"lm": "lm", "trf": "lm", "dogbox": "lm"}
+
+
+def _positive_array(v, n, what, allow_zero=False):
+    """``v`` (a scalar or ``n`` entries) as ``n`` finite floats > 0 (>= 0
+    with ``allow_zero``), or ValueError/ArgumentTypeError naming ``what``."""
+    a = _real_array(v, what)
+    if a.ndim > 1 or (a.ndim == 1 and a.size != n):
+        raise ValueError(f"{what} has shape {a.shape}; expected a scalar or {n} entries (one per parameter)")
+    a = np.broadcast_to(a, (n,)).astype(np.float64)
+    bad = np.flatnonzero(~np.isfinite(a) | ((a < 0) if allow_zero else (a <= 0)))
+    if bad.size:
+        i = int(bad[0])
+        sign = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{what}[{i}] = {float(a[i])!r}: every entry must be finite and {sign}")
+    return a
+
+
+def _loss_cost(r, loss, f_scale):
+    """scipy's cost ``0.5 C^2 sum rho((r / C)^2)`` (``0.5 |r|^2`` linear)."""
+    z = (r / f_scale) ** 2
+    if loss == "linear":
+        rho = z
+    elif loss == "soft_l1":
+        rho = 2.0 * (np.sqrt(1.0 + z) - 1.0)
+    elif loss == "huber":
+        rho = np.where(z <= 1.0, z, 2.0 * np.sqrt(z) - 1.0)
+    elif loss == "cauchy":
+        rho = np.log1p(z)
+    else:  # arctan
+        rho = np.arctan(z)
+    return 0.5 * f_scale**2 * float(np.sum(rho))
+
+
+def _verbose_header():
+    # scipy's print_header_nonlinear (scipy/optimize/_lsq/common.py).
+    print("{:^15}{:^15}{:^15}{:^15}{:^15}{:^15}".format(
+        "Iteration", "Total nfev", "Cost", "Cost reduction", "Step norm", "Optimality"))
+
+
+def _verbose_row(nit, nfev, cost, reduction, step, optimality):
+    red = " " * 15 if reduction is None else f"{reduction:^15.2e}"
+    stp = " " * 15 if step is None else f"{step:^15.2e}"
+    print(f"{nit:^15}{nfev:^15}{cost:^15.4e}{red}{stp}{optimality:^15.2e}")
+
+
+def _least_squares_observer(callback, verbose, nfev0):
+    """The core's per-iteration function ``cb(x, f, f_prev, step_norm,
+    grad_norm, grad_norm0, nit, nfev) -> bool`` (True stops): scipy's
+    ``verbose=2`` rows and the user's callback, ``callback(x)`` or
+    ``callback(intermediate_result)`` with ``x, cost, nit, nfev``, as
+    scipy's trf gives it. None when neither is asked for."""
+    if callback is None and verbose < 2:
+        return None
+    new_style = False
+    if callback is not None:
+        try:
+            new_style = set(inspect.signature(callback).parameters) == {"intermediate_result"}
+        except (TypeError, ValueError):
+            pass
+
+    def cb(x, f, f_prev, step_norm, grad_norm, grad_norm0, nit, nfev):
+        nfev += nfev0
+        if verbose >= 2:
+            if nit == 1:
+                _verbose_row(0, "", 0.5 * f_prev, None, None, 0.5 * grad_norm0)
+            _verbose_row(nit, nfev, 0.5 * f, 0.5 * (f_prev - f), step_norm, 0.5 * grad_norm)
+        if callback is None:
+            return False
+        try:
+            if new_style:
+                out = callback(intermediate_result=OptimizeResult(x=x, cost=0.5 * f, nit=nit, nfev=nfev))
+            else:
+                out = callback(x)
+        except StopIteration:
+            return True
+        try:
+            return bool(out)
+        except (TypeError, ValueError) as e:  # an array of several entries
+            raise TypeError(
+                f"callback returned a {type(out).__name__} that is neither true nor false ({e}); "
+                "return True (or raise StopIteration) to stop the run, None or False to go on"
+            ) from None
+
+    return cb
+
+
+def _sparsity_pattern(jac_sparsity, m, n):
+    """scipy's ``jac_sparsity`` (an array or scipy.sparse matrix of shape
+    ``(m, n)``, nonzero where the Jacobian may be) as CSC ``(col_ptr,
+    row_idx)``, rows sorted within each column."""
+    if hasattr(jac_sparsity, "tocsc"):  # scipy.sparse
+        a = jac_sparsity.tocsc(copy=True)
+        a.sum_duplicates()
+        a.eliminate_zeros()
+        a.sort_indices()
+        shape, col_ptr, row_idx = a.shape, np.asarray(a.indptr), np.asarray(a.indices)
+    else:
+        a = np.atleast_2d(_real_array(jac_sparsity, "jac_sparsity"))
+        shape = a.shape
+        if shape == (m, n):
+            cols, rows = np.nonzero(a.T)  # column by column, rows increasing
+            col_ptr = np.concatenate([[0], np.cumsum(np.bincount(cols, minlength=n))])
+            row_idx = rows
+    if tuple(shape) != (m, n):
+        raise ValueError(f"jac_sparsity has shape {tuple(shape)}; the Jacobian is (m, n) = ({m}, {n})")
+    return col_ptr.astype(np.int64), row_idx.astype(np.int64)
+
+
+def _column_groups(col_ptr, row_idx, m, n):
+    """The group of each column for differences: greedily, the first group
+    none of whose columns shares a row with it (Curtis, Powell & Reid 1974;
+    scipy's ``group_columns``), so that one evaluation per group suffices."""
+    used = []  # per group: the rows its columns touch
+    group = []
+    for j in range(n):
+        rows = row_idx[col_ptr[j] : col_ptr[j + 1]]
+        for g, u in enumerate(used):
+            if not u[rows].any():
+                u[rows] = True
+                group.append(g)
+                break
+        else:
+            u = np.zeros(m, dtype=bool)
+            u[rows] = True
+            used.append(u)
+            group.append(len(used) - 1)
+    return group
+
+
+def _values_on_pattern(jac, col_ptr, row_idx, m, n):
+    """``jac(x, *args)`` (a dense array or a scipy.sparse matrix of shape
+    ``(m, n)``) as its values on the pattern, in CSC order; entries off the
+    pattern are not read."""
+    cols = np.repeat(np.arange(n), np.diff(col_ptr))
+
+    def values(x, *args):
+        out = jac(x, *args)
+        if hasattr(out, "tocsc"):
+            if out.shape != (m, n):
+                raise ValueError(f"jac must return a matrix of shape ({m}, {n}), got shape {out.shape}")
+            return np.asarray(out.tocsc()[row_idx, cols]).ravel()
+        j = np.asarray(out) if out is not None else np.array(None)
+        if j.dtype.kind not in "biuf":
+            raise ArgumentTypeError(f"jac must return real numbers, got {type(out).__name__}")
+        if j.shape != (m, n):
+            raise ValueError(f"jac must return a matrix of shape ({m}, {n}), got shape {j.shape}")
+        return j[row_idx, cols]
+
+    return values
+
+
+def _csc_matrix(values, row_idx, col_ptr, shape):
+    """A scipy.sparse CSC matrix (a dense array without scipy)."""
+    try:
+        from scipy.sparse import csc_matrix
+    except ImportError:
+        dense = np.zeros(shape)
+        dense[row_idx, np.repeat(np.arange(shape[1]), np.diff(col_ptr))] = values
+        return dense
+    return csc_matrix((np.asarray(values), row_idx, col_ptr), shape=shape)
+
+
 def least_squares(
     fun,
     x0,
@@ -636,23 +803,42 @@ def least_squares(
     ftol=None,
     xtol=None,
     gtol=None,
-    x_scale=1.0,
+    x_scale=None,
     loss="linear",
     f_scale=1.0,
+    diff_step=None,
+    tr_solver=None,
+    tr_options=None,
+    jac_sparsity=None,
     max_nfev=None,
+    verbose=0,
     args=(),
     kwargs=None,
+    callback=None,
+    workers=None,
+    *,
     time_limit=None,
 ):
-    """Minimize ``0.5 * sum(fun(x, *args)**2)`` by Levenberg-Marquardt
+    """Minimize ``0.5 * sum(rho(fun(x, *args)**2))`` by Levenberg-Marquardt
     (hesse's ``LevenbergMarquardt``, MINPACK's lmder), with
-    scipy.optimize.least_squares's arguments.
+    scipy.optimize.least_squares's arguments, in scipy's order.
 
+    ``method``: ``'lm'`` (the default), ``'trf'`` or ``'dogbox'`` (scipy's
+    default is ``'trf'``); all three run the same (projected) Levenberg-
+    Marquardt, and ``res.method`` is ``'lm'`` (see python/README.md).
     ``jac`` is a callable returning the ``(m, n)`` Jacobian, ``'2-point'``
     (forward differences, scipy's default) or ``'3-point'`` (central), with
     MINPACK lmdif's relative steps ``h_j = s |x_j|`` (``s`` where ``x_j = 0``;
     ``s = sqrt(eps)`` forward, ``eps**(1/3)`` central), all counted in
-    ``nfev``.
+    ``nfev``. ``diff_step`` (a scalar or ``n`` entries, >= 0) replaces ``s``
+    as scipy's does: ``h_j = diff_step_j |x_j|``, the default step where that
+    is 0.
+    ``x_scale``: ``None`` (the default) or ``'jac'`` scales the trust region
+    by the Jacobian's column norms (MINPACK's ``mode = 1``; scipy's default
+    for ``'lm'`` since 1.16, and hesse's for every method); a positive scalar
+    or array is the characteristic scale of each variable, MINPACK's
+    ``mode = 2`` with ``diag = 1 / x_scale`` (as scipy's ``'lm'``;
+    ``x_scale=1.0`` is scipy < 1.16's default, ``D = I``).
     ``ftol``, ``xtol``, ``gtol`` are MINPACK's tests (hesse's defaults
     1e-15, 1e-15, 0 when None); ``max_nfev`` limits evaluations (residuals
     plus Jacobians); at most ``100 (n + 1)`` iterations (MINPACK lmder's
@@ -662,7 +848,25 @@ def least_squares(
     (scalars or arrays, or a ``Bounds`` object; ``lb == ub`` fixes a variable)
     keeps every iterate and every difference step in the box (a projected LM,
     Kanzow, Yamashita & Fukushima 2004; differences turn one-sided at a
-    bound). Only ``method='lm'`` and ``x_scale=1`` are accepted.
+    bound).
+    ``tr_solver``: ``None`` or ``'exact'`` (hesse solves every trust-region
+    subproblem exactly, by QR and More's secular equation); ``'lsmr'`` is
+    accepted with ``jac_sparsity`` and raises ValueError without.
+    ``tr_options`` is accepted and ignored, as scipy ignores it for
+    ``'exact'``. ``jac_sparsity`` (an ``(m, n)`` array or scipy.sparse
+    matrix, nonzero where the Jacobian may be) runs hesse's
+    ``SparseLevenbergMarquardt`` (sparse Cholesky of the damped normal
+    equations): differences over groups of columns that share no row (one
+    call of ``fun`` per group, two for ``'3-point'``), or a callable ``jac``
+    (dense or scipy.sparse) read on the pattern; ``res.jac`` is then a
+    scipy.sparse CSC matrix and there is no ``covariance``; bounds and
+    robust losses are refused with it. ``verbose``: 0 silent, 1 scipy's
+    two-line report at the end, 2 also one row per iteration (scipy's
+    columns; the step norm is the infinity norm, ``nfev`` counts difference
+    evaluations). ``callback(x)`` or ``callback(intermediate_result)``
+    (``x, cost, nit, nfev``) after each iteration; True or StopIteration
+    stops the run (``termination='user_stop'``). ``workers`` is accepted and
+    not used: evaluations are serial.
     ``time_limit`` (hesse's, seconds) stops the run with
     ``termination='time_limit'``: no call of ``fun`` or ``jac`` is made after
     it, except the final residuals and Jacobian at ``x``.
@@ -671,16 +875,34 @@ def least_squares(
     ValueError) for a wrong type; a start where the residuals are not
     finite raises ValueError, as scipy's.
 
-    Returns an OptimizeResult with ``x, cost, fun, jac, grad, nfev, njev,
-    nit, status, success, message, termination``, and ``covariance``
-    (``s^2 (J^T J)^-1``) when ``m > n``. ``status``: as :func:`minimize`'s.
+    Returns an OptimizeResult with ``x, cost, fun, jac, grad, optimality,
+    active_mask, nfev, njev, nit, status, success, message, termination``,
+    and ``covariance`` (``s^2 (J^T J)^-1``) when ``m > n``. ``status``: as
+    :func:`minimize`'s (not scipy's least_squares codes).
     """
+    return _least_squares(
+        fun, x0, jac, bounds, method, ftol, xtol, gtol, x_scale, loss, f_scale, diff_step,
+        tr_solver, tr_options, jac_sparsity, max_nfev, verbose, args, kwargs, callback, workers,
+        time_limit,
+    )
+
+
+def _least_squares(
+    fun, x0, jac, bounds, method, ftol, xtol, gtol, x_scale, loss, f_scale, diff_step,
+    tr_solver, tr_options, jac_sparsity, max_nfev, verbose, args, kwargs, callback, workers,
+    time_limit, step_bound=None,
+):
+    """:func:`least_squares`, and MINPACK's ``factor`` (``step_bound``),
+    which curve_fit takes from scipy's leastsq."""
     if not callable(fun):
         raise TypeError(f"fun must be callable, got {type(fun).__name__}")
     x0 = _as_x0(x0)
     n = x0.size
-    if method not in ("lm", None):
-        raise ValueError(f"method {method!r}: hesse's least_squares has only 'lm' (Levenberg-Marquardt)")
+    if method is not None and method not in LEAST_SQUARES_METHODS:
+        raise ValueError(
+            f"method {method!r} unknown; scipy's methods {', '.join(map(repr, LEAST_SQUARES_METHODS))} "
+            "all run hesse's Levenberg-Marquardt"
+        )
     if callable(loss):
         raise ValueError(f"loss: a callable loss is not supported; scipy's named losses are: {', '.join(_LOSSES)}")
     if loss not in _LOSSES:
@@ -688,8 +910,39 @@ def least_squares(
     f_scale = _real(f_scale, "f_scale")
     if not (np.isfinite(f_scale) and f_scale > 0):
         raise ValueError(f"f_scale = {f_scale!r} must be a positive finite number")
-    if not (isinstance(x_scale, numbers.Real) and x_scale == 1.0):
-        raise ValueError("x_scale: only the default 1.0 is supported")
+    if x_scale is None or (isinstance(x_scale, str) and x_scale == "jac"):
+        x_scale = None  # MINPACK mode 1: the Jacobian's column norms
+    elif isinstance(x_scale, str):
+        raise ValueError(f"x_scale = {x_scale!r}: must be 'jac', None or positive numbers (a scalar or one per parameter)")
+    else:
+        x_scale = list(_positive_array(x_scale, n, "x_scale"))
+    if diff_step is not None:
+        diff_step = list(_positive_array(diff_step, n, "diff_step", allow_zero=True))
+    if tr_solver not in (None, "exact") and not (tr_solver == "lsmr" and jac_sparsity is not None):
+        if tr_solver == "lsmr":
+            raise ValueError(
+                "tr_solver='lsmr': hesse's least_squares solves each subproblem exactly (dense QR, or "
+                "sparse Cholesky with jac_sparsity); pass tr_solver=None or 'exact', and jac_sparsity "
+                "for a sparse Jacobian"
+            )
+        raise ValueError(f"tr_solver = {tr_solver!r}: must be None, 'exact' or 'lsmr'")
+    if tr_options is not None and not isinstance(tr_options, Mapping):
+        raise ArgumentTypeError(f"tr_options must be a dict, got {type(tr_options).__name__}")
+    try:
+        level_ok = not isinstance(verbose, str) and verbose in (0, 1, 2)  # True is 1, as in scipy
+    except (TypeError, ValueError):  # an array
+        level_ok = False
+    if not level_ok:
+        raise ValueError(f"verbose = {verbose!r}: must be 0, 1 or 2")
+    verbose = int(verbose)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable, got {type(callback).__name__}")
+    if workers is not None and not callable(workers):
+        raise TypeError(f"workers must be a map-like callable, got {type(workers).__name__}")
+    if step_bound is not None:
+        step_bound = _real(step_bound, "factor")
+        if not (math.isfinite(step_bound) and step_bound > 0):
+            raise ValueError(f"factor = {step_bound!r} must be a positive finite number")
     tols = [None if t is None else _tolerance(name, t) for name, t in (("ftol", ftol), ("xtol", xtol), ("gtol", gtol))]
     if max_nfev is not None:
         if isinstance(max_nfev, float) and math.isfinite(max_nfev) and max_nfev.is_integer():
@@ -744,17 +997,50 @@ def least_squares(
         # scipy: "Residuals are not finite in the initial point."
         raise ValueError(f"fun is not finite at x0: residual {i} = {r0[i]} (of {m}); the start must be a point where the model is defined")
     lower, upper = (None, None) if box is None else (list(box[0]), list(box[1]))
-    d = _hesse.least_squares(
-        fun, x0, m, args, jac_mode, jac_callable, *tols, max_nfev, None,
-        loss, float(f_scale), lower, upper, time_limit,
-    )
+    if jac_sparsity is not None:
+        for given, what in ((box is not None, "bounds"), (loss != "linear", f"loss={loss!r}"), (step_bound is not None, "factor")):
+            if given:
+                raise ValueError(
+                    f"jac_sparsity with {what}: hesse's sparse Levenberg-Marquardt takes no {what.split('=')[0]}; "
+                    "drop one of the two"
+                )
+        col_ptr, row_idx = _sparsity_pattern(jac_sparsity, m, n)
+    if verbose >= 2:
+        _verbose_header()
+    observe = _least_squares_observer(callback, verbose, 1)  # 1: the call above
+    if jac_sparsity is None:
+        d = _hesse.least_squares(
+            fun, x0, m, args, jac_mode, jac_callable, *tols, max_nfev, None,
+            loss, float(f_scale), lower, upper, time_limit, x_scale, diff_step, step_bound, observe,
+        )
+    else:
+        groups = None
+        if jac_callable is not None:
+            jac_callable = _values_on_pattern(jac_callable, col_ptr, row_idx, m, n)
+        else:
+            groups = _column_groups(col_ptr, row_idx, m, n)
+        d = _hesse.sparse_least_squares(
+            fun, x0, m, args, jac_mode, list(col_ptr), list(row_idx), groups, jac_callable, *tols,
+            max_nfev, None, time_limit, x_scale, diff_step, observe,
+        )
+        d["jac"] = _csc_matrix(d.pop("jac_values"), row_idx, col_ptr, (m, n))
     d["nfev"] += 1  # the call above that found m
     mask = np.asarray(d.get("active_mask", np.zeros(n)), dtype=int)
     # scipy's optimality under bounds: the gradient on the free variables.
     d["optimality"] = float(np.max(np.abs(np.where(mask == 0, d["grad"], 0.0)), initial=0.0))
     d["active_mask"] = mask
     d["method"] = "lm"
-    return _finish(d)
+    res = _finish(d)
+    if verbose >= 2 and res["nit"] == 0:
+        _verbose_row(0, res["nfev"], res["cost"], None, None, res["optimality"])
+    if verbose >= 1:
+        # scipy's report (scipy/optimize/_lsq/least_squares.py).
+        print(res["message"])
+        print(
+            f"Function evaluations {res['nfev']}, initial cost {_loss_cost(r0, loss, f_scale):.4e}, "
+            f"final cost {res['cost']:.4e}, first-order optimality {res['optimality']:.2e}."
+        )
+    return res
 
 
 def curve_fit(
@@ -764,31 +1050,57 @@ def curve_fit(
     p0=None,
     sigma=None,
     absolute_sigma=False,
-    check_finite=True,
+    check_finite=None,
     bounds=(-np.inf, np.inf),
     method=None,
     jac=None,
     *,
     full_output=False,
+    nan_policy=None,
     **kwargs,
 ):
     """Fit ``ydata ~ f(xdata, *params)`` by least squares, as
-    scipy.optimize.curve_fit: returns ``(popt, pcov)``.
+    scipy.optimize.curve_fit: returns ``(popt, pcov)``, or with
+    ``full_output=True`` scipy's ``(popt, pcov, infodict, mesg, ier)``:
+    ``infodict`` has ``nfev`` and ``fvec`` (the whitened residuals at
+    ``popt``) and hesse's ``njev``, ``nit``, ``termination``; ``mesg`` is
+    the run's message; ``ier`` MINPACK's info code (1 ``ftol``, 2 ``xtol``,
+    4 ``gtol``; a fit that fails raises instead, as scipy's).
 
-    ``sigma`` is a 1-d array of standard deviations (residuals are divided by
-    it) or a 2-d covariance matrix (residuals are whitened by its Cholesky
-    factor). ``pcov`` is ``s^2 (J^T J)^-1`` with ``s^2 = RSS / (m - n)``, or
-    ``(J^T J)^-1`` with ``absolute_sigma=True``; ``inf`` where ``J`` is
-    rank deficient or ``m <= n`` (scipy's convention). ``jac`` is a callable
-    ``jac(xdata, *params) -> (m, n)`` or ``'2-point'``/``'3-point'``
-    (default ``'3-point'``: central differences, whose ``pcov`` agrees with
-    an exact Jacobian's to about 10 digits). Extra keyword arguments go to
-    :func:`least_squares` (``ftol``, ``xtol``, ``gtol``, ``max_nfev``).
-    ``bounds=(lb, ub)`` as in :func:`least_squares`; methods other than
-    ``'lm'`` raise ValueError.
+    ``sigma`` is a scalar or 1-d array of standard deviations (residuals are
+    divided by it) or a 2-d covariance matrix (residuals are whitened by its
+    Cholesky factor). ``pcov`` is ``s^2 (J^T J)^-1`` with
+    ``s^2 = RSS / (m - n)``, or ``(J^T J)^-1`` with ``absolute_sigma=True``;
+    ``inf`` where ``J`` is rank deficient or ``m <= n`` (scipy's convention).
+    ``jac`` is a callable ``jac(xdata, *params) -> (m, n)`` or
+    ``'2-point'``/``'3-point'`` (default ``'3-point'``: central differences,
+    whose ``pcov`` agrees with an exact Jacobian's to about 10 digits).
+    ``method`` ``None``, ``'lm'``, ``'trf'`` or ``'dogbox'``: hesse's
+    Levenberg-Marquardt for all (projected under ``bounds``, which
+    :func:`least_squares` takes as scipy's).
+
+    ``check_finite`` (default: True unless ``nan_policy`` is given, as
+    scipy's) raises ValueError for a NaN or infinity in ``xdata``/``ydata``;
+    ``nan_policy``: ``None``, ``'raise'`` (ValueError for a NaN) or
+    ``'omit'`` (drops the points where ``ydata`` or ``xdata`` (along its last
+    axis) is NaN, and their rows and columns of ``sigma``); ``'propagate'``
+    raises ValueError, as scipy's.
+
+    Extra keyword arguments go to :func:`least_squares` (``ftol``, ``xtol``,
+    ``gtol``, ``max_nfev``, ``x_scale``, ``loss``, ``f_scale``,
+    ``diff_step``, ``tr_solver``, ``tr_options``, ``jac_sparsity``,
+    ``verbose``, ``callback``, ``workers``, ``time_limit``); scipy's leastsq
+    names (what scipy's ``method='lm'`` takes) are translated: ``maxfev``
+    (``max_nfev``), ``diag`` (``x_scale = 1 / diag``), ``epsfcn`` (forward
+    differences with ``diff_step = sqrt(epsfcn)``), ``factor`` (MINPACK's
+    initial step bound), ``col_deriv`` (``jac`` returns ``(n, m)``).
+    ``args`` raises ValueError, as scipy's.
     """
     if not callable(f):
         raise TypeError(f"f must be callable, got {type(f).__name__}")
+    if "args" in kwargs:
+        # scipy: the model function takes its parameters, not extra args.
+        raise ValueError("curve_fit: 'args' is not a supported keyword argument (f is called as f(xdata, *params))")
     unknown = sorted(set(kwargs) - set(_CURVE_FIT_KWARGS))
     if unknown:
         raise TypeError(
@@ -799,9 +1111,27 @@ def curve_fit(
         if "max_nfev" in kwargs:
             raise TypeError("curve_fit: give maxfev or max_nfev, not both")
         kwargs["max_nfev"] = kwargs.pop("maxfev")
-    nan_policy = kwargs.pop("nan_policy", None)
-    if nan_policy not in (None, "raise"):
-        raise ValueError(f"nan_policy = {nan_policy!r}: hesse's curve_fit supports None and 'raise' only")
+    diag = kwargs.pop("diag", None)  # leastsq's: MINPACK mode 2, x_scale = 1 / diag
+    if diag is not None and "x_scale" in kwargs:
+        raise TypeError("curve_fit: give diag (leastsq's) or x_scale, not both")
+    epsfcn = kwargs.pop("epsfcn", None)
+    if epsfcn is not None:  # leastsq's: forward differences, step sqrt(epsfcn) |x_j|
+        if "diff_step" in kwargs:
+            raise TypeError("curve_fit: give epsfcn (leastsq's) or diff_step, not both")
+        epsfcn = _real(epsfcn, "epsfcn")
+        if not math.isfinite(epsfcn):
+            raise ValueError(f"epsfcn = {epsfcn!r} must be finite")
+        kwargs["diff_step"] = math.sqrt(max(epsfcn, np.finfo(float).eps))
+        if jac is None:
+            jac = "2-point"
+    step_bound = kwargs.pop("factor", None)
+    col_deriv = bool(kwargs.pop("col_deriv", False))
+    if nan_policy not in (None, "raise", "omit"):
+        if nan_policy == "propagate":
+            raise ValueError("nan_policy='propagate' is not supported by curve_fit (as scipy's); use None, 'raise' or 'omit'")
+        raise ValueError(f"nan_policy = {nan_policy!r}: must be None, 'raise' or 'omit'")
+    if check_finite is None:
+        check_finite = nan_policy is None
     if p0 is None:
         # As scipy: the positional parameters of f after xdata (not *args).
         try:
@@ -818,23 +1148,55 @@ def curve_fit(
         p0 = np.ones(nparams)
     p0 = _as_x0(p0, "p0")
     n = p0.size
-    if method not in (None, "lm"):
-        raise ValueError(f"method {method!r}: hesse's curve_fit has only 'lm' (Levenberg-Marquardt)")
+    if diag is not None:
+        kwargs["x_scale"] = 1.0 / _positive_array(diag, n, "diag")
+    if method is not None and method not in LEAST_SQUARES_METHODS:
+        raise ValueError(
+            f"method {method!r} unknown; scipy's methods {', '.join(map(repr, LEAST_SQUARES_METHODS))} "
+            "all run hesse's Levenberg-Marquardt"
+        )
     _box(bounds, n, "curve_fit")  # checked here, applied by least_squares
     ydata = _real_array(ydata, "ydata")
     if ydata.ndim != 1:
         ydata = ydata.ravel()
     if isinstance(xdata, (list, tuple, np.ndarray)):
         xdata = _real_array(xdata, "xdata")
-    if check_finite or nan_policy == "raise":
-        for name, a in (("ydata", ydata), ("xdata", xdata)):
-            if isinstance(a, np.ndarray):
-                bad = np.flatnonzero(~np.isfinite(a.ravel()))
-                if bad.size:
-                    i = int(bad[0])
-                    raise ValueError(
-                        f"{name} contains a NaN or an infinity ({name}.ravel()[{i}] = {a.ravel()[i]}; check_finite=True)"
-                    )
+    for name, a in (("ydata", ydata), ("xdata", xdata)):
+        if not isinstance(a, np.ndarray):
+            continue
+        if check_finite:
+            bad = np.flatnonzero(~np.isfinite(a.ravel()))
+            if bad.size:
+                i = int(bad[0])
+                raise ValueError(
+                    f"{name} contains a NaN or an infinity ({name}.ravel()[{i}] = {a.ravel()[i]}; check_finite=True)"
+                )
+        elif nan_policy == "raise":
+            bad = np.flatnonzero(np.isnan(a.ravel()))
+            if bad.size:
+                i = int(bad[0])
+                raise ValueError(f"{name} contains a NaN ({name}.ravel()[{i}]; nan_policy='raise')")
+    if nan_policy == "omit" and not check_finite:
+        # scipy's: drop point i where ydata[i] or any xdata[..., i] is NaN.
+        drop = np.isnan(ydata)
+        if isinstance(xdata, np.ndarray) and xdata.ndim >= 1:
+            if xdata.shape[-1] != ydata.size:
+                raise ValueError(
+                    f"nan_policy='omit' needs xdata's last axis to match ydata: xdata has shape "
+                    f"{xdata.shape}, ydata {ydata.size} points"
+                )
+            drop = drop | np.isnan(xdata).reshape(-1, ydata.size).any(axis=0)
+        if drop.any():
+            keep = ~drop
+            ydata = ydata[keep]
+            if isinstance(xdata, np.ndarray) and xdata.ndim >= 1:
+                xdata = xdata[..., keep]
+            if sigma is not None:
+                sigma = _real_array(sigma, "sigma")
+                if sigma.shape == (keep.size,):
+                    sigma = sigma[keep]
+                elif sigma.shape == (keep.size, keep.size):
+                    sigma = sigma[np.ix_(keep, keep)]
     m = ydata.size
     if m == 0:
         raise ValueError("ydata is empty: nothing to fit")
@@ -842,6 +1204,8 @@ def curve_fit(
         transform = None
     else:
         sigma = _real_array(sigma, "sigma")
+        if sigma.size == 1 and sigma.ndim <= 1:  # one deviation for every point, as scipy
+            sigma = np.full(m, float(sigma.ravel()[0]))
         if sigma.shape in ((m,), (m, m)) and not np.all(np.isfinite(sigma)):
             raise ValueError("sigma contains a NaN or an infinity")
         if sigma.shape == (m,):
@@ -881,6 +1245,8 @@ def curve_fit(
         def jacobian(p):
             out = jac(xdata, *p)
             j = np.asarray(out) if out is not None else np.array(None)
+            if col_deriv:  # leastsq's col_deriv: jac returns (n, m)
+                j = j.T
             if j.dtype.kind not in "biuf":
                 raise ArgumentTypeError(f"jac must return real numbers, got {type(out).__name__}" + (f" of dtype {j.dtype}" if isinstance(out, np.ndarray) else ""))
             if j.size != m * n:
@@ -889,11 +1255,26 @@ def curve_fit(
 
     else:
         jacobian = "3-point" if jac is None else jac
-    res = least_squares(residuals, p0, jac=jacobian, bounds=bounds, **kwargs)
+    ls = {k: kwargs.pop(k, None) for k in _LEAST_SQUARES_KEYWORDS}
+    res = _least_squares(
+        residuals, p0, jacobian, bounds, method, ls["ftol"], ls["xtol"], ls["gtol"], ls["x_scale"],
+        ls["loss"] or "linear", 1.0 if ls["f_scale"] is None else ls["f_scale"], ls["diff_step"],
+        ls["tr_solver"], ls["tr_options"], ls["jac_sparsity"], ls["max_nfev"], ls["verbose"] or 0, (), None,
+        ls["callback"], ls["workers"], ls["time_limit"], step_bound,
+    )
     if not res.success:
         # scipy's curve_fit raises when the fit did not converge.
         raise RuntimeError(f"Optimal parameters not found: {res.message} (termination {res.termination}, {res.nfev} calls of f)")
     popt = res.x
+    if "covariance" not in res and hasattr(res.jac, "tocsc") and m > n:
+        # jac_sparsity: s^2 (J^T J)^-1 from the sparse J (n x n is small).
+        jtj = (res.jac.T @ res.jac).toarray()
+        try:
+            np.linalg.cholesky(jtj)
+            res["residual_variance"] = 2.0 * res.cost / (m - n)
+            res["covariance"] = res["residual_variance"] * np.linalg.inv(jtj)
+        except np.linalg.LinAlgError:
+            pass  # rank deficient: pcov is inf, as below
     cov = res.get("covariance")
     if cov is None or not np.all(np.isfinite(cov)):
         pcov = np.full((n, n), np.inf)
@@ -910,9 +1291,26 @@ def curve_fit(
                 _, sv, vt = np.linalg.svd(np.asarray(res.jac), full_matrices=False)
                 pcov = (vt.T / sv**2) @ vt
     if full_output:
-        return popt, pcov, res
+        infodict = {
+            "nfev": res.nfev,
+            "fvec": res.fun,
+            "njev": res.njev,
+            "nit": res.nit,
+            "termination": res.termination,
+        }
+        return popt, pcov, infodict, res.message, _MINPACK_INFO.get(res.termination, 1)
     return popt, pcov
 
 
-#: Keyword arguments curve_fit passes to least_squares (and scipy's names).
-_CURVE_FIT_KWARGS = ("ftol", "xtol", "gtol", "max_nfev", "maxfev", "loss", "f_scale", "x_scale", "time_limit", "nan_policy")
+#: MINPACK's info code (curve_fit's ``ier``) for each successful termination.
+_MINPACK_INFO = {"function_tolerance": 1, "step_tolerance": 2, "gradient_tolerance": 4}
+
+#: The keyword arguments of least_squares that curve_fit passes on.
+_LEAST_SQUARES_KEYWORDS = (
+    "ftol", "xtol", "gtol", "x_scale", "loss", "f_scale", "diff_step", "tr_solver", "tr_options",
+    "jac_sparsity", "max_nfev", "verbose", "callback", "workers", "time_limit",
+)
+
+#: Keyword arguments curve_fit accepts: least_squares's, and scipy leastsq's
+#: (``method='lm'``), translated.
+_CURVE_FIT_KWARGS = _LEAST_SQUARES_KEYWORDS + ("maxfev", "diag", "epsfcn", "factor", "col_deriv")

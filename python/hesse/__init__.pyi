@@ -55,21 +55,31 @@ def minimize(
     callback: Optional[Callable[..., Any]] = ...,
     options: Optional[Mapping[str, Any]] = ...,
 ) -> OptimizeResult: ...
+LEAST_SQUARES_METHODS: Mapping[str, str]
+
 def least_squares(
     fun: Callable[..., ArrayLike],
     x0: ArrayLike,
     jac: Union[Literal["2-point", "3-point"], Callable[..., ArrayLike]] = ...,
     bounds: Any = ...,
-    method: Literal["lm"] = ...,
+    method: Optional[Literal["lm", "trf", "dogbox"]] = ...,
     ftol: Optional[float] = ...,
     xtol: Optional[float] = ...,
     gtol: Optional[float] = ...,
-    x_scale: float = ...,
+    x_scale: Union[None, Literal["jac"], float, ArrayLike] = ...,
     loss: str = ...,
     f_scale: float = ...,
+    diff_step: Optional[ArrayLike] = ...,
+    tr_solver: Optional[Literal["exact", "lsmr"]] = ...,
+    tr_options: Optional[Mapping[str, Any]] = ...,
+    jac_sparsity: Any = ...,
     max_nfev: Optional[int] = ...,
+    verbose: Literal[0, 1, 2] = ...,
     args: Tuple[Any, ...] = ...,
     kwargs: Optional[Mapping[str, Any]] = ...,
+    callback: Optional[Callable[..., Any]] = ...,
+    workers: Optional[Callable[..., Any]] = ...,
+    *,
     time_limit: Optional[float] = ...,
 ) -> OptimizeResult: ...
 def curve_fit(
@@ -79,11 +89,12 @@ def curve_fit(
     p0: Optional[ArrayLike] = ...,
     sigma: Optional[ArrayLike] = ...,
     absolute_sigma: bool = ...,
-    check_finite: bool = ...,
+    check_finite: Optional[bool] = ...,
     bounds: Any = ...,
-    method: Optional[Literal["lm"]] = ...,
+    method: Optional[Literal["lm", "trf", "dogbox"]] = ...,
     jac: Union[None, Literal["2-point", "3-point"], Callable[..., ArrayLike]] = ...,
     *,
     full_output: bool = ...,
+    nan_policy: Optional[Literal["raise", "omit"]] = ...,
     **kwargs: Any,
 ) -> Any: ...

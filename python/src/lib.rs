@@ -1,12 +1,13 @@
 //! `hesse._hesse`: the compiled core of the Python package `hesse`.
 //!
 //! The Python wrapper (`python/hesse/__init__.py`) parses scipy.optimize's
-//! arguments (method names, option aliases, bounds, dtypes) and calls the two
-//! functions here, [`minimize`] and [`least_squares`], with hesse's own names.
+//! arguments (method names, option aliases, bounds, dtypes) and calls the
+//! functions here, [`minimize`], [`least_squares`] and
+//! [`sparse_least_squares`] (scipy's `jac_sparsity`), with hesse's own names.
 //! They wrap the user's callables in a problem type that implements hesse's
-//! traits ([`PyObjective`], [`PyResiduals`]) and run a hesse minimizer on it
-//! through [`Run`], whose observer calls the user's callback and stops the
-//! run on request, on an exception, or on Ctrl-C.
+//! traits ([`PyObjective`], [`PyResiduals`], [`PySparseResiduals`]) and run a
+//! hesse minimizer on it through [`Run`], whose observer calls the user's
+//! callback and stops the run on request, on an exception, or on Ctrl-C.
 //!
 //! The GIL is released for the whole run ([`Python::detach`]) and taken back
 //! for each call into Python ([`Python::attach`]), so that linear algebra
@@ -24,10 +25,13 @@ use std::time::{Duration, Instant};
 
 use hesse::diff::{FdWork, Scheme, fd_gradient, fd_hess_vec, fd_hessian};
 use hesse::newton::{
-    FitStatistics, LevenbergMarquardt, RobustLoss, fit_statistics, fit_statistics_with_loss,
+    FitStatistics, LevenbergMarquardt, RobustLoss, Scaling, SparseLevenbergMarquardt,
+    fit_statistics, fit_statistics_with_loss,
 };
 use hesse::prelude::*;
-use hesse::problem::{Gradient, HessVec, Hessian, Objective, Residuals};
+use hesse::problem::{
+    Gradient, HessVec, Hessian, Objective, Residuals, SparseResiduals, SparsityPattern,
+};
 use hesse::solver::{Control, Minimizer, Run};
 use nalgebra::DMatrix;
 use numpy::{AllowTypeChange, PyArray1, PyArray2, PyArrayLike1, PyArrayLike2};
@@ -896,6 +900,9 @@ struct PyResiduals {
     fd: Mutex<(Vec<f64>, Vec<f64>, Vec<f64>)>,
     /// The box `(lower, upper)` that difference steps must not leave.
     bounds: Option<(Vec<f64>, Vec<f64>)>,
+    /// scipy's `diff_step`: relative steps `h_j = diff_step_j |x_j|` in
+    /// place of the default `s |x_j|`.
+    diff_step: Option<Vec<f64>>,
 }
 
 impl Residuals for PyResiduals {
@@ -933,12 +940,25 @@ impl Residuals for PyResiduals {
 }
 
 impl PyResiduals {
+    /// The difference step for `x_j` before bounds: `s |x_j|` (`s` where
+    /// `x_j = 0`), or scipy's `diff_step_j |x_j|` where that moves `x_j`.
+    fn fd_step(&self, x: &[f64], j: usize, s: f64) -> f64 {
+        let default = if x[j] == 0.0 { s } else { s * x[j].abs() };
+        match &self.diff_step {
+            Some(d) if (x[j] + d[j] * x[j].abs()) - x[j] != 0.0 => d[j] * x[j].abs(),
+            _ => default,
+        }
+    }
+
     /// The Jacobian by differences with MINPACK `lmdif`'s relative steps,
     /// `h_j = s |x_j|` (`s` itself where `x_j = 0`), `s = √ε` forward or
     /// `ε^{1/3}` central: unlike `hesse::diff`'s `s max(1, |x_j|)`, the step
     /// stays relative for parameters far below 1 (NIST's Misra1a has
     /// `b2 ≈ 5.5e-4`, where an absolute step of `6e-6` costs 5 digits of the
-    /// covariance). Returns false when a call failed.
+    /// covariance). scipy's `diff_step` replaces `s` by `diff_step_j`; where
+    /// that step vanishes in `x_j + h_j` (`x_j = 0`, or a step below the
+    /// rounding of `x_j`) the default step is taken, as scipy's
+    /// `approx_derivative` does. Returns false when a call failed.
     fn fd_jacobian(&self, x: &[f64], jac: &mut DMatrix<f64>, scheme: Scheme) -> bool {
         let (m, n) = (self.m, self.n);
         let mut work = self.fd.lock().unwrap_or_else(|p| p.into_inner());
@@ -957,7 +977,7 @@ impl PyResiduals {
             r0 = Some(r);
         }
         for j in 0..n {
-            let h0 = if x[j] == 0.0 { s } else { s * x[j].abs() };
+            let h0 = self.fd_step(x, j, s);
             let (lo, hi) = match &self.bounds {
                 Some((l, u)) => (l[j], u[j]),
                 None => (f64::NEG_INFINITY, f64::INFINITY),
@@ -1007,7 +1027,7 @@ impl PyResiduals {
 /// dict with the final residuals, Jacobian and, when `m > n`, the covariance
 /// `s² (JᵀJ)⁻¹` and `s²`.
 #[pyfunction]
-#[pyo3(signature = (fun, x0, m, args, jac_mode, jac=None, ftol=None, xtol=None, gtol=None, max_nfev=None, max_iter=None, loss="linear", f_scale=1.0, lower=None, upper=None, time_limit=None))]
+#[pyo3(signature = (fun, x0, m, args, jac_mode, jac=None, ftol=None, xtol=None, gtol=None, max_nfev=None, max_iter=None, loss="linear", f_scale=1.0, lower=None, upper=None, time_limit=None, x_scale=None, diff_step=None, step_bound=None, callback=None))]
 #[allow(clippy::too_many_arguments)]
 fn least_squares<'py>(
     py: Python<'py>,
@@ -1027,8 +1047,22 @@ fn least_squares<'py>(
     lower: Option<Vec<f64>>,
     upper: Option<Vec<f64>>,
     time_limit: Option<f64>,
+    x_scale: Option<Vec<f64>>,
+    diff_step: Option<Vec<f64>>,
+    step_bound: Option<f64>,
+    callback: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let n = x0.len();
+    for (what, v) in [("x_scale", &x_scale), ("diff_step", &diff_step)] {
+        if let Some(v) = v
+            && v.len() != n
+        {
+            return Err(PyValueError::new_err(format!(
+                "internal: {what} has {} entries, x0 has {n}",
+                v.len()
+            )));
+        }
+    }
     // The Jacobian, its QR factor, and the final J and its statistics: as
     // for the dense minimizers, a failed allocation would abort.
     if !can_allocate(4, m, n) {
@@ -1079,8 +1113,17 @@ fn least_squares<'py>(
         calls: Calls::with_time_limit(time_limit),
         fd: Mutex::new((Vec::new(), Vec::new(), Vec::new())),
         bounds: bounds.clone(),
+        diff_step,
     };
     let mut lm = LevenbergMarquardt::default();
+    // scipy's x_scale: MINPACK's mode 2 with diag = 1 / x_scale; None is
+    // x_scale='jac', mode 1 (the library's default, Scaling::ColumnNorms).
+    if let Some(s) = x_scale {
+        lm = lm.with_scaling(Scaling::Diagonal(s.iter().map(|v| 1.0 / v).collect()));
+    }
+    if let Some(factor) = step_bound {
+        lm = lm.with_step_bound(factor);
+    }
     if loss != RobustLoss::Linear {
         lm = lm.with_loss(loss).with_f_scale(f_scale);
     }
@@ -1106,7 +1149,7 @@ fn least_squares<'py>(
     }
     type Final = (Vec<f64>, DMatrix<f64>, Option<FitStatistics>);
     let outcome: Result<(Outcome, Final), Error> = py.detach(|| {
-        let obs = observer(&problem.calls, None);
+        let obs = least_squares_observer(&problem.calls, callback.as_ref());
         let out = drive(lm, &problem, &x0, obs)?;
         let x = &out.report.x;
         let mut r = vec![0.0; m];
@@ -1178,6 +1221,273 @@ fn least_squares<'py>(
     Ok(d)
 }
 
+/// Residuals whose Jacobian is sparse (scipy's `jac_sparsity`), for
+/// [`SparseLevenbergMarquardt`]: the pattern in CSC form, and the values
+/// from the user's callable (the wrapper reads them off the pattern) or by
+/// differences over groups of structurally orthogonal columns (Curtis,
+/// Powell & Reid 1974): columns of one group share no row, so one
+/// evaluation of `fun` at `x + Σ_{j ∈ group} h_j e_j` (two for central
+/// differences) gives all their entries.
+struct PySparseResiduals {
+    /// `fun`, the counters, the difference steps and scratch (no bounds).
+    base: PyResiduals,
+    pattern: SparsityPattern,
+    /// The columns of each group (a partition of `0..n`).
+    groups: Vec<Vec<usize>>,
+}
+
+impl SparseResiduals for PySparseResiduals {
+    fn num_params(&self) -> usize {
+        self.base.n
+    }
+    fn num_residuals(&self) -> usize {
+        self.base.m
+    }
+    fn residuals(&self, x: &[f64], r: &mut [f64]) {
+        self.base.residuals(x, r);
+    }
+    fn jacobian_pattern(&self) -> Result<SparsityPattern, Error> {
+        Ok(self.pattern.clone())
+    }
+    fn jacobian_values(&self, x: &[f64], values: &mut [f64]) {
+        let ok = match &self.base.jac {
+            ResJac::Callable(j) => self.base.calls.eval(false, |py| {
+                self.base.calls.jac.fetch_add(1, Ordering::Relaxed);
+                let out = call(py, j, x, None, &self.base.args)?;
+                vector_into(&out, values, "jac")?;
+                Ok(true)
+            }),
+            ResJac::Fd(scheme) => self.fd_values(x, values, *scheme),
+        };
+        if !ok || self.base.calls.failed() {
+            values.fill(f64::NAN);
+        }
+    }
+}
+
+impl PySparseResiduals {
+    /// The Jacobian's values on the pattern by grouped differences, with
+    /// [`PyResiduals::fd_step`]'s steps. Returns false when a call failed.
+    fn fd_values(&self, x: &[f64], values: &mut [f64], scheme: Scheme) -> bool {
+        let (m, n) = (self.base.m, self.base.n);
+        let s = scheme.relative_step();
+        // The steps actually taken, so that the divisors are exact.
+        let h: Vec<f64> = (0..n)
+            .map(|j| (x[j] + self.base.fd_step(x, j, s)) - x[j])
+            .collect();
+        let mut r0 = vec![0.0; m];
+        if scheme == Scheme::Forward {
+            self.base.residuals(x, &mut r0);
+        }
+        let mut xp = x.to_vec();
+        let (mut rp, mut rm) = (vec![0.0; m], vec![0.0; m]);
+        let (col_ptr, row_idx) = (self.pattern.col_ptr(), self.pattern.row_idx());
+        for group in &self.groups {
+            for &j in group {
+                xp[j] = x[j] + h[j];
+            }
+            self.base.residuals(&xp, &mut rp);
+            if scheme == Scheme::Central {
+                for &j in group {
+                    xp[j] = x[j] - h[j];
+                }
+                self.base.residuals(&xp, &mut rm);
+            }
+            for &j in group {
+                xp[j] = x[j];
+                for k in col_ptr[j]..col_ptr[j + 1] {
+                    let i = row_idx[k];
+                    values[k] = match scheme {
+                        Scheme::Central => (rp[i] - rm[i]) / (2.0 * h[j]),
+                        Scheme::Forward => (rp[i] - r0[i]) / h[j],
+                    };
+                }
+            }
+        }
+        !self.base.calls.failed()
+    }
+}
+
+/// The core of `hesse.least_squares` with `jac_sparsity`:
+/// [`SparseLevenbergMarquardt`] on `fun(x, *args) ∈ ℝᵐ` with the Jacobian's
+/// pattern `(col_ptr, row_idx)` (CSC) and, for differences, the column
+/// group of each column. `jac`, if given, returns the values on the
+/// pattern. Returns a dict as [`least_squares`]'s, with the Jacobian's
+/// final values (`jac_values`) in place of `jac` and no covariance.
+#[pyfunction]
+#[pyo3(signature = (fun, x0, m, args, jac_mode, col_ptr, row_idx, groups=None, jac=None, ftol=None, xtol=None, gtol=None, max_nfev=None, max_iter=None, time_limit=None, x_scale=None, diff_step=None, callback=None))]
+#[allow(clippy::too_many_arguments)]
+fn sparse_least_squares<'py>(
+    py: Python<'py>,
+    fun: Py<PyAny>,
+    x0: Vec<f64>,
+    m: usize,
+    args: Py<PyTuple>,
+    jac_mode: &str,
+    col_ptr: Vec<usize>,
+    row_idx: Vec<usize>,
+    groups: Option<Vec<usize>>,
+    jac: Option<Py<PyAny>>,
+    ftol: Option<f64>,
+    xtol: Option<f64>,
+    gtol: Option<f64>,
+    max_nfev: Option<u64>,
+    max_iter: Option<u64>,
+    time_limit: Option<f64>,
+    x_scale: Option<Vec<f64>>,
+    diff_step: Option<Vec<f64>>,
+    callback: Option<Py<PyAny>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let n = x0.len();
+    for (what, v) in [("x_scale", &x_scale), ("diff_step", &diff_step)] {
+        if let Some(v) = v
+            && v.len() != n
+        {
+            return Err(PyValueError::new_err(format!(
+                "internal: {what} has {} entries, x0 has {n}",
+                v.len()
+            )));
+        }
+    }
+    let pattern = SparsityPattern::new(m, n, col_ptr, row_idx).map_err(value_error)?;
+    let time_limit = match time_limit {
+        None => None,
+        Some(t) if (0.0..=MAX_TIME_LIMIT).contains(&t) => Some(Duration::from_secs_f64(t)),
+        Some(t) => {
+            return Err(PyValueError::new_err(format!(
+                "time_limit = {t:?} must be between 0 and {MAX_TIME_LIMIT:e} seconds"
+            )));
+        }
+    };
+    let (jac, groups) = match (jac_mode, jac, groups) {
+        ("callable", Some(j), _) => (ResJac::Callable(j), Vec::new()),
+        ("2-point" | "3-point", _, Some(g)) if g.len() == n => {
+            let count = g.iter().max().map_or(0, |&k| k + 1);
+            let mut columns = vec![Vec::new(); count];
+            for (j, &k) in g.iter().enumerate() {
+                columns[k].push(j);
+            }
+            let scheme = if jac_mode == "2-point" {
+                Scheme::Forward
+            } else {
+                Scheme::Central
+            };
+            (ResJac::Fd(scheme), columns)
+        }
+        (mode, _, _) => {
+            return Err(PyValueError::new_err(format!(
+                "internal: jac_mode {mode} without its callable or column groups"
+            )));
+        }
+    };
+    let problem = PySparseResiduals {
+        base: PyResiduals {
+            n,
+            m,
+            fun,
+            args,
+            jac,
+            calls: Calls::with_time_limit(time_limit),
+            fd: Mutex::new((Vec::new(), Vec::new(), Vec::new())),
+            bounds: None,
+            diff_step,
+        },
+        pattern,
+        groups,
+    };
+    let mut lm = SparseLevenbergMarquardt::default();
+    if let Some(s) = x_scale {
+        lm = lm.with_scaling(Scaling::Diagonal(s.iter().map(|v| 1.0 / v).collect()));
+    }
+    if let Some(t) = ftol {
+        lm = lm.with_minpack_ftol(t);
+    }
+    if let Some(t) = xtol {
+        lm = lm.with_minpack_xtol(t);
+    }
+    if let Some(t) = gtol {
+        lm = lm.with_minpack_gtol(t);
+    }
+    if let Some(k) = max_nfev {
+        lm = lm.with_max_evals(k);
+    }
+    lm = lm.with_max_iter(max_iter.unwrap_or(100 * (n as u64 + 1)).max(1));
+    if let Some(t) = time_limit {
+        lm = lm.with_time_limit(t);
+    }
+    let nnz = problem.pattern.nnz();
+    let outcome: Result<(Outcome, Vec<f64>, Vec<f64>), Error> = py.detach(|| {
+        let obs = least_squares_observer(&problem.base.calls, callback.as_ref());
+        let out = drive(lm, &problem, &x0, obs)?;
+        let mut r = vec![0.0; m];
+        let mut v = vec![0.0; nnz];
+        problem.base.calls.lift_deadline();
+        if !problem.base.calls.failed() {
+            problem.residuals(&out.report.x, &mut r);
+            problem.jacobian_values(&out.report.x, &mut v);
+        }
+        Ok((out, r, v))
+    });
+    if let Some(e) = problem.base.calls.take_error() {
+        return Err(e);
+    }
+    let (Outcome { report, g }, r, v) = outcome.map_err(value_error)?;
+    let d = PyDict::new(py);
+    d.set_item("x", array(py, &report.x))?;
+    d.set_item("cost", 0.5 * r.iter().map(|ri| ri * ri).sum::<f64>())?;
+    d.set_item("fun", array(py, &r))?;
+    d.set_item("jac_values", array(py, &v))?;
+    let grad: Vec<f64> = g.iter().map(|gi| 0.5 * gi).collect();
+    d.set_item("grad", array(py, &grad))?;
+    d.set_item("nit", report.iterations)?;
+    d.set_item("nfev", problem.base.calls.fun.load(Ordering::Relaxed))?;
+    d.set_item("njev", report.evals.g)?;
+    let termination = ended(&report, &problem.base.calls);
+    d.set_item("termination", termination.as_str())?;
+    d.set_item("message", termination.message())?;
+    d.set_item("success", termination.converged())?;
+    Ok(d)
+}
+
+/// The observer of [`least_squares`]: as [`observer`], with the wrapper's
+/// per-iteration function (its `verbose=2` lines and the user's callback)
+/// called as `cb(x, f, f_prev, step_norm, grad_norm, grad_norm0, nit,
+/// nfev)` (`f = Σ ρ(rᵢ²)`, twice scipy's cost; norms are ∞-norms of the
+/// step and of `g = 2 Jᵀ r`, projected under bounds; `nfev` the calls of
+/// `fun` so far, differences included). A truthy return stops the run.
+fn least_squares_observer<'a>(
+    calls: &'a Calls,
+    callback: Option<&'a Py<PyAny>>,
+) -> impl FnMut(&State) -> Control + Clone + 'a {
+    move |state: &State| {
+        if calls.failed() {
+            return Control::Stop;
+        }
+        let Some(cb) = callback else {
+            return Control::Continue;
+        };
+        let stop = calls.eval(false, |py| {
+            let nfev = calls.fun.load(Ordering::Relaxed);
+            let out = cb.bind(py).call1((
+                array(py, &state.x),
+                state.f,
+                state.f_prev,
+                state.step_norm,
+                state.grad_norm,
+                state.grad_norm0,
+                state.iteration,
+                nfev,
+            ))?;
+            out.is_truthy()
+        });
+        if stop || calls.failed() {
+            Control::Stop
+        } else {
+            Control::Continue
+        }
+    }
+}
+
 /// Residuals and Jacobian already evaluated at one point, for
 /// [`fit_statistics`] without calling Python again.
 struct Given<'a>(&'a [f64], &'a DMatrix<f64>);
@@ -1213,6 +1523,7 @@ fn bounded_methods() -> Vec<&'static str> {
 fn _hesse(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(minimize, m)?)?;
     m.add_function(wrap_pyfunction!(least_squares, m)?)?;
+    m.add_function(wrap_pyfunction!(sparse_least_squares, m)?)?;
     m.add_function(wrap_pyfunction!(methods, m)?)?;
     m.add_function(wrap_pyfunction!(bounded_methods, m)?)?;
     Ok(())

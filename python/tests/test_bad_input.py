@@ -307,7 +307,9 @@ def test_least_squares_never_evaluates_outside_the_box_not_even_at_a_start_outsi
         # Before: numpy's "cannot reshape array of size 5 into shape (20,2)".
         ({"jac": lambda x, a, b: np.ones(5)}, ValueError, r"jac must return an array of shape \(20, 2\), got shape \(5,\)"),
         ({"foo": 1}, TypeError, r"curve_fit got unexpected keyword argument\(s\) 'foo'; accepted beside its own:"),
-        ({"nan_policy": "omit"}, ValueError, "nan_policy = 'omit'"),
+        # 'omit' is supported (test_least_squares_scipy.py); 'propagate' is not, as in scipy.
+        ({"nan_policy": "propagate"}, ValueError, "nan_policy='propagate' is not supported"),
+        ({"nan_policy": "drop"}, ValueError, "nan_policy = 'drop': must be None, 'raise' or 'omit'"),
     ],
 )
 def test_curve_fit_bad_data_names_the_argument(kw, error, match):

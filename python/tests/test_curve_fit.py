@@ -168,8 +168,9 @@ def test_least_squares_refuses_bad_options():
         hesse.least_squares(res, [0.0, 0.0], bounds=([0, 2], [1, 1]))
     with pytest.raises(ValueError, match="NaN"):
         hesse.least_squares(res, [0.0, 0.0], bounds=([0, np.nan], [1, 1]))
-    with pytest.raises(ValueError, match="only 'lm'"):
-        hesse.least_squares(res, [0.0, 0.0], method="trf")
+    # 'trf' and 'dogbox' run the same Levenberg-Marquardt (test_least_squares_scipy.py).
+    with pytest.raises(ValueError, match="method 'TRF' unknown; scipy's methods 'lm', 'trf', 'dogbox'"):
+        hesse.least_squares(res, [0.0, 0.0], method="TRF")
     with pytest.raises(ValueError, match="needs m >= n"):
         hesse.least_squares(lambda b: np.array([b[0]]), [0.0, 0.0])
     # Infinite bounds in any spelling are the default and accepted.
