@@ -151,6 +151,7 @@ SCIPY_METHODS = {
     "newton-cg": "newton-cg",
     "trust-ncg": "newton-cg-tr",
     "trust-exact": "newton-tr",
+    "tnc": "tron",
 }
 
 _NEEDS_GRADIENT = {

@@ -85,7 +85,7 @@ def test_unknown_method_and_option_list_what_is_accepted():
 # --- methods and derivatives ---------------------------------------------------
 
 
-@pytest.mark.parametrize("method", list(hesse.METHODS) + ["BFGS", "L-BFGS-B", "CG", "Newton-CG", "trust-ncg", "trust-exact", "l-bfgs-b"])
+@pytest.mark.parametrize("method", list(hesse.METHODS) + ["BFGS", "L-BFGS-B", "CG", "Newton-CG", "trust-ncg", "trust-exact", "l-bfgs-b", "TNC"])
 @pytest.mark.filterwarnings("ignore:method .* does not use Hessian information")
 def test_every_method_solves_rosenbrock(method):
     r = hesse.minimize(
@@ -106,7 +106,24 @@ def test_scipy_names_map_onto_hesse_methods():
         "newton-cg": "newton-cg",
         "trust-ncg": "newton-cg-tr",
         "trust-exact": "newton-tr",
+        "tnc": "tron",
     }
+
+
+def test_tnc_is_tron_in_a_box_as_scipys_tnc():
+    """scipy's TNC name runs tron; in a box cutting Rosenbrock's minimum off
+    it ends where scipy's TNC does, x1 on its bound, and needs the gradient."""
+    bounds = [(-2.0, 0.8), (-2.0, 2.0)]
+    r = hesse.minimize(rosen, X0, jac=rosen_der, method="TNC", bounds=bounds)
+    assert r.method == "tron" and r.success, r.termination
+    # On x1 = 0.8 the minimum over x2 is x2 = 0.64.
+    np.testing.assert_allclose(r.x, [0.8, 0.64], atol=1e-8)
+    assert r.active == [(0, "upper")]
+    scipy_optimize = pytest.importorskip("scipy.optimize")
+    s = scipy_optimize.minimize(rosen, X0, jac=rosen_der, method="TNC", bounds=bounds)
+    np.testing.assert_allclose(r.x, s.x, atol=1e-5)
+    with pytest.raises(ValueError, match="needs the gradient"):
+        hesse.minimize(rosen, X0, method="TNC", bounds=bounds)
 
 
 def test_jac_true_callable_and_finite_differences_agree():
