@@ -6,7 +6,14 @@
 //!   Start 1, whose projected start `(1, 6.13, 500)` (`b2` cut from 10 to its
 //!   upper bound) leads to a local minimum of the bounded problem with `b1`
 //!   and `b2` on their bounds, RSS 0.69970, where scipy's `trf` and `dogbox`
-//!   end too (the certified RSS is 1.46e-3);
+//!   end too (the certified RSS is 1.46e-3). The box, not the method, makes
+//!   that point: without bounds, from the same projected start, hesse's LM
+//!   and scipy's `lm`, `trf` and `dogbox` all reach the certified solution,
+//!   and hesse's path widens the peak to `b2 = 44.4` (the box stops it at
+//!   6.13) before it finds the data's peak 49 units to the left, 8 widths
+//!   away at `b2 = 6.13`; a factor-2 box (`[c/2, 2c]`) does not help either
+//!   (Eckerle4 Start 1 again, and Lanczos1-3 then end at a permutation of
+//!   their exponentials, at the certified RSS);
 //! - infinite bounds: bit for bit the unbounded run;
 //! - bounds that cut the certified solution off (`b1` held in `[0.5c,
 //!   0.9c]`): the residual sum of squares of scipy's
