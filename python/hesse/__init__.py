@@ -396,31 +396,42 @@ def _method(method, bounds):
     return m
 
 
+def _new_style(callback):
+    """Whether ``callback`` takes scipy's ``intermediate_result`` (else ``x``)."""
+    try:
+        return set(inspect.signature(callback).parameters) == {"intermediate_result"}
+    except (TypeError, ValueError):
+        return False
+
+
+def _call_back(callback, new_style, x, **result):
+    """Calls the user's callback, ``callback(intermediate_result)`` with
+    ``x`` and ``result`` or ``callback(x)``; True stops the run (a truthy
+    return or ``StopIteration``, as scipy)."""
+    try:
+        if new_style:
+            out = callback(intermediate_result=OptimizeResult(x=x, **result))
+        else:
+            out = callback(x)
+    except StopIteration:
+        return True
+    try:
+        return bool(out)
+    except (TypeError, ValueError) as e:  # an array of several entries
+        raise TypeError(
+            f"callback returned a {type(out).__name__} that is neither true nor false ({e}); "
+            "return True (or raise StopIteration) to stop the run, None or False to go on"
+        ) from None
+
+
 def _callback(callback):
     """The callback as the core calls it, ``cb(x, f, nit) -> bool`` (True stops)."""
     if callback is None:
         return None
-    try:
-        params = inspect.signature(callback).parameters
-        new_style = set(params) == {"intermediate_result"}
-    except (TypeError, ValueError):
-        new_style = False
+    new_style = _new_style(callback)
 
     def cb(x, f, nit):
-        try:
-            if new_style:
-                out = callback(intermediate_result=OptimizeResult(x=x, fun=f, nit=nit))
-            else:
-                out = callback(x)
-        except StopIteration:
-            return True
-        try:
-            return bool(out)
-        except (TypeError, ValueError) as e:  # an array of several entries
-            raise TypeError(
-                f"callback returned a {type(out).__name__} that is neither true nor false ({e}); "
-                "return True (or raise StopIteration) to stop the run, None or False to go on"
-            ) from None
+        return _call_back(callback, new_style, x, fun=f, nit=nit)
 
     return cb
 
@@ -686,12 +697,7 @@ def _least_squares_observer(callback, verbose, nfev0):
     scipy's trf gives it. None when neither is asked for."""
     if callback is None and verbose < 2:
         return None
-    new_style = False
-    if callback is not None:
-        try:
-            new_style = set(inspect.signature(callback).parameters) == {"intermediate_result"}
-        except (TypeError, ValueError):
-            pass
+    new_style = callback is not None and _new_style(callback)
 
     def cb(x, f, f_prev, step_norm, grad_norm, grad_norm0, nit, nfev):
         nfev += nfev0
@@ -701,20 +707,7 @@ def _least_squares_observer(callback, verbose, nfev0):
             _verbose_row(nit, nfev, 0.5 * f, 0.5 * (f_prev - f), step_norm, 0.5 * grad_norm)
         if callback is None:
             return False
-        try:
-            if new_style:
-                out = callback(intermediate_result=OptimizeResult(x=x, cost=0.5 * f, nit=nit, nfev=nfev))
-            else:
-                out = callback(x)
-        except StopIteration:
-            return True
-        try:
-            return bool(out)
-        except (TypeError, ValueError) as e:  # an array of several entries
-            raise TypeError(
-                f"callback returned a {type(out).__name__} that is neither true nor false ({e}); "
-                "return True (or raise StopIteration) to stop the run, None or False to go on"
-            ) from None
+        return _call_back(callback, new_style, x, cost=0.5 * f, nit=nit, nfev=nfev)
 
     return cb
 

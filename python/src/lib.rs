@@ -1022,6 +1022,32 @@ impl PyResiduals {
     }
 }
 
+/// MINPACK's tests (scipy's `ftol`, `xtol`, `gtol`), `max_nfev`, the
+/// iteration cap (lmder's `100 (n + 1)` by default) and the time limit, on
+/// a dense or sparse Levenberg-Marquardt builder (the same `with_*` names).
+macro_rules! minpack_limits {
+    ($lm:expr, $ftol:expr, $xtol:expr, $gtol:expr, $max_nfev:expr, $max_iter:expr, $n:expr, $time_limit:expr) => {{
+        let mut lm = $lm;
+        if let Some(t) = $ftol {
+            lm = lm.with_minpack_ftol(t);
+        }
+        if let Some(t) = $xtol {
+            lm = lm.with_minpack_xtol(t);
+        }
+        if let Some(t) = $gtol {
+            lm = lm.with_minpack_gtol(t);
+        }
+        if let Some(k) = $max_nfev {
+            lm = lm.with_max_evals(k);
+        }
+        lm = lm.with_max_iter($max_iter.unwrap_or(100 * ($n as u64 + 1)).max(1));
+        if let Some(t) = $time_limit {
+            lm = lm.with_time_limit(t);
+        }
+        lm
+    }};
+}
+
 /// The core of `hesse.least_squares` and `hesse.curve_fit`:
 /// Levenberg-Marquardt (MINPACK's lmder) on `fun(x, *args) ∈ ℝᵐ`. Returns a
 /// dict with the final residuals, Jacobian and, when `m > n`, the covariance
@@ -1131,22 +1157,7 @@ fn least_squares<'py>(
         lm = lm.with_bounds(l.clone(), u.clone());
     }
     // scipy's least_squares ftol/xtol/gtol are MINPACK-like tests.
-    if let Some(t) = ftol {
-        lm = lm.with_minpack_ftol(t);
-    }
-    if let Some(t) = xtol {
-        lm = lm.with_minpack_xtol(t);
-    }
-    if let Some(t) = gtol {
-        lm = lm.with_minpack_gtol(t);
-    }
-    if let Some(k) = max_nfev {
-        lm = lm.with_max_evals(k);
-    }
-    lm = lm.with_max_iter(max_iter.unwrap_or(100 * (n as u64 + 1)).max(1));
-    if let Some(t) = time_limit {
-        lm = lm.with_time_limit(t);
-    }
+    let lm = minpack_limits!(lm, ftol, xtol, gtol, max_nfev, max_iter, n, time_limit);
     type Final = (Vec<f64>, DMatrix<f64>, Option<FitStatistics>);
     let outcome: Result<(Outcome, Final), Error> = py.detach(|| {
         let obs = least_squares_observer(&problem.calls, callback.as_ref());
@@ -1399,22 +1410,7 @@ fn sparse_least_squares<'py>(
     if let Some(s) = x_scale {
         lm = lm.with_scaling(Scaling::Diagonal(s.iter().map(|v| 1.0 / v).collect()));
     }
-    if let Some(t) = ftol {
-        lm = lm.with_minpack_ftol(t);
-    }
-    if let Some(t) = xtol {
-        lm = lm.with_minpack_xtol(t);
-    }
-    if let Some(t) = gtol {
-        lm = lm.with_minpack_gtol(t);
-    }
-    if let Some(k) = max_nfev {
-        lm = lm.with_max_evals(k);
-    }
-    lm = lm.with_max_iter(max_iter.unwrap_or(100 * (n as u64 + 1)).max(1));
-    if let Some(t) = time_limit {
-        lm = lm.with_time_limit(t);
-    }
+    let lm = minpack_limits!(lm, ftol, xtol, gtol, max_nfev, max_iter, n, time_limit);
     let nnz = problem.pattern.nnz();
     let outcome: Result<(Outcome, Vec<f64>, Vec<f64>), Error> = py.detach(|| {
         let obs = least_squares_observer(&problem.base.calls, callback.as_ref());
