@@ -242,6 +242,20 @@ impl NaturalGradient {
         Ok(())
     }
 
+    /// With [`NgSolve::Dense`], that its `n × n` matrices fit in memory.
+    fn check_workspace(&self, n: usize) -> Result<(), Error> {
+        if self.solve != NgSolve::Dense {
+            return Ok(());
+        }
+        // F, its symmetrized copy and its Cholesky factor.
+        crate::solver::check_dense(
+            "NaturalGradient with NgSolve::Dense",
+            &format!("three dense n × n matrices at n = {n}"),
+            n.checked_mul(n).and_then(|k| k.checked_mul(3)),
+            ": use NgSolve::Cg",
+        )
+    }
+
     /// One iteration: writes the new point into `x` and returns its `f`, or
     /// `None` if the step was rejected.
     fn iteration(
@@ -378,6 +392,7 @@ impl<P: NetworkObjective + ?Sized> Method<P> for NaturalGradient {
     fn start(&mut self, objective: &P, x0: &[f64]) -> Result<(), Error> {
         self.validate()?;
         super::hessian_free::check_params(objective.network(), x0)?;
+        self.check_workspace(x0.len())?;
         self.lambda = self.lambda0;
         self.trace = HfTrace::default();
         Ok(())
@@ -431,6 +446,7 @@ impl<P: GaussNewtonVec> Minimizer<P> for NaturalGradient {
 
     fn init(&mut self, problem: &Counted<P>, state: &mut State) -> Result<(), Error> {
         self.validate()?;
+        self.check_workspace(state.x.len())?;
         self.lambda = self.lambda0;
         self.trace = HfTrace::default();
         state.f = problem.value_grad(&state.x, &mut state.g);
