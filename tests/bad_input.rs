@@ -390,6 +390,37 @@ fn line_search_constants_out_of_their_domain_are_errors() {
     );
 }
 
+/// A NaN feature makes the loss NaN: every registered method ends the run
+/// with `StopReason::NonFinite`. Before: `natural` returned an error from
+/// its CG solve, "b[0] = NaN is not finite".
+#[test]
+fn nan_from_the_data_ends_training_for_every_method() {
+    use hesse::nn::MlpProblem;
+    use hesse::train::StopReason;
+    use hesse::train::registry::{self, MethodOptions};
+    let data = Dataset::new(
+        2,
+        2,
+        vec![f64::NAN, 1.0, 0.5, 0.2],
+        vec![1.0, 0.0, 0.0, 1.0],
+    )
+    .unwrap();
+    let mlp = Mlp::new(&[2, 3, 2], Activation::Tanh, Loss::SoftmaxCrossEntropy).unwrap();
+    let problem = mlp.problem(&data).unwrap();
+    let driver = Driver::new()
+        .with_batch_size(2)
+        .with_max_iter(3)
+        .with_progress(false);
+    for name in registry::NAMES {
+        let method = registry::build::<MlpProblem<'_>>(name, &MethodOptions::default()).unwrap();
+        let state = driver
+            .train(&problem, method, mlp.init(Init::Glorot, 0))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(state.stopped, Some(StopReason::NonFinite), "{name}");
+        assert_eq!(state.iteration, 0, "{name}");
+    }
+}
+
 fn spirals() -> Dataset {
     Dataset::two_spirals(30, 0.0, 1).unwrap()
 }

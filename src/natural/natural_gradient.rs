@@ -413,6 +413,12 @@ impl<P: NetworkObjective + ?Sized> Method<P> for NaturalGradient {
         let mut g = std::mem::take(&mut self.g);
         g.resize(x.len(), 0.0);
         let f = problem.value_grad_batch(x, batch, &mut g).map_err(bad)?;
+        if !f.is_finite() || g.iter().any(|v| !v.is_finite()) {
+            // NaN from the objective ends the run (the driver's NonFinite),
+            // it is not bad input: CG would refuse the right-hand side.
+            self.g = g;
+            return Ok(StepRecord::new(if f.is_finite() { f64::NAN } else { f }));
+        }
         let fisher = Fisher::new(problem, x, Some(curv), self.fisher).map_err(bad)?;
         let mut value = |xt: &[f64]| problem.value_batch(xt, batch).unwrap_or(f64::NAN);
         let out = self.iteration(x, f, &g, &fisher, &mut value);
