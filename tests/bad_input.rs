@@ -156,6 +156,59 @@ fn dense_workspaces_past_memory_are_errors() {
     assert!(r.converged());
 }
 
+/// `rᵢ = xᵢ − 1` (i < n) and `r_n = Σ xᵢ`: a diagonal Jacobian with one
+/// dense row, so `JᵀJ` is dense.
+struct DenseRow(usize);
+
+impl SparseResiduals for DenseRow {
+    fn num_params(&self) -> usize {
+        self.0
+    }
+    fn num_residuals(&self) -> usize {
+        self.0 + 1
+    }
+    fn residuals(&self, x: &[f64], r: &mut [f64]) {
+        for (ri, xi) in r.iter_mut().zip(x) {
+            *ri = xi - 1.0;
+        }
+        r[self.0] = x.iter().sum();
+    }
+    fn jacobian_pattern(&self) -> Result<SparsityPattern, Error> {
+        // Column j: rows j and n.
+        let n = self.0;
+        let col_ptr = (0..=n).map(|j| 2 * j).collect();
+        let row_idx = (0..n).flat_map(|j| [j, n]).collect();
+        SparsityPattern::new(n + 1, n, col_ptr, row_idx)
+    }
+    fn jacobian_values(&self, _x: &[f64], values: &mut [f64]) {
+        values.fill(1.0);
+    }
+}
+
+/// A sparse Jacobian with a dense row makes `JᵀJ` dense: at n = 3·10⁶,
+/// 4.5·10¹² entries. Before: the pattern pass ran `O(n²)` pushing entries
+/// until the allocation aborted; now an error before it, naming the way out.
+/// The same structure at n = 50 solves.
+#[test]
+fn sparse_normal_equations_past_memory_are_an_error() {
+    let n = 3_000_000;
+    let m = invalid_problem(
+        SparseLevenbergMarquardt::default()
+            .minimize(&DenseRow(n), &vec![0.0; n])
+            .unwrap_err(),
+    );
+    assert_eq!(
+        m,
+        "sparse Levenberg-Marquardt needs JᵀJ with up to 4500001500000 stored entries at \
+         n = 3000000 (1.440e5 GB of workspace), which cannot be allocated: a dense row of J \
+         makes JᵀJ dense; use MatrixFreeLevenbergMarquardt"
+    );
+    let r = SparseLevenbergMarquardt::default()
+        .minimize(&DenseRow(50), &[0.0; 50])
+        .unwrap();
+    assert!(r.converged(), "{r:?}");
+}
+
 /// A network whose one layer has a fan-in of 5·10⁶ (5·10⁶ parameters, 40
 /// MB): K-FAC's, Shampoo's and SOAP's Kronecker factors are `(fan-in + 1)²`
 /// (200 TB each), natural gradient's dense Fisher `n × n`. Before: aborts on
