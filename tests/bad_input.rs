@@ -607,6 +607,53 @@ fn a_least_squares_checkpoint_resumed_on_another_residual_count_is_an_error() {
     assert!(r.converged(), "{r:?}");
 }
 
+/// A checkpoint of a 4-variable run whose `x` and `g` were edited to 2
+/// entries, resumed on a 2-variable problem: the solver's own state is
+/// still sized for 4. Before: BFGS indexed out of bounds, L-BFGS failed an
+/// assertion in its pair kernels, CG ran on a 4-entry direction.
+#[test]
+fn an_edited_checkpoint_whose_solver_state_has_another_size_is_an_error() {
+    use hesse::problems::Rosenbrock;
+    use hesse::solver::Minimizer;
+    use serde::Serialize;
+    use serde::de::DeserializeOwned;
+    /// Two iterations on `p4`, then `x` and `g` cut to 2 entries, through JSON.
+    fn edited<'p, M>(m: M, p4: &'p Rosenbrock) -> Checkpoint<M>
+    where
+        M: Serialize + DeserializeOwned + Minimizer<&'p Rosenbrock>,
+    {
+        let mut run = Run::new(m, p4, &[0.5; 4]).unwrap();
+        run.step();
+        run.step();
+        let mut c = run.into_checkpoint();
+        c.state.x.truncate(2);
+        c.state.g.truncate(2);
+        serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap()
+    }
+    let (r2, r4) = (Rosenbrock::new(2), Rosenbrock::new(4));
+    let e = Run::resume(edited(Bfgs::default(), &r4), &r2)
+        .err()
+        .unwrap();
+    assert_eq!(
+        e.to_string(),
+        "the checkpoint's inverse Hessian has 16 entries, problem has 4"
+    );
+    let e = Run::resume(edited(Lbfgs::default(), &r4), &r2)
+        .err()
+        .unwrap();
+    assert_eq!(
+        e.to_string(),
+        "the checkpoint's L-BFGS vector length has 4 entries, problem has 2"
+    );
+    let e = Run::resume(edited(NonlinearCg::default(), &r4), &r2)
+        .err()
+        .unwrap();
+    assert_eq!(
+        e.to_string(),
+        "the checkpoint's CG direction has 4 entries, problem has 2"
+    );
+}
+
 /// `ncols = usize::MAX` overflowed `ncols + 1` (index out of bounds), and a
 /// count past memory aborted in `from_triplets`.
 #[test]

@@ -238,6 +238,12 @@ impl<P: Gradient, L: LineSearch, I: InitialStep> Minimizer<P> for Bfgs<L, I> {
         "bfgs"
     }
 
+    fn check_resume(&self, problem: &Counted<P>) -> Result<(), Error> {
+        let n = problem.dim();
+        let nn = n.saturating_mul(n);
+        crate::solver::check_saved("the checkpoint's inverse Hessian", self.h.len(), nn)
+    }
+
     fn options(&self) -> &RunOptions {
         &self.options
     }
