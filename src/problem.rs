@@ -418,7 +418,15 @@ impl<R: Residuals> Gradient for LeastSquares<R> {
         let mut work = self.work.lock().unwrap_or_else(|e| e.into_inner());
         let (r, jac) = &mut *work;
         self.inner.residuals(x, r);
+        let shape = jac.shape();
         self.inner.jacobian(x, jac);
+        if jac.shape() != shape {
+            // A Jacobian of another shape: no gradient (the contract says
+            // the matrix is filled in place, at m × n).
+            *jac = DMatrix::zeros(shape.0, shape.1);
+            g.fill(f64::NAN);
+            return f64::NAN;
+        }
         // g = 2 Jᵀ r, column by column (J is column-major).
         for (j, gj) in g.iter_mut().enumerate() {
             let col = jac.column(j);
@@ -519,6 +527,9 @@ pub struct Counted<P> {
     last_v: Cell<f64>,
     last_dec: Cell<f64>,
     run: Cell<u32>,
+    /// The first output contract the problem broke (a Hessian or Jacobian
+    /// of the wrong shape), see [`Counted::broken_contract`].
+    broken: Cell<Option<String>>,
 }
 
 impl<P> Counted<P> {
@@ -542,6 +553,7 @@ impl<P> Counted<P> {
             last_v: Cell::new(f64::NAN),
             last_dec: Cell::new(0.0),
             run: Cell::new(0),
+            broken: Cell::new(None),
         }
     }
 
@@ -636,6 +648,34 @@ impl<P> Counted<P> {
         v
     }
 
+    /// What the problem got wrong, if it broke the contract of its
+    /// [`Hessian::hessian`] or [`Residuals::jacobian`] by replacing the
+    /// matrix it was given with one of another shape: `"the Hessian is
+    /// 3 × 3, expected n × n = 2 × 2"`. Such a call is answered with the
+    /// right shape filled with NaN and, like a limit, refuses every later
+    /// call ([`halted`](Counted::halted) is
+    /// [`NonFiniteValue`](crate::solver::Termination::NonFiniteValue)); the
+    /// driver returns the message as an error from the start, and as the
+    /// report's note from a later iteration. Taking it clears it.
+    pub fn broken_contract(&self) -> Option<String> {
+        self.broken.take()
+    }
+
+    /// `true` if `m` is `rows × cols`; else records the broken contract,
+    /// halts, and gives `m` that shape filled with NaN.
+    fn check_shape(&self, what: &str, m: &mut DMatrix<f64>, rows: usize, cols: usize) -> bool {
+        if m.shape() == (rows, cols) {
+            return true;
+        }
+        let message = shape_message(what, m.shape(), (rows, cols));
+        let first = self.broken.take().unwrap_or(message);
+        self.broken.set(Some(first));
+        self.halted
+            .set(Some(crate::solver::Termination::NonFiniteValue));
+        *m = DMatrix::from_element(rows, cols, f64::NAN);
+        false
+    }
+
     /// The counts so far.
     pub fn evals(&self) -> Evals {
         Evals {
@@ -688,7 +728,9 @@ impl<P: Hessian> Hessian for Counted<P> {
             return;
         }
         Self::bump(&self.h);
-        self.inner.hessian(x, h)
+        let n = self.inner.dim();
+        self.inner.hessian(x, h);
+        self.check_shape("the Hessian", h, n, n);
     }
 }
 
@@ -736,8 +778,19 @@ impl<P: Residuals> Residuals for Counted<P> {
             return;
         }
         Self::bump(&self.g);
-        self.inner.jacobian(x, jac)
+        let (m, n) = (self.inner.num_residuals(), self.inner.num_params());
+        self.inner.jacobian(x, jac);
+        self.check_shape("the Jacobian", jac, m, n);
     }
+}
+
+/// "the Hessian is 3 × 3, expected 2 × 2": a matrix a problem returned in
+/// another shape than the one it was given.
+pub(crate) fn shape_message(what: &str, got: (usize, usize), expected: (usize, usize)) -> String {
+    format!(
+        "{what} is {} × {}, expected {} × {} (fill the matrix given, in place)",
+        got.0, got.1, expected.0, expected.1
+    )
 }
 
 #[cfg(test)]

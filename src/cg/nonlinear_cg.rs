@@ -427,6 +427,10 @@ impl<P: Gradient, L: LineSearch, I: InitialStep> Minimizer<P> for NonlinearCg<L,
         self.beta.method_name()
     }
 
+    fn check_resume(&self, problem: &Counted<P>) -> Result<(), Error> {
+        crate::solver::check_saved("the checkpoint's CG direction", self.d.len(), problem.dim())
+    }
+
     fn options(&self) -> &RunOptions {
         &self.options
     }

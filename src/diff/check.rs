@@ -364,8 +364,21 @@ pub fn check_jacobian<R: Residuals + ?Sized>(r: &R, x: &[f64]) -> Result<Derivat
             "the problem has no residuals (m = 0)".into(),
         ));
     }
+    crate::solver::check_dense(
+        "check_jacobian",
+        &format!("two dense m × n matrices at m = {m}, n = {n}"),
+        m.checked_mul(n).and_then(|k| k.checked_mul(2)),
+        "",
+    )?;
     let mut analytic = DMatrix::zeros(m, n);
     r.jacobian(x, &mut analytic);
+    if analytic.shape() != (m, n) {
+        return Err(Error::InvalidProblem(crate::problem::shape_message(
+            "the Jacobian",
+            analytic.shape(),
+            (m, n),
+        )));
+    }
     let mut numeric = DMatrix::zeros(m, n);
     fd_jacobian(
         |x: &[f64], out: &mut [f64]| r.residuals(x, out),
@@ -400,8 +413,21 @@ pub fn check_jacobian<R: Residuals + ?Sized>(r: &R, x: &[f64]) -> Result<Derivat
 pub fn check_hessian<P: Hessian + ?Sized>(p: &P, x: &[f64]) -> Result<DerivativeCheck, Error> {
     let n = p.dim();
     check_point(x, n)?;
+    crate::solver::check_dense(
+        "check_hessian",
+        &format!("two dense n × n matrices at n = {n}"),
+        n.checked_mul(n).and_then(|k| k.checked_mul(2)),
+        ": use check_hess_vec",
+    )?;
     let mut analytic = DMatrix::zeros(n, n);
     p.hessian(x, &mut analytic);
+    if analytic.shape() != (n, n) {
+        return Err(Error::InvalidProblem(crate::problem::shape_message(
+            "the Hessian",
+            analytic.shape(),
+            (n, n),
+        )));
+    }
     let mut numeric = DMatrix::zeros(n, n);
     fd_hessian(p, x, &mut numeric, Scheme::Central, &mut FdWork::new(n, 0))?;
     Ok(DerivativeCheck::new(

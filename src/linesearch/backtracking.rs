@@ -15,6 +15,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{LineFunction, LineSearch, LineSearchError, LineSearchResult};
+use crate::solver::Error;
 
 /// Armijo backtracking with quadratic/cubic interpolation (N&W §3.5).
 ///
@@ -85,6 +86,31 @@ impl Backtracking {
 }
 
 impl LineSearch for Backtracking {
+    /// `c₁ ∈ (0, 1)`, `0 < ρ_lo ≤ ρ_hi < 1`, at least one evaluation.
+    fn validate(&self) -> Result<(), Error> {
+        if !(self.c1 > 0.0 && self.c1 < 1.0) {
+            return Err(Error::invalid_option("c1", self.c1, "must be in (0, 1)"));
+        }
+        if !(self.rho_lo > 0.0 && self.rho_lo < 1.0) {
+            return Err(Error::invalid_option(
+                "rho_lo",
+                self.rho_lo,
+                "must be in (0, 1)",
+            ));
+        }
+        if !(self.rho_hi >= self.rho_lo && self.rho_hi < 1.0) {
+            return Err(Error::invalid_option(
+                "rho_hi",
+                self.rho_hi,
+                "must be in [rho_lo, 1)",
+            ));
+        }
+        if self.max_evals == 0 {
+            return Err(Error::invalid_option("max_evals", 0, "must be >= 1"));
+        }
+        Ok(())
+    }
+
     fn search(
         &mut self,
         phi: &mut dyn LineFunction,

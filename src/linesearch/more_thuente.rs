@@ -214,6 +214,15 @@ impl LineSearch for MoreThuente {
         if !(self.c2 > 0.0 && self.c2 < 1.0) {
             return Err(Error::invalid_option("c2", self.c2, "must be in (0, 1)"));
         }
+        if self.c2 < self.c1 {
+            // N&W Lemma 3.1: Wolfe points exist for 0 < c1 < c2 < 1 (MT's
+            // tables also run c1 = c2); with c2 < c1 there may be none.
+            return Err(Error::invalid_option(
+                "c2",
+                self.c2,
+                "must be >= c1 (0 < c1 <= c2 < 1)",
+            ));
+        }
         if self.xtol.is_nan() || self.xtol < 0.0 {
             return Err(Error::invalid_option("xtol", self.xtol, "must be >= 0"));
         }

@@ -784,6 +784,20 @@ impl<P: NetworkObjective + ?Sized> Method<P> for Kfac {
                 "K-FAC supports networks without batch normalization".into(),
             ));
         }
+        // Per layer the factors A ((k+1)²) and G (m²), each with its
+        // eigenvectors and damped inverse.
+        let floats = (0..mlp.layers().len()).try_fold(0usize, |acc, l| {
+            let (_, (m, k)) = mlp.weights_range(l);
+            let a = (k + 1).checked_mul(k + 1)?;
+            let g = m.checked_mul(m)?;
+            acc.checked_add(a.checked_add(g)?.checked_mul(3)?)
+        });
+        crate::solver::check_dense(
+            "K-FAC",
+            "three copies of each layer's Kronecker factors (fan-in + 1)² and width²",
+            floats,
+            ": use hf or natural for layers this wide",
+        )?;
         let eta = mlp.weight_decay();
         self.lambda = self.lambda0;
         self.gamma = self.gamma0.unwrap_or((self.lambda0 + eta).sqrt());
@@ -862,6 +876,11 @@ impl Kfac {
                 "K-FAC stepped before start (no layer state)".into(),
             ));
         }
+        crate::train::shampoo::Block::check_layers(
+            layers.iter().map(|ls| (ls.start, ls.m, ls.k1)),
+            problem.mlp(),
+            "K-FAC",
+        )?;
         // Work vectors are not saved in a checkpoint.
         g.resize(x.len(), 0.0);
         trial.resize(x.len(), 0.0);

@@ -242,6 +242,20 @@ impl NaturalGradient {
         Ok(())
     }
 
+    /// With [`NgSolve::Dense`], that its `n × n` matrices fit in memory.
+    fn check_workspace(&self, n: usize) -> Result<(), Error> {
+        if self.solve != NgSolve::Dense {
+            return Ok(());
+        }
+        // F, its symmetrized copy and its Cholesky factor.
+        crate::solver::check_dense(
+            "NaturalGradient with NgSolve::Dense",
+            &format!("three dense n × n matrices at n = {n}"),
+            n.checked_mul(n).and_then(|k| k.checked_mul(3)),
+            ": use NgSolve::Cg",
+        )
+    }
+
     /// One iteration: writes the new point into `x` and returns its `f`, or
     /// `None` if the step was rejected.
     fn iteration(
@@ -378,6 +392,7 @@ impl<P: NetworkObjective + ?Sized> Method<P> for NaturalGradient {
     fn start(&mut self, objective: &P, x0: &[f64]) -> Result<(), Error> {
         self.validate()?;
         super::hessian_free::check_params(objective.network(), x0)?;
+        self.check_workspace(x0.len())?;
         self.lambda = self.lambda0;
         self.trace = HfTrace::default();
         Ok(())
@@ -398,6 +413,12 @@ impl<P: NetworkObjective + ?Sized> Method<P> for NaturalGradient {
         let mut g = std::mem::take(&mut self.g);
         g.resize(x.len(), 0.0);
         let f = problem.value_grad_batch(x, batch, &mut g).map_err(bad)?;
+        if !f.is_finite() || g.iter().any(|v| !v.is_finite()) {
+            // NaN from the objective ends the run (the driver's NonFinite),
+            // it is not bad input: CG would refuse the right-hand side.
+            self.g = g;
+            return Ok(StepRecord::new(if f.is_finite() { f64::NAN } else { f }));
+        }
         let fisher = Fisher::new(problem, x, Some(curv), self.fisher).map_err(bad)?;
         let mut value = |xt: &[f64]| problem.value_batch(xt, batch).unwrap_or(f64::NAN);
         let out = self.iteration(x, f, &g, &fisher, &mut value);
@@ -431,6 +452,7 @@ impl<P: GaussNewtonVec> Minimizer<P> for NaturalGradient {
 
     fn init(&mut self, problem: &Counted<P>, state: &mut State) -> Result<(), Error> {
         self.validate()?;
+        self.check_workspace(state.x.len())?;
         self.lambda = self.lambda0;
         self.trace = HfTrace::default();
         state.f = problem.value_grad(&state.x, &mut state.g);

@@ -202,7 +202,16 @@ impl<P: Hessian, L: LineSearch> Minimizer<P> for Newton<L> {
     }
 
     fn init(&mut self, problem: &Counted<P>, state: &mut State) -> Result<(), Error> {
-        self.work = Work::new(state.x.len());
+        self.line_search.validate()?;
+        let n = state.x.len();
+        // The Hessian and its modified Cholesky factor, n × n each.
+        crate::solver::check_dense(
+            "Newton",
+            &format!("two dense n × n matrices at n = {n}"),
+            n.checked_mul(n).and_then(|k| k.checked_mul(2)),
+            ": use NewtonCg or Lbfgs",
+        )?;
+        self.work = Work::new(n);
         self.factorizations = 0;
         self.mu = 0.0;
         state.f = problem.value_grad(&state.x, &mut state.g);

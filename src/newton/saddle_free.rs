@@ -347,6 +347,13 @@ impl<P: Hessian> Minimizer<P> for SaddleFreeNewton<DenseEigen> {
     fn init(&mut self, problem: &Counted<P>, state: &mut State) -> Result<(), Error> {
         self.validate()?;
         let n = state.x.len();
+        // The Hessian, its eigenvectors and the eigensolver's copy.
+        crate::solver::check_dense(
+            "SaddleFreeNewton",
+            &format!("three dense n × n matrices at n = {n}"),
+            n.checked_mul(n).and_then(|k| k.checked_mul(3)),
+            ": use SaddleFreeNewton::krylov(k)",
+        )?;
         self.start(n, n);
         self.curvature.work = DenseWork {
             h: DMatrix::zeros(n, n),
@@ -404,7 +411,16 @@ impl<P: HessVec> Minimizer<P> for SaddleFreeNewton<KrylovSubspace> {
             return Err(Error::invalid_option("k", 0, "must be >= 1"));
         }
         let n = state.x.len();
-        self.start(n, self.curvature.k.min(n));
+        let k = self.curvature.k.min(n);
+        // The Lanczos basis (n × k) and its k × k eigenproblem.
+        crate::solver::check_dense(
+            "SaddleFreeNewton::krylov",
+            &format!("a dense n × k basis at n = {n}, k = {k}"),
+            n.checked_mul(k)
+                .and_then(|a| k.checked_mul(k).and_then(|b| a.checked_add(2 * b))),
+            ": use a smaller k",
+        )?;
+        self.start(n, k);
         state.f = problem.value_grad(&state.x, &mut state.g);
         Ok(())
     }

@@ -610,7 +610,15 @@ impl<P: Hessian> Minimizer<P> for NewtonTrustRegion {
 
     fn init(&mut self, problem: &Counted<P>, state: &mut State) -> Result<(), Error> {
         self.validate()?;
-        self.work = Work::new(state.x.len());
+        let n = state.x.len();
+        // The Hessian and the subproblem's Cholesky factor.
+        crate::solver::check_dense(
+            "NewtonTrustRegion",
+            &format!("two dense n × n matrices at n = {n}"),
+            n.checked_mul(n).and_then(|k| k.checked_mul(2)),
+            ": use NewtonCg::trust_region() or Lbfgs",
+        )?;
+        self.work = Work::new(n);
         self.delta = self.initial_radius;
         self.factorizations = 0;
         self.hard_cases = 0;

@@ -51,6 +51,9 @@ impl SparsityPattern {
         row_idx: Vec<usize>,
     ) -> Result<Self, Error> {
         let bad = |s: String| Err(Error::InvalidPattern(s));
+        if ncols == usize::MAX {
+            return bad(format!("ncols = {ncols}: ncols + 1 overflows"));
+        }
         if col_ptr.len() != ncols + 1 {
             return bad(format!(
                 "col_ptr has {} entries, expected ncols + 1 = {}",
@@ -128,9 +131,19 @@ impl SparsityPattern {
                 "entry ({i}, {j}) is out of range for a {nrows} × {ncols} matrix"
             )));
         }
+        // col_ptr has ncols + 1 entries: a count past memory is an error.
+        let mut col_ptr = Vec::new();
+        if ncols
+            .checked_add(1)
+            .is_none_or(|len| col_ptr.try_reserve_exact(len).is_err())
+        {
+            return Err(Error::InvalidPattern(format!(
+                "ncols = {ncols}: col_ptr of ncols + 1 entries cannot be allocated"
+            )));
+        }
+        col_ptr.resize(ncols + 1, 0);
         let mut sorted: Vec<(usize, usize)> = entries.iter().map(|&(i, j)| (j, i)).collect();
         sorted.sort_unstable();
-        let mut col_ptr = vec![0; ncols + 1];
         for &(j, _) in &sorted {
             col_ptr[j + 1] += 1;
         }

@@ -238,6 +238,12 @@ impl<P: Gradient, L: LineSearch, I: InitialStep> Minimizer<P> for Bfgs<L, I> {
         "bfgs"
     }
 
+    fn check_resume(&self, problem: &Counted<P>) -> Result<(), Error> {
+        let n = problem.dim();
+        let nn = n.saturating_mul(n);
+        crate::solver::check_saved("the checkpoint's inverse Hessian", self.h.len(), nn)
+    }
+
     fn options(&self) -> &RunOptions {
         &self.options
     }
@@ -252,12 +258,13 @@ impl<P: Gradient, L: LineSearch, I: InitialStep> Minimizer<P> for Bfgs<L, I> {
         self.line_search.reset();
         self.initial_step.reset();
         let n = state.x.len();
-        let Some(nn) = n.checked_mul(n) else {
-            return Err(Error::InvalidProblem(format!(
-                "BFGS needs an n × n matrix and n = {n} is too large; use Lbfgs"
-            )));
-        };
-        self.h = vec![0.0; nn];
+        crate::solver::check_dense(
+            "BFGS",
+            &format!("a dense n × n inverse Hessian at n = {n}"),
+            n.checked_mul(n),
+            ": use Lbfgs",
+        )?;
+        self.h = vec![0.0; n * n];
         set_scaled_identity(&mut self.h, n, 1.0);
         self.updates = 0;
         self.work = Work::new(n);

@@ -196,6 +196,40 @@ struct Pending {
 }
 
 impl History {
+    /// `Ok` if a history read from a checkpoint is one of `n`-vectors in
+    /// `slots` slots with every buffer sized to match (a hand-edited or
+    /// corrupted checkpoint would index out of range).
+    pub(super) fn check_resume(&self, n: usize) -> Result<(), Error> {
+        use crate::solver::check_saved;
+        let slots = self.slots;
+        check_saved("the checkpoint's L-BFGS vector length", self.n, n)?;
+        let sn = slots.saturating_mul(n);
+        let ss = slots.saturating_mul(slots);
+        check_saved("the checkpoint's L-BFGS s history", self.s.len(), sn)?;
+        check_saved("the checkpoint's L-BFGS y history", self.y.len(), sn)?;
+        check_saved("the checkpoint's L-BFGS sᵀy matrix", self.sy.len(), ss)?;
+        check_saved("the checkpoint's L-BFGS yᵀy matrix", self.yy.len(), ss)?;
+        check_saved(
+            "the checkpoint's L-BFGS sᵀg products",
+            self.sg_prev.len(),
+            slots,
+        )?;
+        check_saved(
+            "the checkpoint's L-BFGS yᵀg products",
+            self.yg_prev.len(),
+            slots,
+        )?;
+        let pending = self.pending.as_ref().map_or(0, |p| p.slot);
+        if slots == 0 || self.len >= slots || self.oldest >= slots || pending >= slots {
+            return Err(Error::InvalidProblem(format!(
+                "the checkpoint's L-BFGS history is inconsistent: {} pairs, oldest slot {}, \
+                 of {slots} slots",
+                self.len, self.oldest
+            )));
+        }
+        Ok(())
+    }
+
     pub(super) fn new(n: usize, m: usize) -> Self {
         let slots = m + 1;
         let mut h = History {
@@ -720,6 +754,10 @@ fn two_loop_direction(
 impl<P: Gradient, L: LineSearch, I: InitialStep> Minimizer<P> for Lbfgs<L, I> {
     fn name(&self) -> &'static str {
         "lbfgs"
+    }
+
+    fn check_resume(&self, problem: &Counted<P>) -> Result<(), Error> {
+        self.history.check_resume(problem.dim())
     }
 
     fn options(&self) -> &RunOptions {

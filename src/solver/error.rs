@@ -130,6 +130,32 @@ pub(crate) fn check_alloc(
     }
 }
 
+/// `Ok(())` when a dense workspace of `floats` `f64`s can be allocated: the
+/// check a method that forms `n × n` or `m × n` matrices makes before it
+/// sizes them, so that a problem too large for the machine (Newton at
+/// `n = 10⁶` wants 8 TB per Hessian) is an [`Error::InvalidProblem`] naming
+/// the method and the matrices, not an abort on a failed allocation.
+/// `floats = None` is a size past `usize`; `what` says what is formed
+/// (`"a dense n × n Hessian at n = 1000000"`), `instead` what to use.
+///
+/// Like [`check_alloc`], the probe reserves the block and frees it at once.
+pub(crate) fn check_dense(
+    method: &str,
+    what: &str,
+    floats: Option<usize>,
+    instead: &str,
+) -> Result<(), Error> {
+    let fits = floats.is_some_and(|k| Vec::<f64>::new().try_reserve_exact(k).is_ok());
+    if fits {
+        Ok(())
+    } else {
+        let gb = floats.map_or(f64::INFINITY, |k| k as f64 * 8e-9);
+        Err(Error::InvalidProblem(format!(
+            "{method} needs {what} ({gb:.3e} GB of workspace), which cannot be allocated{instead}"
+        )))
+    }
+}
+
 /// `Ok(v)` when `v` is finite and `> 0`, else an invalid-option error.
 pub fn check_positive(name: &'static str, v: f64) -> Result<f64, Error> {
     if v.is_finite() && v > 0.0 {

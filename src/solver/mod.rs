@@ -33,8 +33,8 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 pub use bounds::{Bounds, Side};
-pub(crate) use error::check_alloc;
 pub use error::{Error, check_nonneg, check_positive, check_start};
+pub(crate) use error::{check_alloc, check_dense};
 pub use report::{IterRecord, Report};
 pub(crate) use stop::run_options;
 pub use stop::{RunOptions, Stop};
@@ -188,6 +188,32 @@ pub trait Minimizer<P> {
     fn known_grad_norm(&self) -> Option<f64> {
         None
     }
+
+    /// Checks that the minimizer's saved state fits `problem` before
+    /// [`Run::resume`] continues it from a checkpoint (default: nothing
+    /// beyond the driver's own checks of `x` and `g` against the problem's
+    /// `n`). A least-squares method checks its residuals against the
+    /// problem's `m`: a checkpoint of a fit to 5 points resumed on 9, with
+    /// the same parameters, is an error, not an index out of range.
+    fn check_resume(&self, problem: &Counted<P>) -> Result<(), Error> {
+        let _ = problem;
+        Ok(())
+    }
+}
+
+/// `Ok` when a checkpoint's saved `what` has `got` entries where the
+/// problem calls for `expected` (for [`Minimizer::check_resume`]).
+pub(crate) fn check_saved(what: &'static str, got: usize, expected: usize) -> Result<(), Error> {
+    if got == expected {
+        Ok(())
+    } else {
+        Err(Error::DimensionMismatch {
+            what,
+            got,
+            expected,
+            expected_from: "problem",
+        })
+    }
 }
 
 /// A checkpoint of a run: the solver with its internal state, the shared
@@ -218,6 +244,9 @@ pub struct Run<'p, M, P: ?Sized> {
     seconds_before: f64,
     finished: Option<Termination>,
     backup: Backup,
+    /// The output contract the problem broke mid-run, if it did
+    /// ([`Counted::broken_contract`]).
+    broken: Option<String>,
 }
 
 /// The iterate before the current iteration: restored when the iteration is
@@ -312,7 +341,13 @@ where
     /// Checks the input, evaluates the start and makes the start's tests.
     ///
     /// A non-finite `f` or `g` at the start is not an error: the run is
-    /// finished at once with [`Termination::NonFiniteValue`].
+    /// finished at once with [`Termination::NonFiniteValue`]. A Hessian or
+    /// Jacobian returned in another shape than the `n × n` or `m × n`
+    /// matrix given ([`Counted::broken_contract`]) is an
+    /// [`Error::InvalidProblem`] naming both shapes at the start, and ends a
+    /// later iteration with [`Termination::NonFiniteValue`] at the last
+    /// complete iterate, the shapes in the state's `note` (and
+    /// [`minimize`] returns them as the error).
     pub fn new(mut solver: M, problem: &'p P, x0: &[f64]) -> Result<Self, Error> {
         let started = Instant::now();
         let counted = Counted::new(problem);
@@ -324,6 +359,9 @@ where
             state.projected_start = b.project(&mut state.x);
         }
         solver.init(&counted, &mut state)?;
+        if let Some(message) = counted.broken_contract() {
+            return Err(Error::InvalidProblem(message));
+        }
         // The start is always evaluated; the limits apply from here on.
         let stop = &solver.options().stop;
         let deadline = stop.time_limit.and_then(|t| started.checked_add(t));
@@ -347,6 +385,7 @@ where
             seconds_before: 0.0,
             finished: None,
             backup: Backup::default(),
+            broken: None,
         };
         run.finished = run.start_tests();
         if let Some(h) = &mut run.history {
@@ -371,7 +410,10 @@ where
             deadline,
             stop.f_lower,
         );
-        check_start(&checkpoint.state.x, checkpoint.solver.dim(&counted))?;
+        let n = checkpoint.solver.dim(&counted);
+        check_start(&checkpoint.state.x, n)?;
+        check_saved("the checkpoint's gradient", checkpoint.state.g.len(), n)?;
+        checkpoint.solver.check_resume(&counted)?;
         let Checkpoint {
             solver,
             state,
@@ -388,6 +430,7 @@ where
             started,
             finished,
             backup: Backup::default(),
+            broken: None,
         })
     }
 
@@ -416,8 +459,13 @@ where
         self.state.seconds = self.seconds_before + self.started.elapsed().as_secs_f64();
         if let Some(halt) = self.problem.halted() {
             // A limit was reached inside the iteration (or f fell below
-            // f_lower). Keep its iterate only if the iteration completed on
+            // f_lower, or the problem returned a matrix of the wrong shape).
+            // Keep its iterate only if the iteration completed on
             // evaluated values; else end at the last complete iterate.
+            if let Some(message) = self.problem.broken_contract() {
+                self.state.note = Some(message.clone());
+                self.broken = Some(message);
+            }
             let s = &self.state;
             let complete = outcome.is_none()
                 && s.f.is_finite()
@@ -611,12 +659,23 @@ where
 
 /// Runs `solver` on `problem` from `x0` to the end: what each minimizer's
 /// `minimize` calls.
+///
+/// # Errors
+/// Bad input ([`Run::new`]), and a problem that broke its output contract
+/// during the run ([`Counted::broken_contract`]: a Hessian or Jacobian
+/// returned in another shape), as [`Error::InvalidProblem`] naming both
+/// shapes.
 pub fn minimize<'p, M, P>(solver: M, problem: &'p P, x0: &[f64]) -> Result<Report, Error>
 where
     M: Minimizer<&'p P>,
     P: ?Sized,
 {
-    Ok(Run::new(solver, problem, x0)?.finish())
+    let mut run = Run::new(solver, problem, x0)?;
+    while run.step().is_none() {}
+    match run.broken.take() {
+        Some(message) => Err(Error::InvalidProblem(message)),
+        None => Ok(run.report()),
+    }
 }
 
 /// `‖g‖∞`, or the projected gradient's ∞-norm under bounds.

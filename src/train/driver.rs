@@ -448,6 +448,16 @@ impl Driver {
         let m = problem.n_examples();
         self.validate(m)?;
         check_start(&state.x, problem.n_params())?;
+        if state.cursor >= m {
+            // A position no run on these examples reaches (the cursor of an
+            // epoch's next minibatch is below m): a checkpoint resumed on
+            // other data would read an empty minibatch.
+            return Err(Error::InvalidProblem(format!(
+                "the training state is at example {} of epoch {}, past the {m} training \
+                 examples of the objective: resume a checkpoint on the data it was saved with",
+                state.cursor, state.epoch
+            )));
+        }
         if state.stopped.is_some_and(StopReason::resumable) {
             state.stopped = None;
         }

@@ -74,7 +74,7 @@ impl Block {
                 "{method} supports networks without batch normalization"
             )));
         }
-        Ok((0..mlp.layers().len())
+        let blocks: Vec<Block> = (0..mlp.layers().len())
             .map(|l| {
                 let (w, (m, k)) = mlp.weights_range(l);
                 debug_assert_eq!(mlp.bias_range(l).start, w.end);
@@ -84,7 +84,51 @@ impl Block {
                     n: k + 1,
                 }
             })
-            .collect())
+            .collect();
+        // Per block the factors L (m²) and R (n²), their roots or
+        // eigenbases, and the eigensolver's work.
+        let floats = blocks.iter().try_fold(0usize, |acc, b| {
+            let lr = b.m.checked_mul(b.m)?.checked_add(b.n.checked_mul(b.n)?)?;
+            acc.checked_add(lr.checked_mul(3)?)
+        });
+        crate::solver::check_dense(
+            method,
+            "three copies of each layer's factors width² and (fan-in + 1)²",
+            floats,
+            ": use a first-order method for layers this wide",
+        )?;
+        Ok(blocks)
+    }
+
+    /// `Ok` if `blocks` (a method's state, perhaps from a checkpoint) are
+    /// the layers of `mlp`, given as `(start, rows, columns)` by `layer`;
+    /// else an error naming both shapes: a checkpoint resumed on another
+    /// network with as many parameters would precondition the wrong blocks.
+    /// Allocates nothing when they match.
+    pub(crate) fn check_layers(
+        blocks: impl ExactSizeIterator<Item = (usize, usize, usize)> + Clone,
+        mlp: &Mlp,
+        method: &str,
+    ) -> Result<(), Error> {
+        let network = |l: usize| {
+            let (w, (m, k)) = mlp.weights_range(l);
+            (w.start, m, k + 1)
+        };
+        let layers = mlp.layers().len();
+        if blocks.len() == layers && blocks.clone().enumerate().all(|(l, b)| b == network(l)) {
+            return Ok(());
+        }
+        let shapes = |it: &mut dyn Iterator<Item = (usize, usize, usize)>| {
+            it.map(|(_, m, n)| format!("{m}×{n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        Err(Error::InvalidProblem(format!(
+            "the {method} state has layer blocks [{}] (width × fan-in + 1), the network [{}]: \
+             resume a checkpoint on the network it was saved with",
+            shapes(&mut blocks.clone()),
+            shapes(&mut (0..layers).map(network)),
+        )))
     }
 
     /// The block's range in the flat vector.
@@ -551,6 +595,11 @@ impl<P: NetworkObjective + ?Sized> Method<P> for Shampoo {
         mb: &Minibatch<'_>,
     ) -> Result<StepRecord, Error> {
         let problem = objective.network();
+        Block::check_layers(
+            self.blocks.iter().map(|b| (b.start, b.m, b.n)),
+            problem.mlp(),
+            "Shampoo",
+        )?;
         let n = x.len();
         let largest = self.blocks.iter().map(|b| b.m * b.n).max().unwrap_or(0);
         for w in [&mut self.work.g, &mut self.work.m_hat, &mut self.work.graft] {

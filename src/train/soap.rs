@@ -355,6 +355,11 @@ impl<P: NetworkObjective + ?Sized> Method<P> for Soap {
         mb: &Minibatch<'_>,
     ) -> Result<StepRecord, Error> {
         let problem = objective.network();
+        Block::check_layers(
+            self.blocks.iter().map(|b| (b.start, b.m, b.n)),
+            problem.mlp(),
+            "SOAP",
+        )?;
         let n = x.len();
         let largest = self.blocks.iter().map(|b| b.m * b.n).max().unwrap_or(0);
         self.work.g.resize(n, 0.0);

@@ -782,6 +782,13 @@ impl<P: Residuals> Minimizer<P> for LevenbergMarquardt {
         "lm"
     }
 
+    fn check_resume(&self, problem: &Counted<P>) -> Result<(), Error> {
+        let (m, n) = (problem.num_residuals(), problem.num_params());
+        crate::solver::check_saved("the checkpoint's residual vector", self.iter.r.len(), m)?;
+        crate::solver::check_saved("the checkpoint's Jacobian", self.iter.jac.len(), m * n)?;
+        crate::solver::check_saved("the checkpoint's scaling diagonal", self.iter.diag.len(), n)
+    }
+
     fn options(&self) -> &RunOptions {
         &self.options
     }
@@ -813,6 +820,13 @@ impl<P: Residuals> Minimizer<P> for LevenbergMarquardt {
                 check_positive("scaling diagonal entry", v)?;
             }
         }
+        // J, its QR factor, the saved J and J with binding columns zeroed.
+        crate::solver::check_dense(
+            "Levenberg-Marquardt",
+            &format!("four dense m × n matrices at m = {m}, n = {n}"),
+            m.checked_mul(n).and_then(|k| k.checked_mul(4)),
+            ": use SparseLevenbergMarquardt",
+        )?;
         self.work = Work::new(m, n);
         self.iter = IterState {
             delta: f64::NAN,

@@ -118,6 +118,15 @@ pub fn fit_statistics_with_loss<P: Residuals + ?Sized>(
              the problem has m = {m} residuals and n = {n} parameters"
         )));
     }
+    // J and its QR factor (m × n), the covariance (n × n).
+    crate::solver::check_dense(
+        "fit statistics",
+        &format!("two dense m × n matrices and an n × n one at m = {m}, n = {n}"),
+        m.checked_mul(n)
+            .and_then(|k| k.checked_mul(2))
+            .and_then(|k| n.checked_mul(n).and_then(|c| k.checked_add(c))),
+        "",
+    )?;
     let mut r = vec![0.0; m];
     problem.residuals(x, &mut r);
     if let Some(i) = r.iter().position(|v| !v.is_finite()) {
@@ -128,6 +137,13 @@ pub fn fit_statistics_with_loss<P: Residuals + ?Sized>(
     }
     let mut jac = DMatrix::zeros(m, n);
     problem.jacobian(x, &mut jac);
+    if jac.shape() != (m, n) {
+        return Err(Error::InvalidProblem(crate::problem::shape_message(
+            "the Jacobian",
+            jac.shape(),
+            (m, n),
+        )));
+    }
     if let Some(k) = jac.as_slice().iter().position(|v| !v.is_finite()) {
         return Err(Error::InvalidProblem(format!(
             "the Jacobian entry ({}, {}) is {} at the given parameters",

@@ -261,6 +261,13 @@ impl MatrixFreeLevenbergMarquardt {
 }
 
 impl<P: JacobianProducts> Minimizer<P> for MatrixFreeLevenbergMarquardt {
+    fn check_resume(&self, problem: &Counted<P>) -> Result<(), Error> {
+        let m = problem.num_residuals();
+        crate::solver::check_saved("the checkpoint's residual vector", self.iter.r.len(), m)?;
+        let n = problem.num_params();
+        crate::solver::check_saved("the checkpoint's Jᵀr", self.iter.jtr.len(), n)
+    }
+
     fn name(&self) -> &'static str {
         "matrix-free-lm"
     }

@@ -476,6 +476,15 @@ struct Trial {
 }
 
 impl<P: SparseResiduals> Minimizer<P> for SparseLevenbergMarquardt {
+    fn check_resume(&self, problem: &Counted<P>) -> Result<(), Error> {
+        let m = SparseResiduals::num_residuals(problem);
+        crate::solver::check_saved("the checkpoint's residual vector", self.iter.r.len(), m)?;
+        let nnz = problem.jacobian_pattern()?.nnz();
+        crate::solver::check_saved("the checkpoint's Jacobian", self.iter.jac.len(), nnz)?;
+        let n = SparseResiduals::num_params(problem);
+        crate::solver::check_saved("the checkpoint's scaling diagonal", self.iter.diag.len(), n)
+    }
+
     fn name(&self) -> &'static str {
         "sparse-lm"
     }

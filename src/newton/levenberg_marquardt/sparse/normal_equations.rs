@@ -87,6 +87,25 @@ impl NormalEquations {
         for i in 0..m {
             row_ptr[i + 1] += row_ptr[i];
         }
+        // An upper bound on H's stored entries, in O(nnz): column k has its
+        // diagonal and at most min(n − 1 − k, Σ_{i ∋ k} (q_i − 1)) entries
+        // below it. A dense row of J makes H dense (n²/2 entries): refuse a
+        // bound whose buffers (row indices, H, H + λDᵀD and at least as
+        // many in the factor) cannot be allocated, before the O(Σ q_i²)
+        // pattern pass would run for hours and abort.
+        let bound = (0..n).fold(n, |acc, k| {
+            let shared = ri[cp[k]..cp[k + 1]].iter().fold(0usize, |s, &i| {
+                s.saturating_add(row_ptr[i + 1] - row_ptr[i] - 1)
+            });
+            acc.saturating_add(shared.min(n - 1 - k))
+        });
+        crate::solver::check_dense(
+            "sparse Levenberg-Marquardt",
+            &format!("JᵀJ with up to {bound} stored entries at n = {n}"),
+            bound.checked_mul(4),
+            ": a dense row of J makes JᵀJ dense; use MatrixFreeLevenbergMarquardt",
+        )
+        .map_err(|e| e.to_string())?;
         let mut next = row_ptr.clone();
         let mut row_col = vec![0usize; ri.len()];
         let mut row_pos = vec![0usize; ri.len()];
