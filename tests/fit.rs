@@ -241,6 +241,37 @@ fn nelson_with_response_and_two_variables() {
     assert!(v["lre"]["rss"].as_f64().unwrap() < 1.0, "{v}");
 }
 
+/// A `--response` that f64 evaluates less exactly than double-double
+/// (`y^50` by repeated products, off by a dozen ulps) still fits and is
+/// reported: the statistics keep the f64 response where the two differ by
+/// more than a few ulps (it exited 2 on `response_lo` for a moment).
+#[test]
+fn responses_that_f64_rounds_loosely_still_fit() {
+    let data = temp_file(
+        "loose_response.csv",
+        "x,y\n1,2.1\n2,2.9\n3,4.2\n4,4.8\n5,6.1\n",
+    );
+    for response in ["y^50", "exp(y*y*y)", "exp(3*y)+ln(y)*exp(y*y*y)"] {
+        let v = json(&hesse(&[
+            "fit",
+            "a + b*x",
+            "--data",
+            &data,
+            "--start",
+            "a=1,b=1",
+            "--response",
+            response,
+            "--json",
+        ]));
+        assert_eq!(v["response"], response);
+        assert!(v["rss"].as_f64().unwrap().is_finite(), "{response}: {v}");
+        assert!(
+            v["std_errors"]["b"].as_f64().unwrap() > 0.0,
+            "{response}: {v}"
+        );
+    }
+}
+
 /// The human-readable table: parameters, standard errors and LRE.
 #[test]
 fn table_output() {
