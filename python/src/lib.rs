@@ -715,6 +715,21 @@ fn observer<'a>(
     calls: &'a Calls,
     callback: Option<&'a Py<PyAny>>,
 ) -> impl FnMut(&State) -> Control + Clone + 'a {
+    observe(calls, callback, |cb, state| {
+        let py = cb.py();
+        cb.call1((array(py, &state.x), state.f, state.iteration))?
+            .is_truthy()
+    })
+}
+
+/// An observer that stops as soon as a call failed and otherwise, given a
+/// callback, calls it through `call` (with Python attached, signals and the
+/// deadline checked by [`Calls::eval`]); a true result stops the run.
+fn observe<'a>(
+    calls: &'a Calls,
+    callback: Option<&'a Py<PyAny>>,
+    call: impl Fn(&Bound<'_, PyAny>, &State) -> PyResult<bool> + Clone + 'a,
+) -> impl FnMut(&State) -> Control + Clone + 'a {
     move |state: &State| {
         if calls.failed() {
             return Control::Stop;
@@ -722,12 +737,7 @@ fn observer<'a>(
         let Some(cb) = callback else {
             return Control::Continue;
         };
-        let stop = calls.eval(false, |py| {
-            let out = cb
-                .bind(py)
-                .call1((array(py, &state.x), state.f, state.iteration))?;
-            out.is_truthy()
-        });
+        let stop = calls.eval(false, |py| call(cb.bind(py), state));
         if stop || calls.failed() {
             Control::Stop
         } else {
@@ -1022,6 +1032,26 @@ impl PyResiduals {
     }
 }
 
+/// `x_scale` and `diff_step`, when given, have one entry per parameter
+/// (the wrapper broadcasts them; a mismatch is the wrapper's bug).
+fn check_per_parameter(
+    n: usize,
+    x_scale: &Option<Vec<f64>>,
+    diff_step: &Option<Vec<f64>>,
+) -> PyResult<()> {
+    for (what, v) in [("x_scale", x_scale), ("diff_step", diff_step)] {
+        if let Some(v) = v
+            && v.len() != n
+        {
+            return Err(PyValueError::new_err(format!(
+                "internal: {what} has {} entries, x0 has {n}",
+                v.len()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// MINPACK's tests (scipy's `ftol`, `xtol`, `gtol`), `max_nfev`, the
 /// iteration cap (lmder's `100 (n + 1)` by default) and the time limit, on
 /// a dense or sparse Levenberg-Marquardt builder (the same `with_*` names).
@@ -1079,16 +1109,7 @@ fn least_squares<'py>(
     callback: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let n = x0.len();
-    for (what, v) in [("x_scale", &x_scale), ("diff_step", &diff_step)] {
-        if let Some(v) = v
-            && v.len() != n
-        {
-            return Err(PyValueError::new_err(format!(
-                "internal: {what} has {} entries, x0 has {n}",
-                v.len()
-            )));
-        }
-    }
+    check_per_parameter(n, &x_scale, &diff_step)?;
     // The Jacobian, its QR factor, and the final J and its statistics: as
     // for the dense minimizers, a failed allocation would abort.
     if !can_allocate(4, m, n) {
@@ -1350,16 +1371,7 @@ fn sparse_least_squares<'py>(
     callback: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let n = x0.len();
-    for (what, v) in [("x_scale", &x_scale), ("diff_step", &diff_step)] {
-        if let Some(v) = v
-            && v.len() != n
-        {
-            return Err(PyValueError::new_err(format!(
-                "internal: {what} has {} entries, x0 has {n}",
-                v.len()
-            )));
-        }
-    }
+    check_per_parameter(n, &x_scale, &diff_step)?;
     let pattern = SparsityPattern::new(m, n, col_ptr, row_idx).map_err(value_error)?;
     let time_limit = match time_limit {
         None => None,
@@ -1455,33 +1467,20 @@ fn least_squares_observer<'a>(
     calls: &'a Calls,
     callback: Option<&'a Py<PyAny>>,
 ) -> impl FnMut(&State) -> Control + Clone + 'a {
-    move |state: &State| {
-        if calls.failed() {
-            return Control::Stop;
-        }
-        let Some(cb) = callback else {
-            return Control::Continue;
-        };
-        let stop = calls.eval(false, |py| {
-            let nfev = calls.fun.load(Ordering::Relaxed);
-            let out = cb.bind(py).call1((
-                array(py, &state.x),
-                state.f,
-                state.f_prev,
-                state.step_norm,
-                state.grad_norm,
-                state.grad_norm0,
-                state.iteration,
-                nfev,
-            ))?;
-            out.is_truthy()
-        });
-        if stop || calls.failed() {
-            Control::Stop
-        } else {
-            Control::Continue
-        }
-    }
+    observe(calls, callback, move |cb, state| {
+        let nfev = calls.fun.load(Ordering::Relaxed);
+        cb.call1((
+            array(cb.py(), &state.x),
+            state.f,
+            state.f_prev,
+            state.step_norm,
+            state.grad_norm,
+            state.grad_norm0,
+            state.iteration,
+            nfev,
+        ))?
+        .is_truthy()
+    })
 }
 
 /// Residuals and Jacobian already evaluated at one point, for

@@ -117,17 +117,22 @@ pub(crate) fn check_alloc(
     value: usize,
     floats: Option<usize>,
 ) -> Result<(), Error> {
-    let fits = floats.is_some_and(|k| Vec::<f64>::new().try_reserve_exact(k).is_ok());
-    if fits {
-        Ok(())
-    } else {
-        let gb = floats.map_or(f64::INFINITY, |k| k as f64 * 8e-9);
-        Err(Error::invalid_option(
+    match unallocatable_gb(floats) {
+        None => Ok(()),
+        Some(gb) => Err(Error::invalid_option(
             name,
             format!("{value} ({gb:.3e} GB of workspace)"),
             "the workspace it sizes cannot be allocated",
-        ))
+        )),
     }
+}
+
+/// `None` when `floats` `f64`s can be allocated, else their size in GB
+/// (∞ for a size past `usize`): the probe of [`check_alloc`] and
+/// [`check_dense`], which reserves the block and frees it at once.
+fn unallocatable_gb(floats: Option<usize>) -> Option<f64> {
+    let fits = floats.is_some_and(|k| Vec::<f64>::new().try_reserve_exact(k).is_ok());
+    (!fits).then(|| floats.map_or(f64::INFINITY, |k| k as f64 * 8e-9))
 }
 
 /// `Ok(())` when a dense workspace of `floats` `f64`s can be allocated: the
@@ -145,14 +150,11 @@ pub(crate) fn check_dense(
     floats: Option<usize>,
     instead: &str,
 ) -> Result<(), Error> {
-    let fits = floats.is_some_and(|k| Vec::<f64>::new().try_reserve_exact(k).is_ok());
-    if fits {
-        Ok(())
-    } else {
-        let gb = floats.map_or(f64::INFINITY, |k| k as f64 * 8e-9);
-        Err(Error::InvalidProblem(format!(
+    match unallocatable_gb(floats) {
+        None => Ok(()),
+        Some(gb) => Err(Error::InvalidProblem(format!(
             "{method} needs {what} ({gb:.3e} GB of workspace), which cannot be allocated{instead}"
-        )))
+        ))),
     }
 }
 

@@ -204,16 +204,7 @@ pub trait Minimizer<P> {
 /// `Ok` when a checkpoint's saved `what` has `got` entries where the
 /// problem calls for `expected` (for [`Minimizer::check_resume`]).
 pub(crate) fn check_saved(what: &'static str, got: usize, expected: usize) -> Result<(), Error> {
-    if got == expected {
-        Ok(())
-    } else {
-        Err(Error::DimensionMismatch {
-            what,
-            got,
-            expected,
-            expected_from: "problem",
-        })
-    }
+    crate::diff::finite::check_len(what, got, expected, "problem")
 }
 
 /// A checkpoint of a run: the solver with its internal state, the shared
